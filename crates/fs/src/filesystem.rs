@@ -1,0 +1,128 @@
+//! The `FileSystem` trait: every operation the engine performs on disk.
+//!
+//! The engine never touches `std::fs` directly. Going through this trait is what lets
+//! the simulated file system drop unsynced data at a "power loss" and lets fault plans
+//! fail any single operation, so every crash point can be tested.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::{Mapping, Result};
+
+/// A file system: real ([`crate::RealFs`]) or simulated ([`crate::SimFs`]).
+///
+/// Durability contract (the same for every implementation):
+/// - bytes appended to a [`WritableFile`] survive a process crash once `append` returns,
+///   and survive a power loss only after `sync_data`/`sync_all` returns;
+/// - `create`, `rename` and `remove` survive a power loss only after
+///   [`FileSystem::sync_dir`] of the directory holding the name returns;
+/// - [`FileSystem::truncate`] is durable when it returns.
+///
+/// Implementations are shared between threads (`Send + Sync`).
+pub trait FileSystem: Send + Sync + fmt::Debug {
+    /// Creates `path` empty (truncating an existing file) and opens it for appending.
+    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
+
+    /// Opens an existing file for appending at its end.
+    fn open_append(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
+
+    /// Opens an existing file for positional reads.
+    fn open(&self, path: &Path) -> Result<Box<dyn ReadableFile>>;
+
+    /// Maps a complete file read-only. The file must never change while mapped.
+    fn map(&self, path: &Path) -> Result<Mapping>;
+
+    /// Renames `from` to `to`, replacing `to` atomically if it exists.
+    fn rename(&self, from: &Path, to: &Path) -> Result<()>;
+
+    /// Removes a file.
+    fn remove(&self, path: &Path) -> Result<()>;
+
+    /// Names (not paths) of the entries of a directory, in no particular order.
+    fn list(&self, dir: &Path) -> Result<Vec<String>>;
+
+    /// Creates a directory and any missing parents.
+    fn create_dir_all(&self, dir: &Path) -> Result<()>;
+
+    /// Makes the creates, renames and removals inside `dir` durable.
+    fn sync_dir(&self, dir: &Path) -> Result<()>;
+
+    /// Takes an exclusive advisory lock on `path` (created if missing), held until the
+    /// returned guard drops. A second lock on the same path, from this process or
+    /// another, fails with [`crate::Error::Locked`].
+    fn lock(&self, path: &Path) -> Result<Box<dyn FileLock>>;
+
+    /// Whether `path` exists.
+    fn exists(&self, path: &Path) -> Result<bool>;
+
+    /// The size of a file in bytes.
+    fn size(&self, path: &Path) -> Result<u64>;
+
+    /// Cuts a file to `len` bytes and makes that durable before returning.
+    fn truncate(&self, path: &Path, len: u64) -> Result<()>;
+
+    /// Reads a whole file into memory.
+    fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
+        let file = self.open(path)?;
+        let len = file.size()?;
+        let mut buf = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+        let n = file.read_at(0, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+}
+
+/// A file open for appending. Dropping it without [`WritableFile::close`] closes it
+/// and ignores any close error, so writers should call `close`.
+pub trait WritableFile: Send + Sync + fmt::Debug {
+    /// Appends all of `buf`. On error an unknown prefix of `buf` may have been written:
+    /// an append is never assumed to be atomic.
+    fn append(&mut self, buf: &[u8]) -> Result<()>;
+
+    /// Makes the appended data durable (`fdatasync`).
+    fn sync_data(&mut self) -> Result<()>;
+
+    /// Makes the appended data and all metadata durable (`fsync`).
+    fn sync_all(&mut self) -> Result<()>;
+
+    /// The file's length: its size when opened plus everything appended since.
+    fn len(&self) -> u64;
+
+    /// Whether the file is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Closes the file, reporting errors that a plain drop would hide.
+    fn close(self: Box<Self>) -> Result<()>;
+}
+
+/// A file open for positional reads; shareable between threads.
+pub trait ReadableFile: Send + Sync + fmt::Debug {
+    /// Reads up to `buf.len()` bytes at `offset`, returning how many were read; fewer
+    /// than asked only at the end of the file.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+
+    /// The file's current size.
+    fn size(&self) -> Result<u64>;
+}
+
+/// An exclusive lock on a file, released on drop.
+pub trait FileLock: Send + Sync + fmt::Debug {}
+
+/// A shared handle to any file system, the form the engine's crates store.
+pub type DynFs = Arc<dyn FileSystem>;
+
+/// Writes `bytes` to `dir/name` so that a crash leaves either the old file or the new
+/// one, never a mixture: write a temporary file, sync it, rename it over `name`, sync
+/// the directory. This is how CURRENT-style pointer files are switched.
+pub fn write_atomic(fs: &dyn FileSystem, dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut file = fs.create(&tmp)?;
+    file.append(bytes)?;
+    file.sync_all()?;
+    file.close()?;
+    fs.rename(&tmp, &dir.join(name))?;
+    fs.sync_dir(dir)
+}

@@ -1,0 +1,1 @@
+//! quickcache-memtable (in progress).

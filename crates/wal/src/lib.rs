@@ -1,0 +1,1 @@
+//! quickcache-wal (in progress).
