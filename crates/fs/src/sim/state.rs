@@ -1,0 +1,183 @@
+//! What the simulated disk holds: live names and contents, and the part of both that
+//! would survive a power loss.
+//!
+//! A file's bytes live in an inode. Appends go to the inode at once (they reach "the
+//! kernel"); `sync` advances the inode's `synced_len`. Names live in two maps: `live`,
+//! what the process sees, and `durable`, what the directories held at their last
+//! `sync_dir`. A crash keeps only durable names, and of each inode its synced prefix
+//! plus, depending on the [`CrashMode`], some or all of the unsynced tail.
+//!
+//! Directories themselves are durable as soon as they are created: the model is
+//! strict about the files inside them, where an engine's ordering bugs live, and
+//! lenient about `mkdir`, which every engine does once at setup.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::rng::Rng;
+
+/// The contents of one file, shared by every name and handle that refers to it.
+#[derive(Debug, Default)]
+pub(crate) struct Inode {
+    pub(crate) data: Vec<u8>,
+    pub(crate) synced_len: usize,
+}
+
+/// An inode behind its own lock, so open handles need not lock the namespace.
+pub(crate) type InodeRef = Arc<Mutex<Inode>>;
+
+/// Locks an inode, recovering the data if a panicking test thread poisoned the lock.
+pub(crate) fn lock(inode: &InodeRef) -> MutexGuard<'_, Inode> {
+    inode
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What a power loss does to data written after a file's last sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CrashMode {
+    /// Every unsynced byte is lost.
+    DropUnsynced,
+    /// Each file keeps its unsynced bytes up to a random point (a torn write).
+    Torn,
+    /// Torn, and the rest of the file's length holds zeros or random bytes: the size
+    /// reached the disk, the data did not.
+    TornWithGarbage,
+}
+
+/// File names, live and durable, and the directories that exist.
+#[derive(Debug, Default)]
+pub(crate) struct Namespace {
+    pub(crate) live: BTreeMap<PathBuf, InodeRef>,
+    pub(crate) durable: BTreeMap<PathBuf, InodeRef>,
+    pub(crate) dirs: BTreeSet<PathBuf>,
+}
+
+impl Namespace {
+    /// Whether `dir` exists; the root (a path without parent) always does.
+    pub(crate) fn dir_exists(&self, dir: &Path) -> bool {
+        dir.parent().is_none() || dir.as_os_str().is_empty() || self.dirs.contains(dir)
+    }
+
+    /// Makes the file names in `dir` durable as they are now.
+    pub(crate) fn sync_dir(&mut self, dir: &Path) {
+        let in_dir = |p: &Path| p.parent() == Some(dir);
+        self.durable.retain(|p, _| !in_dir(p));
+        for (p, inode) in self.live.iter().filter(|(p, _)| in_dir(p)) {
+            self.durable.insert(p.clone(), Arc::clone(inode));
+        }
+    }
+
+    /// The namespace a power loss leaves: durable names only, each with the bytes the
+    /// crash mode keeps.
+    pub(crate) fn crash(&self, mode: CrashMode, rng: &mut Rng) -> Namespace {
+        let mut live = BTreeMap::new();
+        for (path, inode) in &self.durable {
+            let data = surviving_bytes(&lock(inode), mode, rng);
+            let synced_len = data.len();
+            live.insert(
+                path.clone(),
+                Arc::new(Mutex::new(Inode { data, synced_len })),
+            );
+        }
+        Namespace {
+            durable: live.clone(),
+            live,
+            dirs: self.dirs.clone(),
+        }
+    }
+}
+
+/// The bytes of one inode after a power loss.
+fn surviving_bytes(inode: &Inode, mode: CrashMode, rng: &mut Rng) -> Vec<u8> {
+    let synced = inode.synced_len.min(inode.data.len());
+    let unsynced = inode.data.len() - synced;
+    let mut data = inode.data[..synced].to_vec();
+    if mode == CrashMode::DropUnsynced || unsynced == 0 {
+        return data;
+    }
+    let kept = rng.below(unsynced as u64 + 1) as usize;
+    data.extend_from_slice(&inode.data[synced..synced + kept]);
+    if mode == CrashMode::TornWithGarbage {
+        let rest = unsynced - kept;
+        if rng.below(2) == 0 {
+            data.resize(data.len() + rest, 0);
+        } else {
+            data.extend((0..rest).map(|_| rng.next_u64() as u8));
+        }
+    }
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inode(data: &[u8], synced_len: usize) -> InodeRef {
+        Arc::new(Mutex::new(Inode {
+            data: data.to_vec(),
+            synced_len,
+        }))
+    }
+
+    #[test]
+    fn unsynced_names_and_bytes_are_lost() {
+        let mut ns = Namespace::default();
+        ns.dirs.insert(PathBuf::from("/d"));
+        ns.live
+            .insert(PathBuf::from("/d/a"), inode(b"synced+tail", 6));
+        ns.sync_dir(Path::new("/d"));
+        ns.live
+            .insert(PathBuf::from("/d/b"), inode(b"never named durably", 19));
+        let after = ns.crash(CrashMode::DropUnsynced, &mut Rng::new(1));
+        assert_eq!(
+            after.live.keys().collect::<Vec<_>>(),
+            vec![Path::new("/d/a")]
+        );
+        assert_eq!(lock(&after.live[Path::new("/d/a")]).data, b"synced");
+        assert!(after.dir_exists(Path::new("/d")));
+    }
+
+    #[test]
+    fn an_unsynced_rename_is_undone() {
+        let mut ns = Namespace::default();
+        ns.live.insert(PathBuf::from("/old"), inode(b"x", 1));
+        ns.sync_dir(Path::new("/"));
+        let moved = ns.live.remove(Path::new("/old")).unwrap();
+        ns.live.insert(PathBuf::from("/new"), moved);
+        let after = ns.crash(CrashMode::Torn, &mut Rng::new(1));
+        assert_eq!(
+            after.live.keys().collect::<Vec<_>>(),
+            vec![Path::new("/old")]
+        );
+    }
+
+    #[test]
+    fn torn_tails_keep_a_prefix_and_garbage_keeps_the_length() {
+        let data = b"0123456789";
+        for seed in 0..50 {
+            let mut rng = Rng::new(seed);
+            let torn = surviving_bytes(
+                &Inode {
+                    data: data.to_vec(),
+                    synced_len: 4,
+                },
+                CrashMode::Torn,
+                &mut rng,
+            );
+            assert!(torn.len() >= 4 && data.starts_with(&torn));
+            let garbage = surviving_bytes(
+                &Inode {
+                    data: data.to_vec(),
+                    synced_len: 4,
+                },
+                CrashMode::TornWithGarbage,
+                &mut rng,
+            );
+            assert_eq!(garbage.len(), data.len());
+            assert_eq!(&garbage[..4], b"0123");
+        }
+    }
+}
