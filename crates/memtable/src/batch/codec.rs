@@ -1,0 +1,334 @@
+//! The write-batch encoding: the bytes a batch is kept in and logged as.
+//!
+//! Specified in `docs/format/write_batch.md`; the layout, repeated here:
+//!
+//! ```text
+//! header, 12 bytes:
+//! +---------------------------+-------------------+
+//! | base seqno: u64 LE        | count: u32 LE     |
+//! +---------------------------+-------------------+
+//! 0                           8                   12
+//!
+//! then `count` entries, back to back, nothing after the last:
+//! +-----------+---------------+---------+-----------------+-----------+
+//! | kind: u8  | key len: v32  | key     | value len: v32  | value     |
+//! +-----------+---------------+---------+-----------------+-----------+
+//! ```
+//!
+//! `v32` is an unsigned LEB128 varint of at most 5 bytes holding a `u32`, in its
+//! shortest form. `kind` is a [`ValueKind`] byte (0 is reserved). Tombstones carry an
+//! empty value. Entry *i* gets sequence number `base + i`; base 0 means "not yet
+//! sequenced".
+//!
+//! Every reader here checks each length against the bytes that remain before slicing,
+//! and names the field it reads in its error.
+
+use quickcache_sstable::{SeqNo, ValueKind};
+
+use super::BatchEntry;
+use crate::error::{Error, Result};
+
+/// Offset of the base sequence number in the header.
+const SEQNO_OFFSET: usize = 0;
+/// Offset of the entry count in the header.
+const COUNT_OFFSET: usize = SEQNO_OFFSET + 8;
+/// Length of the header; entries start here.
+pub(crate) const HEADER_LEN: usize = COUNT_OFFSET + 4;
+/// The shortest entry: a kind byte and two one-byte lengths.
+const MIN_ENTRY_LEN: usize = 3;
+/// The longest key or value the format can carry.
+pub(crate) const MAX_LEN: u64 = u32::MAX as u64;
+
+/// A decoded header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// Sequence number of the first entry (zero if not yet sequenced).
+    pub(crate) seqno: SeqNo,
+    /// Number of entries.
+    pub(crate) count: u32,
+}
+
+/// An empty batch's bytes: a header with base 0 and count 0.
+pub(crate) fn empty() -> Vec<u8> {
+    vec![0; HEADER_LEN]
+}
+
+/// Overwrites the base sequence number. Requires: `rep` holds a header.
+pub(crate) fn write_seqno(rep: &mut [u8], seqno: SeqNo) {
+    rep[SEQNO_OFFSET..COUNT_OFFSET].copy_from_slice(&seqno.get().to_le_bytes());
+}
+
+/// Overwrites the entry count. Requires: `rep` holds a header.
+pub(crate) fn write_count(rep: &mut [u8], count: u32) {
+    rep[COUNT_OFFSET..HEADER_LEN].copy_from_slice(&count.to_le_bytes());
+}
+
+/// Appends one entry. Requires: both lengths are at most [`MAX_LEN`].
+pub(crate) fn append_entry(rep: &mut Vec<u8>, kind: ValueKind, key: &[u8], value: &[u8]) {
+    rep.push(kind as u8);
+    put_varint32(rep, key.len());
+    rep.extend_from_slice(key);
+    put_varint32(rep, value.len());
+    rep.extend_from_slice(value);
+}
+
+fn put_varint32(buf: &mut Vec<u8>, len: usize) {
+    let mut v = len;
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+/// Checks that `bytes` is exactly one well-formed batch and returns its header.
+pub(crate) fn validate(bytes: &[u8]) -> Result<Header> {
+    let mut r = Reader::new(bytes);
+    let header = read_header(&mut r)?;
+    for _ in 0..header.count {
+        read_entry(&mut r)?;
+    }
+    if r.remaining() != 0 {
+        return Err(r.corrupt("entries", "bytes after the last entry".into()));
+    }
+    Ok(header)
+}
+
+/// Reads and checks the header: the count must fit in the bytes that follow, and the
+/// entries' sequence numbers must not run past [`SeqNo::MAX`].
+pub(crate) fn read_header(r: &mut Reader<'_>) -> Result<Header> {
+    let at = r.pos;
+    let raw = r.u64_le("base seqno")?;
+    let seqno = SeqNo::new(raw)
+        .ok_or_else(|| r.corrupt_at(at, "base seqno", format!("{raw} exceeds the maximum")))?;
+    let count = r.u32_le("count")?;
+    if (count as usize).saturating_mul(MIN_ENTRY_LEN) > r.remaining() {
+        let reason = format!("{count} entries cannot fit in {} bytes", r.remaining());
+        return Err(r.corrupt_at(COUNT_OFFSET, "count", reason));
+    }
+    if seqno != SeqNo::ZERO && last_seqno(seqno, count).is_none() {
+        let reason = format!("{count} entries from {seqno} run past the maximum");
+        return Err(r.corrupt_at(at, "base seqno", reason));
+    }
+    Ok(Header { seqno, count })
+}
+
+/// The sequence number of the last of `count` entries from `base`; `None` if it
+/// would exceed [`SeqNo::MAX`]. An empty batch ends at its base.
+pub(crate) fn last_seqno(base: SeqNo, count: u32) -> Option<SeqNo> {
+    base.checked_add(u64::from(count).saturating_sub(1))
+}
+
+/// Reads one entry.
+pub(crate) fn read_entry<'a>(r: &mut Reader<'a>) -> Result<BatchEntry<'a>> {
+    let at = r.pos;
+    let byte = r.u8("entry kind")?;
+    let kind = ValueKind::from_u8(byte)
+        .ok_or_else(|| r.corrupt_at(at, "entry kind", format!("unknown kind {byte}")))?;
+    let key_len = r.varint32("key length")?;
+    let key = r.bytes(key_len, "key")?;
+    let value_at = r.pos;
+    let value_len = r.varint32("value length")?;
+    let value = r.bytes(value_len, "value")?;
+    if kind == ValueKind::Tombstone && !value.is_empty() {
+        let reason = "a tombstone carries a value".into();
+        return Err(r.corrupt_at(value_at, "value length", reason));
+    }
+    Ok(BatchEntry { kind, key, value })
+}
+
+/// A bounds-checked reader over encoded batch bytes. It never slices past the end: a
+/// read that would is a [`Error::Corruption`] naming the field.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`.
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    fn bytes(&mut self, len: usize, field: &'static str) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(len).filter(|&e| e <= self.buf.len());
+        let Some(out) = end.and_then(|e| self.buf.get(self.pos..e)) else {
+            let reason = format!("needs {len} bytes, {} remain", self.remaining());
+            return Err(self.corrupt(field, reason));
+        };
+        self.pos += len;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
+        let at = self.pos;
+        let bytes = self.bytes(N, field)?;
+        bytes
+            .try_into()
+            .map_err(|_| self.corrupt_at(at, field, "short read".into()))
+    }
+
+    fn u8(&mut self, field: &'static str) -> Result<u8> {
+        Ok(self.array::<1>(field)?[0])
+    }
+
+    fn u32_le(&mut self, field: &'static str) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array(field)?))
+    }
+
+    fn u64_le(&mut self, field: &'static str) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array(field)?))
+    }
+
+    /// A shortest-form LEB128 `u32` of at most 5 bytes, returned as a length.
+    fn varint32(&mut self, field: &'static str) -> Result<usize> {
+        let at = self.pos;
+        let mut value: u64 = 0;
+        for i in 0..5 {
+            let byte = self.u8(field)?;
+            // The fifth byte may only hold the top 4 bits of a u32 and must end it.
+            if i == 4 && byte > 0x0f {
+                return Err(self.corrupt_at(at, field, "varint overflows u32".into()));
+            }
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                if i > 0 && byte == 0 {
+                    return Err(self.corrupt_at(at, field, "varint not in shortest form".into()));
+                }
+                return usize::try_from(value)
+                    .map_err(|_| self.corrupt_at(at, field, "length exceeds memory".into()));
+            }
+        }
+        Err(self.corrupt_at(at, field, "varint longer than 5 bytes".into()))
+    }
+
+    fn corrupt(&self, field: &'static str, reason: String) -> Error {
+        self.corrupt_at(self.pos, field, reason)
+    }
+
+    fn corrupt_at(&self, offset: usize, field: &'static str, reason: String) -> Error {
+        Error::Corruption {
+            offset: offset as u64,
+            field,
+            reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch_bytes(seqno: u64, entries: &[(u8, &[u8], &[u8])]) -> Vec<u8> {
+        let mut rep = empty();
+        write_seqno(&mut rep, SeqNo::new(seqno).unwrap());
+        write_count(&mut rep, entries.len() as u32);
+        for (kind, key, value) in entries {
+            rep.push(*kind);
+            put_varint32(&mut rep, key.len());
+            rep.extend_from_slice(key);
+            put_varint32(&mut rep, value.len());
+            rep.extend_from_slice(value);
+        }
+        rep
+    }
+
+    fn corruption_at(bytes: &[u8]) -> (u64, &'static str) {
+        match validate(bytes) {
+            Err(Error::Corruption { offset, field, .. }) => (offset, field),
+            other => panic!("expected corruption, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn header_layout_is_seqno_then_count_little_endian() {
+        let bytes = batch_bytes(0x0102, &[(1, b"k", b"v")]);
+        assert_eq!(&bytes[..12], &[2, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(&bytes[12..], &[1, 1, b'k', 1, b'v']);
+        let header = validate(&bytes).unwrap();
+        assert_eq!(header.count, 1);
+        assert_eq!(header.seqno.get(), 0x0102);
+    }
+
+    #[test]
+    fn varints_use_the_shortest_form() {
+        for (len, want) in [
+            (0usize, &[0u8][..]),
+            (127, &[0x7f]),
+            (128, &[0x80, 0x01]),
+            (300, &[0xac, 0x02]),
+            (u32::MAX as usize, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
+        ] {
+            let mut buf = Vec::new();
+            put_varint32(&mut buf, len);
+            assert_eq!(buf, want, "encoding {len}");
+            assert_eq!(Reader::new(&buf).varint32("t").unwrap(), len);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_varints() {
+        for bad in [
+            &[0x80, 0x00][..],                  // not shortest
+            &[0xff, 0xff, 0xff, 0xff, 0x10],    // overflows u32
+            &[0xff, 0xff, 0xff, 0xff, 0x8f, 0], // longer than 5 bytes
+            &[0x80],                            // truncated
+        ] {
+            let err = Reader::new(bad).varint32("key length").unwrap_err();
+            assert!(err.is_corruption(), "{bad:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_a_truncated_header() {
+        assert_eq!(corruption_at(&[0; 11]), (8, "count"));
+        assert_eq!(corruption_at(&[0; 7]), (0, "base seqno"));
+    }
+
+    #[test]
+    fn rejects_unknown_kinds_including_reserved_zero() {
+        for kind in [0u8, 3, 0xff] {
+            let bytes = batch_bytes(1, &[(kind, b"k", b"")]);
+            assert_eq!(corruption_at(&bytes), (12, "entry kind"));
+        }
+    }
+
+    #[test]
+    fn rejects_a_tombstone_with_a_value() {
+        let bytes = batch_bytes(1, &[(2, b"k", b"v")]);
+        assert_eq!(corruption_at(&bytes), (15, "value length"));
+    }
+
+    #[test]
+    fn rejects_a_key_longer_than_what_remains() {
+        let mut bytes = batch_bytes(1, &[(1, b"key", b"")]);
+        bytes[13] = 50;
+        assert_eq!(corruption_at(&bytes), (14, "key"));
+    }
+
+    #[test]
+    fn rejects_trailing_bytes_and_a_count_that_cannot_fit() {
+        let mut bytes = batch_bytes(1, &[(1, b"k", b"v")]);
+        bytes.push(0);
+        assert_eq!(corruption_at(&bytes), (17, "entries"));
+        let mut bytes = batch_bytes(1, &[(1, b"k", b"v")]);
+        write_count(&mut bytes, 2);
+        assert_eq!(corruption_at(&bytes), (8, "count"));
+    }
+
+    #[test]
+    fn rejects_seqnos_past_the_maximum() {
+        let bytes = batch_bytes(SeqNo::MAX.get(), &[(1, b"a", b""), (1, b"b", b"")]);
+        assert_eq!(corruption_at(&bytes), (0, "base seqno"));
+        let mut bytes = batch_bytes(1, &[]);
+        bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(corruption_at(&bytes), (0, "base seqno"));
+        // One entry at exactly the maximum is fine.
+        validate(&batch_bytes(SeqNo::MAX.get(), &[(1, b"a", b"")])).unwrap();
+    }
+}

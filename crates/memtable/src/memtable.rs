@@ -1,0 +1,201 @@
+//! The memtable: a lock-free sorted map from internal key to value.
+//!
+//! Many threads insert and read at once through `&Memtable`; nothing is ever removed or
+//! overwritten (every entry has its own sequence number), so a reader sees a growing
+//! set. What a reader may *use* is decided by its snapshot: see [`crate::visibility`].
+
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crossbeam_skiplist::SkipMap;
+use crossbeam_skiplist::map::Entry;
+use quickcache_sstable::{KeyRef, SeqNo, ValueKind};
+
+use crate::WriteBatch;
+use crate::cursor::MemtableCursor;
+use crate::error::{Error, Result};
+use crate::key::{AsParts, KeyParts, NodeKey};
+
+/// The skiplist behind a memtable; the value lives inside the key's allocation.
+pub(crate) type Map = SkipMap<NodeKey, ()>;
+
+/// Estimated bytes per entry besides its key and value: the inline [`NodeKey`], the
+/// skiplist node's reference count and its tower (two pointers on average, since
+/// towers grow with probability 1/2 per level), and two allocator headers (node and
+/// data).
+pub const ENTRY_OVERHEAD: usize = size_of::<NodeKey>() + 8 + 2 * 8 + 2 * 16;
+
+/// The answer of [`Memtable::get`] when the memtable knows the key.
+#[derive(Debug)]
+pub enum Lookup<'a> {
+    /// The newest visible entry is a value.
+    Value(ValueRef<'a>),
+    /// The newest visible entry is a tombstone, written at this sequence number: the
+    /// key is deleted, and older sources must not be consulted.
+    Deleted(SeqNo),
+}
+
+/// A value borrowed from the memtable, pinned for as long as this handle lives.
+pub struct ValueRef<'a> {
+    entry: Entry<'a, NodeKey, ()>,
+}
+
+impl ValueRef<'_> {
+    /// The value bytes.
+    pub fn value(&self) -> &[u8] {
+        self.entry.key().value()
+    }
+
+    /// The sequence number the value was written at.
+    pub fn seqno(&self) -> SeqNo {
+        self.entry.key().seqno()
+    }
+}
+
+impl AsRef<[u8]> for ValueRef<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.value()
+    }
+}
+
+impl std::fmt::Debug for ValueRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}={:?}", self.entry.key(), self.value().escape_ascii())
+    }
+}
+
+/// A lock-free, concurrently writable memtable.
+///
+/// Thread safety: `Memtable` is `Send + Sync`; every method takes `&self`. Inserts are
+/// lock-free (crossbeam-skiplist); a reader never blocks a writer or vice versa.
+#[derive(Debug, Default)]
+pub struct Memtable {
+    map: Map,
+    /// Approximate bytes used; counted with `Relaxed` because it only guides the
+    /// freeze decision and orders nothing.
+    memory: AtomicUsize,
+    /// Smallest and largest sequence numbers inserted (`u64::MAX` / 0 when empty).
+    min_seqno: AtomicU64,
+    max_seqno: AtomicU64,
+}
+
+impl Memtable {
+    /// An empty memtable.
+    pub fn new() -> Self {
+        Memtable {
+            map: Map::new(),
+            memory: AtomicUsize::new(0),
+            min_seqno: AtomicU64::new(u64::MAX),
+            max_seqno: AtomicU64::new(0),
+        }
+    }
+
+    /// Inserts a put of `user_key` at `seqno`.
+    ///
+    /// Requires: no other entry of this memtable has the same user key and seqno (the
+    /// engine never reuses a sequence number); such an entry would be replaced.
+    pub fn put(&self, user_key: &[u8], seqno: SeqNo, value: &[u8]) {
+        self.insert(KeyRef::new(user_key, seqno, ValueKind::Value), value);
+        self.note_seqnos(seqno, seqno);
+    }
+
+    /// Inserts a tombstone for `user_key` at `seqno`. Requires as [`Memtable::put`].
+    pub fn delete(&self, user_key: &[u8], seqno: SeqNo) {
+        self.insert(KeyRef::new(user_key, seqno, ValueKind::Tombstone), &[]);
+        self.note_seqnos(seqno, seqno);
+    }
+
+    /// Inserts every entry of `batch`, entry *i* at `batch.base_seqno() + i`.
+    ///
+    /// The entries become visible to readers only once the engine publishes the
+    /// batch's last sequence number (see [`crate::Visibility`]); until then a reader's
+    /// snapshot is below all of them. Fails with [`Error::Unsequenced`] if the batch
+    /// has no base sequence number; inserts nothing then.
+    pub fn apply(&self, batch: &WriteBatch) -> Result<()> {
+        let base = batch.base_seqno();
+        if base == SeqNo::ZERO {
+            return Err(Error::Unsequenced);
+        }
+        let Some(last) = batch.last_seqno() else {
+            return Ok(());
+        };
+        let mut seqno = base;
+        for entry in batch {
+            self.insert(KeyRef::new(entry.key, seqno, entry.kind), entry.value);
+            // Past the last entry this saturates harmlessly; `last` was checked.
+            seqno = seqno.checked_add(1).unwrap_or(SeqNo::MAX);
+        }
+        self.note_seqnos(base, last);
+        Ok(())
+    }
+
+    fn insert(&self, key: KeyRef<'_>, value: &[u8]) {
+        let node = NodeKey::new(key, value);
+        let bytes = node.data_len() + ENTRY_OVERHEAD;
+        self.map.insert(node, ());
+        self.memory.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn note_seqnos(&self, first: SeqNo, last: SeqNo) {
+        self.min_seqno.fetch_min(first.get(), Ordering::Relaxed);
+        self.max_seqno.fetch_max(last.get(), Ordering::Relaxed);
+    }
+
+    /// The newest entry of `user_key` with a sequence number `<= snapshot`.
+    ///
+    /// `None` means the memtable knows nothing of the key at that snapshot (look in
+    /// older sources); [`Lookup::Deleted`] means it was deleted (stop looking).
+    /// Allocates nothing: the search probe borrows `user_key`.
+    pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Option<Lookup<'_>> {
+        get(&self.map, user_key, snapshot)
+    }
+
+    /// A cursor over every entry, in internal-key order, initially invalid.
+    ///
+    /// It shows entries of all sequence numbers, including ones above any reader's
+    /// snapshot; the layer above skips those. Entries inserted while the cursor lives
+    /// may or may not be seen.
+    pub fn cursor(&self) -> MemtableCursor<'_> {
+        MemtableCursor::new(&self.map)
+    }
+
+    /// Approximate bytes held: keys, values and per-entry overhead
+    /// ([`ENTRY_OVERHEAD`]). Monotonic; meant for the freeze decision.
+    pub fn approximate_memory(&self) -> usize {
+        self.memory.load(Ordering::Relaxed)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the memtable holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The smallest and largest sequence numbers inserted; `None` if empty.
+    pub fn seqno_range(&self) -> Option<(SeqNo, SeqNo)> {
+        let min = SeqNo::new(self.min_seqno.load(Ordering::Relaxed))?;
+        let max = SeqNo::new(self.max_seqno.load(Ordering::Relaxed))?;
+        Some((min, max))
+    }
+}
+
+/// The lookup shared by [`Memtable::get`] and the frozen form.
+pub(crate) fn get<'a>(map: &'a Map, user_key: &[u8], snapshot: SeqNo) -> Option<Lookup<'a>> {
+    // Entries of `user_key` newer than `snapshot` sort before the probe, so the first
+    // entry at or after it is the newest visible one, if it has the same user key.
+    let probe = KeyParts::of(KeyRef::lookup(user_key, snapshot));
+    let entry = map.lower_bound(Bound::Included(&probe as &dyn AsParts))?;
+    let (found, kind, seqno) = {
+        let node = entry.key();
+        (node.user_key() == user_key, node.key().kind, node.seqno())
+    };
+    match (found, kind) {
+        (false, _) => None,
+        (true, ValueKind::Value) => Some(Lookup::Value(ValueRef { entry })),
+        (true, ValueKind::Tombstone) => Some(Lookup::Deleted(seqno)),
+    }
+}

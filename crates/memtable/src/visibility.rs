@@ -1,0 +1,224 @@
+//! Snapshot visibility: which sequence numbers readers may see, so that a write batch
+//! becomes visible all at once.
+//!
+//! # How a batch becomes visible atomically
+//!
+//! The memtable shows every inserted entry to every reader; visibility is decided by
+//! sequence numbers. A reader takes a snapshot `s = visibility.visible()` and uses only
+//! entries with seqno `<= s` ([`crate::Memtable::get`] skips the rest by the key
+//! order; a cursor's user filters them). A writer:
+//!
+//! 1. reserves consecutive seqnos for its batch ([`Visibility::reserve`]), in the same
+//!    order the batches go into the WAL;
+//! 2. inserts every entry of the batch ([`crate::Memtable::apply`]);
+//! 3. publishes the reservation ([`Reservation::publish`]).
+//!
+//! `visible` only ever moves to the *last* seqno of a fully inserted batch, so it
+//! never lies inside a batch: a snapshot holds all of a batch or none of it.
+//!
+//! # Out-of-order completion
+//!
+//! Writers may finish inserting in any order. If batch B (seqnos 13..=15) finished
+//! before batch A (10..=12) and published 15, a reader at 15 would see B and a
+//! half-inserted A. So publication is in seqno order: a finished reservation whose
+//! predecessors are not yet published is parked, and the publisher that closes the
+//! gap advances `visible` over every contiguous finished reservation. No writer waits
+//! for another.
+//!
+//! # Memory ordering
+//!
+//! Skiplist inserts happen before the publisher's `Release` store of `visible` (a
+//! parked reservation's inserts happen before its publisher releases the state mutex,
+//! which the gap-closing publisher then acquires). A reader's `Acquire` load of
+//! `visible` synchronizes with that store, so every entry at or below the loaded
+//! snapshot is reachable in the skiplist when the reader searches.
+//!
+//! # Rules for the engine
+//!
+//! - Every reservation must be published, including one whose batch failed before
+//!   reaching the memtable (publishing seqnos with no entries is harmless). Dropping
+//!   one unpublished stalls visibility at its first seqno, and every later
+//!   [`Visibility::reserve`] fails with [`Error::Stalled`]: a sticky failure instead
+//!   of readers that silently stop advancing.
+//! - Publish only after the whole batch is inserted.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+use quickcache_sstable::SeqNo;
+
+use crate::error::{Error, Result};
+
+/// Hands out sequence numbers and publishes them to readers in order.
+///
+/// Thread safety: `Send + Sync`. [`Visibility::visible`] is one atomic load;
+/// reserving and publishing take a short mutex.
+#[derive(Debug)]
+pub struct Visibility {
+    /// Highest published seqno; written only under `state`, read lock-free.
+    visible: AtomicU64,
+    state: Mutex<State>,
+    /// Signalled whenever `visible` advances or a reservation is abandoned.
+    changed: Condvar,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The next seqno to hand out.
+    next: u64,
+    /// Mirror of `visible`, so publishers need no atomic read-modify-write.
+    visible: u64,
+    /// Finished reservations waiting for an earlier one: first seqno -> last seqno.
+    parked: BTreeMap<u64, u64>,
+    /// First seqno of the earliest reservation dropped without publishing.
+    abandoned: Option<SeqNo>,
+}
+
+impl Visibility {
+    /// A tracker after `last`: readers see everything up to `last` (the highest seqno
+    /// recovered from the WAL and tables, or [`SeqNo::ZERO`] for a new database), and
+    /// the next reservation starts at `last + 1`.
+    pub fn new(last: SeqNo) -> Self {
+        Visibility {
+            visible: AtomicU64::new(last.get()),
+            state: Mutex::new(State {
+                next: last.get() + 1,
+                visible: last.get(),
+                parked: BTreeMap::new(),
+                abandoned: None,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// The snapshot a new reader should use: every batch at or below it is fully
+    /// inserted, none above it is visible.
+    pub fn visible(&self) -> SeqNo {
+        // Only values <= SeqNo::MAX are ever stored; the fallback is never taken.
+        SeqNo::new(self.visible.load(Ordering::Acquire)).unwrap_or(SeqNo::ZERO)
+    }
+
+    /// The last seqno handed out (the visible one if nothing is in flight).
+    pub fn last_reserved(&self) -> SeqNo {
+        let next = self.lock().next;
+        SeqNo::new(next - 1).unwrap_or(SeqNo::MAX)
+    }
+
+    /// Reserves `count` consecutive seqnos for one batch. Call in WAL order.
+    ///
+    /// Fails with [`Error::Stalled`] after a reservation was abandoned and with
+    /// [`Error::SeqNoExhausted`] past [`SeqNo::MAX`]. A zero count reserves nothing.
+    pub fn reserve(&self, count: u32) -> Result<Reservation<'_>> {
+        let mut state = self.lock();
+        if let Some(seqno) = state.abandoned {
+            return Err(Error::Stalled { seqno });
+        }
+        let n = u64::from(count);
+        let first = SeqNo::new(state.next)
+            .filter(|f| n == 0 || f.checked_add(n - 1).is_some())
+            .ok_or(Error::SeqNoExhausted {
+                first: state.next,
+                count: n,
+            })?;
+        state.next += n;
+        Ok(Reservation {
+            visibility: self,
+            first,
+            count,
+            published: false,
+        })
+    }
+
+    /// Blocks until `visible() >= seqno`. Fails with [`Error::Stalled`] if an abandoned
+    /// reservation means it never will be.
+    pub fn wait_visible(&self, seqno: SeqNo) -> Result<()> {
+        let mut state = self.lock();
+        loop {
+            if state.visible >= seqno.get() {
+                return Ok(());
+            }
+            if let Some(stall) = state.abandoned.filter(|a| *a <= seqno) {
+                return Err(Error::Stalled { seqno: stall });
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Marks `first..=last` as inserted and advances `visible` over every contiguous
+    /// finished range.
+    fn finish(&self, first: u64, last: u64) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        state.parked.insert(first, last);
+        let before = state.visible;
+        while let Some(last) = state.parked.remove(&(state.visible + 1)) {
+            state.visible = last;
+        }
+        if state.visible != before {
+            self.visible.store(state.visible, Ordering::Release);
+            self.changed.notify_all();
+        }
+    }
+
+    fn abandon(&self, first: SeqNo) {
+        let mut state = self.lock();
+        state.abandoned = Some(state.abandoned.map_or(first, |a| a.min(first)));
+        self.changed.notify_all();
+    }
+
+    /// The state, even if a thread panicked while holding it: every update leaves it
+    /// consistent, so poisoning carries no information here.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Consecutive sequence numbers reserved for one batch; publish it once the batch is
+/// in the memtable.
+#[derive(Debug)]
+#[must_use = "an unpublished reservation stalls visibility"]
+pub struct Reservation<'a> {
+    visibility: &'a Visibility,
+    first: SeqNo,
+    count: u32,
+    published: bool,
+}
+
+impl Reservation<'_> {
+    /// The first reserved seqno: the batch's base ([`crate::WriteBatch::set_base_seqno`]).
+    pub fn first(&self) -> SeqNo {
+        self.first
+    }
+
+    /// The last reserved seqno; `None` for an empty reservation.
+    pub fn last(&self) -> Option<SeqNo> {
+        let n = u64::from(self.count).checked_sub(1)?;
+        self.first.checked_add(n)
+    }
+
+    /// How many seqnos are reserved.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Declares the batch fully inserted. Readers see it once every earlier
+    /// reservation is published too.
+    pub fn publish(mut self) {
+        self.published = true;
+        if let Some(last) = self.last() {
+            self.visibility.finish(self.first.get(), last.get());
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.published && self.count > 0 {
+            self.visibility.abandon(self.first);
+        }
+    }
+}
