@@ -3,10 +3,19 @@
 
 #![forbid(unsafe_code)]
 
+mod edit;
+mod handle;
 mod level;
 mod merge;
+mod meta;
 #[cfg(test)]
 mod testing;
+mod version;
 
+pub use edit::codec::DecodeError;
+pub use edit::{InvalidEdit, VersionEdit};
+pub use handle::TableHandle;
 pub use level::{LevelCursor, LevelTable};
 pub use merge::MergingCursor;
+pub use meta::{LEVELS, Level, TableId, TableInfo};
+pub use version::Version;

@@ -1,0 +1,273 @@
+//! The binary encoding of a [`VersionEdit`], one per manifest record.
+//!
+//! Specified in `docs/format/manifest.md`. All integers little-endian:
+//!
+//! ```text
+//! +----------------+---------+---------+-----+
+//! | format version | field 0 | field 1 | ... |
+//! | u8 = 1         |         |         |     |
+//! +----------------+---------+---------+-----+
+//!
+//! field = | tag u8 | body length u32 | body (length bytes) |
+//!
+//! tag 1 log number         body: u64
+//! tag 2 next file number   body: u64
+//! tag 3 last sequence      body: u64
+//! tag 4 compaction pointer body: level u8 | encoded internal key (rest of body)
+//! tag 5 remove table       body: level u8 | table id u64
+//! tag 6 add table          body: level u8 | table id u64 | size u64 | min seqno u64 |
+//!                                max seqno u64 | entries u64 | tombstones u64 |
+//!                                smallest key length u32 | smallest key |
+//!                                largest key (rest of body)
+//! ```
+//!
+//! Tag 0 is reserved. Keys are encoded internal keys (user key, then the trailer
+//! `seqno << 8 | kind` as u64). Decoding checks every length against what remains and
+//! never panics; the record's checksum is the WAL frame's, outside this encoding.
+
+use quickcache_sstable::{InternalKey, KeyRef, SeqNo};
+use snafu::Snafu;
+
+use crate::{Level, TableId, TableInfo, VersionEdit};
+
+/// The edit encoding version this code writes and reads.
+pub(crate) const EDIT_FORMAT: u8 = 1;
+
+/// Field tags. Persisted: values are fixed, 0 is reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Tag {
+    LogNumber = 1,
+    NextFile = 2,
+    LastSeqno = 3,
+    CompactionPointer = 4,
+    RemoveTable = 5,
+    AddTable = 6,
+}
+
+impl Tag {
+    fn from_u8(b: u8) -> Option<Tag> {
+        Some(match b {
+            1 => Tag::LogNumber,
+            2 => Tag::NextFile,
+            3 => Tag::LastSeqno,
+            4 => Tag::CompactionPointer,
+            5 => Tag::RemoveTable,
+            6 => Tag::AddTable,
+            _ => return None,
+        })
+    }
+}
+
+/// Why an edit failed to decode: the field, where it starts, what was wrong.
+#[derive(Debug, Snafu, Clone, PartialEq, Eq)]
+#[snafu(display("{field} at byte {at}: {problem}"))]
+pub struct DecodeError {
+    /// Byte position in the edit where the field starts.
+    pub at: usize,
+    /// The field being read.
+    pub field: &'static str,
+    /// What was wrong with it.
+    pub problem: &'static str,
+}
+
+/// Appends the encoding of `edit` to `out`.
+pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
+    out.push(EDIT_FORMAT);
+    let numbers = [
+        (Tag::LogNumber, edit.log_number),
+        (Tag::NextFile, edit.next_file),
+        (Tag::LastSeqno, edit.last_seqno.map(SeqNo::get)),
+    ];
+    for (tag, value) in numbers {
+        if let Some(v) = value {
+            field(out, tag, |b| b.extend_from_slice(&v.to_le_bytes()));
+        }
+    }
+    for (level, key) in &edit.pointers {
+        field(out, Tag::CompactionPointer, |b| {
+            b.push(level.index() as u8);
+            key.as_ref().encode_into(b);
+        });
+    }
+    for (level, id) in &edit.removed {
+        field(out, Tag::RemoveTable, |b| {
+            b.push(level.index() as u8);
+            b.extend_from_slice(&id.0.to_le_bytes());
+        });
+    }
+    for (level, info) in &edit.added {
+        field(out, Tag::AddTable, |b| encode_table(b, *level, info));
+    }
+}
+
+fn field(out: &mut Vec<u8>, tag: Tag, body: impl FnOnce(&mut Vec<u8>)) {
+    out.push(tag as u8);
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    body(out);
+    // Bodies are far below 4 GiB: keys are bounded by the table format's u32 lengths.
+    let len = u32::try_from(out.len() - len_at - 4).unwrap_or(u32::MAX);
+    out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+fn encode_table(b: &mut Vec<u8>, level: Level, t: &TableInfo) {
+    b.push(level.index() as u8);
+    let numbers = [
+        t.id.0,
+        t.size,
+        t.min_seqno.get(),
+        t.max_seqno.get(),
+        t.entries,
+        t.tombstones,
+    ];
+    for n in numbers {
+        b.extend_from_slice(&n.to_le_bytes());
+    }
+    let smallest = t.smallest.as_ref();
+    let len = u32::try_from(smallest.encoded_len()).unwrap_or(u32::MAX);
+    b.extend_from_slice(&len.to_le_bytes());
+    smallest.encode_into(b);
+    t.largest.as_ref().encode_into(b);
+}
+
+/// Decodes one edit.
+pub(crate) fn decode(buf: &[u8]) -> Result<VersionEdit, DecodeError> {
+    let mut r = Reader { buf, at: 0 };
+    let version = r.u8("format version")?;
+    if version != EDIT_FORMAT {
+        return Err(r.bad(0, "format version", "unsupported"));
+    }
+    let mut edit = VersionEdit::new();
+    while r.at < buf.len() {
+        let start = r.at;
+        let tag = r.u8("field tag")?;
+        let tag = Tag::from_u8(tag).ok_or_else(|| r.bad(start, "field tag", "unknown"))?;
+        let len = r.u32("field length")? as usize;
+        let body_at = r.at;
+        let body = r.take(len, "field body")?;
+        let mut b = Reader { buf: body, at: 0 };
+        decode_field(&mut edit, tag, &mut b).map_err(|e| DecodeError {
+            at: body_at + e.at,
+            ..e
+        })?;
+    }
+    Ok(edit)
+}
+
+fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<(), DecodeError> {
+    match tag {
+        Tag::LogNumber => edit.log_number = Some(b.u64("log number")?),
+        Tag::NextFile => edit.next_file = Some(b.u64("next file number")?),
+        Tag::LastSeqno => edit.last_seqno = Some(b.seqno("last sequence")?),
+        Tag::CompactionPointer => {
+            let level = b.level("compaction pointer level")?;
+            let key = b.key_rest("compaction pointer key")?;
+            edit.pointers.push((level, key));
+        }
+        Tag::RemoveTable => {
+            let level = b.level("removed table level")?;
+            edit.removed
+                .push((level, TableId(b.u64("removed table id")?)));
+        }
+        Tag::AddTable => {
+            let level = b.level("added table level")?;
+            edit.added.push((level, decode_table(b)?));
+        }
+    }
+    b.finished()
+}
+
+fn decode_table(b: &mut Reader<'_>) -> Result<TableInfo, DecodeError> {
+    let id = TableId(b.u64("table id")?);
+    let size = b.u64("table size")?;
+    let min_seqno = b.seqno("table min seqno")?;
+    let max_seqno = b.seqno("table max seqno")?;
+    let entries = b.u64("table entry count")?;
+    let tombstones = b.u64("table tombstone count")?;
+    let len = b.u32("smallest key length")? as usize;
+    let smallest = b.key(len, "smallest key")?;
+    let largest = b.key_rest("largest key")?;
+    Ok(TableInfo {
+        id,
+        size,
+        smallest,
+        largest,
+        min_seqno,
+        max_seqno,
+        entries,
+        tombstones,
+    })
+}
+
+/// A bounds-checked reader that names the field it reads.
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn bad(&self, at: usize, field: &'static str, problem: &'static str) -> DecodeError {
+        DecodeError { at, field, problem }
+    }
+
+    fn take(&mut self, len: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let end = self.at.checked_add(len);
+        let bytes = end.and_then(|end| self.buf.get(self.at..end));
+        let bytes = bytes.ok_or_else(|| self.bad(self.at, field, "runs past the end"))?;
+        self.at += len;
+        Ok(bytes)
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
+        let at = self.at;
+        let bytes = self.take(N, field)?;
+        bytes
+            .try_into()
+            .map_err(|_| self.bad(at, field, "runs past the end"))
+    }
+
+    fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+
+    fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        self.array(field).map(u32::from_le_bytes)
+    }
+
+    fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        self.array(field).map(u64::from_le_bytes)
+    }
+
+    fn seqno(&mut self, field: &'static str) -> Result<SeqNo, DecodeError> {
+        let at = self.at;
+        let n = self.u64(field)?;
+        SeqNo::new(n).ok_or_else(|| self.bad(at, field, "exceeds the largest sequence number"))
+    }
+
+    fn level(&mut self, field: &'static str) -> Result<Level, DecodeError> {
+        let at = self.at;
+        let n = self.u8(field)?;
+        Level::new(usize::from(n)).ok_or_else(|| self.bad(at, field, "no such level"))
+    }
+
+    fn key(&mut self, len: usize, field: &'static str) -> Result<InternalKey, DecodeError> {
+        let at = self.at;
+        let bytes = self.take(len, field)?;
+        let key =
+            KeyRef::decode(bytes).ok_or_else(|| self.bad(at, field, "malformed internal key"))?;
+        Ok(key.to_owned())
+    }
+
+    fn key_rest(&mut self, field: &'static str) -> Result<InternalKey, DecodeError> {
+        self.key(self.buf.len().saturating_sub(self.at), field)
+    }
+
+    fn finished(&self) -> Result<(), DecodeError> {
+        if self.at == self.buf.len() {
+            Ok(())
+        } else {
+            Err(self.bad(self.at, "field body", "has trailing bytes"))
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! `Version`: the set of tables forming the tree at one moment, immutable once built.
+//!
+//! Readers hold an `Arc<Version>` and keep reading it while newer versions are
+//! installed; the tables it lists stay on disk until every version listing them is
+//! gone (see [`TableHandle`]).
+
+use std::sync::Arc;
+
+use quickcache_sstable::InternalKey;
+
+use crate::{LEVELS, Level, TableHandle, TableInfo};
+
+/// The tables of each level plus the compaction pointers.
+///
+/// Invariants (checked when a version is built from edits):
+/// - L0 is ordered newest first (by largest sequence number) and its tables may
+///   overlap;
+/// - every other level is ordered by key and its tables' user-key ranges are disjoint.
+#[derive(Debug, Clone, Default)]
+pub struct Version {
+    pub(crate) levels: [Vec<Arc<TableHandle>>; LEVELS],
+    /// Per level, the largest key of the last compaction out of it: the next one
+    /// starts after it, so compactions rotate through the key space.
+    pub(crate) pointers: [Option<InternalKey>; LEVELS],
+}
+
+impl Version {
+    /// An empty tree.
+    pub fn new() -> Version {
+        Version::default()
+    }
+
+    /// The tables of `level`, in the order the invariants state.
+    pub fn level(&self, level: Level) -> &[Arc<TableHandle>] {
+        &self.levels[level.index()]
+    }
+
+    /// The compaction pointer of `level`, if a compaction has run out of it.
+    pub fn compaction_pointer(&self, level: Level) -> Option<&InternalKey> {
+        self.pointers[level.index()].as_ref()
+    }
+
+    /// Every table, level by level.
+    pub fn tables(&self) -> impl Iterator<Item = (Level, &Arc<TableHandle>)> {
+        Level::all().flat_map(move |l| self.level(l).iter().map(move |t| (l, t)))
+    }
+
+    /// Number of tables in L0: the signal for slowing writes down.
+    pub fn l0_count(&self) -> usize {
+        self.levels[0].len()
+    }
+
+    /// Total file bytes of `level`.
+    pub fn level_size(&self, level: Level) -> u64 {
+        self.level(level).iter().map(|t| t.info().size).sum()
+    }
+
+    /// Total file bytes of the tree.
+    pub fn total_size(&self) -> u64 {
+        Level::all().map(|l| self.level_size(l)).sum()
+    }
+
+    /// The deepest level holding any table.
+    pub fn deepest_nonempty(&self) -> Option<Level> {
+        Level::all().rev().find(|&l| !self.level(l).is_empty())
+    }
+
+    /// The tables that may hold `user_key`, in the order a read must consult them
+    /// (newest data first): every covering L0 table newest first, then at most one
+    /// table per deeper level, found by binary search.
+    pub fn tables_for_key<'a>(
+        &'a self,
+        user_key: &'a [u8],
+    ) -> impl Iterator<Item = &'a Arc<TableHandle>> + 'a {
+        let l0 = self.levels[0]
+            .iter()
+            .filter(move |t| t.info().covers(user_key));
+        let deeper = self.levels[1..]
+            .iter()
+            .filter_map(move |tables| find_in_level(tables, user_key));
+        l0.chain(deeper)
+    }
+
+    /// The tables of `level` whose user-key range meets `[lo, hi]` (inclusive), in
+    /// level order. On L1 and below this is a contiguous run found by binary search.
+    pub fn overlapping(&self, level: Level, lo: &[u8], hi: &[u8]) -> Vec<Arc<TableHandle>> {
+        let tables = self.level(level);
+        if level == Level::L0 {
+            return tables
+                .iter()
+                .filter(|t| t.info().overlaps(lo, hi))
+                .cloned()
+                .collect();
+        }
+        let start = tables.partition_point(|t| t.info().largest_user() < lo);
+        let end = tables.partition_point(|t| t.info().smallest_user() <= hi);
+        tables
+            .get(start..end.max(start))
+            .unwrap_or_default()
+            .to_vec()
+    }
+
+    /// The metadata of every table of `level`.
+    pub fn infos(&self, level: Level) -> impl Iterator<Item = &TableInfo> {
+        self.level(level).iter().map(|t| t.info())
+    }
+}
+
+/// The one table of a sorted, disjoint level that may hold `user_key`.
+fn find_in_level<'a>(
+    tables: &'a [Arc<TableHandle>],
+    user_key: &[u8],
+) -> Option<&'a Arc<TableHandle>> {
+    let i = tables.partition_point(|t| t.info().largest_user() < user_key);
+    tables
+        .get(i)
+        .filter(|t| t.info().smallest_user() <= user_key)
+}
