@@ -8,6 +8,8 @@ mod handle;
 mod level;
 mod merge;
 mod meta;
+mod options;
+mod picker;
 #[cfg(test)]
 mod testing;
 mod version;
@@ -18,4 +20,6 @@ pub use handle::TableHandle;
 pub use level::{LevelCursor, LevelTable};
 pub use merge::MergingCursor;
 pub use meta::{LEVELS, Level, TableId, TableInfo};
+pub use options::{CompactionOptions, LevelTargets};
+pub use picker::{Busy, CompactionPlan, pending_compaction_bytes, pick, scores};
 pub use version::Version;

@@ -1,0 +1,87 @@
+//! `CompactionOptions`: the knobs of leveled compaction, and the level targets they
+//! give for a version (RocksDB's "dynamic level bytes").
+
+use crate::{LEVELS, Level, Version};
+
+/// Tuning of flushes and compactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactionOptions {
+    /// L0 is compacted once it holds this many tables. Default 4.
+    pub l0_trigger: usize,
+    /// Target size of the base level (the level L0 is compacted into), in bytes.
+    /// Default 64 MiB.
+    pub base_level_target: u64,
+    /// Size ratio between adjacent levels. Default 10.
+    pub multiplier: u64,
+    /// Output tables are cut at this size, in bytes. Default 8 MiB.
+    pub table_size: u64,
+    /// An output table is also cut before it would overlap more than this many bytes
+    /// of the level below its own, which bounds the cost of compacting it later.
+    /// Default 10 × `table_size`.
+    pub max_grandparent_overlap: u64,
+    /// Number of background compaction threads. Default 1.
+    pub threads: usize,
+}
+
+impl Default for CompactionOptions {
+    fn default() -> Self {
+        let table_size = 8 << 20;
+        CompactionOptions {
+            l0_trigger: 4,
+            base_level_target: 64 << 20,
+            multiplier: 10,
+            table_size,
+            max_grandparent_overlap: 10 * table_size,
+            threads: 1,
+        }
+    }
+}
+
+/// Where L0 goes and how large each level may grow, for one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelTargets {
+    /// The level L0 is compacted into: the shallowest level with a target. Levels
+    /// between L0 and it stay empty.
+    pub base: Level,
+    /// Target size per level in bytes; 0 above the base level (and for L0, which is
+    /// scored by table count).
+    pub bytes: [u64; LEVELS],
+}
+
+impl LevelTargets {
+    /// Derives the targets from the largest level, as RocksDB's dynamic level bytes
+    /// does: the largest level's target is its size, each level above gets a
+    /// `multiplier`-th of the one below, and the base level is the deepest one whose
+    /// target would not exceed `base_level_target`. So the levels above the largest
+    /// hold about 1/9 of it and space amplification stays near 1.11.
+    pub fn of(version: &Version, options: &CompactionOptions) -> LevelTargets {
+        let multiplier = options.multiplier.max(2);
+        let base_max = options.base_level_target.max(1);
+        let largest = Level::all()
+            .skip(1)
+            .map(|l| version.level_size(l))
+            .max()
+            .unwrap_or(0);
+        let mut base = Level::BOTTOM;
+        let mut size = largest;
+        while size > base_max && base.index() > 1 {
+            size /= multiplier;
+            base = Level::new(base.index() - 1).unwrap_or(Level::BOTTOM);
+        }
+        // The base target never drops below a multiplier-th of its maximum, so a
+        // freshly opened base level is not compacted away in tiny pieces.
+        let mut target = size.clamp(base_max / multiplier, base_max).max(1);
+        let mut bytes = [0; LEVELS];
+        for l in base.index()..LEVELS {
+            bytes[l] = target;
+            target = target.saturating_mul(multiplier);
+        }
+        bytes[Level::BOTTOM.index()] = bytes[Level::BOTTOM.index()].max(largest);
+        LevelTargets { base, bytes }
+    }
+
+    /// The target of `level` in bytes (0 above the base level and for L0).
+    pub fn target(&self, level: Level) -> u64 {
+        self.bytes[level.index()]
+    }
+}

@@ -1,0 +1,266 @@
+//! The compaction picker: a pure function from a version to the next compaction, if
+//! one is due. No I/O; [`crate::executor`] carries the plan out.
+//!
+//! - L0 is scored by table count against [`CompactionOptions::l0_trigger`]; deeper
+//!   levels by size against the [`LevelTargets`] derived from the largest level.
+//! - The level with the highest score of at least 1 is compacted.
+//! - L0 is compacted into the base level: starting from its oldest table, every L0
+//!   table overlapping the growing key range is taken in (so no older L0 entry for
+//!   those keys stays behind), plus the overlapping base-level tables.
+//! - A deeper level gives one table, the first after the level's compaction pointer
+//!   (wrapping around), plus the overlapping tables of the level below.
+//! - A single input that overlaps nothing below moves down without being rewritten.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use quickcache_sstable::InternalKey;
+
+use crate::{CompactionOptions, Level, LevelTargets, TableHandle, TableId, Version};
+
+/// One compaction to run: inputs, where the output goes, and what the executor needs
+/// to cut outputs and to drop tombstones.
+#[derive(Debug, Clone)]
+pub struct CompactionPlan {
+    /// The level compacted out of.
+    pub level: Level,
+    /// The level the output joins.
+    pub output_level: Level,
+    /// Tables of `level` (for L0 newest first).
+    pub inputs: Vec<Arc<TableHandle>>,
+    /// Overlapping tables of `output_level`.
+    pub next_inputs: Vec<Arc<TableHandle>>,
+    /// Overlapping tables of the level below `output_level`, by key: outputs are cut
+    /// before they overlap too many bytes of them.
+    pub grandparents: Vec<Arc<TableHandle>>,
+    /// Per level below `output_level`, the tables overlapping the compacted range (by
+    /// key): a tombstone may be dropped only if none of them may hold its key.
+    pub below: Vec<Vec<Arc<TableHandle>>>,
+    /// Whether to move the single input down instead of rewriting it.
+    pub trivial_move: bool,
+    /// The new compaction pointer of `level`.
+    pub pointer: Option<InternalKey>,
+    /// The score that made this compaction due.
+    pub score: f64,
+}
+
+impl CompactionPlan {
+    /// Every input table, `level`'s first.
+    pub fn all_inputs(&self) -> impl Iterator<Item = &Arc<TableHandle>> {
+        self.inputs.iter().chain(&self.next_inputs)
+    }
+
+    /// Total bytes of the input tables.
+    pub fn input_bytes(&self) -> u64 {
+        self.all_inputs().map(|t| t.info().size).sum()
+    }
+
+    /// The user-key range `[lo, hi]` the inputs span.
+    pub fn user_range(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        user_range(self.all_inputs())
+    }
+}
+
+/// Tables already being compacted; a plan never takes one of them or writes into a
+/// key range another running compaction writes into.
+#[derive(Debug, Clone, Default)]
+pub struct Busy {
+    /// Tables that are inputs of running compactions.
+    pub tables: HashSet<TableId>,
+    /// Output level and user-key range of running compactions.
+    pub outputs: Vec<(Level, Vec<u8>, Vec<u8>)>,
+}
+
+impl Busy {
+    fn conflicts(&self, plan: &CompactionPlan) -> bool {
+        if plan
+            .all_inputs()
+            .any(|t| self.tables.contains(&t.info().id))
+        {
+            return true;
+        }
+        let Some((lo, hi)) = plan.user_range() else {
+            return false;
+        };
+        self.outputs.iter().any(|(l, a, b)| {
+            *l == plan.output_level
+                && a.as_slice() <= hi.as_slice()
+                && lo.as_slice() <= b.as_slice()
+        })
+    }
+}
+
+/// The smallest and largest user keys of `tables`.
+fn user_range<'a>(
+    tables: impl Iterator<Item = &'a Arc<TableHandle>>,
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut range: Option<(&[u8], &[u8])> = None;
+    for t in tables {
+        let (lo, hi) = (t.info().smallest_user(), t.info().largest_user());
+        range = Some(match range {
+            None => (lo, hi),
+            Some((a, b)) => (a.min(lo), b.max(hi)),
+        });
+    }
+    range.map(|(a, b)| (a.to_vec(), b.to_vec()))
+}
+
+/// The score of every level: compaction is due where it is at least 1.
+pub fn scores(version: &Version, options: &CompactionOptions) -> Vec<(Level, f64)> {
+    let targets = LevelTargets::of(version, options);
+    let mut out = vec![(
+        Level::L0,
+        version.l0_count() as f64 / options.l0_trigger.max(1) as f64,
+    )];
+    for level in Level::all().skip(1).filter(|&l| l != Level::BOTTOM) {
+        let size = version.level_size(level);
+        let score = match targets.target(level) {
+            // Data above the base level (left after the tree shrank) goes down first.
+            0 if size > 0 => f64::MAX,
+            0 => 0.0,
+            target => size as f64 / target as f64,
+        };
+        out.push((level, score));
+    }
+    out
+}
+
+/// The next compaction for `version`, or `None` if no level is over its target (or
+/// every due compaction conflicts with a running one).
+pub fn pick(version: &Version, options: &CompactionOptions, busy: &Busy) -> Option<CompactionPlan> {
+    let targets = LevelTargets::of(version, options);
+    let mut due: Vec<(Level, f64)> = scores(version, options)
+        .into_iter()
+        .filter(|&(_, s)| s >= 1.0)
+        .collect();
+    due.sort_by(|a, b| b.1.total_cmp(&a.1));
+    due.into_iter().find_map(|(level, score)| {
+        let plan = if level == Level::L0 {
+            plan_l0(version, targets.base, score, options)
+        } else {
+            plan_level(version, level, score, options)
+        }?;
+        (!busy.conflicts(&plan)).then_some(plan)
+    })
+}
+
+fn plan_l0(
+    version: &Version,
+    base: Level,
+    score: f64,
+    options: &CompactionOptions,
+) -> Option<CompactionPlan> {
+    let l0 = version.level(Level::L0);
+    let oldest = l0.last()?;
+    let (mut lo, mut hi) = (
+        oldest.info().smallest_user().to_vec(),
+        oldest.info().largest_user().to_vec(),
+    );
+    // Grow the range until it takes in every L0 table it overlaps.
+    loop {
+        let taken = version.overlapping(Level::L0, &lo, &hi);
+        let (new_lo, new_hi) = user_range(taken.iter())?;
+        if new_lo == lo && new_hi == hi {
+            let inputs = Inputs {
+                level: Level::L0,
+                output_level: base,
+                tables: taken,
+            };
+            return Some(finish(version, inputs, score, None, options));
+        }
+        (lo, hi) = (new_lo, new_hi);
+    }
+}
+
+fn plan_level(
+    version: &Version,
+    level: Level,
+    score: f64,
+    options: &CompactionOptions,
+) -> Option<CompactionPlan> {
+    let output = level.below()?;
+    let tables = version.level(level);
+    let start = match version.compaction_pointer(level) {
+        Some(p) => tables.partition_point(|t| t.info().largest <= *p),
+        None => 0,
+    };
+    let table = tables.get(start).or_else(|| tables.first())?;
+    let pointer = Some(table.info().largest.clone());
+    let inputs = Inputs {
+        level,
+        output_level: output,
+        tables: vec![Arc::clone(table)],
+    };
+    Some(finish(version, inputs, score, pointer, options))
+}
+
+/// The tables chosen from the level compacted out of.
+struct Inputs {
+    level: Level,
+    output_level: Level,
+    tables: Vec<Arc<TableHandle>>,
+}
+
+/// Adds the next-level, grandparent and deeper overlaps to a plan's inputs.
+fn finish(
+    version: &Version,
+    inputs: Inputs,
+    score: f64,
+    pointer: Option<InternalKey>,
+    options: &CompactionOptions,
+) -> CompactionPlan {
+    let Inputs {
+        level,
+        output_level,
+        tables: inputs,
+    } = inputs;
+    let (lo, hi) = user_range(inputs.iter()).unwrap_or_default();
+    let next_inputs = version.overlapping(output_level, &lo, &hi);
+    let (lo, hi) = user_range(inputs.iter().chain(&next_inputs)).unwrap_or((lo, hi));
+    let below: Vec<_> = Level::all()
+        .skip(output_level.index() + 1)
+        .map(|l| version.overlapping(l, &lo, &hi))
+        .collect();
+    let grandparents = below.first().cloned().unwrap_or_default();
+    let grandparent_bytes: u64 = grandparents.iter().map(|t| t.info().size).sum();
+    // A moved table that overlaps too much below would make its next compaction big.
+    let trivial_move = inputs.len() == 1
+        && next_inputs.is_empty()
+        && grandparent_bytes <= options.max_grandparent_overlap;
+    CompactionPlan {
+        level,
+        output_level,
+        inputs,
+        next_inputs,
+        grandparents,
+        below,
+        trivial_move,
+        pointer,
+        score,
+    }
+}
+
+/// Bytes that compaction still has to rewrite to bring every level under its target:
+/// the facade slows writes down when this grows too large.
+pub fn pending_compaction_bytes(version: &Version, options: &CompactionOptions) -> u64 {
+    let targets = LevelTargets::of(version, options);
+    let mut pending = 0u64;
+    if version.l0_count() >= options.l0_trigger {
+        pending = version.level_size(Level::L0) + version.level_size(targets.base);
+    }
+    for level in Level::all().skip(1).filter(|&l| l != Level::BOTTOM) {
+        let size = version.level_size(level);
+        let excess = size.saturating_sub(targets.target(level));
+        if excess == 0 {
+            continue;
+        }
+        let below = level.below().map_or(0, |b| version.level_size(b));
+        // Each excess byte is merged with its share of the level below.
+        let fanout = below.checked_div(size).unwrap_or(0);
+        pending = pending.saturating_add(excess.saturating_mul(fanout + 1));
+    }
+    pending
+}
+
+#[cfg(test)]
+mod tests;

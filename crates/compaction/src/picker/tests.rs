@@ -1,0 +1,231 @@
+//! The picker is pure: every rule is checked on hand-built versions.
+
+use super::*;
+use crate::testing::version_of;
+
+const MIB: u64 = 1 << 20;
+
+fn ids(tables: &[Arc<TableHandle>]) -> Vec<u64> {
+    tables.iter().map(|t| t.info().id.0).collect()
+}
+
+fn l(n: usize) -> Level {
+    Level::new(n).unwrap()
+}
+
+fn opts() -> CompactionOptions {
+    CompactionOptions::default()
+}
+
+#[test]
+fn nothing_to_do_on_a_small_tree() {
+    assert!(pick(&Version::new(), &opts(), &Busy::default()).is_none());
+    let v = version_of(&[
+        (0, 1, "a", "z", MIB, 1),
+        (0, 2, "a", "z", MIB, 2),
+        (0, 3, "a", "z", MIB, 3),
+    ]);
+    assert!(
+        pick(&v, &opts(), &Busy::default()).is_none(),
+        "3 L0 tables stay below the trigger"
+    );
+}
+
+#[test]
+fn l0_goes_to_the_bottom_of_an_empty_tree_with_every_overlapping_table() {
+    let v = version_of(&[
+        (0, 1, "a", "c", MIB, 1),
+        (0, 2, "b", "e", MIB, 2),
+        (0, 3, "x", "z", MIB, 3),
+        (0, 4, "d", "g", MIB, 4),
+        (0, 5, "m", "n", MIB, 5),
+    ]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!(plan.level, Level::L0);
+    assert_eq!(plan.output_level, Level::BOTTOM);
+    // Oldest [a,c] takes [b,e], which takes [d,g]; [m,n] and [x,z] stay.
+    assert_eq!(ids(&plan.inputs), [4, 2, 1]);
+    assert!(!plan.trivial_move);
+    assert!((plan.score - 1.25).abs() < 1e-9);
+}
+
+#[test]
+fn l0_takes_the_overlapping_base_level_tables() {
+    let v = version_of(&[
+        (0, 1, "a", "c", MIB, 11),
+        (0, 2, "b", "e", MIB, 12),
+        (0, 3, "a", "d", MIB, 13),
+        (0, 4, "c", "d", MIB, 14),
+        (6, 5, "a", "b", 20 * MIB, 1),
+        (6, 6, "c", "f", 20 * MIB, 1),
+        (6, 7, "g", "h", 20 * MIB, 1),
+    ]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!(plan.output_level, Level::BOTTOM);
+    assert_eq!(ids(&plan.next_inputs), [5, 6]);
+    assert!(plan.below.is_empty() && plan.grandparents.is_empty());
+}
+
+#[test]
+fn a_lone_table_that_overlaps_nothing_below_moves() {
+    let o = CompactionOptions {
+        l0_trigger: 1,
+        ..opts()
+    };
+    let v = version_of(&[(0, 1, "a", "c", MIB, 1), (6, 2, "d", "f", MIB, 1)]);
+    let plan = pick(&v, &o, &Busy::default()).unwrap();
+    assert!(plan.trivial_move);
+    assert!(plan.next_inputs.is_empty());
+}
+
+#[test]
+fn targets_follow_the_largest_level() {
+    let v = version_of(&[(6, 1, "a", "z", 500 * MIB, 1)]);
+    let t = LevelTargets::of(&v, &opts());
+    assert_eq!(t.base, l(5));
+    assert_eq!(t.target(l(5)), 50 * MIB);
+    assert_eq!(t.target(l(6)), 500 * MIB);
+    assert_eq!(t.target(l(4)), 0);
+
+    let v = version_of(&[(6, 1, "a", "z", 64_000 * MIB, 1)]);
+    let t = LevelTargets::of(&v, &opts());
+    assert_eq!(t.base, l(3));
+    let above: u64 = (1..6).map(|n| t.target(l(n))).sum();
+    assert!(
+        above as f64 / (64_000 * MIB) as f64 <= 0.112,
+        "space amplification near 1.11"
+    );
+
+    let t = LevelTargets::of(&Version::new(), &opts());
+    assert_eq!(
+        t.base,
+        Level::BOTTOM,
+        "an empty tree compacts L0 straight to the bottom"
+    );
+}
+
+#[test]
+fn an_oversized_level_compacts_one_table_into_the_next() {
+    let v = version_of(&[
+        (5, 1, "a", "c", 30 * MIB, 1),
+        (5, 2, "d", "f", 30 * MIB, 1),
+        (6, 3, "a", "b", 250 * MIB, 1),
+        (6, 4, "c", "e", 250 * MIB, 1),
+    ]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!((plan.level, plan.output_level), (l(5), l(6)));
+    assert_eq!(ids(&plan.inputs), [1]);
+    assert_eq!(ids(&plan.next_inputs), [3, 4]);
+    assert_eq!(
+        plan.pointer.as_ref().map(|k| k.user_key.clone()),
+        Some(b"c".to_vec())
+    );
+    assert!((plan.score - 1.2).abs() < 1e-9);
+}
+
+#[test]
+fn the_compaction_pointer_rotates_and_wraps() {
+    let tables = [
+        (5, 1, "a", "c", 30 * MIB, 1),
+        (5, 2, "d", "f", 30 * MIB, 1),
+        (6, 3, "a", "z", 500 * MIB, 1),
+    ];
+    let mut v = version_of(&tables);
+    v.pointers[5] = Some(v.level(l(5))[0].info().largest.clone());
+    assert_eq!(
+        ids(&pick(&v, &opts(), &Busy::default()).unwrap().inputs),
+        [2]
+    );
+    v.pointers[5] = Some(v.level(l(5))[1].info().largest.clone());
+    assert_eq!(
+        ids(&pick(&v, &opts(), &Busy::default()).unwrap().inputs),
+        [1],
+        "wraps"
+    );
+}
+
+#[test]
+fn data_above_the_base_level_goes_down_first() {
+    let v = version_of(&[(2, 1, "a", "c", MIB, 1), (6, 2, "a", "z", 500 * MIB, 1)]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!((plan.level, plan.output_level), (l(2), l(3)));
+    assert!(plan.trivial_move);
+}
+
+#[test]
+fn tables_below_the_output_are_listed_for_tombstones() {
+    let v = version_of(&[
+        (4, 1, "a", "c", 10 * MIB, 1),
+        (5, 2, "a", "b", 10 * MIB, 1),
+        (6, 3, "b", "b", 100 * MIB, 1),
+        (6, 4, "x", "y", 100 * MIB, 1),
+    ]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!((plan.level, plan.output_level), (l(4), l(5)));
+    assert_eq!(plan.below.len(), 1);
+    assert_eq!(ids(&plan.below[0]), [3]);
+    assert_eq!(ids(&plan.grandparents), [3]);
+}
+
+#[test]
+fn busy_tables_and_ranges_are_avoided() {
+    let tables = [
+        (0, 1, "a", "c", MIB, 1),
+        (0, 2, "a", "c", MIB, 2),
+        (0, 3, "a", "c", MIB, 3),
+        (0, 4, "a", "c", MIB, 4),
+    ];
+    let v = version_of(&tables);
+    let mut busy = Busy::default();
+    busy.tables.insert(TableId(2));
+    assert!(pick(&v, &opts(), &busy).is_none());
+    let busy = Busy {
+        outputs: vec![(Level::BOTTOM, b"b".to_vec(), b"q".to_vec())],
+        ..Busy::default()
+    };
+    assert!(pick(&v, &opts(), &busy).is_none());
+    let busy = Busy {
+        outputs: vec![(Level::BOTTOM, b"d".to_vec(), b"q".to_vec())],
+        ..Busy::default()
+    };
+    assert!(pick(&v, &opts(), &busy).is_some());
+}
+
+#[test]
+fn pending_bytes_grow_with_the_backlog() {
+    let small = version_of(&[
+        (5, 1, "a", "c", 40 * MIB, 1),
+        (6, 2, "a", "z", 500 * MIB, 1),
+    ]);
+    assert_eq!(pending_compaction_bytes(&small, &opts()), 0);
+    let big = version_of(&[
+        (5, 1, "a", "c", 70 * MIB, 1),
+        (6, 2, "a", "z", 500 * MIB, 1),
+    ]);
+    // 20 MiB over target, each merged with its 7-fold share of L6 (500 / 70).
+    assert_eq!(pending_compaction_bytes(&big, &opts()), 20 * MIB * 8);
+    let l0 = version_of(&[
+        (0, 1, "a", "c", MIB, 1),
+        (0, 2, "a", "c", MIB, 2),
+        (0, 3, "a", "c", MIB, 3),
+        (0, 4, "a", "c", MIB, 4),
+    ]);
+    assert_eq!(pending_compaction_bytes(&l0, &opts()), 4 * MIB);
+}
+
+#[test]
+fn l0_goes_to_the_base_level_once_the_bottom_outgrows_the_base_target() {
+    let v = version_of(&[
+        (0, 1, "a", "c", MIB, 11),
+        (0, 2, "b", "e", MIB, 12),
+        (0, 3, "a", "d", MIB, 13),
+        (0, 4, "c", "d", MIB, 14),
+        (6, 5, "a", "b", 30 * MIB, 1),
+        (6, 6, "c", "f", 30 * MIB, 1),
+        (6, 7, "g", "h", 30 * MIB, 1),
+    ]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!(plan.output_level, l(5));
+    assert!(plan.next_inputs.is_empty());
+    assert_eq!(ids(&plan.below[0]), [5, 6]);
+}
