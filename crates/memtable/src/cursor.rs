@@ -29,7 +29,9 @@ impl<'a> MemtableCursor<'a> {
 impl Cursor for MemtableCursor<'_> {
     fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
         let probe = KeyParts::of(target);
-        self.current = self.map.lower_bound(Bound::Included(&probe as &dyn AsParts));
+        self.current = self
+            .map
+            .lower_bound(Bound::Included(&probe as &dyn AsParts));
         Ok(())
     }
 
@@ -72,7 +74,9 @@ impl Cursor for MemtableCursor<'_> {
     /// One skiplist search instead of the default seek-then-step.
     fn seek_for_prev(&mut self, target: KeyRef<'_>) -> Result<()> {
         let probe = KeyParts::of(target);
-        self.current = self.map.upper_bound(Bound::Included(&probe as &dyn AsParts));
+        self.current = self
+            .map
+            .upper_bound(Bound::Included(&probe as &dyn AsParts));
         Ok(())
     }
 }

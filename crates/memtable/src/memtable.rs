@@ -60,7 +60,12 @@ impl AsRef<[u8]> for ValueRef<'_> {
 
 impl std::fmt::Debug for ValueRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}={:?}", self.entry.key(), self.value().escape_ascii())
+        write!(
+            f,
+            "{:?}={:?}",
+            self.entry.key(),
+            self.value().escape_ascii()
+        )
     }
 }
 
@@ -197,5 +202,93 @@ pub(crate) fn get<'a>(map: &'a Map, user_key: &[u8], snapshot: SeqNo) -> Option<
         (false, _) => None,
         (true, ValueKind::Value) => Some(Lookup::Value(ValueRef { entry })),
         (true, ValueKind::Tombstone) => Some(Lookup::Deleted(seqno)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FrozenMemtable;
+    use quickcache_sstable::Cursor;
+
+    fn seq(n: u64) -> SeqNo {
+        SeqNo::new(n).unwrap()
+    }
+
+    fn value_at(m: &Memtable, key: &[u8], snapshot: u64) -> Option<Result<Vec<u8>, SeqNo>> {
+        m.get(key, seq(snapshot)).map(|l| match l {
+            Lookup::Value(v) => Ok(v.value().to_vec()),
+            Lookup::Deleted(s) => Err(s),
+        })
+    }
+
+    #[test]
+    fn get_answers_the_newest_version_at_the_snapshot() {
+        let m = Memtable::new();
+        m.put(b"k", seq(2), b"two");
+        m.delete(b"k", seq(4));
+        m.put(b"k", seq(6), b"six");
+        m.put(b"j", seq(3), b"other key");
+        assert_eq!(value_at(&m, b"k", 1), None, "nothing that old");
+        assert_eq!(value_at(&m, b"k", 3), Some(Ok(b"two".to_vec())));
+        assert_eq!(
+            value_at(&m, b"k", 5),
+            Some(Err(seq(4))),
+            "deleted, not absent"
+        );
+        assert_eq!(value_at(&m, b"k", 6), Some(Ok(b"six".to_vec())));
+        assert_eq!(value_at(&m, b"kk", 9), None);
+        assert_eq!(value_at(&m, b"", 9), None);
+    }
+
+    #[test]
+    fn a_value_ref_reports_its_seqno() {
+        let m = Memtable::new();
+        m.put(b"k", seq(7), b"v");
+        let Some(Lookup::Value(v)) = m.get(b"k", SeqNo::MAX) else {
+            panic!("missing");
+        };
+        assert_eq!((v.seqno(), v.as_ref()), (seq(7), &b"v"[..]));
+    }
+
+    #[test]
+    fn apply_numbers_entries_from_the_base() {
+        let m = Memtable::new();
+        let mut batch = WriteBatch::new();
+        batch.put(b"a", b"1").unwrap();
+        batch.put(b"a", b"2").unwrap();
+        batch.delete(b"b").unwrap();
+        assert!(matches!(m.apply(&batch), Err(Error::Unsequenced)));
+        assert!(m.is_empty());
+        batch.set_base_seqno(seq(10)).unwrap();
+        m.apply(&batch).unwrap();
+        assert_eq!(value_at(&m, b"a", 10), Some(Ok(b"1".to_vec())));
+        assert_eq!(value_at(&m, b"a", 11), Some(Ok(b"2".to_vec())));
+        assert_eq!(value_at(&m, b"b", 12), Some(Err(seq(12))));
+        assert_eq!(m.seqno_range(), Some((seq(10), seq(12))));
+        assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn memory_counts_keys_values_and_overhead() {
+        let m = Memtable::new();
+        assert_eq!((m.approximate_memory(), m.seqno_range()), (0, None));
+        m.put(b"key", seq(1), &[0; 100]);
+        m.delete(b"key", seq(2));
+        assert_eq!(m.approximate_memory(), 103 + 3 + 2 * ENTRY_OVERHEAD);
+    }
+
+    #[test]
+    fn frozen_form_reads_the_same_entries() {
+        let m = Memtable::new();
+        m.put(b"a", seq(1), b"x");
+        m.delete(b"b", seq(2));
+        let frozen = FrozenMemtable::from(m);
+        assert_eq!(frozen.len(), 2);
+        assert!(matches!(frozen.get(b"b", seq(2)), Some(Lookup::Deleted(_))));
+        let mut cursor = frozen.cursor();
+        cursor.seek_to_last().unwrap();
+        assert_eq!(cursor.key().map(|k| k.user_key), Some(&b"b"[..]));
+        assert_eq!(cursor.value(), Some(&b""[..]));
     }
 }

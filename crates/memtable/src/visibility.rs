@@ -222,3 +222,96 @@ impl Drop for Reservation<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+    use std::time::Duration;
+
+    fn seq(n: u64) -> SeqNo {
+        SeqNo::new(n).unwrap()
+    }
+
+    #[test]
+    fn reservations_are_consecutive_and_start_after_the_recovered_seqno() {
+        let vis = Visibility::new(seq(10));
+        assert_eq!(vis.visible(), seq(10));
+        let a = vis.reserve(3).unwrap();
+        let b = vis.reserve(2).unwrap();
+        assert_eq!((a.first(), a.last()), (seq(11), Some(seq(13))));
+        assert_eq!((b.first(), b.last()), (seq(14), Some(seq(15))));
+        assert_eq!(vis.last_reserved(), seq(15));
+        a.publish();
+        b.publish();
+    }
+
+    #[test]
+    fn a_later_batch_waits_for_an_earlier_one() {
+        let vis = Visibility::new(SeqNo::ZERO);
+        let a = vis.reserve(3).unwrap();
+        let b = vis.reserve(3).unwrap();
+        let c = vis.reserve(1).unwrap();
+        b.publish();
+        assert_eq!(vis.visible(), SeqNo::ZERO, "b is parked behind a");
+        a.publish();
+        assert_eq!(vis.visible(), seq(6), "a releases itself and b at once");
+        c.publish();
+        assert_eq!(vis.visible(), seq(7));
+    }
+
+    #[test]
+    fn an_empty_reservation_takes_no_seqno() {
+        let vis = Visibility::new(seq(4));
+        let empty = vis.reserve(0).unwrap();
+        assert_eq!((empty.count(), empty.last()), (0, None));
+        drop(empty);
+        let next = vis.reserve(1).unwrap();
+        assert_eq!(next.first(), seq(5));
+        next.publish();
+        assert_eq!(vis.visible(), seq(5));
+    }
+
+    #[test]
+    fn an_abandoned_reservation_stalls_visibility_for_good() {
+        let vis = Visibility::new(SeqNo::ZERO);
+        let a = vis.reserve(2).unwrap();
+        let b = vis.reserve(1).unwrap();
+        drop(a);
+        b.publish();
+        assert_eq!(vis.visible(), SeqNo::ZERO);
+        assert!(matches!(vis.reserve(1), Err(Error::Stalled { seqno }) if seqno == seq(1)));
+        assert!(matches!(
+            vis.wait_visible(seq(3)),
+            Err(Error::Stalled { .. })
+        ));
+        vis.wait_visible(SeqNo::ZERO).unwrap();
+    }
+
+    #[test]
+    fn reservations_stop_at_the_maximum() {
+        let vis = Visibility::new(seq(SeqNo::MAX.get() - 2));
+        assert!(matches!(vis.reserve(3), Err(Error::SeqNoExhausted { .. })));
+        let last = vis.reserve(2).unwrap();
+        assert_eq!(last.last(), Some(SeqNo::MAX));
+        last.publish();
+        assert_eq!(vis.visible(), SeqNo::MAX);
+        assert!(matches!(vis.reserve(1), Err(Error::SeqNoExhausted { .. })));
+    }
+
+    #[test]
+    fn wait_visible_wakes_when_the_gap_closes() {
+        let vis = Visibility::new(SeqNo::ZERO);
+        let a = vis.reserve(1).unwrap();
+        let b = vis.reserve(1).unwrap();
+        b.publish();
+        thread::scope(|s| {
+            let waiter = s.spawn(|| vis.wait_visible(seq(2)));
+            thread::sleep(Duration::from_millis(20));
+            assert!(!waiter.is_finished());
+            a.publish();
+            waiter.join().unwrap().unwrap();
+        });
+        assert_eq!(vis.visible(), seq(2));
+    }
+}
