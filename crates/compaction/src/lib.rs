@@ -3,23 +3,29 @@
 
 #![forbid(unsafe_code)]
 
+mod current;
 mod edit;
+mod error;
 mod handle;
 mod level;
 mod merge;
 mod meta;
 mod options;
 mod picker;
+mod retention;
 #[cfg(test)]
 mod testing;
 mod version;
 
+pub use current::{CURRENT, manifest_name, parse_manifest_name};
 pub use edit::codec::DecodeError;
 pub use edit::{InvalidEdit, VersionEdit};
+pub use error::{Error, Result};
 pub use handle::TableHandle;
 pub use level::{LevelCursor, LevelTable};
 pub use merge::MergingCursor;
 pub use meta::{LEVELS, Level, TableId, TableInfo};
 pub use options::{CompactionOptions, LevelTargets};
 pub use picker::{Busy, CompactionPlan, pending_compaction_bytes, pick, scores};
+pub use retention::{Decision, Retention};
 pub use version::Version;

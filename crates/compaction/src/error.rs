@@ -1,0 +1,98 @@
+//! The compaction crate's error type: what failed, on which table or file.
+
+use std::path::PathBuf;
+
+use snafu::Snafu;
+
+use crate::TableId;
+
+/// Errors of versions, the manifest, flushes and compactions.
+#[derive(Debug, Snafu)]
+#[snafu(visibility(pub(crate)))]
+#[non_exhaustive]
+pub enum Error {
+    /// A file-system operation on a manifest, `CURRENT` or the directory failed.
+    #[snafu(display("{}: {source}", path.display()))]
+    Fs {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: quickcache_fs::Error,
+    },
+    /// Reading or writing a table failed.
+    #[snafu(display("{id} ({}): {source}", path.display()))]
+    Table {
+        /// The table.
+        id: TableId,
+        /// Its file.
+        path: PathBuf,
+        /// The underlying error.
+        source: quickcache_sstable::Error,
+    },
+    /// The manifest is damaged: a record failed its checksum, or an edit does not
+    /// decode or does not fit the tree built so far.
+    #[snafu(display("manifest {} damaged at offset {offset}: {reason}", path.display()))]
+    ManifestCorrupt {
+        /// The manifest file.
+        path: PathBuf,
+        /// Byte offset of the damaged record.
+        offset: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// `CURRENT` does not name a manifest.
+    #[snafu(display("{} is damaged: holds {contents:?}, not a manifest name", path.display()))]
+    BadCurrent {
+        /// The `CURRENT` file.
+        path: PathBuf,
+        /// Its first bytes, escaped.
+        contents: String,
+    },
+    /// The manifest lists a table whose file does not exist.
+    #[snafu(display("{id} listed in the manifest is missing: {}", path.display()))]
+    MissingTable {
+        /// The table.
+        id: TableId,
+        /// The file expected.
+        path: PathBuf,
+    },
+    /// A table's file is not the size the manifest recorded.
+    #[snafu(display("{id} ({}) has {actual} bytes, the manifest says {expected}", path.display()))]
+    TableSizeMismatch {
+        /// The table.
+        id: TableId,
+        /// Its file.
+        path: PathBuf,
+        /// The size the manifest recorded.
+        expected: u64,
+        /// The file's size.
+        actual: u64,
+    },
+    /// An earlier manifest write or sync failed, so what the manifest holds is
+    /// unknown; reopen the tree to recover.
+    #[snafu(display("manifest {} failed earlier; reopen the tree to recover", path.display()))]
+    Poisoned {
+        /// The manifest.
+        path: PathBuf,
+    },
+    /// The background compaction pool has stopped.
+    #[snafu(display("the background compaction pool has stopped"))]
+    Stopped,
+}
+
+impl Error {
+    /// Whether the error reports damaged data (rather than an I/O failure).
+    pub fn is_corruption(&self) -> bool {
+        match self {
+            Error::ManifestCorrupt { .. }
+            | Error::BadCurrent { .. }
+            | Error::MissingTable { .. }
+            | Error::TableSizeMismatch { .. } => true,
+            Error::Table { source, .. } => source.is_corruption(),
+            _ => false,
+        }
+    }
+}
+
+/// Result alias of the compaction crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
