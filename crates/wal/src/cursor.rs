@@ -1,0 +1,135 @@
+//! Reading the records of one segment held in memory, applying the recovery mode to
+//! whatever damage is found.
+
+use crate::format::{SEGMENT_HEADER_LEN, check_segment_header};
+use crate::record::{Decoded, decode_at, next_intact};
+use crate::{DamageKind, DamagedRange, Error, Position, RecoveryMode, Result, SegmentId};
+
+/// One record read back from the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Where the record starts.
+    pub position: Position,
+    /// The bytes that were appended.
+    pub payload: Vec<u8>,
+}
+
+/// What one step through a segment found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// An intact record.
+    Record(Record),
+    /// Damage skipped (skip mode); reading goes on after it.
+    Skipped(DamagedRange),
+    /// Damage running to the end of the last segment: the torn tail.
+    TornTail(DamagedRange),
+    /// The segment has no more records.
+    End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Header,
+    Records,
+    Done,
+}
+
+/// A cursor over one segment's bytes.
+///
+/// Every step either moves forward by at least one byte or ends the segment, so
+/// iteration terminates on any input; payloads are copied out of the segment's bytes,
+/// so nothing is allocated beyond what the file holds.
+#[derive(Debug)]
+pub(crate) struct SegmentCursor {
+    id: SegmentId,
+    bytes: Vec<u8>,
+    at: usize,
+    /// The log's last segment is the only place a torn tail is expected.
+    is_last: bool,
+    mode: RecoveryMode,
+    phase: Phase,
+}
+
+impl SegmentCursor {
+    /// A cursor at the start of segment `id`, whose file holds `bytes`.
+    pub(crate) fn new(id: SegmentId, bytes: Vec<u8>, is_last: bool, mode: RecoveryMode) -> Self {
+        SegmentCursor {
+            id,
+            bytes,
+            at: 0,
+            is_last,
+            mode,
+            phase: Phase::Header,
+        }
+    }
+
+    /// The next record, damage report or end.
+    pub(crate) fn step(&mut self) -> Result<Step> {
+        if self.phase == Phase::Header {
+            self.phase = Phase::Records;
+            self.at = SEGMENT_HEADER_LEN;
+            if let Err(damage) = check_segment_header(&self.bytes, self.id)? {
+                return self.damaged(0, damage);
+            }
+        }
+        if self.phase == Phase::Done {
+            return Ok(Step::End);
+        }
+        match decode_at(&self.bytes, self.id, self.at) {
+            Ok(Decoded::Record { payload, next }) => {
+                let record = Record {
+                    position: Position {
+                        segment: self.id,
+                        offset: self.at as u64,
+                    },
+                    payload: payload.to_vec(),
+                };
+                self.at = next;
+                Ok(Step::Record(record))
+            }
+            Ok(Decoded::End) => {
+                self.phase = Phase::Done;
+                Ok(Step::End)
+            }
+            Err(damage) => self.damaged(self.at, damage),
+        }
+    }
+
+    /// Applies the recovery mode to damage found at `offset`.
+    fn damaged(&mut self, offset: usize, reason: DamageKind) -> Result<Step> {
+        let corruption = Error::Corruption {
+            segment: self.id,
+            offset: offset as u64,
+            reason,
+        };
+        if self.mode == RecoveryMode::AbsoluteConsistency {
+            return Err(corruption);
+        }
+        // Records never start inside the segment header.
+        let from = (offset + 1).max(SEGMENT_HEADER_LEN);
+        let resume = next_intact(&self.bytes, self.id, from);
+        let range = |end: usize| DamagedRange {
+            segment: self.id,
+            offset: offset as u64,
+            len: (end - offset) as u64,
+            reason,
+        };
+        match (self.mode, resume) {
+            (RecoveryMode::SkipCorrupt, Some(next)) => {
+                self.at = next;
+                Ok(Step::Skipped(range(next)))
+            }
+            (_, None) if self.is_last => {
+                self.phase = Phase::Done;
+                Ok(Step::TornTail(range(self.bytes.len())))
+            }
+            (RecoveryMode::SkipCorrupt, None) => {
+                self.phase = Phase::Done;
+                Ok(Step::Skipped(range(self.bytes.len())))
+            }
+            // Damage followed by intact records, or damage inside a segment that a
+            // later segment proves was complete, is never the end of the log.
+            _ => Err(corruption),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Recovery: read a log back, then make its directory safe to append to (cut the torn
+//! tail, sync what the last run left unsynced) and start the writer in a new segment.
+
+use std::path::{Path, PathBuf};
+
+use quickcache_fs::DynFs;
+use snafu::ResultExt;
+
+use crate::error::{DirectorySnafu, SyncDirSnafu, SyncSnafu, TruncateSnafu};
+use crate::format::SEGMENT_HEADER_LEN;
+use crate::{
+    DamagedRange, Position, Record, RecoveryReport, Result, SegmentId, Wal, WalOptions, WalReader,
+};
+
+/// A log being recovered: iterate it for the records (from the position given to
+/// [`Wal::recover`]), then [`Recovery::finish`] to get a writer.
+#[derive(Debug)]
+pub struct Recovery {
+    reader: WalReader,
+    fs: DynFs,
+    dir: PathBuf,
+    options: WalOptions,
+    from: Position,
+}
+
+impl Wal {
+    /// Opens the log in `dir` (created if missing) for recovery in
+    /// `options.recovery_mode`: the returned [`Recovery`] yields the records at or
+    /// after `from`; its [`Recovery::finish`] returns the writer.
+    ///
+    /// Pass the position below which records are durable elsewhere (for an engine,
+    /// the start of the oldest segment not yet in a table), or [`Position::START`].
+    pub fn recover(
+        fs: DynFs,
+        dir: impl Into<PathBuf>,
+        options: WalOptions,
+        from: Position,
+    ) -> Result<Recovery> {
+        let dir = dir.into();
+        fs.create_dir_all(&dir)
+            .context(DirectorySnafu { dir: &dir })?;
+        let reader = WalReader::new(fs.clone(), dir.clone(), from, options.recovery_mode)?;
+        Ok(Recovery {
+            reader,
+            fs,
+            dir,
+            options,
+            from,
+        })
+    }
+
+    /// Recovers the log in `dir` (checking every record, returning none of them) and
+    /// opens it for appending.
+    pub fn open(
+        fs: DynFs,
+        dir: impl Into<PathBuf>,
+        options: WalOptions,
+    ) -> Result<(Wal, RecoveryReport)> {
+        Wal::recover(fs, dir, options, Position::START)?.finish()
+    }
+}
+
+impl Iterator for Recovery {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next()
+    }
+}
+
+impl Recovery {
+    /// What has been found so far.
+    pub fn report(&self) -> &RecoveryReport {
+        self.reader.report()
+    }
+
+    /// Reads whatever records were not iterated (damage must be found before the log
+    /// is appended to), cuts off the torn tail, makes the last segment durable, and
+    /// starts a writer in a new segment after the last existing one (and no lower than
+    /// the recovery's start segment).
+    ///
+    /// # Errors
+    /// The first error of the reading, or of the repair: the writer is not started.
+    pub fn finish(mut self) -> Result<(Wal, RecoveryReport)> {
+        for record in &mut self.reader {
+            record?;
+        }
+        let report = self.reader.report().clone();
+        let last = self.reader.last_segment();
+        if let Some(tail) = &report.torn_tail {
+            cut_tail(&self.fs, &self.dir, tail)?;
+        }
+        if let Some(last) = last {
+            sync_segment(&self.fs, &self.dir, last)?;
+        }
+        let dir = &self.dir;
+        self.fs.sync_dir(dir).context(SyncDirSnafu { dir })?;
+        let first = last
+            .map_or(SegmentId::FIRST, SegmentId::next)
+            .max(self.from.segment);
+        let wal = Wal::start(self.fs, self.dir, &self.options, first)?;
+        Ok((wal, report))
+    }
+}
+
+/// Cuts the torn tail off its segment; a segment torn inside its header goes whole.
+fn cut_tail(fs: &DynFs, dir: &Path, tail: &DamagedRange) -> Result<()> {
+    let path = tail.segment.path_in(dir);
+    let context = TruncateSnafu {
+        segment: tail.segment,
+        len: tail.offset,
+    };
+    if tail.offset < SEGMENT_HEADER_LEN as u64 {
+        fs.remove(&path).context(context)
+    } else {
+        fs.truncate(&path, tail.offset).context(context)
+    }
+}
+
+/// Syncs segment `id` if it exists. The previous run may have left records that its
+/// process handed to the OS but never synced; they must be durable before anything is
+/// written to a later segment, or a power loss could tear them under intact records.
+fn sync_segment(fs: &DynFs, dir: &Path, id: SegmentId) -> Result<()> {
+    let path = id.path_in(dir);
+    let mut file = match fs.open_append(&path) {
+        Ok(file) => file,
+        // Removed above because it was torn inside its header.
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(source) => return Err(source).context(SyncSnafu { segment: id }),
+    };
+    file.sync_data().context(SyncSnafu { segment: id })?;
+    file.close().context(SyncSnafu { segment: id })
+}
