@@ -6,7 +6,7 @@
 //! underlying data failed (corruption, I/O); after an error the cursor is invalid.
 //! Calling `next` or `prev` on an invalid cursor leaves it invalid; it never panics.
 
-#[cfg(feature = "conformance")]
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
 use crate::{KeyRef, Result};

@@ -1,27 +1,87 @@
-//! Sorted, immutable, checksummed tables.
+//! Sorted, immutable, checksummed tables: block-based, with a bloom filter and an mmap
+//! reader. Usable on its own, with nothing of quickcache but the file-system layer.
 //!
 //! Also home of the definitions every layer above shares: the internal key
 //! ([`KeyRef`], [`InternalKey`], [`SeqNo`], [`ValueKind`]) and the [`Cursor`] protocol.
 //!
-//! # Example
-//! ```
-//! use quickcache_sstable::{KeyRef, SeqNo, ValueKind};
+//! The format is specified in `docs/format/sstable.md`; the diagram is repeated in the
+//! builder's documentation ([`TableBuilder`]).
 //!
-//! let seq = SeqNo::new(7).unwrap();
-//! let key = KeyRef::new(b"apple", seq, ValueKind::Value);
-//! let mut encoded = Vec::new();
-//! key.encode_into(&mut encoded);
-//! assert_eq!(KeyRef::decode(&encoded), Some(key));
+//! # Example: a plain key → value table
+//! ```
+//! use quickcache_fs::RealFs;
+//! use quickcache_sstable::{Table, TableBuilder, TableOptions};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("fruit.sst");
+//! let fs = RealFs::new();
+//! let mut builder = TableBuilder::new(&fs, &path, TableOptions::default())?;
+//! builder.add_plain(b"apple", b"red")?;
+//! builder.add_plain(b"banana", b"yellow")?;
+//! let meta = builder.finish()?;
+//! assert_eq!(meta.properties.entry_count, 2);
+//!
+//! let table = Table::open(&fs, &path)?;
+//! assert_eq!(table.get_plain(b"banana")?.as_deref(), Some(&b"yellow"[..]));
+//! assert_eq!(table.get_plain(b"cherry")?, None);
+//! let keys: Vec<Vec<u8>> = table.iter_plain().map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+//! assert_eq!(keys, [b"apple".to_vec(), b"banana".to_vec()]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: internal keys, snapshots and the cursor
+//! ```
+//! use quickcache_fs::RealFs;
+//! use quickcache_sstable::{Cursor, KeyRef, SeqNo, Table, TableBuilder, TableOptions, ValueKind};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("000001.sst");
+//! let fs = RealFs::new();
+//! let seq = |n| SeqNo::new(n).unwrap();
+//! let mut builder = TableBuilder::new(&fs, &path, TableOptions::default())?;
+//! // Newer versions of a key come first.
+//! builder.add(KeyRef::new(b"k", seq(9), ValueKind::Tombstone), b"")?;
+//! builder.add(KeyRef::new(b"k", seq(4), ValueKind::Value), b"old")?;
+//! builder.finish()?;
+//!
+//! let table = Table::open(&fs, &path)?;
+//! assert!(table.get(b"k", SeqNo::MAX)?.unwrap().is_tombstone());
+//! assert_eq!(&*table.get(b"k", seq(8))?.unwrap().value, b"old");
+//! assert_eq!(table.get(b"k", seq(3))?, None);
+//!
+//! let mut cursor = table.cursor();
+//! cursor.seek_to_last()?;
+//! assert_eq!(cursor.key(), Some(KeyRef::new(b"k", seq(4), ValueKind::Value)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![forbid(unsafe_code)]
 
+mod block;
+mod bloom;
+mod checksum;
 mod cursor;
 mod error;
+mod footer;
+pub mod fuzzing;
+mod handle;
+mod index;
 mod key;
+mod origin;
+mod properties;
+mod table;
+mod value;
+mod wire;
 
 pub use cursor::Cursor;
-#[cfg(feature = "conformance")]
+#[cfg(any(test, feature = "conformance"))]
 pub use cursor::conformance;
 pub use error::{Error, Result};
+pub use footer::FORMAT_VERSION;
 pub use key::{InternalKey, KeyRef, SeqNo, TRAILER_LEN, ValueKind, compare_encoded};
+pub use properties::Properties;
+pub use table::Table;
+pub use table::builder::{TableBuilder, TableMeta, TableOptions};
+pub use table::cursor::TableCursor;
+pub use table::iter::{Iter, PlainIter};
+pub use value::{Entry, ValueRef};

@@ -1,0 +1,451 @@
+//! `BlockCursor`: the cursor protocol over one block's entries.
+//!
+//! Valid iff positioned at an entry; `key`/`value` borrow from the cursor and the mapped
+//! file. Every entry is bounds-checked as it is decoded: damaged bytes give a
+//! corruption error naming the block and offset, never a panic.
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use quickcache_fs::Mapping;
+
+use super::BlockLayout;
+use crate::origin::{corruption, wire_corruption};
+use crate::wire::{self, WireError};
+use crate::{Cursor, KeyRef, Result, SeqNo, TRAILER_LEN, ValueKind};
+
+/// A cursor over one block of a mapped file.
+#[derive(Debug)]
+pub(crate) struct BlockCursor {
+    data: Mapping,
+    file: Arc<Path>,
+    layout: BlockLayout,
+    /// Restart region of the current entry.
+    restart_idx: usize,
+    /// Position of the current entry (meaningful iff `valid`).
+    cur: usize,
+    /// Position of the entry after the current one.
+    next: usize,
+    valid: bool,
+    key: Vec<u8>,
+    seqno: SeqNo,
+    kind: ValueKind,
+    value_start: usize,
+    value_len: usize,
+}
+
+/// One decoded entry header: where its key delta and value lie.
+struct Header {
+    shared: usize,
+    delta_start: usize,
+    delta_len: usize,
+    value_start: usize,
+    value_len: usize,
+}
+
+impl BlockCursor {
+    /// An invalid cursor over `layout` in `data`.
+    pub(crate) fn new(data: Mapping, file: Arc<Path>, layout: BlockLayout) -> Self {
+        BlockCursor {
+            data,
+            file,
+            layout,
+            restart_idx: 0,
+            cur: 0,
+            next: layout.start,
+            valid: false,
+            key: Vec::new(),
+            seqno: SeqNo::ZERO,
+            kind: ValueKind::Value,
+            value_start: 0,
+            value_len: 0,
+        }
+    }
+
+    /// Switches to another block of the same file, keeping buffers; the cursor is
+    /// invalid afterwards.
+    pub(crate) fn reset(&mut self, layout: BlockLayout) {
+        self.layout = layout;
+        self.valid = false;
+        self.key.clear();
+        self.next = layout.start;
+    }
+
+    /// The mapped file the block lies in.
+    pub(crate) fn data(&self) -> &Mapping {
+        &self.data
+    }
+
+    /// Range of the current value in the mapped file. Requires: valid.
+    pub(crate) fn value_range(&self) -> (usize, usize) {
+        (self.value_start, self.value_len)
+    }
+
+    /// The current entry's position in the file, identifying it; `None` when invalid.
+    pub(crate) fn position(&self) -> Option<usize> {
+        self.valid.then_some(self.cur)
+    }
+
+    fn wire_err(&self, e: WireError) -> crate::Error {
+        wire_corruption(&self.file, self.layout.id, 0, e)
+    }
+
+    /// Decodes the header of the entry at `pos`, checking it lies among the entries.
+    #[inline]
+    fn header(&self, pos: usize) -> Result<Header> {
+        let entries = &self.data[..self.layout.restarts];
+        let mut p = pos;
+        let shared =
+            wire::varint32(entries, &mut p, "entry shared length").map_err(|e| self.wire_err(e))?;
+        let delta_len =
+            wire::varint32(entries, &mut p, "entry key length").map_err(|e| self.wire_err(e))?;
+        let value_len =
+            wire::varint32(entries, &mut p, "entry value length").map_err(|e| self.wire_err(e))?;
+        let value_start = p
+            .checked_add(delta_len as usize)
+            .filter(|&v| {
+                v.checked_add(value_len as usize)
+                    .is_some_and(|end| end <= entries.len())
+            })
+            .ok_or_else(|| {
+                corruption(
+                    &self.file,
+                    self.layout.id,
+                    pos as u64,
+                    "entry runs past the restart array",
+                )
+            })?;
+        Ok(Header {
+            shared: shared as usize,
+            delta_start: p,
+            delta_len: delta_len as usize,
+            value_start,
+            value_len: value_len as usize,
+        })
+    }
+
+    /// Decodes the entry at `self.next` into the current position; invalid at the end.
+    #[inline]
+    fn parse_next(&mut self) -> Result<()> {
+        self.valid = false;
+        let pos = self.next;
+        if pos >= self.layout.restarts {
+            return Ok(());
+        }
+        let h = self.header(pos)?;
+        if h.shared > self.key.len() {
+            let reason = format!(
+                "entry shares {} bytes with a {}-byte key",
+                h.shared,
+                self.key.len()
+            );
+            return Err(corruption(&self.file, self.layout.id, pos as u64, reason));
+        }
+        self.key.truncate(h.shared);
+        self.key
+            .extend_from_slice(&self.data[h.delta_start..h.delta_start + h.delta_len]);
+        self.decode_trailer(pos)?;
+        self.cur = pos;
+        self.next = h.value_start + h.value_len;
+        self.value_start = h.value_start;
+        self.value_len = h.value_len;
+        self.valid = true;
+        self.advance_restart_idx()
+    }
+
+    fn decode_trailer(&mut self, pos: usize) -> Result<()> {
+        let key = KeyRef::decode(&self.key).ok_or_else(|| {
+            corruption(
+                &self.file,
+                self.layout.id,
+                pos as u64,
+                "entry key is not an internal key",
+            )
+        })?;
+        (self.seqno, self.kind) = (key.seqno, key.kind);
+        Ok(())
+    }
+
+    /// Keeps `restart_idx` at the last restart point at or before `cur`.
+    fn advance_restart_idx(&mut self) -> Result<()> {
+        while self.restart_idx + 1 < self.layout.num_restarts {
+            let next = self
+                .layout
+                .restart_point(&self.data, self.restart_idx + 1, &self.file)?;
+            if next > self.cur {
+                break;
+            }
+            self.restart_idx += 1;
+        }
+        Ok(())
+    }
+
+    fn seek_to_restart(&mut self, i: usize) -> Result<()> {
+        self.valid = false;
+        self.key.clear();
+        self.restart_idx = i;
+        self.next = self.layout.restart_point(&self.data, i, &self.file)?;
+        Ok(())
+    }
+
+    /// Compares the full key stored at restart point `i` with `target`.
+    fn restart_key_cmp(&self, i: usize, target: KeyRef<'_>) -> Result<Ordering> {
+        let pos = self.layout.restart_point(&self.data, i, &self.file)?;
+        let h = self.header(pos)?;
+        if h.shared != 0 {
+            return Err(corruption(
+                &self.file,
+                self.layout.id,
+                pos as u64,
+                "restart entry shares a key prefix",
+            ));
+        }
+        let key = &self.data[h.delta_start..h.delta_start + h.delta_len];
+        cmp_encoded_to(key, target).ok_or_else(|| {
+            corruption(
+                &self.file,
+                self.layout.id,
+                pos as u64,
+                "restart key is not an internal key",
+            )
+        })
+    }
+
+    /// Moves to the last entry before position `before`; invalid if there is none.
+    fn step_back_to(&mut self, before: usize) -> Result<()> {
+        while self
+            .layout
+            .restart_point(&self.data, self.restart_idx, &self.file)?
+            >= before
+        {
+            if self.restart_idx == 0 {
+                self.valid = false;
+                return Ok(());
+            }
+            self.restart_idx -= 1;
+        }
+        self.seek_to_restart(self.restart_idx)?;
+        loop {
+            self.parse_next()?;
+            if !self.valid || self.next >= before {
+                break;
+            }
+        }
+        if self.valid && self.next != before {
+            self.valid = false;
+            return Err(corruption(
+                &self.file,
+                self.layout.id,
+                self.cur as u64,
+                "entries do not line up when stepping back",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs `op`; an error leaves the cursor invalid, as the protocol requires.
+    fn guarded(&mut self, op: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        let result = op(self);
+        if result.is_err() {
+            self.valid = false;
+        }
+        result
+    }
+}
+
+/// Compares an encoded internal key with `target` by the internal-key order; `None` if
+/// `encoded` is shorter than a trailer.
+#[inline]
+pub(crate) fn cmp_encoded_to(encoded: &[u8], target: KeyRef<'_>) -> Option<Ordering> {
+    let split = encoded.len().checked_sub(TRAILER_LEN)?;
+    let (user, trailer) = encoded.split_at(split);
+    let trailer = u64::from_le_bytes(trailer.try_into().ok()?);
+    Some(
+        user.cmp(target.user_key)
+            .then_with(|| target.trailer().cmp(&trailer)),
+    )
+}
+
+impl Cursor for BlockCursor {
+    fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
+        self.guarded(|c| {
+            if c.layout.num_restarts == 0 {
+                c.valid = false;
+                return Ok(());
+            }
+            // Find the last restart whose key is < target, then scan forward.
+            let (mut lo, mut hi) = (0, c.layout.num_restarts - 1);
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                if c.restart_key_cmp(mid, target)? == Ordering::Less {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            c.seek_to_restart(lo)?;
+            loop {
+                c.parse_next()?;
+                if !c.valid || c.key().is_some_and(|k| k >= target) {
+                    return Ok(());
+                }
+            }
+        })
+    }
+
+    fn seek_to_first(&mut self) -> Result<()> {
+        self.guarded(|c| {
+            if c.layout.num_restarts == 0 {
+                c.valid = false;
+                return Ok(());
+            }
+            c.seek_to_restart(0)?;
+            c.parse_next()
+        })
+    }
+
+    fn seek_to_last(&mut self) -> Result<()> {
+        self.guarded(|c| {
+            let Some(last) = c.layout.num_restarts.checked_sub(1) else {
+                c.valid = false;
+                return Ok(());
+            };
+            c.seek_to_restart(last)?;
+            loop {
+                c.parse_next()?;
+                if !c.valid || c.next >= c.layout.restarts {
+                    return Ok(());
+                }
+            }
+        })
+    }
+
+    fn next(&mut self) -> Result<()> {
+        if !self.valid {
+            return Ok(());
+        }
+        self.guarded(Self::parse_next)
+    }
+
+    fn prev(&mut self) -> Result<()> {
+        if !self.valid {
+            return Ok(());
+        }
+        let before = self.cur;
+        self.guarded(|c| c.step_back_to(before))
+    }
+
+    #[inline]
+    fn key(&self) -> Option<KeyRef<'_>> {
+        if !self.valid {
+            return None;
+        }
+        let user_key = &self.key[..self.key.len() - TRAILER_LEN];
+        Some(KeyRef::new(user_key, self.seqno, self.kind))
+    }
+
+    #[inline]
+    fn value(&self) -> Option<&[u8]> {
+        if !self.valid {
+            return None;
+        }
+        self.data
+            .get(self.value_start..self.value_start + self.value_len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::InternalKey;
+    use crate::block::builder::BlockBuilder;
+    use crate::conformance::{Model, check_cursor};
+    use crate::origin::BlockId;
+    use quickcheck::{TestResult, quickcheck};
+
+    fn cursor_over(model: &Model, restart_interval: usize) -> BlockCursor {
+        let mut b = BlockBuilder::new(restart_interval);
+        let mut enc = Vec::new();
+        for (k, v) in model {
+            enc.clear();
+            k.as_ref().encode_into(&mut enc);
+            b.add(&enc, v);
+        }
+        let bytes = b.finish().to_vec();
+        let file: Arc<Path> = Arc::from(Path::new("block"));
+        let layout = BlockLayout::parse(&bytes, 0, bytes.len(), &file, BlockId::Loose).unwrap();
+        BlockCursor::new(Mapping::new(bytes), file, layout)
+    }
+
+    fn model(entries: &[(&[u8], u64, bool)]) -> Model {
+        entries
+            .iter()
+            .map(|&(k, s, tomb)| {
+                let kind = if tomb {
+                    ValueKind::Tombstone
+                } else {
+                    ValueKind::Value
+                };
+                let value = if tomb {
+                    Vec::new()
+                } else {
+                    [k, b"-v"].concat()
+                };
+                (InternalKey::new(k, SeqNo::new(s).unwrap(), kind), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conformance_small_and_empty() {
+        let m = model(&[
+            (b"a", 1, false),
+            (b"ab", 3, true),
+            (b"ab", 2, false),
+            (b"abc", 9, false),
+            (b"b", 1, false),
+        ]);
+        for interval in [1, 2, 3, 16] {
+            check_cursor(&mut cursor_over(&m, interval), &m);
+        }
+        check_cursor(&mut cursor_over(&Model::new(), 16), &Model::new());
+    }
+
+    quickcheck! {
+        fn conformance_random(keys: Vec<(Vec<u8>, u8, bool)>, interval: u8) -> TestResult {
+            if keys.len() > 200 {
+                return TestResult::discard();
+            }
+            let m: Model = keys
+                .into_iter()
+                .map(|(k, s, tomb)| {
+                    let kind = if tomb { ValueKind::Tombstone } else { ValueKind::Value };
+                    let v = k.iter().rev().copied().collect();
+                    (InternalKey::new(k, SeqNo::new(u64::from(s)).unwrap(), kind), v)
+                })
+                .collect();
+            check_cursor(&mut cursor_over(&m, usize::from(interval % 20) + 1), &m);
+            TestResult::passed()
+        }
+
+        fn decoding_garbage_never_panics(bytes: Vec<u8>) -> bool {
+            crate::fuzzing::block(&bytes).is_ok()
+        }
+    }
+
+    #[test]
+    fn damaged_entries_are_errors_naming_the_block() {
+        let m = model(&[(b"apple", 1, false), (b"apricot", 2, false)]);
+        let c = cursor_over(&m, 16);
+        let mut bytes = c.data().to_vec();
+        bytes[0] = 200; // shared length larger than any previous key
+        let file: Arc<Path> = Arc::from(Path::new("t.sst"));
+        let layout = BlockLayout::parse(&bytes, 0, bytes.len(), &file, BlockId::Data(7)).unwrap();
+        let mut c = BlockCursor::new(Mapping::new(bytes), file, layout);
+        let err = c.seek_to_first().unwrap_err();
+        assert!(err.is_corruption());
+        assert!(err.to_string().contains("data block 7"), "{err}");
+        assert!(!c.valid());
+    }
+}

@@ -1,0 +1,175 @@
+//! Entry points for the fuzz targets in `fuzz/`, also replayed over the committed seed
+//! corpora by `cargo test` (`tests/fuzz_corpus.rs`), so both run the same code.
+//!
+//! Each function decodes arbitrary bytes the way the reader would and checks a property
+//! that must hold for every input. Decoding errors are expected and fine; `Err` means a
+//! property failed, which is a bug (the fuzz target panics on it).
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use quickcache_fs::Mapping;
+
+use crate::block::BlockLayout;
+use crate::block::cursor::BlockCursor;
+use crate::bloom::{Bloom, BloomBuilder, key_hash};
+use crate::footer::{FOOTER_LEN, Footer};
+use crate::origin::BlockId;
+use crate::{Cursor, InternalKey, KeyRef, Properties, SeqNo, Table};
+
+/// At most this many entries are walked, so that each input runs quickly.
+const MAX_STEPS: usize = 4096;
+
+/// A broken property, described.
+pub type Bug = String;
+
+/// Decodes `data` as one block (no trailer) and walks it both ways. Property: if the
+/// forward walk succeeds and its keys strictly increase, the backward walk succeeds and
+/// yields the same keys reversed, and seeking to each key finds it.
+pub fn block(data: &[u8]) -> Result<(), Bug> {
+    let map = Mapping::new(data.to_vec());
+    let file: Arc<Path> = Arc::from(Path::new("<fuzz block>"));
+    let Ok(layout) = BlockLayout::parse(&map, 0, map.len(), &file, BlockId::Loose) else {
+        return Ok(());
+    };
+    let mut c = BlockCursor::new(map, file, layout);
+    let Some(forward) = walk(&mut c, true) else {
+        return Ok(());
+    };
+    if !forward.windows(2).all(|w| w[0] < w[1]) {
+        return Ok(());
+    }
+    let mut backward =
+        walk(&mut c, false).ok_or("backward walk failed after forward walk succeeded")?;
+    backward.reverse();
+    if backward != forward {
+        return Err(format!(
+            "forward {forward:?} != reversed backward {backward:?}"
+        ));
+    }
+    for key in &forward {
+        if c.seek(key.as_ref()).is_err() || c.key() != Some(key.as_ref()) {
+            return Err(format!("seek to {key:?} does not find it"));
+        }
+    }
+    Ok(())
+}
+
+/// Collects the keys of a full walk; `None` if any step fails or it is too long.
+fn walk(c: &mut impl Cursor, forward: bool) -> Option<Vec<InternalKey>> {
+    let mut keys = Vec::new();
+    if forward {
+        c.seek_to_first()
+    } else {
+        c.seek_to_last()
+    }
+    .ok()?;
+    while let Some(k) = c.key() {
+        keys.push(k.to_owned());
+        if keys.len() > MAX_STEPS {
+            return None;
+        }
+        if forward { c.next() } else { c.prev() }.ok()?;
+    }
+    Some(keys)
+}
+
+/// Opens `data` as a whole table. Property: if it opens and `verify()` passes, a forward
+/// walk succeeds with strictly increasing keys, every key's user key is found by `get`
+/// with the newest entry visible at that entry's seqno, and the backward walk mirrors it.
+pub fn table(data: &[u8]) -> Result<(), Bug> {
+    let Ok(table) = Table::from_mapping(Mapping::new(data.to_vec()), "<fuzz table>") else {
+        return Ok(());
+    };
+    let verified = table.verify().is_ok();
+    let mut c = table.cursor();
+    let forward = walk(&mut c, true);
+    let _ = table.get(b"", SeqNo::MAX);
+    let _ = table.iter_plain().take(MAX_STEPS).count();
+    if !verified {
+        return Ok(());
+    }
+    let forward = forward.ok_or("verified table failed its forward walk")?;
+    if !forward.windows(2).all(|w| w[0] < w[1]) {
+        return Err("verified table yields keys out of order".into());
+    }
+    let mut backward = walk(&mut c, false).ok_or("verified table failed its backward walk")?;
+    backward.reverse();
+    if backward != forward {
+        return Err("backward walk differs from forward walk".into());
+    }
+    for key in &forward {
+        let found = table
+            .get(&key.user_key, key.seqno)
+            .map_err(|e| format!("get {key:?}: {e}"))?;
+        if found.is_none_or(|e| e.seqno < key.seqno) {
+            return Err(format!("get misses {key:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Parses `data` as a filter block's contents and queries it. Property: a filter built
+/// from keys cut out of `data` answers "maybe" for each of them.
+pub fn filter(data: &[u8]) -> Result<(), Bug> {
+    if let Ok(bloom) = Bloom::parse(data, 0..data.len()) {
+        for chunk in data.chunks(7).take(64) {
+            let _ = bloom.may_contain(data, key_hash(chunk));
+        }
+    }
+    let keys: Vec<&[u8]> = data.chunks(5).collect();
+    let mut builder = BloomBuilder::new(data.first().map_or(10, |&b| usize::from(b % 24)));
+    keys.iter().for_each(|k| builder.add_key(k));
+    let mut built = Vec::new();
+    builder.finish(&mut built);
+    let bloom = Bloom::parse(&built, 0..built.len())
+        .map_err(|e| format!("built filter does not parse: {e}"))?;
+    match keys
+        .iter()
+        .find(|k| !bloom.may_contain(&built, key_hash(k)))
+    {
+        Some(k) => Err(format!("false negative for {k:?}")),
+        None => Ok(()),
+    }
+}
+
+/// Decodes `data` as a footer at the offset its length implies. Property: a footer that
+/// decodes re-encodes to the same bytes.
+pub fn footer(data: &[u8]) -> Result<(), Bug> {
+    let Some(at) = data.len().checked_sub(FOOTER_LEN) else {
+        return Ok(());
+    };
+    let Ok(footer) = Footer::decode(&data[at..], at as u64) else {
+        return Ok(());
+    };
+    let mut again = Vec::new();
+    footer.encode(at as u64, &mut again);
+    if again != data[at..] {
+        return Err(format!("footer {footer:?} re-encodes differently"));
+    }
+    Ok(())
+}
+
+/// Decodes `data` as a properties block's contents. Property: properties that decode
+/// re-encode to the same bytes and are self-consistent.
+pub fn properties(data: &[u8]) -> Result<(), Bug> {
+    let Ok(props) = Properties::decode(data) else {
+        return Ok(());
+    };
+    let mut again = Vec::new();
+    props.encode(&mut again);
+    if again != data {
+        return Err(format!("properties {props:?} re-encode differently"));
+    }
+    let key_order = props
+        .smallest_key
+        .as_ref()
+        .map(InternalKey::as_ref)
+        .cmp(&props.largest_key.as_ref().map(InternalKey::as_ref));
+    if key_order == Ordering::Greater || props.tombstone_count > props.entry_count {
+        return Err(format!("inconsistent properties accepted: {props:?}"));
+    }
+    let _ = KeyRef::decode(data);
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The index: one entry per data block, mapping a separator key (>= every key of the
+//! block, < every key of the next) to the block's handle. Stored as a block with a
+//! restart at every entry; kept decoded in memory by open tables.
+//!
+//! ```text
+//! index block entry: key = separator (encoded internal key)
+//!                    value = block offset varint64 | block size varint64
+//! ```
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use quickcache_fs::Mapping;
+
+use crate::block::BlockLayout;
+use crate::block::cursor::{BlockCursor, cmp_encoded_to};
+use crate::handle::BlockHandle;
+use crate::origin::{BlockId, corruption, wire_corruption};
+use crate::{Cursor, KeyRef, Result, SeqNo, TRAILER_LEN};
+
+/// The decoded index of an open table.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    /// All separator keys, back to back.
+    keys: Vec<u8>,
+    /// End of each entry's key in `keys`.
+    key_ends: Vec<usize>,
+    handles: Vec<BlockHandle>,
+}
+
+impl Index {
+    /// Decodes the index block `layout` of `data`, checking that keys increase and that
+    /// the data blocks it lists tile `0..data_end` exactly.
+    pub(crate) fn load(
+        data: &Mapping,
+        file: &Arc<Path>,
+        layout: BlockLayout,
+        data_end: u64,
+    ) -> Result<Index> {
+        let mut index = Index::default();
+        let mut cursor = BlockCursor::new(data.clone(), Arc::clone(file), layout);
+        cursor.seek_to_first()?;
+        let mut expected_offset = 0u64;
+        while let Some(key) = cursor.key() {
+            let at = cursor.position().unwrap_or(layout.start) as u64;
+            let (value_start, value_len) = cursor.value_range();
+            let handle =
+                BlockHandle::decode_varints(&data[value_start..value_start + value_len])
+                    .map_err(|e| wire_corruption(file, BlockId::Index, value_start as u64, e))?;
+            if handle.offset != expected_offset {
+                return Err(corruption(
+                    file,
+                    BlockId::Index,
+                    at,
+                    format!(
+                        "data block handle {handle:?} does not follow the previous block (expected offset {expected_offset})"
+                    ),
+                ));
+            }
+            expected_offset = handle.end().ok_or_else(|| {
+                corruption(file, BlockId::Index, at, "data block handle overflows")
+            })?;
+            if index
+                .last_key()
+                .is_some_and(|last| cmp_encoded_to(last, key) != Some(Ordering::Less))
+            {
+                return Err(corruption(
+                    file,
+                    BlockId::Index,
+                    at,
+                    "separator keys out of order",
+                ));
+            }
+            key.encode_into(&mut index.keys);
+            index.key_ends.push(index.keys.len());
+            index.handles.push(handle);
+            cursor.next()?;
+        }
+        if expected_offset != data_end {
+            let reason =
+                format!("data blocks end at {expected_offset}, metadata starts at {data_end}");
+            return Err(corruption(
+                file,
+                BlockId::Index,
+                layout.start as u64,
+                reason,
+            ));
+        }
+        Ok(index)
+    }
+
+    /// Number of data blocks.
+    pub(crate) fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Handle of data block `i`. Requires: `i < len()`.
+    pub(crate) fn handle(&self, i: usize) -> BlockHandle {
+        self.handles[i]
+    }
+
+    /// The encoded separator of block `i`. Requires: `i < len()`.
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.key_ends[i - 1] };
+        &self.keys[start..self.key_ends[i]]
+    }
+
+    fn last_key(&self) -> Option<&[u8]> {
+        self.len().checked_sub(1).map(|i| self.key(i))
+    }
+
+    /// The first block whose separator is `>= target`: the only block that can hold
+    /// the first entry `>= target`. `len()` if there is none.
+    #[inline]
+    pub(crate) fn find(&self, target: KeyRef<'_>) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            // Keys were checked to decode at load, so the comparison always succeeds.
+            if cmp_encoded_to(self.key(mid), target) == Some(Ordering::Less) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+/// Writes into `out` a short key `s` with `last <= s < next` (encoded internal keys,
+/// `last < next`): a shortened user key between the two when one exists, else `last`.
+pub(crate) fn separator(last: &[u8], next: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let (Some(lu), Some(nu)) = (user_part(last), user_part(next)) else {
+        out.extend_from_slice(last);
+        return;
+    };
+    let shared = lu.iter().zip(nu).take_while(|(a, b)| a == b).count();
+    if let (Some(&l), Some(&n)) = (lu.get(shared), nu.get(shared))
+        && l < 0xff
+        && l + 1 < n
+        && shared + 1 < lu.len()
+    {
+        // `lu[..shared] ++ [l + 1]` is > lu and < nu; with the smallest trailer for its
+        // user key it sorts after `last` and before `next`.
+        out.extend_from_slice(&lu[..shared]);
+        out.push(l + 1);
+        out.extend_from_slice(&KeyRef::lookup(&[], SeqNo::MAX).trailer().to_le_bytes());
+        return;
+    }
+    out.extend_from_slice(last);
+}
+
+fn user_part(encoded: &[u8]) -> Option<&[u8]> {
+    encoded.get(..encoded.len().checked_sub(TRAILER_LEN)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ValueKind;
+    use quickcheck::quickcheck;
+
+    fn enc(user: &[u8], seq: u64) -> Vec<u8> {
+        let mut v = Vec::new();
+        KeyRef::new(user, SeqNo::new(seq).unwrap(), ValueKind::Value).encode_into(&mut v);
+        v
+    }
+
+    #[test]
+    fn shortens_when_it_can() {
+        let mut out = Vec::new();
+        separator(&enc(b"abcdef", 3), &enc(b"abzz", 9), &mut out);
+        assert_eq!(KeyRef::decode(&out).unwrap().user_key, b"abd");
+        separator(&enc(b"ab", 3), &enc(b"ab", 2), &mut out);
+        assert_eq!(out, enc(b"ab", 3));
+        separator(&enc(b"a", 3), &enc(b"b", 2), &mut out);
+        assert_eq!(out, enc(b"a", 3));
+    }
+
+    quickcheck! {
+        fn separator_lies_between(a: Vec<u8>, sa: u64, b: Vec<u8>, sb: u64) -> bool {
+            let (mut x, mut y) = (enc(&a, sa >> 8), enc(&b, sb >> 8));
+            match crate::compare_encoded(&x, &y) {
+                Ordering::Equal => return true,
+                Ordering::Greater => std::mem::swap(&mut x, &mut y),
+                Ordering::Less => {}
+            }
+            let mut s = Vec::new();
+            separator(&x, &y, &mut s);
+            s.len() <= x.len()
+                && crate::compare_encoded(&x, &s) != Ordering::Greater
+                && crate::compare_encoded(&s, &y) == Ordering::Less
+        }
+    }
+}

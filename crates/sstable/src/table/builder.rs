@@ -1,0 +1,348 @@
+//! `TableBuilder`: writes a table from entries given in order.
+//!
+//! The table format (specified in `docs/format/sstable.md`):
+//!
+//! ```text
+//! +--------------+-----+------------------+--------------+-------------+------------------+-----------+
+//! | data block 0 | ... | data block n - 1 | filter block | index block | properties block | footer    |
+//! +--------------+-----+------------------+--------------+-------------+------------------+-----------+
+//!  each block = contents | compression u8 (1 = none) | checksum u64 LE           footer: 72 bytes
+//!  checksum   = xxh3_64_with_seed(contents ++ compression byte, seed = block's file offset)
+//!
+//! data / index block contents:
+//! | entry 0 | ... | entry k - 1 | restart offsets u32 LE ... | restart count u32 LE |
+//! entry = shared varint32 | unshared varint32 | value len varint32 | key[shared..] | value
+//!         keys are encoded internal keys: user key | u64 LE (seqno << 8 | kind)
+//! index entry value = data block offset varint64 | size varint64
+//!
+//! filter block contents:  | 64-byte lines ... | line count u32 | probe count u8 | kind u8 = 1 |
+//! properties contents:    version u32, 7 x u64 counters and seqnos, 2 x (u32 len, key)
+//! footer:  index, filter, properties handles (offset u64, size u64 each) | version u32 |
+//!          reserved u32 | checksum u64 (seed = footer offset) | magic 89 'QCSST' CR LF
+//! ```
+//!
+//! Bytes are gathered in a buffer and appended to the file in large pieces; `finish`
+//! writes the metadata, syncs and closes the file. After any failed write the builder
+//! is poisoned: the file's contents are unknown and it must be deleted.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use quickcache_fs::{FileSystem, WritableFile};
+use snafu::ResultExt;
+
+use crate::block::builder::BlockBuilder;
+use crate::block::cursor::cmp_encoded_to;
+use crate::bloom::BloomBuilder;
+use crate::error::{
+    EntryTooLargeSnafu, FsSnafu, InvalidOptionSnafu, OutOfOrderSnafu, PoisonedSnafu,
+};
+use crate::footer::{FORMAT_VERSION, Footer};
+use crate::handle::{BlockHandle, append_trailer};
+use crate::index::separator;
+use crate::{KeyRef, Properties, Result, SeqNo, TRAILER_LEN, ValueKind};
+
+/// Bytes gathered before they are appended to the file.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// How a table is laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOptions {
+    /// Target size of a data block's contents in bytes (a block is closed once it
+    /// reaches this size). Default 4096.
+    pub block_size: usize,
+    /// Entries between restart points in data blocks. Default 16.
+    pub restart_interval: usize,
+    /// Bloom filter bits per distinct user key; 0 writes no filter. Default 10.
+    pub bloom_bits_per_key: usize,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            block_size: 4096,
+            restart_interval: 16,
+            bloom_bits_per_key: 10,
+        }
+    }
+}
+
+impl TableOptions {
+    fn check(&self) -> Result<()> {
+        if self.block_size == 0 || self.block_size > 1 << 30 {
+            return InvalidOptionSnafu {
+                option: "block_size",
+                reason: "must be in 1..=1 GiB",
+            }
+            .fail();
+        }
+        if self.restart_interval == 0 || self.restart_interval > 1 << 16 {
+            return InvalidOptionSnafu {
+                option: "restart_interval",
+                reason: "must be in 1..=65536",
+            }
+            .fail();
+        }
+        if self.bloom_bits_per_key > 64 {
+            return InvalidOptionSnafu {
+                option: "bloom_bits_per_key",
+                reason: "must be at most 64",
+            }
+            .fail();
+        }
+        Ok(())
+    }
+}
+
+/// What a finished table holds, returned by [`TableBuilder::finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableMeta {
+    /// The table's size in bytes (to be checked on open by whoever records it).
+    pub file_size: u64,
+    /// Counts, key range and sequence-number range.
+    pub properties: Properties,
+}
+
+/// Writes one table. Entries must be added in strictly increasing internal-key order.
+#[derive(Debug)]
+pub struct TableBuilder {
+    file: Option<Box<dyn WritableFile>>,
+    path: PathBuf,
+    options: TableOptions,
+    data: BlockBuilder,
+    index: BlockBuilder,
+    bloom: Option<BloomBuilder>,
+    /// Bytes not yet appended to the file; `out[0]` lies at file offset `flushed`.
+    out: Vec<u8>,
+    flushed: u64,
+    /// The previous key, encoded (empty before the first entry).
+    last_key: Vec<u8>,
+    first_key: Vec<u8>,
+    /// Scratch for the next block's first key and for handles.
+    scratch: Vec<u8>,
+    /// The separator of the last finished block.
+    separator: Vec<u8>,
+    /// A finished data block still waiting for its index entry.
+    pending: Option<BlockHandle>,
+    props: Properties,
+    poisoned: bool,
+}
+
+impl TableBuilder {
+    /// Creates (or truncates) `path` on `fs` and starts a table in it.
+    pub fn new(fs: &dyn FileSystem, path: &Path, options: TableOptions) -> Result<TableBuilder> {
+        options.check()?;
+        let file = fs.create(path).context(FsSnafu)?;
+        let bloom =
+            (options.bloom_bits_per_key > 0).then(|| BloomBuilder::new(options.bloom_bits_per_key));
+        Ok(TableBuilder {
+            file: Some(file),
+            path: path.to_path_buf(),
+            data: BlockBuilder::new(options.restart_interval),
+            index: BlockBuilder::new(1),
+            bloom,
+            out: Vec::with_capacity(WRITE_CHUNK + options.block_size * 2),
+            flushed: 0,
+            last_key: Vec::new(),
+            first_key: Vec::new(),
+            scratch: Vec::new(),
+            separator: Vec::new(),
+            pending: None,
+            props: Properties {
+                format_version: FORMAT_VERSION,
+                ..Properties::default()
+            },
+            poisoned: false,
+            options,
+        })
+    }
+
+    /// Adds an entry. `key` must sort strictly after the previous key
+    /// ([`crate::Error::OutOfOrder`] otherwise, and the builder stays usable).
+    pub fn add(&mut self, key: KeyRef<'_>, value: &[u8]) -> Result<()> {
+        self.check_entry(key, value)?;
+        if let Some(handle) = self.pending.take() {
+            self.add_index_entry(handle, Some(key));
+        }
+        let new_user_key = self.props.entry_count == 0 || self.last_user_key() != key.user_key;
+        if new_user_key && let Some(bloom) = &mut self.bloom {
+            bloom.add_key(key.user_key);
+        }
+        self.last_key.clear();
+        key.encode_into(&mut self.last_key);
+        if self.props.entry_count == 0 {
+            self.first_key.clone_from(&self.last_key);
+        }
+        self.data.add(&self.last_key, value);
+        self.count(key, value);
+        if self.data.estimated_size() >= self.options.block_size {
+            self.finish_data_block()?;
+        }
+        Ok(())
+    }
+
+    /// Adds a plain key → value entry for tables that do not use sequence numbers: it
+    /// is stored with sequence number 0 as a value. Keys must strictly increase.
+    pub fn add_plain(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.add(KeyRef::new(key, SeqNo::ZERO, ValueKind::Value), value)
+    }
+
+    /// Number of entries added so far.
+    pub fn entry_count(&self) -> u64 {
+        self.props.entry_count
+    }
+
+    /// The size the file has reached so far, data still buffered included; the
+    /// metadata `finish` writes comes on top.
+    pub fn estimated_file_size(&self) -> u64 {
+        self.flushed + (self.out.len() + self.data.estimated_size()) as u64
+    }
+
+    fn check_entry(&self, key: KeyRef<'_>, value: &[u8]) -> Result<()> {
+        if self.poisoned {
+            return PoisonedSnafu { file: &self.path }.fail();
+        }
+        if key.encoded_len() > u32::MAX as usize {
+            return EntryTooLargeSnafu {
+                what: "key",
+                len: key.user_key.len(),
+            }
+            .fail();
+        }
+        if value.len() > u32::MAX as usize {
+            return EntryTooLargeSnafu {
+                what: "value",
+                len: value.len(),
+            }
+            .fail();
+        }
+        if self.props.entry_count > 0 && cmp_encoded_to(&self.last_key, key) != Some(Ordering::Less)
+        {
+            let previous = KeyRef::decode(&self.last_key).map(|k| k.to_owned());
+            let previous = previous.unwrap_or_else(|| key.to_owned());
+            return OutOfOrderSnafu {
+                previous,
+                key: key.to_owned(),
+            }
+            .fail();
+        }
+        Ok(())
+    }
+
+    fn last_user_key(&self) -> &[u8] {
+        &self.last_key[..self.last_key.len().saturating_sub(TRAILER_LEN)]
+    }
+
+    fn count(&mut self, key: KeyRef<'_>, value: &[u8]) {
+        let p = &mut self.props;
+        if p.entry_count == 0 {
+            (p.smallest_seqno, p.largest_seqno) = (key.seqno, key.seqno);
+        }
+        p.entry_count += 1;
+        p.tombstone_count += u64::from(key.kind == ValueKind::Tombstone);
+        p.raw_key_bytes += key.user_key.len() as u64;
+        p.raw_value_bytes += value.len() as u64;
+        p.smallest_seqno = p.smallest_seqno.min(key.seqno);
+        p.largest_seqno = p.largest_seqno.max(key.seqno);
+    }
+
+    /// Adds the index entry of the block at `handle`, whose last key is `last_key`;
+    /// `next` is the first key of the following block, if any.
+    fn add_index_entry(&mut self, handle: BlockHandle, next: Option<KeyRef<'_>>) {
+        match next {
+            Some(next) => {
+                self.scratch.clear();
+                next.encode_into(&mut self.scratch);
+                separator(&self.last_key, &self.scratch, &mut self.separator);
+            }
+            None => self.separator.clone_from(&self.last_key),
+        }
+        self.scratch.clear();
+        handle.encode_varints(&mut self.scratch);
+        self.index.add(&self.separator, &self.scratch);
+    }
+
+    fn finish_data_block(&mut self) -> Result<()> {
+        let start = self.out.len();
+        self.out.extend_from_slice(self.data.finish());
+        self.data.reset();
+        self.pending = Some(seal(&mut self.out, start, self.flushed));
+        self.props.data_block_count += 1;
+        if self.out.len() >= WRITE_CHUNK {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    /// Appends the buffered bytes to the file; a failure poisons the builder.
+    fn write_out(&mut self) -> Result<()> {
+        let Some(file) = self.file.as_mut().filter(|_| !self.poisoned) else {
+            return PoisonedSnafu { file: &self.path }.fail();
+        };
+        if let Err(e) = file.append(&self.out) {
+            self.poisoned = true;
+            return Err(e).context(FsSnafu);
+        }
+        self.flushed += self.out.len() as u64;
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Writes the last data block, the filter, index and properties blocks and the
+    /// footer, then syncs and closes the file. The caller still has to sync the
+    /// directory before the table's name is durable.
+    pub fn finish(mut self) -> Result<TableMeta> {
+        if self.poisoned {
+            return PoisonedSnafu { file: &self.path }.fail();
+        }
+        if !self.data.is_empty() {
+            self.finish_data_block()?;
+        }
+        if let Some(handle) = self.pending.take() {
+            self.add_index_entry(handle, None);
+        }
+        let filter = self.bloom.as_ref().map(|bloom| {
+            let start = self.out.len();
+            bloom.finish(&mut self.out);
+            seal(&mut self.out, start, self.flushed)
+        });
+        let start = self.out.len();
+        self.out.extend_from_slice(self.index.finish());
+        let index = seal(&mut self.out, start, self.flushed);
+        self.props.smallest_key = KeyRef::decode(&self.first_key).map(|k| k.to_owned());
+        self.props.largest_key = KeyRef::decode(&self.last_key).map(|k| k.to_owned());
+        let start = self.out.len();
+        self.props.encode(&mut self.out);
+        let properties = seal(&mut self.out, start, self.flushed);
+        let footer_offset = self.flushed + self.out.len() as u64;
+        Footer {
+            index,
+            filter,
+            properties,
+        }
+        .encode(footer_offset, &mut self.out);
+        self.write_out()?;
+        self.sync_and_close()?;
+        Ok(TableMeta {
+            file_size: self.flushed,
+            properties: self.props,
+        })
+    }
+
+    fn sync_and_close(&mut self) -> Result<()> {
+        let Some(mut file) = self.file.take() else {
+            return PoisonedSnafu { file: &self.path }.fail();
+        };
+        file.sync_all().context(FsSnafu)?;
+        file.close().context(FsSnafu)
+    }
+}
+
+/// Appends the trailer of the block whose contents start at `out[start..]` and returns
+/// its handle; `out[0]` lies at file offset `flushed`.
+fn seal(out: &mut Vec<u8>, start: usize, flushed: u64) -> BlockHandle {
+    let offset = flushed + start as u64;
+    let size = (out.len() - start) as u64;
+    append_trailer(out, start, offset);
+    BlockHandle { offset, size }
+}

@@ -1,0 +1,170 @@
+//! `TableCursor`: the cursor protocol over a whole table, block after block.
+//!
+//! Valid iff positioned at an entry. It owns a clone of its [`Table`], so it can be
+//! boxed and kept (`'static`); keys borrow from the cursor, values from the map.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::block::BlockLayout;
+use crate::block::cursor::BlockCursor;
+use crate::origin::BlockId;
+use crate::{Cursor, KeyRef, Result, Table, ValueRef};
+
+/// A cursor over all entries of a table, in internal-key order.
+#[derive(Debug)]
+pub struct TableCursor {
+    table: Table,
+    /// The data block the block cursor is on (meaningful iff valid).
+    block: usize,
+    cursor: BlockCursor,
+}
+
+/// The layout of no block at all: a block cursor over it is always invalid.
+const NO_BLOCK: BlockLayout = BlockLayout {
+    id: BlockId::File,
+    start: 0,
+    restarts: 0,
+    num_restarts: 0,
+};
+
+impl TableCursor {
+    pub(crate) fn new(table: Table) -> Self {
+        let file: Arc<Path> = Arc::clone(table.file());
+        let cursor = BlockCursor::new(table.map().clone(), file, NO_BLOCK);
+        TableCursor {
+            table,
+            block: 0,
+            cursor,
+        }
+    }
+
+    /// The current value as a zero-copy slice of the mapped file; `Some` iff valid.
+    pub fn value_ref(&self) -> Option<ValueRef> {
+        self.cursor.position()?;
+        let (start, len) = self.cursor.value_range();
+        Some(ValueRef::new(self.cursor.data().clone(), start, len))
+    }
+
+    /// The table this cursor reads.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Identifies the current entry (its file offset); `None` when invalid.
+    pub(crate) fn position(&self) -> Option<usize> {
+        self.cursor.position()
+    }
+
+    fn load(&mut self, i: usize) -> Result<()> {
+        let layout = self.table.block_layout(i)?;
+        self.cursor.reset(layout);
+        self.block = i;
+        Ok(())
+    }
+
+    fn invalidate(&mut self) {
+        self.cursor.reset(NO_BLOCK);
+    }
+
+    /// Runs `op`; an error leaves the cursor invalid, as the protocol requires.
+    fn guarded(&mut self, op: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        let result = op(self);
+        if result.is_err() {
+            self.invalidate();
+        }
+        result
+    }
+
+    /// Positions at the first entry of block `i` or a later one; invalid if none.
+    fn forward_from(&mut self, mut i: usize) -> Result<()> {
+        while i < self.table.block_count() {
+            self.load(i)?;
+            self.cursor.seek_to_first()?;
+            if self.cursor.valid() {
+                return Ok(());
+            }
+            i += 1;
+        }
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Positions at the last entry of block `i` or an earlier one; invalid if none.
+    fn backward_from(&mut self, i: Option<usize>) -> Result<()> {
+        let mut next = i;
+        while let Some(i) = next {
+            self.load(i)?;
+            self.cursor.seek_to_last()?;
+            if self.cursor.valid() {
+                return Ok(());
+            }
+            next = i.checked_sub(1);
+        }
+        self.invalidate();
+        Ok(())
+    }
+}
+
+impl Cursor for TableCursor {
+    fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
+        self.guarded(|c| {
+            let i = c.table.index().find(target);
+            if i >= c.table.block_count() {
+                c.invalidate();
+                return Ok(());
+            }
+            c.load(i)?;
+            c.cursor.seek(target)?;
+            if c.cursor.valid() {
+                return Ok(());
+            }
+            // Target lies after block i's last key: the next entry starts block i + 1.
+            c.forward_from(i + 1)
+        })
+    }
+
+    fn seek_to_first(&mut self) -> Result<()> {
+        self.guarded(|c| c.forward_from(0))
+    }
+
+    fn seek_to_last(&mut self) -> Result<()> {
+        self.guarded(|c| c.backward_from(c.table.block_count().checked_sub(1)))
+    }
+
+    fn next(&mut self) -> Result<()> {
+        if !self.cursor.valid() {
+            return Ok(());
+        }
+        self.guarded(|c| {
+            c.cursor.next()?;
+            if c.cursor.valid() {
+                return Ok(());
+            }
+            c.forward_from(c.block + 1)
+        })
+    }
+
+    fn prev(&mut self) -> Result<()> {
+        if !self.cursor.valid() {
+            return Ok(());
+        }
+        self.guarded(|c| {
+            c.cursor.prev()?;
+            if c.cursor.valid() {
+                return Ok(());
+            }
+            c.backward_from(c.block.checked_sub(1))
+        })
+    }
+
+    #[inline]
+    fn key(&self) -> Option<KeyRef<'_>> {
+        self.cursor.key()
+    }
+
+    #[inline]
+    fn value(&self) -> Option<&[u8]> {
+        self.cursor.value()
+    }
+}

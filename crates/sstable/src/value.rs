@@ -1,0 +1,92 @@
+//! Values handed out by tables: zero-copy slices of the mapped file.
+
+use std::fmt;
+use std::ops::Deref;
+
+use quickcache_fs::Mapping;
+
+use crate::{SeqNo, ValueKind};
+
+/// A value inside a table's mapped file. Holding it keeps the mapping alive (not the
+/// table), so it may outlive the [`crate::Table`] it came from; cloning is cheap.
+#[derive(Clone)]
+pub struct ValueRef {
+    map: Mapping,
+    start: usize,
+    len: usize,
+}
+
+impl ValueRef {
+    /// The value at `map[start..start + len]`. Requires: the range lies inside `map`
+    /// (an empty value is returned otherwise).
+    pub(crate) fn new(map: Mapping, start: usize, len: usize) -> Self {
+        let ok = start.checked_add(len).is_some_and(|end| end <= map.len());
+        let (start, len) = if ok { (start, len) } else { (0, 0) };
+        ValueRef { map, start, len }
+    }
+
+    /// The value's bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        self.map
+            .get(self.start..self.start + self.len)
+            .unwrap_or_default()
+    }
+}
+
+impl Deref for ValueRef {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for ValueRef {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for ValueRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for ValueRef {}
+
+impl PartialEq<[u8]> for ValueRef {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl fmt::Debug for ValueRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.as_slice().escape_ascii())
+    }
+}
+
+/// The answer of [`crate::Table::get`]: the newest entry of a user key visible at a
+/// snapshot. A tombstone is an answer ("deleted here"), distinct from no entry at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// When the entry was written.
+    pub seqno: SeqNo,
+    /// Value or tombstone.
+    pub kind: ValueKind,
+    /// The value (empty for tombstones).
+    pub value: ValueRef,
+}
+
+impl Entry {
+    /// Whether the entry deletes its key.
+    pub fn is_tombstone(&self) -> bool {
+        self.kind == ValueKind::Tombstone
+    }
+
+    /// The value, or `None` for a tombstone.
+    pub fn into_value(self) -> Option<ValueRef> {
+        (self.kind == ValueKind::Value).then_some(self.value)
+    }
+}

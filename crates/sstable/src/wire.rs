@@ -1,0 +1,156 @@
+//! Bounds-checked little-endian readers and varints; each read names the field it reads.
+//!
+//! Decoders never index a slice directly with a number taken from disk: they go through
+//! these helpers, which return a [`WireError`] naming the field instead of panicking.
+
+use std::fmt;
+
+/// Why a read failed: which field, at which position of the buffer being decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WireError {
+    /// Position in the decoded buffer where the field starts.
+    pub(crate) at: usize,
+    /// The field being read.
+    pub(crate) field: &'static str,
+    /// What was wrong with it.
+    pub(crate) problem: &'static str,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+/// Result of a wire read.
+pub(crate) type WireResult<T> = std::result::Result<T, WireError>;
+
+/// A `WireError` for `field` at `at`.
+pub(crate) fn bad(at: usize, field: &'static str, problem: &'static str) -> WireError {
+    WireError { at, field, problem }
+}
+
+/// `buf[at..at + len]`, or an error if it is not all inside `buf`.
+pub(crate) fn slice<'a>(
+    buf: &'a [u8],
+    at: usize,
+    len: usize,
+    field: &'static str,
+) -> WireResult<&'a [u8]> {
+    at.checked_add(len)
+        .and_then(|end| buf.get(at..end))
+        .ok_or_else(|| bad(at, field, "runs past the end"))
+}
+
+/// The fixed-size array at `at`.
+fn array<const N: usize>(buf: &[u8], at: usize, field: &'static str) -> WireResult<[u8; N]> {
+    let bytes = slice(buf, at, N, field)?;
+    bytes
+        .try_into()
+        .map_err(|_| bad(at, field, "runs past the end"))
+}
+
+/// A little-endian `u32` at `at`.
+pub(crate) fn u32_at(buf: &[u8], at: usize, field: &'static str) -> WireResult<u32> {
+    array(buf, at, field).map(u32::from_le_bytes)
+}
+
+/// A little-endian `u64` at `at`.
+pub(crate) fn u64_at(buf: &[u8], at: usize, field: &'static str) -> WireResult<u64> {
+    array(buf, at, field).map(u64::from_le_bytes)
+}
+
+/// A byte at `at`.
+pub(crate) fn u8_at(buf: &[u8], at: usize, field: &'static str) -> WireResult<u8> {
+    buf.get(at)
+        .copied()
+        .ok_or_else(|| bad(at, field, "runs past the end"))
+}
+
+/// Decodes a LEB128 varint of at most `max_bytes` bytes at `*pos`, advancing `*pos`.
+fn varint(buf: &[u8], pos: &mut usize, max_bytes: usize, field: &'static str) -> WireResult<u64> {
+    let start = *pos;
+    let mut value = 0u64;
+    for i in 0..max_bytes {
+        let at = start + i;
+        let byte = *buf
+            .get(at)
+            .ok_or_else(|| bad(start, field, "runs past the end"))?;
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *pos = at + 1;
+            return Ok(value);
+        }
+    }
+    Err(bad(start, field, "varint too long"))
+}
+
+/// A varint that must fit in a `u32`, at `*pos`.
+#[inline]
+pub(crate) fn varint32(buf: &[u8], pos: &mut usize, field: &'static str) -> WireResult<u32> {
+    // Fast path: one byte, the common case for key and value lengths.
+    if let Some(&b) = buf.get(*pos)
+        && b < 0x80
+    {
+        *pos += 1;
+        return Ok(u32::from(b));
+    }
+    let start = *pos;
+    let v = varint(buf, pos, 5, field)?;
+    u32::try_from(v).map_err(|_| bad(start, field, "does not fit in 32 bits"))
+}
+
+/// A varint that must fit in a `u64`, at `*pos`.
+pub(crate) fn varint64(buf: &[u8], pos: &mut usize, field: &'static str) -> WireResult<u64> {
+    let start = *pos;
+    let v = varint(buf, pos, 10, field)?;
+    // The tenth byte may carry only the top bit of a u64.
+    if *pos - start == 10 && buf.get(start + 9).is_some_and(|&b| b > 1) {
+        return Err(bad(start, field, "does not fit in 64 bits"));
+    }
+    Ok(v)
+}
+
+/// Appends `v` as a LEB128 varint.
+#[inline]
+pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quickcheck::quickcheck;
+
+    #[test]
+    fn reads_name_the_field() {
+        let err = u32_at(&[1, 2, 3], 0, "restart count").unwrap_err();
+        assert_eq!(err.field, "restart count");
+        assert!(slice(&[0; 4], usize::MAX, 2, "x").is_err());
+        let mut pos = 0;
+        assert!(varint32(&[0xff; 6], &mut pos, "len").is_err());
+        let mut pos = 0;
+        assert!(varint32(&[0xff, 0xff, 0xff, 0xff, 0x7f], &mut pos, "len").is_err());
+    }
+
+    quickcheck! {
+        fn varint_round_trips(v: u64) -> bool {
+            let mut buf = Vec::new();
+            put_varint(&mut buf, v);
+            let mut pos = 0;
+            varint64(&buf, &mut pos, "v") == Ok(v) && pos == buf.len()
+        }
+
+        fn varint_never_panics(bytes: Vec<u8>) -> bool {
+            let mut pos = 0;
+            let _ = varint64(&bytes, &mut pos, "v");
+            let mut pos = 0;
+            let _ = varint32(&bytes, &mut pos, "v");
+            true
+        }
+    }
+}
