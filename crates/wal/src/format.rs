@@ -106,7 +106,7 @@ impl fmt::Display for DamageKind {
 }
 
 /// The header that starts segment `id`.
-pub(crate) fn encode_segment_header(id: SegmentId) -> [u8; SEGMENT_HEADER_LEN] {
+pub fn encode_segment_header(id: SegmentId) -> [u8; SEGMENT_HEADER_LEN] {
     let mut h = [0u8; SEGMENT_HEADER_LEN];
     h[MAGIC_OFFSET..VERSION_OFFSET].copy_from_slice(&SEGMENT_MAGIC);
     h[VERSION_OFFSET..RESERVED_OFFSET].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -126,7 +126,7 @@ pub(crate) fn le_bytes<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]>
 /// `Ok(Err(damage))` is damage the recovery mode decides about (a torn or garbled
 /// header); `Err` is a definitive error no mode accepts: an intact header that belongs
 /// to another segment or to another format version.
-pub(crate) fn check_segment_header(
+pub fn check_segment_header(
     bytes: &[u8],
     id: SegmentId,
 ) -> Result<Result<(), DamageKind>, Error> {

@@ -66,3 +66,11 @@ pub use recovery::Recovery;
 pub use report::{DamagedRange, RecoveryReport};
 pub use segment::{Position, SegmentId, list_segments};
 pub use writer::Wal;
+
+/// The framing of one segment file (segment header, record frames), public so that
+/// other logs reuse it instead of inventing a second one: the compaction crate's
+/// manifest is a single segment whose number is the manifest number.
+pub mod frame {
+    pub use crate::format::{check_segment_header, encode_segment_header};
+    pub use crate::record::{Decoded, decode_at, encode, next_intact};
+}

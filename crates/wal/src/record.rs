@@ -61,7 +61,7 @@ pub(crate) fn frame_len(len: usize) -> usize {
 }
 
 /// Appends the frame of `payload`, to be placed at `offset` of `segment`, to `out`.
-pub(crate) fn encode(
+pub fn encode(
     out: &mut Vec<u8>,
     segment: SegmentId,
     offset: u64,
@@ -92,7 +92,7 @@ pub(crate) fn encode(
 
 /// What starts at an offset of a segment.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Decoded<'a> {
+pub enum Decoded<'a> {
     /// An intact record; the next frame starts at `next`.
     Record {
         /// The record's payload.
@@ -109,7 +109,7 @@ pub(crate) enum Decoded<'a> {
 /// Checks go from cheapest to dearest (header bytes, header check, bounds, then the
 /// payload hash), and every length is checked against the bytes that remain before
 /// anything is sliced.
-pub(crate) fn decode_at(
+pub fn decode_at(
     bytes: &[u8],
     segment: SegmentId,
     offset: usize,
@@ -157,7 +157,7 @@ pub(crate) fn decode_at(
 ///
 /// Most candidates are rejected by their type byte, the rest mostly by the header
 /// check; only a candidate whose header is intact costs a payload hash.
-pub(crate) fn next_intact(bytes: &[u8], segment: SegmentId, from: usize) -> Option<usize> {
+pub fn next_intact(bytes: &[u8], segment: SegmentId, from: usize) -> Option<usize> {
     let last_start = bytes.len().checked_sub(RECORD_HEADER_LEN)?;
     (from..=last_start).find(|&at| {
         bytes.get(at + TYPE_OFFSET) == Some(&TYPE_FULL)
