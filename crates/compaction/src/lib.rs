@@ -6,16 +6,21 @@
 mod current;
 mod edit;
 mod error;
+mod framing;
 mod handle;
 mod level;
+mod manifest;
 mod merge;
 mod meta;
 mod options;
 mod picker;
+mod recovery;
 mod retention;
+mod stats;
 #[cfg(test)]
 mod testing;
 mod version;
+mod version_set;
 
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
 pub use edit::codec::DecodeError;
@@ -28,4 +33,6 @@ pub use meta::{LEVELS, Level, TableId, TableInfo};
 pub use options::{CompactionOptions, LevelTargets};
 pub use picker::{Busy, CompactionPlan, pending_compaction_bytes, pick, scores};
 pub use retention::{Decision, Retention};
+pub use stats::{Stats, StatsSnapshot};
 pub use version::Version;
+pub use version_set::VersionSet;

@@ -19,6 +19,8 @@ pub struct CompactionOptions {
     /// of the level below its own, which bounds the cost of compacting it later.
     /// Default 10 × `table_size`.
     pub max_grandparent_overlap: u64,
+    /// A manifest larger than this is replaced by a fresh snapshot. Default 4 MiB.
+    pub max_manifest_size: u64,
     /// Number of background compaction threads. Default 1.
     pub threads: usize,
 }
@@ -32,6 +34,7 @@ impl Default for CompactionOptions {
             multiplier: 10,
             table_size,
             max_grandparent_overlap: 10 * table_size,
+            max_manifest_size: 4 << 20,
             threads: 1,
         }
     }

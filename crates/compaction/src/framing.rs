@@ -1,0 +1,75 @@
+//! The manifest's byte framing, borrowed whole from the WAL: a manifest file is one
+//! WAL segment (segment header, then checksummed record frames) whose segment number is
+//! the manifest number. This module adapts the WAL's frame functions to manifest files.
+
+use quickcache_wal::frame::{
+    Decoded, check_segment_header, decode_at, encode, encode_segment_header, next_intact,
+};
+use quickcache_wal::{DamageKind, SEGMENT_HEADER_LEN, SegmentId};
+
+/// The header that starts manifest `number`.
+pub(crate) fn header(number: u64) -> Vec<u8> {
+    encode_segment_header(SegmentId(number)).to_vec()
+}
+
+/// Appends the frame of `payload`, to be placed at `offset` of manifest `number`.
+pub(crate) fn frame(
+    out: &mut Vec<u8>,
+    number: u64,
+    offset: u64,
+    payload: &[u8],
+) -> Result<(), String> {
+    encode(out, SegmentId(number), offset, payload).map_err(|e| e.to_string())
+}
+
+/// Damage found in a manifest: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Damage {
+    pub(crate) offset: u64,
+    pub(crate) reason: String,
+}
+
+/// The records of manifest `number`, whose file holds `bytes`, each with its offset.
+///
+/// Damage with no intact record after it is the torn tail of an append that was never
+/// acknowledged (the manifest is synced on every edit) and ends the log; damage
+/// followed by an intact record is corruption (CRASH-SAFETY rule 7).
+pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Vec<(u64, &[u8])>, Damage> {
+    let id = SegmentId(number);
+    let damage = |offset: usize, reason: String| Damage {
+        offset: offset as u64,
+        reason,
+    };
+    match check_segment_header(bytes, id) {
+        Ok(Ok(())) => {}
+        Ok(Err(kind)) => return Err(damage(0, kind.to_string())),
+        Err(e) => return Err(damage(0, e.to_string())),
+    }
+    let mut out = Vec::new();
+    let mut at = SEGMENT_HEADER_LEN;
+    loop {
+        match decode_at(bytes, id, at) {
+            Ok(Decoded::Record { payload, next }) => {
+                out.push((at as u64, payload));
+                at = next;
+            }
+            Ok(Decoded::End) => return Ok(out),
+            Err(kind) => return torn_tail_or_corrupt(bytes, id, at, kind).map(|()| out),
+        }
+    }
+}
+
+fn torn_tail_or_corrupt(
+    bytes: &[u8],
+    id: SegmentId,
+    at: usize,
+    kind: DamageKind,
+) -> Result<(), Damage> {
+    match next_intact(bytes, id, at + 1) {
+        None => Ok(()),
+        Some(next) => Err(Damage {
+            offset: at as u64,
+            reason: format!("{kind}, followed by an intact record at offset {next}"),
+        }),
+    }
+}

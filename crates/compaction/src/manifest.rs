@@ -1,0 +1,133 @@
+//! The manifest: the log of version edits that describes the tree, one edit per
+//! record, synced on every append.
+//!
+//! File layout (`docs/format/manifest.md`): a WAL segment header carrying the manifest
+//! number, then one WAL record frame per edit. The first edit of every manifest is a
+//! snapshot of the whole tree, so a manifest never depends on an older one.
+//!
+//! ```text
+//! +------------------------+----------------------+----------------------+-----+
+//! | segment header (32 B)  | frame: snapshot edit | frame: edit          | ... |
+//! +------------------------+----------------------+----------------------+-----+
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use quickcache_fs::{FileSystem, WritableFile};
+use snafu::ResultExt;
+
+use crate::edit::codec;
+use crate::error::{FsSnafu, ManifestCorruptSnafu, PoisonedSnafu};
+use crate::{Result, VersionEdit, manifest_name};
+
+/// The open manifest, appended to by the version set under its lock.
+#[derive(Debug)]
+pub(crate) struct ManifestWriter {
+    number: u64,
+    path: PathBuf,
+    file: Box<dyn WritableFile>,
+    /// Set when an append or sync failed: the file's tail is unknown.
+    poisoned: bool,
+    scratch: Vec<u8>,
+}
+
+impl ManifestWriter {
+    /// Creates manifest `number` in `dir` holding `snapshot` as its first edit, synced
+    /// and with its name made durable.
+    pub(crate) fn create(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        number: u64,
+        snapshot: &VersionEdit,
+    ) -> Result<Self> {
+        let path = dir.join(manifest_name(number));
+        let mut file = fs.create(&path).context(FsSnafu { path: &path })?;
+        file.append(&crate::framing::header(number))
+            .context(FsSnafu { path: &path })?;
+        let mut writer = ManifestWriter {
+            number,
+            path,
+            file,
+            poisoned: false,
+            scratch: Vec::new(),
+        };
+        writer.append(snapshot)?;
+        fs.sync_dir(dir).context(FsSnafu { path: dir })?;
+        Ok(writer)
+    }
+
+    /// The manifest's number.
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The manifest's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.file.len()
+    }
+
+    /// Refuses every further append.
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
+    /// Appends `edit` and syncs it. After a failure the writer is poisoned: the record
+    /// may or may not be durable, so nothing more may be appended.
+    pub(crate) fn append(&mut self, edit: &VersionEdit) -> Result<()> {
+        if self.poisoned {
+            return PoisonedSnafu { path: &self.path }.fail();
+        }
+        self.poisoned = true;
+        let mut payload = std::mem::take(&mut self.scratch);
+        payload.clear();
+        codec::encode(edit, &mut payload);
+        let mut frame = Vec::with_capacity(payload.len() + 32);
+        let framed = crate::framing::frame(&mut frame, self.number, self.len(), &payload);
+        self.scratch = payload;
+        framed.map_err(|reason| {
+            let offset = self.len();
+            ManifestCorruptSnafu {
+                path: &self.path,
+                offset,
+                reason,
+            }
+            .build()
+        })?;
+        self.file
+            .append(&frame)
+            .context(FsSnafu { path: &self.path })?;
+        self.file
+            .sync_data()
+            .context(FsSnafu { path: &self.path })?;
+        self.poisoned = false;
+        Ok(())
+    }
+}
+
+/// Reads manifest `number` in `dir`: its edits in order.
+pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Vec<VersionEdit>> {
+    let path = dir.join(manifest_name(number));
+    let bytes = fs.read_file(&path).context(FsSnafu { path: &path })?;
+    let corrupt = |offset: u64, reason: String| {
+        ManifestCorruptSnafu {
+            path: &path,
+            offset,
+            reason,
+        }
+        .build()
+    };
+    let records =
+        crate::framing::records(&bytes, number).map_err(|d| corrupt(d.offset, d.reason))?;
+    if records.is_empty() {
+        return Err(corrupt(0, "holds no snapshot record".to_owned()));
+    }
+    records
+        .into_iter()
+        .map(|(offset, payload)| codec::decode(payload).map_err(|e| corrupt(offset, e.to_string())))
+        .collect()
+}
