@@ -126,10 +126,7 @@ pub(crate) fn le_bytes<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]>
 /// `Ok(Err(damage))` is damage the recovery mode decides about (a torn or garbled
 /// header); `Err` is a definitive error no mode accepts: an intact header that belongs
 /// to another segment or to another format version.
-pub fn check_segment_header(
-    bytes: &[u8],
-    id: SegmentId,
-) -> Result<Result<(), DamageKind>, Error> {
+pub fn check_segment_header(bytes: &[u8], id: SegmentId) -> Result<Result<(), DamageKind>, Error> {
     let Some(header) = le_bytes::<SEGMENT_HEADER_LEN>(bytes, 0) else {
         return Ok(Err(DamageKind::SegmentHeaderTruncated));
     };

@@ -86,9 +86,18 @@ impl Recovery {
             record?;
         }
         let report = self.reader.report().clone();
-        let last = self.reader.last_segment();
-        if let Some(tail) = &report.torn_tail {
-            cut_tail(&self.fs, &self.dir, tail)?;
+        let mut last = self.reader.last_segment();
+        if let Some(tail) = &report.torn_tail
+            && cut_tail(&self.fs, &self.dir, tail)? == Cut::Removed
+        {
+            // The number is free again, and must be reused: skipping it would leave a
+            // gap, which readers take for a lost segment.
+            last = tail
+                .segment
+                .0
+                .checked_sub(1)
+                .map(SegmentId)
+                .filter(|s| s.0 > 0);
         }
         if let Some(last) = last {
             sync_segment(&self.fs, &self.dir, last)?;
@@ -103,17 +112,26 @@ impl Recovery {
     }
 }
 
+/// What [`cut_tail`] did.
+#[derive(Debug, PartialEq, Eq)]
+enum Cut {
+    Truncated,
+    Removed,
+}
+
 /// Cuts the torn tail off its segment; a segment torn inside its header goes whole.
-fn cut_tail(fs: &DynFs, dir: &Path, tail: &DamagedRange) -> Result<()> {
+fn cut_tail(fs: &DynFs, dir: &Path, tail: &DamagedRange) -> Result<Cut> {
     let path = tail.segment.path_in(dir);
     let context = TruncateSnafu {
         segment: tail.segment,
         len: tail.offset,
     };
     if tail.offset < SEGMENT_HEADER_LEN as u64 {
-        fs.remove(&path).context(context)
+        fs.remove(&path).context(context)?;
+        Ok(Cut::Removed)
     } else {
-        fs.truncate(&path, tail.offset).context(context)
+        fs.truncate(&path, tail.offset).context(context)?;
+        Ok(Cut::Truncated)
     }
 }
 
@@ -124,7 +142,8 @@ fn sync_segment(fs: &DynFs, dir: &Path, id: SegmentId) -> Result<()> {
     let path = id.path_in(dir);
     let mut file = match fs.open_append(&path) {
         Ok(file) => file,
-        // Removed above because it was torn inside its header.
+        // After a torn last segment was removed, its predecessor may be below the
+        // recovery start and already deleted: nothing to make durable then.
         Err(e) if e.is_not_found() => return Ok(()),
         Err(source) => return Err(source).context(SyncSnafu { segment: id }),
     };
