@@ -2,6 +2,12 @@
 //! recovery, every record acknowledged as synced is there, and what is there is a
 //! prefix of what was appended. Recovery itself is then crashed too.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod common;
 
 use common::{DIR, Oracle, options, payload, recover, run_workload, sim};

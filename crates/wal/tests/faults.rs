@@ -2,6 +2,12 @@
 //! reports the failure, stays poisoned, and recovery afterwards (after a restart, or
 //! after a power loss) loses nothing that was synced.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod common;
 
 use std::sync::Arc;

@@ -1,6 +1,12 @@
 //! The writer through the public API: positions, durability levels, rotation,
 //! deletion, reopening, poisoning, concurrency.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod common;
 
 use std::sync::Arc;
