@@ -29,6 +29,13 @@ pub enum Error {
         /// The underlying error.
         source: quickcache_sstable::Error,
     },
+    /// Reading a flush or compaction input failed (the source error names the table
+    /// file, or the memtable).
+    #[snafu(display("reading a flush or compaction input: {source}"))]
+    Input {
+        /// The underlying error.
+        source: quickcache_sstable::Error,
+    },
     /// The manifest is damaged: a record failed its checksum, or an edit does not
     /// decode or does not fit the tree built so far.
     #[snafu(display("manifest {} damaged at offset {offset}: {reason}", path.display()))]
@@ -88,7 +95,7 @@ impl Error {
             | Error::BadCurrent { .. }
             | Error::MissingTable { .. }
             | Error::TableSizeMismatch { .. } => true,
-            Error::Table { source, .. } => source.is_corruption(),
+            Error::Table { source, .. } | Error::Input { source } => source.is_corruption(),
             _ => false,
         }
     }

@@ -3,16 +3,22 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use quickcache_fs::DynFs;
+use quickcache_sstable::{Entry, SeqNo, Table, TableCursor};
+use snafu::ResultExt;
 
-use crate::TableInfo;
+use crate::error::TableSnafu;
+use crate::{LevelTable, Result, TableInfo};
 
 /// A table of the tree, held by versions through `Arc<TableHandle>`.
 ///
-/// Thread-safety: shared between readers and the compaction threads; the only mutable
-/// state is the obsolete flag (atomic).
+/// The sstable reader is opened on first use and cached.
+///
+/// Thread-safety: shared between readers and the compaction threads; the mutable state
+/// is the obsolete flag (atomic) and the cached reader (set once).
 ///
 /// Lifetime of the file: a table is marked obsolete once the manifest edit that removes
 /// it from the tree is durable (CRASH-SAFETY rule 2); its file is removed when the last
@@ -23,6 +29,7 @@ pub struct TableHandle {
     info: TableInfo,
     path: PathBuf,
     fs: DynFs,
+    table: OnceLock<Table>,
     obsolete: AtomicBool,
 }
 
@@ -33,6 +40,7 @@ impl TableHandle {
             path: info.id.path(dir),
             info,
             fs,
+            table: OnceLock::new(),
             obsolete: AtomicBool::new(false),
         }
     }
@@ -52,6 +60,32 @@ impl TableHandle {
         &self.fs
     }
 
+    /// The table's reader, opened on first use.
+    pub fn table(&self) -> Result<Table> {
+        self.open_table().context(TableSnafu {
+            id: self.info.id,
+            path: &self.path,
+        })
+    }
+
+    fn open_table(&self) -> quickcache_sstable::Result<Table> {
+        if let Some(table) = self.table.get() {
+            return Ok(table.clone());
+        }
+        let table = Table::open(self.fs.as_ref(), &self.path)?;
+        Ok(self.table.get_or_init(|| table).clone())
+    }
+
+    /// The newest entry of `user_key` visible at `snapshot` in this table, tombstones
+    /// included.
+    pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
+        let table = self.table()?;
+        table.get(user_key, snapshot).context(TableSnafu {
+            id: self.info.id,
+            path: &self.path,
+        })
+    }
+
     /// Marks the file for deletion once the last handle drops. Call only after the
     /// edit removing the table from the tree is durable.
     pub(crate) fn mark_obsolete(&self) {
@@ -61,6 +95,18 @@ impl TableHandle {
     /// Whether the file will be deleted when the last handle drops.
     pub fn is_obsolete(&self) -> bool {
         self.obsolete.load(Ordering::Acquire)
+    }
+}
+
+impl LevelTable for std::sync::Arc<TableHandle> {
+    type Cursor = TableCursor;
+
+    fn largest(&self) -> quickcache_sstable::KeyRef<'_> {
+        self.info.largest.as_ref()
+    }
+
+    fn open_cursor(&self) -> quickcache_sstable::Result<TableCursor> {
+        Ok(self.open_table()?.cursor())
     }
 }
 

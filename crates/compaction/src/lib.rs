@@ -3,9 +3,12 @@
 
 #![forbid(unsafe_code)]
 
+mod background;
 mod current;
 mod edit;
 mod error;
+mod executor;
+mod flush;
 mod framing;
 mod handle;
 mod level;
@@ -13,6 +16,7 @@ mod manifest;
 mod merge;
 mod meta;
 mod options;
+mod output;
 mod picker;
 mod recovery;
 mod retention;
@@ -22,6 +26,7 @@ mod testing;
 mod version;
 mod version_set;
 
+pub use background::{Compactor, SnapshotSource};
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
 pub use edit::codec::DecodeError;
 pub use edit::{InvalidEdit, VersionEdit};
@@ -34,5 +39,5 @@ pub use options::{CompactionOptions, LevelTargets};
 pub use picker::{Busy, CompactionPlan, pending_compaction_bytes, pick, scores};
 pub use retention::{Decision, Retention};
 pub use stats::{Stats, StatsSnapshot};
-pub use version::Version;
+pub use version::{BoxCursor, Version};
 pub use version_set::VersionSet;

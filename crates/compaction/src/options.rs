@@ -23,6 +23,8 @@ pub struct CompactionOptions {
     pub max_manifest_size: u64,
     /// Number of background compaction threads. Default 1.
     pub threads: usize,
+    /// The layout of the tables flushes and compactions write.
+    pub table: quickcache_sstable::TableOptions,
 }
 
 impl Default for CompactionOptions {
@@ -36,6 +38,7 @@ impl Default for CompactionOptions {
             max_grandparent_overlap: 10 * table_size,
             max_manifest_size: 4 << 20,
             threads: 1,
+            table: quickcache_sstable::TableOptions::default(),
         }
     }
 }

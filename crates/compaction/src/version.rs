@@ -6,9 +6,12 @@
 
 use std::sync::Arc;
 
-use quickcache_sstable::InternalKey;
+use quickcache_sstable::{Cursor, Entry, InternalKey, SeqNo};
 
-use crate::{LEVELS, Level, TableHandle, TableInfo};
+use crate::{LEVELS, Level, LevelCursor, Result, TableHandle, TableInfo};
+
+/// A cursor as the merge takes it: any source, boxed, movable to another thread.
+pub type BoxCursor = Box<dyn Cursor + Send>;
 
 /// The tables of each level plus the compaction pointers.
 ///
@@ -98,6 +101,31 @@ impl Version {
             .get(start..end.max(start))
             .unwrap_or_default()
             .to_vec()
+    }
+
+    /// The newest entry of `user_key` visible at `snapshot`, tombstones included:
+    /// the first hit in [`Version::tables_for_key`] order.
+    pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
+        for table in self.tables_for_key(user_key) {
+            if let Some(entry) = table.get(user_key, snapshot)? {
+                return Ok(Some(entry));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Cursors over the whole tree, newest source first (each L0 table, then one per
+    /// non-empty level), ready for a [`crate::MergingCursor`]; put memtable cursors in
+    /// front. Tables open lazily as the cursors reach them.
+    pub fn cursors(&self) -> Vec<BoxCursor> {
+        let l0 = self.levels[0]
+            .iter()
+            .map(|t| Box::new(LevelCursor::new(vec![Arc::clone(t)])) as BoxCursor);
+        let deeper = self.levels[1..]
+            .iter()
+            .filter(|tables| !tables.is_empty())
+            .map(|tables| Box::new(LevelCursor::new(tables.clone())) as BoxCursor);
+        l0.chain(deeper).collect()
     }
 
     /// The metadata of every table of `level`.

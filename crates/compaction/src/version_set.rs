@@ -82,6 +82,17 @@ impl VersionSet {
         &self.stats
     }
 
+    /// Tables in L0 now: the facade slows writes down as this nears a limit.
+    pub fn l0_count(&self) -> usize {
+        self.current().l0_count()
+    }
+
+    /// Bytes compaction still has to rewrite to bring every level under its target:
+    /// the other write-stall signal.
+    pub fn pending_compaction_bytes(&self) -> u64 {
+        crate::pending_compaction_bytes(&self.current(), &self.options)
+    }
+
     /// A fresh file number, never handed out before (also across restarts: the
     /// counter is recorded with every edit).
     pub fn new_file_number(&self) -> u64 {

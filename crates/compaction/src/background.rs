@@ -1,0 +1,201 @@
+//! The background compaction pool: worker threads that pick and run compactions
+//! whenever they are nudged, until stopped.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use quickcache_sstable::SeqNo;
+
+use crate::{Busy, CompactionPlan, Error, Result, VersionSet, pick};
+
+/// Supplies the live snapshots' sequence numbers when a compaction starts.
+pub type SnapshotSource = Arc<dyn Fn() -> Vec<SeqNo> + Send + Sync>;
+
+/// A pool of compaction threads (default one, [`crate::CompactionOptions::threads`]).
+///
+/// Workers wake on [`Compactor::schedule`] (call it after every flush), run due
+/// compactions until none is left, and sleep again. [`Compactor::stop`] interrupts
+/// running compactions between entries; an interrupted compaction leaves only
+/// unreferenced output files, which the next open removes. The first error stops
+/// further compactions and is kept for [`Compactor::error`] (sticky).
+#[derive(Debug)]
+pub struct Compactor {
+    shared: Arc<Shared>,
+    nudge: Option<Sender<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+struct Shared {
+    set: Arc<VersionSet>,
+    snapshots: SnapshotSource,
+    stop: AtomicBool,
+    state: Mutex<State>,
+    idle: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    busy: Busy,
+    running: usize,
+    error: Option<Arc<Error>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compactor")
+            .field("stopping", &self.stop.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Compactor {
+    /// Starts the workers for `set`; `snapshots` gives the live snapshots.
+    pub fn start(set: Arc<VersionSet>, snapshots: SnapshotSource) -> Compactor {
+        let threads = set.options().threads.max(1);
+        let shared = Arc::new(Shared {
+            set,
+            snapshots,
+            stop: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+            idle: Condvar::new(),
+        });
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let workers = (0..threads)
+            .map(|_| {
+                let (shared, rx) = (Arc::clone(&shared), rx.clone());
+                std::thread::spawn(move || worker(&shared, &rx))
+            })
+            .collect();
+        let compactor = Compactor {
+            shared,
+            nudge: Some(tx),
+            workers,
+        };
+        compactor.schedule();
+        compactor
+    }
+
+    /// Asks the workers to look for due compactions.
+    pub fn schedule(&self) {
+        if let Some(tx) = &self.nudge {
+            for _ in 0..self.workers.len() {
+                let _ = tx.send(());
+            }
+        }
+    }
+
+    /// The error that stopped compactions, if any.
+    pub fn error(&self) -> Option<Arc<Error>> {
+        guard(&self.shared.state).error.clone()
+    }
+
+    /// Number of compactions running now.
+    pub fn running(&self) -> usize {
+        guard(&self.shared.state).running
+    }
+
+    /// Blocks until no compaction is due or running (or one failed), then reports the
+    /// sticky error if there is one.
+    pub fn wait_idle(&self) -> Result<(), Arc<Error>> {
+        self.schedule();
+        let mut state = guard(&self.shared.state);
+        loop {
+            if let Some(e) = &state.error {
+                return Err(Arc::clone(e));
+            }
+            let due = pick(
+                &self.shared.set.current(),
+                self.shared.set.options(),
+                &state.busy,
+            )
+            .is_some();
+            if state.running == 0 && !due {
+                return Ok(());
+            }
+            state = self
+                .shared
+                .idle
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Stops the workers, interrupting running compactions, and waits for them.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.nudge = None;
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for Compactor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn worker(shared: &Shared, nudges: &Receiver<()>) {
+    while nudges.recv().is_ok() {
+        while !shared.stop.load(Ordering::SeqCst) {
+            let Some(plan) = claim(shared) else { break };
+            let result = shared
+                .set
+                .compact(&plan, &(shared.snapshots)(), &shared.stop);
+            release(shared, &plan, result);
+        }
+        shared.idle.notify_all();
+    }
+}
+
+/// Picks a compaction and marks its tables and output range busy.
+fn claim(shared: &Shared) -> Option<CompactionPlan> {
+    let mut state = guard(&shared.state);
+    if state.error.is_some() {
+        return None;
+    }
+    let plan = pick(&shared.set.current(), shared.set.options(), &state.busy)?;
+    state
+        .busy
+        .tables
+        .extend(plan.all_inputs().map(|t| t.info().id));
+    if let Some((lo, hi)) = plan.user_range() {
+        state.busy.outputs.push((plan.output_level, lo, hi));
+    }
+    state.running += 1;
+    Some(plan)
+}
+
+fn release(shared: &Shared, plan: &CompactionPlan, result: Result<()>) {
+    let mut state = guard(&shared.state);
+    for t in plan.all_inputs() {
+        state.busy.tables.remove(&t.info().id);
+    }
+    if let Some((lo, hi)) = plan.user_range()
+        && let Some(i) = state
+            .busy
+            .outputs
+            .iter()
+            .position(|o| o.0 == plan.output_level && o.1 == lo && o.2 == hi)
+    {
+        state.busy.outputs.swap_remove(i);
+    }
+    state.running -= 1;
+    match result {
+        Ok(()) | Err(Error::Stopped) => {}
+        Err(e) => state.error = Some(Arc::new(e)),
+    }
+    drop(state);
+    shared.idle.notify_all();
+}

@@ -1,0 +1,199 @@
+//! The compaction executor: carries out a [`CompactionPlan`] and installs the result
+//! with one manifest edit that swaps the inputs for the outputs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use quickcache_sstable::{Cursor, KeyRef, SeqNo};
+use snafu::ResultExt;
+
+use crate::error::{InputSnafu, StoppedSnafu};
+use crate::output::Outputs;
+use crate::version::BoxCursor;
+use crate::{
+    CompactionPlan, Decision, LevelCursor, Result, Retention, Stats, TableHandle, VersionEdit,
+    VersionSet,
+};
+
+/// How often (in entries) a running compaction checks whether it must stop.
+const STOP_CHECK_INTERVAL: u64 = 1024;
+
+impl VersionSet {
+    /// Runs `plan` (from [`crate::pick`] on the current version): merges the inputs,
+    /// keeps for each user key the newest version plus each version one of `snapshots`
+    /// still needs, drops tombstones where nothing older of their key lies below, cuts
+    /// outputs at the target table size and before they overlap too much of the level
+    /// below, syncs them and the directory, then installs one edit (CRASH-SAFETY
+    /// rule 2). A trivial move only records the move.
+    ///
+    /// If `stop` becomes true the job ends early with [`crate::Error::Stopped`], its
+    /// partial outputs removed; the tree is unchanged.
+    pub fn compact(
+        &self,
+        plan: &CompactionPlan,
+        snapshots: &[SeqNo],
+        stop: &AtomicBool,
+    ) -> Result<()> {
+        let mut edit = VersionEdit::new();
+        for t in &plan.inputs {
+            edit.removed.push((plan.level, t.info().id));
+        }
+        for t in &plan.next_inputs {
+            edit.removed.push((plan.output_level, t.info().id));
+        }
+        if let Some(p) = &plan.pointer {
+            edit.pointers.push((plan.level, p.clone()));
+        }
+        if plan.trivial_move {
+            edit.added = plan
+                .inputs
+                .iter()
+                .map(|t| (plan.output_level, t.info().clone()))
+                .collect();
+            self.log_and_apply(edit)?;
+            Stats::add(&self.stats.trivial_moves, 1);
+            return Ok(());
+        }
+        let mut outputs = Outputs::new(self, &self.stats.compaction_write_bytes);
+        let written =
+            merge_into(self, plan, snapshots, stop, &mut outputs).and_then(|()| outputs.finish());
+        let tables = match written {
+            Ok(tables) => tables,
+            Err(e) => {
+                outputs.abandon();
+                return Err(e);
+            }
+        };
+        edit.added = tables.into_iter().map(|t| (plan.output_level, t)).collect();
+        self.log_and_apply(edit)?;
+        Stats::add(&self.stats.compactions, 1);
+        Stats::add(&self.stats.compaction_read_bytes, plan.input_bytes());
+        Ok(())
+    }
+}
+
+impl VersionSet {
+    /// Runs due compactions in the calling thread until none is left; returns how many
+    /// ran. For tools and tests; the engine uses [`crate::Compactor`].
+    pub fn compact_until_idle(&self, snapshots: &[SeqNo]) -> Result<usize> {
+        let never = AtomicBool::new(false);
+        let mut done = 0;
+        while let Some(plan) = crate::pick(&self.current(), &self.options, &crate::Busy::default())
+        {
+            self.compact(&plan, snapshots, &never)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+}
+
+/// The merge of a plan's inputs: each L0 table on its own (newest first), then the
+/// input level and the output level as level cursors.
+fn input_cursor(plan: &CompactionPlan) -> crate::MergingCursor<BoxCursor> {
+    let mut children: Vec<BoxCursor> = Vec::new();
+    if plan.level == crate::Level::L0 {
+        for t in &plan.inputs {
+            children.push(Box::new(LevelCursor::new(vec![Arc::clone(t)])));
+        }
+    } else {
+        children.push(Box::new(LevelCursor::new(plan.inputs.clone())));
+    }
+    children.push(Box::new(LevelCursor::new(plan.next_inputs.clone())));
+    crate::MergingCursor::new(children)
+}
+
+fn merge_into(
+    set: &VersionSet,
+    plan: &CompactionPlan,
+    snapshots: &[SeqNo],
+    stop: &AtomicBool,
+    outputs: &mut Outputs<'_>,
+) -> Result<()> {
+    let mut input = input_cursor(plan);
+    let mut retention = Retention::new(snapshots.to_vec());
+    let mut cutter = Cutter::new(
+        plan,
+        set.options.table_size,
+        set.options.max_grandparent_overlap,
+    );
+    let mut last_user: Vec<u8> = Vec::new();
+    let mut count = 0u64;
+    input.seek_to_first().context(InputSnafu)?;
+    while let (Some(key), Some(value)) = (input.key(), input.value()) {
+        count += 1;
+        if count % STOP_CHECK_INTERVAL == 0 && stop.load(Ordering::Relaxed) {
+            return StoppedSnafu.fail();
+        }
+        let new_user_key = count == 1 || key.user_key != last_user.as_slice();
+        if new_user_key {
+            // Outputs are cut only between user keys, so that the versions of one user
+            // key never straddle two tables of a level.
+            if cutter.should_cut(key.user_key, outputs) {
+                outputs.cut()?;
+            }
+            last_user.clear();
+            last_user.extend_from_slice(key.user_key);
+        }
+        if keep(&mut retention, key, plan) {
+            outputs.add(key, value)?;
+        }
+        input.next().context(InputSnafu)?;
+    }
+    Ok(())
+}
+
+fn keep(retention: &mut Retention, key: KeyRef<'_>, plan: &CompactionPlan) -> bool {
+    let absent_below =
+        key.kind != quickcache_sstable::ValueKind::Tombstone || absent_below(plan, key.user_key);
+    retention.decide(key, absent_below) == Decision::Keep
+}
+
+/// Whether no level below the output may hold `user_key`.
+fn absent_below(plan: &CompactionPlan, user_key: &[u8]) -> bool {
+    plan.below.iter().all(|tables| {
+        let i = tables.partition_point(|t| t.info().largest_user() < user_key);
+        tables
+            .get(i)
+            .is_none_or(|t| t.info().smallest_user() > user_key)
+    })
+}
+
+/// Decides where output tables end: at the target size, or once the output overlaps
+/// more than the allowed bytes of the grandparent level (LevelDB's "should stop
+/// before"), which bounds the cost of compacting the output later.
+struct Cutter<'a> {
+    grandparents: &'a [Arc<TableHandle>],
+    next: usize,
+    overlap: u64,
+    table_size: u64,
+    max_overlap: u64,
+}
+
+impl<'a> Cutter<'a> {
+    fn new(plan: &'a CompactionPlan, table_size: u64, max_overlap: u64) -> Self {
+        Cutter {
+            grandparents: &plan.grandparents,
+            next: 0,
+            overlap: 0,
+            table_size,
+            max_overlap,
+        }
+    }
+
+    fn should_cut(&mut self, user_key: &[u8], outputs: &Outputs<'_>) -> bool {
+        while let Some(t) = self.grandparents.get(self.next)
+            && t.info().largest_user() < user_key
+        {
+            if outputs.is_open() {
+                self.overlap += t.info().size;
+            }
+            self.next += 1;
+        }
+        let cut = outputs.is_open()
+            && (outputs.open_size() >= self.table_size || self.overlap > self.max_overlap);
+        if cut || !outputs.is_open() {
+            self.overlap = 0;
+        }
+        cut
+    }
+}

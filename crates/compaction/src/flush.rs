@@ -1,0 +1,70 @@
+//! Flush: a frozen memtable's entries into one L0 table, installed together with the
+//! WAL number it makes obsolete.
+
+use quickcache_sstable::{Cursor, SeqNo};
+use snafu::ResultExt;
+
+use crate::error::InputSnafu;
+use crate::output::Outputs;
+use crate::{Decision, Level, Result, Retention, Stats, TableInfo, VersionEdit, VersionSet};
+
+impl VersionSet {
+    /// Writes every entry of `memtable` (a frozen memtable's cursor) that a reader can
+    /// still see into a new L0 table, then installs it with one edit that also records
+    /// `log_number`: WAL segments below it are contained in tables from then on.
+    ///
+    /// Publication order (CRASH-SAFETY rule 2): the table is written and synced, the
+    /// directory synced, then the edit appended to the manifest and synced. Only after
+    /// that may the caller delete the WAL segments below `log_number`.
+    ///
+    /// `snapshots` are the live snapshots: for each user key the newest version plus
+    /// each version a snapshot still needs are kept; tombstones always are. Returns
+    /// the new table, or `None` if nothing was written (an empty memtable still
+    /// records `log_number`).
+    pub fn flush(
+        &self,
+        memtable: &mut dyn Cursor,
+        log_number: u64,
+        snapshots: &[SeqNo],
+    ) -> Result<Option<TableInfo>> {
+        let mut outputs = Outputs::new(self, &self.stats.flush_bytes);
+        let written =
+            write_memtable(&mut outputs, memtable, snapshots).and_then(|()| outputs.finish());
+        let tables = match written {
+            Ok(tables) => tables,
+            Err(e) => {
+                outputs.abandon();
+                return Err(e);
+            }
+        };
+        let table = tables.into_iter().next();
+        let mut edit = VersionEdit {
+            log_number: Some(log_number),
+            ..VersionEdit::new()
+        };
+        if let Some(info) = &table {
+            edit.last_seqno = Some(info.max_seqno);
+            edit.added.push((Level::L0, info.clone()));
+        }
+        self.log_and_apply(edit)?;
+        Stats::add(&self.stats.flushes, 1);
+        Ok(table)
+    }
+}
+
+fn write_memtable(
+    outputs: &mut Outputs<'_>,
+    memtable: &mut dyn Cursor,
+    snapshots: &[SeqNo],
+) -> Result<()> {
+    let mut retention = Retention::new(snapshots.to_vec());
+    memtable.seek_to_first().context(InputSnafu)?;
+    while let (Some(key), Some(value)) = (memtable.key(), memtable.value()) {
+        // Tombstones stay: older versions of their keys may lie in the tree below.
+        if retention.decide(key, false) == Decision::Keep {
+            outputs.add(key, value)?;
+        }
+        memtable.next().context(InputSnafu)?;
+    }
+    Ok(())
+}
