@@ -72,5 +72,5 @@ pub use writer::Wal;
 /// manifest is a single segment whose number is the manifest number.
 pub mod frame {
     pub use crate::format::{check_segment_header, encode_segment_header};
-    pub use crate::record::{Decoded, decode_at, encode, next_intact};
+    pub use crate::record::{Decoded, decode_at, encode, frame_len, next_intact};
 }

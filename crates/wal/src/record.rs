@@ -56,11 +56,15 @@ fn header_check(seed: u64, length_and_type: &[u8]) -> [u8; 3] {
 }
 
 /// The length of the frame holding a payload of `len` bytes.
-pub(crate) fn frame_len(len: usize) -> usize {
+pub fn frame_len(len: usize) -> usize {
     RECORD_HEADER_LEN + len
 }
 
 /// Appends the frame of `payload`, to be placed at `offset` of `segment`, to `out`.
+///
+/// # Errors
+/// [`Error::RecordTooLarge`] if the payload exceeds [`MAX_RECORD_LEN`]; `out` is then
+/// unchanged.
 pub fn encode(
     out: &mut Vec<u8>,
     segment: SegmentId,
