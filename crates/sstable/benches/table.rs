@@ -3,7 +3,10 @@
 //!
 //! Run: `cargo bench -p quickcache-sstable --bench table`
 
-#![allow(clippy::unwrap_used, reason = "a benchmark that fails should stop loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark that fails should stop loudly"
+)]
 
 use std::hint::black_box;
 use std::path::Path;

@@ -16,7 +16,16 @@ fn small_table() -> (Model, Vec<u8>) {
     let fs = SimFs::new(1);
     fs.create_dir_all(Path::new("/d")).unwrap();
     let path = Path::new("/d/t.sst");
-    build(&fs, path, &model, TableOptions { block_size: 64, restart_interval: 2, bloom_bits_per_key: 10 });
+    build(
+        &fs,
+        path,
+        &model,
+        TableOptions {
+            block_size: 64,
+            restart_interval: 2,
+            bloom_bits_per_key: 10,
+        },
+    );
     (model, fs.read_file(path).unwrap())
 }
 
@@ -25,7 +34,11 @@ fn read_all_or_error(table: &Table, model: &Model) {
     for key in probe_keys(model) {
         for snap in [SeqNo::MAX, seq(15), SeqNo::ZERO] {
             if let Ok(got) = table.get(&key, snap) {
-                assert_eq!(answer(got), model_get(model, &key, snap), "wrong answer for {key:?}@{snap}");
+                assert_eq!(
+                    answer(got),
+                    model_get(model, &key, snap),
+                    "wrong answer for {key:?}@{snap}"
+                );
             }
         }
     }
@@ -39,9 +52,16 @@ fn read_all_or_error(table: &Table, model: &Model) {
     }
     let want: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     if step.is_ok() {
-        assert_eq!(seen, want, "a full scan without error must be the whole table");
+        assert_eq!(
+            seen, want,
+            "a full scan without error must be the whole table"
+        );
     } else {
-        assert_eq!(seen, want[..seen.len()], "a scan that fails must be right up to the failure");
+        assert_eq!(
+            seen,
+            want[..seen.len()],
+            "a scan that fails must be right up to the failure"
+        );
     }
 }
 
@@ -59,7 +79,9 @@ fn every_byte_flip_is_an_error_or_a_correct_answer() {
                 Err(e) => assert!(e.is_corruption(), "flip at {at}: {e}"),
                 Ok(table) => {
                     // Every byte is covered by a checksum: the full check must notice.
-                    let err = table.verify().expect_err(&format!("flip at {at} passed verify"));
+                    let err = table
+                        .verify()
+                        .expect_err(&format!("flip at {at} passed verify"));
                     assert!(err.is_corruption(), "{err}");
                     read_all_or_error(&table, &model);
                 }
@@ -86,7 +108,12 @@ fn every_truncation_and_extension_is_an_error() {
 #[test]
 fn empty_foreign_and_zeroed_files_are_errors_naming_the_file() {
     let (_, bytes) = small_table();
-    let inputs: [Vec<u8>; 4] = [Vec::new(), b"hello, I am not a table".repeat(10), vec![0; bytes.len()], vec![0xff; 4096]];
+    let inputs: [Vec<u8>; 4] = [
+        Vec::new(),
+        b"hello, I am not a table".repeat(10),
+        vec![0; bytes.len()],
+        vec![0xff; 4096],
+    ];
     for input in inputs {
         let err = Table::from_mapping(Mapping::new(input), "/data/000042.sst").unwrap_err();
         assert!(err.is_corruption());
@@ -105,7 +132,10 @@ fn a_damaged_data_block_is_reported_with_block_and_offset() {
     bad[second] ^= 0x40;
     let table = Table::from_mapping(Mapping::new(bad), "t.sst").unwrap();
     let err = table.verify().unwrap_err();
-    assert!(matches!(err, Error::ChecksumMismatch { ref block, offset, .. } if block.starts_with("data block") && offset <= second as u64), "{err}");
+    assert!(
+        matches!(err, Error::ChecksumMismatch { ref block, offset, .. } if block.starts_with("data block") && offset <= second as u64),
+        "{err}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("t.sst") && msg.contains("data block"), "{msg}");
     // Gets of keys in other blocks still answer correctly; the damaged one errors.
@@ -135,7 +165,9 @@ fn a_damaged_filter_never_answers_not_found() {
     }
     let table = Table::from_mapping(Mapping::new(bad), "t.sst").unwrap();
     assert!(!table.has_filter());
-    assert!(matches!(table.verify().unwrap_err(), Error::ChecksumMismatch { ref block, .. } if block == "filter block"));
+    assert!(
+        matches!(table.verify().unwrap_err(), Error::ChecksumMismatch { ref block, .. } if block == "filter block")
+    );
     check_gets(&table, &model);
 }
 

@@ -17,13 +17,22 @@ use quickcache_sstable::{FORMAT_VERSION, Table, TableOptions};
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v1.sst");
 
 fn options() -> TableOptions {
-    TableOptions { block_size: 512, restart_interval: 4, bloom_bits_per_key: 10 }
+    TableOptions {
+        block_size: 512,
+        restart_interval: 4,
+        bloom_bits_per_key: 10,
+    }
 }
 
 fn rebuild() -> Vec<u8> {
     let fs = SimFs::new(3);
     fs.create_dir_all(Path::new("/g")).unwrap();
-    build(&fs, Path::new("/g/golden.sst"), &sample_model(60), options());
+    build(
+        &fs,
+        Path::new("/g/golden.sst"),
+        &sample_model(60),
+        options(),
+    );
     fs.read_file(Path::new("/g/golden.sst")).unwrap()
 }
 
@@ -34,8 +43,16 @@ fn rebuilding_gives_the_committed_bytes() {
         std::fs::write(FIXTURE, &bytes).unwrap();
     }
     let committed = std::fs::read(FIXTURE).unwrap();
-    assert_eq!(FORMAT_VERSION, 1, "a new format version needs a new fixture file");
-    assert!(bytes == committed, "the table format changed: {} bytes now, {} committed", bytes.len(), committed.len());
+    assert_eq!(
+        FORMAT_VERSION, 1,
+        "a new format version needs a new fixture file"
+    );
+    assert!(
+        bytes == committed,
+        "the table format changed: {} bytes now, {} committed",
+        bytes.len(),
+        committed.len()
+    );
 }
 
 #[test]

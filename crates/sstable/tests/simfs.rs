@@ -24,7 +24,10 @@ fn disk(seed: u64) -> SimFs {
 
 fn options() -> TableOptions {
     // Large enough that appends happen before finish (the write buffer is 256 KiB).
-    TableOptions { block_size: 1024, ..TableOptions::default() }
+    TableOptions {
+        block_size: 1024,
+        ..TableOptions::default()
+    }
 }
 
 fn big_model() -> Model {
@@ -47,7 +50,11 @@ fn try_build(fs: &SimFs, model: &Model, stop_after: Option<usize>) -> Result<(),
 #[test]
 fn a_synced_table_survives_every_crash_mode() {
     let model = big_model();
-    for (seed, mode) in [(1, CrashMode::DropUnsynced), (2, CrashMode::Torn), (3, CrashMode::TornWithGarbage)] {
+    for (seed, mode) in [
+        (1, CrashMode::DropUnsynced),
+        (2, CrashMode::Torn),
+        (3, CrashMode::TornWithGarbage),
+    ] {
         let fs = disk(seed);
         try_build(&fs, &model, None).unwrap();
         fs.sync_dir(Path::new(DIR)).unwrap();
@@ -97,7 +104,9 @@ fn a_failed_append_poisons_the_builder() {
 #[test]
 fn a_failed_sync_fails_finish() {
     let fs = disk(4);
-    fs.set_faults(FaultPlan::new().fail_matching(|op, _| matches!(op, Op::SyncAll | Op::SyncData), Fault::Io));
+    fs.set_faults(
+        FaultPlan::new().fail_matching(|op, _| matches!(op, Op::SyncAll | Op::SyncData), Fault::Io),
+    );
     let err = try_build(&fs, &sample_model(10), None).unwrap_err();
     assert!(matches!(err, Error::Fs { .. }), "{err}");
 }
@@ -105,7 +114,10 @@ fn a_failed_sync_fails_finish() {
 #[test]
 fn every_operation_failing_in_turn_gives_an_error_never_a_bad_table() {
     let model = sample_model(300);
-    let small = TableOptions { block_size: 128, ..TableOptions::default() };
+    let small = TableOptions {
+        block_size: 128,
+        ..TableOptions::default()
+    };
     for n in 0..20 {
         let fs = disk(n);
         fs.set_faults(FaultPlan::new().fail_nth(n, Fault::Io));

@@ -21,8 +21,11 @@ pub(crate) struct BlockCursor {
     data: Mapping,
     file: Arc<Path>,
     layout: BlockLayout,
-    /// Restart region of the current entry.
+    /// Restart region of the current entry, the position of its restart point and of
+    /// the next one (`usize::MAX` if none).
     restart_idx: usize,
+    restart_at: usize,
+    next_restart: usize,
     /// Position of the current entry (meaningful iff `valid`).
     cur: usize,
     /// Position of the entry after the current one.
@@ -52,6 +55,8 @@ impl BlockCursor {
             file,
             layout,
             restart_idx: 0,
+            restart_at: 0,
+            next_restart: usize::MAX,
             cur: 0,
             next: layout.start,
             valid: false,
@@ -126,6 +131,10 @@ impl BlockCursor {
     }
 
     /// Decodes the entry at `self.next` into the current position; invalid at the end.
+    ///
+    /// Also checks that restart points fall on entry boundaries in increasing order and
+    /// that restart entries share no prefix, so that every way of reaching an entry
+    /// (scanning forward, stepping back, seeking) decodes it the same way.
     #[inline]
     fn parse_next(&mut self) -> Result<()> {
         self.valid = false;
@@ -133,8 +142,13 @@ impl BlockCursor {
         if pos >= self.layout.restarts {
             return Ok(());
         }
+        if pos == self.next_restart {
+            self.restart_idx += 1;
+            self.restart_at = pos;
+            self.next_restart = self.restart_after(self.restart_idx)?;
+        }
         let h = self.header(pos)?;
-        if h.shared > self.key.len() {
+        if h.shared > self.key.len() || (pos == self.restart_at && h.shared != 0) {
             let reason = format!(
                 "entry shares {} bytes with a {}-byte key",
                 h.shared,
@@ -148,10 +162,18 @@ impl BlockCursor {
         self.decode_trailer(pos)?;
         self.cur = pos;
         self.next = h.value_start + h.value_len;
+        if self.next_restart < self.next {
+            return Err(corruption(
+                &self.file,
+                self.layout.id,
+                pos as u64,
+                "restart point inside or before an entry",
+            ));
+        }
         self.value_start = h.value_start;
         self.value_len = h.value_len;
         self.valid = true;
-        self.advance_restart_idx()
+        Ok(())
     }
 
     fn decode_trailer(&mut self, pos: usize) -> Result<()> {
@@ -167,25 +189,22 @@ impl BlockCursor {
         Ok(())
     }
 
-    /// Keeps `restart_idx` at the last restart point at or before `cur`.
-    fn advance_restart_idx(&mut self) -> Result<()> {
-        while self.restart_idx + 1 < self.layout.num_restarts {
-            let next = self
-                .layout
-                .restart_point(&self.data, self.restart_idx + 1, &self.file)?;
-            if next > self.cur {
-                break;
-            }
-            self.restart_idx += 1;
+    /// The position of restart point `i + 1`, or `usize::MAX` if `i` is the last.
+    fn restart_after(&self, i: usize) -> Result<usize> {
+        if i + 1 < self.layout.num_restarts {
+            self.layout.restart_point(&self.data, i + 1, &self.file)
+        } else {
+            Ok(usize::MAX)
         }
-        Ok(())
     }
 
     fn seek_to_restart(&mut self, i: usize) -> Result<()> {
         self.valid = false;
         self.key.clear();
         self.restart_idx = i;
-        self.next = self.layout.restart_point(&self.data, i, &self.file)?;
+        self.restart_at = self.layout.restart_point(&self.data, i, &self.file)?;
+        self.next = self.restart_at;
+        self.next_restart = self.restart_after(i)?;
         Ok(())
     }
 

@@ -1,0 +1,171 @@
+//! Replays every committed fuzz seed (`fuzz/corpus/<target>/`) through the same code the
+//! fuzz targets run (`quickcache_sstable::fuzzing`), in ordinary `cargo test`.
+//!
+//! The seeds are written by this file too: `QUICKCACHE_WRITE_SEEDS=1 cargo test -p
+//! quickcache-sstable --test fuzz_corpus` (re)creates the `seed-*` files from tables
+//! built here; files added by fuzzing runs are kept.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use quickcache_fs::{FileSystem, SimFs};
+use quickcache_sstable::conformance::Model;
+use quickcache_sstable::{TableBuilder, TableOptions, fuzzing};
+
+type Target = fn(&[u8]) -> Result<(), fuzzing::Bug>;
+
+const TARGETS: [(&str, Target); 5] = [
+    ("table", fuzzing::table),
+    ("block", fuzzing::block),
+    ("filter", fuzzing::filter),
+    ("footer", fuzzing::footer),
+    ("properties", fuzzing::properties),
+];
+
+fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target)
+}
+
+#[test]
+fn every_seed_passes_its_target() {
+    if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
+        write_seeds();
+    }
+    for (name, target) in TARGETS {
+        let mut count = 0;
+        for entry in fs::read_dir(corpus_dir(name)).unwrap() {
+            let path = entry.unwrap().path();
+            let data = fs::read(&path).unwrap();
+            if let Err(bug) = target(&data) {
+                panic!("{}: {bug}", path.display());
+            }
+            count += 1;
+        }
+        assert!(count >= 3, "corpus of {name} has only {count} files");
+    }
+}
+
+/// Regression inputs found while writing the decoders, kept as named tests.
+#[test]
+fn regressions() {
+    // A block whose restart count claims more restarts than fit.
+    assert!(fuzzing::block(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]).is_ok());
+    // A block with one restart pointing at itself and no entries.
+    assert!(fuzzing::block(&[0, 0, 0, 0, 1, 0, 0, 0]).is_ok());
+    // A varint longer than five bytes in an entry header.
+    assert!(fuzzing::block(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0]).is_ok());
+    // A restart point at an entry that shares a prefix: once it scanned forward and
+    // failed backward; now both directions refuse it.
+    assert!(fuzzing::block(&hand_made_block(true)).is_ok());
+    assert!(fuzzing::block(&hand_made_block(false)).is_ok());
+    assert!(fuzzing::table(&[]).is_ok());
+    assert!(fuzzing::footer(&[0; 72]).is_ok());
+    assert!(fuzzing::filter(&[]).is_ok());
+    assert!(fuzzing::properties(&[1, 0, 0, 0]).is_ok());
+}
+
+/// Tables the seeds are cut from.
+fn seed_tables() -> Vec<(&'static str, Vec<u8>)> {
+    let mut plain = Model::new();
+    for (i, word) in ["apple", "banana", "cherry", "date"].iter().enumerate() {
+        plain.insert(
+            quickcache_sstable::InternalKey::new(
+                word.as_bytes(),
+                seq(0),
+                quickcache_sstable::ValueKind::Value,
+            ),
+            vec![i as u8; i * 3],
+        );
+    }
+    let specs = [
+        ("empty", Model::new(), TableOptions::default()),
+        ("plain", plain, TableOptions::default()),
+        ("versions", sample_model(8), TableOptions::default()),
+        (
+            "blocks",
+            sample_model(20),
+            TableOptions {
+                block_size: 64,
+                restart_interval: 2,
+                bloom_bits_per_key: 10,
+            },
+        ),
+        (
+            "nofilter",
+            sample_model(6),
+            TableOptions {
+                block_size: 128,
+                restart_interval: 1,
+                bloom_bits_per_key: 0,
+            },
+        ),
+    ];
+    let fs = SimFs::new(5);
+    fs.create_dir_all(Path::new("/s")).unwrap();
+    specs
+        .into_iter()
+        .map(|(name, model, options)| {
+            let path = Path::new("/s/t.sst");
+            let mut b = TableBuilder::new(&fs, path, options).unwrap();
+            model
+                .iter()
+                .for_each(|(k, v)| b.add(k.as_ref(), v).unwrap());
+            b.finish().unwrap();
+            (name, fs.read_file(path).unwrap())
+        })
+        .collect()
+}
+
+/// `bytes[offset..offset + size]` for the handle at `at` in the footer.
+fn block_at(table: &[u8], at: usize) -> Vec<u8> {
+    let footer = &table[table.len() - 72..];
+    let offset = u64::from_le_bytes(footer[at..at + 8].try_into().unwrap()) as usize;
+    let size = u64::from_le_bytes(footer[at + 8..at + 16].try_into().unwrap()) as usize;
+    table[offset..offset + size].to_vec()
+}
+
+fn write_seeds() {
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        fs::create_dir_all(corpus_dir(target)).unwrap();
+        fs::write(corpus_dir(target).join(format!("seed-{name}")), bytes).unwrap();
+    };
+    for (name, table) in seed_tables() {
+        write("table", name, &table);
+        write("footer", name, &table[table.len() - 72..]);
+        write("properties", name, &block_at(&table, 32));
+        if name != "nofilter" {
+            write("filter", name, &block_at(&table, 16));
+        }
+        // The index block is a block like any other; so is the first data block, whose
+        // length is the first index entry's size (read from the index's first entry).
+        write("block", &format!("{name}-index"), &block_at(&table, 0));
+    }
+    write("block", "hand-made", &hand_made_block(false));
+}
+
+/// Two entries, the second sharing a byte with the first, written byte by byte; with
+/// `restart_second` the second is also (wrongly) listed as a restart point.
+fn hand_made_block(restart_second: bool) -> Vec<u8> {
+    let mut b = Vec::new();
+    let key = |user: &[u8], seqno: u64| [user, &(seqno << 8 | 1).to_le_bytes()].concat();
+    let (k1, k2) = (key(b"ab", 2), key(b"ac", 1));
+    b.extend_from_slice(&[0, k1.len() as u8, 1]);
+    b.extend_from_slice(&k1);
+    b.push(b'x');
+    let second = b.len() as u32;
+    b.extend_from_slice(&[1, (k2.len() - 1) as u8, 0]);
+    b.extend_from_slice(&k2[1..]);
+    b.extend_from_slice(&0u32.to_le_bytes());
+    if restart_second {
+        b.extend_from_slice(&second.to_le_bytes());
+    }
+    b.extend_from_slice(&(1 + u32::from(restart_second)).to_le_bytes());
+    b
+}
