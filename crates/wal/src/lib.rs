@@ -45,6 +45,7 @@ mod active;
 mod cursor;
 mod error;
 mod format;
+pub mod fuzzing;
 mod group;
 mod options;
 mod reader;
@@ -52,8 +53,6 @@ mod record;
 mod recovery;
 mod report;
 mod segment;
-#[doc(hidden)]
-pub mod testing;
 mod writer;
 
 pub use cursor::Record;

@@ -1,0 +1,105 @@
+//! Replays every committed fuzz seed (`fuzz/corpus/wal_segment/`) through the same code
+//! the fuzz target runs (`quickcache_wal::fuzzing::wal_segment`), in ordinary
+//! `cargo test`; and names every crash the fuzzer found as a regression test.
+//!
+//! The seeds are written by this file too: `QUICKCACHE_WRITE_SEEDS=1 cargo test -p
+//! quickcache-wal --test fuzz_corpus` (re)creates the `seed-*` files from segments
+//! built here; files added by fuzzing runs are kept.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use quickcache_wal::frame::{encode, encode_segment_header};
+use quickcache_wal::{SEGMENT_HEADER_LEN, SegmentId, fuzzing};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/wal_segment")
+}
+
+/// Segment 1 (the number the fuzz target reads data as) holding `payloads`.
+fn segment(payloads: &[&[u8]]) -> Vec<u8> {
+    let mut bytes = encode_segment_header(SegmentId(1)).to_vec();
+    for p in payloads {
+        let at = bytes.len() as u64;
+        encode(&mut bytes, SegmentId(1), at, p).unwrap();
+    }
+    bytes
+}
+
+/// The seeds: intact segments, and each kind of damage a crash or a bad disk leaves.
+fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let three = segment(&[b"alpha", b"beta", b"gamma"]);
+    let many: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) * 3]).collect();
+    let many = segment(&many.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let mut zero_tail = three.clone();
+    zero_tail.extend_from_slice(&[0; 64]);
+    let mut garbage_tail = three.clone();
+    garbage_tail.extend((0..50u8).map(|i| i.wrapping_mul(97).wrapping_add(13)));
+    let mut flipped = three.clone();
+    flipped[SEGMENT_HEADER_LEN + 16 + 2] ^= 0x04;
+    let mut bad_header = three.clone();
+    bad_header[5] ^= 0xFF;
+    let mut other_segment = encode_segment_header(SegmentId(2)).to_vec();
+    other_segment.extend_from_slice(&three[SEGMENT_HEADER_LEN..]);
+    let mut huge_length = three.clone();
+    huge_length.extend_from_slice(&[0xFF; 16]);
+    vec![
+        ("seed-empty", Vec::new()),
+        ("seed-header-only", segment(&[])),
+        ("seed-three-records", three.clone()),
+        ("seed-forty-records", many),
+        ("seed-large-record", segment(&[&[0xA5; 3000], b"after"])),
+        ("seed-torn-in-header", three[..20].to_vec()),
+        (
+            "seed-torn-in-record-header",
+            three[..three.len() - 15].to_vec(),
+        ),
+        ("seed-torn-in-payload", three[..three.len() - 2].to_vec()),
+        ("seed-zero-filled-tail", zero_tail),
+        ("seed-garbage-tail", garbage_tail),
+        ("seed-flip-then-intact", flipped),
+        ("seed-damaged-segment-header", bad_header),
+        ("seed-other-segment-number", other_segment),
+        ("seed-huge-length", huge_length),
+    ]
+}
+
+fn write_seeds() {
+    let dir = corpus_dir();
+    fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in seeds() {
+        fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn every_seed_passes_the_target() {
+    if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
+        write_seeds();
+    }
+    let mut count = 0;
+    for entry in fs::read_dir(corpus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let data = fs::read(&path).unwrap();
+        if let Err(bug) = fuzzing::wal_segment(&data) {
+            panic!("{}: {bug}", path.display());
+        }
+        count += 1;
+    }
+    assert!(count >= seeds().len(), "corpus has only {count} files");
+}
+
+#[test]
+fn the_built_seeds_pass_the_target_too() {
+    for (name, bytes) in seeds() {
+        if let Err(bug) = fuzzing::wal_segment(&bytes) {
+            panic!("{name}: {bug}");
+        }
+    }
+}
