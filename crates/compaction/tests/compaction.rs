@@ -1,0 +1,210 @@
+//! Compaction keeps exactly what readers can see: every version a live snapshot needs,
+//! and tombstones only where older data may still lie below.
+
+#![allow(clippy::unwrap_used, reason = "tests unwrap: a panic is a failed test")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+
+use common::*;
+use quickcache_compaction::{Busy, Level, pick};
+use quickcache_fs::SimFs;
+use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
+
+/// Writes `batches` of overwrites and deletes of 300 keys, one flush per batch.
+fn fill(
+    set: &quickcache_compaction::VersionSet,
+    batches: u64,
+    snapshots: &[SeqNo],
+) -> Vec<(InternalKey, Vec<u8>)> {
+    let mut all = BTreeMap::new();
+    let mut s = 0;
+    for b in 0..batches {
+        let mut mem = BTreeMap::new();
+        for i in 0..300u64 {
+            if (i + b) % 3 == 0 {
+                continue;
+            }
+            s += 1;
+            let key = format!("key{:03}", (i * 7 + b * 13) % 300);
+            if (i * b) % 5 == 1 {
+                del(&mut mem, &key, s);
+            } else {
+                put(
+                    &mut mem,
+                    &key,
+                    s,
+                    &format!("value {b} {i} {}", "x".repeat(40)),
+                );
+            }
+        }
+        all.extend(mem.clone());
+        set.flush(&mut Frozen::new(&mem), b + 1, snapshots).unwrap();
+    }
+    all.into_iter().collect()
+}
+
+#[test]
+fn compaction_keeps_exactly_the_versions_live_snapshots_see() {
+    let fs = SimFs::new(11);
+    let set = open(&fs, small_options()).unwrap();
+    let snapshots = [seq(40), seq(750), seq(751), seq(2000)];
+    let written = fill(&set, 12, &snapshots);
+    let ran = set.compact_until_idle(&snapshots).unwrap();
+    assert!(ran > 0);
+    let after = dump(&set);
+    for s in snapshots.iter().copied().chain([SeqNo::MAX]) {
+        assert_eq!(visible(&after, s), visible(&written, s), "snapshot {s}");
+    }
+    // Exactly: the newest entry of each key in each snapshot stripe survives, and
+    // nothing else; only a tombstone in the oldest stripe may be gone as well.
+    let stripe = |q: SeqNo| snapshots.partition_point(|&x| x < q);
+    let mut newest: BTreeMap<(Vec<u8>, usize), &(InternalKey, Vec<u8>)> = BTreeMap::new();
+    for e in &written {
+        newest
+            .entry((e.0.user_key.clone(), stripe(e.0.seqno)))
+            .or_insert(e);
+    }
+    let kept: BTreeMap<(Vec<u8>, usize), &(InternalKey, Vec<u8>)> = after
+        .iter()
+        .map(|e| ((e.0.user_key.clone(), stripe(e.0.seqno)), e))
+        .collect();
+    assert_eq!(
+        kept.len(),
+        after.len(),
+        "two versions of a key in one stripe"
+    );
+    for (slot, entry) in &newest {
+        let optional = slot.1 == 0 && entry.0.kind == ValueKind::Tombstone;
+        match kept.get(slot) {
+            Some(got) => assert_eq!(got, entry),
+            None => assert!(optional, "{:?} lost", entry.0),
+        }
+    }
+    assert!(kept.keys().all(|slot| newest.contains_key(slot)));
+}
+
+#[test]
+fn without_snapshots_only_the_newest_version_survives_and_deletes_vanish() {
+    let fs = SimFs::new(12);
+    let set = open(&fs, small_options()).unwrap();
+    let written = fill(&set, 10, &[]);
+    set.compact_until_idle(&[]).unwrap();
+    // Push everything to the bottom: compact every remaining table down.
+    let after = dump(&set);
+    assert_eq!(visible(&after, SeqNo::MAX), visible(&written, SeqNo::MAX));
+    let mut users: Vec<_> = after.iter().map(|(k, _)| k.user_key.clone()).collect();
+    let n = users.len();
+    users.dedup();
+    assert_eq!(users.len(), n, "one version per key");
+}
+
+fn flush_one(set: &quickcache_compaction::VersionSet, entries: &[(&str, u64, bool)]) {
+    let mut mem = BTreeMap::new();
+    for &(k, s, tomb) in entries {
+        if tomb {
+            del(&mut mem, k, s);
+        } else {
+            put(&mut mem, k, s, &"v".repeat(100));
+        }
+    }
+    set.flush(&mut Frozen::new(&mem), 1, &[]).unwrap();
+}
+
+#[test]
+fn tombstones_disappear_at_the_bottom_and_only_there() {
+    let fs = SimFs::new(13);
+    let options = small_options();
+    let set = open(&fs, options.clone()).unwrap();
+    let stop = AtomicBool::new(false);
+    // Old data for "b" at the bottom, big enough that L0 then goes to a level above.
+    let a: Vec<(String, u64, bool)> = (0..400).map(|i| (format!("a{i:04}"), 1, false)).collect();
+    let c: Vec<(String, u64, bool)> = (0..400).map(|i| (format!("c{i:04}"), 3, false)).collect();
+    let mut a: Vec<(&str, u64, bool)> = a.iter().map(|(k, s, t)| (k.as_str(), *s, *t)).collect();
+    a.push(("b", 2, false));
+    a.extend(c.iter().map(|(k, s, t)| (k.as_str(), *s, *t)));
+    flush_one(&set, &a);
+    let plan = force(&set.current(), Level::L0, Level::BOTTOM);
+    assert!(plan.trivial_move && plan.output_level == Level::BOTTOM);
+    set.compact(&plan, &[], &stop).unwrap();
+
+    flush_one(&set, &[("b", 9, false), ("zz", 11, true)]);
+    flush_one(&set, &[("b", 10, true), ("zz", 12, true)]);
+    let plan = pick(&set.current(), &options, &Busy::default()).unwrap();
+    assert_eq!((plan.level, plan.inputs.len()), (Level::L0, 2));
+    assert!(plan.output_level < Level::BOTTOM && !plan.trivial_move);
+    set.compact(&plan, &[], &stop).unwrap();
+    let kept: Vec<_> = dump(&set)
+        .into_iter()
+        .filter(|(k, _)| k.kind == ValueKind::Tombstone)
+        .map(|(k, _)| k.user_key)
+        .collect();
+    // "b" still hides the old version below; "zz" hides nothing and is gone.
+    assert_eq!(kept, [b"b".to_vec()]);
+    assert_eq!(
+        set.current()
+            .get(b"b", SeqNo::MAX)
+            .unwrap()
+            .map(|e| e.is_tombstone()),
+        Some(true)
+    );
+
+    // Once the tombstone reaches the bottom together with what it hides, both go.
+    let mut rounds = 0;
+    while let Some(level) = tombstone_level(&set.current()) {
+        let plan = force(&set.current(), level, level.below().unwrap());
+        set.compact(&plan, &[], &stop).unwrap();
+        rounds += 1;
+        assert!(rounds < 10);
+    }
+    let all = dump(&set);
+    assert!(
+        all.iter().all(|(k, _)| k.user_key != b"b"),
+        "tombstone and old value both dropped"
+    );
+    assert_eq!(all.len(), 800);
+}
+
+/// The level above the bottom holding a tombstone, if any.
+fn tombstone_level(v: &quickcache_compaction::Version) -> Option<Level> {
+    v.tables()
+        .find(|(l, t)| *l < Level::BOTTOM && t.info().tombstones > 0)
+        .map(|(l, _)| l)
+}
+
+/// A plan compacting all of `level` into `output_level`, whatever the scores say.
+fn force(
+    v: &quickcache_compaction::Version,
+    level: Level,
+    output_level: Level,
+) -> quickcache_compaction::CompactionPlan {
+    let inputs = v.level(level).to_vec();
+    let lo = inputs
+        .iter()
+        .map(|t| t.info().smallest_user().to_vec())
+        .min()
+        .unwrap();
+    let hi = inputs
+        .iter()
+        .map(|t| t.info().largest_user().to_vec())
+        .max()
+        .unwrap();
+    let next_inputs = v.overlapping(output_level, &lo, &hi);
+    let below: Vec<_> = Level::all()
+        .skip(output_level.index() + 1)
+        .map(|l| v.overlapping(l, &lo, &hi))
+        .collect();
+    quickcache_compaction::CompactionPlan {
+        level,
+        output_level,
+        trivial_move: inputs.len() == 1 && next_inputs.is_empty(),
+        inputs,
+        next_inputs,
+        grandparents: below.first().cloned().unwrap_or_default(),
+        below,
+        pointer: None,
+        score: 0.0,
+    }
+}
