@@ -103,3 +103,13 @@ fn the_built_seeds_pass_the_target_too() {
         }
     }
 }
+
+/// The committed seeds double as golden files: a change to the encoder's bytes fails
+/// here, and must come with a format version bump (`docs/format/wal.md`).
+#[test]
+fn the_committed_seeds_are_what_the_encoder_writes() {
+    for (name, bytes) in seeds() {
+        let committed = fs::read(corpus_dir().join(name)).unwrap();
+        assert!(committed == bytes, "{name} differs from what the encoder writes now");
+    }
+}
