@@ -122,7 +122,7 @@ fn merge_into(
     input.seek_to_first().context(InputSnafu)?;
     while let (Some(key), Some(value)) = (input.key(), input.value()) {
         count += 1;
-        if (count - 1) % STOP_CHECK_INTERVAL == 0 && stop.load(Ordering::Relaxed) {
+        if (count - 1).is_multiple_of(STOP_CHECK_INTERVAL) && stop.load(Ordering::Relaxed) {
             return StoppedSnafu.fail();
         }
         let new_user_key = count == 1 || key.user_key != last_user.as_slice();

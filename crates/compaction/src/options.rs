@@ -78,8 +78,8 @@ impl LevelTargets {
         // freshly opened base level is not compacted away in tiny pieces.
         let mut target = size.clamp(base_max / multiplier, base_max).max(1);
         let mut bytes = [0; LEVELS];
-        for l in base.index()..LEVELS {
-            bytes[l] = target;
+        for slot in bytes.iter_mut().skip(base.index()) {
+            *slot = target;
             target = target.saturating_mul(multiplier);
         }
         bytes[Level::BOTTOM.index()] = bytes[Level::BOTTOM.index()].max(largest);

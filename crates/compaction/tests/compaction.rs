@@ -1,7 +1,11 @@
 //! Compaction keeps exactly what readers can see: every version a live snapshot needs,
 //! and tombstones only where older data may still lie below.
 
-#![allow(clippy::unwrap_used, reason = "tests unwrap: a panic is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests unwrap: a panic is a failed test"
+)]
 
 mod common;
 
@@ -12,6 +16,10 @@ use common::*;
 use quickcache_compaction::{Busy, Level, pick};
 use quickcache_fs::SimFs;
 use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
+
+/// A user key and its snapshot stripe.
+type Slot = (Vec<u8>, usize);
+type Entry = (InternalKey, Vec<u8>);
 
 /// Writes `batches` of overwrites and deletes of 300 keys, one flush per batch.
 fn fill(
@@ -61,13 +69,13 @@ fn compaction_keeps_exactly_the_versions_live_snapshots_see() {
     // Exactly: the newest entry of each key in each snapshot stripe survives, and
     // nothing else; only a tombstone in the oldest stripe may be gone as well.
     let stripe = |q: SeqNo| snapshots.partition_point(|&x| x < q);
-    let mut newest: BTreeMap<(Vec<u8>, usize), &(InternalKey, Vec<u8>)> = BTreeMap::new();
+    let mut newest: BTreeMap<Slot, &Entry> = BTreeMap::new();
     for e in &written {
         newest
             .entry((e.0.user_key.clone(), stripe(e.0.seqno)))
             .or_insert(e);
     }
-    let kept: BTreeMap<(Vec<u8>, usize), &(InternalKey, Vec<u8>)> = after
+    let kept: BTreeMap<Slot, &Entry> = after
         .iter()
         .map(|e| ((e.0.user_key.clone(), stripe(e.0.seqno)), e))
         .collect();

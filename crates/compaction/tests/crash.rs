@@ -1,7 +1,11 @@
 //! A crash after every I/O operation of a flush and of a compaction: recovery finds
 //! the same logical contents, every live table, and no leftover file.
 
-#![allow(clippy::unwrap_used, reason = "tests unwrap: a panic is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests unwrap: a panic is a failed test"
+)]
 
 mod common;
 
