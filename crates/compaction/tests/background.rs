@@ -1,0 +1,79 @@
+//! The background pool compacts after flushes, reports idleness, and stops cleanly.
+
+#![allow(clippy::unwrap_used, reason = "tests unwrap: a panic is a failed test")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use common::*;
+use quickcache_compaction::{CompactionOptions, Compactor, SnapshotSource};
+use quickcache_fs::SimFs;
+use quickcache_sstable::SeqNo;
+
+fn batch(b: u64) -> BTreeMap<quickcache_sstable::InternalKey, Vec<u8>> {
+    let mut mem = BTreeMap::new();
+    for i in 0..200u64 {
+        put(
+            &mut mem,
+            &format!("k{:04}", (i * 13 + b * 7) % 500),
+            b * 1000 + i + 1,
+            &"v".repeat(60),
+        );
+    }
+    mem
+}
+
+#[test]
+fn the_pool_keeps_l0_under_its_trigger_and_the_contents_intact() {
+    let fs = SimFs::new(21);
+    let options = CompactionOptions {
+        threads: 2,
+        ..small_options()
+    };
+    let set = Arc::new(open(&fs, options).unwrap());
+    let snapshots: SnapshotSource = Arc::new(Vec::new);
+    let pool = Compactor::start(Arc::clone(&set), snapshots);
+    let mut written = Vec::new();
+    for b in 1..=12 {
+        let mem = batch(b);
+        written.extend(mem.iter().map(|(k, v)| (k.clone(), v.clone())));
+        set.flush(&mut Frozen::new(&mem), b, &[]).unwrap();
+        pool.schedule();
+    }
+    pool.wait_idle().unwrap();
+    assert!(set.current().l0_count() < set.options().l0_trigger);
+    assert!(set.stats().snapshot().compactions + set.stats().snapshot().trivial_moves > 0);
+    assert_eq!(set.pending_compaction_bytes(), 0);
+    written.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        visible(&dump(&set), SeqNo::MAX),
+        visible(&written, SeqNo::MAX)
+    );
+    assert_eq!(pool.running(), 0);
+    assert!(pool.error().is_none());
+    pool.stop();
+}
+
+#[test]
+fn stopping_mid_way_leaves_a_tree_that_reopens_with_the_same_contents() {
+    let fs = SimFs::new(22);
+    let set = Arc::new(open(&fs, small_options()).unwrap());
+    let mut written = Vec::new();
+    for b in 1..=6 {
+        let mem = batch(b);
+        written.extend(mem.iter().map(|(k, v)| (k.clone(), v.clone())));
+        set.flush(&mut Frozen::new(&mem), b, &[]).unwrap();
+    }
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    // Stop at once, most likely while the first compaction runs.
+    pool.stop();
+    drop(set);
+    let reopened = open(&fs.crash(), small_options()).unwrap();
+    written.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        visible(&dump(&reopened), SeqNo::MAX),
+        visible(&written, SeqNo::MAX)
+    );
+}
