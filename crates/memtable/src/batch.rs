@@ -283,6 +283,22 @@ mod tests {
         assert_eq!(batch.iter().len(), 3);
     }
 
+    /// The example in `docs/format/write_batch.md`, byte for byte.
+    #[test]
+    fn encoding_matches_the_spec_example() {
+        let mut batch = WriteBatch::new();
+        batch.put(b"ab", b"x").unwrap();
+        batch.delete(b"ab").unwrap();
+        batch.set_base_seqno(SeqNo::new(7).unwrap()).unwrap();
+        let want = [
+            7, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, // header
+            1, 2, b'a', b'b', 1, b'x', // put
+            2, 2, b'a', b'b', 0, // delete
+        ];
+        assert_eq!(batch.encoded(), want);
+        assert_eq!(batch.approximate_size(), want.len());
+    }
+
     #[test]
     fn sequencing_is_bounded_by_the_maximum() {
         let mut batch = build(&vec![(true, b"k".to_vec(), vec![]); 3]);

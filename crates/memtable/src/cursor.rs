@@ -46,19 +46,19 @@ impl Cursor for MemtableCursor<'_> {
     }
 
     fn next(&mut self) -> Result<()> {
-        if let Some(entry) = &mut self.current {
-            if !entry.move_next() {
-                self.current = None;
-            }
+        if let Some(entry) = &mut self.current
+            && !entry.move_next()
+        {
+            self.current = None;
         }
         Ok(())
     }
 
     fn prev(&mut self) -> Result<()> {
-        if let Some(entry) = &mut self.current {
-            if !entry.move_prev() {
-                self.current = None;
-            }
+        if let Some(entry) = &mut self.current
+            && !entry.move_prev()
+        {
+            self.current = None;
         }
         Ok(())
     }

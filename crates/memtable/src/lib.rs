@@ -53,6 +53,7 @@ mod batch;
 mod cursor;
 mod error;
 mod frozen;
+pub mod fuzzing;
 mod key;
 mod memtable;
 pub mod visibility;

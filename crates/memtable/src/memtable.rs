@@ -19,7 +19,7 @@ use crate::key::{AsParts, KeyParts, NodeKey};
 /// The skiplist behind a memtable; the value lives inside the key's allocation.
 pub(crate) type Map = SkipMap<NodeKey, ()>;
 
-/// Estimated bytes per entry besides its key and value: the inline [`NodeKey`], the
+/// Estimated bytes per entry besides its key and value: the inline node key, the
 /// skiplist node's reference count and its tower (two pointers on average, since
 /// towers grow with probability 1/2 per level), and two allocator headers (node and
 /// data).

@@ -6,6 +6,8 @@
 //! finds for a group must all name the same batch; and since a reader's snapshots only
 //! grow, the batch it sees for a key must never get older.
 
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 

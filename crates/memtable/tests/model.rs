@@ -1,6 +1,8 @@
 //! The memtable against a `BTreeMap` model: point lookups and cursors at random
 //! snapshots, and the shared cursor conformance harness.
 
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
+
 use std::collections::BTreeMap;
 
 use quickcache_memtable::{Lookup, Memtable};

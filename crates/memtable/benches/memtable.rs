@@ -1,0 +1,139 @@
+//! Memtable throughput: 16-byte random keys, 100-byte values, 500k entries (about one
+//! 64 MiB memtable), against a plain `SkipMap<Vec<u8>, Vec<u8>>` baseline.
+//!
+//! Run: `cargo bench -p quickcache-memtable --bench memtable`
+
+use std::hint::black_box;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use crossbeam_skiplist::SkipMap;
+use quickcache_memtable::{Lookup, Memtable};
+use quickcache_sstable::SeqNo;
+
+const ENTRIES: usize = 500_000;
+const LOOKUPS: usize = 200_000;
+const VALUE: [u8; 100] = [0x5a; 100];
+
+/// `n` distinct-with-overwhelming-probability random 16-byte keys (splitmix64).
+fn random_keys(n: usize) -> Vec<[u8; 16]> {
+    let mut state = 0x0123_4567_89ab_cdef_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    (0..n)
+        .map(|_| {
+            let mut key = [0u8; 16];
+            key[..8].copy_from_slice(&next().to_be_bytes());
+            key[8..].copy_from_slice(&next().to_be_bytes());
+            key
+        })
+        .collect()
+}
+
+fn seq(n: usize) -> SeqNo {
+    SeqNo::new(n as u64 + 1).unwrap_or(SeqNo::MAX)
+}
+
+fn fill_memtable(m: &Memtable, keys: &[[u8; 16]], first: usize) {
+    for (i, key) in keys.iter().enumerate() {
+        m.put(key, seq(first + i), &VALUE);
+    }
+}
+
+fn fill_skipmap(m: &SkipMap<Vec<u8>, Vec<u8>>, keys: &[[u8; 16]]) {
+    for key in keys {
+        m.insert(key.to_vec(), VALUE.to_vec());
+    }
+}
+
+/// Times `fill` on a fresh structure per iteration; dropping it is not timed.
+fn time_fills<T>(iters: u64, new: impl Fn() -> T, fill: impl Fn(&T)) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let target = new();
+        let start = Instant::now();
+        fill(&target);
+        total += start.elapsed();
+        drop(target);
+    }
+    total
+}
+
+fn in_two_threads(keys: &[[u8; 16]], work: impl Fn(&[[u8; 16]], usize) + Sync) {
+    let (a, b) = keys.split_at(keys.len() / 2);
+    let work = &work;
+    thread::scope(|s| {
+        s.spawn(move || work(a, 0));
+        s.spawn(move || work(b, a.len()));
+    });
+}
+
+fn inserts(c: &mut Criterion) {
+    let keys = random_keys(ENTRIES);
+    let mut group = c.benchmark_group("insert_500k");
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    group.throughput(Throughput::Elements(ENTRIES as u64));
+    group.bench_function("memtable", |b| {
+        b.iter_custom(|n| time_fills(n, Memtable::new, |m| fill_memtable(m, &keys, 0)))
+    });
+    group.bench_function("memtable_2_threads", |b| {
+        b.iter_custom(|n| {
+            time_fills(n, Memtable::new, |m| {
+                in_two_threads(&keys, |part, first| fill_memtable(m, part, first))
+            })
+        })
+    });
+    group.bench_function("skipmap_vec_baseline", |b| {
+        b.iter_custom(|n| time_fills(n, SkipMap::new, |m| fill_skipmap(m, &keys)))
+    });
+    group.bench_function("skipmap_vec_baseline_2_threads", |b| {
+        b.iter_custom(|n| {
+            time_fills(n, SkipMap::new, |m| {
+                in_two_threads(&keys, |part, _| fill_skipmap(m, part))
+            })
+        })
+    });
+    group.finish();
+}
+
+fn gets(c: &mut Criterion) {
+    let keys = random_keys(ENTRIES);
+    let probes: Vec<_> = (0..LOOKUPS).map(|i| keys[i * 7919 % ENTRIES]).collect();
+    let memtable = Memtable::new();
+    fill_memtable(&memtable, &keys, 0);
+    let skipmap = SkipMap::new();
+    fill_skipmap(&skipmap, &keys);
+
+    let mut group = c.benchmark_group("get_from_500k");
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    group.throughput(Throughput::Elements(LOOKUPS as u64));
+    group.bench_function("memtable", |b| {
+        b.iter(|| {
+            let found = probes.iter().filter(|k| {
+                matches!(
+                    memtable.get(k.as_slice(), SeqNo::MAX),
+                    Some(Lookup::Value(_))
+                )
+            });
+            assert_eq!(black_box(found.count()), LOOKUPS);
+        })
+    });
+    group.bench_function("skipmap_vec_baseline", |b| {
+        b.iter(|| {
+            let found = probes
+                .iter()
+                .filter(|k| skipmap.get(k.as_slice()).is_some());
+            assert_eq!(black_box(found.count()), LOOKUPS);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, inserts, gets);
+criterion_main!(benches);

@@ -1,0 +1,121 @@
+//! Replays every committed fuzz seed (`fuzz/corpus/write_batch/`) through the same code
+//! the fuzz target runs (`quickcache_memtable::fuzzing`), in ordinary `cargo test`.
+//!
+//! The seeds are written by this file too: `QUICKCACHE_WRITE_SEEDS=1 cargo test -p
+//! quickcache-memtable --test fuzz_corpus` (re)creates the `seed-*` files; files added
+//! by fuzzing runs are kept.
+
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
+
+use std::fs;
+use std::path::PathBuf;
+
+use quickcache_memtable::{WriteBatch, fuzzing};
+use quickcache_sstable::SeqNo;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/write_batch")
+}
+
+fn batch(base: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
+    let mut b = WriteBatch::new();
+    for (key, value) in ops {
+        match value {
+            Some(v) => b.put(key, v).unwrap(),
+            None => b.delete(key).unwrap(),
+        }
+    }
+    b.set_base_seqno(SeqNo::new(base).unwrap()).unwrap();
+    b.encoded().to_vec()
+}
+
+/// Valid batches of each shape, and damaged ones that must be rejected.
+fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let two = batch(7, &[(b"apple", Some(b"red")), (b"pear", None)]);
+    let mut truncated = two.clone();
+    truncated.pop();
+    let mut bad_kind = two.clone();
+    bad_kind[12] = 3;
+    let mut trailing = two.clone();
+    trailing.push(0);
+    vec![
+        ("empty", WriteBatch::new().encoded().to_vec()),
+        ("one-put", batch(1, &[(b"k", Some(b"v"))])),
+        ("put-and-delete", two),
+        (
+            "same-key-twice",
+            batch(100, &[(b"k", Some(b"1")), (b"k", Some(b"2"))]),
+        ),
+        ("unsequenced", {
+            let mut b = WriteBatch::new();
+            b.put(b"k", b"v").unwrap();
+            b.encoded().to_vec()
+        }),
+        (
+            "long-key-two-byte-varint",
+            batch(5, &[(&[b'x'; 300], Some(&[7; 200]))]),
+        ),
+        (
+            "empty-key-and-value",
+            batch(9, &[(b"", Some(b"")), (b"", None)]),
+        ),
+        ("last-seqno", batch(SeqNo::MAX.get(), &[(b"k", Some(b"v"))])),
+        ("truncated", truncated),
+        ("unknown-kind", bad_kind),
+        ("trailing-byte", trailing),
+        ("non-minimal-varint", {
+            let mut b = batch(1, &[(b"", None)]);
+            b.splice(13..14, [0x80, 0x00]);
+            b
+        }),
+    ]
+}
+
+fn write_seeds() {
+    fs::create_dir_all(corpus_dir()).unwrap();
+    for (name, bytes) in seeds() {
+        fs::write(corpus_dir().join(format!("seed-{name}")), bytes).unwrap();
+    }
+}
+
+#[test]
+fn every_seed_passes_the_target() {
+    if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
+        write_seeds();
+    }
+    let (mut count, mut valid) = (0, 0);
+    for entry in fs::read_dir(corpus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let data = fs::read(&path).unwrap();
+        if let Err(bug) = fuzzing::write_batch(&data) {
+            panic!("{}: {bug}", path.display());
+        }
+        count += 1;
+        valid += usize::from(WriteBatch::decode(&data).is_ok());
+    }
+    assert!(count >= seeds().len(), "corpus has only {count} files");
+    assert!(
+        valid >= 6 && valid < count,
+        "{valid} of {count} seeds decode"
+    );
+}
+
+#[test]
+fn the_committed_seeds_are_the_ones_this_file_writes() {
+    for (name, bytes) in seeds() {
+        let path = corpus_dir().join(format!("seed-{name}"));
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            bytes,
+            "{} is stale",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_seeds_pass_even_without_their_files() {
+    for (name, bytes) in seeds() {
+        assert!(fuzzing::write_batch(&bytes).is_ok(), "seed {name}");
+    }
+}
