@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use quickcache_fs::RealFs;
+use quickcache_fs::{FileSystem, RealFs, SimFs};
 use quickcache_sstable::{Cursor, SeqNo, Table, TableBuilder, TableOptions};
 
 const ENTRIES: u64 = 1_000_000;
@@ -26,9 +26,9 @@ fn key(i: u64) -> [u8; 16] {
     k
 }
 
-fn build(path: &Path) -> u64 {
+fn build(fs: &dyn FileSystem, path: &Path) -> u64 {
     let value = [0x5au8; 100];
-    let mut b = TableBuilder::new(&RealFs::new(), path, TableOptions::default()).unwrap();
+    let mut b = TableBuilder::new(fs, path, TableOptions::default()).unwrap();
     for i in 0..ENTRIES {
         b.add_plain(&key(i * 2), &value).unwrap();
     }
@@ -54,10 +54,17 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("table");
     g.sample_size(10);
     g.throughput(Throughput::Elements(ENTRIES));
-    g.bench_function("build 1M entries (incl. fsync)", |b| {
-        b.iter(|| build(&path))
+    g.bench_function("build 1M entries (RealFs, incl. fsync)", |b| {
+        b.iter(|| build(&RealFs::new(), &path))
+    });
+    let sim = SimFs::new(1);
+    sim.create_dir_all(Path::new("/b")).unwrap();
+    g.bench_function("build 1M entries (SimFs, in memory)", |b| {
+        b.iter(|| build(&sim, Path::new("/b/bench.sst")))
     });
 
+    // The table the read benchmarks use, built here so that they run on their own too.
+    build(&RealFs::new(), &path);
     let table = Table::open(&RealFs::new(), &path).unwrap();
     let present: Vec<[u8; 16]> = shuffled(100_000).into_iter().map(|i| key(i * 2)).collect();
     let absent: Vec<[u8; 16]> = shuffled(100_000)

@@ -22,6 +22,7 @@
 
 pub(crate) mod builder;
 pub(crate) mod cursor;
+pub(crate) mod seek;
 
 use std::path::Path;
 
@@ -109,4 +110,64 @@ impl BlockLayout {
             )
         })
     }
+}
+
+/// One decoded entry header: where its key delta and value lie.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Header {
+    /// Bytes shared with the previous key.
+    pub(crate) shared: usize,
+    /// Position of the key's own bytes.
+    pub(crate) delta_start: usize,
+    /// Number of the key's own bytes.
+    pub(crate) delta_len: usize,
+    /// Position of the value.
+    pub(crate) value_start: usize,
+    /// Length of the value.
+    pub(crate) value_len: usize,
+}
+
+impl Header {
+    /// Position just past the entry.
+    pub(crate) fn end(&self) -> usize {
+        self.value_start + self.value_len
+    }
+}
+
+/// Decodes the header of the entry at `pos` of block `layout` in `data`, checking that
+/// the entry lies before the restart array.
+#[inline]
+pub(crate) fn entry_header(
+    data: &[u8],
+    layout: &BlockLayout,
+    file: &Path,
+    pos: usize,
+) -> Result<Header> {
+    let entries = data.get(..layout.restarts).unwrap_or_default();
+    let err = |e| wire_corruption(file, layout.id, 0, e);
+    let mut p = pos;
+    let shared = wire::varint32(entries, &mut p, "entry shared length").map_err(err)?;
+    let delta_len = wire::varint32(entries, &mut p, "entry key length").map_err(err)?;
+    let value_len = wire::varint32(entries, &mut p, "entry value length").map_err(err)?;
+    let value_start = p
+        .checked_add(delta_len as usize)
+        .filter(|&v| {
+            v.checked_add(value_len as usize)
+                .is_some_and(|end| end <= entries.len())
+        })
+        .ok_or_else(|| {
+            corruption(
+                file,
+                layout.id,
+                pos as u64,
+                "entry runs past the restart array",
+            )
+        })?;
+    Ok(Header {
+        shared: shared as usize,
+        delta_start: p,
+        delta_len: delta_len as usize,
+        value_start,
+        value_len: value_len as usize,
+    })
 }

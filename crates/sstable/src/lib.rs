@@ -60,6 +60,7 @@
 mod block;
 mod bloom;
 mod checksum;
+mod compare;
 mod cursor;
 mod error;
 mod footer;

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use quickcache_fs::Mapping;
 
-use super::BlockLayout;
-use crate::origin::{corruption, wire_corruption};
-use crate::wire::{self, WireError};
+use super::{BlockLayout, Header, entry_header};
+pub(crate) use crate::compare::cmp_encoded_to;
+use crate::origin::corruption;
 use crate::{Cursor, KeyRef, Result, SeqNo, TRAILER_LEN, ValueKind};
 
 /// A cursor over one block of a mapped file.
@@ -34,15 +34,6 @@ pub(crate) struct BlockCursor {
     key: Vec<u8>,
     seqno: SeqNo,
     kind: ValueKind,
-    value_start: usize,
-    value_len: usize,
-}
-
-/// One decoded entry header: where its key delta and value lie.
-struct Header {
-    shared: usize,
-    delta_start: usize,
-    delta_len: usize,
     value_start: usize,
     value_len: usize,
 }
@@ -92,42 +83,10 @@ impl BlockCursor {
         self.valid.then_some(self.cur)
     }
 
-    fn wire_err(&self, e: WireError) -> crate::Error {
-        wire_corruption(&self.file, self.layout.id, 0, e)
-    }
-
-    /// Decodes the header of the entry at `pos`, checking it lies among the entries.
+    /// Decodes the header of the entry at `pos`.
     #[inline]
     fn header(&self, pos: usize) -> Result<Header> {
-        let entries = &self.data[..self.layout.restarts];
-        let mut p = pos;
-        let shared =
-            wire::varint32(entries, &mut p, "entry shared length").map_err(|e| self.wire_err(e))?;
-        let delta_len =
-            wire::varint32(entries, &mut p, "entry key length").map_err(|e| self.wire_err(e))?;
-        let value_len =
-            wire::varint32(entries, &mut p, "entry value length").map_err(|e| self.wire_err(e))?;
-        let value_start = p
-            .checked_add(delta_len as usize)
-            .filter(|&v| {
-                v.checked_add(value_len as usize)
-                    .is_some_and(|end| end <= entries.len())
-            })
-            .ok_or_else(|| {
-                corruption(
-                    &self.file,
-                    self.layout.id,
-                    pos as u64,
-                    "entry runs past the restart array",
-                )
-            })?;
-        Ok(Header {
-            shared: shared as usize,
-            delta_start: p,
-            delta_len: delta_len as usize,
-            value_start,
-            value_len: value_len as usize,
-        })
+        entry_header(&self.data, &self.layout, &self.file, pos)
     }
 
     /// Decodes the entry at `self.next` into the current position; invalid at the end.
@@ -210,25 +169,7 @@ impl BlockCursor {
 
     /// Compares the full key stored at restart point `i` with `target`.
     fn restart_key_cmp(&self, i: usize, target: KeyRef<'_>) -> Result<Ordering> {
-        let pos = self.layout.restart_point(&self.data, i, &self.file)?;
-        let h = self.header(pos)?;
-        if h.shared != 0 {
-            return Err(corruption(
-                &self.file,
-                self.layout.id,
-                pos as u64,
-                "restart entry shares a key prefix",
-            ));
-        }
-        let key = &self.data[h.delta_start..h.delta_start + h.delta_len];
-        cmp_encoded_to(key, target).ok_or_else(|| {
-            corruption(
-                &self.file,
-                self.layout.id,
-                pos as u64,
-                "restart key is not an internal key",
-            )
-        })
+        super::seek::restart_key_cmp(&self.data, &self.layout, &self.file, i, target)
     }
 
     /// Moves to the last entry before position `before`; invalid if there is none.
@@ -271,19 +212,6 @@ impl BlockCursor {
         }
         result
     }
-}
-
-/// Compares an encoded internal key with `target` by the internal-key order; `None` if
-/// `encoded` is shorter than a trailer.
-#[inline]
-pub(crate) fn cmp_encoded_to(encoded: &[u8], target: KeyRef<'_>) -> Option<Ordering> {
-    let split = encoded.len().checked_sub(TRAILER_LEN)?;
-    let (user, trailer) = encoded.split_at(split);
-    let trailer = u64::from_le_bytes(trailer.try_into().ok()?);
-    Some(
-        user.cmp(target.user_key)
-            .then_with(|| target.trailer().cmp(&trailer)),
-    )
 }
 
 impl Cursor for BlockCursor {
@@ -375,96 +303,4 @@ impl Cursor for BlockCursor {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::InternalKey;
-    use crate::block::builder::BlockBuilder;
-    use crate::conformance::{Model, check_cursor};
-    use crate::origin::BlockId;
-    use quickcheck::{TestResult, quickcheck};
-
-    fn cursor_over(model: &Model, restart_interval: usize) -> BlockCursor {
-        let mut b = BlockBuilder::new(restart_interval);
-        let mut enc = Vec::new();
-        for (k, v) in model {
-            enc.clear();
-            k.as_ref().encode_into(&mut enc);
-            b.add(&enc, v);
-        }
-        let bytes = b.finish().to_vec();
-        let file: Arc<Path> = Arc::from(Path::new("block"));
-        let layout = BlockLayout::parse(&bytes, 0, bytes.len(), &file, BlockId::Loose).unwrap();
-        BlockCursor::new(Mapping::new(bytes), file, layout)
-    }
-
-    fn model(entries: &[(&[u8], u64, bool)]) -> Model {
-        entries
-            .iter()
-            .map(|&(k, s, tomb)| {
-                let kind = if tomb {
-                    ValueKind::Tombstone
-                } else {
-                    ValueKind::Value
-                };
-                let value = if tomb {
-                    Vec::new()
-                } else {
-                    [k, b"-v"].concat()
-                };
-                (InternalKey::new(k, SeqNo::new(s).unwrap(), kind), value)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn conformance_small_and_empty() {
-        let m = model(&[
-            (b"a", 1, false),
-            (b"ab", 3, true),
-            (b"ab", 2, false),
-            (b"abc", 9, false),
-            (b"b", 1, false),
-        ]);
-        for interval in [1, 2, 3, 16] {
-            check_cursor(&mut cursor_over(&m, interval), &m);
-        }
-        check_cursor(&mut cursor_over(&Model::new(), 16), &Model::new());
-    }
-
-    quickcheck! {
-        fn conformance_random(keys: Vec<(Vec<u8>, u8, bool)>, interval: u8) -> TestResult {
-            if keys.len() > 200 {
-                return TestResult::discard();
-            }
-            let m: Model = keys
-                .into_iter()
-                .map(|(k, s, tomb)| {
-                    let kind = if tomb { ValueKind::Tombstone } else { ValueKind::Value };
-                    let v = k.iter().rev().copied().collect();
-                    (InternalKey::new(k, SeqNo::new(u64::from(s)).unwrap(), kind), v)
-                })
-                .collect();
-            check_cursor(&mut cursor_over(&m, usize::from(interval % 20) + 1), &m);
-            TestResult::passed()
-        }
-
-        fn decoding_garbage_never_panics(bytes: Vec<u8>) -> bool {
-            crate::fuzzing::block(&bytes).is_ok()
-        }
-    }
-
-    #[test]
-    fn damaged_entries_are_errors_naming_the_block() {
-        let m = model(&[(b"apple", 1, false), (b"apricot", 2, false)]);
-        let c = cursor_over(&m, 16);
-        let mut bytes = c.data().to_vec();
-        bytes[0] = 200; // shared length larger than any previous key
-        let file: Arc<Path> = Arc::from(Path::new("t.sst"));
-        let layout = BlockLayout::parse(&bytes, 0, bytes.len(), &file, BlockId::Data(7)).unwrap();
-        let mut c = BlockCursor::new(Mapping::new(bytes), file, layout);
-        let err = c.seek_to_first().unwrap_err();
-        assert!(err.is_corruption());
-        assert!(err.to_string().contains("data block 7"), "{err}");
-        assert!(!c.valid());
-    }
-}
+mod tests;
