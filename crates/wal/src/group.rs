@@ -12,19 +12,32 @@
 //! does the I/O, then publishes the new counts and wakes everyone. Appenders that
 //! arrive during the I/O stage into a fresh buffer and form the next group.
 //!
+//! A leader about to sync first *gathers*: appenders released by the previous sync
+//! come straight back with their next record, but too late for a leader that starts at
+//! once, which would split the appenders into two alternating halves, each synced
+//! every other time. So the leader waits, at most half the last sync's duration, until
+//! as many synced records are staged as the previous sync carried. A lone appender
+//! never waits (its previous group was itself).
+//!
 //! Rotation is scheduled, not performed, under the lock: the old segment's unwritten
 //! bytes move into a pending [`Rotation`] and staging continues at once in the next
 //! segment, whose number and offsets are already known. The next leader finishes the
 //! old segment before it writes anything to the new one.
 
-use std::mem;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+mod state;
+
+use state::State;
 
 use crate::active::ActiveSegment;
-use crate::format::SEGMENT_HEADER_LEN;
 use crate::{Durability, Error, Position, Result, SegmentId, record};
 
 type Guard<'a> = MutexGuard<'a, State>;
+
+/// The longest a leader gathers a group before it syncs.
+const MAX_GATHER: Duration = Duration::from_millis(1);
 
 /// Size limits the writer enforces.
 #[derive(Debug, Clone, Copy)]
@@ -39,163 +52,21 @@ pub(crate) struct Group {
     state: Mutex<State>,
     /// Signalled whenever a leader finishes (successfully or not).
     progress: Condvar,
+    /// Signalled to a gathering leader when a synced record is staged.
+    gathered: Condvar,
     /// The open segment; locked only by the leader, which `State::io_busy` makes unique.
     active: Mutex<ActiveSegment>,
     limits: Limits,
 }
 
-#[derive(Debug)]
-struct State {
-    /// Frames staged but not yet taken by a leader, all for `segment`.
-    buf: Vec<u8>,
-    /// An empty buffer kept for reuse, so steady-state appends do not allocate.
-    spare: Vec<u8>,
-    /// The segment receiving new frames.
-    segment: SegmentId,
-    /// Its length once everything staged is written: the next frame's offset.
-    segment_len: u64,
-    staged: u64,
-    written: u64,
-    synced: u64,
-    /// The highest `staged` count some waiter needs synced.
-    sync_wanted: u64,
-    /// A leader is doing I/O.
-    io_busy: bool,
-    rotation: Option<Rotation>,
-    /// Description of the first failed write or sync; the writer accepts nothing after.
-    poisoned: Option<String>,
-    closed: bool,
-}
-
-/// A scheduled switch to a new segment.
-#[derive(Debug)]
-struct Rotation {
-    /// The old segment's last unwritten bytes.
-    tail: Vec<u8>,
-    /// `staged` when the rotation was scheduled: everything up to it is in the old
-    /// segment, so it is synced once the rotation is done.
-    tail_end: u64,
-    next: SegmentId,
-}
-
-/// What one leader does.
-#[derive(Debug)]
-struct Batch {
-    rotation: Option<Rotation>,
-    buf: Vec<u8>,
-    end: u64,
-    sync: bool,
-}
-
-impl State {
-    fn check_open(&self) -> Result<()> {
-        if let Some(first_failure) = &self.poisoned {
-            return Err(Error::Poisoned {
-                first_failure: first_failure.clone(),
-            });
-        }
-        if self.closed {
-            return Err(Error::Closed);
-        }
-        Ok(())
-    }
-
-    fn segment_has_records(&self) -> bool {
-        self.segment_len > SEGMENT_HEADER_LEN as u64
-    }
-
-    fn has_unwritten(&self) -> bool {
-        !self.buf.is_empty() || self.rotation.is_some()
-    }
-
-    /// Moves the current segment's unwritten bytes into a pending rotation and points
-    /// staging at the next segment. Requires: no rotation pending.
-    fn schedule_rotation(&mut self) {
-        let tail = mem::replace(&mut self.buf, mem::take(&mut self.spare));
-        let next = self.segment.next();
-        self.rotation = Some(Rotation {
-            tail,
-            tail_end: self.staged,
-            next,
-        });
-        self.segment = next;
-        self.segment_len = SEGMENT_HEADER_LEN as u64;
-    }
-
-    fn take_batch(&mut self) -> Batch {
-        self.io_busy = true;
-        Batch {
-            rotation: self.rotation.take(),
-            buf: mem::replace(&mut self.buf, mem::take(&mut self.spare)),
-            end: self.staged,
-            sync: self.sync_wanted > self.synced,
-        }
-    }
-
-    fn finish_batch(&mut self, batch: Batch, failure: Option<&Error>, limits: Limits) {
-        self.io_busy = false;
-        match failure {
-            None => {
-                self.written = batch.end;
-                if batch.sync {
-                    self.synced = batch.end;
-                } else if let Some(rotation) = &batch.rotation {
-                    self.synced = self.synced.max(rotation.tail_end);
-                }
-            }
-            Some(error) => {
-                self.poisoned.get_or_insert_with(|| error.to_string());
-            }
-        }
-        // Keep the buffer for the next group unless one huge record inflated it.
-        let mut buf = batch.buf;
-        if buf.capacity() <= 4 * limits.buffer_limit.max(1 << 16) {
-            buf.clear();
-            self.spare = buf;
-        }
-    }
-}
-
-impl Batch {
-    /// Performs the batch's I/O in log order: the old segment's tail, the switch, the
-    /// group's frames, the sync.
-    fn run(&self, active: &mut ActiveSegment) -> Result<()> {
-        if let Some(rotation) = &self.rotation {
-            if !rotation.tail.is_empty() {
-                active.append(&rotation.tail)?;
-            }
-            active.rotate(rotation.next)?;
-        }
-        if !self.buf.is_empty() {
-            active.append(&self.buf)?;
-        }
-        if self.sync {
-            active.sync()?;
-        }
-        Ok(())
-    }
-}
-
 impl Group {
     /// A writer appending to `active`, which was just created and is empty.
     pub(crate) fn new(active: ActiveSegment, limits: Limits) -> Self {
-        let state = State {
-            buf: Vec::new(),
-            spare: Vec::new(),
-            segment: active.id(),
-            segment_len: SEGMENT_HEADER_LEN as u64,
-            staged: 0,
-            written: 0,
-            synced: 0,
-            sync_wanted: 0,
-            io_busy: false,
-            rotation: None,
-            poisoned: None,
-            closed: false,
-        };
+        let state = State::new(active.id());
         Group {
             state: Mutex::new(state),
             progress: Condvar::new(),
+            gathered: Condvar::new(),
             active: Mutex::new(active),
             limits,
         }
@@ -232,6 +103,11 @@ impl Group {
                 drop(self.wait_until(st, None, |s| s.written >= target)?);
             }
             Durability::Synced => {
+                st.synced_in_buf += 1;
+                // Wake a gathering leader once, when its group is complete.
+                if st.gathering && st.synced_in_buf >= st.last_sync_group {
+                    self.gathered.notify_one();
+                }
                 drop(self.wait_until(st, Some(target), |s| s.synced >= target)?);
             }
         }
@@ -259,9 +135,13 @@ impl Group {
                 });
             }
             st = if st.io_busy {
-                self.progress
+                st.waiters += 1;
+                let mut st = self
+                    .progress
                     .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner)
+                    .unwrap_or_else(PoisonError::into_inner);
+                st.waiters -= 1;
+                st
             } else {
                 self.lead(st)?
             };
@@ -271,16 +151,43 @@ impl Group {
     /// Takes everything staged and does its I/O outside the state lock. The leader
     /// gets its own I/O error; everyone else sees the writer poisoned.
     fn lead<'a>(&'a self, mut st: Guard<'a>) -> Result<Guard<'a>> {
+        if st.sync_wanted > st.synced {
+            st = self.gather(st);
+        }
         let batch = st.take_batch();
         drop(st);
+        let started = Instant::now();
         let outcome = {
             let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
             batch.run(&mut active)
         };
         let mut st = self.lock_state();
-        st.finish_batch(batch, outcome.as_ref().err(), self.limits);
-        self.progress.notify_all();
+        let timed = outcome.as_ref().map(|()| started.elapsed());
+        st.finish_batch(batch, timed, self.limits);
+        if st.waiters > 0 {
+            self.progress.notify_all();
+        }
         outcome.map(|()| st)
+    }
+
+    /// Waits (bounded by the gather window) until the synced appenders of the last
+    /// group have staged again. Holds the leader role meanwhile, so arrivals queue up
+    /// behind it instead of starting a smaller group.
+    fn gather<'a>(&'a self, mut st: Guard<'a>) -> Guard<'a> {
+        let deadline = Instant::now() + st.gather_window;
+        st.io_busy = true;
+        st.gathering = true;
+        while st.synced_in_buf < st.last_sync_group {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            st = match self.gathered.wait_timeout(st, left) {
+                Ok((st, _)) => st,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        st.gathering = false;
+        st
     }
 
     /// Hands everything appended so far to the OS, finishing a pending rotation.

@@ -110,6 +110,9 @@ fn the_built_seeds_pass_the_target_too() {
 fn the_committed_seeds_are_what_the_encoder_writes() {
     for (name, bytes) in seeds() {
         let committed = fs::read(corpus_dir().join(name)).unwrap();
-        assert!(committed == bytes, "{name} differs from what the encoder writes now");
+        assert!(
+            committed == bytes,
+            "{name} differs from what the encoder writes now"
+        );
     }
 }
