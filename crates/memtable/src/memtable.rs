@@ -73,7 +73,6 @@ impl std::fmt::Debug for ValueRef<'_> {
 ///
 /// Thread safety: `Memtable` is `Send + Sync`; every method takes `&self`. Inserts are
 /// lock-free (crossbeam-skiplist); a reader never blocks a writer or vice versa.
-#[derive(Debug, Default)]
 pub struct Memtable {
     map: Map,
     /// Approximate bytes used; counted with `Relaxed` because it only guides the
@@ -188,6 +187,23 @@ impl Memtable {
     }
 }
 
+impl Default for Memtable {
+    fn default() -> Self {
+        Memtable::new()
+    }
+}
+
+impl std::fmt::Debug for Memtable {
+    /// A summary: printing every entry of a 64 MiB memtable helps nobody.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memtable")
+            .field("len", &self.len())
+            .field("approximate_memory", &self.approximate_memory())
+            .field("seqno_range", &self.seqno_range())
+            .finish()
+    }
+}
+
 /// The lookup shared by [`Memtable::get`] and the frozen form.
 pub(crate) fn get<'a>(map: &'a Map, user_key: &[u8], snapshot: SeqNo) -> Option<Lookup<'a>> {
     // Entries of `user_key` newer than `snapshot` sort before the probe, so the first
@@ -271,7 +287,7 @@ mod tests {
 
     #[test]
     fn memory_counts_keys_values_and_overhead() {
-        let m = Memtable::new();
+        let m = Memtable::default();
         assert_eq!((m.approximate_memory(), m.seqno_range()), (0, None));
         m.put(b"key", seq(1), &[0; 100]);
         m.delete(b"key", seq(2));
