@@ -186,7 +186,8 @@ impl Table {
         Ok(self.get(key, SeqNo::MAX)?.and_then(Entry::into_value))
     }
 
-    /// A cursor over every entry (the shared [`Cursor`] protocol), initially invalid.
+    /// A cursor over every entry (the shared [`crate::Cursor`] protocol), initially
+    /// invalid.
     pub fn cursor(&self) -> crate::TableCursor {
         crate::TableCursor::new(self.clone())
     }
