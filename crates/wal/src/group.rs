@@ -156,13 +156,17 @@ impl Group {
         }
         let batch = st.take_batch();
         drop(st);
-        let started = Instant::now();
+        // Only synced batches are timed (they size the gather window); the clock
+        // would be a measurable part of an unsynced append.
+        let started = batch.sync.then(Instant::now);
         let outcome = {
             let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
             batch.run(&mut active)
         };
         let mut st = self.lock_state();
-        let timed = outcome.as_ref().map(|()| started.elapsed());
+        let timed = outcome
+            .as_ref()
+            .map(|()| started.map_or(Duration::ZERO, |t| t.elapsed()));
         st.finish_batch(batch, timed, self.limits);
         if st.waiters > 0 {
             self.progress.notify_all();
