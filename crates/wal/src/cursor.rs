@@ -335,7 +335,7 @@ mod tests {
         // build runs this in CI), and many.
         QuickCheck::new()
             .tests(300)
-            .set_rng(Gen::new(24))
+            .rng(Gen::new(24))
             .quickcheck(prop_truncation_recovers_a_prefix as fn(Vec<Vec<u8>>) -> bool);
     }
 
