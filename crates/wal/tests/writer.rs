@@ -344,3 +344,35 @@ fn a_missing_segment_between_others_is_named() {
     ));
     assert!(err.is_corruption());
 }
+
+#[test]
+fn a_failed_background_flush_poisons_the_writer_and_the_next_call_reports_it() {
+    let (sim, fs) = sim(13);
+    let opts = WalOptions {
+        flush_interval: Some(Duration::from_millis(1)),
+        ..WalOptions::default()
+    };
+    let wal = open(&fs, opts).unwrap();
+    sim.set_faults(FaultPlan::new().fail_matching(|op, _| op == Op::Append, Fault::NoSpace));
+    wal.append(b"lost in the background", Durability::Buffered)
+        .unwrap();
+    let mut outcome = Ok(Position::START);
+    for _ in 0..1000 {
+        thread::sleep(Duration::from_millis(1));
+        outcome = wal.append(b"probe", Durability::Buffered);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    match outcome {
+        Err(Error::Poisoned { first_failure }) => {
+            assert!(
+                first_failure.contains("writing WAL segment 000001"),
+                "{first_failure}"
+            );
+        }
+        other => panic!("expected poisoned, got {other:?}"),
+    }
+    sim.clear_faults();
+    assert!(wal.close().unwrap_err().is_poisoned());
+}
