@@ -86,7 +86,7 @@ mod version_set;
 
 pub use background::{Compactor, SnapshotSource};
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
-pub use edit::codec::DecodeError;
+pub use edit::codec::{DecodeError, EDIT_FORMAT};
 pub use edit::{InvalidEdit, VersionEdit};
 pub use error::{Error, Result};
 pub use handle::TableHandle;
@@ -95,6 +95,7 @@ pub use merge::MergingCursor;
 pub use meta::{LEVELS, Level, TableId, TableInfo};
 pub use options::{CompactionOptions, LevelTargets};
 pub use picker::{Busy, CompactionPlan, pending_compaction_bytes, pick, scores};
+pub use recovery::TreeInspection;
 pub use retention::{Decision, Retention};
 pub use stats::{Stats, StatsSnapshot};
 pub use version::{BoxCursor, Version};

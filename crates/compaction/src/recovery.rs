@@ -65,6 +65,20 @@ impl VersionSet {
         Ok(set)
     }
 
+    /// Reads the tree in `dir` without changing anything: the manifest `CURRENT`
+    /// names, replayed into the version it describes. Tables are not opened or
+    /// checked. For verification and inspection tools, which must not write.
+    pub fn inspect(fs: DynFs, dir: &Path) -> Result<TreeInspection> {
+        let manifest_number = read_current(fs.as_ref(), dir)?;
+        let (version, state, _) = replay(&fs, dir, manifest_number)?;
+        Ok(TreeInspection {
+            manifest_number,
+            version,
+            log_number: state.log_number,
+            last_seqno: state.last_seqno,
+        })
+    }
+
     /// Removes the tables no version lists and every manifest but the current one:
     /// what an interrupted flush or compaction, or a crash during a manifest switch,
     /// leaves behind. Run only while no flush or compaction is writing tables (the
@@ -92,6 +106,19 @@ impl VersionSet {
         }
         Ok(removed)
     }
+}
+
+/// What [`VersionSet::inspect`] read from a tree directory.
+#[derive(Debug)]
+pub struct TreeInspection {
+    /// The manifest `CURRENT` names.
+    pub manifest_number: u64,
+    /// The version its edits build.
+    pub version: Version,
+    /// WAL segments below this are contained in tables.
+    pub log_number: u64,
+    /// The largest sequence number recorded.
+    pub last_seqno: quickcache_sstable::SeqNo,
 }
 
 /// Replays manifest `number`: the version, the log state and the next file number.

@@ -31,7 +31,7 @@ use snafu::Snafu;
 use crate::{Level, TableId, TableInfo, VersionEdit};
 
 /// The edit encoding version this code writes and reads.
-pub(crate) const EDIT_FORMAT: u8 = 1;
+pub const EDIT_FORMAT: u8 = 1;
 
 /// Field tags. Persisted: values are fixed, 0 is reserved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,104 @@
+//! The background flush thread: writes frozen memtables to L0 tables, oldest first,
+//! trims the WAL behind them, nudges compaction, and watches for compaction errors.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use quickcache_wal::SegmentId;
+
+use crate::db::{Inner, lock};
+use crate::error::{Error, Result};
+use crate::state::{Frozen, SuperVersion};
+
+/// How often an idle thread looks at the compaction pool's error.
+const POLL: Duration = Duration::from_millis(50);
+
+pub(crate) fn spawn(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("quickcache-flush".into())
+        .spawn(move || run(&inner))
+        .map_err(|source| Error::Spawn {
+            what: "flush",
+            source,
+        })
+}
+
+fn run(inner: &Inner) {
+    loop {
+        if lock(&inner.bg).stop {
+            return;
+        }
+        inner.poll_compactor();
+        if let Some(job) = inner.next_flush() {
+            inner.flush_one(&job);
+            continue;
+        }
+        let bg = lock(&inner.bg);
+        if bg.stop {
+            return;
+        }
+        if inner.next_flush().is_some() {
+            continue;
+        }
+        let _woken = inner.bg_changed.wait_timeout(bg, POLL);
+    }
+}
+
+impl Inner {
+    /// The oldest frozen memtable, unless the database is in the error state.
+    fn next_flush(&self) -> Option<Arc<Frozen>> {
+        if self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        lock(&self.memtables).frozen.last().cloned()
+    }
+
+    fn poll_compactor(&self) {
+        let error = lock(&self.compactor).as_ref().and_then(|c| c.error());
+        if let Some(source) = error
+            && !self.failed.load(Ordering::Acquire)
+        {
+            let _reported = self.fail(Error::Compaction { source });
+        }
+    }
+
+    /// Writes `job` to an L0 table, then drops it from the memtables readers see and
+    /// deletes the WAL segments it made obsolete. Failures enter the error state.
+    fn flush_one(&self, job: &Arc<Frozen>) {
+        let snapshots = self.snapshots.list();
+        let mut cursor = job.mem.cursor();
+        if let Err(source) = self.set.flush(&mut cursor, job.log_number, &snapshots) {
+            let _reported = self.fail(Error::Tree {
+                operation: "flushing a memtable",
+                path: self.dir.clone(),
+                source,
+            });
+            return;
+        }
+        {
+            let mut memtables = lock(&self.memtables);
+            let frozen = memtables
+                .frozen
+                .iter()
+                .filter(|f| !Arc::ptr_eq(f, job))
+                .cloned()
+                .collect();
+            *memtables = Arc::new(SuperVersion {
+                active: Arc::clone(&memtables.active),
+                frozen,
+            });
+        }
+        self.frozen_count.fetch_sub(1, Ordering::AcqRel);
+        let obsolete = SegmentId(self.set.log_number());
+        if let Err(source) = self.wal.delete_segments_below(obsolete) {
+            let _reported = self.fail(self.wal_error("deleting obsolete segments", source));
+        }
+        self.refresh_backlog();
+        if let Some(compactor) = lock(&self.compactor).as_ref() {
+            compactor.schedule();
+        }
+        self.notify();
+    }
+}

@@ -1,0 +1,145 @@
+//! Manual compaction: every table overlapping a key range pushed down to the bottom
+//! level, level by level, with the background pool paused so plans never conflict.
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use quickcache_compaction::{
+    CompactionPlan, Compactor, LEVELS, Level, LevelTargets, TableHandle, Version,
+};
+
+use crate::db::{Inner, lock};
+use crate::error::{Error, Result};
+
+fn overlaps(t: &TableHandle, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+    let info = t.info();
+    let above = match lower {
+        Bound::Included(l) => info.largest_user() < l.as_slice(),
+        Bound::Excluded(l) => info.largest_user() <= l.as_slice(),
+        Bound::Unbounded => false,
+    };
+    let below = match upper {
+        Bound::Included(u) => info.smallest_user() > u.as_slice(),
+        Bound::Excluded(u) => info.smallest_user() >= u.as_slice(),
+        Bound::Unbounded => false,
+    };
+    !above && !below
+}
+
+fn user_range(tables: &[Arc<TableHandle>]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let lo = tables.iter().map(|t| t.info().smallest_user()).min()?;
+    let hi = tables.iter().map(|t| t.info().largest_user()).max()?;
+    Some((lo.to_vec(), hi.to_vec()))
+}
+
+/// The inputs of `level` to compact: the tables meeting the range, and on L0 every
+/// table overlapping those (transitively), so no older L0 entry stays above a newer
+/// one moved down.
+fn inputs(
+    version: &Version,
+    level: Level,
+    lower: &Bound<Vec<u8>>,
+    upper: &Bound<Vec<u8>>,
+) -> Vec<Arc<TableHandle>> {
+    let mut taken: Vec<Arc<TableHandle>> = version
+        .level(level)
+        .iter()
+        .filter(|t| overlaps(t, lower, upper))
+        .cloned()
+        .collect();
+    if level == Level::L0 {
+        while let Some((lo, hi)) = user_range(&taken) {
+            let grown = version.overlapping(Level::L0, &lo, &hi);
+            if grown.len() == taken.len() {
+                break;
+            }
+            taken = grown;
+        }
+    }
+    taken
+}
+
+/// The plan moving `inputs` of `level` into `output`, as the picker shapes plans.
+fn plan(
+    version: &Version,
+    level: Level,
+    output: Level,
+    inputs: Vec<Arc<TableHandle>>,
+) -> Option<CompactionPlan> {
+    let (lo, hi) = user_range(&inputs)?;
+    let next_inputs = version.overlapping(output, &lo, &hi);
+    let all: Vec<Arc<TableHandle>> = inputs.iter().chain(&next_inputs).cloned().collect();
+    let (lo, hi) = user_range(&all).unwrap_or((lo, hi));
+    let below: Vec<Vec<Arc<TableHandle>>> = Level::all()
+        .skip(output.index() + 1)
+        .map(|l| version.overlapping(l, &lo, &hi))
+        .collect();
+    Some(CompactionPlan {
+        level,
+        output_level: output,
+        inputs,
+        next_inputs,
+        grandparents: below.first().cloned().unwrap_or_default(),
+        below,
+        trivial_move: false,
+        pointer: None,
+        score: 0.0,
+    })
+}
+
+impl Inner {
+    pub(crate) fn compact_range(
+        &self,
+        lower: &Bound<Vec<u8>>,
+        upper: &Bound<Vec<u8>>,
+    ) -> Result<()> {
+        self.flush_all()?;
+        let mut pool = lock(&self.compactor);
+        let Some(compactor) = pool.take() else {
+            return Err(Error::Closed);
+        };
+        let idle = compactor.wait_idle();
+        compactor.stop();
+        let result = idle
+            .map_err(|source| Error::Compaction { source })
+            .and_then(|()| self.compact_levels(lower, upper));
+        let set = Arc::clone(&self.set);
+        let snapshots = Arc::clone(&self.snapshots);
+        *pool = Some(Compactor::start(set, Arc::new(move || snapshots.list())));
+        drop(pool);
+        self.refresh_backlog();
+        self.notify();
+        result.map_err(|e| if e.is_io() { self.fail(e) } else { e })
+    }
+
+    fn compact_levels(&self, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> Result<()> {
+        let never = AtomicBool::new(false);
+        let base = LevelTargets::of(&self.set.current(), self.set.options()).base;
+        let mut level = Level::L0;
+        while level.index() + 1 < LEVELS {
+            let version = self.set.current();
+            let output = if level == Level::L0 {
+                base
+            } else {
+                level.below().unwrap_or(Level::BOTTOM)
+            };
+            let taken = inputs(&version, level, lower, upper);
+            if let Some(plan) = plan(&version, level, output, taken) {
+                let snapshots = self.snapshots.list();
+                self.set
+                    .compact(&plan, &snapshots, &never)
+                    .map_err(|source| Error::Tree {
+                        operation: "compacting a range",
+                        path: self.dir.clone(),
+                        source,
+                    })?;
+            }
+            level = output.max(level.below().unwrap_or(Level::BOTTOM));
+            if level == Level::BOTTOM {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,558 @@
+//! `Db`: the database handle, and `Inner`, the state it shares with its background
+//! thread, snapshots and iterators.
+
+use std::fmt;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use quickcache_compaction::{Compactor, VersionSet};
+use quickcache_fs::FileLock;
+use quickcache_memtable::{Lookup, Memtable, Visibility};
+use quickcache_sstable::SeqNo;
+use quickcache_wal::{Durability, Wal};
+
+use crate::error::{Error, Result};
+use crate::iter::{View, owned_bounds, prefix_bounds};
+use crate::snapshot::SnapshotList;
+use crate::state::SuperVersion;
+use crate::{Iter, Options, RecoveryReport, Snapshot, Stats, Value, WriteBatch, WriteOptions};
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Counters behind [`Stats`]; relaxed atomics, each exact on its own.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) user_bytes: AtomicU64,
+    pub(crate) writes: AtomicU64,
+    pub(crate) slowdowns: AtomicU64,
+    pub(crate) stops: AtomicU64,
+    pub(crate) stall_nanos: AtomicU64,
+}
+
+/// What the background thread is told and tells.
+#[derive(Debug, Default)]
+pub(crate) struct BgState {
+    pub(crate) stop: bool,
+}
+
+/// The shared state of an open database.
+///
+/// Thread safety: `Send + Sync`. Writers hold `gate` shared across their WAL append
+/// and memtable insert, so a freeze (which takes it exclusively) sees every batch of
+/// the old WAL segment inside the old memtable and none of the new segment's. Readers
+/// never touch `gate`: they clone `memtables` and the version under short locks.
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) options: Options,
+    pub(crate) wal: Wal,
+    pub(crate) visibility: Visibility,
+    pub(crate) set: Arc<VersionSet>,
+    pub(crate) gate: RwLock<Arc<Memtable>>,
+    pub(crate) memtables: Mutex<Arc<SuperVersion>>,
+    pub(crate) freeze_lock: Mutex<()>,
+    pub(crate) bg: Mutex<BgState>,
+    /// Signalled on every flush, freeze, error and stop.
+    pub(crate) bg_changed: Condvar,
+    pub(crate) compactor: Mutex<Option<Compactor>>,
+    pub(crate) snapshots: Arc<SnapshotList>,
+    pub(crate) error: Mutex<Option<Arc<Error>>>,
+    pub(crate) failed: AtomicBool,
+    pub(crate) closed: AtomicBool,
+    pub(crate) frozen_count: AtomicUsize,
+    pub(crate) l0_cached: AtomicUsize,
+    pub(crate) pending_cached: AtomicU64,
+    pub(crate) counters: Counters,
+    pub(crate) report: RecoveryReport,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("dir", &self.dir).finish()
+    }
+}
+
+impl Inner {
+    /// Puts the database in the read-only error state (the first error is kept) and
+    /// returns the error to report to the caller that met it.
+    pub(crate) fn fail(&self, error: Error) -> Error {
+        let source = Arc::new(error);
+        let mut slot = lock(&self.error);
+        if slot.is_none() {
+            *slot = Some(Arc::clone(&source));
+            self.failed.store(true, Ordering::Release);
+        }
+        drop(slot);
+        self.notify();
+        Error::Background { source }
+    }
+
+    pub(crate) fn background_error(&self) -> Option<Arc<Error>> {
+        lock(&self.error).clone()
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if self.failed.load(Ordering::Acquire)
+            && let Some(source) = self.background_error()
+        {
+            return Err(Error::Background { source });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn notify(&self) {
+        let _bg = lock(&self.bg);
+        self.bg_changed.notify_all();
+    }
+
+    pub(crate) fn current_memtables(&self) -> Arc<SuperVersion> {
+        Arc::clone(&lock(&self.memtables))
+    }
+
+    /// The newest value of `key` at `snapshot`: memtables newest first, then the tree.
+    pub(crate) fn get_at(&self, key: &[u8], snapshot: SeqNo) -> Result<Option<Value>> {
+        // Memtables before the version: see `SuperVersion`.
+        let memtables = self.current_memtables();
+        match memtables.active.get(key, snapshot) {
+            Some(Lookup::Value(v)) => return Ok(Some(Value::owned(v.value().to_vec()))),
+            Some(Lookup::Deleted(_)) => return Ok(None),
+            None => {}
+        }
+        for frozen in &memtables.frozen {
+            match frozen.mem.get(key, snapshot) {
+                Some(Lookup::Value(v)) => return Ok(Some(Value::owned(v.value().to_vec()))),
+                Some(Lookup::Deleted(_)) => return Ok(None),
+                None => {}
+            }
+        }
+        let version = self.set.current();
+        let entry = version.get(key, snapshot).map_err(|source| Error::Tree {
+            operation: "reading a key",
+            path: self.dir.clone(),
+            source,
+        })?;
+        Ok(entry.and_then(|e| e.into_value()).map(Value::mapped))
+    }
+
+    pub(crate) fn iter_at(
+        &self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        snapshot: SeqNo,
+    ) -> Iter {
+        let memtables = self.current_memtables();
+        let version = self.set.current();
+        let view = View {
+            memtables,
+            version,
+            snapshot,
+            dir: self.dir.clone(),
+        };
+        Iter::new(view, lower, upper)
+    }
+
+    pub(crate) fn durability(&self, options: &WriteOptions) -> Durability {
+        options.durability.unwrap_or(self.options.durability)
+    }
+}
+
+/// An open quickcache database.
+///
+/// `Db` is `Send + Sync`: share it between threads through an `Arc<Db>`. Writes from
+/// many threads share WAL writes and syncs (group commit) and insert into the
+/// memtable without a lock; reads take no lock a writer holds.
+///
+/// Dropping it closes it (waiting for background work, releasing the lock) but cannot
+/// report errors; call [`Db::close`] to see them.
+///
+/// # Examples
+/// ```
+/// use quickcache::Db;
+///
+/// let dir = tempfile::tempdir()?;
+/// let db = Db::open(dir.path())?;
+/// db.put("apple", "red")?;
+/// assert_eq!(db.get("apple")?.unwrap(), b"red");
+/// db.delete("apple")?;
+/// assert!(!db.contains_key("apple")?);
+/// db.close()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Db {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) flusher: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) lock: Mutex<Option<Box<dyn FileLock>>>,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("dir", &self.inner.dir).finish()
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the database in `path` with default [`Options`] on the real
+    /// file system.
+    ///
+    /// # Errors
+    /// The directory is locked by another opener ([`Error::is_locked`]), is not a
+    /// quickcache database ([`Error::is_not_a_database`]), was written by a newer
+    /// version ([`Error::is_newer_format`]), or recovery failed.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path().join("data"))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Db::open_with(path, Options::default())
+    }
+
+    /// Opens (or creates) the database in `path` with `options`.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::{Db, Options};
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Db::open_with(dir.path(), Options { memtable_size: 4 << 20, ..Options::default() })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
+        crate::open::open(path.as_ref(), options)
+    }
+
+    /// Sets `key` to `value` with the default durability.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put(b"key", [1u8, 2, 3])?;
+    /// assert_eq!(db.get(b"key")?.unwrap(), [1u8, 2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.put_with(key, value, &WriteOptions::default())
+    }
+
+    /// Sets `key` to `value` with the durability `options` ask for.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::WriteOptions;
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put_with("k", "v", &WriteOptions::synced())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_with(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        options: &WriteOptions,
+    ) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value);
+        self.write_with(batch, options)
+    }
+
+    /// Deletes `key` (deleting an absent key is not an error).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// db.delete("k")?;
+    /// assert_eq!(db.get("k")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key);
+        self.write(batch)
+    }
+
+    /// The value of `key`, or `None`. A value from a table is a zero-copy view of
+    /// the mapped file ([`Value::is_mapped`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert_eq!(db.get("missing")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
+        let inner = &self.inner;
+        inner.get_at(key.as_ref(), inner.visibility.visible())
+    }
+
+    /// Whether `key` has a value.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "")?;
+    /// assert!(db.contains_key("k")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// Applies `batch` atomically with the default durability.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut batch = quickcache::WriteBatch::new();
+    /// batch.put("a", "1").put("b", "2");
+    /// db.write(batch)?;
+    /// assert_eq!(db.iter().count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write(&self, batch: WriteBatch) -> Result<()> {
+        self.write_with(batch, &WriteOptions::default())
+    }
+
+    /// Applies `batch` atomically with the durability `options` ask for.
+    ///
+    /// # Errors
+    /// A key or value too large for the batch format (nothing is written); the
+    /// read-only error state after a background failure ([`Error::is_read_only`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::{Durability, WriteOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut batch = quickcache::WriteBatch::new();
+    /// batch.put("a", "1");
+    /// db.write_with(batch, &WriteOptions { durability: Some(Durability::Buffered) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_with(&self, batch: WriteBatch, options: &WriteOptions) -> Result<()> {
+        let mut batch = batch.into_checked()?;
+        let durability = self.inner.durability(options);
+        self.inner.write(&mut batch, durability)
+    }
+
+    /// The pairs whose keys lie in `range`, in key order (or reverse, with
+    /// [`DoubleEndedIterator`]), as of this call.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// for i in 0..10u8 {
+    ///     db.put([i], [i])?;
+    /// }
+    /// let rev: Vec<u8> = db.range([3u8]..=[5u8]).rev().map(|kv| kv.map(|(k, _)| k[0])).collect::<Result<_, _>>()?;
+    /// assert_eq!(rev, [5, 4, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
+        let (lower, upper) = owned_bounds(&range);
+        let inner = &self.inner;
+        inner.iter_at(lower, upper, inner.visibility.visible())
+    }
+
+    /// The pairs whose keys start with `prefix`.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("user:1", "ann")?;
+    /// db.put("user:2", "bob")?;
+    /// db.put("users", "x")?;
+    /// assert_eq!(db.prefix("user:").count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
+        let (lower, upper) = prefix_bounds(prefix.as_ref());
+        let inner = &self.inner;
+        inner.iter_at(lower, upper, inner.visibility.visible())
+    }
+
+    /// Every pair, in key order.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("b", "2")?;
+    /// db.put("a", "1")?;
+    /// let (first, _) = db.iter().next().unwrap()?;
+    /// assert_eq!(first, b"a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn iter(&self) -> Iter {
+        self.range::<&[u8], _>(..)
+    }
+
+    /// A read-only view as of now; see [`Snapshot`].
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let snapshot = db.snapshot();
+    /// db.put("k", "v")?;
+    /// assert!(!snapshot.contains_key("k")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(Arc::clone(&self.inner))
+    }
+
+    /// Writes the memtable (and any frozen one) to L0 tables and waits until done.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// db.flush()?;
+    /// assert_eq!(db.stats().levels[0].files, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn flush(&self) -> Result<()> {
+        self.inner.flush_all()
+    }
+
+    /// Compacts every table overlapping `range` down to the bottom level (a full
+    /// manual compaction for `..`), after flushing the memtable. Waits until done.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// db.compact_range::<&[u8], _>(..)?;
+    /// let stats = db.stats();
+    /// assert_eq!(stats.levels[0].files, 0);
+    /// assert_eq!(stats.levels.last().unwrap().files, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        let (lower, upper) = owned_bounds(&range);
+        self.inner.compact_range(&lower, &upper)
+    }
+
+    /// Makes every write so far durable (survives power loss).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// db.sync()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sync(&self) -> Result<()> {
+        let inner = &self.inner;
+        inner.check_writable()?;
+        inner
+            .wal
+            .sync()
+            .map_err(|source| inner.fail(inner.wal_error("syncing", source)))
+    }
+
+    /// Figures about the tree, memory, WAL, amplification, stalls and errors.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// let stats = db.stats();
+    /// assert!(stats.memtable_bytes > 0);
+    /// assert_eq!(stats.levels.len(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        Stats::gather(&self.inner)
+    }
+
+    /// What opening the database recovered.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert!(db.recovery_report().created);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// The database directory.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert_eq!(db.path(), dir.path());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Stops background work, makes every write durable, and releases the lock,
+    /// reporting the first error.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.close()?;
+    /// let again = quickcache::Db::open(dir.path())?; // the lock is free
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        let inner = &self.inner;
+        if inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        lock(&inner.bg).stop = true;
+        inner.bg_changed.notify_all();
+        if let Some(thread) = lock(&self.flusher).take() {
+            // The thread only loops on its state; a panic there is already reported.
+            let _joined = thread.join();
+        }
+        if let Some(compactor) = lock(&inner.compactor).take() {
+            compactor.stop();
+        }
+        let closed = inner
+            .wal
+            .close()
+            .map_err(|source| inner.wal_error("closing", source));
+        lock(&self.lock).take();
+        closed
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        // Errors cannot be reported from a drop; `close` reports them.
+        let _closed = self.shutdown();
+    }
+}

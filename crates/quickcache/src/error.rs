@@ -1,0 +1,258 @@
+//! The facade's error type: every lower crate's error, wrapped with what the database
+//! was doing and where, plus the facade's own refusals.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use snafu::Snafu;
+
+/// Errors of a quickcache database.
+///
+/// Lower crates' errors are kept whole as the `source` (so their structured fields and
+/// messages survive), wrapped with the operation and path. Ask [`Error::is_corruption`],
+/// [`Error::is_locked`], [`Error::is_io`] and friends rather than matching variants.
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// let second = quickcache::Db::open(dir.path()).unwrap_err();
+/// assert!(second.is_locked());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Snafu)]
+#[snafu(visibility(pub(crate)))]
+#[non_exhaustive]
+pub enum Error {
+    /// A file-system operation of the facade itself (directory, lock, listing) failed.
+    #[snafu(display("{operation} {}: {source}", path.display()))]
+    Fs {
+        /// What the database was doing.
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: quickcache_fs::Error,
+    },
+    /// Another opener, in this process or another, holds the database's lock.
+    #[snafu(display("database {} is already open (locked by another opener)", path.display()))]
+    Locked {
+        /// The database directory.
+        path: PathBuf,
+        /// The lock error.
+        source: quickcache_fs::Error,
+    },
+    /// The directory is not empty and holds no quickcache database; nothing was changed.
+    #[snafu(display(
+        "{} is not a quickcache database (not empty, no CURRENT; found {found:?}); nothing was changed",
+        path.display()
+    ))]
+    NotADatabase {
+        /// The directory.
+        path: PathBuf,
+        /// The first entry that does not belong to a database.
+        found: String,
+    },
+    /// The database was written by a newer version of quickcache; nothing was changed.
+    #[snafu(display(
+        "{} was written in format version {found} of {what}; this build reads up to {supported}; nothing was changed",
+        path.display()
+    ))]
+    NewerFormat {
+        /// The file with the newer format.
+        path: PathBuf,
+        /// Which format ("manifest edits", "WAL segment").
+        what: &'static str,
+        /// The version found.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// The write-ahead log failed (I/O, corruption during recovery, poisoning).
+    #[snafu(display("WAL in {} ({operation}): {source}", path.display()))]
+    Wal {
+        /// What the database was doing.
+        operation: &'static str,
+        /// The WAL directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: quickcache_wal::Error,
+    },
+    /// The version set, manifest, a flush or a compaction failed.
+    #[snafu(display("tree in {} ({operation}): {source}", path.display()))]
+    Tree {
+        /// What the database was doing.
+        operation: &'static str,
+        /// The database directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: quickcache_compaction::Error,
+    },
+    /// A table could not be read.
+    #[snafu(display("table {} ({operation}): {source}", path.display()))]
+    Table {
+        /// What the database was doing.
+        operation: &'static str,
+        /// The table file (or the database directory when a merged read failed).
+        path: PathBuf,
+        /// The underlying error.
+        source: quickcache_sstable::Error,
+    },
+    /// A write batch was refused (too large, damaged WAL payload during recovery,
+    /// sequence numbers exhausted).
+    #[snafu(display("write batch ({operation}): {source}"))]
+    Batch {
+        /// What the database was doing.
+        operation: &'static str,
+        /// The underlying error.
+        source: quickcache_memtable::Error,
+    },
+    /// A flush or compaction failed earlier; the database accepts no more writes
+    /// until it is reopened. Reads keep working.
+    #[snafu(display("database is read-only after a background error: {source}"))]
+    Background {
+        /// The first background error.
+        source: Arc<Error>,
+    },
+    /// A background compaction failed.
+    #[snafu(display("background compaction: {source}"))]
+    Compaction {
+        /// The compaction pool's sticky error.
+        source: Arc<quickcache_compaction::Error>,
+    },
+    /// A background thread could not be started.
+    #[snafu(display("starting the {what} thread: {source}"))]
+    Spawn {
+        /// Which thread.
+        what: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The database is closing; the operation was not carried out.
+    #[snafu(display("the database is closed"))]
+    Closed,
+}
+
+impl Error {
+    /// Whether stored bytes are damaged (a checksum, a torn manifest, a missing table).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let err = quickcache::Db::open(dir.path().join("x")).map(|_| ()).err();
+    /// assert!(err.is_none_or(|e| !e.is_corruption()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_corruption(&self) -> bool {
+        match self {
+            Error::Wal { source, .. } => source.is_corruption(),
+            Error::Tree { source, .. } => source.is_corruption(),
+            Error::Table { source, .. } => source.is_corruption(),
+            Error::Batch { source, .. } => source.is_corruption(),
+            Error::Background { source } => source.is_corruption(),
+            Error::Compaction { source } => source.is_corruption(),
+            _ => false,
+        }
+    }
+
+    /// Whether the database is locked by another opener.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let _db = quickcache::Db::open(dir.path())?;
+    /// assert!(quickcache::Db::open(dir.path()).unwrap_err().is_locked());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Error::Locked { .. })
+    }
+
+    /// Whether an I/O operation failed (including injected faults and a full disk),
+    /// as opposed to damaged data or a refusal.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert!(db.put("k", "v").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_io(&self) -> bool {
+        !self.is_corruption()
+            && matches!(
+                self,
+                Error::Fs { .. }
+                    | Error::Wal { .. }
+                    | Error::Tree { .. }
+                    | Error::Table { .. }
+                    | Error::Compaction { .. }
+            )
+            || matches!(self, Error::Background { source } if source.is_io())
+    }
+
+    /// Whether the database is in the read-only state a background error leaves.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert!(db.stats().background_error.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Error::Background { .. })
+    }
+
+    /// Whether the directory was refused as not a quickcache database.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("notes.txt"), "mine")?;
+    /// assert!(quickcache::Db::open(dir.path()).unwrap_err().is_not_a_database());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_not_a_database(&self) -> bool {
+        matches!(self, Error::NotADatabase { .. })
+    }
+
+    /// Whether the database was refused for being of a newer format version.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.close()?;
+    /// assert!(quickcache::Db::open(dir.path()).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_newer_format(&self) -> bool {
+        matches!(self, Error::NewerFormat { .. })
+    }
+
+    /// Whether the device is full (ENOSPC), real or injected, anywhere in the chain.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert!(db.put("k", "v").err().is_none_or(|e| !e.is_no_space()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_no_space(&self) -> bool {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cur {
+            if let Some(fs) = e.downcast_ref::<quickcache_fs::Error>()
+                && fs.is_no_space()
+            {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+}
+
+/// Result alias of quickcache.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,326 @@
+//! `Iter`: the user's view of a key range at one snapshot, in both directions.
+//!
+//! Below it, one [`MergingCursor`] over every source (active memtable, frozen
+//! memtables newest first, then the tree's cursors newest first) yields every version
+//! of every key in internal-key order: user key ascending, newest version first. This
+//! layer de-duplicates, as LevelDB's `DBIter` does: for each user key it takes the
+//! newest version at or below the snapshot, and skips the key if that is a tombstone.
+//!
+//! Forward and backward iteration use two independent merges; each remembers the last
+//! user key it decided, and neither passes the other's, so `next` and `next_back`
+//! meet in the middle without yielding a key twice.
+
+use std::fmt;
+use std::ops::{Bound, RangeBounds};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use quickcache_compaction::{BoxCursor, MergingCursor, Version};
+use quickcache_sstable::{Cursor, KeyRef, SeqNo, ValueKind};
+use snafu::IntoError;
+
+use crate::error::{Error, Result, TableSnafu};
+use crate::memcursor::MemCursor;
+use crate::state::{MemSource, SuperVersion};
+use crate::{Key, Value};
+
+/// The sources an iterator reads, pinned for its whole life.
+pub(crate) struct View {
+    pub(crate) memtables: Arc<SuperVersion>,
+    pub(crate) version: Arc<Version>,
+    pub(crate) snapshot: SeqNo,
+    pub(crate) dir: PathBuf,
+}
+
+impl View {
+    fn merge(&self) -> MergingCursor<BoxCursor> {
+        let mut children: Vec<BoxCursor> = Vec::new();
+        children.push(Box::new(MemCursor::new(MemSource::Active(Arc::clone(
+            &self.memtables.active,
+        )))));
+        for frozen in &self.memtables.frozen {
+            children.push(Box::new(MemCursor::new(MemSource::Frozen(
+                frozen.mem.clone(),
+            ))));
+        }
+        children.extend(self.version.cursors());
+        MergingCursor::new(children)
+    }
+}
+
+/// An iterator over `(key, value)` pairs of a key range, in key order, as of the moment
+/// it was created: writes made afterwards are not seen. Also iterates backward
+/// ([`DoubleEndedIterator`]); both ends may be used on the same iterator.
+///
+/// It pins the memtables and tables it reads until dropped: keep long scans in
+/// mind when the database is being rewritten by compaction.
+///
+/// An error (a damaged table, an I/O failure) is yielded once and ends the iteration.
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// for k in ["a", "b", "c", "d"] {
+///     db.put(k, k.to_uppercase())?;
+/// }
+/// let keys: Vec<Vec<u8>> = db.range("b".."d").map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+/// assert_eq!(keys, [b"b".to_vec(), b"c".to_vec()]);
+///
+/// let (last_key, last_value) = db.iter().next_back().unwrap()?;
+/// assert_eq!((last_key.as_slice(), &*last_value), (&b"d"[..], &b"D"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Iter {
+    view: Option<View>,
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    front: Option<MergingCursor<BoxCursor>>,
+    back: Option<MergingCursor<BoxCursor>>,
+    /// The last user key the front decided (yielded or skipped as deleted).
+    front_last: Option<Vec<u8>>,
+    back_last: Option<Vec<u8>>,
+    /// Scratch for the backward scan's newest visible value.
+    scratch: Vec<u8>,
+    done: bool,
+}
+
+impl fmt::Debug for Iter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter")
+            .field("snapshot", &self.view.as_ref().map(|v| v.snapshot))
+            .field("lower", &self.lower)
+            .field("upper", &self.upper)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+/// Copies a range's bounds.
+pub(crate) fn owned_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(
+    range: &R,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let own = |b: Bound<&K>| match b {
+        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (own(range.start_bound()), own(range.end_bound()))
+}
+
+/// The bounds of every key starting with `prefix`.
+pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return (Bound::Included(prefix.to_vec()), Bound::Excluded(end));
+        }
+    }
+    (Bound::Included(prefix.to_vec()), Bound::Unbounded)
+}
+
+fn above_upper(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    match upper {
+        Bound::Included(u) => key > u.as_slice(),
+        Bound::Excluded(u) => key >= u.as_slice(),
+        Bound::Unbounded => false,
+    }
+}
+
+fn below_lower(lower: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    match lower {
+        Bound::Included(l) => key < l.as_slice(),
+        Bound::Excluded(l) => key <= l.as_slice(),
+        Bound::Unbounded => false,
+    }
+}
+
+impl Iter {
+    pub(crate) fn new(view: View, lower: Bound<Vec<u8>>, upper: Bound<Vec<u8>>) -> Iter {
+        Iter {
+            view: Some(view),
+            lower,
+            upper,
+            front: None,
+            back: None,
+            front_last: None,
+            back_last: None,
+            scratch: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn error(&self, source: quickcache_sstable::Error) -> Error {
+        TableSnafu {
+            operation: "iterating",
+            path: self
+                .view
+                .as_ref()
+                .map(|v| v.dir.clone())
+                .unwrap_or_default(),
+        }
+        .into_error(source)
+    }
+
+    fn open_front(&self, view: &View) -> quickcache_sstable::Result<MergingCursor<BoxCursor>> {
+        let mut merge = view.merge();
+        match &self.lower {
+            Bound::Unbounded => merge.seek_to_first()?,
+            Bound::Included(k) | Bound::Excluded(k) => merge.seek(KeyRef::lookup(k, SeqNo::MAX))?,
+        }
+        Ok(merge)
+    }
+
+    fn open_back(&self, view: &View) -> quickcache_sstable::Result<MergingCursor<BoxCursor>> {
+        let mut merge = view.merge();
+        match &self.upper {
+            Bound::Unbounded => merge.seek_to_last()?,
+            Bound::Included(k) => {
+                merge.seek_for_prev(KeyRef::new(k, SeqNo::ZERO, ValueKind::Value))?;
+            }
+            Bound::Excluded(k) => merge.seek_for_prev(KeyRef::lookup(k, SeqNo::MAX))?,
+        }
+        Ok(merge)
+    }
+
+    fn step_front(&mut self) -> Result<Option<(Key, Value)>> {
+        let Some(view) = &self.view else {
+            return Ok(None);
+        };
+        let snapshot = view.snapshot;
+        let mut cursor = match self.front.take() {
+            Some(c) => c,
+            None => self.open_front(view).map_err(|e| self.error(e))?,
+        };
+        let result = self.scan_front(&mut cursor, snapshot);
+        self.front = Some(cursor);
+        result.map_err(|e| self.error(e))
+    }
+
+    fn scan_front(
+        &mut self,
+        cursor: &mut MergingCursor<BoxCursor>,
+        snapshot: SeqNo,
+    ) -> quickcache_sstable::Result<Option<(Key, Value)>> {
+        loop {
+            let Some(key) = cursor.key() else {
+                return Ok(None);
+            };
+            let user = key.user_key;
+            if above_upper(&self.upper, user)
+                || self.back_last.as_deref().is_some_and(|b| user >= b)
+            {
+                return Ok(None);
+            }
+            let decided = self.front_last.as_deref() == Some(user);
+            if key.seqno > snapshot || decided || below_lower(&self.lower, user) {
+                cursor.next()?;
+                continue;
+            }
+            let last = self.front_last.get_or_insert_with(Vec::new);
+            last.clear();
+            last.extend_from_slice(user);
+            if key.kind == ValueKind::Tombstone {
+                cursor.next()?;
+                continue;
+            }
+            let value = cursor.value().unwrap_or_default().to_vec();
+            let item = (user.to_vec(), Value::owned(value));
+            cursor.next()?;
+            return Ok(Some(item));
+        }
+    }
+
+    fn step_back(&mut self) -> Result<Option<(Key, Value)>> {
+        let Some(view) = &self.view else {
+            return Ok(None);
+        };
+        let snapshot = view.snapshot;
+        let mut cursor = match self.back.take() {
+            Some(c) => c,
+            None => self.open_back(view).map_err(|e| self.error(e))?,
+        };
+        let result = self.scan_back(&mut cursor, snapshot);
+        self.back = Some(cursor);
+        result.map_err(|e| self.error(e))
+    }
+
+    fn scan_back(
+        &mut self,
+        cursor: &mut MergingCursor<BoxCursor>,
+        snapshot: SeqNo,
+    ) -> quickcache_sstable::Result<Option<(Key, Value)>> {
+        loop {
+            let Some(key) = cursor.key() else {
+                return Ok(None);
+            };
+            let user = key.user_key.to_vec();
+            if below_lower(&self.lower, &user)
+                || self
+                    .front_last
+                    .as_deref()
+                    .is_some_and(|f| user.as_slice() <= f)
+            {
+                return Ok(None);
+            }
+            // Backward, a user key's versions come oldest first: the last one at or
+            // below the snapshot is the newest visible.
+            let mut found: Option<ValueKind> = None;
+            while let Some(key) = cursor.key() {
+                if key.user_key != user.as_slice() {
+                    break;
+                }
+                if key.seqno <= snapshot {
+                    found = Some(key.kind);
+                    self.scratch.clear();
+                    self.scratch
+                        .extend_from_slice(cursor.value().unwrap_or_default());
+                }
+                cursor.prev()?;
+            }
+            let excluded = above_upper(&self.upper, &user);
+            if found == Some(ValueKind::Value) && !excluded {
+                self.back_last = Some(user.clone());
+                return Ok(Some((user, Value::owned(self.scratch.clone()))));
+            }
+            self.back_last = Some(user);
+        }
+    }
+
+    fn finish(&mut self, step: Result<Option<(Key, Value)>>) -> Option<Result<(Key, Value)>> {
+        match step {
+            Ok(Some(item)) => Some(Ok(item)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Iterator for Iter {
+    type Item = Result<(Key, Value)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let step = self.step_front();
+        self.finish(step)
+    }
+}
+
+impl DoubleEndedIterator for Iter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let step = self.step_back();
+        self.finish(step)
+    }
+}

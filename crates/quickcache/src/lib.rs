@@ -1,0 +1,83 @@
+//! quickcache: an embeddable, crash-tolerant key-value store (an LSM tree).
+//!
+//! Open a [`Db`], then `put`, `get`, `delete`, apply [`WriteBatch`]es atomically,
+//! scan with [`Db::range`] / [`Db::prefix`] (both directions), and read consistent
+//! [`Snapshot`]s while writes go on. Each write chooses its [`Durability`]: handed to
+//! the OS (the default, survives a process crash), synced (survives power loss,
+//! shared by concurrent writers through group commit), or buffered (fastest).
+//!
+//! This crate is a thin facade: it wires the lower crates together and owns no byte
+//! format. They are re-exported for tools ([`fs`], [`wal`], [`memtable`],
+//! [`sstable`], [`compaction`]). The architecture is described in `docs/design.md`,
+//! the durability guarantees in `docs/durability.md`.
+//!
+//! # Example
+//! ```
+//! use quickcache::{Db, WriteBatch};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = Db::open(dir.path())?;
+//! db.put("user:1", "ann")?;
+//! db.put("user:2", "bob")?;
+//!
+//! let mut batch = WriteBatch::new();
+//! batch.delete("user:1").put("user:3", "cid");
+//! db.write(batch)?;
+//!
+//! let names: Vec<_> = db
+//!     .prefix("user:")
+//!     .map(|kv| kv.map(|(_, v)| String::from_utf8_lossy(&v).into_owned()))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(names, ["bob", "cid"]);
+//! db.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod background;
+mod batch;
+mod compact;
+mod db;
+mod error;
+mod iter;
+mod memcursor;
+mod open;
+mod options;
+mod report;
+mod snapshot;
+mod state;
+mod stats;
+mod value;
+mod verify;
+mod write;
+
+pub use batch::WriteBatch;
+pub use db::Db;
+pub use error::{Error, Result};
+pub use iter::Iter;
+pub use open::{LOCK_FILE, WAL_DIR};
+pub use options::{Options, WriteOptions};
+pub use report::RecoveryReport;
+pub use snapshot::Snapshot;
+pub use stats::{LevelStats, Stats, TableStats};
+pub use value::{Key, Value};
+pub use verify::{FileProblem, VerifyReport, verify, verify_with};
+
+pub use quickcache_wal::{Durability, RecoveryMode};
+
+/// Versions, the manifest and compaction (`quickcache-compaction`).
+pub use quickcache_compaction as compaction;
+/// The file-system layer (`quickcache-fs`): [`fs::RealFs`], [`fs::SimFs`] for tests.
+pub use quickcache_fs as fs;
+/// The memtable and the write-batch encoding (`quickcache-memtable`).
+pub use quickcache_memtable as memtable;
+/// Tables, the internal key and the cursor protocol (`quickcache-sstable`).
+pub use quickcache_sstable as sstable;
+/// The write-ahead log (`quickcache-wal`), for tools that dump WAL segments.
+pub use quickcache_wal as wal;
+
+/// The README's examples, compiled and run by `cargo test`.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

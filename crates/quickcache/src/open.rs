@@ -1,0 +1,262 @@
+//! Opening a database: refusals that change nothing, the lock, the tree, WAL replay
+//! from the manifest's log number, and the start of background work.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+
+use quickcache_compaction::{CURRENT, Compactor, EDIT_FORMAT, VersionSet, parse_manifest_name};
+use quickcache_fs::FileSystem;
+use quickcache_memtable::{FrozenMemtable, Memtable, Visibility, WriteBatch};
+use quickcache_sstable::SeqNo;
+use quickcache_wal::frame::{Decoded, check_segment_header, decode_at};
+use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal};
+
+use crate::db::{BgState, Counters, Db, Inner};
+use crate::error::{Error, Result};
+use crate::snapshot::SnapshotList;
+use crate::state::SuperVersion;
+use crate::{Options, RecoveryReport};
+
+/// The lock file in the database directory.
+pub const LOCK_FILE: &str = "LOCK";
+/// The subdirectory holding the WAL segments.
+pub const WAL_DIR: &str = "wal";
+
+fn fs_error(operation: &'static str, path: &Path) -> impl FnOnce(quickcache_fs::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Fs {
+        operation,
+        path,
+        source,
+    }
+}
+
+fn tree_error(
+    operation: &'static str,
+    path: &Path,
+) -> impl FnOnce(quickcache_compaction::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Tree {
+        operation,
+        path,
+        source,
+    }
+}
+
+fn wal_error(operation: &'static str, path: &Path) -> impl Fn(quickcache_wal::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Wal {
+        operation,
+        path: path.clone(),
+        source,
+    }
+}
+
+pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
+    let fs = Arc::clone(&options.fs);
+    let created = precheck(fs.as_ref(), dir)?;
+    fs.create_dir_all(dir)
+        .map_err(fs_error("creating the database directory", dir))?;
+    let lock = fs
+        .lock(&dir.join(LOCK_FILE))
+        .map_err(|source| match source {
+            quickcache_fs::Error::Locked { .. } => Error::Locked {
+                path: dir.to_path_buf(),
+                source,
+            },
+            source => fs_error("locking the database", dir)(source),
+        })?;
+    let set = VersionSet::open_or_create(Arc::clone(&fs), dir, options.compaction())
+        .map_err(tree_error("opening the tree", dir))?;
+    let set = Arc::new(set);
+    let (wal, memtable, report) = replay(&set, dir, &options, created)?;
+    let snapshots = Arc::new(SnapshotList::default());
+    let source_list = Arc::clone(&snapshots);
+    let compactor = Compactor::start(Arc::clone(&set), Arc::new(move || source_list.list()));
+    let memtable = Arc::new(memtable);
+    let inner = Arc::new(Inner {
+        dir: dir.to_path_buf(),
+        visibility: Visibility::new(SeqNo::new(report.last_seqno).unwrap_or(SeqNo::MAX)),
+        wal,
+        set,
+        gate: RwLock::new(Arc::clone(&memtable)),
+        memtables: Mutex::new(Arc::new(SuperVersion {
+            active: memtable,
+            frozen: Vec::new(),
+        })),
+        freeze_lock: Mutex::new(()),
+        bg: Mutex::new(BgState::default()),
+        bg_changed: Condvar::new(),
+        compactor: Mutex::new(Some(compactor)),
+        snapshots,
+        error: Mutex::new(None),
+        failed: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
+        frozen_count: AtomicUsize::new(0),
+        l0_cached: AtomicUsize::new(0),
+        pending_cached: AtomicU64::new(0),
+        counters: Counters::default(),
+        report,
+        options,
+    });
+    inner.refresh_backlog();
+    let flusher = crate::background::spawn(Arc::clone(&inner))?;
+    Ok(Db {
+        inner,
+        flusher: Mutex::new(Some(flusher)),
+        lock: Mutex::new(Some(lock)),
+    })
+}
+
+/// Replays the WAL segments at or above the manifest's log number (never older ones,
+/// CRASH-SAFETY rule 8) into a memtable, flushing it to L0 whenever it fills, then
+/// starts the writer in a fresh segment and removes segments below the log number.
+fn replay(
+    set: &VersionSet,
+    dir: &Path,
+    options: &Options,
+    created: bool,
+) -> Result<(Wal, Memtable, RecoveryReport)> {
+    let wal_dir = dir.join(WAL_DIR);
+    let werr = wal_error("recovering", &wal_dir);
+    let log_number = set.log_number();
+    let from = Position::segment_start(SegmentId(log_number));
+    let mut recovery =
+        Wal::recover(Arc::clone(&options.fs), &wal_dir, options.wal(), from).map_err(&werr)?;
+    let mut report = RecoveryReport {
+        created,
+        log_number,
+        ..RecoveryReport::default()
+    };
+    let mut last = set.last_seqno();
+    let mut memtable = Memtable::new();
+    for record in recovery.by_ref() {
+        let record = record.map_err(&werr)?;
+        let batch = WriteBatch::decode(&record.payload).map_err(|source| Error::Batch {
+            operation: "replaying the WAL",
+            source,
+        })?;
+        memtable.apply(&batch).map_err(|source| Error::Batch {
+            operation: "replaying the WAL",
+            source,
+        })?;
+        last = last.max(batch.last_seqno().unwrap_or(SeqNo::ZERO));
+        report.bytes += record.payload.len() as u64;
+        report.entries += u64::from(batch.count());
+        if memtable.approximate_memory() >= options.memtable_size {
+            // Records of this segment before this one are then in a table and will be
+            // replayed again after a crash: the same entries with the same sequence
+            // numbers, which changes nothing.
+            let full: FrozenMemtable = std::mem::take(&mut memtable).into();
+            set.flush(&mut full.cursor(), record.position.segment.0, &[])
+                .map_err(tree_error("flushing during recovery", dir))?;
+            report.flushes += 1;
+        }
+    }
+    let (wal, wal_report) = recovery.finish().map_err(&werr)?;
+    let obsolete = SegmentId(set.log_number());
+    report.obsolete_segments_removed = wal.delete_segments_below(obsolete).map_err(&werr)?;
+    report.wal = wal_report;
+    report.last_seqno = last.get();
+    Ok((wal, memtable, report))
+}
+
+/// Refuses, without changing anything, a directory that is not a quickcache database
+/// and one written in a newer format. Returns whether the database will be created.
+fn precheck(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
+    let names = match fs.list(dir) {
+        Ok(names) => names,
+        Err(e) if e.is_not_found() => return Ok(true),
+        Err(source) => return Err(fs_error("listing the database directory", dir)(source)),
+    };
+    if names.iter().any(|n| n == CURRENT) {
+        check_manifest_version(fs, dir)?;
+        check_wal_versions(fs, &dir.join(WAL_DIR))?;
+        return Ok(false);
+    }
+    // What an interrupted creation may leave: the lock, an empty WAL directory, the
+    // first manifest, a temporary CURRENT.
+    let ours = |n: &str| {
+        n == LOCK_FILE
+            || n == WAL_DIR
+            || n == format!("{CURRENT}.tmp")
+            || parse_manifest_name(n).is_some()
+    };
+    if let Some(found) = names.iter().find(|n| !ours(n)) {
+        return Err(Error::NotADatabase {
+            path: dir.to_path_buf(),
+            found: found.clone(),
+        });
+    }
+    Ok(true)
+}
+
+fn newer(path: &Path, what: &'static str, found: u32, supported: u32) -> Error {
+    Error::NewerFormat {
+        path: path.to_path_buf(),
+        what,
+        found,
+        supported,
+    }
+}
+
+/// Checks the manifest's framing and edit versions. Damage is left for the tree's
+/// open to report with its full context.
+fn check_manifest_version(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    let current = dir.join(CURRENT);
+    let bytes = fs
+        .read_file(&current)
+        .map_err(fs_error("reading CURRENT", &current))?;
+    let name = std::str::from_utf8(&bytes)
+        .unwrap_or_default()
+        .trim_end_matches('\n');
+    let Some(number) = parse_manifest_name(name) else {
+        return Ok(());
+    };
+    let path = dir.join(name);
+    let Ok(bytes) = fs.read_file(&path) else {
+        return Ok(());
+    };
+    let id = SegmentId(number);
+    if let Err(quickcache_wal::Error::UnsupportedVersion {
+        version, supported, ..
+    }) = check_segment_header(&bytes, id)
+    {
+        return Err(newer(&path, "manifest framing", version, supported));
+    }
+    if let Ok(Decoded::Record { payload, .. }) = decode_at(&bytes, id, SEGMENT_HEADER_LEN)
+        && let Some(&format) = payload.first()
+        && format > EDIT_FORMAT
+    {
+        return Err(newer(
+            &path,
+            "manifest edits",
+            u32::from(format),
+            u32::from(EDIT_FORMAT),
+        ));
+    }
+    Ok(())
+}
+
+fn check_wal_versions(fs: &dyn FileSystem, wal_dir: &Path) -> Result<()> {
+    let segments = match quickcache_wal::list_segments(fs, wal_dir) {
+        Ok(segments) => segments,
+        Err(_) => return Ok(()),
+    };
+    for id in segments {
+        let path = id.path_in(wal_dir);
+        let Ok(file) = fs.open(&path) else { continue };
+        let mut header = [0u8; SEGMENT_HEADER_LEN];
+        let Ok(n) = file.read_at(0, &mut header) else {
+            continue;
+        };
+        if let Err(quickcache_wal::Error::UnsupportedVersion {
+            version, supported, ..
+        }) = check_segment_header(header.get(..n).unwrap_or_default(), id)
+        {
+            return Err(newer(&path, "WAL segment", version, supported));
+        }
+    }
+    Ok(())
+}

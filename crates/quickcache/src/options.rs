@@ -1,0 +1,156 @@
+//! `Options` and `WriteOptions`: what a database is opened with, and per-write choices.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quickcache_compaction::CompactionOptions;
+use quickcache_fs::{DynFs, RealFs};
+use quickcache_sstable::TableOptions;
+use quickcache_wal::{Durability, RecoveryMode, WalOptions};
+
+/// Settings of a database, given to [`crate::Db::open_with`].
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+/// use quickcache::{Db, Durability, Options};
+/// use quickcache::fs::SimFs;
+///
+/// let options = Options {
+///     memtable_size: 1 << 20,
+///     durability: Durability::Synced,
+///     fs: Arc::new(SimFs::new(1)),
+///     ..Options::default()
+/// };
+/// let db = Db::open_with("/db", options)?;
+/// db.put("k", "v")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Bytes a memtable may hold before it is frozen and flushed. Default 32 MiB.
+    pub memtable_size: usize,
+    /// Frozen memtables waiting for their flush at which writers stop until one is
+    /// flushed; memory stays within `(1 + this) * memtable_size`. Default 2.
+    pub max_frozen_memtables: usize,
+    /// Durability of writes that ask for nothing else. Default [`Durability::Os`].
+    pub durability: Durability,
+    /// How often buffered WAL records are handed to the OS; `None` only on the next
+    /// non-buffered write, sync or close. Default 5 ms.
+    pub flush_interval: Option<Duration>,
+    /// A WAL segment is rotated once it reaches this size. Default 64 MiB.
+    pub wal_segment_size: u64,
+    /// How WAL damage is treated on open. Default [`RecoveryMode::TolerateCorruptTail`].
+    pub recovery_mode: RecoveryMode,
+    /// L0 is compacted once it holds this many tables. Default 4.
+    pub l0_compaction_trigger: usize,
+    /// Writes are slowed (1 ms each) from this many L0 tables. Default 8.
+    pub l0_slowdown: usize,
+    /// Writes stop until compaction catches up at this many L0 tables. Default 12.
+    pub l0_stop: usize,
+    /// Writes are slowed while compaction is this many bytes behind. Default 256 MiB.
+    pub pending_compaction_slowdown_bytes: u64,
+    /// Writes stop while compaction is this many bytes behind. Default 1 GiB.
+    pub pending_compaction_stop_bytes: u64,
+    /// Target size of the level L0 is compacted into. Default 64 MiB.
+    pub base_level_size: u64,
+    /// Size ratio between adjacent levels. Default 10.
+    pub level_multiplier: u64,
+    /// Tables written by compaction are cut at this size. Default 8 MiB.
+    pub table_size: u64,
+    /// Target size of a data block. Default 4096.
+    pub block_size: usize,
+    /// Bloom filter bits per key; 0 writes no filter. Default 10.
+    pub bloom_bits_per_key: usize,
+    /// Compaction threads. Default 1.
+    pub background_threads: usize,
+    /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
+    pub fs: DynFs,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            memtable_size: 32 << 20,
+            max_frozen_memtables: 2,
+            durability: Durability::Os,
+            flush_interval: Some(Duration::from_millis(5)),
+            wal_segment_size: 64 << 20,
+            recovery_mode: RecoveryMode::TolerateCorruptTail,
+            l0_compaction_trigger: 4,
+            l0_slowdown: 8,
+            l0_stop: 12,
+            pending_compaction_slowdown_bytes: 256 << 20,
+            pending_compaction_stop_bytes: 1 << 30,
+            base_level_size: 64 << 20,
+            level_multiplier: 10,
+            table_size: 8 << 20,
+            block_size: 4096,
+            bloom_bits_per_key: 10,
+            background_threads: 1,
+            fs: Arc::new(RealFs::new()),
+        }
+    }
+}
+
+impl Options {
+    pub(crate) fn wal(&self) -> WalOptions {
+        WalOptions {
+            segment_size: self.wal_segment_size,
+            flush_interval: self.flush_interval,
+            recovery_mode: self.recovery_mode,
+            ..WalOptions::default()
+        }
+    }
+
+    pub(crate) fn compaction(&self) -> CompactionOptions {
+        let defaults = CompactionOptions::default();
+        CompactionOptions {
+            l0_trigger: self.l0_compaction_trigger.max(1),
+            base_level_target: self.base_level_size,
+            multiplier: self.level_multiplier,
+            table_size: self.table_size,
+            max_grandparent_overlap: self.table_size.saturating_mul(10),
+            threads: self.background_threads.max(1),
+            table: TableOptions {
+                block_size: self.block_size,
+                bloom_bits_per_key: self.bloom_bits_per_key,
+                ..TableOptions::default()
+            },
+            ..defaults
+        }
+    }
+}
+
+/// Per-write choices for [`crate::Db::write_with`] and [`crate::Db::put_with`].
+///
+/// # Examples
+/// ```
+/// use quickcache::{Db, Durability, WriteOptions};
+///
+/// let dir = tempfile::tempdir()?;
+/// let db = Db::open(dir.path())?;
+/// // This one write survives a power loss when put_with returns.
+/// db.put_with("balance", "42", &WriteOptions::synced())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The durability of this write; `None` uses [`Options::durability`].
+    pub durability: Option<Durability>,
+}
+
+impl WriteOptions {
+    /// Options asking for [`Durability::Synced`].
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::{Durability, WriteOptions};
+    /// assert_eq!(WriteOptions::synced().durability, Some(Durability::Synced));
+    /// ```
+    pub fn synced() -> WriteOptions {
+        WriteOptions {
+            durability: Some(Durability::Synced),
+        }
+    }
+}

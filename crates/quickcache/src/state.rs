@@ -1,0 +1,55 @@
+//! `SuperVersion`: the memtables a reader consults, swapped as a whole on every
+//! freeze and flush so that a reader never sees a memtable's data twice or not at all.
+
+use std::sync::Arc;
+
+use quickcache_memtable::{FrozenMemtable, Memtable};
+
+/// A frozen memtable waiting for (or being written by) its flush.
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    pub(crate) mem: FrozenMemtable,
+    /// The WAL segment that received the first write after the freeze: once this
+    /// memtable (and every older one) is in a table, segments below it are obsolete.
+    pub(crate) log_number: u64,
+}
+
+/// The memtables at one moment. Immutable; replaced whole under the facade's lock.
+///
+/// Readers take it first and the tree's version second: a flush installs its table
+/// in the version before it removes the memtable from here, so a reader holding this
+/// and a version taken later sees every entry at least once.
+#[derive(Debug)]
+pub(crate) struct SuperVersion {
+    pub(crate) active: Arc<Memtable>,
+    /// Newest first.
+    pub(crate) frozen: Vec<Arc<Frozen>>,
+}
+
+impl SuperVersion {
+    /// Approximate bytes held by every memtable.
+    pub(crate) fn memory(&self) -> usize {
+        self.active.approximate_memory()
+            + self
+                .frozen
+                .iter()
+                .map(|f| f.mem.approximate_memory())
+                .sum::<usize>()
+    }
+}
+
+/// A memtable a cursor reads: the active one or a frozen one.
+#[derive(Debug, Clone)]
+pub(crate) enum MemSource {
+    Active(Arc<Memtable>),
+    Frozen(FrozenMemtable),
+}
+
+impl MemSource {
+    pub(crate) fn cursor(&self) -> quickcache_memtable::MemtableCursor<'_> {
+        match self {
+            MemSource::Active(m) => m.cursor(),
+            MemSource::Frozen(m) => m.cursor(),
+        }
+    }
+}

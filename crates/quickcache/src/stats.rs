@@ -1,0 +1,173 @@
+//! `Stats`: figures about an open database, gathered on request.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use quickcache_compaction::{Level, StatsSnapshot};
+
+use crate::db::Inner;
+use crate::open::WAL_DIR;
+
+/// One table of the tree.
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// db.put("a", "1")?;
+/// db.put("z", "2")?;
+/// db.flush()?;
+/// let table = &db.stats().levels[0].tables[0];
+/// assert_eq!((table.smallest.as_slice(), table.largest.as_slice()), (&b"a"[..], &b"z"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableStats {
+    /// The table's id (its file is `<id>.sst`, six digits at least).
+    pub id: u64,
+    /// File size in bytes.
+    pub size: u64,
+    /// Smallest user key.
+    pub smallest: Vec<u8>,
+    /// Largest user key.
+    pub largest: Vec<u8>,
+    /// Entries, tombstones included.
+    pub entries: u64,
+}
+
+/// One level of the tree.
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// assert_eq!(db.stats().levels[0].files, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelStats {
+    /// Level number, 0 = L0.
+    pub level: usize,
+    /// Number of tables.
+    pub files: usize,
+    /// Total file bytes.
+    pub bytes: u64,
+    /// The tables, in level order (L0 newest first, deeper levels by key).
+    pub tables: Vec<TableStats>,
+}
+
+/// Figures about an open database; see [`crate::Db::stats`].
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// db.put("k", "v")?;
+/// let stats = db.stats();
+/// assert_eq!(stats.writes, 1);
+/// assert!(stats.wal_bytes > 0);
+/// println!("{stats:#?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Per level, L0 first.
+    pub levels: Vec<LevelStats>,
+    /// Bytes held by the active and frozen memtables.
+    pub memtable_bytes: u64,
+    /// Frozen memtables waiting for their flush.
+    pub frozen_memtables: usize,
+    /// Bytes of WAL segment files on disk.
+    pub wal_bytes: u64,
+    /// Write batches applied since open.
+    pub writes: u64,
+    /// Bytes of write batches applied since open (the user's data, encoded).
+    pub user_bytes: u64,
+    /// Table bytes written by flushes and compactions per user byte.
+    pub write_amplification: f64,
+    /// Sources a point read may consult at worst: memtables, L0 tables, deeper levels.
+    pub read_amplification: usize,
+    /// Total table bytes divided by the bottom-most non-empty level's bytes (1.0 when
+    /// the tree is empty).
+    pub space_amplification: f64,
+    /// Writes slowed down because L0 or pending compaction grew.
+    pub slowdowns: u64,
+    /// Writes stopped until flushes or compactions caught up.
+    pub stops: u64,
+    /// Total time writers spent slowed or stopped.
+    pub stall_time: Duration,
+    /// Live snapshots.
+    pub snapshots: usize,
+    /// Flush and compaction counters.
+    pub compaction: StatsSnapshot,
+    /// The error that put the database in its read-only state, if any.
+    pub background_error: Option<String>,
+}
+
+impl Stats {
+    pub(crate) fn gather(inner: &Inner) -> Stats {
+        let memtables = inner.current_memtables();
+        let version = inner.set.current();
+        let levels: Vec<LevelStats> = Level::all()
+            .map(|level| {
+                let tables: Vec<TableStats> = version
+                    .infos(level)
+                    .map(|t| TableStats {
+                        id: t.id.0,
+                        size: t.size,
+                        smallest: t.smallest_user().to_vec(),
+                        largest: t.largest_user().to_vec(),
+                        entries: t.entries,
+                    })
+                    .collect();
+                LevelStats {
+                    level: level.index(),
+                    files: tables.len(),
+                    bytes: tables.iter().map(|t| t.size).sum(),
+                    tables,
+                }
+            })
+            .collect();
+        let compaction = inner.set.stats().snapshot();
+        let user_bytes = inner.counters.user_bytes.load(Ordering::Relaxed);
+        let total: u64 = levels.iter().map(|l| l.bytes).sum();
+        let bottom = levels
+            .iter()
+            .rev()
+            .find(|l| l.bytes > 0)
+            .map_or(0, |l| l.bytes);
+        let deeper = levels.iter().skip(1).filter(|l| l.files > 0).count();
+        Stats {
+            read_amplification: 1 + memtables.frozen.len() + levels[0].files + deeper,
+            levels,
+            memtable_bytes: memtables.memory() as u64,
+            frozen_memtables: memtables.frozen.len(),
+            wal_bytes: wal_bytes(inner),
+            writes: inner.counters.writes.load(Ordering::Relaxed),
+            user_bytes,
+            write_amplification: compaction.write_amplification(user_bytes),
+            space_amplification: if bottom == 0 {
+                1.0
+            } else {
+                total as f64 / bottom as f64
+            },
+            slowdowns: inner.counters.slowdowns.load(Ordering::Relaxed),
+            stops: inner.counters.stops.load(Ordering::Relaxed),
+            stall_time: Duration::from_nanos(inner.counters.stall_nanos.load(Ordering::Relaxed)),
+            snapshots: inner.snapshots.len(),
+            compaction,
+            background_error: inner.background_error().map(|e| e.to_string()),
+        }
+    }
+}
+
+fn wal_bytes(inner: &Inner) -> u64 {
+    let fs = &inner.options.fs;
+    let dir = inner.dir.join(WAL_DIR);
+    quickcache_wal::list_segments(fs.as_ref(), &dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| fs.size(&s.path_in(&dir)).ok())
+        .sum()
+}
