@@ -80,8 +80,8 @@ fn a_killed_process_loses_no_record_it_handed_to_the_os() {
             .args([
                 "--exact",
                 "child_appends_until_killed",
+                "--ignored",
                 "--nocapture",
-                "--test-threads=1",
             ])
             .env(CHILD_DIR, dir.path())
             .env("QUICKCACHE_WAL_KILL_RUN", run.to_string())
