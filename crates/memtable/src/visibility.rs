@@ -132,6 +132,9 @@ impl Visibility {
 
     /// Blocks until `visible() >= seqno`. Fails with [`Error::Stalled`] if an abandoned
     /// reservation means it never will be.
+    ///
+    /// Meant for seqnos already reserved (`seqno <= last_reserved()`), such as the
+    /// last one before a memtable switch; for a later one it waits for future writes.
     pub fn wait_visible(&self, seqno: SeqNo) -> Result<()> {
         let mut state = self.lock();
         loop {
