@@ -1,0 +1,203 @@
+#![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+//! Random operation sequences against a `BTreeMap` model, on the simulated file system
+//! with tiny memtables so that flushes, compactions and reopens all happen.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use quickcache::fs::SimFs;
+use quickcache::{Db, Options, WriteBatch};
+use quickcheck::{Arbitrary, Gen, QuickCheck};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put(u8, u8),
+    Delete(u8),
+    Batch(Vec<(u8, Option<u8>)>),
+    Get(u8),
+    Range(u8, u8, bool),
+    Prefix(u8),
+    Snapshot,
+    ReadSnapshot(u8),
+    Flush,
+    Compact,
+    Reopen,
+}
+
+impl Arbitrary for Op {
+    fn arbitrary(g: &mut Gen) -> Op {
+        let key = |g: &mut Gen| u8::arbitrary(g) % 40;
+        match u8::arbitrary(g) % 20 {
+            0..=6 => Op::Put(key(g), u8::arbitrary(g)),
+            7..=8 => Op::Delete(key(g)),
+            9 => Op::Batch(
+                (0..u8::arbitrary(g) % 5)
+                    .map(|_| (key(g), Option::<u8>::arbitrary(g)))
+                    .collect(),
+            ),
+            10..=11 => Op::Get(key(g)),
+            12..=13 => Op::Range(key(g), key(g), bool::arbitrary(g)),
+            14 => Op::Prefix(key(g)),
+            15 => Op::Snapshot,
+            16 => Op::ReadSnapshot(u8::arbitrary(g)),
+            17 => Op::Flush,
+            18 => Op::Compact,
+            _ => Op::Reopen,
+        }
+    }
+}
+
+fn k(key: u8) -> Vec<u8> {
+    format!("key{key:02}").into_bytes()
+}
+
+fn v(key: u8, value: u8) -> Vec<u8> {
+    // Some values long enough to fill the small memtable quickly.
+    vec![value; 1 + (usize::from(key) * 13) % 200]
+}
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn options(fs: &Arc<SimFs>) -> Options {
+    Options {
+        memtable_size: 4 << 10,
+        l0_compaction_trigger: 2,
+        table_size: 4 << 10,
+        base_level_size: 16 << 10,
+        flush_interval: None,
+        fs: fs.clone(),
+        ..Options::default()
+    }
+}
+
+fn collect(
+    iter: impl Iterator<Item = quickcache::Result<(Vec<u8>, quickcache::Value)>>,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    iter.map(|kv| {
+        let (k, v) = kv.unwrap();
+        (k, v.to_vec())
+    })
+    .collect()
+}
+
+fn check_range(
+    db_items: Vec<(Vec<u8>, Vec<u8>)>,
+    model: &Model,
+    lo: &[u8],
+    hi: &[u8],
+    rev: bool,
+) -> bool {
+    let mut expected: Vec<_> = model
+        .range(lo.to_vec()..hi.to_vec())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if rev {
+        expected.reverse();
+    }
+    db_items == expected
+}
+
+fn run(ops: Vec<Op>) -> bool {
+    let fs = Arc::new(SimFs::new(42));
+    let mut db = Db::open_with("/db", options(&fs)).unwrap();
+    let mut model = Model::new();
+    let mut snapshots: Vec<(quickcache::Snapshot, Model)> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Put(key, value) => {
+                db.put(k(key), v(key, value)).unwrap();
+                model.insert(k(key), v(key, value));
+            }
+            Op::Delete(key) => {
+                db.delete(k(key)).unwrap();
+                model.remove(&k(key));
+            }
+            Op::Batch(entries) => {
+                let mut batch = WriteBatch::new();
+                for (key, value) in entries {
+                    match value {
+                        Some(value) => {
+                            batch.put(k(key), v(key, value));
+                            model.insert(k(key), v(key, value));
+                        }
+                        None => {
+                            batch.delete(k(key));
+                            model.remove(&k(key));
+                        }
+                    }
+                }
+                db.write(batch).unwrap();
+            }
+            Op::Get(key) => {
+                let got = db.get(k(key)).unwrap().map(|v| v.to_vec());
+                if got.as_ref() != model.get(&k(key)) {
+                    return false;
+                }
+            }
+            Op::Range(a, b, rev) => {
+                let (lo, hi) = (k(a.min(b)), k(a.max(b)));
+                let items = if rev {
+                    collect(db.range(lo.clone()..hi.clone()).rev())
+                } else {
+                    collect(db.range(lo.clone()..hi.clone()))
+                };
+                if !check_range(items, &model, &lo, &hi, rev) {
+                    return false;
+                }
+            }
+            Op::Prefix(key) => {
+                let p = format!("key{}", key / 10).into_bytes();
+                let items = collect(db.prefix(&p));
+                let expected: Vec<_> = model
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&p))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if items != expected {
+                    return false;
+                }
+            }
+            Op::Snapshot => snapshots.push((db.snapshot(), model.clone())),
+            Op::ReadSnapshot(i) => {
+                if let Some((snap, old)) = snapshots.get(usize::from(i) % snapshots.len().max(1)) {
+                    let items = collect(snap.iter());
+                    let expected: Vec<_> =
+                        old.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    if items != expected {
+                        return false;
+                    }
+                    let back = collect(snap.iter().rev());
+                    if back.len() != expected.len() {
+                        return false;
+                    }
+                }
+            }
+            Op::Flush => db.flush().unwrap(),
+            Op::Compact => db.compact_range::<&[u8], _>(..).unwrap(),
+            Op::Reopen => {
+                snapshots.clear();
+                db.close().unwrap();
+                db = Db::open_with("/db", options(&fs)).unwrap();
+            }
+        }
+    }
+    let all = collect(db.iter());
+    let expected: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    all == expected
+}
+
+#[test]
+fn random_operations_match_a_btreemap() {
+    QuickCheck::new()
+        .tests(150)
+        .quickcheck(run as fn(Vec<Op>) -> bool);
+}
+
+#[test]
+#[ignore = "long: thousands of sequences"]
+fn random_operations_match_a_btreemap_long() {
+    // Longer sequences: run with QUICKCHECK_GENERATOR_SIZE=400.
+    QuickCheck::new()
+        .tests(2000)
+        .quickcheck(run as fn(Vec<Op>) -> bool);
+}
