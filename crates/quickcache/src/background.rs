@@ -73,7 +73,7 @@ impl Inner {
             let _reported = self.fail(Error::Tree {
                 operation: "flushing a memtable",
                 path: self.dir.clone(),
-                source,
+                source: Box::new(source),
             });
             return;
         }

@@ -132,7 +132,7 @@ impl Inner {
                     .map_err(|source| Error::Tree {
                         operation: "compacting a range",
                         path: self.dir.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
             }
             level = output.max(level.below().unwrap_or(Level::BOTTOM));

@@ -136,7 +136,7 @@ impl Inner {
         let entry = version.get(key, snapshot).map_err(|source| Error::Tree {
             operation: "reading a key",
             path: self.dir.clone(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(entry.and_then(|e| e.into_value()).map(Value::mapped))
     }

@@ -76,7 +76,8 @@ pub enum Error {
         /// The WAL directory.
         path: PathBuf,
         /// The underlying error.
-        source: quickcache_wal::Error,
+        #[snafu(source(from(quickcache_wal::Error, Box::new)))]
+        source: Box<quickcache_wal::Error>,
     },
     /// The version set, manifest, a flush or a compaction failed.
     #[snafu(display("tree in {} ({operation}): {source}", path.display()))]
@@ -86,7 +87,8 @@ pub enum Error {
         /// The database directory.
         path: PathBuf,
         /// The underlying error.
-        source: quickcache_compaction::Error,
+        #[snafu(source(from(quickcache_compaction::Error, Box::new)))]
+        source: Box<quickcache_compaction::Error>,
     },
     /// A table could not be read.
     #[snafu(display("table {} ({operation}): {source}", path.display()))]
@@ -96,7 +98,8 @@ pub enum Error {
         /// The table file (or the database directory when a merged read failed).
         path: PathBuf,
         /// The underlying error.
-        source: quickcache_sstable::Error,
+        #[snafu(source(from(quickcache_sstable::Error, Box::new)))]
+        source: Box<quickcache_sstable::Error>,
     },
     /// A write batch was refused (too large, damaged WAL payload during recovery,
     /// sequence numbers exhausted).
@@ -105,7 +108,8 @@ pub enum Error {
         /// What the database was doing.
         operation: &'static str,
         /// The underlying error.
-        source: quickcache_memtable::Error,
+        #[snafu(source(from(quickcache_memtable::Error, Box::new)))]
+        source: Box<quickcache_memtable::Error>,
     },
     /// A flush or compaction failed earlier; the database accepts no more writes
     /// until it is reopened. Reads keep working.

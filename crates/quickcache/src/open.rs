@@ -40,7 +40,7 @@ fn tree_error(
     move |source| Error::Tree {
         operation,
         path,
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -49,7 +49,7 @@ fn wal_error(operation: &'static str, path: &Path) -> impl Fn(quickcache_wal::Er
     move |source| Error::Wal {
         operation,
         path: path.clone(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -135,11 +135,11 @@ fn replay(
         let record = record.map_err(&werr)?;
         let batch = WriteBatch::decode(&record.payload).map_err(|source| Error::Batch {
             operation: "replaying the WAL",
-            source,
+            source: Box::new(source),
         })?;
         memtable.apply(&batch).map_err(|source| Error::Batch {
             operation: "replaying the WAL",
-            source,
+            source: Box::new(source),
         })?;
         last = last.max(batch.last_seqno().unwrap_or(SeqNo::ZERO));
         report.bytes += record.payload.len() as u64;

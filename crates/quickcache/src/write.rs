@@ -26,12 +26,15 @@ impl Inner {
         Error::Wal {
             operation,
             path: self.wal.dir().to_path_buf(),
-            source,
+            source: Box::new(source),
         }
     }
 
     fn batch_error(operation: &'static str, source: quickcache_memtable::Error) -> Error {
-        Error::Batch { operation, source }
+        Error::Batch {
+            operation,
+            source: Box::new(source),
+        }
     }
 
     /// Writes one batch: sequence numbers, WAL, memtable, publication.

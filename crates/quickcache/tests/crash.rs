@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 //! Power loss at sampled points of a workload, on the simulated file system: after
 //! recovery every synced write is there and the state is that of some prefix of the
 //! issued writes (no holes, nothing invented).
@@ -56,7 +56,7 @@ fn crash_once(seed: u64, crash_at: usize) {
         let mut batch = WriteBatch::new();
         for _ in 0..1 + rng.next() % 3 {
             let key = format!("k{:02}", rng.next() % 50).into_bytes();
-            if rng.next() % 5 == 0 {
+            if rng.next().is_multiple_of(5) {
                 batch.delete(&key);
                 model.remove(&key);
             } else {
@@ -65,7 +65,7 @@ fn crash_once(seed: u64, crash_at: usize) {
                 model.insert(key, value);
             }
         }
-        let synced = rng.next() % 4 == 0;
+        let synced = rng.next().is_multiple_of(4);
         let durability = if synced {
             Durability::Synced
         } else {
@@ -82,7 +82,7 @@ fn crash_once(seed: u64, crash_at: usize) {
         if synced {
             durable = prefixes.len() - 1;
         }
-        if rng.next() % 40 == 0 {
+        if rng.next().is_multiple_of(40) {
             db.flush().unwrap();
         }
     }
