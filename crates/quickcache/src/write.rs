@@ -83,10 +83,22 @@ impl Inner {
             return Err(if too_large { error } else { self.fail(error) });
         }
         let applied = active.apply(batch);
+        let last = reservation.last();
         reservation.publish();
         applied.map_err(|e| Self::batch_error("inserting", e))?;
         let full = active.approximate_memory() >= self.options.memtable_size;
-        Ok(full.then(|| Arc::clone(&active)))
+        let full = full.then(|| Arc::clone(&active));
+        drop(active);
+        // Read your writes: publication is in seqno order, so an earlier writer still
+        // inserting holds this batch back; wait for it before returning.
+        if let Some(last) = last
+            && self.visibility.visible() < last
+        {
+            self.visibility
+                .wait_visible(last)
+                .map_err(|e| Self::batch_error("publishing", e))?;
+        }
+        Ok(full)
     }
 
     /// Slows a write down, or stops it, while flushes or compactions are behind.

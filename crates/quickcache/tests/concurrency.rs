@@ -39,6 +39,9 @@ fn writers_readers_snapshots_and_compaction_together() {
                     batch.put(format!("a/{w}/{i:02}"), &value);
                     batch.put(format!("b/{w}/{i:02}"), &value);
                     db.write(batch).unwrap();
+                    // Read your own write, even while other writers are mid-batch.
+                    let got = db.get(format!("b/{w}/{i:02}")).unwrap().unwrap();
+                    assert_eq!(got, value.as_bytes());
                 }
             })
         })
