@@ -1,0 +1,3 @@
+//! `stress`: long runs of the reliability suites (see the README's "Reliability
+//! suites").
+fn main() {}

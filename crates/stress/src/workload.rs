@@ -1,0 +1,298 @@
+//! Random workloads: what an operation is, how one is drawn from a seed, how it runs
+//! against a [`Db`], what it does to the model, and its one-line text form (the
+//! oracle files of the kill test hold these lines).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use quickcache::{Db, Durability, WriteBatch, WriteOptions};
+
+use crate::rng::Rng;
+
+/// The expected contents of a database: key to value.
+pub type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// One entry of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Set `key` to the value [`value`]`(tag, len)`.
+    Put {
+        /// The key.
+        key: Vec<u8>,
+        /// Names the value: unique per operation and entry.
+        tag: u64,
+        /// The value's length.
+        len: usize,
+    },
+    /// Delete `key`.
+    Delete {
+        /// The key.
+        key: Vec<u8>,
+    },
+}
+
+/// One operation of a workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// An atomic batch (a single put or delete is a batch of one).
+    Write {
+        /// Its entries, applied in order.
+        edits: Vec<Edit>,
+        /// Its durability.
+        durability: Durability,
+    },
+    /// `Db::sync`.
+    Sync,
+    /// `Db::flush`.
+    Flush,
+    /// `Db::compact_range(..)`.
+    Compact,
+}
+
+/// The value named by `tag`, `len` bytes long: starts with the tag (so a value found
+/// in the wrong place names where it came from) and is filled from it.
+pub fn value(tag: u64, len: usize) -> Vec<u8> {
+    let mut v = format!("{tag}:").into_bytes();
+    let mut rng = Rng::new(tag);
+    while v.len() < len {
+        v.push(b'a' + rng.below(26) as u8);
+    }
+    v.truncate(len.max(1));
+    v
+}
+
+/// The key numbered `n`.
+pub fn key(n: u64) -> Vec<u8> {
+    format!("k{n:05}").into_bytes()
+}
+
+/// How workloads are drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Keys are drawn from `key(0)..key(keys)`.
+    pub keys: u64,
+    /// Values are up to this long, except for the rare large one.
+    pub max_value: usize,
+    /// One write in this many carries a value over 64 KiB (0: never).
+    pub large_one_in: u64,
+    /// One write in this many is synced.
+    pub synced_one_in: u64,
+    /// One write in this many is buffered (0: never).
+    pub buffered_one_in: u64,
+    /// One operation in this many is a sync, a flush or a compaction (0: never).
+    pub maintenance_one_in: u64,
+}
+
+impl Shape {
+    /// Small workloads that reach flushes and compactions with a small memtable.
+    pub fn small() -> Shape {
+        Shape {
+            keys: 64,
+            max_value: 300,
+            large_one_in: 0,
+            synced_one_in: 5,
+            buffered_one_in: 12,
+            maintenance_one_in: 15,
+        }
+    }
+}
+
+/// Draws operation number `index` of a workload.
+pub fn draw(rng: &mut Rng, shape: &Shape, index: u64) -> Op {
+    if shape.maintenance_one_in > 0 && rng.one_in(shape.maintenance_one_in) {
+        return match rng.below(4) {
+            0 | 1 => Op::Sync,
+            2 => Op::Flush,
+            _ => Op::Compact,
+        };
+    }
+    let entries = if rng.one_in(3) { 2 + rng.below(5) } else { 1 };
+    let edits = (0..entries)
+        .map(|e| {
+            let key = key(rng.below(shape.keys));
+            if rng.one_in(5) {
+                return Edit::Delete { key };
+            }
+            let len = if shape.large_one_in > 0 && rng.one_in(shape.large_one_in) {
+                (64 << 10) + 1 + rng.below(8 << 10) as usize
+            } else {
+                1 + rng.below(shape.max_value as u64) as usize
+            };
+            Edit::Put {
+                key,
+                tag: index * 64 + e,
+                len,
+            }
+        })
+        .collect();
+    let durability = if rng.one_in(shape.synced_one_in.max(1)) {
+        Durability::Synced
+    } else if shape.buffered_one_in > 0 && rng.one_in(shape.buffered_one_in) {
+        Durability::Buffered
+    } else {
+        Durability::Os
+    };
+    Op::Write { edits, durability }
+}
+
+/// A whole workload of `ops` operations drawn from `seed`.
+pub fn generate(seed: u64, shape: &Shape, ops: usize) -> Vec<Op> {
+    let mut rng = Rng::new(seed);
+    (0..ops as u64).map(|i| draw(&mut rng, shape, i)).collect()
+}
+
+impl Op {
+    /// Runs the operation.
+    ///
+    /// # Errors
+    /// The database's error, unchanged.
+    pub fn run(&self, db: &Db) -> quickcache::Result<()> {
+        match self {
+            Op::Write { edits, durability } => {
+                let mut batch = WriteBatch::new();
+                for edit in edits {
+                    match edit {
+                        Edit::Put { key, tag, len } => batch.put(key, value(*tag, *len)),
+                        Edit::Delete { key } => batch.delete(key),
+                    };
+                }
+                let options = WriteOptions {
+                    durability: Some(*durability),
+                };
+                db.write_with(batch, &options)
+            }
+            Op::Sync => db.sync(),
+            Op::Flush => db.flush(),
+            Op::Compact => db.compact_range::<&[u8], _>(..),
+        }
+    }
+
+    /// Applies the operation to the model.
+    pub fn apply(&self, model: &mut Model) {
+        if let Op::Write { edits, .. } = self {
+            for edit in edits {
+                match edit {
+                    Edit::Put { key, tag, len } => {
+                        model.insert(key.clone(), value(*tag, *len));
+                    }
+                    Edit::Delete { key } => {
+                        model.remove(key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a successful return makes this operation and every one before it
+    /// survive a power loss (docs/durability.md: synced writes, `sync`).
+    pub fn makes_durable(&self) -> bool {
+        matches!(
+            self,
+            Op::Sync
+                | Op::Write {
+                    durability: Durability::Synced,
+                    ..
+                }
+        )
+    }
+
+    /// Whether a successful return makes this operation survive a process crash (every
+    /// level but buffered; maintenance changes no contents).
+    pub fn survives_process_crash(&self) -> bool {
+        !matches!(
+            self,
+            Op::Write {
+                durability: Durability::Buffered,
+                ..
+            }
+        )
+    }
+
+    /// The one-line text form: `W <o|s|b> P <key> <tag> <len> D <key> ...`, `S`, `F`,
+    /// `C`. Keys are printable ASCII without spaces.
+    pub fn to_line(&self) -> String {
+        match self {
+            Op::Write { edits, durability } => {
+                let d = match durability {
+                    Durability::Synced => 's',
+                    Durability::Buffered => 'b',
+                    _ => 'o',
+                };
+                let mut line = format!("W {d}");
+                for edit in edits {
+                    let _ = match edit {
+                        Edit::Put { key, tag, len } => {
+                            write!(line, " P {} {tag} {len}", String::from_utf8_lossy(key))
+                        }
+                        Edit::Delete { key } => {
+                            write!(line, " D {}", String::from_utf8_lossy(key))
+                        }
+                    };
+                }
+                line
+            }
+            Op::Sync => "S".into(),
+            Op::Flush => "F".into(),
+            Op::Compact => "C".into(),
+        }
+    }
+
+    /// Parses [`Op::to_line`]'s form.
+    pub fn from_line(line: &str) -> Option<Op> {
+        let mut words = line.split(' ');
+        match words.next()? {
+            "S" => return Some(Op::Sync),
+            "F" => return Some(Op::Flush),
+            "C" => return Some(Op::Compact),
+            "W" => {}
+            _ => return None,
+        }
+        let durability = match words.next()? {
+            "s" => Durability::Synced,
+            "b" => Durability::Buffered,
+            "o" => Durability::Os,
+            _ => return None,
+        };
+        let mut edits = Vec::new();
+        while let Some(kind) = words.next() {
+            let key = words.next()?.as_bytes().to_vec();
+            edits.push(match kind {
+                "P" => Edit::Put {
+                    key,
+                    tag: words.next()?.parse().ok()?,
+                    len: words.next()?.parse().ok()?,
+                },
+                "D" => Edit::Delete { key },
+                _ => return None,
+            });
+        }
+        Some(Op::Write { edits, durability })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip() {
+        let shape = Shape {
+            maintenance_one_in: 3,
+            large_one_in: 4,
+            ..Shape::small()
+        };
+        for op in generate(5, &shape, 300) {
+            assert_eq!(Op::from_line(&op.to_line()), Some(op.clone()));
+        }
+        assert_eq!(Op::from_line("W x P k 1 2"), None);
+        assert_eq!(Op::from_line("W o P k 1"), None);
+    }
+
+    #[test]
+    fn values_are_named_by_their_tag() {
+        assert_eq!(value(7, 20), value(7, 20));
+        assert!(value(7, 20).starts_with(b"7:"));
+        assert_eq!(value(12345, 3).len(), 3);
+        assert_eq!(value(1, 70_000).len(), 70_000);
+    }
+}
