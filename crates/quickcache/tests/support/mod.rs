@@ -1,0 +1,26 @@
+//! Helpers shared by the reliability suites (`crash_kill`, `crash_power`,
+//! `corruption`, `io_faults`, `concurrency_stress`, `fuzz_corpus_engine`). The suites'
+//! logic itself lives in `quickcache-stress`, which the `stress` binary runs for hours.
+
+#![allow(dead_code, reason = "each suite uses a part of the helpers")]
+
+use std::time::Duration;
+
+/// A count from the environment variable `name`, or `default`: CI runs the defaults,
+/// longer runs set the variable (the README's "Reliability suites").
+pub fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A duration in seconds from the environment variable `name`, or `default`.
+pub fn env_secs(name: &str, default: u64) -> Duration {
+    Duration::from_secs(env_count(name, default))
+}
+
+/// The first seed of a run: `QUICKCACHE_SEED` replays one failure, otherwise 1.
+pub fn first_seed() -> u64 {
+    env_count("QUICKCACHE_SEED", 1)
+}
