@@ -1,0 +1,60 @@
+//! `Engine`: what a key-value store must offer to run the benchmark workloads.
+//!
+//! The `quickcache` command implements it for quickcache; the `quickcache-benches`
+//! crate implements it for the engines compared against, so all run the same code.
+
+use std::path::Path;
+
+/// An engine's error, whatever its type.
+pub type EngineError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The result of an engine operation.
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// A key-value store under benchmark. Shared by all worker threads of a workload.
+///
+/// Writes use the engine's default, non-synced durability (each implementation
+/// documents which) except [`Engine::put_sync`], which returns only once the write
+/// survives power loss.
+pub trait Engine: Send + Sync {
+    /// Writes `key` → `value`.
+    fn put(&self, key: &[u8], value: &[u8]) -> EngineResult<()>;
+
+    /// Writes `key` → `value` durably (fsynced, group commit allowed).
+    fn put_sync(&self, key: &[u8], value: &[u8]) -> EngineResult<()>;
+
+    /// Writes all `pairs` atomically.
+    fn put_batch(&self, pairs: &[(&[u8], &[u8])]) -> EngineResult<()>;
+
+    /// Deletes `key`.
+    fn delete(&self, key: &[u8]) -> EngineResult<()>;
+
+    /// Looks `key` up; returns the value's length when found. Implementations must
+    /// read the value (not only learn that it exists).
+    fn get(&self, key: &[u8]) -> EngineResult<Option<usize>>;
+
+    /// Visits entries in key order (descending if `reverse`), starting at the first
+    /// key `>= from` (or `<= from` in reverse; every key if `from` is `None`), until
+    /// `visit` returns `false` or the keys run out. Returns the entries visited.
+    fn scan(
+        &self,
+        from: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> EngineResult<u64>;
+
+    /// Makes everything written so far durable and lets background work settle
+    /// enough that the next workload starts from a comparable state (called between
+    /// workloads, not timed).
+    fn settle(&self) -> EngineResult<()>;
+}
+
+/// Opens an engine in a directory, for the workloads that start from an empty store
+/// and to measure reopening.
+pub trait EngineFactory {
+    /// The engine's name in reports.
+    fn name(&self) -> &str;
+
+    /// Opens (creating if needed) the store in `dir`.
+    fn open(&self, dir: &Path) -> EngineResult<Box<dyn Engine>>;
+}

@@ -1,0 +1,120 @@
+//! Key and value generation: fixed-width decimal keys, a tiny fast RNG, and random values.
+//!
+//! Keys are the key number in decimal, zero-padded to the key size (db_bench's form),
+//! so the numeric order is the byte order. A missing key is a present key's number
+//! with its last byte replaced by `.`, which no generated key contains.
+
+/// SplitMix64: a small, fast, statistically decent generator; one per thread, seeded
+/// by workload and thread so runs are repeatable.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform number below `n` (`n > 0`; 0 when `n == 0`).
+    #[inline]
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+/// Writes key number `n` into `buf` (whose length is the key size), zero-padded
+/// decimal, most significant digits dropped if it does not fit.
+///
+/// # Examples
+/// ```
+/// let mut key = [0u8; 16];
+/// quickcache_cli::bench::write_key(&mut key, 42);
+/// assert_eq!(&key, b"0000000000000042");
+/// ```
+#[inline]
+pub fn write_key(buf: &mut [u8], mut n: u64) {
+    for b in buf.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// Writes the missing twin of key number `n`: never equal to any written key.
+#[inline]
+pub fn write_missing_key(buf: &mut [u8], n: u64) {
+    write_key(buf, n);
+    if let Some(last) = buf.last_mut() {
+        *last = b'.';
+    }
+}
+
+/// A source of incompressible values: a 1 MiB random buffer from which each value is
+/// a slice at a pseudo-random offset (no allocation per write).
+#[derive(Debug)]
+pub struct Values {
+    data: Vec<u8>,
+    size: usize,
+}
+
+impl Values {
+    /// Values of `size` bytes.
+    pub fn new(size: usize) -> Values {
+        let len = (1 << 20).max(size * 2);
+        let mut rng = Rng::new(0x5EED);
+        let data = (0..len).map(|_| rng.next_u64() as u8).collect();
+        Values { data, size }
+    }
+
+    /// The value size.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// A value chosen by `seed`.
+    #[inline]
+    pub fn get(&self, seed: u64) -> &[u8] {
+        let span = (self.data.len() - self.size) as u64;
+        let start = (seed.wrapping_mul(0x9E37_79B9) % span.max(1)) as usize;
+        &self.data[start..start + self.size]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_numerically_and_missing_keys_never_collide() {
+        let (mut a, mut b, mut m) = ([0u8; 16], [0u8; 16], [0u8; 16]);
+        write_key(&mut a, 9);
+        write_key(&mut b, 10);
+        assert!(a < b);
+        write_missing_key(&mut m, 10);
+        assert_ne!(m, b);
+        assert_eq!(&m[..15], &b[..15]);
+    }
+
+    #[test]
+    fn below_stays_below() {
+        let mut rng = Rng::new(1);
+        assert!((0..10_000).all(|_| rng.below(7) < 7));
+        assert_eq!(rng.below(0), 0);
+    }
+
+    #[test]
+    fn values_have_the_asked_size() {
+        let values = Values::new(100);
+        assert!((0..1000).all(|s| values.get(s).len() == 100));
+        assert_ne!(values.get(1), values.get(2));
+    }
+}

@@ -1,0 +1,90 @@
+//! quickcache as a benchmark [`Engine`]: default [`Options`], so writes are handed to
+//! the OS (`Durability::Os`) and only fillsync asks for `Durability::Synced`.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use quickcache::{Db, Options, WriteBatch, WriteOptions};
+
+use super::engine::{Engine, EngineFactory, EngineResult};
+
+/// Opens quickcache databases with the given options (default: [`Options::default`]).
+#[derive(Debug, Clone, Default)]
+pub struct QuickcacheFactory {
+    /// The options every database is opened with.
+    pub options: Options,
+}
+
+impl EngineFactory for QuickcacheFactory {
+    fn name(&self) -> &str {
+        "quickcache"
+    }
+
+    fn open(&self, dir: &Path) -> EngineResult<Box<dyn Engine>> {
+        Ok(Box::new(Db::open_with(dir, self.options.clone())?))
+    }
+}
+
+impl Engine for Db {
+    fn put(&self, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        Ok(Db::put(self, key, value)?)
+    }
+
+    fn put_sync(&self, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        Ok(self.put_with(key, value, &WriteOptions::synced())?)
+    }
+
+    fn put_batch(&self, pairs: &[(&[u8], &[u8])]) -> EngineResult<()> {
+        let mut batch = WriteBatch::new();
+        for (k, v) in pairs {
+            batch.put(k, v);
+        }
+        Ok(self.write(batch)?)
+    }
+
+    fn delete(&self, key: &[u8]) -> EngineResult<()> {
+        Ok(Db::delete(self, key)?)
+    }
+
+    fn get(&self, key: &[u8]) -> EngineResult<Option<usize>> {
+        Ok(Db::get(self, key)?.map(|v| black_box(v.as_slice()).len()))
+    }
+
+    fn scan(
+        &self,
+        from: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> EngineResult<u64> {
+        let iter = match (from, reverse) {
+            (None, _) => self.iter(),
+            (Some(k), false) => self.range(k..),
+            (Some(k), true) => self.range(..=k),
+        };
+        let mut seen = 0;
+        let mut step = |kv: quickcache::Result<(Vec<u8>, quickcache::Value)>| {
+            kv.map(|(k, v)| {
+                seen += 1;
+                visit(&k, &v)
+            })
+        };
+        if reverse {
+            for kv in iter.rev() {
+                if !step(kv)? {
+                    break;
+                }
+            }
+        } else {
+            for kv in iter {
+                if !step(kv)? {
+                    break;
+                }
+            }
+        }
+        Ok(seen)
+    }
+
+    fn settle(&self) -> EngineResult<()> {
+        Ok(self.sync()?)
+    }
+}

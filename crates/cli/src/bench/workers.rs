@@ -1,0 +1,273 @@
+//! The loop each worker thread runs for a workload, timing every operation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+
+use super::engine::{Engine, EngineResult};
+use super::histogram::Histogram;
+use super::keys::{Rng, Values, write_key, write_missing_key};
+use super::run::Config;
+use super::workload::Workload;
+
+/// Progress is reported every this many operations (cheaper than every one).
+const PROGRESS_STEP: u64 = 1024;
+/// Scans time groups of this many entries: a clock read per entry would cost more
+/// than the entry.
+const SCAN_GROUP: u64 = 1024;
+/// Entries a seekrandom operation visits: the seek and 10 nexts.
+const SEEK_ENTRIES: u64 = 11;
+
+/// What every worker of a workload shares.
+pub(crate) struct Ctx<'a> {
+    pub(crate) engine: &'a dyn Engine,
+    pub(crate) config: &'a Config,
+    pub(crate) values: &'a Values,
+    pub(crate) bar: &'a ProgressBar,
+    /// Set when the measured threads are done (stops readwhilewriting's writer).
+    pub(crate) stop: &'a AtomicBool,
+}
+
+/// A thread's contiguous part of a workload's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Share {
+    pub(crate) first: u64,
+    pub(crate) count: u64,
+}
+
+impl Share {
+    /// Thread `t`'s share of `ops` operations over `threads` threads.
+    pub(crate) fn of(ops: u64, threads: usize, t: usize) -> Share {
+        let (threads, t) = (threads.max(1) as u64, t as u64);
+        let (base, extra) = (ops / threads, ops % threads);
+        Share {
+            first: t * base + t.min(extra),
+            count: base + u64::from(t < extra),
+        }
+    }
+}
+
+/// What one thread measured.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub(crate) latency: Histogram,
+    pub(crate) bytes: u64,
+    pub(crate) found: u64,
+}
+
+impl Tally {
+    pub(crate) fn merge(&mut self, other: &Tally) {
+        self.latency.merge(&other.latency);
+        self.bytes += other.bytes;
+        self.found += other.found;
+    }
+
+    fn time<T>(&mut self, op: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = op();
+        self.latency.record(start.elapsed().as_nanos() as u64);
+        out
+    }
+}
+
+/// Runs thread `thread`'s share of `workload`.
+pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> EngineResult<Tally> {
+    let seed = (w as u64 + 1) * 1_000_003 + thread;
+    match w {
+        Workload::FillSeq | Workload::FillSync | Workload::FillSync4 => fill_seq(ctx, w, share),
+        Workload::FillBatch => fill_batch(ctx, share),
+        Workload::FillRandom | Workload::Overwrite => fill_random(ctx, share, seed),
+        Workload::ReadRandom | Workload::ReadWhileWriting => read(ctx, share, seed, false),
+        Workload::ReadMissing => read(ctx, share, seed, true),
+        Workload::SeekRandom => seek(ctx, share, seed),
+        Workload::ReadSeq => scan(ctx, share, false),
+        Workload::ReadReverse => scan(ctx, share, true),
+        Workload::DeleteRandom => delete(ctx, share, seed),
+    }
+}
+
+fn tick(ctx: &Ctx<'_>, i: u64) {
+    if i % PROGRESS_STEP == PROGRESS_STEP - 1 {
+        ctx.bar.inc(PROGRESS_STEP);
+    }
+}
+
+fn fill_seq(ctx: &Ctx<'_>, w: Workload, share: Share) -> EngineResult<Tally> {
+    let (mut t, mut key) = (Tally::default(), vec![0; ctx.config.key_size]);
+    let sync = matches!(w, Workload::FillSync | Workload::FillSync4);
+    for i in 0..share.count {
+        let n = share.first + i;
+        write_key(&mut key, n);
+        let value = ctx.values.get(n);
+        if sync {
+            t.time(|| ctx.engine.put_sync(&key, value))?;
+        } else {
+            t.time(|| ctx.engine.put(&key, value))?;
+        }
+        t.bytes += (key.len() + value.len()) as u64;
+        tick(ctx, i);
+    }
+    Ok(t)
+}
+
+fn fill_random(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
+    let (mut t, mut key, mut rng) = (
+        Tally::default(),
+        vec![0; ctx.config.key_size],
+        Rng::new(seed),
+    );
+    for i in 0..share.count {
+        let n = rng.below(ctx.config.num);
+        write_key(&mut key, n);
+        let value = ctx.values.get(i ^ n);
+        t.time(|| ctx.engine.put(&key, value))?;
+        t.bytes += (key.len() + value.len()) as u64;
+        tick(ctx, i);
+    }
+    Ok(t)
+}
+
+fn fill_batch(ctx: &Ctx<'_>, share: Share) -> EngineResult<Tally> {
+    let size = ctx.config.batch_size.max(1) as u64;
+    let ks = ctx.config.key_size;
+    let mut t = Tally::default();
+    let mut keys = vec![0u8; ks * size as usize];
+    let mut done = 0;
+    while done < share.count {
+        let len = size.min(share.count - done);
+        let mut pairs = Vec::with_capacity(len as usize);
+        for (j, key) in keys.chunks_exact_mut(ks).take(len as usize).enumerate() {
+            write_key(key, share.first + done + j as u64);
+        }
+        for (j, key) in keys.chunks_exact(ks).take(len as usize).enumerate() {
+            let value = ctx.values.get(share.first + done + j as u64);
+            t.bytes += (key.len() + value.len()) as u64;
+            pairs.push((key, value));
+        }
+        let start = Instant::now();
+        ctx.engine.put_batch(&pairs)?;
+        t.latency
+            .record_n(start.elapsed().as_nanos() as u64 / len, len);
+        done += len;
+        ctx.bar.inc(len);
+    }
+    Ok(t)
+}
+
+fn read(ctx: &Ctx<'_>, share: Share, seed: u64, missing: bool) -> EngineResult<Tally> {
+    let (mut t, mut key, mut rng) = (
+        Tally::default(),
+        vec![0; ctx.config.key_size],
+        Rng::new(seed),
+    );
+    for i in 0..share.count {
+        let n = rng.below(ctx.config.num);
+        if missing {
+            write_missing_key(&mut key, n);
+        } else {
+            write_key(&mut key, n);
+        }
+        if let Some(len) = t.time(|| ctx.engine.get(&key))? {
+            t.found += 1;
+            t.bytes += (key.len() + len) as u64;
+        }
+        tick(ctx, i);
+    }
+    Ok(t)
+}
+
+fn seek(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
+    let (mut t, mut key, mut rng) = (
+        Tally::default(),
+        vec![0; ctx.config.key_size],
+        Rng::new(seed),
+    );
+    for i in 0..share.count {
+        write_key(&mut key, rng.below(ctx.config.num));
+        let mut bytes = 0;
+        let mut left = SEEK_ENTRIES;
+        let seen = t.time(|| {
+            ctx.engine.scan(Some(&key), false, &mut |k, v| {
+                bytes += k.len() + v.len();
+                left -= 1;
+                left > 0
+            })
+        })?;
+        t.found += seen;
+        t.bytes += bytes as u64;
+        tick(ctx, i);
+    }
+    Ok(t)
+}
+
+fn scan(ctx: &Ctx<'_>, share: Share, reverse: bool) -> EngineResult<Tally> {
+    let mut t = Tally::default();
+    let (mut bytes, mut seen, mut group_start) = (0u64, 0u64, Instant::now());
+    let latency = &mut t.latency;
+    let limit = share.count;
+    ctx.engine.scan(None, reverse, &mut |k, v| {
+        bytes += (k.len() + v.len()) as u64;
+        seen += 1;
+        if seen % SCAN_GROUP == 0 {
+            let now = Instant::now();
+            latency.record_n(
+                (now - group_start).as_nanos() as u64 / SCAN_GROUP,
+                SCAN_GROUP,
+            );
+            group_start = now;
+            ctx.bar.inc(SCAN_GROUP);
+        }
+        seen < limit
+    })?;
+    let rest = seen % SCAN_GROUP;
+    if let Some(per_entry) = (group_start.elapsed().as_nanos() as u64).checked_div(rest) {
+        latency.record_n(per_entry, rest);
+    }
+    t.bytes = bytes;
+    t.found = seen;
+    Ok(t)
+}
+
+fn delete(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
+    let (mut t, mut key, mut rng) = (
+        Tally::default(),
+        vec![0; ctx.config.key_size],
+        Rng::new(seed),
+    );
+    for i in 0..share.count {
+        write_key(&mut key, rng.below(ctx.config.num));
+        t.time(|| ctx.engine.delete(&key))?;
+        t.bytes += key.len() as u64;
+        tick(ctx, i);
+    }
+    Ok(t)
+}
+
+/// readwhilewriting's writer: random overwrites until the readers are done.
+pub(crate) fn background_writer(ctx: &Ctx<'_>) -> EngineResult<Tally> {
+    let (mut t, mut key, mut rng) = (Tally::default(), vec![0; ctx.config.key_size], Rng::new(7));
+    let mut i = 0u64;
+    while !ctx.stop.load(Ordering::Relaxed) {
+        let n = rng.below(ctx.config.num);
+        write_key(&mut key, n);
+        let value = ctx.values.get(i ^ n);
+        t.time(|| ctx.engine.put(&key, value))?;
+        t.bytes += (key.len() + value.len()) as u64;
+        i += 1;
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_cover_every_operation_once() {
+        let shares: Vec<_> = (0..3).map(|t| Share::of(10, 3, t)).collect();
+        assert_eq!(shares[0], Share { first: 0, count: 4 });
+        assert_eq!(shares[1], Share { first: 4, count: 3 });
+        assert_eq!(shares[2], Share { first: 7, count: 3 });
+    }
+}

@@ -1,0 +1,149 @@
+//! `Workload`: the db_bench-style workloads, their names and what each needs.
+
+use std::fmt;
+
+/// One benchmark workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Workload {
+    /// `num` puts of keys in ascending order, into an empty store.
+    FillSeq,
+    /// `num` puts of uniformly random keys (with repeats), into an empty store.
+    FillRandom,
+    /// `num` keys in ascending order, written in atomic batches of 1000, into an empty
+    /// store. Leaves every key present for the workloads after it.
+    FillBatch,
+    /// `num` puts of random existing keys.
+    Overwrite,
+    /// `num` gets of random existing keys.
+    ReadRandom,
+    /// `num` gets of keys that are not in the store.
+    ReadMissing,
+    /// `num` seeks to a random key, each followed by 10 nexts.
+    SeekRandom,
+    /// One forward scan over up to `num` entries.
+    ReadSeq,
+    /// One backward scan over up to `num` entries.
+    ReadReverse,
+    /// `num` deletes of random keys.
+    DeleteRandom,
+    /// `num / 1000` synced puts from one thread, into an empty store.
+    FillSync,
+    /// `num / 1000` synced puts from four threads, into an empty store.
+    FillSync4,
+    /// `num` random gets by the reader threads while one more thread overwrites
+    /// random keys as fast as it can.
+    ReadWhileWriting,
+}
+
+impl Workload {
+    /// Every workload, in the order `bench` runs them by default (each leaves the
+    /// store in the state the next expects).
+    pub const ALL: [Workload; 13] = [
+        Workload::FillSeq,
+        Workload::FillRandom,
+        Workload::FillBatch,
+        Workload::Overwrite,
+        Workload::ReadRandom,
+        Workload::ReadMissing,
+        Workload::SeekRandom,
+        Workload::ReadSeq,
+        Workload::ReadReverse,
+        Workload::ReadWhileWriting,
+        Workload::DeleteRandom,
+        Workload::FillSync,
+        Workload::FillSync4,
+    ];
+
+    /// The workload's name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::FillSeq => "fillseq",
+            Workload::FillRandom => "fillrandom",
+            Workload::FillBatch => "fillbatch",
+            Workload::Overwrite => "overwrite",
+            Workload::ReadRandom => "readrandom",
+            Workload::ReadMissing => "readmissing",
+            Workload::SeekRandom => "seekrandom",
+            Workload::ReadSeq => "readseq",
+            Workload::ReadReverse => "readreverse",
+            Workload::DeleteRandom => "deleterandom",
+            Workload::FillSync => "fillsync",
+            Workload::FillSync4 => "fillsync4",
+            Workload::ReadWhileWriting => "readwhilewriting",
+        }
+    }
+
+    /// The workload called `name`.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_cli::bench::Workload;
+    /// assert_eq!(Workload::parse("readseq"), Some(Workload::ReadSeq));
+    /// assert_eq!(Workload::parse("nope"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// Parses a comma-separated list; the error names the unknown workload.
+    ///
+    /// # Errors
+    /// The first name that is not a workload.
+    pub fn parse_list(list: &str) -> Result<Vec<Workload>, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|name| Workload::parse(name).ok_or_else(|| name.to_string()))
+            .collect()
+    }
+
+    /// Whether the workload starts from an empty store.
+    pub fn starts_empty(self) -> bool {
+        matches!(
+            self,
+            Workload::FillSeq
+                | Workload::FillRandom
+                | Workload::FillBatch
+                | Workload::FillSync
+                | Workload::FillSync4
+        )
+    }
+
+    /// Whether the workload needs the keys `0..num` to be present.
+    pub fn needs_data(self) -> bool {
+        !self.starts_empty()
+    }
+
+    /// The synced writes' share of `num`, as db_bench sizes fillsync.
+    pub fn sync_ops(num: u64) -> u64 {
+        (num / 1000).max(10)
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for w in Workload::ALL {
+            assert_eq!(Workload::parse(w.name()), Some(w));
+        }
+    }
+
+    #[test]
+    fn lists_parse_and_name_the_unknown() {
+        assert_eq!(
+            Workload::parse_list("fillseq, readrandom"),
+            Ok(vec![Workload::FillSeq, Workload::ReadRandom])
+        );
+        assert_eq!(Workload::parse_list("fillseq,bogus"), Err("bogus".into()));
+    }
+}

@@ -1,0 +1,53 @@
+//! The subcommands, one file each; [`run`] dispatches.
+
+mod bench;
+mod compact;
+mod dump_manifest;
+mod dump_sst;
+mod dump_wal;
+mod frames;
+mod kv;
+mod manifest_edit;
+mod open;
+mod scan;
+mod stats;
+mod verify;
+
+use std::io::Write;
+use std::path::Path;
+
+pub use open::{check_database, open_existing};
+pub use stats::{human_bytes, picture, shape_table};
+
+use crate::CliError;
+use crate::args::{Cli, Command};
+use crate::escape::Format;
+
+/// Reads a whole file for a dump.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|source| CliError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Runs the parsed command, printing to `out`.
+///
+/// # Errors
+/// Whatever the command met; see [`CliError`].
+pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    let hex = |f: &crate::args::FormatArgs| Format { hex: f.hex };
+    match &cli.command {
+        Command::Bench(a) => bench::bench(a, out),
+        Command::Get(a) => kv::get(a, out),
+        Command::Put(a) => kv::put(a),
+        Command::Delete(a) => kv::delete(a),
+        Command::Scan(a) => scan::scan(a, out),
+        Command::Stats(a) => stats::stats(a, out),
+        Command::Verify(a) => verify::verify(a, out),
+        Command::Compact(a) => compact::compact(a, out),
+        Command::DumpWal(a) => dump_wal::dump_wal(&a.file, hex(&a.format), out),
+        Command::DumpSst(a) => dump_sst::dump_sst(&a.file, hex(&a.format), out),
+        Command::DumpManifest(a) => dump_manifest::dump_manifest(&a.file, hex(&a.format), out),
+    }
+}

@@ -1,0 +1,128 @@
+//! `bench`: the workloads on quickcache, in a fresh temporary directory by default.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use quickcache::compaction::CURRENT;
+
+use crate::CliError;
+use crate::args::BenchArgs;
+use crate::bench::{Config, QuickcacheFactory, Session, Workload, json, table};
+use crate::error::output;
+
+/// A directory removed when dropped (the default benchmark directory).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, CliError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!("quickcache-bench-{}-{nanos}", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path).map_err(|source| CliError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `dir` may be emptied by the fill workloads, and whether it holds a
+/// database already.
+fn check_bench_dir(dir: &Path) -> Result<bool, CliError> {
+    if dir.join(CURRENT).is_file() {
+        return Ok(true);
+    }
+    let empty = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(_) => !dir.exists(),
+    };
+    if empty {
+        return Ok(false);
+    }
+    Err(CliError::Usage(format!(
+        "{}: not empty and not a quickcache database; bench refuses to empty it",
+        dir.display()
+    )))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn workloads(args: &BenchArgs) -> Result<Vec<Workload>, CliError> {
+    match &args.benchmarks {
+        None => Ok(Workload::ALL.to_vec()),
+        Some(list) => Workload::parse_list(list).map_err(|name| {
+            CliError::Usage(format!("unknown benchmark {name:?}; known: {}", known()))
+        }),
+    }
+}
+
+fn known() -> String {
+    Workload::ALL.map(Workload::name).join(", ")
+}
+
+/// Runs the benchmarks and prints the table (or JSON lines).
+///
+/// # Errors
+/// Bad arguments, an unusable directory, an engine error.
+pub(crate) fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let list = workloads(args)?;
+    if args.num == 0 || args.threads == 0 {
+        return Err(CliError::Usage(
+            "--num and --threads must be at least 1".into(),
+        ));
+    }
+    let temp = if args.db.is_none() {
+        Some(TempDir::new()?)
+    } else {
+        None
+    };
+    let dir = args
+        .db
+        .clone()
+        .or_else(|| temp.as_ref().map(|t| t.0.clone()))
+        .unwrap_or_default();
+    let loaded = check_bench_dir(&dir)?;
+    let config = Config {
+        num: args.num,
+        value_size: args.value_size,
+        threads: args.threads,
+        progress: !args.json && std::io::stderr().is_terminal(),
+        ..Config::default()
+    };
+    if !args.json {
+        writeln!(
+            out,
+            "quickcache bench: {} keys of {} B, values of {} B, {} threads, fillsync/fillsync4: num/1000 = {} synced puts\ndirectory {}{}; load average {}",
+            config.num, config.key_size, config.value_size, config.threads, Workload::sync_ops(config.num),
+            dir.display(), if temp.is_some() { " (removed afterwards)" } else { "" }, load_average()
+        )
+        .map_err(output)?;
+    }
+    let factory = QuickcacheFactory::default();
+    let mut session = Session::new(&factory, &dir, config, loaded);
+    let mut outcomes = Vec::new();
+    for w in list {
+        let outcome = session.run(w).map_err(CliError::Bench)?;
+        if args.json {
+            writeln!(out, "{}", json(&outcome)).map_err(output)?;
+        }
+        outcomes.push(outcome);
+    }
+    session.close();
+    if !args.json {
+        write!(out, "\n{}", table(&outcomes)).map_err(output)?;
+    }
+    Ok(())
+}

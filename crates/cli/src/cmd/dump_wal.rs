@@ -1,0 +1,90 @@
+//! `dump-wal`: every record of one WAL segment file, decoded as a write batch, and
+//! every damaged range, with no database around the file.
+
+use std::io::Write;
+use std::path::Path;
+
+use quickcache::memtable::WriteBatch;
+use quickcache::sstable::ValueKind;
+use quickcache::wal::SegmentId;
+
+use super::frames::{check_header, number_in_header, walk};
+use super::read_file;
+use crate::CliError;
+use crate::error::output;
+use crate::escape::Format;
+
+/// The segment a file holds: from its canonical name, else from its header.
+fn segment_of(path: &Path, bytes: &[u8]) -> SegmentId {
+    let name = path.file_name().and_then(|n| n.to_str());
+    name.and_then(SegmentId::from_file_name)
+        .or_else(|| number_in_header(bytes).map(SegmentId))
+        .unwrap_or(SegmentId(0))
+}
+
+fn print_batch(out: &mut dyn Write, payload: &[u8], format: Format) -> std::io::Result<()> {
+    let batch = match WriteBatch::decode(payload) {
+        Ok(batch) => batch,
+        Err(e) => return writeln!(out, "    DAMAGE: payload is not a write batch: {e}"),
+    };
+    let last = batch
+        .last_seqno()
+        .map_or_else(|| "-".into(), |s| s.to_string());
+    writeln!(
+        out,
+        "    seqno {}..={last}, {} entries",
+        batch.base_seqno(),
+        batch.count()
+    )?;
+    for entry in batch.iter() {
+        match entry.kind {
+            ValueKind::Tombstone => writeln!(out, "    DEL {}", format.show(entry.key))?,
+            _ => writeln!(
+                out,
+                "    PUT {} = {}",
+                format.show(entry.key),
+                format.show(entry.value)
+            )?,
+        }
+    }
+    Ok(())
+}
+
+/// Dumps the segment file `path`.
+///
+/// # Errors
+/// The file cannot be read, or it is damaged (after printing what was readable).
+pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Result<(), CliError> {
+    let bytes = read_file(path)?;
+    let id = segment_of(path, &bytes);
+    writeln!(
+        out,
+        "WAL segment {} ({}, {} bytes)",
+        id.0,
+        path.display(),
+        bytes.len()
+    )
+    .map_err(output)?;
+    check_header(path, &bytes, id)?;
+    let mut bad_batches = 0u64;
+    let (records, damaged) = walk(out, &bytes, id, &mut |out, at, payload| {
+        writeln!(out, "@{at} record, {} payload bytes", payload.len())?;
+        bad_batches += u64::from(WriteBatch::decode(payload).is_err());
+        print_batch(out, payload, format)
+    })
+    .map_err(output)?;
+    writeln!(
+        out,
+        "{records} records, {damaged} damaged ranges, {bad_batches} undecodable batches"
+    )
+    .map_err(output)?;
+    if damaged + bad_batches > 0 {
+        let what =
+            format!("{damaged} damaged ranges, {bad_batches} undecodable batches (listed above)");
+        return Err(CliError::Damaged {
+            path: path.to_path_buf(),
+            what,
+        });
+    }
+    Ok(())
+}

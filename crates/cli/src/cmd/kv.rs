@@ -1,0 +1,73 @@
+//! `get`, `put` and `delete`: one key at a time.
+
+use std::io::Write;
+
+use quickcache::WriteOptions;
+
+use super::open::{db_error, open, open_existing};
+use crate::CliError;
+use crate::args::{KeyArgs, PutArgs};
+use crate::error::output;
+use crate::escape::Format;
+
+fn parse(format: Format, text: &str, what: &str) -> Result<Vec<u8>, CliError> {
+    format
+        .parse(text)
+        .map_err(|e| CliError::Usage(format!("{what}: {e}")))
+}
+
+/// Prints the value of the key, or fails with [`CliError::NotFound`].
+///
+/// # Errors
+/// No database, a database error, or the key is absent.
+pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let format = Format {
+        hex: args.format.hex,
+    };
+    let key = parse(format, &args.key, "key")?;
+    let db = open_existing(&args.db.db)?;
+    let value = db.get(&key).map_err(db_error(&args.db.db))?;
+    let value = value.ok_or_else(|| CliError::NotFound(format.show(&key)))?;
+    writeln!(out, "{}", format.show(&value)).map_err(output)?;
+    db.close().map_err(db_error(&args.db.db))
+}
+
+/// Writes the key and value.
+///
+/// # Errors
+/// No database (unless `--create`), a database error.
+pub(crate) fn put(args: &PutArgs) -> Result<(), CliError> {
+    let format = Format {
+        hex: args.format.hex,
+    };
+    let key = parse(format, &args.key, "key")?;
+    let value = parse(format, &args.value, "value")?;
+    let path = &args.db.db;
+    let db = if args.create {
+        open(path)?
+    } else {
+        open_existing(path)?
+    };
+    let options = if args.sync {
+        WriteOptions::synced()
+    } else {
+        WriteOptions::default()
+    };
+    db.put_with(&key, &value, &options)
+        .map_err(db_error(path))?;
+    db.close().map_err(db_error(path))
+}
+
+/// Deletes the key (deleting an absent key is not an error).
+///
+/// # Errors
+/// No database, a database error.
+pub(crate) fn delete(args: &KeyArgs) -> Result<(), CliError> {
+    let format = Format {
+        hex: args.format.hex,
+    };
+    let key = parse(format, &args.key, "key")?;
+    let db = open_existing(&args.db.db)?;
+    db.delete(&key).map_err(db_error(&args.db.db))?;
+    db.close().map_err(db_error(&args.db.db))
+}

@@ -1,0 +1,54 @@
+//! Opening the database a command names, refusing what is not one.
+
+use std::path::Path;
+
+use quickcache::Db;
+use quickcache::compaction::CURRENT;
+
+use crate::CliError;
+
+/// Checks that `path` is a directory holding a quickcache database, without
+/// touching it.
+///
+/// # Errors
+/// [`CliError::NoDatabase`] saying why not.
+pub fn check_database(path: &Path) -> Result<(), CliError> {
+    let no = |why| CliError::NoDatabase {
+        path: path.to_path_buf(),
+        why,
+    };
+    match std::fs::metadata(path) {
+        Err(_) => Err(no("the directory does not exist")),
+        Ok(meta) if !meta.is_dir() => Err(no("not a directory")),
+        Ok(_) if !path.join(CURRENT).is_file() => Err(no("no CURRENT file")),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Opens the existing database in `path`.
+///
+/// # Errors
+/// [`CliError::NoDatabase`], or the database's own error (locked, damaged).
+pub fn open_existing(path: &Path) -> Result<Db, CliError> {
+    check_database(path)?;
+    open(path)
+}
+
+/// Opens or creates the database in `path`.
+///
+/// # Errors
+/// The database's error (locked, damaged, not a database, I/O).
+pub(crate) fn open(path: &Path) -> Result<Db, CliError> {
+    Db::open(path).map_err(|source| CliError::Db {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Wraps a database error for `path`.
+pub(crate) fn db_error(path: &Path) -> impl Fn(quickcache::Error) -> CliError + '_ {
+    move |source| CliError::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,207 @@
+//! `stats`: the tree's shape as a table and as a picture, one bar per level.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use quickcache::{LevelStats, Stats};
+
+use super::open::{db_error, open_existing};
+use crate::CliError;
+use crate::args::DbArgs;
+use crate::error::output;
+use crate::escape::escape;
+
+/// Width of the largest level's bar, in characters.
+const BAR_WIDTH: u64 = 60;
+/// Key ranges are cut to this many characters.
+const KEY_WIDTH: usize = 24;
+/// Files of a level alternate between these, so that each one is seen.
+const SEGMENTS: [char; 2] = ['█', '▒'];
+
+/// `1234567` → `1.2 MB`.
+///
+/// # Examples
+/// ```
+/// assert_eq!(quickcache_cli::cmd::human_bytes(1_234_567), "1.2 MB");
+/// assert_eq!(quickcache_cli::cmd::human_bytes(999), "999 B");
+/// ```
+pub fn human_bytes(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+fn short_key(key: &[u8]) -> String {
+    let text = escape(key);
+    match text.char_indices().nth(KEY_WIDTH) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+fn level_range(level: &LevelStats) -> String {
+    let smallest = level.tables.iter().map(|t| &t.smallest).min();
+    let largest = level.tables.iter().map(|t| &t.largest).max();
+    match (smallest, largest) {
+        (Some(s), Some(l)) => format!("{} .. {}", short_key(s), short_key(l)),
+        _ => "-".to_string(),
+    }
+}
+
+/// The level table and the per-file table.
+pub fn shape_table(stats: &Stats) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<5} {:>5} {:>10} {:>11}  key range",
+        "level", "files", "bytes", "entries"
+    );
+    for level in &stats.levels {
+        let entries: u64 = level.tables.iter().map(|t| t.entries).sum();
+        let _ = writeln!(
+            out,
+            "L{:<4} {:>5} {:>10} {:>11}  {}",
+            level.level,
+            level.files,
+            human_bytes(level.bytes),
+            entries,
+            level_range(level)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<5} {:>8} {:>10} {:>11}  key range",
+        "level", "table", "bytes", "entries"
+    );
+    for level in &stats.levels {
+        for t in &level.tables {
+            let range = format!("{} .. {}", short_key(&t.smallest), short_key(&t.largest));
+            let _ = writeln!(
+                out,
+                "L{:<4} {:>8} {:>10} {:>11}  {range}",
+                level.level,
+                t.id,
+                human_bytes(t.size),
+                t.entries
+            );
+        }
+    }
+    out
+}
+
+/// One bar: `width` characters, the files as alternating segments proportional to
+/// their sizes (a file too small for a character shares its neighbour's).
+fn bar(level: &LevelStats, width: u64) -> String {
+    let mut out = String::new();
+    let (mut cumulative, mut drawn) = (0u64, 0u64);
+    for (i, table) in level.tables.iter().enumerate() {
+        cumulative += table.size;
+        let end = (cumulative * width).checked_div(level.bytes).unwrap_or(0);
+        for _ in drawn..end {
+            out.push(SEGMENTS[i % 2]);
+        }
+        drawn = drawn.max(end);
+    }
+    out
+}
+
+/// The picture: a bar per level, the largest level `BAR_WIDTH` wide.
+pub fn picture(stats: &Stats) -> String {
+    let largest = stats
+        .levels
+        .iter()
+        .map(|l| l.bytes)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut out = String::new();
+    for level in &stats.levels {
+        let width = (level.bytes * BAR_WIDTH).div_ceil(largest);
+        let _ = writeln!(
+            out,
+            "L{} |{:<w$}| {} in {} files",
+            level.level,
+            bar(level, width),
+            human_bytes(level.bytes),
+            level.files,
+            w = BAR_WIDTH as usize
+        );
+    }
+    out
+}
+
+fn summary(stats: &Stats) -> String {
+    format!(
+        "memtable {} ({} frozen), WAL {}; write amplification {:.2}, read amplification {}, space amplification {:.2}",
+        human_bytes(stats.memtable_bytes),
+        stats.frozen_memtables,
+        human_bytes(stats.wal_bytes),
+        stats.write_amplification,
+        stats.read_amplification,
+        stats.space_amplification
+    )
+}
+
+/// Prints the shape of the database in `--db`.
+///
+/// # Errors
+/// No database, a database error.
+pub(crate) fn stats(args: &DbArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let db = open_existing(&args.db)?;
+    let stats = db.stats();
+    db.close().map_err(db_error(&args.db))?;
+    let text = format!(
+        "{}\n{}\n{}",
+        picture(&stats),
+        shape_table(&stats),
+        summary(&stats)
+    );
+    writeln!(out, "{text}").map_err(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quickcache::TableStats;
+
+    fn level(sizes: &[u64]) -> LevelStats {
+        let tables: Vec<_> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| TableStats {
+                id: i as u64,
+                size,
+                smallest: vec![b'a'],
+                largest: vec![b'z'],
+                entries: 1,
+            })
+            .collect();
+        LevelStats {
+            level: 1,
+            files: tables.len(),
+            bytes: sizes.iter().sum(),
+            tables,
+        }
+    }
+
+    #[test]
+    fn bars_split_in_proportion_to_file_sizes() {
+        assert_eq!(bar(&level(&[30, 10]), 8), "██████▒▒");
+        assert_eq!(bar(&level(&[]), 8), "");
+    }
+
+    #[test]
+    fn long_keys_are_cut() {
+        assert_eq!(short_key(&[b'k'; 30]).chars().count(), KEY_WIDTH + 1);
+        assert_eq!(short_key(b"\x00"), "\\x00");
+    }
+}

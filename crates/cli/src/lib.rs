@@ -1,0 +1,15 @@
+//! The `quickcache` command's library: the benchmark workloads (shared with the
+//! `quickcache-benches` comparison) and the subcommands.
+//!
+//! The binary (`src/main.rs`) only parses arguments ([`args`]) and hands them to
+//! [`cmd::run`]; everything it does is here and returns a [`CliError`] on failure.
+
+#![forbid(unsafe_code)]
+
+pub mod args;
+pub mod bench;
+pub mod cmd;
+mod error;
+pub mod escape;
+
+pub use error::CliError;
