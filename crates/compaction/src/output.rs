@@ -44,7 +44,8 @@ impl<'a> Outputs<'a> {
             self.current = Some((id, builder));
         }
         match &mut self.current {
-            Some((id, builder)) => builder.add(key, value).context(TableSnafu {
+            // Lazily: the path is formatted only on failure, not once per entry.
+            Some((id, builder)) => builder.add(key, value).with_context(|_| TableSnafu {
                 id: *id,
                 path: id.path(self.set.dir()),
             }),
