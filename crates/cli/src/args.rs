@@ -149,6 +149,10 @@ pub struct BenchArgs {
     /// a quickcache database.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Stop each workload after this many seconds (rates are over the operations
+    /// done; the fill workloads then leave fewer keys).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
     /// One JSON object per workload on stdout instead of the table; no progress bars.
     #[arg(long)]
     pub json: bool,

@@ -26,6 +26,9 @@ pub struct Config {
     pub batch_size: usize,
     /// Whether to draw progress bars.
     pub progress: bool,
+    /// Stop a workload after this long (db_bench's `--duration`); rates are then
+    /// over the operations done.
+    pub max_duration: Option<Duration>,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             threads: 1,
             batch_size: 1000,
             progress: false,
+            max_duration: None,
         }
     }
 }
@@ -113,14 +117,15 @@ pub fn run(engine: &dyn Engine, workload: Workload, config: &Config) -> EngineRe
     let values = Values::new(config.value_size);
     let bar = progress_bar(workload, ops, config.progress);
     let stop = AtomicBool::new(false);
+    let start = Instant::now();
     let ctx = workers::Ctx {
+        deadline: config.max_duration.map(|d| start + d),
         engine,
         config,
         values: &values,
         bar: &bar,
         stop: &stop,
     };
-    let start = Instant::now();
     let (tallies, writer) = std::thread::scope(|s| {
         let writer = (workload == Workload::ReadWhileWriting)
             .then(|| s.spawn(|| workers::background_writer(&ctx)));
@@ -141,7 +146,15 @@ pub fn run(engine: &dyn Engine, workload: Workload, config: &Config) -> EngineRe
     for tally in tallies {
         total.merge(&tally?);
     }
-    let note = note(workload, config, writer.transpose()?, elapsed);
+    let mut note = note(workload, config, writer.transpose()?, elapsed);
+    if total.latency.count() < ops {
+        note = format!(
+            "{note} (time limit: {} of {ops} ops)",
+            total.latency.count()
+        )
+        .trim()
+        .to_string();
+    }
     Ok(Outcome {
         workload,
         threads,

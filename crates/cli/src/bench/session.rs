@@ -104,6 +104,7 @@ impl<'f> Session<'f> {
         self.reset()?;
         let config = Config {
             progress: false,
+            max_duration: None,
             ..self.config.clone()
         };
         let engine = self.engine()?;

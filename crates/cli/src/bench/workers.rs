@@ -27,6 +27,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) bar: &'a ProgressBar,
     /// Set when the measured threads are done (stops readwhilewriting's writer).
     pub(crate) stop: &'a AtomicBool,
+    /// When the workload stops early, if it has a time limit.
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// A thread's contiguous part of a workload's operations.
@@ -87,10 +89,17 @@ pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> Eng
     }
 }
 
-fn tick(ctx: &Ctx<'_>, i: u64) {
-    if i % PROGRESS_STEP == PROGRESS_STEP - 1 {
-        ctx.bar.inc(PROGRESS_STEP);
+/// Reports progress every `PROGRESS_STEP` operations; `false` once past the deadline.
+fn tick(ctx: &Ctx<'_>, i: u64) -> bool {
+    if i % PROGRESS_STEP != PROGRESS_STEP - 1 {
+        return true;
     }
+    ctx.bar.inc(PROGRESS_STEP);
+    !past_deadline(ctx)
+}
+
+fn past_deadline(ctx: &Ctx<'_>) -> bool {
+    ctx.deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 fn fill_seq(ctx: &Ctx<'_>, w: Workload, share: Share) -> EngineResult<Tally> {
@@ -106,7 +115,9 @@ fn fill_seq(ctx: &Ctx<'_>, w: Workload, share: Share) -> EngineResult<Tally> {
             t.time(|| ctx.engine.put(&key, value))?;
         }
         t.bytes += (key.len() + value.len()) as u64;
-        tick(ctx, i);
+        if !tick(ctx, i) {
+            break;
+        }
     }
     Ok(t)
 }
@@ -123,7 +134,9 @@ fn fill_random(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         let value = ctx.values.get(i ^ n);
         t.time(|| ctx.engine.put(&key, value))?;
         t.bytes += (key.len() + value.len()) as u64;
-        tick(ctx, i);
+        if !tick(ctx, i) {
+            break;
+        }
     }
     Ok(t)
 }
@@ -151,6 +164,9 @@ fn fill_batch(ctx: &Ctx<'_>, share: Share) -> EngineResult<Tally> {
             .record_n(start.elapsed().as_nanos() as u64 / len, len);
         done += len;
         ctx.bar.inc(len);
+        if past_deadline(ctx) {
+            break;
+        }
     }
     Ok(t)
 }
@@ -172,7 +188,9 @@ fn read(ctx: &Ctx<'_>, share: Share, seed: u64, missing: bool) -> EngineResult<T
             t.found += 1;
             t.bytes += (key.len() + len) as u64;
         }
-        tick(ctx, i);
+        if !tick(ctx, i) {
+            break;
+        }
     }
     Ok(t)
 }
@@ -196,7 +214,9 @@ fn seek(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         })?;
         t.found += seen;
         t.bytes += bytes as u64;
-        tick(ctx, i);
+        if !tick(ctx, i) {
+            break;
+        }
     }
     Ok(t)
 }
@@ -217,6 +237,9 @@ fn scan(ctx: &Ctx<'_>, share: Share, reverse: bool) -> EngineResult<Tally> {
             );
             group_start = now;
             ctx.bar.inc(SCAN_GROUP);
+            if past_deadline(ctx) {
+                return false;
+            }
         }
         seen < limit
     })?;
@@ -239,7 +262,9 @@ fn delete(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         write_key(&mut key, rng.below(ctx.config.num));
         t.time(|| ctx.engine.delete(&key))?;
         t.bytes += key.len() as u64;
-        tick(ctx, i);
+        if !tick(ctx, i) {
+            break;
+        }
     }
     Ok(t)
 }

@@ -99,6 +99,10 @@ pub(crate) fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliErro
         value_size: args.value_size,
         threads: args.threads,
         progress: !args.json && std::io::stderr().is_terminal(),
+        max_duration: args
+            .duration
+            .filter(|s| *s > 0.0)
+            .map(std::time::Duration::from_secs_f64),
         ..Config::default()
     };
     if !args.json {
@@ -109,6 +113,7 @@ pub(crate) fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliErro
             dir.display(), if temp.is_some() { " (removed afterwards)" } else { "" }, load_average()
         )
         .map_err(output)?;
+        out.flush().map_err(output)?;
     }
     let factory = QuickcacheFactory::default();
     let mut session = Session::new(&factory, &dir, config, loaded);
