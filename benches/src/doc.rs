@@ -1,0 +1,189 @@
+//! Writing `docs/benchmarks.md`: settings, machine, command, the median table, where
+//! quickcache is behind, and a link to the ratio chart.
+
+use std::fmt::Write as _;
+
+use quickcache_cli::bench::{Workload, human_rate};
+
+use crate::results::{Metric, Results};
+use crate::svg::Row;
+
+/// Everything the document reports besides the figures.
+#[derive(Debug)]
+pub(crate) struct Context {
+    /// The exact command.
+    pub(crate) command: String,
+    /// Keys per store.
+    pub(crate) num: u64,
+    /// Rounds per engine.
+    pub(crate) rounds: usize,
+    /// The workloads, in order.
+    pub(crate) workloads: Vec<Workload>,
+    /// Engine names, quickcache first.
+    pub(crate) engines: Vec<String>,
+    /// Load average before and after.
+    pub(crate) load: (String, String),
+    /// Wall-clock minutes the comparison took.
+    pub(crate) minutes: f64,
+    /// The machine, as a Markdown list.
+    pub(crate) machine: String,
+    /// The per-workload time limit in seconds (0: none).
+    pub(crate) max_seconds: f64,
+    /// The chart's file name, relative to the document.
+    pub(crate) chart: String,
+}
+
+const SETTINGS: &str = "\
+Each engine runs on its defaults; only durability is aligned: no fsync per write except in fillsync.
+
+| engine | plain writes | fillsync | reads |
+|---|---|---|---|
+| quickcache | `Db::open` defaults: `Durability::Os` (each write handed to the kernel before returning) | `WriteOptions::synced()` (fdatasync, group commit) | `get`, `range` iterators |
+| fjall 3 | default keyspace; default journal mode (written to OS buffers, no fsync) | one-entry batch with `PersistMode::SyncData` | `get`, `range` |
+| sled 0.34 | `sled::open` defaults (background flush every 500 ms) | `insert` then `flush()` | `get`, `range` |
+| redb 4 | one write transaction per write, `Durability::None` (durable only with a later Immediate commit) | `Durability::Immediate` | one read transaction per get or scan |
+| RocksDB (feature `rocksdb`) | `DB::open_default`, default `WriteOptions` (WAL written, not synced); built without compression libraries | `WriteOptions::set_sync(true)` | `get_pinned`, raw iterator |
+
+Between workloads every engine is made durable (untimed): quickcache `sync`, fjall `persist(SyncAll)`,
+sled `flush`, redb an empty Immediate commit, RocksDB `flush_wal(true)`. Fill workloads start
+from an empty directory. Keys are 16-byte decimal numbers, values 100 random bytes.
+";
+
+fn cell(results: &Results, metric: Metric, engine: &str) -> String {
+    match (results.median(metric, engine), metric) {
+        (None, _) => "-".into(),
+        (Some(v), Metric::Rate(_)) => human_rate(v),
+        (Some(v), Metric::ReopenMs) => format!("{v:.1}"),
+    }
+}
+
+fn table(out: &mut String, results: &Results, ctx: &Context) {
+    let me = ctx.engines.first().map_or("quickcache", String::as_str);
+    let _ = writeln!(
+        out,
+        "| workload | {} | best other | quickcache ÷ best other |",
+        ctx.engines.join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}---|---|", "---:|".repeat(ctx.engines.len()));
+    for metric in results.metrics() {
+        let cells: Vec<String> = ctx
+            .engines
+            .iter()
+            .map(|e| cell(results, metric, e))
+            .collect();
+        let best = results
+            .best_other(metric, me, &ctx.engines)
+            .map_or("-".into(), |(e, _)| e);
+        let adv = results
+            .advantage(metric, me, &ctx.engines)
+            .map_or("-".into(), |a| format!("{a:.2}×"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {best} | {adv} |",
+            metric.label(&ctx.workloads),
+            cells.join(" | ")
+        );
+    }
+}
+
+fn behind(out: &mut String, results: &Results, ctx: &Context) {
+    let me = ctx.engines.first().map_or("quickcache", String::as_str);
+    let mut any = false;
+    for metric in results.metrics() {
+        let (Some(adv), Some((best, _))) = (
+            results.advantage(metric, me, &ctx.engines),
+            results.best_other(metric, me, &ctx.engines),
+        ) else {
+            continue;
+        };
+        if adv < 1.0 {
+            any = true;
+            let _ = writeln!(
+                out,
+                "- **{}**: quickcache reaches {:.0} % of {best} ({best} is {:.2}× faster).",
+                metric.label(&ctx.workloads),
+                adv * 100.0,
+                1.0 / adv
+            );
+        }
+    }
+    if !any {
+        let _ = writeln!(out, "- nowhere: quickcache is first on every row.");
+    }
+}
+
+/// The chart's rows: each other engine's figure relative to quickcache's.
+pub(crate) fn chart_rows(results: &Results, ctx: &Context) -> Vec<Row> {
+    let me = ctx.engines.first().map_or("quickcache", String::as_str);
+    results
+        .metrics()
+        .into_iter()
+        .filter_map(|metric| {
+            let mine = results.median(metric, me)?;
+            let bars = ctx.engines.iter().skip(1).filter_map(|e| {
+                let v = results.median(metric, e)?;
+                Some((
+                    e.clone(),
+                    if metric.higher_is_better() {
+                        v / mine
+                    } else {
+                        mine / v
+                    },
+                ))
+            });
+            Some(Row {
+                label: metric.label(&ctx.workloads),
+                bars: bars.collect(),
+            })
+        })
+        .collect()
+}
+
+fn rounds(out: &mut String, results: &Results, ctx: &Context) {
+    let _ = writeln!(out, "| workload | engine | every round |\n|---|---|---|");
+    for metric in results.metrics() {
+        for e in &ctx.engines {
+            let figures: Vec<String> = results
+                .rounds(metric, e)
+                .iter()
+                .map(|v| format!("{v:.0}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {e} | {} |",
+                metric.label(&ctx.workloads),
+                figures.join(", ")
+            );
+        }
+    }
+}
+
+/// The whole document.
+pub(crate) fn render(results: &Results, ctx: &Context) -> String {
+    let mut out =
+        String::from("# Benchmarks: quickcache against fjall, sled, redb (and RocksDB)\n\n");
+    let _ = writeln!(
+        out,
+        "Generated by the `quickcache-benches` crate (`benches/`), which runs the same workload code as `quickcache bench` (`crates/cli/src/bench/`) over every engine. Do not edit by hand: rerun the command.\n"
+    );
+    let _ = writeln!(out, "## Command\n\n```sh\n{}\n```\n", ctx.command);
+    let _ = writeln!(
+        out,
+        "{} keys; {} rounds, interleaved engine by engine (round 1: every engine, then round 2, ...); each figure is the median of the rounds. Operations per second (higher is better) except reopen: milliseconds to open a store holding the keys after the read workloads (lower is better). fillsync and fillsync4 do num/1000 synced puts, from 1 and 4 threads. Each workload stops after {} seconds (db_bench's `--duration`; 0 = no limit) so that a slow engine cannot hold the run for many minutes: its rate is then over the operations it did. The comparison took {:.1} minutes.\n",
+        ctx.num, ctx.rounds, ctx.max_seconds, ctx.minutes
+    );
+    let _ = writeln!(
+        out,
+        "## Machine\n\n{}- load average (1, 5, 15 min) before: {}, after: {} (other work was running on this shared 2-core machine)\n",
+        ctx.machine, ctx.load.0, ctx.load.1
+    );
+    let _ = writeln!(out, "## Results (medians)\n");
+    table(&mut out, results, ctx);
+    let _ = writeln!(out, "\n![ratios to quickcache]({})\n", ctx.chart);
+    let _ = writeln!(out, "## Where quickcache is behind\n");
+    behind(&mut out, results, ctx);
+    let _ = writeln!(out, "\n## Settings\n\n{SETTINGS}");
+    let _ = writeln!(out, "## Every round\n");
+    rounds(&mut out, results, ctx);
+    out
+}

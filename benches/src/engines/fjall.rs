@@ -1,0 +1,89 @@
+//! fjall 3 as a benchmark engine: one keyspace with default options. Plain writes use
+//! fjall's default durability (each write handed to the OS buffers, no fsync); fillsync
+//! commits a one-entry batch with `PersistMode::SyncData` (fdatasync).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use quickcache_cli::bench::{Engine, EngineFactory, EngineResult};
+
+/// Opens fjall databases.
+#[derive(Debug, Default)]
+pub(crate) struct FjallFactory;
+
+struct Fjall {
+    db: Database,
+    tree: Keyspace,
+}
+
+impl EngineFactory for FjallFactory {
+    fn name(&self) -> &str {
+        "fjall"
+    }
+
+    fn open(&self, dir: &Path) -> EngineResult<Box<dyn Engine>> {
+        let db = Database::builder(dir).open()?;
+        let tree = db.keyspace("bench", KeyspaceCreateOptions::default)?;
+        Ok(Box::new(Fjall { db, tree }))
+    }
+}
+
+impl Engine for Fjall {
+    fn put(&self, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        Ok(self.tree.insert(key, value)?)
+    }
+
+    fn put_sync(&self, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
+        batch.insert(&self.tree, key, value);
+        Ok(batch.commit()?)
+    }
+
+    fn put_batch(&self, pairs: &[(&[u8], &[u8])]) -> EngineResult<()> {
+        let mut batch = self.db.batch();
+        for (k, v) in pairs {
+            batch.insert(&self.tree, *k, *v);
+        }
+        Ok(batch.commit()?)
+    }
+
+    fn delete(&self, key: &[u8]) -> EngineResult<()> {
+        Ok(self.tree.remove(key)?)
+    }
+
+    fn get(&self, key: &[u8]) -> EngineResult<Option<usize>> {
+        Ok(self.tree.get(key)?.map(|v| black_box(&*v).len()))
+    }
+
+    fn scan(
+        &self,
+        from: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> EngineResult<u64> {
+        let iter = match (from, reverse) {
+            (None, _) => self.tree.iter(),
+            (Some(k), false) => self.tree.range(k..),
+            (Some(k), true) => self.tree.range(..=k),
+        };
+        let iter: Box<dyn Iterator<Item = fjall::Guard>> = if reverse {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        let mut seen = 0;
+        for guard in iter {
+            let (k, v) = guard.into_inner()?;
+            seen += 1;
+            if !visit(&k, &v) {
+                break;
+            }
+        }
+        Ok(seen)
+    }
+
+    fn settle(&self) -> EngineResult<()> {
+        Ok(self.db.persist(PersistMode::SyncAll)?)
+    }
+}

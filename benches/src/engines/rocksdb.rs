@@ -1,0 +1,82 @@
+//! RocksDB (the `rocksdb` crate, feature `rocksdb`) as a benchmark engine:
+//! `DB::open_default`. Plain writes use the default `WriteOptions` (WAL written, not
+//! synced); fillsync sets `sync = true`. Built without compression libraries.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use quickcache_cli::bench::{Engine, EngineFactory, EngineResult};
+use rocksdb::{DB, WriteBatch, WriteOptions};
+
+/// Opens RocksDB databases.
+#[derive(Debug, Default)]
+pub(crate) struct RocksFactory;
+
+struct Rocks(DB);
+
+impl EngineFactory for RocksFactory {
+    fn name(&self) -> &str {
+        "rocksdb"
+    }
+
+    fn open(&self, dir: &Path) -> EngineResult<Box<dyn Engine>> {
+        Ok(Box::new(Rocks(DB::open_default(dir)?)))
+    }
+}
+
+impl Engine for Rocks {
+    fn put(&self, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        Ok(self.0.put(key, value)?)
+    }
+
+    fn put_sync(&self, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        Ok(self.0.put_opt(key, value, &options)?)
+    }
+
+    fn put_batch(&self, pairs: &[(&[u8], &[u8])]) -> EngineResult<()> {
+        let mut batch = WriteBatch::default();
+        for (k, v) in pairs {
+            batch.put(k, v);
+        }
+        Ok(self.0.write(batch)?)
+    }
+
+    fn delete(&self, key: &[u8]) -> EngineResult<()> {
+        Ok(self.0.delete(key)?)
+    }
+
+    fn get(&self, key: &[u8]) -> EngineResult<Option<usize>> {
+        Ok(self.0.get_pinned(key)?.map(|v| black_box(&*v).len()))
+    }
+
+    fn scan(
+        &self,
+        from: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> EngineResult<u64> {
+        let mut it = self.0.raw_iterator();
+        match (from, reverse) {
+            (None, false) => it.seek_to_first(),
+            (None, true) => it.seek_to_last(),
+            (Some(k), false) => it.seek(k),
+            (Some(k), true) => it.seek_for_prev(k),
+        }
+        let mut seen = 0;
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            seen += 1;
+            if !visit(k, v) {
+                break;
+            }
+            if reverse { it.prev() } else { it.next() }
+        }
+        it.status()?;
+        Ok(seen)
+    }
+
+    fn settle(&self) -> EngineResult<()> {
+        Ok(self.0.flush_wal(true)?)
+    }
+}
