@@ -7,6 +7,7 @@
 //! panicking, so the long-running binary can report and go on.
 
 pub mod check;
+pub mod kill;
 pub mod power;
 pub mod rng;
 pub mod workload;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// A count from the environment variable `name`, or `default`: CI runs the defaults,
 /// longer runs set the variable (the README's "Reliability suites").
-pub fn env_count(name: &str, default: u64) -> u64 {
+pub(crate) fn env_count(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -16,11 +16,11 @@ pub fn env_count(name: &str, default: u64) -> u64 {
 }
 
 /// A duration in seconds from the environment variable `name`, or `default`.
-pub fn env_secs(name: &str, default: u64) -> Duration {
+pub(crate) fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(env_count(name, default))
 }
 
 /// The first seed of a run: `QUICKCACHE_SEED` replays one failure, otherwise 1.
-pub fn first_seed() -> u64 {
+pub(crate) fn first_seed() -> u64 {
     env_count("QUICKCACHE_SEED", 1)
 }
