@@ -100,7 +100,7 @@ fn progress_bar(workload: Workload, ops: u64, shown: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(ops);
     if let Ok(style) =
-        ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+        ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} {elapsed} eta {eta}")
     {
         bar.set_style(style.progress_chars("=> "));
     }
