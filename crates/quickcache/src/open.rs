@@ -121,6 +121,10 @@ fn replay(
     let wal_dir = dir.join(WAL_DIR);
     let werr = wal_error("recovering", &wal_dir);
     let log_number = set.log_number();
+    check_log_start(options.fs.as_ref(), &wal_dir, log_number).map_err(wal_error(
+        "recovering: the manifest's log number names a removed segment, so the manifest lost an edit",
+        &wal_dir,
+    ))?;
     let from = Position::segment_start(SegmentId(log_number));
     let mut recovery =
         Wal::recover(Arc::clone(&options.fs), &wal_dir, options.wal(), from).map_err(&werr)?;
@@ -160,6 +164,32 @@ fn replay(
     report.wal = wal_report;
     report.last_seqno = last.get();
     Ok((wal, memtable, report))
+}
+
+/// Refuses a WAL that starts after the manifest's log number. Segments are removed
+/// only below a durable log number, so when segments above the log number exist, the
+/// one it names must too; if it is gone, the manifest lost the edit that advanced the
+/// log number (a damaged last record taken for a torn tail), and replaying the later
+/// segments over the older tree would serve older values as current ones.
+fn check_log_start(
+    fs: &dyn FileSystem,
+    wal_dir: &Path,
+    log_number: u64,
+) -> std::result::Result<(), quickcache_wal::Error> {
+    if log_number < SegmentId::FIRST.0 {
+        return Ok(());
+    }
+    // A listing failure is left for recovery to report.
+    let Ok(segments) = quickcache_wal::list_segments(fs, wal_dir) else {
+        return Ok(());
+    };
+    let first_at_or_above = segments.iter().filter(|s| s.0 >= log_number).min();
+    match first_at_or_above {
+        Some(first) if first.0 > log_number => Err(quickcache_wal::Error::MissingSegment {
+            segment: SegmentId(log_number),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses, without changing anything, a directory that is not a quickcache database
