@@ -68,6 +68,8 @@ mod error;
 mod executor;
 mod flush;
 mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod level;
 mod manifest;

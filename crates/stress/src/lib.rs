@@ -7,6 +7,8 @@
 //! panicking, so the long-running binary can report and go on.
 
 pub mod check;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kill;
 pub mod power;
 pub mod rng;

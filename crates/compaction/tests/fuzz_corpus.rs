@@ -1,0 +1,103 @@
+//! Replays every committed seed of the `manifest` fuzz target (`fuzz/corpus/manifest/`)
+//! through the same code the target runs (`quickcache_compaction::fuzzing::manifest`),
+//! in ordinary `cargo test`; every crash the fuzzer finds becomes a named test here.
+//!
+//! `QUICKCACHE_WRITE_SEEDS=1 cargo test -p quickcache-compaction --test fuzz_corpus`
+//! (re)creates the `seed-*` files; files added by fuzzing runs are kept.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use quickcache_compaction::{CompactionOptions, VersionSet, fuzzing, manifest_name};
+use quickcache_fs::{FileSystem, SimFs};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/manifest")
+}
+
+fn field(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut f = vec![tag];
+    f.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    f.extend_from_slice(body);
+    f
+}
+
+/// A real manifest's records (the header cut off: the target adds its own), written by
+/// a tree that flushed and compacted.
+fn real_manifest_body() -> Vec<u8> {
+    let sim = SimFs::new(1);
+    let fs: quickcache_fs::DynFs = Arc::new(sim.clone());
+    let dir = Path::new("/db");
+    let set = VersionSet::open_or_create(fs, dir, CompactionOptions::default()).unwrap();
+    let number = set.manifest_number();
+    drop(set);
+    let bytes = sim.read_file(&dir.join(manifest_name(number))).unwrap();
+    bytes[quickcache_wal::SEGMENT_HEADER_LEN..].to_vec()
+}
+
+fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut numbers = vec![1u8];
+    numbers.extend(field(1, &7u64.to_le_bytes()));
+    numbers.extend(field(2, &9u64.to_le_bytes()));
+    numbers.extend(field(3, &100u64.to_le_bytes()));
+    let mut remove = vec![1u8];
+    remove.extend(field(5, &[1, 5, 0, 0, 0, 0, 0, 0, 0]));
+    let mut add = vec![1u8];
+    let mut table = vec![0u8];
+    for n in [6u64, 1000, 1, 5, 5, 0] {
+        table.extend_from_slice(&n.to_le_bytes());
+    }
+    let small = [b"a".as_slice(), &((1u64 << 8) | 1).to_le_bytes()].concat();
+    table.extend_from_slice(&(small.len() as u32).to_le_bytes());
+    table.extend_from_slice(&small);
+    table.extend_from_slice(&[b"z".as_slice(), &((5u64 << 8) | 1).to_le_bytes()].concat());
+    add.extend(field(6, &table));
+    let mut huge_len = vec![1u8, 6];
+    huge_len.extend_from_slice(&u32::MAX.to_le_bytes());
+    vec![
+        ("seed-empty", Vec::new()),
+        ("seed-version-only", vec![1]),
+        ("seed-newer-version", vec![2, 1, 8, 0, 0, 0]),
+        ("seed-numbers", numbers),
+        ("seed-remove-table", remove),
+        ("seed-add-table", add),
+        ("seed-huge-field-length", huge_len),
+        ("seed-unknown-tag", vec![1, 0, 0, 0, 0, 0]),
+        ("seed-real-manifest", real_manifest_body()),
+    ]
+}
+
+#[test]
+fn every_seed_passes_the_target() {
+    if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
+        fs::create_dir_all(corpus_dir()).unwrap();
+        for (name, bytes) in seeds() {
+            fs::write(corpus_dir().join(name), bytes).unwrap();
+        }
+    }
+    let mut count = 0;
+    for entry in fs::read_dir(corpus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if let Err(bug) = fuzzing::manifest(&fs::read(&path).unwrap()) {
+            panic!("{}: {bug}", path.display());
+        }
+        count += 1;
+    }
+    assert!(count >= seeds().len(), "corpus has only {count} files");
+}
+
+#[test]
+fn the_built_seeds_pass_the_target_too() {
+    for (name, bytes) in seeds() {
+        if let Err(bug) = fuzzing::manifest(&bytes) {
+            panic!("{name}: {bug}");
+        }
+    }
+}

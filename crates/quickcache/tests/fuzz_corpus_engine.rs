@@ -1,0 +1,116 @@
+//! Replays every committed seed of the `engine` fuzz target (`fuzz/corpus/engine/`)
+//! through the same code the target runs (`quickcache_stress::fuzzing::engine`), in
+//! ordinary `cargo test`; every crash the fuzzer finds becomes a named test here.
+//!
+//! `QUICKCACHE_WRITE_SEEDS=1 cargo test -p quickcache --test fuzz_corpus_engine`
+//! (re)creates the `seed-*` files; files added by fuzzing runs are kept.
+
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use quickcache_stress::fuzzing::engine;
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/engine")
+}
+
+/// One step: opcode (see `next_op`: 0-4 put, 5-6 delete, 7 batch, 8 synced put,
+/// 9 flush, 10 compact, 11 sync, 12 check, 13 reopen, 14 power loss, 15 buffered put)
+/// and four argument bytes.
+fn step(code: u8, args: [u8; 4]) -> Vec<u8> {
+    let mut s = vec![code];
+    s.extend_from_slice(&args);
+    s
+}
+
+fn program(steps: &[(u8, [u8; 4])]) -> Vec<u8> {
+    steps.iter().flat_map(|&(c, a)| step(c, a)).collect()
+}
+
+fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let many_puts: Vec<(u8, [u8; 4])> = (0..120u8).map(|i| (i % 5, [i, 60, i / 3, 9])).collect();
+    let mut flush_crash = many_puts.clone();
+    flush_crash.extend([(9, [0; 4]), (14, [0; 4]), (12, [0; 4])]);
+    let mut mixed = Vec::new();
+    for i in 0..60u8 {
+        mixed.push((i % 16, [i.wrapping_mul(7), 40, i, 3]));
+    }
+    vec![
+        ("seed-empty", Vec::new()),
+        (
+            "seed-put-check",
+            program(&[(0, [1, 10, 0, 0]), (12, [0; 4])]),
+        ),
+        (
+            "seed-synced-then-power-loss",
+            program(&[
+                (0, [1, 10, 0, 0]),
+                (8, [2, 10, 0, 0]),
+                (0, [3, 10, 0, 0]),
+                (14, [0; 4]),
+            ]),
+        ),
+        (
+            "seed-batch-reopen",
+            program(&[
+                (7, [1, 10, 2, 3]),
+                (13, [0; 4]),
+                (5, [1, 0, 0, 0]),
+                (12, [0; 4]),
+            ]),
+        ),
+        ("seed-flushes-then-power-loss", program(&flush_crash)),
+        (
+            "seed-compact-reopen",
+            program(&[
+                (0, [1, 200, 0, 0]),
+                (9, [0; 4]),
+                (0, [1, 20, 0, 0]),
+                (9, [0; 4]),
+                (10, [0; 4]),
+                (13, [0; 4]),
+                (12, [0; 4]),
+            ]),
+        ),
+        (
+            "seed-buffered-power-loss",
+            program(&[
+                (15, [1, 10, 0, 0]),
+                (11, [0; 4]),
+                (15, [2, 10, 0, 0]),
+                (14, [0; 4]),
+            ]),
+        ),
+        ("seed-mixed", program(&mixed)),
+    ]
+}
+
+#[test]
+fn every_seed_passes_the_target() {
+    if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
+        fs::create_dir_all(corpus_dir()).unwrap();
+        for (name, bytes) in seeds() {
+            fs::write(corpus_dir().join(name), bytes).unwrap();
+        }
+    }
+    let mut count = 0;
+    for entry in fs::read_dir(corpus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if let Err(bug) = engine(&fs::read(&path).unwrap()) {
+            panic!("{}: {bug}", path.display());
+        }
+        count += 1;
+    }
+    assert!(count >= seeds().len(), "corpus has only {count} files");
+}
+
+#[test]
+fn the_built_seeds_pass_the_target_too() {
+    for (name, bytes) in seeds() {
+        if let Err(bug) = engine(&bytes) {
+            panic!("{name}: {bug}");
+        }
+    }
+}
