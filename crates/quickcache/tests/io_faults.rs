@@ -1,0 +1,228 @@
+//! I/O faults at every operation index: ENOSPC, EIO and short writes injected into the
+//! n-th file-system operation of a phase (writes, a flush, a compaction, and the
+//! manifest/CURRENT updates of a flush plus compaction), for every n the phase has.
+//!
+//! After each: the error reached the caller or `stats()` (only the cleanup of obsolete
+//! files, a listing, stat or removal, may fail silently: it leaves garbage, loses nothing); every
+//! acknowledged write still reads back; and after the fault clears, a reopen holds
+//! every acknowledged write (the failed one whole or not at all) and takes writes.
+
+#![allow(clippy::panic, clippy::unwrap_used, reason = "tests fail by panicking")]
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use quickcache::fs::{Fault, FaultPlan, Op as FsOp, SimFs};
+use quickcache::{Db, Durability};
+use quickcache_stress::check::{describe_difference, read_consistently};
+use quickcache_stress::power::{DIR, small_options};
+use quickcache_stress::workload::{Edit, Model, Op};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Writes,
+    Flush,
+    Compaction,
+    /// Only manifest and CURRENT operations count, during a flush and a compaction.
+    ManifestUpdate,
+}
+
+fn write(i: u64, durability: Durability) -> Op {
+    Op::Write {
+        edits: vec![
+            Edit::Put {
+                key: format!("k{:03}", i % 37).into_bytes(),
+                tag: 1000 + i,
+                len: 150,
+            },
+            Edit::Put {
+                key: format!("b{:03}", i % 11).into_bytes(),
+                tag: 5000 + i,
+                len: 40,
+            },
+        ],
+        durability,
+    }
+}
+
+/// The setup every case starts from: two L0 tables and some memtable contents.
+fn setup(db: &Db, model: &mut Model) {
+    for i in 0..40 {
+        let op = write(i, Durability::Os);
+        op.run(db).unwrap();
+        op.apply(model);
+        if i % 15 == 14 {
+            db.flush().unwrap();
+        }
+    }
+}
+
+fn phase_ops(phase: Phase) -> Vec<Op> {
+    match phase {
+        Phase::Writes => (100..124)
+            .map(|i| {
+                write(
+                    i,
+                    if i % 5 == 0 {
+                        Durability::Synced
+                    } else {
+                        Durability::Os
+                    },
+                )
+            })
+            .collect(),
+        Phase::Flush => vec![Op::Flush],
+        Phase::Compaction => vec![Op::Compact],
+        Phase::ManifestUpdate => vec![Op::Flush, write(200, Durability::Os), Op::Compact],
+    }
+}
+
+/// What one case saw.
+struct Outcome {
+    /// The failed fs operation, if the phase reached the n-th one.
+    failed: Option<(FsOp, PathBuf)>,
+    /// Whether any call or `stats()` reported an error.
+    reported: bool,
+}
+
+/// Runs `phase` with its `n`-th counted operation failing with `fault`, and checks.
+fn case(phase: Phase, fault: Fault, n: u64) -> Outcome {
+    let ctx = format!("{phase:?} {fault:?} at op {n}");
+    let fs = SimFs::new(n);
+    let shared = Arc::new(fs.clone());
+    let db = Db::open_with(DIR, small_options(&shared)).unwrap();
+    let mut acked = Model::new();
+    setup(&db, &mut acked);
+    let counter = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(Mutex::new(None));
+    let over = Arc::new(AtomicBool::new(false));
+    let (c, f, o) = (Arc::clone(&counter), Arc::clone(&failed), Arc::clone(&over));
+    fs.set_faults(FaultPlan::new().fail_matching(
+        move |op, path| {
+            let counted = phase != Phase::ManifestUpdate || {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                name.starts_with("MANIFEST") || name.starts_with("CURRENT")
+            };
+            if counted && !o.load(Ordering::SeqCst) && c.fetch_add(1, Ordering::SeqCst) == n {
+                *f.lock().unwrap() = Some((op, path.to_path_buf()));
+                return true;
+            }
+            false
+        },
+        fault,
+    ));
+    let mut reported = false;
+    let mut in_flight = None;
+    for op in phase_ops(phase) {
+        match op.run(&db) {
+            Ok(()) => op.apply(&mut acked),
+            Err(_) => {
+                reported = true;
+                in_flight = Some(op);
+                break;
+            }
+        }
+    }
+    // Let a background flush or compaction the phase started meet the fault too.
+    let _ = db.flush();
+    // A background compaction's error reaches `stats()` at the flusher's next poll.
+    for _ in 0..100 {
+        reported |= db.stats().background_error.is_some();
+        let silent_ok = failed
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_none_or(|(op, _)| matches!(op, FsOp::Remove | FsOp::List | FsOp::Stat));
+        if reported || silent_ok {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // The checks' own reads must not meet the fault.
+    over.store(true, Ordering::SeqCst);
+    let failed = failed.lock().unwrap().clone();
+    // Still readable: every acknowledged write reads back.
+    let got = read_consistently(&db, &[])
+        .unwrap_or_else(|e| panic!("{ctx}: unreadable after the fault: {e}"));
+    let mut with_failed = acked.clone();
+    if let Some(op) = &in_flight {
+        op.apply(&mut with_failed);
+    }
+    assert!(
+        got == acked || got == with_failed,
+        "{ctx}: reads after the fault: {}",
+        describe_difference(&acked, &got)
+    );
+    drop(db);
+    fs.clear_faults();
+    let db = Db::open_with(DIR, small_options(&shared))
+        .unwrap_or_else(|e| panic!("{ctx}: reopen after the fault cleared: {e}"));
+    let got = read_consistently(&db, &[]).unwrap_or_else(|e| panic!("{ctx}: after reopen: {e}"));
+    assert!(
+        got == acked || got == with_failed,
+        "{ctx}: after reopen: {}",
+        describe_difference(&acked, &got)
+    );
+    db.put("after", "fault")
+        .unwrap_or_else(|e| panic!("{ctx}: no writes after reopen: {e}"));
+    db.close().unwrap();
+    Outcome { failed, reported }
+}
+
+fn sweep(phase: Phase, faults: &[Fault]) -> u64 {
+    let mut points = 0;
+    for &fault in faults {
+        for n in 0.. {
+            let outcome = case(phase, fault, n);
+            let Some((op, path)) = outcome.failed else {
+                break; // the phase has fewer than n + 1 operations
+            };
+            points += 1;
+            // Cleanup of obsolete files (listing, stat, removing) may fail silently: it leaves
+            // garbage for the next open and loses nothing.
+            let silent_ok = matches!(op, FsOp::Remove | FsOp::List | FsOp::Stat);
+            assert!(
+                outcome.reported || silent_ok,
+                "{phase:?} {fault:?} at op {n} ({op} {}): the failure was reported nowhere",
+                path.display()
+            );
+        }
+    }
+    points
+}
+
+#[test]
+fn faults_during_writes() {
+    let points = sweep(
+        Phase::Writes,
+        &[Fault::NoSpace, Fault::Io, Fault::ShortWrite],
+    );
+    assert!(points > 20, "{points}");
+}
+
+#[test]
+fn faults_during_a_flush() {
+    let points = sweep(
+        Phase::Flush,
+        &[Fault::NoSpace, Fault::Io, Fault::ShortWrite],
+    );
+    assert!(points > 10, "{points}");
+}
+
+#[test]
+fn faults_during_a_compaction() {
+    let points = sweep(Phase::Compaction, &[Fault::NoSpace, Fault::Io]);
+    assert!(points > 10, "{points}");
+}
+
+#[test]
+fn faults_during_manifest_updates() {
+    let points = sweep(Phase::ManifestUpdate, &[Fault::NoSpace, Fault::Io]);
+    assert!(points > 4, "{points}");
+}
