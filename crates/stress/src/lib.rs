@@ -7,6 +7,7 @@
 //! panicking, so the long-running binary can report and go on.
 
 pub mod check;
+pub mod concurrency;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod kill;
