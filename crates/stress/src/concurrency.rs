@@ -59,6 +59,9 @@ pub fn options() -> Options {
     }
 }
 
+/// Key-value pairs of a scan, in order.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 struct Shared {
     db: Db,
     /// `acked[w * keys + i]`: the newest acknowledged version of writer w's key i.
@@ -194,7 +197,7 @@ fn snapshot_reader(s: &Shared) -> Result<ConcurrencyStats, Violation> {
     while !s.stop.load(Ordering::Relaxed) {
         let floors: Vec<u64> = s.acked.iter().map(|a| a.load(Ordering::Acquire)).collect();
         let snap = s.db.snapshot();
-        let scan = |prefix: &str| -> Result<Vec<(Vec<u8>, Vec<u8>)>, Violation> {
+        let scan = |prefix: &str| -> Result<Pairs, Violation> {
             snap.prefix(prefix)
                 .map(|kv| {
                     kv.map(|(k, v)| (k.to_vec(), v.to_vec()))

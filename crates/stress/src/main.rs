@@ -40,7 +40,7 @@ fn power(args: &[String]) -> Result<String, String> {
             .map_err(|_| format!("seed {seed}: panic"))??;
         states += stats.crash_states;
         fs_ops += stats.fs_ops;
-        if (seed - from + 1) % 1000 == 0 {
+        if (seed - from + 1).is_multiple_of(1000) {
             eprintln!(
                 "{} seeds, {states} crash states, {:?}",
                 seed - from + 1,
@@ -77,7 +77,7 @@ fn kill(args: &[String]) -> Result<String, String> {
     };
     for cycle in 0..cycles {
         run.cycle(cycle, &mut spawn)?;
-        if (cycle + 1) % 100 == 0 {
+        if (cycle + 1).is_multiple_of(100) {
             eprintln!(
                 "{} cycles, {} during open",
                 cycle + 1,
