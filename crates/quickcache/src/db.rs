@@ -1,6 +1,7 @@
 //! `Db`: the database handle, and `Inner`, the state it shares with its background
 //! thread, snapshots and iterators.
 
+use std::cell::Cell;
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,17 @@ use crate::iter::{View, owned_bounds, prefix_bounds};
 use crate::snapshot::SnapshotList;
 use crate::state::SuperVersion;
 use crate::{Iter, Options, RecoveryReport, Snapshot, Stats, Value, WriteBatch, WriteOptions};
+
+type MemBatch = quickcache_memtable::WriteBatch;
+
+thread_local! {
+    /// The batch `Db::put` and `Db::delete` encode into, reused across calls. Taken
+    /// out while in use, so a nested call (from another `Db`) just builds its own.
+    static SCRATCH_BATCH: Cell<Option<MemBatch>> = const { Cell::new(None) };
+}
+
+/// The largest encoding a thread keeps in `SCRATCH_BATCH` for reuse.
+const SCRATCH_BATCH_KEEP: usize = 64 << 10;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -259,9 +271,8 @@ impl Db {
         value: impl AsRef<[u8]>,
         options: &WriteOptions,
     ) -> Result<()> {
-        let mut batch = WriteBatch::new();
-        batch.put(key, value);
-        self.write_with(batch, options)
+        let (key, value) = (key.as_ref(), value.as_ref());
+        self.write_one(|batch| batch.put(key, value), options)
     }
 
     /// Deletes `key` (deleting an absent key is not an error).
@@ -276,9 +287,8 @@ impl Db {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        let mut batch = WriteBatch::new();
-        batch.delete(key);
-        self.write(batch)
+        let key = key.as_ref();
+        self.write_one(|batch| batch.delete(key), &WriteOptions::default())
     }
 
     /// The value of `key`, or `None`. A value from a table is a zero-copy view of
@@ -346,6 +356,30 @@ impl Db {
         let mut batch = batch.into_checked()?;
         let durability = self.inner.durability(options);
         self.inner.write(&mut batch, durability)
+    }
+
+    /// Writes a one-entry batch that `fill` builds in this thread's reusable batch, so
+    /// that a single put or delete allocates nothing for its encoding in the steady
+    /// state (building a fresh batch cost an allocation and two reallocations).
+    fn write_one(
+        &self,
+        fill: impl FnOnce(&mut MemBatch) -> std::result::Result<(), quickcache_memtable::Error>,
+        options: &WriteOptions,
+    ) -> Result<()> {
+        let mut batch = SCRATCH_BATCH.take().unwrap_or_default();
+        batch.clear();
+        let result = match fill(&mut batch) {
+            Ok(()) => self.inner.write(&mut batch, self.inner.durability(options)),
+            Err(source) => Err(Error::Batch {
+                operation: "building a write batch",
+                source: Box::new(source),
+            }),
+        };
+        // A batch that held a huge value is dropped rather than kept per thread.
+        if batch.approximate_size() <= SCRATCH_BATCH_KEEP {
+            SCRATCH_BATCH.set(Some(batch));
+        }
+        result
     }
 
     /// The pairs whose keys lie in `range`, in key order (or reverse, with

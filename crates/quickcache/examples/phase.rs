@@ -1,0 +1,135 @@
+//! One fillbench workload at a time, for profiling: `load` builds a database that
+//! the read workloads then open, so a profile of a read holds only reads.
+//!
+//! Run with `cargo run -p quickcache --release --example phase -- <workload> <keys> <dir>`;
+//! workloads: fillseq, fillrandom, overwrite, fillbatch, fillsync4, load, readrandom,
+//! readmissing, readseq, seekrandom.
+
+use std::time::Instant;
+
+use quickcache::{Db, WriteBatch, WriteOptions};
+
+/// A fixed-seed xorshift, so runs are comparable.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// The same 16-byte decimal keys as fillbench, without its per-key `format!`.
+fn key(mut i: u64) -> [u8; 16] {
+    let mut k = [b'0'; 16];
+    for b in k.iter_mut().rev() {
+        *b = b'0' + (i % 10) as u8;
+        i /= 10;
+    }
+    k
+}
+
+fn report(name: &str, ops: u64, start: Instant) {
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{name:<12} {ops:>10} ops in {secs:>7.2} s: {:>10.0} ops/s",
+        ops as f64 / secs
+    );
+}
+
+fn stalls(db: &Db) {
+    let s = db.stats();
+    println!(
+        "             levels {:?}; {} slowdowns, {} stops, {:.2?} stalled",
+        s.levels.iter().map(|l| l.files).collect::<Vec<_>>(),
+        s.slowdowns,
+        s.stops,
+        s.stall_time
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let workload = args.first().map_or("fillrandom", String::as_str);
+    let n: u64 = args
+        .get(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let tmp = tempfile::tempdir()?;
+    let dir = args
+        .get(2)
+        .map_or_else(|| tmp.path().to_path_buf(), Into::into);
+    let value = [0x5au8; 100];
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let db = Db::open(&dir)?;
+    let start = Instant::now();
+    match workload {
+        "fillseq" => (0..n).try_for_each(|i| db.put(key(i), value))?,
+        "fillrandom" | "load" => (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?,
+        "overwrite" => {
+            (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?;
+            stalls(&db);
+            let start = Instant::now();
+            (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?;
+            report("overwrite", n, start);
+        }
+        "fillbatch" => {
+            for b in 0..n / 1000 {
+                let mut batch = WriteBatch::new();
+                for i in 0..1000 {
+                    batch.put(key(b * 1000 + i), value);
+                }
+                db.write(batch)?;
+            }
+        }
+        "fillsync4" => {
+            std::thread::scope(|s| {
+                for t in 0..4u64 {
+                    let db = &db;
+                    s.spawn(move || {
+                        for i in 0..n / 4 {
+                            db.put_with(key(t * n + i), value, &WriteOptions::synced())?;
+                        }
+                        Ok::<(), quickcache::Error>(())
+                    });
+                }
+            });
+        }
+        "readrandom" | "readmissing" => {
+            let missing = u64::from(workload == "readmissing") * n;
+            let mut found = 0u64;
+            for _ in 0..n {
+                found += u64::from(db.get(key(missing + rng.next() % n))?.is_some());
+            }
+            println!("             ({found} of {n} found)");
+        }
+        "readseq" => {
+            let mut count = 0u64;
+            for kv in db.iter() {
+                kv?;
+                count += 1;
+            }
+            report("readseq", count, start);
+        }
+        "seekrandom" => {
+            for _ in 0..n / 10 {
+                for kv in db.range(key(rng.next() % n)..).take(10) {
+                    kv?;
+                }
+            }
+            report("seekrandom", n / 10, start);
+        }
+        other => return Err(format!("unknown workload {other}").into()),
+    }
+    if !matches!(workload, "readseq" | "seekrandom" | "overwrite") {
+        report(workload, n, start);
+    }
+    if workload == "load" {
+        db.flush()?;
+    }
+    stalls(&db);
+    db.close()?;
+    Ok(())
+}
