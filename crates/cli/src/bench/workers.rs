@@ -13,8 +13,6 @@ use super::workload::Workload;
 
 /// Progress is reported every this many operations (cheaper than every one).
 const PROGRESS_STEP: u64 = 1024;
-/// The deadline is checked every this many operations (a clock read).
-const DEADLINE_STEP: u64 = 16;
 /// Scans time groups of this many entries: a clock read per entry would cost more
 /// than the entry.
 const SCAN_GROUP: u64 = 1024;
@@ -58,6 +56,8 @@ pub(crate) struct Tally {
     pub(crate) latency: Histogram,
     pub(crate) bytes: u64,
     pub(crate) found: u64,
+    /// When the last timed operation ended.
+    last: Option<Instant>,
 }
 
 impl Tally {
@@ -70,7 +70,9 @@ impl Tally {
     fn time<T>(&mut self, op: impl FnOnce() -> T) -> T {
         let start = Instant::now();
         let out = op();
-        self.latency.record(start.elapsed().as_nanos() as u64);
+        let end = Instant::now();
+        self.latency.record((end - start).as_nanos() as u64);
+        self.last = Some(end);
         out
     }
 }
@@ -91,13 +93,16 @@ pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> Eng
     }
 }
 
-/// Reports progress every `PROGRESS_STEP` operations; `false` once past the deadline
-/// (checked every `DEADLINE_STEP` operations, so that a slow engine stops on time).
-fn tick(ctx: &Ctx<'_>, i: u64) -> bool {
+/// Reports progress every `PROGRESS_STEP` operations; `false` once the last timed
+/// operation ended past the deadline (no extra clock read: a slow engine whose
+/// single operations take seconds still stops on time).
+fn tick(ctx: &Ctx<'_>, i: u64, t: &Tally) -> bool {
     if i % PROGRESS_STEP == PROGRESS_STEP - 1 {
         ctx.bar.inc(PROGRESS_STEP);
     }
-    i % DEADLINE_STEP != DEADLINE_STEP - 1 || !past_deadline(ctx)
+    ctx.deadline
+        .zip(t.last)
+        .is_none_or(|(deadline, last)| last < deadline)
 }
 
 fn past_deadline(ctx: &Ctx<'_>) -> bool {
@@ -117,7 +122,7 @@ fn fill_seq(ctx: &Ctx<'_>, w: Workload, share: Share) -> EngineResult<Tally> {
             t.time(|| ctx.engine.put(&key, value))?;
         }
         t.bytes += (key.len() + value.len()) as u64;
-        if !tick(ctx, i) {
+        if !tick(ctx, i, &t) {
             break;
         }
     }
@@ -136,7 +141,7 @@ fn fill_random(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         let value = ctx.values.get(i ^ n);
         t.time(|| ctx.engine.put(&key, value))?;
         t.bytes += (key.len() + value.len()) as u64;
-        if !tick(ctx, i) {
+        if !tick(ctx, i, &t) {
             break;
         }
     }
@@ -190,7 +195,7 @@ fn read(ctx: &Ctx<'_>, share: Share, seed: u64, missing: bool) -> EngineResult<T
             t.found += 1;
             t.bytes += (key.len() + len) as u64;
         }
-        if !tick(ctx, i) {
+        if !tick(ctx, i, &t) {
             break;
         }
     }
@@ -216,7 +221,7 @@ fn seek(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         })?;
         t.found += seen;
         t.bytes += bytes as u64;
-        if !tick(ctx, i) {
+        if !tick(ctx, i, &t) {
             break;
         }
     }
@@ -264,7 +269,7 @@ fn delete(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         write_key(&mut key, rng.below(ctx.config.num));
         t.time(|| ctx.engine.delete(&key))?;
         t.bytes += key.len() as u64;
-        if !tick(ctx, i) {
+        if !tick(ctx, i, &t) {
             break;
         }
     }
