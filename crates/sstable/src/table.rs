@@ -242,6 +242,13 @@ impl Table {
         BlockLayout::parse(&inner.map, start, len, &inner.file, BlockId::Data(i))
     }
 
+    /// Pulls every cache line of data block `i` into the cache in parallel (see
+    /// [`touch_block`]). Requires: `i < block_count()`.
+    pub(crate) fn touch_block(&self, i: usize) {
+        let inner = &*self.inner;
+        touch_block(&inner.map, inner.index.handle(i));
+    }
+
     /// The footer, for `verify`.
     pub(crate) fn footer(&self) -> &Footer {
         &self.inner.footer
