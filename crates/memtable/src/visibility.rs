@@ -73,6 +73,9 @@ struct State {
     parked: BTreeMap<u64, u64>,
     /// First seqno of the earliest reservation dropped without publishing.
     abandoned: Option<SeqNo>,
+    /// Threads blocked in `wait_visible`. Waking a condvar costs a futex syscall even
+    /// with no one waiting, which would be a visible share of every publish.
+    waiters: usize,
 }
 
 impl Visibility {
@@ -87,6 +90,7 @@ impl Visibility {
                 visible: last.get(),
                 parked: BTreeMap::new(),
                 abandoned: None,
+                waiters: 0,
             }),
             changed: Condvar::new(),
         }
@@ -144,10 +148,14 @@ impl Visibility {
             if let Some(stall) = state.abandoned.filter(|a| *a <= seqno) {
                 return Err(Error::Stalled { seqno: stall });
             }
+            // Counted under the mutex, which `wait` releases atomically, so a
+            // publisher that sees no waiter cannot miss this one.
+            state.waiters += 1;
             state = self
                 .changed
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.waiters -= 1;
         }
     }
 
@@ -163,7 +171,9 @@ impl Visibility {
         }
         if state.visible != before {
             self.visible.store(state.visible, Ordering::Release);
-            self.changed.notify_all();
+            if state.waiters > 0 {
+                self.changed.notify_all();
+            }
         }
     }
 
