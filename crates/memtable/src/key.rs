@@ -2,11 +2,13 @@
 //! leave the skiplist node.
 //!
 //! A plain `Vec<u8>` key makes every comparison chase a pointer to the heap. A
-//! [`NodeKey`] keeps, inline in the node, the first eight bytes of the user key as a
-//! big-endian integer (the *prefix*) and the packed `seqno << 8 | kind` trailer. For
-//! random keys the prefixes almost always differ, so the comparison ends after one
-//! integer compare on memory the skiplist has already loaded. Only on equal prefixes
-//! are the full user keys compared.
+//! [`NodeKey`] keeps, inline in the node, the first sixteen bytes of the user key as
+//! two big-endian integers (the *prefix*) and the packed `seqno << 8 | kind` trailer.
+//! Keys that differ in their first sixteen bytes (random keys, but also keys sharing a
+//! common 8-byte start such as zero-padded numbers or `user:0000...`) compare with two
+//! integer compares on memory the skiplist has already loaded. On equal prefixes, keys
+//! of at most sixteen bytes are ordered by their lengths alone (see
+//! [`cmp_equal_prefix`]); only longer keys have their heap bytes compared.
 //!
 //! The key and the value share one heap allocation (`data`), so an insert costs one
 //! allocation besides the skiplist node.
@@ -23,24 +25,43 @@ use std::fmt;
 
 use quickcache_sstable::{KeyRef, SeqNo, ValueKind};
 
-/// The first eight bytes of `user_key`, zero-padded, as a big-endian integer.
+/// Bytes of the user key held inline in the prefix.
+const PREFIX_LEN: usize = 16;
+
+/// The first sixteen bytes of `user_key`, zero-padded, as two big-endian integers
+/// (compared as a pair, most significant first).
 ///
 /// Different prefixes order user keys the same way the full keys do: the first
 /// differing byte is either a real byte of both keys, or the end of the shorter key
 /// (padding 0) against a byte of the longer key, which is then > 0 and the shorter key
-/// is its prefix. Equal prefixes say nothing, and the full keys decide.
-fn prefix_of(user_key: &[u8]) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = user_key.len().min(8);
+/// is its prefix. Equal prefixes need [`cmp_equal_prefix`].
+fn prefix_of(user_key: &[u8]) -> (u64, u64) {
+    let mut bytes = [0u8; PREFIX_LEN];
+    let n = user_key.len().min(PREFIX_LEN);
     bytes[..n].copy_from_slice(&user_key[..n]);
-    u64::from_be_bytes(bytes)
+    let (hi, lo) = bytes.split_at(8);
+    let word = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or([0; 8]));
+    (word(hi), word(lo))
+}
+
+/// The order of two user keys whose prefixes are equal.
+///
+/// If both keys fit in the prefix, each is the common padded prefix cut to its length,
+/// so the shorter is a prefix of the longer (their difference is zero padding) and the
+/// lengths decide, without reading the key bytes on the heap. Otherwise the bytes do.
+fn cmp_equal_prefix(a: &[u8], b: &[u8]) -> Ordering {
+    if a.len() <= PREFIX_LEN && b.len() <= PREFIX_LEN {
+        a.len().cmp(&b.len())
+    } else {
+        a.cmp(b)
+    }
 }
 
 /// The comparable parts of an internal key, borrowed. Its order is the internal key
 /// order of [`KeyRef`]: user key ascending, then trailer descending (newer first).
 #[derive(Clone, Copy)]
 pub(crate) struct KeyParts<'a> {
-    prefix: u64,
+    prefix: (u64, u64),
     trailer: u64,
     user_key: &'a [u8],
 }
@@ -60,7 +81,7 @@ impl Ord for KeyParts<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         self.prefix
             .cmp(&other.prefix)
-            .then_with(|| self.user_key.cmp(other.user_key))
+            .then_with(|| cmp_equal_prefix(self.user_key, other.user_key))
             .then_with(|| other.trailer.cmp(&self.trailer))
     }
 }
@@ -117,7 +138,7 @@ impl Eq for dyn AsParts + '_ {}
 /// Invariant: `key_len <= data.len()`; `data[..key_len]` is the user key and
 /// `data[key_len..]` the value (empty for tombstones).
 pub(crate) struct NodeKey {
-    prefix: u64,
+    prefix: (u64, u64),
     seqno: SeqNo,
     key_len: usize,
     data: Box<[u8]>,
@@ -239,7 +260,42 @@ mod tests {
         assert!(a < a0);
     }
 
+    #[test]
+    fn equal_prefixes_order_by_length_or_bytes() {
+        let keys: [&[u8]; 7] = [
+            b"0000000000000001",
+            b"0000000000000001\0",
+            b"0000000000000001a",
+            b"000000000000000",
+            b"000000000000000\0",
+            b"0000000000000002",
+            b"00000000000000010",
+        ];
+        for a in keys {
+            for b in keys {
+                let (na, nb) = (
+                    NodeKey::new(key(a, 5, false), b""),
+                    NodeKey::new(key(b, 5, false), b""),
+                );
+                assert_eq!(na.cmp(&nb), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
     quickcheck! {
+        fn order_holds_for_keys_sharing_a_long_start(
+            a: Vec<u8>, sa: u64, b: Vec<u8>, sb: u64, shared: u8
+        ) -> bool {
+            // Keys around the 16-byte prefix boundary, mostly equal up to it.
+            let start = vec![b'0'; usize::from(shared % 20)];
+            let (a, b) = ([&start[..], &a[..a.len().min(6)]].concat(), [&start[..], &b[..b.len().min(6)]].concat());
+            let (ka, kb) = (key(&a, sa, false), key(&b, sb, true));
+            let (na, nb) = (NodeKey::new(ka, b"x"), NodeKey::new(kb, b""));
+            let probe: &dyn AsParts = &KeyParts::of(kb);
+            let node: &dyn AsParts = na.borrow();
+            na.cmp(&nb) == ka.cmp(&kb) && node.cmp(probe) == ka.cmp(&kb)
+        }
+
         fn node_order_matches_internal_key_order(
             a: Vec<u8>, sa: u64, ta: bool, b: Vec<u8>, sb: u64, tb: bool
         ) -> bool {
