@@ -17,9 +17,19 @@ pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
             return x.cmp(&y);
         }
     }
-    // At least one side has fewer than 8 bytes left: the rest is short.
+    // At least one side has fewer than 8 bytes left: compare the few left inline too
+    // (a slice comparison would still call `memcmp`), then the shorter comes first.
     let done = a.len().min(b.len()) / 8 * 8;
-    a[done..].cmp(&b[done..])
+    let (ra, rb) = (
+        a.get(done..).unwrap_or_default(),
+        b.get(done..).unwrap_or_default(),
+    );
+    for (x, y) in ra.iter().zip(rb) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Eight bytes as a big-endian integer, so integer order is byte order.
