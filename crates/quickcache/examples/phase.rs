@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo run -p quickcache --release --example phase -- <workload> <keys> <dir>`;
 //! workloads: fillseq, fillrandom, overwrite, fillbatch, fillsync4, load, readrandom,
-//! readmissing, readseq, seekrandom.
+//! readmissing, readseq, seekrandom, seekmem (seeks served by the memtable).
 
 use std::time::Instant;
 
@@ -121,9 +121,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             report("seekrandom", n / 10, start);
         }
+        "seekmem" => {
+            // Seeks while the data is still in the memtable (n must fit in it).
+            (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?;
+            let start = Instant::now();
+            for _ in 0..n / 10 {
+                for kv in db.range(key(rng.next() % n)..).take(10) {
+                    kv?;
+                }
+            }
+            report("seekmem", n / 10, start);
+        }
         other => return Err(format!("unknown workload {other}").into()),
     }
-    if !matches!(workload, "readseq" | "seekrandom" | "overwrite") {
+    if !matches!(workload, "readseq" | "seekrandom" | "overwrite" | "seekmem") {
         report(workload, n, start);
     }
     if workload == "load" {

@@ -2,7 +2,8 @@
 //! borrow a [`quickcache_memtable::MemtableCursor`] needs.
 //!
 //! It reads the skiplist in chunks: a borrowed cursor is made, positioned, and the
-//! next (or previous) [`CHUNK`] entries are copied into one reusable buffer. Moving
+//! next (or previous) few entries ([`FIRST_CHUNK`] after a seek, doubling on every
+//! refill up to [`MAX_CHUNK`]) are copied into one reusable buffer. Moving
 //! inside a chunk is an index step; leaving it re-seeks from the chunk's edge key.
 //! Entries are never removed from a memtable, so the edge key is always found again.
 
@@ -11,8 +12,12 @@ use quickcache_sstable::{Cursor, KeyRef, Result, SeqNo, ValueKind};
 
 use crate::state::MemSource;
 
-/// Entries copied per refill.
-const CHUNK: usize = 64;
+/// Entries copied by the first fill after a seek: a short range read (a seek and a
+/// few steps) should not pay for copying a long run it never looks at.
+const FIRST_CHUNK: usize = 16;
+/// The most entries copied per refill; each refill while walking doubles the chunk up
+/// to this, so a long scan re-seeks the skiplist rarely.
+const MAX_CHUNK: usize = 128;
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -32,6 +37,8 @@ pub(crate) struct MemCursor {
     slots: Vec<Slot>,
     pos: Option<usize>,
     edge: Vec<u8>,
+    /// Entries the next fill copies.
+    chunk: usize,
 }
 
 impl MemCursor {
@@ -42,6 +49,7 @@ impl MemCursor {
             slots: Vec::new(),
             pos: None,
             edge: Vec::new(),
+            chunk: FIRST_CHUNK,
         }
     }
 
@@ -60,17 +68,18 @@ impl MemCursor {
             .unwrap_or_default()
     }
 
-    /// Copies up to [`CHUNK`] entries from `cursor`'s position on, moving forward
-    /// (or backward), into the buffer in ascending order.
+    /// Copies up to `chunk` entries from `cursor`'s position on, moving forward (or
+    /// backward), into the buffer in ascending order.
     fn fill(
         buf: &mut Vec<u8>,
         slots: &mut Vec<Slot>,
         cursor: &mut MemtableCursor<'_>,
         forward: bool,
+        chunk: usize,
     ) -> Result<()> {
         buf.clear();
         slots.clear();
-        while slots.len() < CHUNK {
+        while slots.len() < chunk {
             let (Some(key), Some(value)) = (cursor.key(), cursor.value()) else {
                 break;
             };
@@ -103,7 +112,13 @@ impl MemCursor {
     ) -> Result<()> {
         let mut cursor = self.source.cursor();
         position(&mut cursor)?;
-        Self::fill(&mut self.buf, &mut self.slots, &mut cursor, forward)?;
+        Self::fill(
+            &mut self.buf,
+            &mut self.slots,
+            &mut cursor,
+            forward,
+            self.chunk,
+        )?;
         self.pos = match (self.slots.is_empty(), forward) {
             (true, _) => None,
             (false, true) => Some(0),
@@ -128,14 +143,17 @@ impl MemCursor {
 
 impl Cursor for MemCursor {
     fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
+        self.chunk = FIRST_CHUNK;
         self.refill(true, |c| c.seek(target))
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
+        self.chunk = FIRST_CHUNK;
         self.refill(true, |c| c.seek_to_first())
     }
 
     fn seek_to_last(&mut self) -> Result<()> {
+        self.chunk = FIRST_CHUNK;
         self.refill(false, |c| c.seek_to_last())
     }
 
@@ -150,6 +168,7 @@ impl Cursor for MemCursor {
             return Ok(());
         };
         let edge = std::mem::take(&mut self.edge);
+        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
         let result = self.refill(true, |c| {
             c.seek(KeyRef::new(&edge, seqno, kind))?;
             c.next()
@@ -169,6 +188,7 @@ impl Cursor for MemCursor {
             return Ok(());
         };
         let edge = std::mem::take(&mut self.edge);
+        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
         let result = self.refill(false, |c| {
             c.seek(KeyRef::new(&edge, seqno, kind))?;
             c.prev()
