@@ -69,17 +69,26 @@ impl TableHandle {
     }
 
     fn open_table(&self) -> quickcache_sstable::Result<Table> {
+        self.opened().cloned()
+    }
+
+    /// The reader, borrowed: a point lookup needs no clone of it (cloning is an atomic
+    /// increment and decrement of a count every reader thread shares, per table per get).
+    fn opened(&self) -> quickcache_sstable::Result<&Table> {
         if let Some(table) = self.table.get() {
-            return Ok(table.clone());
+            return Ok(table);
         }
         let table = Table::open(self.fs.as_ref(), &self.path)?;
-        Ok(self.table.get_or_init(|| table).clone())
+        Ok(self.table.get_or_init(|| table))
     }
 
     /// The newest entry of `user_key` visible at `snapshot` in this table, tombstones
     /// included.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
-        let table = self.table()?;
+        let table = self.opened().context(TableSnafu {
+            id: self.info.id,
+            path: &self.path,
+        })?;
         table.get(user_key, snapshot).context(TableSnafu {
             id: self.info.id,
             path: &self.path,

@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo run -p quickcache --release --example phase -- <workload> <keys> <dir>`;
 //! workloads: fillseq, fillrandom, overwrite, fillbatch, fillsync4, load, readrandom,
-//! readmissing, readseq, seekrandom, seekmem (seeks served by the memtable).
+//! readmissing, readrandom2 (two threads), readseq, seekrandom, seekmem (seeks served by the memtable).
 
 use std::time::Instant;
 
@@ -104,6 +104,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 found += u64::from(db.get(key(missing + rng.next() % n))?.is_some());
             }
             println!("             ({found} of {n} found)");
+        }
+        "readrandom2" => {
+            // Two reader threads sharing the tables (the machine has two cores).
+            std::thread::scope(|s| {
+                for t in 0..2u64 {
+                    let db = &db;
+                    s.spawn(move || {
+                        let mut rng = Rng(0x1234_5678_9abc_def1 + t);
+                        for _ in 0..n / 2 {
+                            db.get(key(rng.next() % n))?;
+                        }
+                        Ok::<(), quickcache::Error>(())
+                    });
+                }
+            });
         }
         "readseq" => {
             let mut count = 0u64;
