@@ -6,6 +6,8 @@
 //! Every check returns a [`Violation`] (a description naming the seed) rather than
 //! panicking, so the long-running binary can report and go on.
 
+#![forbid(unsafe_code)]
+
 pub mod check;
 pub mod concurrency;
 #[doc(hidden)]

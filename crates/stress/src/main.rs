@@ -8,6 +8,8 @@
 //! ```
 //! Exits 1 on the first violation, printing it with the seed that replays it.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
