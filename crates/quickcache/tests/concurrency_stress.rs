@@ -1,6 +1,6 @@
 //! Writers, readers, snapshot readers and compactions at once on the real file system
-//! for `QUICKCACHE_STRESS_SECS` seconds (default 6 in CI; `stress concurrency` runs 30
-//! and more): a read never returns an older value of a key than one acknowledged
+//! for `QUICKCACHE_STRESS_SECS` seconds (default 30, as in CI; `stress concurrency` runs
+//! longer): a read never returns an older value of a key than one acknowledged
 //! before it began, no batch is ever seen half-applied, snapshots do not move. See
 //! `quickcache_stress::concurrency`.
 
@@ -16,7 +16,7 @@ fn writers_readers_snapshots_and_compactions_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(dir.path(), options()).unwrap();
     let cfg = ConcurrencyConfig {
-        duration: support::env_secs("QUICKCACHE_STRESS_SECS", 6),
+        duration: support::env_secs("QUICKCACHE_STRESS_SECS", 30),
         writers: 4,
         readers: 2,
         keys_per_writer: 200,
