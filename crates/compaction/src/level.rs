@@ -162,7 +162,7 @@ mod tests {
     impl LevelTable for TestTable {
         type Cursor = VecCursor;
         fn largest(&self) -> KeyRef<'_> {
-            self.cursor.entries.last().map(|e| e.0.as_ref()).unwrap()
+            self.cursor.entries().last().map(|e| e.0.as_ref()).unwrap()
         }
         fn open_cursor(&self) -> Result<VecCursor> {
             self.opens.set(self.opens.get() + 1);

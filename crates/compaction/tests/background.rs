@@ -39,7 +39,7 @@ fn the_pool_keeps_l0_under_its_trigger_and_the_contents_intact() {
     for b in 1..=12 {
         let mem = batch(b);
         written.extend(mem.iter().map(|(k, v)| (k.clone(), v.clone())));
-        set.flush(&mut Frozen::new(&mem), b, &[]).unwrap();
+        set.flush(&mut frozen(&mem), b, &[]).unwrap();
         pool.schedule();
     }
     pool.wait_idle().unwrap();
@@ -64,7 +64,7 @@ fn stopping_mid_way_leaves_a_tree_that_reopens_with_the_same_contents() {
     for b in 1..=6 {
         let mem = batch(b);
         written.extend(mem.iter().map(|(k, v)| (k.clone(), v.clone())));
-        set.flush(&mut Frozen::new(&mem), b, &[]).unwrap();
+        set.flush(&mut frozen(&mem), b, &[]).unwrap();
     }
     let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
     // Stop at once, most likely while the first compaction runs.

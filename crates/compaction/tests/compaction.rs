@@ -49,7 +49,7 @@ fn fill(
             }
         }
         all.extend(mem.clone());
-        set.flush(&mut Frozen::new(&mem), b + 1, snapshots).unwrap();
+        set.flush(&mut frozen(&mem), b + 1, snapshots).unwrap();
     }
     all.into_iter().collect()
 }
@@ -118,7 +118,7 @@ fn flush_one(set: &quickcache_compaction::VersionSet, entries: &[(&str, u64, boo
             put(&mut mem, k, s, &"v".repeat(100));
         }
     }
-    set.flush(&mut Frozen::new(&mem), 1, &[]).unwrap();
+    set.flush(&mut frozen(&mem), 1, &[]).unwrap();
 }
 
 #[test]

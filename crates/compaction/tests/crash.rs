@@ -44,7 +44,7 @@ fn prepare(seed: u64) -> (SimFs, VersionSet) {
     let sim = SimFs::new(seed);
     let set = open(&sim, small_options()).unwrap();
     for b in 1..=3 {
-        set.flush(&mut Frozen::new(&memtable(b, 150)), b + 1, &[])
+        set.flush(&mut frozen(&memtable(b, 150)), b + 1, &[])
             .unwrap();
     }
     (sim, set)
@@ -110,7 +110,7 @@ fn a_crash_at_every_step_of_a_flush_loses_nothing_acknowledged() {
     let new = visible(&with_mem, SeqNo::MAX);
     drop(base_set);
 
-    let op = |set: &VersionSet| set.flush(&mut Frozen::new(&mem), 77, &[]).is_ok();
+    let op = |set: &VersionSet| set.flush(&mut frozen(&mem), 77, &[]).is_ok();
     let total = clean_ops(&op);
     assert!(total > 5);
     for n in 0..=total {

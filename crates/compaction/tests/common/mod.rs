@@ -9,52 +9,14 @@ use std::sync::Arc;
 
 use quickcache_compaction::{CompactionOptions, MergingCursor, VersionSet};
 use quickcache_fs::{DynFs, SimFs};
-use quickcache_sstable::{Cursor, InternalKey, KeyRef, Result, SeqNo, ValueKind};
+use quickcache_sstable::conformance::VecCursor;
+use quickcache_sstable::{Cursor, InternalKey, SeqNo, ValueKind};
 
 pub(crate) const DIR: &str = "/db";
 
-/// Entries in internal-key order, as a frozen memtable would give them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Frozen {
-    entries: Vec<(InternalKey, Vec<u8>)>,
-    pos: Option<usize>,
-}
-
-impl Frozen {
-    pub(crate) fn new(map: &BTreeMap<InternalKey, Vec<u8>>) -> Frozen {
-        let entries = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        Frozen { entries, pos: None }
-    }
-}
-
-impl Cursor for Frozen {
-    fn seek(&mut self, t: KeyRef<'_>) -> Result<()> {
-        let i = self.entries.partition_point(|(k, _)| k.as_ref() < t);
-        self.pos = (i < self.entries.len()).then_some(i);
-        Ok(())
-    }
-    fn seek_to_first(&mut self) -> Result<()> {
-        self.pos = (!self.entries.is_empty()).then_some(0);
-        Ok(())
-    }
-    fn seek_to_last(&mut self) -> Result<()> {
-        self.pos = self.entries.len().checked_sub(1);
-        Ok(())
-    }
-    fn next(&mut self) -> Result<()> {
-        self.pos = self.pos.map(|p| p + 1).filter(|&p| p < self.entries.len());
-        Ok(())
-    }
-    fn prev(&mut self) -> Result<()> {
-        self.pos = self.pos.and_then(|p| p.checked_sub(1));
-        Ok(())
-    }
-    fn key(&self) -> Option<KeyRef<'_>> {
-        self.pos.map(|p| self.entries[p].0.as_ref())
-    }
-    fn value(&self) -> Option<&[u8]> {
-        self.pos.map(|p| self.entries[p].1.as_slice())
-    }
+/// A cursor over `map` in internal-key order, as a frozen memtable would give it.
+pub(crate) fn frozen(map: &BTreeMap<InternalKey, Vec<u8>>) -> VecCursor {
+    VecCursor::from_model(map)
 }
 
 pub(crate) fn seq(n: u64) -> SeqNo {

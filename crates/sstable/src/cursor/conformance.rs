@@ -175,45 +175,72 @@ fn probes(model: &Model) -> Vec<InternalKey> {
     out
 }
 
+/// A correct cursor over sorted, distinct entries: the reference implementation the
+/// harness is checked against, and a stand-in source (a frozen memtable, an input) in
+/// other crates' tests.
+#[derive(Debug, Clone, Default)]
+pub struct VecCursor {
+    entries: Vec<(InternalKey, Vec<u8>)>,
+    pos: Option<usize>,
+}
+
+impl VecCursor {
+    /// A cursor over `entries`, sorted and with duplicate keys removed (first kept).
+    pub fn new(mut entries: Vec<(InternalKey, Vec<u8>)>) -> Self {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+        VecCursor { entries, pos: None }
+    }
+
+    /// A cursor over a copy of the model's entries.
+    pub fn from_model(model: &Model) -> Self {
+        let entries = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        VecCursor { entries, pos: None }
+    }
+
+    /// The entries, in order.
+    pub fn entries(&self) -> &[(InternalKey, Vec<u8>)] {
+        &self.entries
+    }
+}
+
+impl Cursor for VecCursor {
+    fn seek(&mut self, t: KeyRef<'_>) -> crate::Result<()> {
+        let i = self.entries.partition_point(|(k, _)| k.as_ref() < t);
+        self.pos = (i < self.entries.len()).then_some(i);
+        Ok(())
+    }
+    fn seek_to_first(&mut self) -> crate::Result<()> {
+        self.pos = (!self.entries.is_empty()).then_some(0);
+        Ok(())
+    }
+    fn seek_to_last(&mut self) -> crate::Result<()> {
+        self.pos = self.entries.len().checked_sub(1);
+        Ok(())
+    }
+    fn next(&mut self) -> crate::Result<()> {
+        self.pos = self.pos.map(|p| p + 1).filter(|&p| p < self.entries.len());
+        Ok(())
+    }
+    fn prev(&mut self) -> crate::Result<()> {
+        self.pos = self.pos.and_then(|p| p.checked_sub(1));
+        Ok(())
+    }
+    fn key(&self) -> Option<KeyRef<'_>> {
+        self.pos
+            .and_then(|p| self.entries.get(p))
+            .map(|(k, _)| k.as_ref())
+    }
+    fn value(&self) -> Option<&[u8]> {
+        self.pos
+            .and_then(|p| self.entries.get(p))
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A correct cursor over a sorted vector, to prove the harness accepts one.
-    struct VecCursor {
-        entries: Vec<(InternalKey, Vec<u8>)>,
-        pos: Option<usize>,
-    }
-
-    impl Cursor for VecCursor {
-        fn seek(&mut self, t: KeyRef<'_>) -> crate::Result<()> {
-            let i = self.entries.partition_point(|(k, _)| k.as_ref() < t);
-            self.pos = (i < self.entries.len()).then_some(i);
-            Ok(())
-        }
-        fn seek_to_first(&mut self) -> crate::Result<()> {
-            self.pos = (!self.entries.is_empty()).then_some(0);
-            Ok(())
-        }
-        fn seek_to_last(&mut self) -> crate::Result<()> {
-            self.pos = self.entries.len().checked_sub(1);
-            Ok(())
-        }
-        fn next(&mut self) -> crate::Result<()> {
-            self.pos = self.pos.map(|p| p + 1).filter(|&p| p < self.entries.len());
-            Ok(())
-        }
-        fn prev(&mut self) -> crate::Result<()> {
-            self.pos = self.pos.and_then(|p| p.checked_sub(1));
-            Ok(())
-        }
-        fn key(&self) -> Option<KeyRef<'_>> {
-            self.pos.map(|p| self.entries[p].0.as_ref())
-        }
-        fn value(&self) -> Option<&[u8]> {
-            self.pos.map(|p| self.entries[p].1.as_slice())
-        }
-    }
 
     fn model() -> Model {
         let mut m = Model::new();
