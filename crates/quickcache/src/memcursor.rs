@@ -139,6 +139,24 @@ impl MemCursor {
         self.edge.extend_from_slice(user);
         Some((slot.seqno, slot.kind))
     }
+
+    /// Steps past the buffer's last slot (`forward`) or before its first: refills from
+    /// the memtable just beyond the entry in slot `pos`, with a larger chunk each time,
+    /// or becomes invalid if there is nothing there.
+    fn refill_beyond(&mut self, pos: usize, forward: bool) -> Result<()> {
+        let Some((seqno, kind)) = self.save_edge(pos) else {
+            self.pos = None;
+            return Ok(());
+        };
+        let edge = std::mem::take(&mut self.edge);
+        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+        let result = self.refill(forward, |c| {
+            c.seek(KeyRef::new(&edge, seqno, kind))?;
+            if forward { c.next() } else { c.prev() }
+        });
+        self.edge = edge;
+        result
+    }
 }
 
 impl Cursor for MemCursor {
@@ -163,18 +181,7 @@ impl Cursor for MemCursor {
             self.pos = Some(pos + 1);
             return Ok(());
         }
-        let Some((seqno, kind)) = self.save_edge(pos) else {
-            self.pos = None;
-            return Ok(());
-        };
-        let edge = std::mem::take(&mut self.edge);
-        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
-        let result = self.refill(true, |c| {
-            c.seek(KeyRef::new(&edge, seqno, kind))?;
-            c.next()
-        });
-        self.edge = edge;
-        result
+        self.refill_beyond(pos, true)
     }
 
     fn prev(&mut self) -> Result<()> {
@@ -183,18 +190,7 @@ impl Cursor for MemCursor {
             self.pos = Some(pos - 1);
             return Ok(());
         }
-        let Some((seqno, kind)) = self.save_edge(pos) else {
-            self.pos = None;
-            return Ok(());
-        };
-        let edge = std::mem::take(&mut self.edge);
-        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
-        let result = self.refill(false, |c| {
-            c.seek(KeyRef::new(&edge, seqno, kind))?;
-            c.prev()
-        });
-        self.edge = edge;
-        result
+        self.refill_beyond(pos, false)
     }
 
     fn key(&self) -> Option<KeyRef<'_>> {
