@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use quickcache_wal::SegmentId;
 
-use crate::db::{Inner, lock};
 use crate::error::{Error, Result};
+use crate::inner::{Inner, lock};
 use crate::state::{Frozen, SuperVersion};
 
 /// How often an idle thread looks at the compaction pool's error.

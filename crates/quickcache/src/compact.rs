@@ -9,8 +9,8 @@ use quickcache_compaction::{
     CompactionPlan, Compactor, LEVELS, Level, LevelTargets, TableHandle, Version,
 };
 
-use crate::db::{Inner, lock};
 use crate::error::{Error, Result};
+use crate::inner::{Inner, lock};
 
 fn overlaps(t: &TableHandle, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
     let info = t.info();

@@ -12,8 +12,9 @@ use quickcache_sstable::SeqNo;
 use quickcache_wal::frame::{Decoded, check_segment_header, decode_at};
 use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal};
 
-use crate::db::{BgState, Counters, Db, Inner};
+use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::inner::{BgState, Counters, Inner};
 use crate::snapshot::SnapshotList;
 use crate::state::SuperVersion;
 use crate::{Options, RecoveryReport};

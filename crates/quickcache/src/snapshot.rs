@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use quickcache_sstable::SeqNo;
 
-use crate::db::Inner;
+use crate::inner::Inner;
 use crate::iter::{owned_bounds, prefix_bounds};
 use crate::{Iter, Result, Value};
 

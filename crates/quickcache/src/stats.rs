@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use quickcache_compaction::{Level, StatsSnapshot};
 
-use crate::db::Inner;
+use crate::inner::Inner;
 use crate::open::WAL_DIR;
 
 /// One table of the tree.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use quickcache_memtable::{Memtable, WriteBatch};
 use quickcache_wal::Durability;
 
-use crate::db::{Inner, lock};
 use crate::error::{Error, Result};
+use crate::inner::{Inner, lock};
 use crate::state::{Frozen, SuperVersion};
 
 /// How long a slowed write sleeps.

@@ -1,0 +1,117 @@
+//! `Inner`: the state an open database shares with its background thread, snapshots
+//! and iterators, and the error state every write checks.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+
+use quickcache_compaction::{Compactor, VersionSet};
+use quickcache_memtable::{Memtable, Visibility};
+use quickcache_wal::{Durability, Wal};
+
+use crate::error::{Error, Result};
+use crate::snapshot::SnapshotList;
+use crate::state::SuperVersion;
+use crate::{Options, RecoveryReport, WriteOptions};
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Counters behind [`Stats`]; relaxed atomics, each exact on its own.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) user_bytes: AtomicU64,
+    pub(crate) writes: AtomicU64,
+    pub(crate) slowdowns: AtomicU64,
+    pub(crate) stops: AtomicU64,
+    pub(crate) stall_nanos: AtomicU64,
+}
+
+/// What the background thread is told and tells.
+#[derive(Debug, Default)]
+pub(crate) struct BgState {
+    pub(crate) stop: bool,
+}
+
+/// The shared state of an open database.
+///
+/// Thread safety: `Send + Sync`. Writers hold `gate` shared across their WAL append
+/// and memtable insert, so a freeze (which takes it exclusively) sees every batch of
+/// the old WAL segment inside the old memtable and none of the new segment's. Readers
+/// never touch `gate`: they clone `memtables` and the version under short locks.
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) options: Options,
+    pub(crate) wal: Wal,
+    pub(crate) visibility: Visibility,
+    pub(crate) set: Arc<VersionSet>,
+    pub(crate) gate: RwLock<Arc<Memtable>>,
+    pub(crate) memtables: Mutex<Arc<SuperVersion>>,
+    pub(crate) freeze_lock: Mutex<()>,
+    pub(crate) bg: Mutex<BgState>,
+    /// Signalled on every flush, freeze, error and stop.
+    pub(crate) bg_changed: Condvar,
+    pub(crate) compactor: Mutex<Option<Compactor>>,
+    pub(crate) snapshots: Arc<SnapshotList>,
+    pub(crate) error: Mutex<Option<Arc<Error>>>,
+    pub(crate) failed: AtomicBool,
+    pub(crate) closed: AtomicBool,
+    pub(crate) frozen_count: AtomicUsize,
+    pub(crate) l0_cached: AtomicUsize,
+    pub(crate) pending_cached: AtomicU64,
+    pub(crate) counters: Counters,
+    pub(crate) report: RecoveryReport,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("dir", &self.dir).finish()
+    }
+}
+
+impl Inner {
+    /// Puts the database in the read-only error state (the first error is kept) and
+    /// returns the error to report to the caller that met it.
+    pub(crate) fn fail(&self, error: Error) -> Error {
+        let source = Arc::new(error);
+        let mut slot = lock(&self.error);
+        if slot.is_none() {
+            *slot = Some(Arc::clone(&source));
+            self.failed.store(true, Ordering::Release);
+        }
+        drop(slot);
+        self.notify();
+        Error::Background { source }
+    }
+
+    pub(crate) fn background_error(&self) -> Option<Arc<Error>> {
+        lock(&self.error).clone()
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if self.failed.load(Ordering::Acquire)
+            && let Some(source) = self.background_error()
+        {
+            return Err(Error::Background { source });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn notify(&self) {
+        let _bg = lock(&self.bg);
+        self.bg_changed.notify_all();
+    }
+
+    pub(crate) fn current_memtables(&self) -> Arc<SuperVersion> {
+        Arc::clone(&lock(&self.memtables))
+    }
+
+    pub(crate) fn durability(&self, options: &WriteOptions) -> Durability {
+        options.durability.unwrap_or(self.options.durability)
+    }
+}
