@@ -95,6 +95,12 @@ impl TableHandle {
         })
     }
 
+    /// Heap bytes of the table's reader (its decoded index), or 0 while no read has
+    /// opened it yet.
+    pub fn reader_memory(&self) -> usize {
+        self.table.get().map_or(0, Table::memory_usage)
+    }
+
     /// Marks the file for deletion once the last handle drops. Call only after the
     /// edit removing the table from the tree is durable.
     pub(crate) fn mark_obsolete(&self) {

@@ -97,6 +97,9 @@ pub struct Stats {
     pub stops: u64,
     /// Total time writers spent slowed or stopped.
     pub stall_time: Duration,
+    /// Heap bytes held by open table readers (their decoded indexes). Filters and
+    /// data blocks are read in place from mapped files and are not counted here.
+    pub table_reader_bytes: u64,
     /// Live snapshots.
     pub snapshots: usize,
     /// Flush and compaction counters.
@@ -142,6 +145,10 @@ impl Stats {
             read_amplification: 1 + memtables.frozen.len() + levels[0].files + deeper,
             levels,
             memtable_bytes: memtables.memory() as u64,
+            table_reader_bytes: version
+                .tables()
+                .map(|(_, t)| t.reader_memory() as u64)
+                .sum(),
             frozen_memtables: memtables.frozen.len(),
             wal_bytes: wal_bytes(inner),
             writes: inner.counters.writes.load(Ordering::Relaxed),

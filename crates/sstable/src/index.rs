@@ -117,6 +117,15 @@ impl Index {
         self.handles.len()
     }
 
+    /// Heap bytes the decoded index holds.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.keys.capacity()
+            + self.common.capacity()
+            + self.key_ends.capacity() * size_of::<usize>()
+            + self.handles.capacity() * size_of::<BlockHandle>()
+            + self.windows.capacity() * size_of::<u64>()
+    }
+
     /// Handle of data block `i`. Requires: `i < len()`.
     pub(crate) fn handle(&self, i: usize) -> BlockHandle {
         self.handles[i]

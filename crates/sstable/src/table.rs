@@ -134,6 +134,15 @@ impl Table {
         &self.inner.properties
     }
 
+    /// Heap bytes this reader holds: the decoded index and the verified-block bits.
+    /// The filter and the data blocks are read in place from the mapping, so they
+    /// are page cache the kernel may drop, not heap, and are not counted.
+    pub fn memory_usage(&self) -> usize {
+        size_of::<Inner>()
+            + self.inner.index.heap_bytes()
+            + self.inner.verified.len() * size_of::<AtomicU64>()
+    }
+
     /// Whether the table has a usable bloom filter (false if it was written without
     /// one or the filter block is damaged; lookups are then slower but still right).
     pub fn has_filter(&self) -> bool {
