@@ -42,6 +42,8 @@ pub enum Op {
     Stat,
     /// Cutting a file to a length (durable when the call returns).
     Truncate,
+    /// Extending a file with zeros ahead of its appends.
+    Preallocate,
     /// Closing a written file.
     Close,
 }
@@ -65,6 +67,7 @@ impl fmt::Display for Op {
             Op::Lock => "lock",
             Op::Stat => "stat",
             Op::Truncate => "truncate",
+            Op::Preallocate => "preallocate",
             Op::Close => "close",
         };
         f.write_str(name)

@@ -15,6 +15,8 @@ use crate::{Mapping, Result};
 /// Durability contract (the same for every implementation):
 /// - bytes appended to a [`WritableFile`] survive a process crash once `append` returns,
 ///   and survive a power loss only after `sync_data`/`sync_all` returns;
+/// - a size set by [`WritableFile::preallocate`] survives a power loss only after
+///   `sync_data`/`sync_all` returns;
 /// - `create`, `rename` and `remove` survive a power loss only after
 ///   [`FileSystem::sync_dir`] of the directory holding the name returns;
 /// - [`FileSystem::truncate`] is durable when it returns.
@@ -24,7 +26,8 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     /// Creates `path` empty (truncating an existing file) and opens it for appending.
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
 
-    /// Opens an existing file for appending at its end.
+    /// Opens an existing file for appending at its end (its size, preallocated zeros
+    /// included).
     fn open_append(&self, path: &Path) -> Result<Box<dyn WritableFile>>;
 
     /// Opens an existing file for positional reads.
@@ -75,10 +78,25 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
 
 /// A file open for appending. Dropping it without [`WritableFile::close`] closes it
 /// and ignores any close error, so writers should call `close`.
+///
+/// Appends land at the handle's append position ([`WritableFile::len`]): the file's
+/// end when it was opened, advanced by every append. Normally that is the end of the
+/// file; after [`WritableFile::preallocate`] appends overwrite the zeros it added.
 pub trait WritableFile: Send + Sync + fmt::Debug {
-    /// Appends all of `buf`. On error an unknown prefix of `buf` may have been written:
-    /// an append is never assumed to be atomic.
+    /// Appends all of `buf` at the append position. On error an unknown prefix of
+    /// `buf` may have been written: an append is never assumed to be atomic.
     fn append(&mut self, buf: &[u8]) -> Result<()>;
+
+    /// Extends the file with zeros to `size` bytes (nothing if it is at least that
+    /// long already), without moving the append position: later appends overwrite
+    /// the zeros instead of growing the file.
+    ///
+    /// Why: a sync that follows an append which grew the file must also commit the
+    /// new size (a journal commit on ext4); appends inside the file's size need not.
+    /// A log reserves its segment once, syncs, and then pays only for its data.
+    /// Readers see the zeros as part of the file. The new size is durable once a
+    /// later `sync_data` or `sync_all` returns.
+    fn preallocate(&mut self, size: u64) -> Result<()>;
 
     /// Makes the appended data durable (`fdatasync`).
     fn sync_data(&mut self) -> Result<()>;
@@ -86,10 +104,11 @@ pub trait WritableFile: Send + Sync + fmt::Debug {
     /// Makes the appended data and all metadata durable (`fsync`).
     fn sync_all(&mut self) -> Result<()>;
 
-    /// The file's length: its size when opened plus everything appended since.
+    /// The append position: the file's size when opened plus everything appended
+    /// since. Equal to the file's size unless the file was preallocated.
     fn len(&self) -> u64;
 
-    /// Whether the file is empty.
+    /// Whether nothing has been written at all (the append position is 0).
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

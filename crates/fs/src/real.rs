@@ -1,7 +1,7 @@
 //! `RealFs`: the file system on disk, through `std::fs`.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use snafu::ResultExt;
@@ -11,7 +11,8 @@ use crate::{FileLock, FileSystem, Mapping, Op, ReadableFile, Result, WritableFil
 
 /// The real file system. Appends go straight to the kernel (no user-space buffer), so
 /// data survives a process crash once `append` returns; `sync_data` is `fdatasync`,
-/// `sync_all` and `sync_dir` are `fsync`.
+/// `sync_all` and `sync_dir` are `fsync`; `preallocate` is `ftruncate` to a larger
+/// size (a sparse extension: blocks are allocated as appends fill them).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealFs;
 
@@ -23,8 +24,10 @@ impl RealFs {
 }
 
 fn open_writable(path: &Path, op: Op, options: &OpenOptions) -> Result<Box<dyn WritableFile>> {
-    let file = options.open(path).context(IoSnafu { op, path })?;
-    let len = file.metadata().context(IoSnafu { op, path })?.len();
+    let mut file = options.open(path).context(IoSnafu { op, path })?;
+    // Writes go through the file offset, not O_APPEND: with O_APPEND every write would
+    // land after a preallocated region instead of filling it.
+    let len = file.seek(SeekFrom::End(0)).context(IoSnafu { op, path })?;
     Ok(Box::new(RealWritable {
         file,
         len,
@@ -41,7 +44,7 @@ impl FileSystem for RealFs {
 
     fn open_append(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let mut options = OpenOptions::new();
-        options.append(true);
+        options.write(true);
         open_writable(path, Op::OpenAppend, &options)
     }
 
@@ -175,6 +178,20 @@ impl WritableFile for RealWritable {
         Ok(())
     }
 
+    fn preallocate(&mut self, size: u64) -> Result<()> {
+        let path = &self.path;
+        let context = IoSnafu {
+            op: Op::Preallocate,
+            path,
+        };
+        let current = self.file.metadata().context(context)?.len();
+        if size > current {
+            // set_len leaves the file offset, where the next append lands, alone.
+            self.file.set_len(size).context(context)?;
+        }
+        Ok(())
+    }
+
     fn sync_data(&mut self) -> Result<()> {
         self.file.sync_data().context(IoSnafu {
             op: Op::SyncData,
@@ -293,6 +310,33 @@ mod tests {
         assert_eq!(fs.list(dir.path()).unwrap(), vec!["b".to_string()]);
         fs.remove(&b).unwrap();
         assert!(fs.open(&b).unwrap_err().is_not_found());
+    }
+
+    #[test]
+    fn appends_fill_a_preallocated_file_from_the_append_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = RealFs::new();
+        let a = dir.path().join("a");
+        let mut w = fs.create(&a).unwrap();
+        w.append(b"head").unwrap();
+        w.preallocate(64).unwrap();
+        w.preallocate(8).unwrap();
+        assert_eq!((w.len(), fs.size(&a).unwrap()), (4, 64));
+        w.append(b"-tail").unwrap();
+        w.sync_all().unwrap();
+        w.close().unwrap();
+        let bytes = fs.read_file(&a).unwrap();
+        assert_eq!(bytes.len(), 64);
+        assert_eq!(&bytes[..9], b"head-tail");
+        assert!(bytes[9..].iter().all(|&b| b == 0));
+        // open_append continues at the end, preallocated zeros included.
+        let mut w = fs.open_append(&a).unwrap();
+        assert_eq!(w.len(), 64);
+        w.append(b"!").unwrap();
+        w.close().unwrap();
+        assert_eq!(fs.size(&a).unwrap(), 65);
+        fs.truncate(&a, 9).unwrap();
+        assert_eq!(fs.read_file(&a).unwrap(), b"head-tail");
     }
 
     #[test]

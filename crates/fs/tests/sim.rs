@@ -216,3 +216,93 @@ quickcheck! {
         after.len() >= synced && after.len() <= written.len() && after[..synced] == written[..synced]
     }
 }
+
+#[test]
+fn a_preallocated_size_is_durable_only_after_a_sync() {
+    let fs = disk_with_dir();
+    let mut f = fs.create(p("/db/log")).unwrap();
+    f.append(b"head").unwrap();
+    f.sync_data().unwrap();
+    fs.sync_dir(p("/db")).unwrap();
+    f.preallocate(4096).unwrap();
+    assert_eq!((f.len(), fs.size(p("/db/log")).unwrap()), (4, 4096));
+    let lost = fs.crash_with(CrashMode::Torn);
+    assert_eq!(lost.read_file(p("/db/log")).unwrap(), b"head");
+    f.sync_all().unwrap();
+    let kept = fs.crash_with(CrashMode::DropUnsynced);
+    let bytes = kept.read_file(p("/db/log")).unwrap();
+    assert_eq!(bytes.len(), 4096);
+    assert!(bytes.starts_with(b"head") && bytes[4..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn appends_fill_the_preallocated_zeros_and_tear_like_any_unsynced_bytes() {
+    let fs = disk_with_dir();
+    let mut f = fs.create(p("/db/log")).unwrap();
+    f.append(b"head").unwrap();
+    f.preallocate(64).unwrap();
+    f.sync_all().unwrap();
+    fs.sync_dir(p("/db")).unwrap();
+    f.append(b"-synced").unwrap();
+    f.sync_data().unwrap();
+    f.append(b"-unsynced").unwrap();
+    assert_eq!(f.len(), 20);
+    let live = fs.read_file(p("/db/log")).unwrap();
+    assert_eq!(
+        (live.len(), &live[..20]),
+        (64, &b"head-synced-unsynced"[..])
+    );
+    for mode in [
+        CrashMode::DropUnsynced,
+        CrashMode::Torn,
+        CrashMode::TornWithGarbage,
+    ] {
+        for _ in 0..20 {
+            let bytes = fs.crash_with(mode).read_file(p("/db/log")).unwrap();
+            assert_eq!(bytes.len(), 64, "{mode:?}: the synced size stays");
+            assert!(bytes.starts_with(b"head-synced"), "{mode:?}");
+            assert!(
+                bytes[20..].iter().all(|&b| b == 0),
+                "{mode:?}: never written"
+            );
+            if mode != CrashMode::TornWithGarbage {
+                let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                assert!(
+                    b"head-synced-unsynced".starts_with(&bytes[..end]),
+                    "{mode:?}"
+                );
+            }
+        }
+    }
+    // Reading at any offset sees the written bytes, then zeros, then the end.
+    let file = fs.open(p("/db/log")).unwrap();
+    let mut buf = [0xFF; 16];
+    assert_eq!(file.read_at(16, &mut buf).unwrap(), 16);
+    assert_eq!(&buf[..4], b"nced");
+    assert!(buf[4..].iter().all(|&b| b == 0));
+    assert_eq!(file.read_at(60, &mut buf).unwrap(), 4);
+    fs.truncate(p("/db/log"), 20).unwrap();
+    assert_eq!(fs.size(p("/db/log")).unwrap(), 20);
+    let cut = fs
+        .crash_with(CrashMode::Torn)
+        .read_file(p("/db/log"))
+        .unwrap();
+    assert!(cut.len() <= 20 && cut.starts_with(b"head-synced"));
+    let mut again = fs.open_append(p("/db/log")).unwrap();
+    assert_eq!(again.len(), 20);
+    again.append(b"!").unwrap();
+    assert_eq!(
+        fs.read_file(p("/db/log")).unwrap(),
+        b"head-synced-unsynced!"
+    );
+}
+
+#[test]
+fn a_failed_preallocation_changes_nothing() {
+    let fs = disk_with_dir();
+    let mut f = fs.create(p("/db/log")).unwrap();
+    fs.set_faults(FaultPlan::new().fail_matching(|op, _| op == Op::Preallocate, Fault::NoSpace));
+    let err = f.preallocate(1 << 20).unwrap_err();
+    assert!(err.is_no_space() && err.op() == Some(Op::Preallocate));
+    assert_eq!(fs.size(p("/db/log")).unwrap(), 0);
+}

@@ -41,6 +41,9 @@ impl WritableFile for CountingFile {
     fn append(&mut self, buf: &[u8]) -> FsResult<()> {
         self.inner.append(buf)
     }
+    fn preallocate(&mut self, size: u64) -> FsResult<()> {
+        self.inner.preallocate(size)
+    }
     fn sync_data(&mut self) -> FsResult<()> {
         let start = Instant::now();
         let result = self.inner.sync_data();

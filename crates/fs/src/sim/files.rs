@@ -14,19 +14,34 @@ pub(crate) struct SimWritable {
     pub(crate) shared: Arc<Shared>,
     pub(crate) inode: InodeRef,
     pub(crate) path: PathBuf,
+    /// The append position, like a real file offset: where the next append lands.
+    pub(crate) pos: usize,
+}
+
+impl SimWritable {
+    fn write(&mut self, buf: &[u8]) {
+        lock(&self.inode).write_at(self.pos, buf);
+        self.pos += buf.len();
+    }
 }
 
 impl WritableFile for SimWritable {
     fn append(&mut self, buf: &[u8]) -> Result<()> {
         if let Some(fault) = self.shared.check(Op::Append, &self.path) {
             if fault == Fault::ShortWrite {
-                lock(&self.inode)
-                    .data
-                    .extend_from_slice(&buf[..buf.len() / 2]);
+                self.write(&buf[..buf.len() / 2]);
             }
             return Err(Shared::injected(Op::Append, &self.path, fault));
         }
-        lock(&self.inode).data.extend_from_slice(buf);
+        self.write(buf);
+        Ok(())
+    }
+
+    fn preallocate(&mut self, size: u64) -> Result<()> {
+        self.shared.fail_if_planned(Op::Preallocate, &self.path)?;
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let mut inode = lock(&self.inode);
+        inode.reserved = inode.reserved.max(size);
         Ok(())
     }
 
@@ -39,7 +54,7 @@ impl WritableFile for SimWritable {
     }
 
     fn len(&self) -> u64 {
-        lock(&self.inode).data.len() as u64
+        self.pos as u64
     }
 
     fn close(self: Box<Self>) -> Result<()> {
@@ -50,8 +65,7 @@ impl WritableFile for SimWritable {
 impl SimWritable {
     fn sync(&mut self, op: Op) -> Result<()> {
         self.shared.fail_if_planned(op, &self.path)?;
-        let mut inode = lock(&self.inode);
-        inode.synced_len = inode.data.len();
+        lock(&self.inode).sync();
         Ok(())
     }
 }
@@ -68,18 +82,13 @@ pub(crate) struct SimReadable {
 impl ReadableFile for SimReadable {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.shared.fail_if_planned(Op::Read, &self.path)?;
-        let inode = lock(&self.inode);
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(inode.data.len());
-        let n = buf.len().min(inode.data.len() - start);
-        buf[..n].copy_from_slice(&inode.data[start..start + n]);
-        Ok(n)
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        Ok(lock(&self.inode).read_at(offset, buf))
     }
 
     fn size(&self) -> Result<u64> {
         self.shared.fail_if_planned(Op::Stat, &self.path)?;
-        Ok(lock(&self.inode).data.len() as u64)
+        Ok(lock(&self.inode).size() as u64)
     }
 }
 

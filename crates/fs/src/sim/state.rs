@@ -2,7 +2,8 @@
 //! would survive a power loss.
 //!
 //! A file's bytes live in an inode. Appends go to the inode at once (they reach "the
-//! kernel"); `sync` advances the inode's `synced_len`. Names live in two maps: `live`,
+//! kernel"); `sync` advances the inode's `synced_len`. A preallocated file is held
+//! sparsely: the written bytes, then zeros up to its size, which a sync makes durable. Names live in two maps: `live`,
 //! what the process sees, and `durable`, what the directories held at their last
 //! `sync_dir`. A crash keeps only durable names, and of each inode its synced prefix
 //! plus, depending on the [`CrashMode`], some or all of the unsynced tail.
@@ -18,10 +19,66 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::rng::Rng;
 
 /// The contents of one file, shared by every name and handle that refers to it.
+///
+/// The file is `data` followed by zeros up to `size` (kept sparse, so that a 64 MiB
+/// preallocated log costs the simulation only what was written into it).
 #[derive(Debug, Default)]
 pub(crate) struct Inode {
+    /// The written bytes: the file up to the end of the last write.
     pub(crate) data: Vec<u8>,
+    /// How much of `data` a power loss keeps.
     pub(crate) synced_len: usize,
+    /// Extra length set by preallocation: the file's size is the larger of this and
+    /// `data.len()`.
+    pub(crate) reserved: usize,
+    /// `reserved` as of the last sync: what a power loss keeps of it.
+    pub(crate) synced_reserved: usize,
+}
+
+impl Inode {
+    /// The file's size.
+    pub(crate) fn size(&self) -> usize {
+        self.data.len().max(self.reserved)
+    }
+
+    /// Writes `buf` at `offset`, filling any gap before it with zeros. Bytes rewritten
+    /// below `synced_len` count as unsynced again (pessimistic: a crash may then lose
+    /// them; the engine only ever writes past the synced part).
+    pub(crate) fn write_at(&mut self, offset: usize, buf: &[u8]) {
+        if offset > self.data.len() {
+            self.data.resize(offset, 0);
+        }
+        self.synced_len = self.synced_len.min(offset);
+        let overlap = (self.data.len() - offset).min(buf.len());
+        self.data[offset..offset + overlap].copy_from_slice(&buf[..overlap]);
+        self.data.extend_from_slice(&buf[overlap..]);
+    }
+
+    /// Copies the bytes at `offset` into `buf` (zeros past the written part); returns
+    /// how many, fewer than asked only at the end of the file.
+    pub(crate) fn read_at(&self, offset: usize, buf: &mut [u8]) -> usize {
+        let start = offset.min(self.size());
+        let n = buf.len().min(self.size() - start);
+        let data = self.data.get(start..).unwrap_or_default();
+        let written = data.len().min(n);
+        buf[..written].copy_from_slice(&data[..written]);
+        buf[written..n].fill(0);
+        n
+    }
+
+    /// Makes everything written, and the size, durable.
+    pub(crate) fn sync(&mut self) {
+        self.synced_len = self.data.len();
+        self.synced_reserved = self.reserved;
+    }
+
+    /// Cuts the file to at most `len` bytes.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.data.truncate(len);
+        self.synced_len = self.synced_len.min(len);
+        self.reserved = self.reserved.min(len);
+        self.synced_reserved = self.synced_reserved.min(len);
+    }
 }
 
 /// An inode behind its own lock, so open handles need not lock the namespace.
@@ -75,12 +132,18 @@ impl Namespace {
     pub(crate) fn crash(&self, mode: CrashMode, rng: &mut Rng) -> Namespace {
         let mut live = BTreeMap::new();
         for (path, inode) in &self.durable {
-            let data = surviving_bytes(&lock(inode), mode, rng);
+            let inode = lock(inode);
+            let data = surviving_bytes(&inode, mode, rng);
             let synced_len = data.len();
-            live.insert(
-                path.clone(),
-                Arc::new(Mutex::new(Inode { data, synced_len })),
-            );
+            // A synced preallocation survives; an unsynced one is lost.
+            let reserved = inode.synced_reserved;
+            let survivor = Inode {
+                data,
+                synced_len,
+                reserved,
+                synced_reserved: reserved,
+            };
+            live.insert(path.clone(), Arc::new(Mutex::new(survivor)));
         }
         Namespace {
             durable: live.clone(),
@@ -119,6 +182,7 @@ mod tests {
         Arc::new(Mutex::new(Inode {
             data: data.to_vec(),
             synced_len,
+            ..Inode::default()
         }))
     }
 
@@ -163,6 +227,7 @@ mod tests {
                 &Inode {
                     data: data.to_vec(),
                     synced_len: 4,
+                    ..Inode::default()
                 },
                 CrashMode::Torn,
                 &mut rng,
@@ -172,6 +237,7 @@ mod tests {
                 &Inode {
                     data: data.to_vec(),
                     synced_len: 4,
+                    ..Inode::default()
                 },
                 CrashMode::TornWithGarbage,
                 &mut rng,
