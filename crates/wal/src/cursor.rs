@@ -2,7 +2,8 @@
 //! whatever damage is found.
 
 use crate::format::{SEGMENT_HEADER_LEN, check_segment_header};
-use crate::record::{Decoded, decode_at, next_intact};
+use crate::record::{Decoded, decode_at, next_intact_before};
+use crate::zeros::zero_tail_start;
 use crate::{DamageKind, DamagedRange, Error, Position, RecoveryMode, Result, SegmentId};
 
 /// One record read back from the log.
@@ -23,7 +24,8 @@ pub(crate) enum Step {
     Skipped(DamagedRange),
     /// Damage running to the end of the last segment: the torn tail.
     TornTail(DamagedRange),
-    /// The segment has no more records.
+    /// The segment has no more records. (In the last segment, that may be where its
+    /// zero-filled preallocated space starts: see [`SegmentCursor::zero_tail`].)
     End,
 }
 
@@ -39,12 +41,23 @@ enum Phase {
 /// Every step either moves forward by at least one byte or ends the segment, so
 /// iteration terminates on any input; payloads are copied out of the segment's bytes,
 /// so nothing is allocated beyond what the file holds.
+///
+/// In the last segment, a record boundary from which every byte is zero is the clean
+/// end of the records: the writer preallocates segments, and a segment it did not
+/// close (a crash) ends in the unused part of that space. Only the last segment can
+/// be in that state: the writer cuts the unused space off a segment before it
+/// creates the next one, so in earlier segments zeros are damage as before.
 #[derive(Debug)]
 pub(crate) struct SegmentCursor {
     id: SegmentId,
     bytes: Vec<u8>,
     at: usize,
-    /// The log's last segment is the only place a torn tail is expected.
+    /// Where the segment's zero-filled end starts: no frame starts at or after it.
+    zeros_from: usize,
+    /// Set when the records ended cleanly at unused preallocated space: its offset.
+    zero_tail: Option<usize>,
+    /// The log's last segment is the only place a torn tail or unused preallocated
+    /// space is expected.
     is_last: bool,
     mode: RecoveryMode,
     phase: Phase,
@@ -55,6 +68,8 @@ impl SegmentCursor {
     pub(crate) fn new(id: SegmentId, bytes: Vec<u8>, is_last: bool, mode: RecoveryMode) -> Self {
         SegmentCursor {
             id,
+            zeros_from: zero_tail_start(&bytes),
+            zero_tail: None,
             bytes,
             at: 0,
             is_last,
@@ -73,6 +88,11 @@ impl SegmentCursor {
             }
         }
         if self.phase == Phase::Done {
+            return Ok(Step::End);
+        }
+        if self.is_last && self.at >= self.zeros_from {
+            self.phase = Phase::Done;
+            self.zero_tail = (self.at < self.bytes.len()).then_some(self.at);
             return Ok(Step::End);
         }
         match decode_at(&self.bytes, self.id, self.at) {
@@ -95,6 +115,18 @@ impl SegmentCursor {
         }
     }
 
+    /// The segment being read.
+    pub(crate) fn id(&self) -> SegmentId {
+        self.id
+    }
+
+    /// Where the unused (zero-filled) space after the last record starts, once the
+    /// cursor has ended cleanly there in the last segment; `None` if the records run
+    /// to the end of the file or the segment ended otherwise.
+    pub(crate) fn zero_tail(&self) -> Option<usize> {
+        self.zero_tail
+    }
+
     /// Applies the recovery mode to damage found at `offset`.
     fn damaged(&mut self, offset: usize, reason: DamageKind) -> Result<Step> {
         let corruption = Error::Corruption {
@@ -107,7 +139,7 @@ impl SegmentCursor {
         }
         // Records never start inside the segment header.
         let from = (offset + 1).max(SEGMENT_HEADER_LEN);
-        let resume = next_intact(&self.bytes, self.id, from);
+        let resume = next_intact_before(&self.bytes, self.id, from, self.zeros_from);
         let range = |end: usize| DamagedRange {
             segment: self.id,
             offset: offset as u64,
@@ -121,7 +153,15 @@ impl SegmentCursor {
             }
             (_, None) if self.is_last => {
                 self.phase = Phase::Done;
-                Ok(Step::TornTail(range(self.bytes.len())))
+                // A torn header costs the whole file (recovery removes it). A torn
+                // record ends at the last non-zero byte: the zeros after it are
+                // preallocated space, not lost data.
+                let end = if offset < SEGMENT_HEADER_LEN {
+                    self.bytes.len()
+                } else {
+                    self.zeros_from.max(offset)
+                };
+                Ok(Step::TornTail(range(end)))
             }
             (RecoveryMode::SkipCorrupt, None) => {
                 self.phase = Phase::Done;
@@ -135,250 +175,6 @@ impl SegmentCursor {
 }
 
 #[cfg(test)]
-mod tests {
-    use quickcheck::{Gen, QuickCheck, TestResult};
-
-    use super::*;
-    use crate::format::encode_segment_header;
-    use crate::record::{self, RECORD_HEADER_LEN};
-
-    const SEG: SegmentId = SegmentId(3);
-
-    /// A segment holding `payloads`, and the offset where each frame ends.
-    fn segment(payloads: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
-        let mut bytes = encode_segment_header(SEG).to_vec();
-        let mut ends = Vec::new();
-        for p in payloads {
-            let at = bytes.len() as u64;
-            record::encode(&mut bytes, SEG, at, p).unwrap();
-            ends.push(bytes.len());
-        }
-        (bytes, ends)
-    }
-
-    /// Every step of a cursor until the end or an error.
-    fn steps(bytes: &[u8], is_last: bool, mode: RecoveryMode) -> Result<Vec<Step>> {
-        let mut cursor = SegmentCursor::new(SEG, bytes.to_vec(), is_last, mode);
-        let mut out = Vec::new();
-        loop {
-            match cursor.step()? {
-                Step::End => return Ok(out),
-                step => out.push(step),
-            }
-        }
-    }
-
-    fn payloads(steps: &[Step]) -> Vec<Vec<u8>> {
-        let records = steps.iter().filter_map(|s| match s {
-            Step::Record(r) => Some(r.payload.clone()),
-            _ => None,
-        });
-        records.collect()
-    }
-
-    fn torn_tail(steps: &[Step]) -> Option<DamagedRange> {
-        steps.iter().find_map(|s| match s {
-            Step::TornTail(range) => Some(*range),
-            _ => None,
-        })
-    }
-
-    fn three() -> Vec<Vec<u8>> {
-        vec![b"alpha".to_vec(), b"beta".to_vec(), b"gamma".to_vec()]
-    }
-
-    #[test]
-    fn torn_tail_of_the_last_segment_is_reported_not_returned() {
-        let (bytes, ends) = segment(&three());
-        let cut = ends[1] + 5;
-        let steps = steps(&bytes[..cut], true, RecoveryMode::TolerateCorruptTail).unwrap();
-        assert_eq!(payloads(&steps), three()[..2].to_vec());
-        let tail = torn_tail(&steps).unwrap();
-        assert_eq!((tail.offset, tail.len), (ends[1] as u64, 5));
-        assert_eq!(tail.reason, DamageKind::RecordHeaderTruncated);
-    }
-
-    #[test]
-    fn a_zero_filled_tail_is_a_torn_tail() {
-        let (mut bytes, ends) = segment(&three());
-        bytes.truncate(ends[0]);
-        bytes.resize(ends[0] + 4096, 0);
-        let steps = steps(&bytes, true, RecoveryMode::TolerateCorruptTail).unwrap();
-        assert_eq!(payloads(&steps), vec![b"alpha".to_vec()]);
-        let tail = torn_tail(&steps).unwrap();
-        assert_eq!(tail.reason, DamageKind::ZeroFilled);
-        assert_eq!(tail.len, 4096);
-    }
-
-    #[test]
-    fn damage_followed_by_intact_records_is_corruption_in_the_default_mode() {
-        let (mut bytes, ends) = segment(&three());
-        bytes[ends[0] + RECORD_HEADER_LEN] ^= 0x01;
-        let err = steps(&bytes, true, RecoveryMode::TolerateCorruptTail).unwrap_err();
-        assert!(matches!(
-            err,
-            Error::Corruption { segment: SEG, offset, reason: DamageKind::ChecksumMismatch { .. } }
-                if offset == ends[0] as u64
-        ));
-        assert!(err.is_corruption());
-    }
-
-    #[test]
-    fn a_torn_tail_in_a_segment_that_is_not_the_last_is_corruption() {
-        let (bytes, ends) = segment(&three());
-        let err = steps(
-            &bytes[..ends[2] - 1],
-            false,
-            RecoveryMode::TolerateCorruptTail,
-        );
-        assert!(matches!(err, Err(Error::Corruption { offset, .. }) if offset == ends[1] as u64));
-    }
-
-    #[test]
-    fn absolute_consistency_refuses_even_a_torn_tail() {
-        let (bytes, ends) = segment(&three());
-        let err = steps(
-            &bytes[..ends[2] - 1],
-            true,
-            RecoveryMode::AbsoluteConsistency,
-        );
-        assert!(matches!(
-            err,
-            Err(Error::Corruption {
-                reason: DamageKind::PayloadTruncated { .. },
-                ..
-            })
-        ));
-        assert_eq!(
-            steps(&bytes, true, RecoveryMode::AbsoluteConsistency)
-                .unwrap()
-                .len(),
-            3
-        );
-    }
-
-    #[test]
-    fn skip_mode_resumes_at_the_next_intact_record_and_counts_the_bytes() {
-        let (mut bytes, ends) = segment(&three());
-        bytes[ends[0] + 2] ^= 0xFF;
-        let steps = steps(&bytes, false, RecoveryMode::SkipCorrupt).unwrap();
-        assert_eq!(payloads(&steps), vec![b"alpha".to_vec(), b"gamma".to_vec()]);
-        let skipped = steps.iter().find_map(|s| match s {
-            Step::Skipped(range) => Some(*range),
-            _ => None,
-        });
-        let skipped = skipped.unwrap();
-        assert_eq!(skipped.offset, ends[0] as u64);
-        assert_eq!(skipped.len, (ends[1] - ends[0]) as u64);
-    }
-
-    #[test]
-    fn a_segment_torn_inside_its_header_is_a_torn_tail_at_zero() {
-        let (bytes, _) = segment(&[]);
-        for cut in 0..bytes.len() {
-            let steps = steps(&bytes[..cut], true, RecoveryMode::TolerateCorruptTail).unwrap();
-            let tail = torn_tail(&steps).unwrap();
-            assert_eq!((tail.offset, tail.len), (0, cut as u64));
-        }
-        assert!(
-            steps(&bytes, true, RecoveryMode::TolerateCorruptTail)
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_damaged_header_before_intact_records_is_corruption() {
-        let (mut bytes, _) = segment(&three());
-        bytes[3] ^= 0x40;
-        let err = steps(&bytes, true, RecoveryMode::TolerateCorruptTail).unwrap_err();
-        assert!(matches!(
-            err,
-            Error::Corruption {
-                offset: 0,
-                reason: DamageKind::SegmentHeaderChecksum,
-                ..
-            }
-        ));
-        let salvaged = steps(&bytes, true, RecoveryMode::SkipCorrupt).unwrap();
-        assert_eq!(payloads(&salvaged), three());
-    }
-
-    fn prop_round_trip(records: Vec<Vec<u8>>) -> bool {
-        let (bytes, _) = segment(&records);
-        let read = steps(&bytes, true, RecoveryMode::AbsoluteConsistency).unwrap();
-        payloads(&read) == records && read.len() == records.len()
-    }
-
-    #[test]
-    fn any_sequence_of_records_round_trips() {
-        QuickCheck::new().quickcheck(prop_round_trip as fn(Vec<Vec<u8>>) -> bool);
-    }
-
-    /// Cutting the segment anywhere recovers exactly the records whose frames lie
-    /// wholly before the cut, and reports the rest as the torn tail.
-    fn prop_truncation_recovers_a_prefix(records: Vec<Vec<u8>>) -> bool {
-        let (bytes, ends) = segment(&records);
-        (0..=bytes.len()).all(|cut| {
-            let Ok(read) = steps(&bytes[..cut], true, RecoveryMode::TolerateCorruptTail) else {
-                return false;
-            };
-            let complete = ends.iter().filter(|&&end| end <= cut).count();
-            let boundary = cut == SEGMENT_HEADER_LEN || ends.contains(&cut);
-            payloads(&read) == records[..complete] && torn_tail(&read).is_none() == boundary
-        })
-    }
-
-    #[test]
-    fn truncating_a_segment_at_any_byte_recovers_exactly_a_prefix() {
-        // Every cut of every generated log is read: keep the logs small (the debug
-        // build runs this in CI), and many.
-        QuickCheck::new()
-            .tests(300)
-            .rng(Gen::new(24))
-            .quickcheck(prop_truncation_recovers_a_prefix as fn(Vec<Vec<u8>>) -> bool);
-    }
-
-    /// After any single bit flip, no mode returns a record that was not written at
-    /// that position, and the default mode returns a prefix or an error.
-    fn prop_bit_flip_yields_only_written_records(records: Vec<Vec<u8>>, bit: usize) -> TestResult {
-        let (mut bytes, _) = segment(&records);
-        let bit = bit % (bytes.len() * 8);
-        bytes[bit / 8] ^= 1 << (bit % 8);
-        let (original, _) = segment(&records);
-        let written = steps(&original, true, RecoveryMode::AbsoluteConsistency).unwrap();
-        let is_written = |step: &Step| !matches!(step, Step::Record(_)) || written.contains(step);
-        for mode in [RecoveryMode::TolerateCorruptTail, RecoveryMode::SkipCorrupt] {
-            for is_last in [true, false] {
-                if let Ok(read) = steps(&bytes, is_last, mode) {
-                    if !read.iter().all(is_written) {
-                        return TestResult::failed();
-                    }
-                    let got = payloads(&read);
-                    if mode == RecoveryMode::TolerateCorruptTail && !records.starts_with(&got) {
-                        return TestResult::failed();
-                    }
-                }
-            }
-        }
-        TestResult::passed()
-    }
-
-    #[test]
-    fn flipping_any_bit_never_yields_a_record_that_was_not_written() {
-        QuickCheck::new().tests(500).quickcheck(
-            prop_bit_flip_yields_only_written_records as fn(Vec<Vec<u8>>, usize) -> TestResult,
-        );
-    }
-
-    #[test]
-    fn flipping_every_bit_of_a_small_segment_is_detected() {
-        let (original, _) = segment(&three());
-        for bit in 0..original.len() * 8 {
-            let mut bytes = original.clone();
-            bytes[bit / 8] ^= 1 << (bit % 8);
-            let strict = steps(&bytes, true, RecoveryMode::AbsoluteConsistency);
-            assert!(strict.is_err(), "flip of bit {bit} went unnoticed");
-        }
-    }
-}
+mod tests;
+#[cfg(test)]
+mod zero_tail_tests;

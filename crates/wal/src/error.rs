@@ -122,7 +122,8 @@ pub enum Error {
         /// The file-system error.
         source: quickcache_fs::Error,
     },
-    /// Cutting a torn tail off a segment, or removing a segment, failed.
+    /// Cutting a segment to the end of its records (a torn tail, or the unused
+    /// preallocated space of a finished segment), or removing a torn segment, failed.
     #[snafu(display("cutting WAL segment {segment} to {len} bytes: {source}"))]
     Truncate {
         /// The segment.

@@ -250,6 +250,20 @@ impl Group {
         self.lock_state().segment
     }
 
+    /// The lengths of the segments the writer has not finished: the current one's and,
+    /// while a switch is pending, the previous one's, records staged so far included.
+    pub(crate) fn open_lengths(&self) -> Vec<(SegmentId, u64)> {
+        let st = self.lock_state();
+        let pending = st.rotation.as_ref().and_then(|r| {
+            let old = SegmentId(r.next.0.checked_sub(1)?);
+            Some((old, r.old_len))
+        });
+        pending
+            .into_iter()
+            .chain([(st.segment, st.segment_len)])
+            .collect()
+    }
+
     /// Background flush: hands buffered records to the OS unless a leader is already
     /// at work. A failure poisons the writer; the next call reports it.
     pub(crate) fn flush_in_background(&self) {

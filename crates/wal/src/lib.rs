@@ -5,8 +5,10 @@
 //! directory, through the [`quickcache_fs::FileSystem`] trait. Every append chooses
 //! its [`Durability`]; concurrent appenders share writes and syncs. Recovery reads the
 //! records back in a [`RecoveryMode`], cuts off the torn tail a power loss leaves, and
-//! starts the writer in a fresh segment. The on-disk format is specified in
-//! `docs/format/wal.md`.
+//! starts the writer in a fresh segment. Each segment file is preallocated to the
+//! segment size when created, so synced appends do not change its size, and cut to its
+//! records when the writer finishes it; [`Wal::log_bytes`] counts what the log holds.
+//! The on-disk format is specified in `docs/format/wal.md`.
 //!
 //! # Example
 //! ```
@@ -54,6 +56,7 @@ mod recovery;
 mod report;
 mod segment;
 mod writer;
+mod zeros;
 
 pub use cursor::Record;
 pub use error::{Error, Result};
@@ -72,4 +75,5 @@ pub use writer::Wal;
 pub mod frame {
     pub use crate::format::{check_segment_header, encode_segment_header};
     pub use crate::record::{Decoded, decode_at, encode, frame_len, next_intact};
+    pub use crate::zeros::zero_tail_start;
 }

@@ -39,6 +39,11 @@ pub enum RecoveryMode {
 pub struct WalOptions {
     /// A new segment starts once the current one has reached this many bytes.
     /// A segment holds at least one record, so one can exceed it. Default 64 MiB.
+    ///
+    /// Each new segment file is also preallocated to this size (zeros the records
+    /// then overwrite), so that synced appends do not change the file's size and each
+    /// `fdatasync` commits only data; the writer cuts the unused space off when it
+    /// finishes the segment, recovery after a crash. Every open log reserves this much.
     pub segment_size: u64,
     /// How often the background thread hands buffered records to the OS; `None`
     /// starts no thread (buffered records then wait for `flush` or the next

@@ -30,6 +30,8 @@ pub struct WalReader {
     pending: VecDeque<SegmentId>,
     last: Option<SegmentId>,
     cursor: Option<SegmentCursor>,
+    /// Where the last segment's unused preallocated space starts, once read.
+    zero_tail: Option<Position>,
     report: RecoveryReport,
     failed: bool,
 }
@@ -59,6 +61,7 @@ impl WalReader {
             pending,
             last,
             cursor: None,
+            zero_tail: None,
             report: RecoveryReport {
                 mode,
                 ..RecoveryReport::default()
@@ -75,6 +78,13 @@ impl WalReader {
     /// The highest-numbered segment in the directory when the reader was made.
     pub fn last_segment(&self) -> Option<SegmentId> {
         self.last
+    }
+
+    /// Where the records of the last segment end in unused preallocated space (zeros
+    /// up to the end of the file), once that segment has been read: what
+    /// [`crate::Recovery::finish`] cuts off. Not damage, so not in the report.
+    pub(crate) fn zero_tail(&self) -> Option<Position> {
+        self.zero_tail
     }
 
     /// The directory being read.
@@ -110,7 +120,14 @@ impl WalReader {
                 Step::Record(_) => {}
                 Step::Skipped(range) => self.report.skipped.push(range),
                 Step::TornTail(range) => self.report.torn_tail = Some(range),
-                Step::End => self.cursor = None,
+                Step::End => {
+                    if let Some(offset) = cursor.zero_tail() {
+                        let segment = cursor.id();
+                        let offset = offset as u64;
+                        self.zero_tail = Some(Position { segment, offset });
+                    }
+                    self.cursor = None;
+                }
             }
         }
     }

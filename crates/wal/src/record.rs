@@ -162,7 +162,22 @@ pub fn decode_at(
 /// Most candidates are rejected by their type byte, the rest mostly by the header
 /// check; only a candidate whose header is intact costs a payload hash.
 pub fn next_intact(bytes: &[u8], segment: SegmentId, from: usize) -> Option<usize> {
-    let last_start = bytes.len().checked_sub(RECORD_HEADER_LEN)?;
+    next_intact_before(bytes, segment, from, bytes.len())
+}
+
+/// [`next_intact`], testing only candidates before `limit`: past the start of a
+/// segment's zero-filled end no frame can start, and scanning 64 MiB of preallocated
+/// zeros byte by byte would make every torn tail slow to recover.
+pub(crate) fn next_intact_before(
+    bytes: &[u8],
+    segment: SegmentId,
+    from: usize,
+    limit: usize,
+) -> Option<usize> {
+    let last_start = bytes
+        .len()
+        .checked_sub(RECORD_HEADER_LEN)?
+        .min(limit.checked_sub(1)?);
     (from..=last_start).find(|&at| {
         bytes.get(at + TYPE_OFFSET) == Some(&TYPE_FULL)
             && matches!(decode_at(bytes, segment, at), Ok(Decoded::Record { .. }))

@@ -75,7 +75,9 @@ impl Recovery {
     }
 
     /// Reads whatever records were not iterated (damage must be found before the log
-    /// is appended to), cuts off the torn tail, makes the last segment durable, and
+    /// is appended to), cuts off the torn tail or the unused preallocated space the
+    /// last run left (a segment that is not the last must end at its last record),
+    /// makes the last segment durable, and
     /// starts a writer in a new segment after the last existing one (and no lower than
     /// the recovery's start segment).
     ///
@@ -87,6 +89,12 @@ impl Recovery {
         }
         let report = self.reader.report().clone();
         let mut last = self.reader.last_segment();
+        if let Some(unused) = self.reader.zero_tail() {
+            let (segment, len) = (unused.segment, unused.offset);
+            let path = segment.path_in(&self.dir);
+            let context = TruncateSnafu { segment, len };
+            self.fs.truncate(&path, len).context(context)?;
+        }
         if let Some(tail) = &report.torn_tail
             && cut_tail(&self.fs, &self.dir, tail)? == Cut::Removed
         {

@@ -10,7 +10,7 @@ use quickcache_fs::DynFs;
 use snafu::ResultExt;
 
 use crate::active::ActiveSegment;
-use crate::error::{RemoveSnafu, SegmentInUseSnafu, SpawnFlusherSnafu, SyncDirSnafu};
+use crate::error::{ReadSnafu, RemoveSnafu, SegmentInUseSnafu, SpawnFlusherSnafu, SyncDirSnafu};
 use crate::group::{Group, Limits};
 use crate::segment::list_segments;
 use crate::{Durability, Position, Result, SegmentId, WalOptions};
@@ -76,7 +76,7 @@ impl Wal {
         options: &WalOptions,
         first: SegmentId,
     ) -> Result<Wal> {
-        let active = ActiveSegment::create(fs.clone(), dir.clone(), first)?;
+        let active = ActiveSegment::create(fs.clone(), dir.clone(), first, options.segment_size)?;
         let limits = Limits {
             segment_size: options.segment_size,
             buffer_limit: options.buffer_limit,
@@ -125,6 +125,30 @@ impl Wal {
     /// The segment receiving appends now.
     pub fn current_segment(&self) -> SegmentId {
         self.group.current_segment()
+    }
+
+    /// The log's size in bytes, as its contents count: the file sizes of finished
+    /// segments plus the length of the segment being written (records accepted so far
+    /// included). Use it rather than summing file sizes: the segment being written is
+    /// preallocated, so its file is `segment_size` bytes from the start.
+    ///
+    /// # Errors
+    /// Listing the directory, or reading a segment's size, fails.
+    pub fn log_bytes(&self) -> Result<u64> {
+        let open = self.group.open_lengths();
+        let mut total: u64 = open.iter().map(|(_, len)| len).sum();
+        for segment in list_segments(&*self.fs, &self.dir)? {
+            if open.iter().any(|(s, _)| *s == segment) {
+                continue;
+            }
+            match self.fs.size(&segment.path_in(&self.dir)) {
+                Ok(size) => total += size,
+                // Deleted meanwhile (delete_segments_below): no longer part of the log.
+                Err(e) if e.is_not_found() => {}
+                Err(source) => return Err(source).context(ReadSnafu { segment }),
+            }
+        }
+        Ok(total)
     }
 
     /// The directory holding the segments.

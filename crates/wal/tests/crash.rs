@@ -10,14 +10,21 @@
 
 mod common;
 
-use common::{DIR, Oracle, options, payload, recover, run_workload, sim};
+use common::{
+    DIR, Oracle, assert_finished_segments_are_cut, options, payload, recover, run_workload, sim,
+};
 use quickcache_fs::{CrashMode, DynFs, Fault, FaultPlan, SimFs};
 use quickcache_wal::{Durability, Wal};
 use std::sync::Arc;
 use std::thread;
 
 const RECORDS: usize = 300;
+/// Small, so that the workload rotates by size as well as on request; each segment
+/// is still preallocated to it.
 const SEGMENT: u64 = 4096;
+/// Large enough that only requested rotations happen: records land in the zeros of
+/// a mostly empty preallocated segment, the case a crash of a real log leaves.
+const LARGE_SEGMENT: u64 = 1 << 20;
 const MODES: [CrashMode; 3] = [
     CrashMode::DropUnsynced,
     CrashMode::Torn,
@@ -27,10 +34,14 @@ const MODES: [CrashMode; 3] = [
 /// Runs the workload on a disk where operation `n` and everything after it fails (the
 /// process died there), returning the disk and what the workload saw.
 fn die_at(seed: u64, n: u64) -> (SimFs, Oracle) {
+    die_at_with(seed, n, SEGMENT)
+}
+
+fn die_at_with(seed: u64, n: u64, segment: u64) -> (SimFs, Oracle) {
     let (sim, fs) = sim(seed);
     sim.set_faults(FaultPlan::new().fail_from(n, Fault::Io));
     let mut oracle = Oracle::default();
-    if let Ok((wal, _)) = Wal::open(fs, DIR, options(SEGMENT)) {
+    if let Ok((wal, _)) = Wal::open(fs, DIR, options(segment)) {
         run_workload(&wal, RECORDS, &mut oracle);
     }
     (sim, oracle)
@@ -59,6 +70,32 @@ fn power_loss_after_every_operation_keeps_synced_records_and_a_prefix() {
             let (recovered, wal, _) = recover(&after, options(SEGMENT))
                 .unwrap_or_else(|e| panic!("{context}: recovery failed: {e}"));
             oracle.check(&recovered, &context);
+            assert_finished_segments_are_cut(&after, &context);
+            drop(wal);
+        }
+    }
+}
+
+#[test]
+fn power_loss_in_a_mostly_empty_preallocated_segment_keeps_synced_records_and_a_prefix() {
+    let (sim, oracle) = die_at_with(0, u64::MAX, LARGE_SEGMENT);
+    assert!(oracle.first_error.is_none());
+    let total = sim.op_count();
+    for n in (0..=total).step_by(3) {
+        let (dead, oracle) = die_at_with(n, n, LARGE_SEGMENT);
+        for mode in MODES {
+            let context = format!("large segments, crash after op {n} of {total}, {mode:?}");
+            let after = as_dyn(&dead.crash_with(mode));
+            let (recovered, wal, report) = recover(&after, options(LARGE_SEGMENT))
+                .unwrap_or_else(|e| panic!("{context}: recovery failed: {e}"));
+            oracle.check(&recovered, &context);
+            assert_finished_segments_are_cut(&after, &context);
+            if let Some(tail) = report.torn_tail {
+                assert!(
+                    tail.len < LARGE_SEGMENT / 2,
+                    "{context}: preallocated space counted as a torn tail: {tail:?}"
+                );
+            }
             drop(wal);
         }
     }
@@ -107,6 +144,7 @@ fn a_crash_during_recovery_and_the_next_appends_loses_nothing_synced() {
                 let (recovered, _, _) = recover(&third, options(SEGMENT))
                     .unwrap_or_else(|e| panic!("{context}: recovery failed: {e}"));
                 again.check(&recovered, &context);
+                assert_finished_segments_are_cut(&third, &context);
             }
         }
     }

@@ -12,7 +12,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{DIR, Oracle, options, recover, run_workload, sim};
+use common::{DIR, Oracle, assert_finished_segments_are_cut, options, recover, run_workload, sim};
 use quickcache_fs::{CrashMode, DynFs, Fault, FaultPlan};
 use quickcache_wal::{Error, Wal};
 
@@ -53,11 +53,13 @@ fn fault_at_every_operation(fault: Fault) {
         let (live, wal, _) = recover(&fs, options(SEGMENT))
             .unwrap_or_else(|e| panic!("{context}: recovery after the fault failed: {e}"));
         oracle.check(&live, &format!("{context}, restarted"));
+        assert_finished_segments_are_cut(&fs, &format!("{context}, restarted"));
         drop(wal);
         // A power loss after the fault, before any restart.
         let (after_loss, _, _) = recover(&lost_power, options(SEGMENT))
             .unwrap_or_else(|e| panic!("{context}: recovery after power loss failed: {e}"));
         oracle.check(&after_loss, &format!("{context}, power loss"));
+        assert_finished_segments_are_cut(&lost_power, &format!("{context}, power loss"));
         // A power loss after the restart's recovery: what it read is now durable.
         let crashed: DynFs = Arc::new(sim.crash());
         let (after_both, _, _) = recover(&crashed, options(SEGMENT)).unwrap();

@@ -49,6 +49,14 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     other_segment.extend_from_slice(&three[SEGMENT_HEADER_LEN..]);
     let mut huge_length = three.clone();
     huge_length.extend_from_slice(&[0xFF; 16]);
+    // A segment a crash left preallocated: records, then zeros to the reserved size.
+    let preallocated = |mut bytes: Vec<u8>| {
+        bytes.resize(4096, 0);
+        bytes
+    };
+    let mut torn_in_preallocated = three.clone();
+    let len = torn_in_preallocated.len();
+    torn_in_preallocated[len - 7..].fill(0);
     vec![
         ("seed-empty", Vec::new()),
         ("seed-header-only", segment(&[])),
@@ -67,7 +75,23 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("seed-damaged-segment-header", bad_header),
         ("seed-other-segment-number", other_segment),
         ("seed-huge-length", huge_length),
+        ("seed-preallocated-empty", preallocated(segment(&[]))),
+        ("seed-preallocated-three", preallocated(three.clone())),
+        (
+            "seed-preallocated-torn-record",
+            preallocated(torn_in_preallocated),
+        ),
+        (
+            "seed-preallocated-flip-then-intact",
+            preallocated(flipped_copy(&three)),
+        ),
     ]
+}
+
+fn flipped_copy(bytes: &[u8]) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
+    bytes[SEGMENT_HEADER_LEN + 16 + 2] ^= 0x04;
+    bytes
 }
 
 fn write_seeds() {

@@ -61,6 +61,9 @@ pub(super) struct Rotation {
     pub(super) tail_end: u64,
     /// The segment to continue in.
     pub(super) next: SegmentId,
+    /// The old segment's length once the tail is written: what its file holds after
+    /// the switch cuts its preallocated space off.
+    pub(super) old_len: u64,
 }
 
 /// What one leader does.
@@ -131,6 +134,7 @@ impl State {
             tail,
             tail_end: self.staged,
             next,
+            old_len: self.segment_len,
         });
         self.segment = next;
         self.segment_len = SEGMENT_HEADER_LEN as u64;

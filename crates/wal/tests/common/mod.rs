@@ -8,6 +8,7 @@ use quickcache_fs::{DynFs, SimFs};
 use quickcache_wal::{
     Durability, Position, RecoveryMode, RecoveryReport, Wal, WalOptions, WalReader,
 };
+use quickcache_wal::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId, list_segments};
 
 /// The directory every simulated test log lives in.
 pub(crate) const DIR: &str = "/db/wal";
@@ -137,4 +138,33 @@ pub(crate) fn recover(
         .collect::<quickcache_wal::Result<Vec<_>>>()?;
     let (wal, report) = recovery.finish()?;
     Ok((payloads, wal, report))
+}
+
+/// Checks that every segment but the last (the writer's, which is preallocated) ends
+/// exactly at its last record: the writer and recovery cut unused preallocated space
+/// off a segment before a later one exists.
+pub(crate) fn assert_finished_segments_are_cut(fs: &DynFs, context: &str) {
+    let segments = list_segments(&**fs, DIR.as_ref()).unwrap_or_default();
+    let Some((_, finished)) = segments.split_last() else {
+        return;
+    };
+    let mut ends: Vec<(SegmentId, u64)> = finished
+        .iter()
+        .map(|&s| (s, SEGMENT_HEADER_LEN as u64))
+        .collect();
+    let reader = WalReader::new(fs.clone(), DIR, Position::START, RecoveryMode::SkipCorrupt);
+    for record in reader.into_iter().flatten().flatten() {
+        let end = record.position.offset + (RECORD_HEADER_LEN + record.payload.len()) as u64;
+        if let Some(e) = ends.iter_mut().find(|(s, _)| *s == record.position.segment) {
+            e.1 = end;
+        }
+    }
+    for (segment, end) in ends {
+        let size = fs.size(&segment.path_in(DIR.as_ref())).ok();
+        assert_eq!(
+            size,
+            Some(end),
+            "{context}: finished segment {segment} is not cut to its records"
+        );
+    }
 }
