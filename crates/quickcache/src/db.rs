@@ -153,8 +153,7 @@ impl Db {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
-        let inner = &self.inner;
-        inner.get_at(key.as_ref(), inner.visibility.visible())
+        self.inner.get_at(key.as_ref(), None)
     }
 
     /// Whether `key` has a value.
@@ -249,8 +248,7 @@ impl Db {
     /// ```
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
         let (lower, upper) = owned_bounds(&range);
-        let inner = &self.inner;
-        inner.iter_at(lower, upper, inner.visibility.visible())
+        self.inner.iter_at(lower, upper, None)
     }
 
     /// The pairs whose keys start with `prefix`.
@@ -267,8 +265,7 @@ impl Db {
     /// ```
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
         let (lower, upper) = prefix_bounds(prefix.as_ref());
-        let inner = &self.inner;
-        inner.iter_at(lower, upper, inner.visibility.visible())
+        self.inner.iter_at(lower, upper, None)
     }
 
     /// Every pair, in key order.

@@ -2,6 +2,9 @@
 //! the snapshot views iterators read.
 
 use std::ops::Bound;
+use std::sync::Arc;
+
+use quickcache_compaction::Version;
 
 use quickcache_memtable::Lookup;
 use quickcache_sstable::SeqNo;
@@ -9,13 +12,31 @@ use quickcache_sstable::SeqNo;
 use crate::error::{Error, Result};
 use crate::inner::Inner;
 use crate::iter::View;
+use crate::state::SuperVersion;
 use crate::{Iter, Value};
 
 impl Inner {
-    /// The newest value of `key` at `snapshot`: memtables newest first, then the tree.
-    pub(crate) fn get_at(&self, key: &[u8], snapshot: SeqNo) -> Result<Option<Value>> {
+    /// The memtables and the version a read uses, then its snapshot: `at`, or for
+    /// `None` the newest visible seqno, loaded only now.
+    ///
+    /// Why the order: a compaction drops a version of a key only under a newer one at
+    /// or below the seqno visible when it ran. A snapshot loaded before the version
+    /// could be older than that, so the read would find the newer version invisible
+    /// and the one it should see gone. Loaded after, it sees every version a
+    /// compaction in its version kept in place of the ones dropped. (Explicit
+    /// snapshots are registered, so compactions keep what they need.)
+    fn read_view(&self, at: Option<SeqNo>) -> (Arc<SuperVersion>, Arc<Version>, SeqNo) {
         // Memtables before the version: see `SuperVersion`.
         let memtables = self.current_memtables();
+        let version = self.set.current();
+        let snapshot = at.unwrap_or_else(|| self.visibility.visible());
+        (memtables, version, snapshot)
+    }
+
+    /// The value of `key` at snapshot `at` (`None`: the newest), memtables newest
+    /// first, then the tree.
+    pub(crate) fn get_at(&self, key: &[u8], at: Option<SeqNo>) -> Result<Option<Value>> {
+        let (memtables, version, snapshot) = self.read_view(at);
         match memtables.active.get(key, snapshot) {
             Some(Lookup::Value(v)) => return Ok(Some(Value::owned(v.value().to_vec()))),
             Some(Lookup::Deleted(_)) => return Ok(None),
@@ -28,7 +49,6 @@ impl Inner {
                 None => {}
             }
         }
-        let version = self.set.current();
         let entry = version.get(key, snapshot).map_err(|source| Error::Tree {
             operation: "reading a key",
             path: self.dir.clone(),
@@ -37,14 +57,14 @@ impl Inner {
         Ok(entry.and_then(|e| e.into_value()).map(Value::mapped))
     }
 
+    /// An iterator over `lower..upper` at snapshot `at` (`None`: the newest).
     pub(crate) fn iter_at(
         &self,
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
-        snapshot: SeqNo,
+        at: Option<SeqNo>,
     ) -> Iter {
-        let memtables = self.current_memtables();
-        let version = self.set.current();
+        let (memtables, version, snapshot) = self.read_view(at);
         let view = View {
             memtables,
             version,

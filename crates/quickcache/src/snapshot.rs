@@ -113,7 +113,7 @@ impl Snapshot {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
-        self.inner.get_at(key.as_ref(), self.seqno)
+        self.inner.get_at(key.as_ref(), Some(self.seqno))
     }
 
     /// Whether `key` had a value as of the snapshot.
@@ -146,7 +146,7 @@ impl Snapshot {
     /// ```
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
         let (lower, upper) = owned_bounds(&range);
-        self.inner.iter_at(lower, upper, self.seqno)
+        self.inner.iter_at(lower, upper, Some(self.seqno))
     }
 
     /// The pairs whose key starts with `prefix`, as of the snapshot.
@@ -163,7 +163,7 @@ impl Snapshot {
     /// ```
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
         let (lower, upper) = prefix_bounds(prefix.as_ref());
-        self.inner.iter_at(lower, upper, self.seqno)
+        self.inner.iter_at(lower, upper, Some(self.seqno))
     }
 
     /// Every pair as of the snapshot.
