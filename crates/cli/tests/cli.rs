@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use quickcache::Db;
+use quickcache::{Db, Options};
 
 fn qc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quickcache"))
@@ -46,7 +46,11 @@ fn assert_clean_error(o: &Output, needle: &str) {
 
 /// A database with `a`..`e` in a table and `x` (plus a delete of `c`) in the WAL.
 fn sample_db(dir: &Path) {
-    let db = Db::open(dir).unwrap();
+    let options = Options {
+        flush_on_close: false,
+        ..Options::default()
+    };
+    let db = Db::open_with(dir, options).unwrap();
     for k in ["a", "b", "c", "d", "e"] {
         db.put(k, format!("value-{k}")).unwrap();
     }
@@ -199,6 +203,21 @@ fn verify_reports_a_damaged_table_precisely() {
         report.contains("DAMAGED") && report.contains(path(table)),
         "{report}"
     );
+}
+
+#[test]
+fn dump_wal_reads_the_segment_being_written_up_to_its_preallocated_space() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Db::open(tmp.path()).unwrap();
+    db.put("live", "value").unwrap();
+    let segment = files_with(tmp.path(), ".log").pop().unwrap();
+    let o = qc(&["dump-wal", path(&segment)]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(text.contains("PUT live = value"), "{text}");
+    assert!(text.contains("unused preallocated space"), "{text}");
+    assert!(text.contains("1 records, 0 damaged ranges"), "{text}");
+    db.close().unwrap();
 }
 
 #[test]

@@ -394,8 +394,9 @@ impl Db {
         &self.inner.dir
     }
 
-    /// Stops background work, makes every write durable, and releases the lock,
-    /// reporting the first error.
+    /// Flushes the memtables (unless [`Options::flush_on_close`] is off), stops
+    /// background work, makes every write durable, and releases the lock, reporting
+    /// the first error.
     ///
     /// # Examples
     /// ```
@@ -411,6 +412,16 @@ impl Db {
 
     fn shutdown(&self) -> Result<()> {
         let inner = &self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        // No writer is left (closing takes the handle), so nothing lands in the
+        // memtable after this flush; in the error state there is nothing to try.
+        let flushed = if inner.options.flush_on_close && !inner.failed.load(Ordering::Acquire) {
+            inner.flush_all()
+        } else {
+            Ok(())
+        };
         if inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
@@ -428,7 +439,7 @@ impl Db {
             .close()
             .map_err(|source| inner.wal_error("closing", source));
         lock(&self.lock).take();
-        closed
+        flushed.and(closed)
     }
 }
 

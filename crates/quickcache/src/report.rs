@@ -5,11 +5,15 @@
 ///
 /// # Examples
 /// ```
+/// use quickcache::{Db, Options};
+///
 /// let dir = tempfile::tempdir()?;
-/// let db = quickcache::Db::open(dir.path())?;
+/// // Keep the write in the WAL on close, so that the next open replays it.
+/// let options = || Options { flush_on_close: false, ..Options::default() };
+/// let db = Db::open_with(dir.path(), options())?;
 /// db.put("k", "v")?;
 /// db.close()?;
-/// let db = quickcache::Db::open(dir.path())?;
+/// let db = Db::open_with(dir.path(), options())?;
 /// let report = db.recovery_report();
 /// assert_eq!(report.records(), 1);
 /// assert!(report.cut_tail().is_none());

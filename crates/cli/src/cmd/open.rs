@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use quickcache::Db;
 use quickcache::compaction::CURRENT;
+use quickcache::{Db, Options};
 
 use crate::CliError;
 
@@ -39,7 +39,14 @@ pub fn open_existing(path: &Path) -> Result<Db, CliError> {
 /// # Errors
 /// The database's error (locked, damaged, not a database, I/O).
 pub(crate) fn open(path: &Path) -> Result<Db, CliError> {
-    Db::open(path).map_err(|source| CliError::Db {
+    // A command must not reshape the tree behind the user's back: with a flush on
+    // close, `get` or `verify` would write a table out of the replayed WAL, and every
+    // `put` would leave one more L0 table. The WAL keeps such writes durable anyway.
+    let options = Options {
+        flush_on_close: false,
+        ..Options::default()
+    };
+    Db::open_with(path, options).map_err(|source| CliError::Db {
         path: path.to_path_buf(),
         source,
     })
