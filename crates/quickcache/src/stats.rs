@@ -6,7 +6,6 @@ use std::time::Duration;
 use quickcache_compaction::{Level, StatsSnapshot};
 
 use crate::inner::Inner;
-use crate::open::WAL_DIR;
 
 /// One table of the tree.
 ///
@@ -169,12 +168,8 @@ impl Stats {
     }
 }
 
+/// The log's bytes as written: the open segment is preallocated, so its file size
+/// says nothing about what it holds.
 fn wal_bytes(inner: &Inner) -> u64 {
-    let fs = &inner.options.fs;
-    let dir = inner.dir.join(WAL_DIR);
-    quickcache_wal::list_segments(fs.as_ref(), &dir)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|s| fs.size(&s.path_in(&dir)).ok())
-        .sum()
+    inner.wal.log_bytes().unwrap_or_default()
 }

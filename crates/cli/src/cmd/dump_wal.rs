@@ -67,7 +67,7 @@ pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Resu
     .map_err(output)?;
     check_header(path, &bytes, id)?;
     let mut bad_batches = 0u64;
-    let (records, damaged) = walk(out, &bytes, id, &mut |out, at, payload| {
+    let (records, damaged) = walk(out, &bytes, id, true, &mut |out, at, payload| {
         writeln!(out, "@{at} record, {} payload bytes", payload.len())?;
         bad_batches += u64::from(WriteBatch::decode(payload).is_err());
         print_batch(out, payload, format)

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use quickcache::wal::frame::{Decoded, check_segment_header, decode_at, next_intact};
+use quickcache::wal::frame::{
+    Decoded, check_segment_header, decode_at, next_intact, zero_tail_start,
+};
 use quickcache::wal::{SEGMENT_HEADER_LEN, SegmentId};
 
 use crate::CliError;
@@ -39,11 +41,14 @@ pub(crate) fn check_header(path: &Path, bytes: &[u8], id: SegmentId) -> Result<(
 pub(crate) type OnRecord<'a> = dyn FnMut(&mut dyn Write, usize, &[u8]) -> std::io::Result<()> + 'a;
 
 /// Calls `record(offset, payload)` for every intact record after the header and
-/// prints each damaged range; returns (records, damaged ranges).
+/// prints each damaged range; returns (records, damaged ranges). With `preallocated`
+/// (WAL segments), zeros from a record boundary to the end of the file are the
+/// unused space of a preallocated segment, not damage.
 pub(crate) fn walk(
     out: &mut dyn Write,
     bytes: &[u8],
     id: SegmentId,
+    preallocated: bool,
     record: &mut OnRecord<'_>,
 ) -> std::io::Result<(u64, u64)> {
     let (mut at, mut records, mut damaged) = (SEGMENT_HEADER_LEN, 0u64, 0u64);
@@ -55,6 +60,14 @@ pub(crate) fn walk(
                 at = next;
             }
             Ok(Decoded::End) => return Ok((records, damaged)),
+            Err(_) if preallocated && zero_tail_start(bytes) <= at => {
+                writeln!(
+                    out,
+                    "@{at}..{}: unused preallocated space (zeros; the log's clean end if this is its last segment)",
+                    bytes.len()
+                )?;
+                return Ok((records, damaged));
+            }
             Err(kind) => {
                 damaged += 1;
                 let Some(next) = next_intact(bytes, id, at + 1) else {
