@@ -20,16 +20,20 @@ pub trait LevelTable {
 /// Valid iff the currently open table's cursor is valid. At most one table's cursor is
 /// open at a time; moving past a table's end opens the neighbour. After an error the
 /// cursor is invalid.
+///
+/// The table list `S` is anything that derefs to a slice: a `Vec` of its own, or a
+/// list shared with the version holding it (see [`crate::LevelTables`]), so that a
+/// reader's cursor does not copy a level's table list.
 #[derive(Debug)]
-pub struct LevelCursor<T: LevelTable> {
-    tables: Vec<T>,
+pub struct LevelCursor<T: LevelTable, S: AsRef<[T]> = Vec<T>> {
+    tables: S,
     /// The open table's index and cursor.
     open: Option<(usize, T::Cursor)>,
 }
 
-impl<T: LevelTable> LevelCursor<T> {
+impl<T: LevelTable, S: AsRef<[T]>> LevelCursor<T, S> {
     /// A cursor over `tables`, which must be sorted by key with disjoint ranges.
-    pub fn new(tables: Vec<T>) -> Self {
+    pub fn new(tables: S) -> Self {
         LevelCursor { tables, open: None }
     }
 
@@ -40,7 +44,7 @@ impl<T: LevelTable> LevelCursor<T> {
         position: impl FnOnce(&mut T::Cursor) -> Result<()>,
     ) -> Result<()> {
         self.open = None;
-        let Some(table) = self.tables.get(index) else {
+        let Some(table) = self.tables.as_ref().get(index) else {
             return Ok(());
         };
         let mut cursor = table.open_cursor()?;
@@ -84,10 +88,10 @@ impl<T: LevelTable> LevelCursor<T> {
     }
 }
 
-impl<T: LevelTable> Cursor for LevelCursor<T> {
+impl<T: LevelTable, S: AsRef<[T]>> Cursor for LevelCursor<T, S> {
     fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
         self.guarded(|s| {
-            let index = s.tables.partition_point(|t| t.largest() < target);
+            let index = s.tables.as_ref().partition_point(|t| t.largest() < target);
             s.open_at(index, |c| c.seek(target))?;
             s.skip_forward()
         })
@@ -101,7 +105,7 @@ impl<T: LevelTable> Cursor for LevelCursor<T> {
     }
 
     fn seek_to_last(&mut self) -> Result<()> {
-        self.guarded(|s| match s.tables.len().checked_sub(1) {
+        self.guarded(|s| match s.tables.as_ref().len().checked_sub(1) {
             Some(last) => {
                 s.open_at(last, Cursor::seek_to_last)?;
                 s.skip_backward()

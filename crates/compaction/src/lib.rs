@@ -100,5 +100,5 @@ pub use picker::{Busy, CompactionPlan, pending_compaction_bytes, pick, scores};
 pub use recovery::TreeInspection;
 pub use retention::{Decision, Retention};
 pub use stats::{Stats, StatsSnapshot};
-pub use version::{BoxCursor, Version};
+pub use version::{BoxCursor, LevelTables, TreeCursor, Version};
 pub use version_set::VersionSet;

@@ -13,6 +13,31 @@ use crate::{LEVELS, Level, LevelCursor, Result, TableHandle, TableInfo};
 /// A cursor as the merge takes it: any source, boxed, movable to another thread.
 pub type BoxCursor = Box<dyn Cursor + Send>;
 
+/// A cursor over one L0 table or one deeper level of a version, sharing the version's
+/// table list (see [`Version::tree_cursors`]).
+pub type TreeCursor = LevelCursor<Arc<TableHandle>, LevelTables>;
+
+/// The tables of one level of a version (or a single L0 table), borrowed from the
+/// version through an `Arc`: one reference-count increment per cursor, where a copy
+/// of the list would allocate and increment one count per table.
+#[derive(Debug, Clone)]
+pub struct LevelTables {
+    version: Arc<Version>,
+    level: usize,
+    /// For L0, the one table this list holds (L0 tables overlap: each is a source).
+    single: Option<usize>,
+}
+
+impl AsRef<[Arc<TableHandle>]> for LevelTables {
+    fn as_ref(&self) -> &[Arc<TableHandle>] {
+        let tables = self.version.levels[self.level].as_slice();
+        match self.single {
+            Some(i) => tables.get(i..=i).unwrap_or_default(),
+            None => tables,
+        }
+    }
+}
+
 /// The tables of each level plus the compaction pointers.
 ///
 /// Invariants (checked when a version is built from edits):
@@ -126,6 +151,23 @@ impl Version {
             .filter(|tables| !tables.is_empty())
             .map(|tables| Box::new(LevelCursor::new(tables.clone())) as BoxCursor);
         l0.chain(deeper).collect()
+    }
+
+    /// The same cursors as [`Version::cursors`], unboxed and sharing this version's
+    /// table lists: a reader creating cursors for every short scan pays neither a
+    /// box per source nor a copy of each level's list.
+    pub fn tree_cursors(self: &Arc<Self>) -> impl Iterator<Item = TreeCursor> + '_ {
+        let l0 = (0..self.levels[0].len()).map(|i| (0, Some(i)));
+        let deeper = (1..LEVELS)
+            .filter(|&level| !self.levels[level].is_empty())
+            .map(|level| (level, None));
+        l0.chain(deeper).map(|(level, single)| {
+            LevelCursor::new(LevelTables {
+                version: Arc::clone(self),
+                level,
+                single,
+            })
+        })
     }
 
     /// The metadata of every table of `level`.
