@@ -81,6 +81,7 @@ impl<C: Cursor> MergingCursor<C> {
     /// Rebuilds the heap from every valid child, for the current direction.
     fn rebuild(&mut self) {
         self.heap.clear();
+        self.heap.reserve(self.children.len());
         for i in 0..self.children.len() {
             if self.children[i].valid() {
                 let children = &self.children;
