@@ -15,7 +15,9 @@ use std::ops::{Bound, RangeBounds};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use quickcache_compaction::{BoxCursor, MergingCursor, Version};
+mod source;
+
+use quickcache_compaction::{LEVELS, MergingCursor, Version};
 use quickcache_sstable::{Cursor, KeyRef, SeqNo, ValueKind};
 use snafu::IntoError;
 
@@ -23,6 +25,7 @@ use crate::error::{Error, Result, TableSnafu};
 use crate::memcursor::MemCursor;
 use crate::state::{MemSource, SuperVersion};
 use crate::{Key, Value};
+use source::Source;
 
 /// The sources an iterator reads, pinned for its whole life.
 pub(crate) struct View {
@@ -33,17 +36,15 @@ pub(crate) struct View {
 }
 
 impl View {
-    fn merge(&self) -> MergingCursor<BoxCursor> {
-        let mut children: Vec<BoxCursor> = Vec::new();
-        children.push(Box::new(MemCursor::new(MemSource::Active(Arc::clone(
-            &self.memtables.active,
-        )))));
-        for frozen in &self.memtables.frozen {
-            children.push(Box::new(MemCursor::new(MemSource::Frozen(
-                frozen.mem.clone(),
-            ))));
-        }
-        children.extend(self.version.cursors());
+    fn merge(&self) -> MergingCursor<Source> {
+        let active = MemSource::Active(Arc::clone(&self.memtables.active));
+        let frozen = (self.memtables.frozen.iter()).map(|f| MemSource::Frozen(f.mem.clone()));
+        let mems = std::iter::once(active).chain(frozen);
+        // At most one tree cursor per L0 table and per deeper level: sized once.
+        let most = 1 + self.memtables.frozen.len() + self.version.l0_count() + LEVELS - 1;
+        let mut children = Vec::with_capacity(most);
+        children.extend(mems.map(|m| Source::Mem(MemCursor::new(m))));
+        children.extend(self.version.tree_cursors().map(Source::Tree));
         MergingCursor::new(children)
     }
 }
@@ -75,13 +76,11 @@ pub struct Iter {
     view: Option<View>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
-    front: Option<MergingCursor<BoxCursor>>,
-    back: Option<MergingCursor<BoxCursor>>,
+    front: Option<MergingCursor<Source>>,
+    back: Option<MergingCursor<Source>>,
     /// The last user key the front decided (yielded or skipped as deleted).
     front_last: Option<Vec<u8>>,
     back_last: Option<Vec<u8>>,
-    /// Scratch for the backward scan's newest visible value.
-    scratch: Vec<u8>,
     done: bool,
 }
 
@@ -146,7 +145,6 @@ impl Iter {
             back: None,
             front_last: None,
             back_last: None,
-            scratch: Vec::new(),
             done: false,
         }
     }
@@ -163,7 +161,7 @@ impl Iter {
         .into_error(source)
     }
 
-    fn open_front(&self, view: &View) -> quickcache_sstable::Result<MergingCursor<BoxCursor>> {
+    fn open_front(&self, view: &View) -> quickcache_sstable::Result<MergingCursor<Source>> {
         let mut merge = view.merge();
         match &self.lower {
             Bound::Unbounded => merge.seek_to_first()?,
@@ -172,7 +170,7 @@ impl Iter {
         Ok(merge)
     }
 
-    fn open_back(&self, view: &View) -> quickcache_sstable::Result<MergingCursor<BoxCursor>> {
+    fn open_back(&self, view: &View) -> quickcache_sstable::Result<MergingCursor<Source>> {
         let mut merge = view.merge();
         match &self.upper {
             Bound::Unbounded => merge.seek_to_last()?,
@@ -200,7 +198,7 @@ impl Iter {
 
     fn scan_front(
         &mut self,
-        cursor: &mut MergingCursor<BoxCursor>,
+        cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
     ) -> quickcache_sstable::Result<Option<(Key, Value)>> {
         loop {
@@ -248,43 +246,43 @@ impl Iter {
 
     fn scan_back(
         &mut self,
-        cursor: &mut MergingCursor<BoxCursor>,
+        cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
     ) -> quickcache_sstable::Result<Option<(Key, Value)>> {
         loop {
             let Some(key) = cursor.key() else {
                 return Ok(None);
             };
-            let user = key.user_key.to_vec();
-            if below_lower(&self.lower, &user)
-                || self
-                    .front_last
-                    .as_deref()
-                    .is_some_and(|f| user.as_slice() <= f)
+            let user = key.user_key;
+            if below_lower(&self.lower, user)
+                || self.front_last.as_deref().is_some_and(|f| user <= f)
             {
                 return Ok(None);
             }
+            // The key being decided, in a buffer reused from key to key: the cursor
+            // moves off it below.
+            let last = self.back_last.get_or_insert_with(Vec::new);
+            last.clear();
+            last.extend_from_slice(user);
             // Backward, a user key's versions come oldest first: the last one at or
-            // below the snapshot is the newest visible.
+            // below the snapshot is the newest visible. Its value is copied straight
+            // into the vector handed out (older visible versions reuse it).
             let mut found: Option<ValueKind> = None;
+            let mut value = Vec::new();
             while let Some(key) = cursor.key() {
-                if key.user_key != user.as_slice() {
+                if key.user_key != last.as_slice() {
                     break;
                 }
                 if key.seqno <= snapshot {
                     found = Some(key.kind);
-                    self.scratch.clear();
-                    self.scratch
-                        .extend_from_slice(cursor.value().unwrap_or_default());
+                    value.clear();
+                    value.extend_from_slice(cursor.value().unwrap_or_default());
                 }
                 cursor.prev()?;
             }
-            let excluded = above_upper(&self.upper, &user);
-            if found == Some(ValueKind::Value) && !excluded {
-                self.back_last = Some(user.clone());
-                return Ok(Some((user, Value::owned(self.scratch.clone()))));
+            if found == Some(ValueKind::Value) && !above_upper(&self.upper, last) {
+                return Ok(Some((last.clone(), Value::owned(value))));
             }
-            self.back_last = Some(user);
         }
     }
 
