@@ -14,7 +14,7 @@ use crate::state::MemSource;
 
 /// Entries copied by the first fill after a seek: a short range read (a seek and a
 /// few steps) should not pay for copying a long run it never looks at.
-const FIRST_CHUNK: usize = 16;
+const FIRST_CHUNK: usize = 8;
 /// The most entries copied per refill; each refill while walking doubles the chunk up
 /// to this, so a long scan re-seeks the skiplist rarely.
 const MAX_CHUNK: usize = 128;
@@ -79,11 +79,17 @@ impl MemCursor {
     ) -> Result<()> {
         buf.clear();
         slots.clear();
+        slots.reserve(chunk);
         while slots.len() < chunk {
             let (Some(key), Some(value)) = (cursor.key(), cursor.value()) else {
                 break;
             };
             let key_start = buf.len();
+            if key_start == 0 {
+                // Room for a chunk of entries the size of the first: growing the
+                // buffer entry by entry reallocates and copies it several times.
+                buf.reserve(chunk * (key.user_key.len() + value.len()));
+            }
             buf.extend_from_slice(key.user_key);
             buf.extend_from_slice(value);
             slots.push(Slot {
