@@ -60,6 +60,19 @@ impl VersionEdit {
         VersionEdit::default()
     }
 
+    /// Decodes one manifest record's payload (format in `docs/format/manifest.md`).
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming the field, its offset and what is wrong; never panics.
+    pub fn decode(payload: &[u8]) -> Result<VersionEdit, codec::DecodeError> {
+        codec::decode(payload)
+    }
+
+    /// Appends the edit's encoding to `out`: one manifest record's payload.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        codec::encode(self, out);
+    }
+
     /// Builds the version this edit makes of `base`. `open` makes the handle of a
     /// table the edit adds; a table removed and added again keeps its handle.
     pub(crate) fn apply(
