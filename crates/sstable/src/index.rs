@@ -15,9 +15,10 @@ use quickcache_fs::Mapping;
 
 use crate::block::BlockLayout;
 use crate::block::cursor::BlockCursor;
-use crate::compare::{cmp_bytes, cmp_encoded_to};
+use crate::compare::cmp_encoded_to;
 use crate::handle::BlockHandle;
 use crate::origin::{BlockId, corruption, wire_corruption};
+use crate::window::{KeyWindows, Place};
 use crate::{Cursor, KeyRef, Result, SeqNo, TRAILER_LEN};
 
 /// The decoded index of an open table.
@@ -29,11 +30,10 @@ pub(crate) struct Index {
     key_ends: Vec<usize>,
     handles: Vec<BlockHandle>,
     /// The user-key prefix every separator shares.
-    common: Vec<u8>,
-    /// For each separator, the 8 user-key bytes after `common` (zero-padded,
-    /// big-endian): a compact array the binary search runs on, so that it stays in
-    /// the CPU cache; only separators with a window equal to the target's are compared
-    /// in full.
+    base: KeyWindows,
+    /// For each separator, its window after `base`'s prefix: a compact array the
+    /// binary search runs on, so that it stays in the CPU cache; only separators with
+    /// a window equal to the target's are compared in full.
     windows: Vec<u64>,
 }
 
@@ -100,16 +100,16 @@ impl Index {
     }
 
     fn build_windows(&mut self) {
-        let user = |k: &[u8]| user_part(k).unwrap_or_default().to_vec();
-        let (first, last) = match self.len() {
-            0 => (Vec::new(), Vec::new()),
-            n => (user(self.key(0)), user(self.key(n - 1))),
+        let user = |i: usize| user_part(self.key(i)).unwrap_or_default();
+        let base = match self.len() {
+            0 => KeyWindows::default(),
+            n => KeyWindows::spanning(user(0), user(n - 1)),
         };
-        let shared = first.iter().zip(&last).take_while(|(a, b)| a == b).count();
-        self.common = first[..shared].to_vec();
-        self.windows = (0..self.len())
-            .map(|i| window(user_part(self.key(i)).unwrap_or_default(), shared))
+        // Every separator lies between the first and the last, so has the prefix.
+        let windows = (0..self.len())
+            .map(|i| base.window_of(user(i)).unwrap_or_default())
             .collect();
+        (self.base, self.windows) = (base, windows);
     }
 
     /// Number of data blocks.
@@ -120,7 +120,7 @@ impl Index {
     /// Heap bytes the decoded index holds.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.keys.capacity()
-            + self.common.capacity()
+            + self.base.heap_bytes()
             + self.key_ends.capacity() * size_of::<usize>()
             + self.handles.capacity() * size_of::<BlockHandle>()
             + self.windows.capacity() * size_of::<u64>()
@@ -145,22 +145,24 @@ impl Index {
     /// the first entry `>= target`. `len()` if there is none.
     #[inline]
     pub(crate) fn find(&self, target: KeyRef<'_>) -> usize {
-        let user = target.user_key;
-        let cp = self.common.len();
-        let head = &user[..cp.min(user.len())];
-        match cmp_bytes(head, &self.common[..head.len()]) {
-            Ordering::Less => return 0,
-            Ordering::Greater => return self.len(),
-            // A strict prefix of the common prefix sorts before every separator.
-            Ordering::Equal if user.len() < cp => return 0,
-            Ordering::Equal => {}
-        }
+        let w = match self.base.place(target.user_key) {
+            Place::Before => return 0,
+            Place::After => return self.len(),
+            Place::At(w) => w,
+        };
         // Windows are ordered like the user keys: a smaller window means a smaller key,
         // a larger one a larger key; equal windows need the full comparison.
-        let w = window(user, cp);
-        let lo = self.windows.partition_point(|&x| x < w);
-        let hi = lo + self.windows[lo..].partition_point(|&x| x == w);
-        let (mut lo, mut hi) = (lo, hi);
+        let mut lo = self.windows.partition_point(|&x| x < w);
+        // Usually no separator has the target's window, or one: skip a second search.
+        let mut hi = match self.windows.get(lo + 1) {
+            Some(&next) if next == w => {
+                lo + 1 + self.windows[lo + 1..].partition_point(|&x| x == w)
+            }
+            _ => (lo + 1).min(self.len()),
+        };
+        if self.windows.get(lo) != Some(&w) {
+            hi = lo;
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             // Keys were checked to decode at load, so the comparison always succeeds.
@@ -172,17 +174,6 @@ impl Index {
         }
         lo
     }
-}
-
-/// The 8 bytes of `user_key` after its first `skip`, zero-padded, as a big-endian
-/// integer: monotone in the key among keys sharing those first `skip` bytes.
-#[inline]
-fn window(user_key: &[u8], skip: usize) -> u64 {
-    let mut w = [0u8; 8];
-    let rest = user_key.get(skip..).unwrap_or_default();
-    let n = rest.len().min(8);
-    w[..n].copy_from_slice(&rest[..n]);
-    u64::from_be_bytes(w)
 }
 
 /// Writes into `out` a short key `s` with `last <= s < next` (encoded internal keys,

@@ -72,6 +72,7 @@ mod origin;
 mod properties;
 mod table;
 mod value;
+mod window;
 mod wire;
 
 pub use cursor::Cursor;
