@@ -144,6 +144,40 @@ pub(crate) fn entry_header(
     pos: usize,
 ) -> Result<Header> {
     let entries = data.get(..layout.restarts).unwrap_or_default();
+    match short_header(entries, pos) {
+        Some(h) => Ok(h),
+        None => long_header(entries, layout, file, pos),
+    }
+}
+
+/// The header at `pos` if its three lengths are one-byte varints (keys and values
+/// under 128 bytes, the common case) and the entry ends inside `entries`: decoded
+/// inline, without the general varint loop.
+#[inline]
+fn short_header(entries: &[u8], pos: usize) -> Option<Header> {
+    let &[shared, delta_len, value_len] = entries.get(pos..pos.checked_add(3)?)? else {
+        return None;
+    };
+    if (shared | delta_len | value_len) & 0x80 != 0 {
+        return None;
+    }
+    let delta_start = pos + 3;
+    let value_start = delta_start + usize::from(delta_len);
+    if value_start + usize::from(value_len) > entries.len() {
+        return None;
+    }
+    Some(Header {
+        shared: usize::from(shared),
+        delta_start,
+        delta_len: usize::from(delta_len),
+        value_start,
+        value_len: usize::from(value_len),
+    })
+}
+
+/// The general case of [`entry_header`], with errors naming what is wrong.
+#[cold]
+fn long_header(entries: &[u8], layout: &BlockLayout, file: &Path, pos: usize) -> Result<Header> {
     let err = |e| wire_corruption(file, layout.id, 0, e);
     let mut p = pos;
     let shared = wire::varint32(entries, &mut p, "entry shared length").map_err(err)?;

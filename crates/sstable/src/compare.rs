@@ -32,6 +32,25 @@ pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
+/// The length of the longest common prefix of `a` and `b`, found eight bytes at a time.
+#[inline]
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut done = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let diff = word(x) ^ word(y);
+        if diff != 0 {
+            // Big-endian words: the first differing byte holds the highest set bit.
+            return done + (diff.leading_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    let rest = a.get(done..).unwrap_or_default().iter();
+    done + rest
+        .zip(b.get(done..).unwrap_or_default())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
 /// Eight bytes as a big-endian integer, so integer order is byte order.
 #[inline]
 fn word(chunk: &[u8]) -> u64 {
@@ -59,6 +78,14 @@ mod tests {
         fn matches_slice_order(a: Vec<u8>, b: Vec<u8>, shared: Vec<u8>) -> bool {
             let (a, b) = ([shared.as_slice(), &a].concat(), [shared.as_slice(), &b].concat());
             cmp_bytes(&a, &b) == a.cmp(&b) && cmp_bytes(&a, &a) == Ordering::Equal
+        }
+    }
+
+    quickcheck! {
+        fn common_prefix_is_the_longest(a: Vec<u8>, b: Vec<u8>, shared: Vec<u8>) -> bool {
+            let (a, b) = ([shared.as_slice(), &a].concat(), [shared.as_slice(), &b].concat());
+            let n = common_prefix(&a, &b);
+            a[..n] == b[..n] && (n == a.len() || n == b.len() || a[n] != b[n])
         }
     }
 

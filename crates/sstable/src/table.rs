@@ -2,8 +2,9 @@
 //!
 //! Opening checks the footer, the layout of the blocks, the properties and the index,
 //! and keeps the decoded index in memory; the filter and data blocks are read in place
-//! from the map. Each data block's checksum is verified before its first use (a
-//! verified bit per block remembers it); [`Table::verify`] checks the whole file.
+//! from the map. Each data block's checksum is verified before its first use, when the
+//! table also keeps a summary of the block's restart points (see `summary.rs`);
+//! [`Table::verify`] checks the whole file.
 //!
 //! # SIGBUS
 //! The file is mapped (on the real file system). An I/O error on a mapped page, or the
@@ -15,35 +16,34 @@
 //!
 //! # Sharing
 //! `Table` is `Send + Sync` and cheap to clone (the clones share one reader); every
-//! method takes `&self`. The verified bits are atomics: two threads may both verify a
-//! block the first time, which is harmless since the bytes never change.
+//! method takes `&self`. Block summaries are set once (`OnceLock`): two threads may both
+//! verify and summarize a block the first time, which is harmless since the bytes never
+//! change; one summary is kept.
 
 pub(crate) mod builder;
 pub(crate) mod cursor;
+mod get;
 pub(crate) mod iter;
+mod summary;
 mod verify;
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, OnceLock};
 
 use quickcache_fs::{FileSystem, Mapping};
 use snafu::ResultExt;
 
-use crate::block::{BlockLayout, seek};
-use crate::bloom::{Bloom, key_hash};
+use self::summary::BlockSummary;
+use crate::block::BlockLayout;
+use crate::bloom::Bloom;
 use crate::error::FsSnafu;
 use crate::footer::{FOOTER_LEN, Footer, FooterError};
-use crate::handle::{BLOCK_TRAILER_LEN, BlockHandle, check_block};
+use crate::handle::{BlockHandle, check_block};
 use crate::index::Index;
 use crate::origin::{BlockId, checksum_mismatch, corruption, wire_corruption};
-use crate::{Entry, KeyRef, Properties, Result, SeqNo, ValueRef};
-
-thread_local! {
-    /// Scratch space for the keys `Table::get` decodes, reused across calls.
-    static KEY_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-}
+use crate::window::KeyWindows;
+use crate::{Properties, Result};
 
 /// An open table. See the module documentation for the SIGBUS hazard of mapped files.
 #[derive(Debug, Clone)]
@@ -61,8 +61,13 @@ struct Inner {
     bloom: Option<Bloom>,
     footer: Footer,
     properties: Properties,
-    /// One bit per data block: checksum already verified.
-    verified: Box<[AtomicU64]>,
+    /// Windows after the prefix shared by every key of the table (from the smallest
+    /// and largest key), for the block summaries.
+    windows: KeyWindows,
+    /// Per data block, set once its checksum is verified: its summary.
+    summaries: Box<[OnceLock<BlockSummary>]>,
+    /// Heap bytes of the summaries set so far, for `memory_usage`.
+    summary_bytes: AtomicUsize,
 }
 
 impl Table {
@@ -102,9 +107,16 @@ impl Table {
             ));
         }
         let bloom = footer.filter.and_then(|h| read_filter(&map, &file, h).ok());
-        let verified = (0..index.len().div_ceil(64))
-            .map(|_| AtomicU64::new(0))
-            .collect();
+        let summaries = (0..index.len()).map(|_| OnceLock::new()).collect();
+        let user = |k: &Option<crate::InternalKey>| {
+            k.as_ref()
+                .map(|k| k.as_ref().user_key.to_vec())
+                .unwrap_or_default()
+        };
+        let windows = KeyWindows::spanning(
+            &user(&properties.smallest_key),
+            &user(&properties.largest_key),
+        );
         let inner = Inner {
             map,
             file,
@@ -112,7 +124,9 @@ impl Table {
             bloom,
             footer,
             properties,
-            verified,
+            windows,
+            summaries,
+            summary_bytes: AtomicUsize::new(0),
         };
         Ok(Table {
             inner: Arc::new(inner),
@@ -134,65 +148,23 @@ impl Table {
         &self.inner.properties
     }
 
-    /// Heap bytes this reader holds: the decoded index and the verified-block bits.
-    /// The filter and the data blocks are read in place from the mapping, so they
-    /// are page cache the kernel may drop, not heap, and are not counted.
+    /// Heap bytes this reader holds: the decoded index and the summaries of the data
+    /// blocks read so far. The filter and the data blocks are read in place from the
+    /// mapping, so they are page cache the kernel may drop, not heap, and are not
+    /// counted.
     pub fn memory_usage(&self) -> usize {
+        let inner = &*self.inner;
         size_of::<Inner>()
-            + self.inner.index.heap_bytes()
-            + self.inner.verified.len() * size_of::<AtomicU64>()
+            + inner.index.heap_bytes()
+            + inner.windows.heap_bytes()
+            + inner.summaries.len() * size_of::<OnceLock<BlockSummary>>()
+            + inner.summary_bytes.load(AtomicOrdering::Relaxed)
     }
 
     /// Whether the table has a usable bloom filter (false if it was written without
     /// one or the filter block is damaged; lookups are then slower but still right).
     pub fn has_filter(&self) -> bool {
         self.inner.bloom.is_some()
-    }
-
-    /// The newest entry of `user_key` with a sequence number `<= snapshot`, tombstones
-    /// included; `None` if the table has no such entry.
-    pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
-        let inner = &*self.inner;
-        if let Some(bloom) = &inner.bloom
-            && !bloom.may_contain(&inner.map, key_hash(user_key))
-        {
-            return Ok(None);
-        }
-        // A per-thread key buffer: lookups allocate nothing in the steady state.
-        let mut key = KEY_BUF.take();
-        let result = self.search(user_key, snapshot, &mut key);
-        KEY_BUF.set(key);
-        result
-    }
-
-    /// The index and block search of `get`, past the filter; `key` is scratch space.
-    fn search(&self, user_key: &[u8], snapshot: SeqNo, key: &mut Vec<u8>) -> Result<Option<Entry>> {
-        let inner = &*self.inner;
-        let target = KeyRef::lookup(user_key, snapshot);
-        let data: &[u8] = &inner.map;
-        for i in inner.index.find(target)..inner.index.len() {
-            touch_block(data, inner.index.handle(i));
-            let layout = self.block_layout(i)?;
-            let Some(found) = seek::seek(data, &layout, &inner.file, target, key)? else {
-                // Target lies after this block's last key: the answer can only start the next.
-                continue;
-            };
-            // The first entry >= target: ours iff it has the same user key.
-            return Ok(KeyRef::decode(key)
-                .filter(|k| k.user_key == user_key)
-                .map(|k| Entry {
-                    seqno: k.seqno,
-                    kind: k.kind,
-                    value: ValueRef::new(inner.map.clone(), found.value_start, found.value_len),
-                }));
-        }
-        Ok(None)
-    }
-
-    /// Plain-table lookup: the newest value of `key`, or `None` if it is absent or its
-    /// newest entry is a tombstone. Sequence numbers stay hidden.
-    pub fn get_plain(&self, key: &[u8]) -> Result<Option<ValueRef>> {
-        Ok(self.get(key, SeqNo::MAX)?.and_then(Entry::into_value))
     }
 
     /// A cursor over every entry (the shared [`crate::Cursor`] protocol), initially
@@ -232,53 +204,41 @@ impl Table {
     /// The layout of data block `i`, its checksum verified on first use.
     /// Requires: `i < block_count()`.
     pub(crate) fn block_layout(&self, i: usize) -> Result<BlockLayout> {
-        let inner = &*self.inner;
-        let handle = inner.index.handle(i);
-        let (word, bit) = (i / 64, 1u64 << (i % 64));
-        let verified = inner.verified[word].load(AtomicOrdering::Relaxed) & bit != 0;
-        // The index checked every handle to lie inside the data region at open.
-        let (start, len) = (handle.offset as usize, handle.size as usize);
-        if !verified {
-            check_block(
-                &inner.map,
-                handle,
-                data_end_limit(&inner.footer),
-                &inner.file,
-                BlockId::Data(i),
-            )?;
-            inner.verified[word].fetch_or(bit, AtomicOrdering::Relaxed);
-        }
-        BlockLayout::parse(&inner.map, start, len, &inner.file, BlockId::Data(i))
+        let start = self.inner.index.handle(i).offset as usize;
+        Ok(self.summary(i)?.layout(start, BlockId::Data(i)))
     }
 
-    /// Pulls every cache line of data block `i` into the cache in parallel (see
-    /// [`touch_block`]). Requires: `i < block_count()`.
-    pub(crate) fn touch_block(&self, i: usize) {
+    /// The summary of data block `i`, built when the block is first used, right after
+    /// its checksum is verified. Requires: `i < block_count()`.
+    pub(crate) fn summary(&self, i: usize) -> Result<&BlockSummary> {
         let inner = &*self.inner;
-        touch_block(&inner.map, inner.index.handle(i));
+        let cell = &inner.summaries[i];
+        if let Some(summary) = cell.get() {
+            return Ok(summary);
+        }
+        // The index checked every handle to lie inside the data region at open.
+        let handle = inner.index.handle(i);
+        let limit = data_end_limit(&inner.footer);
+        let range = check_block(&inner.map, handle, limit, &inner.file, BlockId::Data(i))?;
+        let id = BlockId::Data(i);
+        let layout = BlockLayout::parse(&inner.map, range.start, range.len(), &inner.file, id)?;
+        let summary = BlockSummary::build(&inner.map, &layout, &inner.file, &inner.windows)?;
+        let bytes = summary.heap_bytes();
+        // Another thread may have won the race: its summary is the same.
+        if cell.set(summary).is_ok() {
+            inner
+                .summary_bytes
+                .fetch_add(bytes, AtomicOrdering::Relaxed);
+        }
+        // Set just above, by this thread or another: never the error.
+        cell.get()
+            .ok_or_else(|| corruption(&inner.file, id, handle.offset, "summary lost"))
     }
 
     /// The footer, for `verify`.
     pub(crate) fn footer(&self) -> &Footer {
         &self.inner.footer
     }
-}
-
-/// Reads one byte of every cache line of the block at `handle`. The reads do not depend
-/// on each other, so the CPU fetches all lines at once; decoding the block afterwards
-/// (restart array at its end, restart keys, the scanned entries: a chain of dependent
-/// reads) then hits the cache instead of waiting for memory at every step.
-#[inline]
-fn touch_block(data: &[u8], handle: BlockHandle) {
-    let start = usize::try_from(handle.offset).unwrap_or(usize::MAX);
-    let len = usize::try_from(handle.size)
-        .unwrap_or(0)
-        .saturating_add(BLOCK_TRAILER_LEN);
-    let lines = data
-        .get(start..start.saturating_add(len))
-        .unwrap_or_default();
-    let sum = lines.iter().step_by(64).fold(0u8, |acc, &b| acc ^ b);
-    std::hint::black_box(sum);
 }
 
 /// Where the data and metadata blocks must end: at the footer.

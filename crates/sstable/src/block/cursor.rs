@@ -3,17 +3,23 @@
 //! Valid iff positioned at an entry; `key`/`value` borrow from the cursor and the mapped
 //! file. Every entry is bounds-checked as it is decoded: damaged bytes give a
 //! corruption error naming the block and offset, never a panic.
+//!
+//! Stepping back records the entries of the interval it decodes ([`back`]), so a
+//! reverse scan decodes each entry about twice instead of half an interval per step.
 
-use std::cmp::Ordering;
+mod back;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use quickcache_fs::Mapping;
 
+use self::back::{BackSteps, Step};
+use super::seek::{self, Candidates};
 use super::{BlockLayout, Header, entry_header};
 pub(crate) use crate::compare::cmp_encoded_to;
 use crate::origin::corruption;
-use crate::{Cursor, KeyRef, Result, SeqNo, TRAILER_LEN, ValueKind};
+use crate::{Cursor, KeyRef, Result, TRAILER_LEN};
 
 /// A cursor over one block of a mapped file.
 #[derive(Debug)]
@@ -26,16 +32,15 @@ pub(crate) struct BlockCursor {
     restart_idx: usize,
     restart_at: usize,
     next_restart: usize,
-    /// Position of the current entry (meaningful iff `valid`).
-    cur: usize,
-    /// Position of the entry after the current one.
-    next: usize,
+    /// The current entry (meaningful iff `valid`); its `next` is where `parse_next`
+    /// decodes, also when invalid.
+    at: Step,
     valid: bool,
     key: Vec<u8>,
-    seqno: SeqNo,
-    kind: ValueKind,
-    value_start: usize,
-    value_len: usize,
+    /// Entries of the current restart interval recorded by the last step back, and
+    /// which of them is the current entry (`None`: the record does not apply).
+    back: BackSteps,
+    back_at: Option<usize>,
 }
 
 impl BlockCursor {
@@ -48,14 +53,14 @@ impl BlockCursor {
             restart_idx: 0,
             restart_at: 0,
             next_restart: usize::MAX,
-            cur: 0,
-            next: layout.start,
+            at: Step {
+                next: layout.start,
+                ..Step::NONE
+            },
             valid: false,
             key: Vec::new(),
-            seqno: SeqNo::ZERO,
-            kind: ValueKind::Value,
-            value_start: 0,
-            value_len: 0,
+            back: BackSteps::default(),
+            back_at: None,
         }
     }
 
@@ -65,7 +70,8 @@ impl BlockCursor {
         self.layout = layout;
         self.valid = false;
         self.key.clear();
-        self.next = layout.start;
+        self.at.next = layout.start;
+        self.back_at = None;
     }
 
     /// The mapped file the block lies in.
@@ -75,12 +81,12 @@ impl BlockCursor {
 
     /// Range of the current value in the mapped file. Requires: valid.
     pub(crate) fn value_range(&self) -> (usize, usize) {
-        (self.value_start, self.value_len)
+        (self.at.value_start, self.at.value_len)
     }
 
     /// The current entry's position in the file, identifying it; `None` when invalid.
     pub(crate) fn position(&self) -> Option<usize> {
-        self.valid.then_some(self.cur)
+        self.valid.then_some(self.at.pos)
     }
 
     /// Decodes the header of the entry at `pos`.
@@ -97,7 +103,7 @@ impl BlockCursor {
     #[inline]
     fn parse_next(&mut self) -> Result<()> {
         self.valid = false;
-        let pos = self.next;
+        let pos = self.at.next;
         if pos >= self.layout.restarts {
             return Ok(());
         }
@@ -119,9 +125,9 @@ impl BlockCursor {
         self.key
             .extend_from_slice(&self.data[h.delta_start..h.delta_start + h.delta_len]);
         self.decode_trailer(pos)?;
-        self.cur = pos;
-        self.next = h.value_start + h.value_len;
-        if self.next_restart < self.next {
+        self.at.pos = pos;
+        self.at.next = h.end();
+        if self.next_restart < self.at.next {
             return Err(corruption(
                 &self.file,
                 self.layout.id,
@@ -129,8 +135,8 @@ impl BlockCursor {
                 "restart point inside or before an entry",
             ));
         }
-        self.value_start = h.value_start;
-        self.value_len = h.value_len;
+        self.at.value_start = h.value_start;
+        self.at.value_len = h.value_len;
         self.valid = true;
         Ok(())
     }
@@ -144,7 +150,7 @@ impl BlockCursor {
                 "entry key is not an internal key",
             )
         })?;
-        (self.seqno, self.kind) = (key.seqno, key.kind);
+        (self.at.seqno, self.at.kind) = (key.seqno, key.kind);
         Ok(())
     }
 
@@ -159,20 +165,17 @@ impl BlockCursor {
 
     fn seek_to_restart(&mut self, i: usize) -> Result<()> {
         self.valid = false;
+        self.back_at = None;
         self.key.clear();
         self.restart_idx = i;
         self.restart_at = self.layout.restart_point(&self.data, i, &self.file)?;
-        self.next = self.restart_at;
+        self.at.next = self.restart_at;
         self.next_restart = self.restart_after(i)?;
         Ok(())
     }
 
-    /// Compares the full key stored at restart point `i` with `target`.
-    fn restart_key_cmp(&self, i: usize, target: KeyRef<'_>) -> Result<Ordering> {
-        super::seek::restart_key_cmp(&self.data, &self.layout, &self.file, i, target)
-    }
-
-    /// Moves to the last entry before position `before`; invalid if there is none.
+    /// Moves to the last entry before position `before` (an entry boundary); invalid
+    /// if there is none.
     fn step_back_to(&mut self, before: usize) -> Result<()> {
         while self
             .layout
@@ -185,23 +188,87 @@ impl BlockCursor {
             }
             self.restart_idx -= 1;
         }
-        self.seek_to_restart(self.restart_idx)?;
-        loop {
-            self.parse_next()?;
-            if !self.valid || self.next >= before {
-                break;
-            }
-        }
-        if self.valid && self.next != before {
+        self.record_interval(self.restart_idx, before)?;
+        if self.valid && self.at.next != before {
             self.valid = false;
             return Err(corruption(
                 &self.file,
                 self.layout.id,
-                self.cur as u64,
+                self.at.pos as u64,
                 "entries do not line up when stepping back",
             ));
         }
         Ok(())
+    }
+
+    /// Decodes restart interval `r` from its restart point up to the entry ending at or
+    /// past `before`, recording each entry for later steps back, and stays on that
+    /// last entry.
+    fn record_interval(&mut self, r: usize, before: usize) -> Result<()> {
+        self.seek_to_restart(r)?;
+        self.back.clear();
+        loop {
+            self.parse_next()?;
+            if !self.valid {
+                return Ok(());
+            }
+            self.back.push(self.at, &self.key);
+            self.back_at = Some(self.back.len() - 1);
+            if self.at.next >= before {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves to recorded entry `k` of the current interval, if there is one.
+    fn restore(&mut self, k: usize) -> bool {
+        let Some((step, key)) = self.back.get(k) else {
+            return false;
+        };
+        self.key.clear();
+        self.key.extend_from_slice(key);
+        self.at = step;
+        self.back_at = Some(k);
+        self.valid = true;
+        true
+    }
+
+    /// Positions at the first entry `>= target` at or after restart point `r`, the
+    /// last restart point whose key is `< target` (or 0); invalid if there is none in
+    /// the block. Scans as `Table::get` does, building only the keys it must.
+    pub(crate) fn seek_from_restart(&mut self, r: usize, target: KeyRef<'_>) -> Result<()> {
+        self.guarded(|c| {
+            c.seek_to_restart(r)?;
+            let found = seek::scan_from(
+                &c.data,
+                &c.layout,
+                &c.file,
+                c.restart_at,
+                target,
+                &mut c.key,
+            )?;
+            let Some(f) = found else {
+                c.at.next = c.layout.restarts;
+                return Ok(());
+            };
+            // The scan stops at the next restart entry at the latest (its key is not
+            // below the target); the checks `parse_next` makes, for that entry.
+            if f.pos == c.next_restart {
+                c.restart_idx += 1;
+                c.restart_at = f.pos;
+                c.next_restart = c.restart_after(c.restart_idx)?;
+            }
+            let end = f.value_start + f.value_len;
+            if c.next_restart < end || (f.pos == c.restart_at && f.shared != 0) {
+                let reason = "restart point inside an entry, or a restart entry sharing a prefix";
+                return Err(corruption(&c.file, c.layout.id, f.pos as u64, reason));
+            }
+            c.decode_trailer(f.pos)?;
+            (c.at.pos, c.at.next) = (f.pos, end);
+            (c.at.value_start, c.at.value_len) = (f.value_start, f.value_len);
+            c.valid = true;
+            Ok(())
+        })
     }
 
     /// Runs `op`; an error leaves the cursor invalid, as the protocol requires.
@@ -216,29 +283,19 @@ impl BlockCursor {
 
 impl Cursor for BlockCursor {
     fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
-        self.guarded(|c| {
-            if c.layout.num_restarts == 0 {
-                c.valid = false;
-                return Ok(());
+        let Some(hi) = self.layout.num_restarts.checked_sub(1) else {
+            self.valid = false;
+            return Ok(());
+        };
+        let all = Candidates { lo: 0, hi };
+        let r = seek::last_restart_below(&self.data, &self.layout, &self.file, target, all);
+        match r {
+            Ok(r) => self.seek_from_restart(r, target),
+            Err(e) => {
+                self.valid = false;
+                Err(e)
             }
-            // Find the last restart whose key is < target, then scan forward.
-            let (mut lo, mut hi) = (0, c.layout.num_restarts - 1);
-            while lo < hi {
-                let mid = lo + (hi - lo).div_ceil(2);
-                if c.restart_key_cmp(mid, target)? == Ordering::Less {
-                    lo = mid;
-                } else {
-                    hi = mid - 1;
-                }
-            }
-            c.seek_to_restart(lo)?;
-            loop {
-                c.parse_next()?;
-                if !c.valid || c.key().is_some_and(|k| k >= target) {
-                    return Ok(());
-                }
-            }
-        })
+        }
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
@@ -258,13 +315,8 @@ impl Cursor for BlockCursor {
                 c.valid = false;
                 return Ok(());
             };
-            c.seek_to_restart(last)?;
-            loop {
-                c.parse_next()?;
-                if !c.valid || c.next >= c.layout.restarts {
-                    return Ok(());
-                }
-            }
+            // Recorded, so that a reverse scan's following steps back are cheap.
+            c.record_interval(last, c.layout.restarts)
         })
     }
 
@@ -272,6 +324,13 @@ impl Cursor for BlockCursor {
         if !self.valid {
             return Ok(());
         }
+        // Within a recorded interval, the record has the next entry already decoded.
+        if let Some(k) = self.back_at
+            && self.restore(k + 1)
+        {
+            return Ok(());
+        }
+        self.back_at = None;
         self.guarded(Self::parse_next)
     }
 
@@ -279,7 +338,13 @@ impl Cursor for BlockCursor {
         if !self.valid {
             return Ok(());
         }
-        let before = self.cur;
+        if let Some(k) = self.back_at
+            && let Some(k) = k.checked_sub(1)
+            && self.restore(k)
+        {
+            return Ok(());
+        }
+        let before = self.at.pos;
         self.guarded(|c| c.step_back_to(before))
     }
 
@@ -289,7 +354,7 @@ impl Cursor for BlockCursor {
             return None;
         }
         let user_key = &self.key[..self.key.len() - TRAILER_LEN];
-        Some(KeyRef::new(user_key, self.seqno, self.kind))
+        Some(KeyRef::new(user_key, self.at.seqno, self.at.kind))
     }
 
     #[inline]
@@ -298,7 +363,7 @@ impl Cursor for BlockCursor {
             return None;
         }
         self.data
-            .get(self.value_start..self.value_start + self.value_len)
+            .get(self.at.value_start..self.at.value_start + self.at.value_len)
     }
 }
 

@@ -114,14 +114,18 @@ impl Cursor for TableCursor {
                 c.invalidate();
                 return Ok(());
             }
-            // A seek reads the restart array, then restart keys by binary search, then
-            // entries: dependent reads, each a cache miss on a cold block. Fetch every
-            // line of the block at once first, as `Table::get` does.
-            c.table.touch_block(i);
-            c.load(i)?;
-            c.cursor.seek(target)?;
-            if c.cursor.valid() {
-                return Ok(());
+            // The same start as `Table::get`: the restart interval chosen in memory,
+            // its lines requested at once.
+            if let Some(start) = c.table.seek_start(i, target)? {
+                // Stepping past the interval reads the next restart point: fetch it too.
+                let next_restart = start.layout.restarts + 4 * (start.restart + 1);
+                super::get::touch_lines(c.table.map(), next_restart..next_restart + 1);
+                c.cursor.reset(start.layout);
+                c.block = i;
+                c.cursor.seek_from_restart(start.restart, target)?;
+                if c.cursor.valid() {
+                    return Ok(());
+                }
             }
             // Target lies after block i's last key: the next entry starts block i + 1.
             c.forward_from(i + 1)

@@ -1,10 +1,10 @@
 //! Tests of the block cursor: conformance with the shared harness, damaged entries.
 
 use super::*;
-use crate::InternalKey;
 use crate::block::builder::BlockBuilder;
 use crate::conformance::{Model, check_cursor};
 use crate::origin::BlockId;
+use crate::{InternalKey, SeqNo, ValueKind};
 use quickcheck::{TestResult, quickcheck};
 
 fn cursor_over(model: &Model, restart_interval: usize) -> BlockCursor {

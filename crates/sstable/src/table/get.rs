@@ -1,0 +1,132 @@
+//! Point lookups, and the step they share with cursor seeks: finding, in memory, the one
+//! restart interval of a block that a seek must scan, and fetching its cache lines.
+//!
+//! On a table larger than the CPU cache every block a lookup reads is a cache miss and
+//! usually a TLB miss, and decoding a block is a chain of dependent reads. So a lookup
+//! makes as few round trips to memory as it can: the filter, the index and the block
+//! summaries are in memory; the interval's lines are then requested all at once (they
+//! do not depend on each other) before the scan decodes them.
+
+use std::cell::Cell;
+use std::ops::Range;
+
+use super::Table;
+use crate::block::BlockLayout;
+use crate::block::seek::{self, Candidates};
+use crate::bloom::key_hash;
+use crate::{Entry, KeyRef, Result, SeqNo, ValueRef};
+
+thread_local! {
+    /// Scratch space for the keys `Table::get` decodes, reused across calls.
+    static KEY_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Where a seek in one data block starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Start {
+    /// The block.
+    pub(crate) layout: BlockLayout,
+    /// The restart point to scan from: the last whose key is `< target`, or 0.
+    pub(crate) restart: usize,
+    /// Its position in the file.
+    pub(crate) pos: usize,
+}
+
+impl Table {
+    /// The newest entry of `user_key` with a sequence number `<= snapshot`, tombstones
+    /// included; `None` if the table has no such entry.
+    pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
+        let inner = &*self.inner;
+        if let Some(bloom) = &inner.bloom
+            && !bloom.may_contain(&inner.map, key_hash(user_key))
+        {
+            return Ok(None);
+        }
+        // A per-thread key buffer: lookups allocate nothing in the steady state.
+        let mut key = KEY_BUF.take();
+        let result = self.search(user_key, snapshot, &mut key);
+        KEY_BUF.set(key);
+        result
+    }
+
+    /// Plain-table lookup: the newest value of `key`, or `None` if it is absent or its
+    /// newest entry is a tombstone. Sequence numbers stay hidden.
+    pub fn get_plain(&self, key: &[u8]) -> Result<Option<ValueRef>> {
+        Ok(self.get(key, SeqNo::MAX)?.and_then(Entry::into_value))
+    }
+
+    /// The index and block search of `get`, past the filter; `key` is scratch space.
+    fn search(&self, user_key: &[u8], snapshot: SeqNo, key: &mut Vec<u8>) -> Result<Option<Entry>> {
+        let inner = &*self.inner;
+        let target = KeyRef::lookup(user_key, snapshot);
+        let data: &[u8] = &inner.map;
+        for i in inner.index.find(target)..inner.index.len() {
+            let Some(start) = self.seek_start(i, target)? else {
+                continue;
+            };
+            let found = seek::scan_from(data, &start.layout, &inner.file, start.pos, target, key)?;
+            let Some(found) = found else {
+                // Target lies after this block's last key: the answer can only start the next.
+                continue;
+            };
+            // The first entry >= target: ours iff it has the same user key.
+            return Ok(KeyRef::decode(key)
+                .filter(|k| k.user_key == user_key)
+                .map(|k| Entry {
+                    seqno: k.seqno,
+                    kind: k.kind,
+                    value: ValueRef::new(inner.map.clone(), found.value_start, found.value_len),
+                }));
+        }
+        Ok(None)
+    }
+
+    /// Where a seek for `target` in data block `i` starts, with the cache lines of that
+    /// restart interval (and of the entry after it) requested; `None` if the block has
+    /// no entries. Requires: `i < block_count()`.
+    #[inline]
+    pub(crate) fn seek_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start>> {
+        let inner = &*self.inner;
+        let summary = self.summary(i)?;
+        let layout = summary.layout(
+            inner.index.handle(i).offset as usize,
+            crate::origin::BlockId::Data(i),
+        );
+        let Some(c) = summary.candidates(&inner.windows, target) else {
+            return Ok(None);
+        };
+        let restart = match c {
+            Candidates { lo, hi } if lo == hi => lo,
+            // Restart keys with the target's window: only their bytes can tell.
+            c => seek::last_restart_below(&inner.map, &layout, &inner.file, target, c)?,
+        };
+        let (from, to) = summary.interval(restart);
+        let pos = layout.start + from;
+        // The scan may read one entry past the interval: the next restart entry.
+        let end = (layout.start + to + LINE).min(layout.restarts);
+        touch_lines(&inner.map, pos..end);
+        Ok(Some(Start {
+            layout,
+            restart,
+            pos,
+        }))
+    }
+}
+
+/// Bytes of a cache line.
+const LINE: usize = 64;
+
+/// Reads one byte of every cache line of `data[range]`. The reads do not depend on each
+/// other, so the CPU fetches all the lines at once; the scan that follows (a chain of
+/// dependent reads: each entry's lengths locate the next) then hits the cache instead of
+/// waiting for memory at every entry.
+#[inline]
+pub(crate) fn touch_lines(data: &[u8], range: Range<usize>) {
+    let lines = data.get(range).unwrap_or_default();
+    let (mut sum, mut at) = (0u8, 0);
+    while let Some(&b) = lines.get(at) {
+        sum ^= b;
+        at += LINE;
+    }
+    std::hint::black_box(sum);
+}
