@@ -1,5 +1,6 @@
 //! Table benchmarks with 16-byte keys and 100-byte values: building a 1M-entry table,
-//! point gets of present and absent keys on a hot 1M-entry table, and a full scan.
+//! point gets of present and absent keys on a hot 1M-entry table, cursor seeks followed
+//! by ten steps, and full scans forward and backward.
 //!
 //! Run: `cargo bench -p quickcache-sstable --bench table`
 
@@ -13,7 +14,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use quickcache_fs::{FileSystem, RealFs, SimFs};
-use quickcache_sstable::{Cursor, SeqNo, Table, TableBuilder, TableOptions};
+use quickcache_sstable::{Cursor, KeyRef, SeqNo, Table, TableBuilder, TableOptions};
 
 const ENTRIES: u64 = 1_000_000;
 const BATCH: u64 = 1000;
@@ -90,8 +91,37 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    // A range read's pattern: seek to a random key, then read the next ten entries.
+    let mut cursor = table.cursor();
+    g.throughput(Throughput::Elements(BATCH / 10));
+    g.bench_function("seek + 10 nexts", |b| {
+        b.iter(|| {
+            for _ in 0..BATCH / 10 {
+                at = (at + 1) % present.len();
+                cursor
+                    .seek(KeyRef::lookup(&present[at], SeqNo::MAX))
+                    .unwrap();
+                for _ in 0..10 {
+                    black_box(cursor.value());
+                    cursor.next().unwrap();
+                }
+            }
+        })
+    });
     g.sample_size(10);
     g.throughput(Throughput::Elements(ENTRIES));
+    g.bench_function("reverse full scan (cursor)", |b| {
+        b.iter(|| {
+            let mut cursor = table.cursor();
+            cursor.seek_to_last().unwrap();
+            let mut n = 0u64;
+            while let Some(v) = cursor.value() {
+                n += v.len() as u64;
+                cursor.prev().unwrap();
+            }
+            assert_eq!(n, ENTRIES * 100);
+        })
+    });
     g.bench_function("full scan (cursor)", |b| {
         b.iter(|| {
             let mut cursor = table.cursor();
