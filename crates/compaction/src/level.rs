@@ -37,6 +37,11 @@ impl<T: LevelTable, S: AsRef<[T]>> LevelCursor<T, S> {
         LevelCursor { tables, open: None }
     }
 
+    /// The cursor of the table the level cursor stands on; `Some` iff valid.
+    pub fn table_cursor(&self) -> Option<&T::Cursor> {
+        self.open.as_ref().map(|(_, c)| c).filter(|c| c.valid())
+    }
+
     /// Opens table `index` and positions it with `position`; closes it if out of range.
     fn open_at(
         &mut self,

@@ -135,6 +135,18 @@ fn below_lower(lower: &Bound<Vec<u8>>, key: &[u8]) -> bool {
     }
 }
 
+/// The value the merge stands on, as the user gets it: a view into a table's mapping,
+/// or a copy of a memtable's bytes.
+fn current_value(cursor: &MergingCursor<Source>) -> Value {
+    let child = cursor
+        .current_child()
+        .and_then(|i| cursor.children().get(i));
+    match child.and_then(Source::value_ref) {
+        Some(mapped) => Value::mapped(mapped),
+        None => Value::owned(cursor.value().unwrap_or_default().to_vec()),
+    }
+}
+
 impl Iter {
     pub(crate) fn new(view: View, lower: Bound<Vec<u8>>, upper: Bound<Vec<u8>>) -> Iter {
         Iter {
@@ -223,8 +235,7 @@ impl Iter {
                 cursor.next()?;
                 continue;
             }
-            let value = cursor.value().unwrap_or_default().to_vec();
-            let item = (user.to_vec(), Value::owned(value));
+            let item = (user.to_vec(), current_value(cursor));
             cursor.next()?;
             return Ok(Some(item));
         }
@@ -265,23 +276,22 @@ impl Iter {
             last.clear();
             last.extend_from_slice(user);
             // Backward, a user key's versions come oldest first: the last one at or
-            // below the snapshot is the newest visible. Its value is copied straight
-            // into the vector handed out (older visible versions reuse it).
-            let mut found: Option<ValueKind> = None;
-            let mut value = Vec::new();
+            // below the snapshot is the newest visible (older visible versions are
+            // taken and replaced; a key rarely has more than one).
+            let mut found: Option<Value> = None;
             while let Some(key) = cursor.key() {
                 if key.user_key != last.as_slice() {
                     break;
                 }
                 if key.seqno <= snapshot {
-                    found = Some(key.kind);
-                    value.clear();
-                    value.extend_from_slice(cursor.value().unwrap_or_default());
+                    found = (key.kind == ValueKind::Value).then(|| current_value(cursor));
                 }
                 cursor.prev()?;
             }
-            if found == Some(ValueKind::Value) && !above_upper(&self.upper, last) {
-                return Ok(Some((last.clone(), Value::owned(value))));
+            if let Some(value) = found
+                && !above_upper(&self.upper, last)
+            {
+                return Ok(Some((last.clone(), value)));
             }
         }
     }

@@ -6,7 +6,7 @@
 //! sit in the merge's one vector.
 
 use quickcache_compaction::TreeCursor;
-use quickcache_sstable::{Cursor, KeyRef, Result};
+use quickcache_sstable::{Cursor, KeyRef, Result, ValueRef};
 
 use crate::memcursor::MemCursor;
 
@@ -16,6 +16,18 @@ use crate::memcursor::MemCursor;
 pub(crate) enum Source {
     Mem(MemCursor),
     Tree(TreeCursor),
+}
+
+impl Source {
+    /// The current value as a view into the table's mapped file, when the source is
+    /// a table: handing it out costs a reference count, not an allocation and a copy.
+    /// `None` for memtables (their entries are copied) and when invalid.
+    pub(crate) fn value_ref(&self) -> Option<ValueRef> {
+        match self {
+            Source::Mem(_) => None,
+            Source::Tree(c) => c.table_cursor()?.value_ref(),
+        }
+    }
 }
 
 impl Cursor for Source {
