@@ -7,8 +7,9 @@
 //! - L0 is compacted into the base level: starting from its oldest table, every L0
 //!   table overlapping the growing key range is taken in (so no older L0 entry for
 //!   those keys stays behind), plus the overlapping base-level tables.
-//! - A deeper level gives one table, the first after the level's compaction pointer
-//!   (wrapping around), plus the overlapping tables of the level below.
+//! - A deeper level gives one table, the one that overlaps the fewest bytes of the
+//!   level below per byte of its own (ties: the first after the level's compaction
+//!   pointer, wrapping around), plus the overlapping tables of the level below.
 //! - A single input that overlaps nothing below moves down without being rewritten.
 
 use std::collections::HashSet;
@@ -135,12 +136,12 @@ pub fn pick(version: &Version, options: &CompactionOptions, busy: &Busy) -> Opti
         .collect();
     due.sort_by(|a, b| b.1.total_cmp(&a.1));
     due.into_iter().find_map(|(level, score)| {
-        let plan = if level == Level::L0 {
-            plan_l0(version, targets.base, score, options)
+        if level == Level::L0 {
+            let plan = plan_l0(version, targets.base, score, options)?;
+            (!busy.conflicts(&plan)).then_some(plan)
         } else {
-            plan_level(version, level, score, options)
-        }?;
-        (!busy.conflicts(&plan)).then_some(plan)
+            plan_level(version, level, score, options, busy)
+        }
     })
 }
 
@@ -177,21 +178,50 @@ fn plan_level(
     level: Level,
     score: f64,
     options: &CompactionOptions,
+    busy: &Busy,
 ) -> Option<CompactionPlan> {
     let output = level.below()?;
     let tables = version.level(level);
+    // Rotation from the compaction pointer breaks ties, so equal candidates take
+    // turns instead of the first one always going.
     let start = match version.compaction_pointer(level) {
         Some(p) => tables.partition_point(|t| t.info().largest <= *p),
         None => 0,
     };
-    let table = tables.get(start).or_else(|| tables.first())?;
-    let pointer = Some(table.info().largest.clone());
-    let inputs = Inputs {
-        level,
-        output_level: output,
-        tables: vec![Arc::clone(table)],
-    };
-    Some(finish(version, inputs, score, pointer, options))
+    let mut candidates: Vec<(f64, usize, &Arc<TableHandle>)> = tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !busy.tables.contains(&t.info().id))
+        .map(|(i, t)| {
+            let rotated = (i + tables.len() - start.min(tables.len())) % tables.len();
+            (overlap_ratio(version, output, t), rotated, t)
+        })
+        .collect();
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    candidates.into_iter().find_map(|(_, _, table)| {
+        let inputs = Inputs {
+            level,
+            output_level: output,
+            tables: vec![Arc::clone(table)],
+        };
+        let pointer = Some(table.info().largest.clone());
+        let plan = finish(version, inputs, score, pointer, options);
+        (!busy.conflicts(&plan)).then_some(plan)
+    })
+}
+
+/// Bytes of `output` that compacting `table` into it rewrites, per byte of the
+/// table (RocksDB's `kMinOverlappingRatio`): the table with the least is the
+/// cheapest to push down. Random writes spread every table over the whole key range,
+/// so the saving comes from tables whose range the level below holds little of.
+fn overlap_ratio(version: &Version, output: Level, table: &TableHandle) -> f64 {
+    let info = table.info();
+    let below: u64 = version
+        .overlapping(output, info.smallest_user(), info.largest_user())
+        .iter()
+        .map(|t| t.info().size)
+        .sum();
+    below as f64 / info.size.max(1) as f64
 }
 
 /// The tables chosen from the level compacted out of.

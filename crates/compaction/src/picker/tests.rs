@@ -83,7 +83,11 @@ fn targets_follow_the_largest_level() {
     let v = version_of(&[(6, 1, "a", "z", 500 * MIB, 1)]);
     let t = LevelTargets::of(&v, &opts());
     assert_eq!(t.base, l(5));
-    assert_eq!(t.target(l(5)), 50 * MIB);
+    assert_eq!(
+        t.target(l(5)),
+        64 * MIB,
+        "floored at the base target, not 500 / 10"
+    );
     assert_eq!(t.target(l(6)), 500 * MIB);
     assert_eq!(t.target(l(4)), 0);
 
@@ -107,27 +111,48 @@ fn targets_follow_the_largest_level() {
 #[test]
 fn an_oversized_level_compacts_one_table_into_the_next() {
     let v = version_of(&[
-        (5, 1, "a", "c", 30 * MIB, 1),
-        (5, 2, "d", "f", 30 * MIB, 1),
+        (5, 1, "a", "c", 40 * MIB, 1),
+        (5, 2, "d", "f", 40 * MIB, 1),
         (6, 3, "a", "b", 250 * MIB, 1),
         (6, 4, "c", "e", 250 * MIB, 1),
     ]);
     let plan = pick(&v, &opts(), &Busy::default()).unwrap();
     assert_eq!((plan.level, plan.output_level), (l(5), l(6)));
-    assert_eq!(ids(&plan.inputs), [1]);
-    assert_eq!(ids(&plan.next_inputs), [3, 4]);
+    assert_eq!(ids(&plan.inputs), [2], "overlaps 250 MiB below, table 1 500");
+    assert_eq!(ids(&plan.next_inputs), [4]);
     assert_eq!(
         plan.pointer.as_ref().map(|k| k.user_key.clone()),
-        Some(b"c".to_vec())
+        Some(b"f".to_vec())
     );
-    assert!((plan.score - 1.2).abs() < 1e-9);
+    assert!((plan.score - 1.25).abs() < 1e-9);
 }
 
 #[test]
-fn the_compaction_pointer_rotates_and_wraps() {
-    let tables = [
+fn the_table_overlapping_least_below_per_byte_goes_first() {
+    let v = version_of(&[
         (5, 1, "a", "c", 30 * MIB, 1),
         (5, 2, "d", "f", 30 * MIB, 1),
+        (5, 3, "g", "i", 10 * MIB, 1),
+        (6, 4, "a", "c", 90 * MIB, 1),
+        (6, 5, "d", "f", 30 * MIB, 1),
+        (6, 6, "g", "i", 20 * MIB, 1),
+    ]);
+    // Ratios below: table 1 3.0, table 2 1.0, table 3 2.0.
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!(ids(&plan.inputs), [2]);
+    let busy = Busy {
+        tables: [TableId(2)].into_iter().collect(),
+        ..Busy::default()
+    };
+    let plan = pick(&v, &opts(), &busy).unwrap();
+    assert_eq!(ids(&plan.inputs), [3], "the next cheapest when one is busy");
+}
+
+#[test]
+fn the_compaction_pointer_rotates_and_wraps_among_equal_candidates() {
+    let tables = [
+        (5, 1, "a", "c", 40 * MIB, 1),
+        (5, 2, "d", "f", 40 * MIB, 1),
         (6, 3, "a", "z", 500 * MIB, 1),
     ];
     let mut v = version_of(&tables);
@@ -199,11 +224,11 @@ fn pending_bytes_grow_with_the_backlog() {
     ]);
     assert_eq!(pending_compaction_bytes(&small, &opts()), 0);
     let big = version_of(&[
-        (5, 1, "a", "c", 70 * MIB, 1),
+        (5, 1, "a", "c", 100 * MIB, 1),
         (6, 2, "a", "z", 500 * MIB, 1),
     ]);
-    // 20 MiB over target, each merged with its 7-fold share of L6 (500 / 70).
-    assert_eq!(pending_compaction_bytes(&big, &opts()), 20 * MIB * 8);
+    // 36 MiB over the 64 MiB target, each merged with its 5-fold share of L6.
+    assert_eq!(pending_compaction_bytes(&big, &opts()), 36 * MIB * 6);
     let l0 = version_of(&[
         (0, 1, "a", "c", MIB, 1),
         (0, 2, "a", "c", MIB, 2),
