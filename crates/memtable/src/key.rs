@@ -1,27 +1,20 @@
-//! The memtable's node key: an internal key laid out so that most comparisons never
-//! leave the skiplist node.
+//! The memtable's key layout: an internal key's inline head, laid out so that most
+//! comparisons never leave the skiplist node.
 //!
-//! A plain `Vec<u8>` key makes every comparison chase a pointer to the heap. A
-//! [`NodeKey`] keeps, inline in the node, the first sixteen bytes of the user key as
-//! two big-endian integers (the *prefix*) and the packed `seqno << 8 | kind` trailer.
-//! Keys that differ in their first sixteen bytes (random keys, but also keys sharing a
-//! common 8-byte start such as zero-padded numbers or `user:0000...`) compare with two
-//! integer compares on memory the skiplist has already loaded. On equal prefixes, keys
-//! of at most sixteen bytes are ordered by their lengths alone (see
-//! [`cmp_equal_prefix`]); only longer keys have their heap bytes compared.
+//! A plain `Vec<u8>` key makes every comparison chase a pointer to the heap. A node
+//! keeps, inline, the first sixteen bytes of the user key as two big-endian integers
+//! (the *prefix*), the key's length capped at seventeen, and the packed
+//! `seqno << 8 | kind` trailer: a [`Head`]. Keys that differ in their first sixteen
+//! bytes (random keys, but also keys sharing a common 8-byte start such as zero-padded
+//! numbers or `user:0000...`) compare with two integer compares on memory the search
+//! has already loaded. On equal prefixes, keys of at most sixteen bytes are ordered by
+//! their lengths alone (see [`Head::cmp_user_key`]); only longer keys have their heap
+//! bytes compared.
 //!
-//! The key and the value share one heap allocation (`data`), so an insert costs one
-//! allocation besides the skiplist node.
-//!
-//! Lookups must not allocate a `NodeKey`. crossbeam-skiplist 0.1.3 searches with any
-//! `Q: Ord + ?Sized` that the key type can `Borrow` as; [`NodeKey`] borrows as the
-//! trait object `dyn AsParts`, which a stack-allocated [`KeyParts`] built from the
-//! caller's slice also implements. Both sides compare through [`KeyParts::cmp`], so
-//! the `Borrow` contract (same order for the key and its borrowed form) holds.
+//! A search probe ([`KeyParts`]) borrows the caller's key, so lookups allocate
+//! nothing.
 
-use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::fmt;
 
 use quickcache_sstable::{KeyRef, SeqNo, ValueKind};
 
@@ -34,7 +27,7 @@ const PREFIX_LEN: usize = 16;
 /// Different prefixes order user keys the same way the full keys do: the first
 /// differing byte is either a real byte of both keys, or the end of the shorter key
 /// (padding 0) against a byte of the longer key, which is then > 0 and the shorter key
-/// is its prefix. Equal prefixes need [`cmp_equal_prefix`].
+/// is its prefix. Equal prefixes need [`Head::cmp_user_key`].
 fn prefix_of(user_key: &[u8]) -> (u64, u64) {
     let mut bytes = [0u8; PREFIX_LEN];
     let n = user_key.len().min(PREFIX_LEN);
@@ -44,187 +37,91 @@ fn prefix_of(user_key: &[u8]) -> (u64, u64) {
     (word(hi), word(lo))
 }
 
-/// The order of two user keys whose prefixes are equal.
-///
-/// If both keys fit in the prefix, each is the common padded prefix cut to its length,
-/// so the shorter is a prefix of the longer (their difference is zero padding) and the
-/// lengths decide, without reading the key bytes on the heap. Otherwise the bytes do.
-fn cmp_equal_prefix(a: &[u8], b: &[u8]) -> Ordering {
-    if a.len() <= PREFIX_LEN && b.len() <= PREFIX_LEN {
-        a.len().cmp(&b.len())
-    } else {
-        a.cmp(b)
+/// The inline part of an internal key: what a skiplist node stores beside its links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// [`prefix_of`] the user key.
+    pub(crate) prefix: (u64, u64),
+    /// The user key's length, or `PREFIX_LEN + 1` for anything longer: exact where
+    /// the lengths decide an order, and it fits a byte.
+    pub(crate) short_len: u8,
+    /// `seqno << 8 | kind`, as [`KeyRef::trailer`].
+    pub(crate) trailer: u64,
+}
+
+impl Head {
+    /// The head of `key`.
+    pub(crate) fn of(key: KeyRef<'_>) -> Head {
+        let short = key.user_key.len().min(PREFIX_LEN + 1);
+        Head {
+            prefix: prefix_of(key.user_key),
+            short_len: u8::try_from(short).unwrap_or(u8::MAX),
+            trailer: key.trailer(),
+        }
+    }
+
+    /// The sequence number of the trailer.
+    pub(crate) fn seqno(self) -> SeqNo {
+        // A trailer is built from a valid SeqNo shifted left by 8, so this is exact.
+        SeqNo::new(self.trailer >> 8).unwrap_or(SeqNo::MAX)
+    }
+
+    /// The kind of the trailer.
+    pub(crate) fn kind(self) -> ValueKind {
+        // Built from a ValueKind's own byte; the fallback is never taken.
+        ValueKind::from_u8(self.trailer as u8).unwrap_or(ValueKind::Value)
+    }
+
+    /// The order of this head's user key against the probe's.
+    ///
+    /// `user_key` yields this head's full user key; it is called only on equal
+    /// prefixes when either key is longer than the prefix. If both keys fit in the
+    /// prefix, each is the common padded prefix cut to its length, so the shorter is
+    /// a prefix of the longer (their difference is zero padding) and the lengths
+    /// decide without reading the key bytes on the heap.
+    #[inline]
+    pub(crate) fn cmp_user_key<'k>(
+        self,
+        user_key: impl FnOnce() -> &'k [u8],
+        probe: &KeyParts<'_>,
+    ) -> Ordering {
+        self.prefix.cmp(&probe.head.prefix).then_with(|| {
+            let (a, b) = (self.short_len, probe.head.short_len);
+            if usize::from(a) <= PREFIX_LEN && usize::from(b) <= PREFIX_LEN {
+                a.cmp(&b)
+            } else {
+                user_key().cmp(probe.user_key)
+            }
+        })
+    }
+
+    /// The internal-key order of this head's key against the probe: user key
+    /// ascending, then trailer descending (newer first).
+    #[inline]
+    pub(crate) fn cmp_probe<'k>(
+        self,
+        user_key: impl FnOnce() -> &'k [u8],
+        probe: &KeyParts<'_>,
+    ) -> Ordering {
+        self.cmp_user_key(user_key, probe)
+            .then_with(|| probe.head.trailer.cmp(&self.trailer))
     }
 }
 
-/// The comparable parts of an internal key, borrowed. Its order is the internal key
-/// order of [`KeyRef`]: user key ascending, then trailer descending (newer first).
-#[derive(Clone, Copy)]
+/// A borrowed internal key prepared for searching: its head and its user key.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct KeyParts<'a> {
-    prefix: (u64, u64),
-    trailer: u64,
-    user_key: &'a [u8],
+    pub(crate) head: Head,
+    pub(crate) user_key: &'a [u8],
 }
 
 impl<'a> KeyParts<'a> {
-    /// The parts of `key`; used as a search probe.
+    /// The parts of `key`.
     pub(crate) fn of(key: KeyRef<'a>) -> Self {
         KeyParts {
-            prefix: prefix_of(key.user_key),
-            trailer: key.trailer(),
+            head: Head::of(key),
             user_key: key.user_key,
         }
-    }
-}
-
-impl Ord for KeyParts<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.prefix
-            .cmp(&other.prefix)
-            .then_with(|| cmp_equal_prefix(self.user_key, other.user_key))
-            .then_with(|| other.trailer.cmp(&self.trailer))
-    }
-}
-
-impl PartialOrd for KeyParts<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for KeyParts<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for KeyParts<'_> {}
-
-/// Anything that can present itself as [`KeyParts`]: the stored [`NodeKey`] and a
-/// borrowed probe. The skiplist compares both through this trait object.
-pub(crate) trait AsParts {
-    /// The comparable parts.
-    fn parts(&self) -> KeyParts<'_>;
-}
-
-impl AsParts for KeyParts<'_> {
-    fn parts(&self) -> KeyParts<'_> {
-        *self
-    }
-}
-
-impl Ord for dyn AsParts + '_ {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.parts().cmp(&other.parts())
-    }
-}
-
-impl PartialOrd for dyn AsParts + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for dyn AsParts + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for dyn AsParts + '_ {}
-
-/// An internal key and its value, owned by one skiplist node.
-///
-/// Invariant: `key_len <= data.len()`; `data[..key_len]` is the user key and
-/// `data[key_len..]` the value (empty for tombstones).
-pub(crate) struct NodeKey {
-    prefix: (u64, u64),
-    seqno: SeqNo,
-    key_len: usize,
-    data: Box<[u8]>,
-    kind: ValueKind,
-}
-
-impl NodeKey {
-    /// A node key holding `key` and `value` in one allocation.
-    pub(crate) fn new(key: KeyRef<'_>, value: &[u8]) -> Self {
-        let mut data = Vec::with_capacity(key.user_key.len() + value.len());
-        data.extend_from_slice(key.user_key);
-        data.extend_from_slice(value);
-        NodeKey {
-            prefix: prefix_of(key.user_key),
-            seqno: key.seqno,
-            key_len: key.user_key.len(),
-            data: data.into_boxed_slice(),
-            kind: key.kind,
-        }
-    }
-
-    /// The user key.
-    pub(crate) fn user_key(&self) -> &[u8] {
-        &self.data[..self.key_len]
-    }
-
-    /// The value; empty for tombstones.
-    pub(crate) fn value(&self) -> &[u8] {
-        &self.data[self.key_len..]
-    }
-
-    /// The sequence number.
-    pub(crate) fn seqno(&self) -> SeqNo {
-        self.seqno
-    }
-
-    /// The internal key.
-    pub(crate) fn key(&self) -> KeyRef<'_> {
-        KeyRef::new(self.user_key(), self.seqno, self.kind)
-    }
-
-    /// Bytes of key and value held on the heap.
-    pub(crate) fn data_len(&self) -> usize {
-        self.data.len()
-    }
-}
-
-impl AsParts for NodeKey {
-    fn parts(&self) -> KeyParts<'_> {
-        KeyParts {
-            prefix: self.prefix,
-            trailer: self.key().trailer(),
-            user_key: self.user_key(),
-        }
-    }
-}
-
-impl<'a> Borrow<dyn AsParts + 'a> for NodeKey {
-    fn borrow(&self) -> &(dyn AsParts + 'a) {
-        self
-    }
-}
-
-impl Ord for NodeKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.parts().cmp(&other.parts())
-    }
-}
-
-impl PartialOrd for NodeKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for NodeKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for NodeKey {}
-
-impl fmt::Debug for NodeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.key().fmt(f)
     }
 }
 
@@ -242,22 +139,23 @@ mod tests {
         KeyRef::new(user, SeqNo::new(seq & SeqNo::MAX.get()).unwrap(), kind)
     }
 
+    /// The order the skiplist sees: `a` stored in a node, `b` as the probe.
+    fn node_cmp(a: KeyRef<'_>, b: KeyRef<'_>) -> Ordering {
+        Head::of(a).cmp_probe(|| a.user_key, &KeyParts::of(b))
+    }
+
     #[test]
-    fn holds_key_and_value_apart() {
-        let k = key(b"apple", 9, false);
-        let node = NodeKey::new(k, b"red");
-        assert_eq!(node.user_key(), b"apple");
-        assert_eq!(node.value(), b"red");
-        assert_eq!(node.key(), k);
-        assert_eq!(node.data_len(), 8);
+    fn a_head_keeps_seqno_and_kind() {
+        let head = Head::of(key(b"apple", 9, true));
+        assert_eq!((head.seqno().get(), head.kind()), (9, ValueKind::Tombstone));
+        assert_eq!(Head::of(key(&[7; 40], 1, false)).short_len, 17);
     }
 
     #[test]
     fn padding_does_not_confuse_short_keys() {
-        let a = NodeKey::new(key(b"a", 1, false), b"");
-        let a0 = NodeKey::new(key(b"a\0", 1, false), b"");
-        assert_eq!(a.prefix, a0.prefix);
-        assert!(a < a0);
+        let (a, a0) = (key(b"a", 1, false), key(b"a\0", 1, false));
+        assert_eq!(Head::of(a).prefix, Head::of(a0).prefix);
+        assert_eq!(node_cmp(a, a0), Ordering::Less);
     }
 
     #[test]
@@ -273,11 +171,8 @@ mod tests {
         ];
         for a in keys {
             for b in keys {
-                let (na, nb) = (
-                    NodeKey::new(key(a, 5, false), b""),
-                    NodeKey::new(key(b, 5, false), b""),
-                );
-                assert_eq!(na.cmp(&nb), a.cmp(b), "{a:?} vs {b:?}");
+                let got = node_cmp(key(a, 5, false), key(b, 5, false));
+                assert_eq!(got, a.cmp(b), "{a:?} vs {b:?}");
             }
         }
     }
@@ -290,20 +185,14 @@ mod tests {
             let start = vec![b'0'; usize::from(shared % 20)];
             let (a, b) = ([&start[..], &a[..a.len().min(6)]].concat(), [&start[..], &b[..b.len().min(6)]].concat());
             let (ka, kb) = (key(&a, sa, false), key(&b, sb, true));
-            let (na, nb) = (NodeKey::new(ka, b"x"), NodeKey::new(kb, b""));
-            let probe: &dyn AsParts = &KeyParts::of(kb);
-            let node: &dyn AsParts = na.borrow();
-            na.cmp(&nb) == ka.cmp(&kb) && node.cmp(probe) == ka.cmp(&kb)
+            node_cmp(ka, kb) == ka.cmp(&kb)
         }
 
         fn node_order_matches_internal_key_order(
             a: Vec<u8>, sa: u64, ta: bool, b: Vec<u8>, sb: u64, tb: bool
         ) -> bool {
             let (ka, kb) = (key(&a, sa, ta), key(&b, sb, tb));
-            let (na, nb) = (NodeKey::new(ka, b"x"), NodeKey::new(kb, b""));
-            let probe: &dyn AsParts = &KeyParts::of(kb);
-            let node: &dyn AsParts = na.borrow();
-            na.cmp(&nb) == ka.cmp(&kb) && node.cmp(probe) == ka.cmp(&kb)
+            node_cmp(ka, kb) == ka.cmp(&kb)
         }
     }
 }

@@ -49,6 +49,7 @@
 
 #![forbid(unsafe_code)]
 
+mod arena;
 mod batch;
 mod cursor;
 mod error;
@@ -56,6 +57,7 @@ mod frozen;
 pub mod fuzzing;
 mod key;
 mod memtable;
+mod skiplist;
 pub mod visibility;
 
 pub use batch::{BatchEntry, BatchIter, WriteBatch};

@@ -4,26 +4,25 @@
 //! overwritten (every entry has its own sequence number), so a reader sees a growing
 //! set. What a reader may *use* is decided by its snapshot: see [`crate::visibility`].
 
-use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crossbeam_skiplist::SkipMap;
-use crossbeam_skiplist::map::Entry;
 use quickcache_sstable::{KeyRef, SeqNo, ValueKind};
 
 use crate::WriteBatch;
 use crate::cursor::MemtableCursor;
 use crate::error::{Error, Result};
-use crate::key::{AsParts, KeyParts, NodeKey};
+use crate::key::KeyParts;
+use crate::skiplist::{NodeRef, SkipList};
 
-/// The skiplist behind a memtable; the value lives inside the key's allocation.
-pub(crate) type Map = SkipMap<NodeKey, ()>;
+/// The skiplist behind a memtable.
+pub(crate) type Map = SkipList;
 
-/// Estimated bytes per entry besides its key and value: the inline node key, the
-/// skiplist node's reference count and its tower (two pointers on average, since
-/// towers grow with probability 1/2 per level), and two allocator headers (node and
-/// data).
-pub const ENTRY_OVERHEAD: usize = size_of::<NodeKey>() + 8 + 2 * 8 + 2 * 16;
+/// Estimated bytes per entry besides its key and value: the skiplist node (four
+/// words and 1⅓ links on average, about 43 bytes), the entry slot holding the data
+/// pointer and key length (32), the data allocation's allocator header (16), and
+/// the arena's unused tail (its buckets grow geometrically; about a fifth of these
+/// on average, 21).
+pub const ENTRY_OVERHEAD: usize = 43 + 32 + 16 + 21;
 
 /// The answer of [`Memtable::get`] when the memtable knows the key.
 #[derive(Debug)]
@@ -37,18 +36,18 @@ pub enum Lookup<'a> {
 
 /// A value borrowed from the memtable, pinned for as long as this handle lives.
 pub struct ValueRef<'a> {
-    entry: Entry<'a, NodeKey, ()>,
+    node: NodeRef<'a>,
 }
 
 impl ValueRef<'_> {
     /// The value bytes.
     pub fn value(&self) -> &[u8] {
-        self.entry.key().value()
+        self.node.value()
     }
 
     /// The sequence number the value was written at.
     pub fn seqno(&self) -> SeqNo {
-        self.entry.key().seqno()
+        self.node.head().seqno()
     }
 }
 
@@ -60,19 +59,14 @@ impl AsRef<[u8]> for ValueRef<'_> {
 
 impl std::fmt::Debug for ValueRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:?}={:?}",
-            self.entry.key(),
-            self.value().escape_ascii()
-        )
+        write!(f, "{:?}={:?}", self.node.key(), self.value().escape_ascii())
     }
 }
 
 /// A lock-free, concurrently writable memtable.
 ///
 /// Thread safety: `Memtable` is `Send + Sync`; every method takes `&self`. Inserts are
-/// lock-free (crossbeam-skiplist); a reader never blocks a writer or vice versa.
+/// lock-free (see [`crate::skiplist`]); a reader never blocks a writer or vice versa.
 pub struct Memtable {
     map: Map,
     /// Approximate bytes used; counted with `Relaxed` because it only guides the
@@ -97,7 +91,8 @@ impl Memtable {
     /// Inserts a put of `user_key` at `seqno`.
     ///
     /// Requires: no other entry of this memtable has the same user key and seqno (the
-    /// engine never reuses a sequence number); such an entry would be replaced.
+    /// engine never reuses a sequence number); such an insert would be ignored, the
+    /// first entry kept.
     pub fn put(&self, user_key: &[u8], seqno: SeqNo, value: &[u8]) {
         self.insert(KeyRef::new(user_key, seqno, ValueKind::Value), value);
         self.note_seqnos(seqno, seqno);
@@ -134,15 +129,22 @@ impl Memtable {
     }
 
     fn insert(&self, key: KeyRef<'_>, value: &[u8]) {
-        let node = NodeKey::new(key, value);
-        let bytes = node.data_len() + ENTRY_OVERHEAD;
-        self.map.insert(node, ());
-        self.memory.fetch_add(bytes, Ordering::Relaxed);
+        if self.map.insert(key, value) {
+            let bytes = key.user_key.len() + value.len() + ENTRY_OVERHEAD;
+            self.memory.fetch_add(bytes, Ordering::Relaxed);
+        }
     }
 
+    /// Widens the seqno range. Each bound is read before it is written: seqnos mostly
+    /// grow, so the minimum rarely changes, and an unconditional `fetch_min` would
+    /// be a locked write on a line every writer shares.
     fn note_seqnos(&self, first: SeqNo, last: SeqNo) {
-        self.min_seqno.fetch_min(first.get(), Ordering::Relaxed);
-        self.max_seqno.fetch_max(last.get(), Ordering::Relaxed);
+        if first.get() < self.min_seqno.load(Ordering::Relaxed) {
+            self.min_seqno.fetch_min(first.get(), Ordering::Relaxed);
+        }
+        if last.get() > self.max_seqno.load(Ordering::Relaxed) {
+            self.max_seqno.fetch_max(last.get(), Ordering::Relaxed);
+        }
     }
 
     /// The newest entry of `user_key` with a sequence number `<= snapshot`.
@@ -176,7 +178,7 @@ impl Memtable {
 
     /// Whether the memtable holds no entries.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.len() == 0
     }
 
     /// The smallest and largest sequence numbers inserted; `None` if empty.
@@ -209,15 +211,16 @@ pub(crate) fn get<'a>(map: &'a Map, user_key: &[u8], snapshot: SeqNo) -> Option<
     // Entries of `user_key` newer than `snapshot` sort before the probe, so the first
     // entry at or after it is the newest visible one, if it has the same user key.
     let probe = KeyParts::of(KeyRef::lookup(user_key, snapshot));
-    let entry = map.lower_bound(Bound::Included(&probe as &dyn AsParts))?;
-    let (found, kind, seqno) = {
-        let node = entry.key();
-        (node.user_key() == user_key, node.key().kind, node.seqno())
-    };
-    match (found, kind) {
-        (false, _) => None,
-        (true, ValueKind::Value) => Some(Lookup::Value(ValueRef { entry })),
-        (true, ValueKind::Tombstone) => Some(Lookup::Deleted(seqno)),
+    let node = map.seek_ge(&probe)?;
+    let head = node.head();
+    // For keys of at most 16 bytes the inline head decides, without touching the
+    // entry's bytes on the heap.
+    if head.cmp_user_key(|| node.user_key(), &probe).is_ne() {
+        return None;
+    }
+    match head.kind() {
+        ValueKind::Value => Some(Lookup::Value(ValueRef { node })),
+        ValueKind::Tombstone => Some(Lookup::Deleted(head.seqno())),
     }
 }
 
