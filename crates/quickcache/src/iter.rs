@@ -36,6 +36,14 @@ pub(crate) struct View {
 }
 
 impl View {
+    fn error(&self, source: quickcache_sstable::Error) -> Error {
+        TableSnafu {
+            operation: "iterating",
+            path: self.dir.clone(),
+        }
+        .into_error(source)
+    }
+
     fn merge(&self) -> MergingCursor<Source> {
         let active = MemSource::Active(Arc::clone(&self.memtables.active));
         let frozen = (self.memtables.frozen.iter()).map(|f| MemSource::Frozen(f.mem.clone()));
@@ -74,22 +82,30 @@ impl View {
 /// ```
 pub struct Iter {
     view: Option<View>,
-    lower: Bound<Vec<u8>>,
-    upper: Bound<Vec<u8>>,
     front: Option<MergingCursor<Source>>,
     back: Option<MergingCursor<Source>>,
+    /// Kept apart from the cursors so that a step borrows both at once, rather than
+    /// moving a cursor out of its slot and back on every entry.
+    ends: Ends,
+    done: bool,
+}
+
+/// The range and how far each end has got.
+#[derive(Debug)]
+struct Ends {
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
     /// The last user key the front decided (yielded or skipped as deleted).
     front_last: Option<Vec<u8>>,
     back_last: Option<Vec<u8>>,
-    done: bool,
 }
 
 impl fmt::Debug for Iter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
             .field("snapshot", &self.view.as_ref().map(|v| v.snapshot))
-            .field("lower", &self.lower)
-            .field("upper", &self.upper)
+            .field("lower", &self.ends.lower)
+            .field("upper", &self.ends.upper)
             .field("done", &self.done)
             .finish()
     }
@@ -151,28 +167,56 @@ impl Iter {
     pub(crate) fn new(view: View, lower: Bound<Vec<u8>>, upper: Bound<Vec<u8>>) -> Iter {
         Iter {
             view: Some(view),
-            lower,
-            upper,
             front: None,
             back: None,
-            front_last: None,
-            back_last: None,
+            ends: Ends {
+                lower,
+                upper,
+                front_last: None,
+                back_last: None,
+            },
             done: false,
         }
     }
 
-    fn error(&self, source: quickcache_sstable::Error) -> Error {
-        TableSnafu {
-            operation: "iterating",
-            path: self
-                .view
-                .as_ref()
-                .map(|v| v.dir.clone())
-                .unwrap_or_default(),
-        }
-        .into_error(source)
+    fn step_front(&mut self) -> Result<Option<(Key, Value)>> {
+        let Some(view) = &self.view else {
+            return Ok(None);
+        };
+        let cursor = match &mut self.front {
+            Some(c) => c,
+            slot => slot.insert(self.ends.open_front(view).map_err(|e| view.error(e))?),
+        };
+        (self.ends.scan_front(cursor, view.snapshot)).map_err(|e| view.error(e))
     }
 
+    fn step_back(&mut self) -> Result<Option<(Key, Value)>> {
+        let Some(view) = &self.view else {
+            return Ok(None);
+        };
+        let cursor = match &mut self.back {
+            Some(c) => c,
+            slot => slot.insert(self.ends.open_back(view).map_err(|e| view.error(e))?),
+        };
+        (self.ends.scan_back(cursor, view.snapshot)).map_err(|e| view.error(e))
+    }
+
+    fn finish(&mut self, step: Result<Option<(Key, Value)>>) -> Option<Result<(Key, Value)>> {
+        match step {
+            Ok(Some(item)) => Some(Ok(item)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Ends {
     fn open_front(&self, view: &View) -> quickcache_sstable::Result<MergingCursor<Source>> {
         let mut merge = view.merge();
         match &self.lower {
@@ -192,20 +236,6 @@ impl Iter {
             Bound::Excluded(k) => merge.seek_for_prev(KeyRef::lookup(k, SeqNo::MAX))?,
         }
         Ok(merge)
-    }
-
-    fn step_front(&mut self) -> Result<Option<(Key, Value)>> {
-        let Some(view) = &self.view else {
-            return Ok(None);
-        };
-        let snapshot = view.snapshot;
-        let mut cursor = match self.front.take() {
-            Some(c) => c,
-            None => self.open_front(view).map_err(|e| self.error(e))?,
-        };
-        let result = self.scan_front(&mut cursor, snapshot);
-        self.front = Some(cursor);
-        result.map_err(|e| self.error(e))
     }
 
     fn scan_front(
@@ -239,20 +269,6 @@ impl Iter {
             cursor.next()?;
             return Ok(Some(item));
         }
-    }
-
-    fn step_back(&mut self) -> Result<Option<(Key, Value)>> {
-        let Some(view) = &self.view else {
-            return Ok(None);
-        };
-        let snapshot = view.snapshot;
-        let mut cursor = match self.back.take() {
-            Some(c) => c,
-            None => self.open_back(view).map_err(|e| self.error(e))?,
-        };
-        let result = self.scan_back(&mut cursor, snapshot);
-        self.back = Some(cursor);
-        result.map_err(|e| self.error(e))
     }
 
     fn scan_back(
@@ -292,20 +308,6 @@ impl Iter {
                 && !above_upper(&self.upper, last)
             {
                 return Ok(Some((last.clone(), value)));
-            }
-        }
-    }
-
-    fn finish(&mut self, step: Result<Option<(Key, Value)>>) -> Option<Result<(Key, Value)>> {
-        match step {
-            Ok(Some(item)) => Some(Ok(item)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
             }
         }
     }
