@@ -21,9 +21,9 @@ pub trait LevelTable {
 /// open at a time; moving past a table's end opens the neighbour. After an error the
 /// cursor is invalid.
 ///
-/// The table list `S` is anything that derefs to a slice: a `Vec` of its own, or a
-/// list shared with the version holding it (see [`crate::LevelTables`]), so that a
-/// reader's cursor does not copy a level's table list.
+/// The table list `S` is anything viewable as a slice (`AsRef<[T]>`): a `Vec` of its
+/// own, or a list shared with the version holding it (see [`crate::LevelTables`]), so
+/// that a reader's cursor does not copy a level's table list.
 #[derive(Debug)]
 pub struct LevelCursor<T: LevelTable, S: AsRef<[T]> = Vec<T>> {
     tables: S,
