@@ -182,6 +182,7 @@ impl<'a> Cutter<'a> {
     }
 
     fn should_cut(&mut self, user_key: &[u8], outputs: &Outputs<'_>) -> bool {
+        let passed = self.next;
         while let Some(t) = self.grandparents.get(self.next)
             && t.info().largest_user() < user_key
         {
@@ -190,8 +191,16 @@ impl<'a> Cutter<'a> {
             }
             self.next += 1;
         }
+        // Past a quarter of the target size, an output also ends where a grandparent
+        // table does (after RocksDB's dynamic file size): its later compaction then
+        // rewrites the grandparent tables it covers, not two more it only grazes at
+        // its ends. `fill -- 64 8`: write amplification 5.65 without, 5.12 cutting
+        // from half the target size, 5.03 from a quarter (tables 5.8 MiB on average).
+        let at_boundary = self.next > passed && outputs.open_size() >= self.table_size / 4;
         let cut = outputs.is_open()
-            && (outputs.open_size() >= self.table_size || self.overlap > self.max_overlap);
+            && (outputs.open_size() >= self.table_size
+                || self.overlap > self.max_overlap
+                || at_boundary);
         if cut || !outputs.is_open() {
             self.overlap = 0;
         }

@@ -182,6 +182,62 @@ fn tombstone_level(v: &quickcache_compaction::Version) -> Option<Level> {
         .map(|(l, _)| l)
 }
 
+#[test]
+fn outputs_end_where_grandparent_tables_end_unless_full() {
+    let fs = SimFs::new(5);
+    let options = quickcache_compaction::CompactionOptions {
+        // Only the boundary rule may cut, not the overlap limit.
+        max_grandparent_overlap: u64::MAX / 2,
+        ..small_options()
+    };
+    let table_size = options.table_size;
+    let set = open(&fs, options).unwrap();
+    let stop = AtomicBool::new(false);
+    let value = "v".repeat(60);
+    let batch = |from: u64, step: u64, s0: u64| {
+        let mut mem = BTreeMap::new();
+        for (n, i) in (0..400u64).step_by(step as usize).enumerate() {
+            put(&mut mem, &format!("key{i:04}"), s0 + n as u64, &value);
+        }
+        set.flush(&mut frozen(&mem), from, &[]).unwrap();
+    };
+    // The bottom: every key, in tables cut by size.
+    batch(1, 1, 1);
+    let mut plan = force(&set.current(), Level::L0, Level::BOTTOM);
+    plan.trivial_move = false;
+    set.compact(&plan, &[], &stop).unwrap();
+    // Every twentieth key again, less than one table's worth, pushed into the level
+    // above with the bottom as grandparents: only grandparent boundaries cut it.
+    batch(2, 20, 1000);
+    let above = Level::new(Level::BOTTOM.index() - 1).unwrap();
+    let mut plan = force(&set.current(), Level::L0, above);
+    plan.trivial_move = false;
+    set.compact(&plan, &[], &stop).unwrap();
+    let v = set.current();
+    let (outputs, grandparents) = (v.level(above), v.level(Level::BOTTOM));
+    assert!(
+        outputs.len() > 1 && grandparents.len() > outputs.len(),
+        "{} outputs, {} grandparents",
+        outputs.len(),
+        grandparents.len()
+    );
+    for pair in outputs.windows(2) {
+        let (a, b) = (pair[0].info(), pair[1].info());
+        let shared = grandparents.iter().any(|g| {
+            let g = g.info();
+            g.smallest_user() <= a.largest_user() && b.smallest_user() <= g.largest_user()
+        });
+        assert!(
+            !shared || a.size >= table_size,
+            "tables {} and {} share a grandparent though {} was cut at {} bytes",
+            a.id.0,
+            b.id.0,
+            a.id.0,
+            a.size
+        );
+    }
+}
+
 /// A plan compacting all of `level` into `output_level`, whatever the scores say.
 fn force(
     v: &quickcache_compaction::Version,
