@@ -18,11 +18,11 @@ use crate::skiplist::{NodeRef, SkipList};
 pub(crate) type Map = SkipList;
 
 /// Estimated bytes per entry besides its key and value: the skiplist node (four
-/// words and 1⅓ links on average, about 43 bytes), the entry slot holding the data
+/// words and two links on average, 48 bytes), the entry slot holding the data
 /// pointer and key length (32), the data allocation's allocator header (16), and
 /// the arena's unused tail (its buckets grow geometrically; about a fifth of these
-/// on average, 21).
-pub const ENTRY_OVERHEAD: usize = 43 + 32 + 16 + 21;
+/// on average, 16).
+pub const ENTRY_OVERHEAD: usize = 48 + 32 + 16 + 16;
 
 /// The answer of [`Memtable::get`] when the memtable knows the key.
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 //! below the cached top levels. crossbeam's nodes are separate heap allocations
 //! interleaved with the entries' key and value allocations, so the search structure
 //! of a 500k-entry memtable is spread over ~100 MiB; here the nodes of the same
-//! memtable take ~21 MiB of contiguous arena, mostly cache-resident, and the
+//! memtable take ~24 MiB of contiguous arena, mostly cache-resident, and the
 //! 100-byte values live elsewhere. crossbeam also pays for removal support that a
 //! memtable never uses: epoch pinning and reference counts on every access.
 //!
