@@ -22,12 +22,14 @@
 //! costs one seek per child; keep scans in one direction when it matters.
 
 mod heap;
+mod sortkey;
 
 use std::cmp::Ordering;
 
 use quickcache_sstable::{Cursor, KeyRef, Result};
 
 use heap::IndexHeap;
+use sortkey::SortKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -44,19 +46,18 @@ enum Direction {
 #[derive(Debug)]
 pub struct MergingCursor<C> {
     children: Vec<C>,
+    /// Per child, the compared parts of its current key; fresh for every child in
+    /// the heap (set whenever a child moves and stays valid).
+    sort_keys: Vec<SortKey>,
     heap: IndexHeap,
     direction: Direction,
-}
-
-/// Total order of `(key, child index)` pairs: the forward order of the merge.
-fn order(a: (KeyRef<'_>, usize), b: (KeyRef<'_>, usize)) -> Ordering {
-    a.0.cmp(&b.0).then(a.1.cmp(&b.1))
 }
 
 impl<C: Cursor> MergingCursor<C> {
     /// A merge of `children`; lower indices win ties. Starts invalid.
     pub fn new(children: Vec<C>) -> Self {
         MergingCursor {
+            sort_keys: vec![SortKey::default(); children.len()],
             children,
             heap: IndexHeap::default(),
             direction: Direction::Forward,
@@ -83,11 +84,14 @@ impl<C: Cursor> MergingCursor<C> {
         self.heap.clear();
         self.heap.reserve(self.children.len());
         for i in 0..self.children.len() {
-            if self.children[i].valid() {
-                let children = &self.children;
-                let direction = self.direction;
-                self.heap.push(i, |a, b| before(children, direction, a, b));
-            }
+            let Some(key) = self.children[i].key() else {
+                continue;
+            };
+            self.sort_keys[i] = SortKey::of(key);
+            let (children, keys) = (&self.children, &self.sort_keys);
+            let direction = self.direction;
+            self.heap
+                .push(i, |a, b| before(children, keys, direction, a, b));
         }
     }
 
@@ -117,8 +121,15 @@ impl<C: Cursor> MergingCursor<C> {
             self.heap.clear();
             return Err(e);
         }
-        let children = &self.children;
-        let cmp = |a, b| before(children, direction, a, b);
+        // A lone child is compared with nothing (until the next rebuild, which
+        // refreshes every sort key).
+        if self.heap.len() > 1
+            && let Some(key) = self.children[current].key()
+        {
+            self.sort_keys[current] = SortKey::of(key);
+        }
+        let (children, keys) = (&self.children, &self.sort_keys);
+        let cmp = |a, b| before(children, keys, direction, a, b);
         if children[current].valid() {
             self.heap.top_changed(cmp);
         } else {
@@ -152,19 +163,24 @@ impl<C: Cursor> MergingCursor<C> {
     }
 }
 
-/// Whether child `a` comes out of the heap before child `b` in `direction`.
-fn before<C: Cursor>(children: &[C], direction: Direction, a: usize, b: usize) -> bool {
-    match (children[a].key(), children[b].key()) {
-        (Some(ka), Some(kb)) => {
-            let ord = order((ka, a), (kb, b));
-            match direction {
-                Direction::Forward => ord == Ordering::Less,
-                Direction::Backward => ord == Ordering::Greater,
-            }
-        }
-        // Invalid children never sit in the heap; order them last to be safe.
-        (Some(_), None) => true,
-        _ => false,
+/// Whether child `a` comes out of the heap before child `b` in `direction`: the
+/// forward order is that of `(key, child index)`. Both must be valid with fresh sort
+/// keys, as every child in the heap is.
+fn before<C: Cursor>(
+    children: &[C],
+    keys: &[SortKey],
+    direction: Direction,
+    a: usize,
+    b: usize,
+) -> bool {
+    let full = || {
+        let user = |i: usize| children[i].key().map(|k| k.user_key).unwrap_or_default();
+        (user(a), user(b))
+    };
+    let ord = keys[a].cmp_with(&keys[b], full).then(a.cmp(&b));
+    match direction {
+        Direction::Forward => ord == Ordering::Less,
+        Direction::Backward => ord == Ordering::Greater,
     }
 }
 

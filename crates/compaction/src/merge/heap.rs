@@ -27,6 +27,11 @@ impl IndexHeap {
         self.items.reserve(n);
     }
 
+    /// The number of indices held.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
     /// The index that comes out first, if any.
     pub(crate) fn top(&self) -> Option<usize> {
         self.items.first().copied()

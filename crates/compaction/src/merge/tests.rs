@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use quickcache_sstable::conformance::{Model, check_cursor};
-use quickcache_sstable::{Cursor, InternalKey, KeyRef};
+use quickcache_sstable::{Cursor, InternalKey, KeyRef, SeqNo, ValueKind};
 use quickcheck::{Arbitrary, Gen, quickcheck};
 
 use super::MergingCursor;
@@ -41,6 +41,26 @@ quickcheck! {
 
     fn random_walks_match_the_model(children: Vec<Vec<(u8, u8)>>, ops: Vec<Op>) -> bool {
         random_walk(&children, &ops)
+    }
+
+    fn long_keys_merge_conforms(entries: Vec<(u8, u8, u8)>, k: u8) -> bool {
+        // User keys of 15 to 19 bytes sharing a 15-byte head, tails of 0, 1 and 2:
+        // equal sixteen-byte prefixes, zero bytes against zero padding, and keys
+        // longer than the prefix that only their last bytes order.
+        let k = usize::from(k % 4) + 1;
+        let mut parts = vec![Vec::new(); k];
+        let mut model = Model::new();
+        for (i, &(len, bits, child)) in entries.iter().enumerate() {
+            let mut user = vec![b'h'; 15];
+            user.extend((0..len % 5).map(|j| (bits >> (2 * j)) % 3));
+            let seqno = SeqNo::new(i as u64 + 1).unwrap_or(SeqNo::ZERO);
+            let key = InternalKey::new(user, seqno, ValueKind::Value);
+            parts[usize::from(child) % k].push((key.clone(), vec![child]));
+            model.insert(key, vec![child]);
+        }
+        let children = parts.into_iter().map(VecCursor::new).collect();
+        check_cursor(&mut MergingCursor::new(children), &model);
+        true
     }
 }
 
