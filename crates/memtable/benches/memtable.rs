@@ -14,12 +14,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use crossbeam_skiplist::SkipMap;
-use quickcache_memtable::{Lookup, Memtable};
+use quickcache_memtable::{Lookup, Memtable, WriteBatch};
 use quickcache_sstable::SeqNo;
 
 const ENTRIES: usize = 500_000;
 const LOOKUPS: usize = 200_000;
 const VALUE: [u8; 100] = [0x5a; 100];
+/// Entries per batch in the ascending-batch case: db_bench's fillbatch writes 1000.
+const BATCH: usize = 1000;
 
 /// `n` distinct-with-overwhelming-probability random 16-byte keys (splitmix64).
 fn random_keys(n: usize) -> Vec<[u8; 16]> {
@@ -178,5 +180,41 @@ fn gets(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, inserts, gets);
+/// `ENTRIES` 16-byte keys in ascending order, cut into sequenced batches of `BATCH`
+/// consecutive keys, as db_bench's fillbatch writes them: the case a batch insert
+/// that reuses its previous search path (the splice) is for.
+fn ascending_batches() -> Vec<WriteBatch> {
+    let mut batches = Vec::new();
+    for first in (0..ENTRIES).step_by(BATCH) {
+        let mut batch = WriteBatch::new();
+        for i in first..(first + BATCH).min(ENTRIES) {
+            let mut key = [0u8; 16];
+            key[8..].copy_from_slice(&(i as u64).to_be_bytes());
+            assert!(batch.put(&key, &VALUE).is_ok(), "a small batch fits");
+        }
+        assert!(batch.set_base_seqno(seq(first)).is_ok());
+        batches.push(batch);
+    }
+    batches
+}
+
+fn batch_inserts(c: &mut Criterion) {
+    let batches = ascending_batches();
+    let mut group = c.benchmark_group("apply_500k");
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    group.throughput(Throughput::Elements(ENTRIES as u64));
+    let apply_all = |m: &Memtable| {
+        for batch in &batches {
+            assert!(m.apply(batch).is_ok(), "sequenced batches");
+        }
+    };
+    for (name, clock) in [("", Clock::Wall), ("_cpu", Clock::Cpu)] {
+        group.bench_function(format!("apply batches of 1000 ascending keys{name}"), |b| {
+            b.iter_custom(|n| time_fills(n, clock, Memtable::new, apply_all))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, inserts, gets, batch_inserts);
 criterion_main!(benches);

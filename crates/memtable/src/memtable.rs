@@ -12,7 +12,7 @@ use crate::WriteBatch;
 use crate::cursor::MemtableCursor;
 use crate::error::{Error, Result};
 use crate::key::KeyParts;
-use crate::skiplist::{NodeRef, SkipList};
+use crate::skiplist::{NodeRef, SkipList, Splice};
 
 /// The skiplist behind a memtable.
 pub(crate) type Map = SkipList;
@@ -94,13 +94,21 @@ impl Memtable {
     /// engine never reuses a sequence number); such an insert would be ignored, the
     /// first entry kept.
     pub fn put(&self, user_key: &[u8], seqno: SeqNo, value: &[u8]) {
-        self.insert(KeyRef::new(user_key, seqno, ValueKind::Value), value);
+        self.insert(
+            &mut Splice::new(),
+            KeyRef::new(user_key, seqno, ValueKind::Value),
+            value,
+        );
         self.note_seqnos(seqno, seqno);
     }
 
     /// Inserts a tombstone for `user_key` at `seqno`. Requires as [`Memtable::put`].
     pub fn delete(&self, user_key: &[u8], seqno: SeqNo) {
-        self.insert(KeyRef::new(user_key, seqno, ValueKind::Tombstone), &[]);
+        self.insert(
+            &mut Splice::new(),
+            KeyRef::new(user_key, seqno, ValueKind::Tombstone),
+            &[],
+        );
         self.note_seqnos(seqno, seqno);
     }
 
@@ -119,8 +127,12 @@ impl Memtable {
             return Ok(());
         };
         let mut seqno = base;
+        // One search path for the whole batch: batches mostly hold ascending keys, and
+        // each insert then starts where the previous one linked (see the splice).
+        let mut splice = Splice::new();
         for entry in batch {
-            self.insert(KeyRef::new(entry.key, seqno, entry.kind), entry.value);
+            let key = KeyRef::new(entry.key, seqno, entry.kind);
+            self.insert(&mut splice, key, entry.value);
             // Past the last entry this saturates harmlessly; `last` was checked.
             seqno = seqno.checked_add(1).unwrap_or(SeqNo::MAX);
         }
@@ -128,8 +140,8 @@ impl Memtable {
         Ok(())
     }
 
-    fn insert(&self, key: KeyRef<'_>, value: &[u8]) {
-        if self.map.insert(key, value) {
+    fn insert(&self, splice: &mut Splice, key: KeyRef<'_>, value: &[u8]) {
+        if self.map.insert_with(splice, key, value) {
             let bytes = key.user_key.len() + value.len() + ENTRY_OVERHEAD;
             self.memory.fetch_add(bytes, Ordering::Relaxed);
         }

@@ -11,7 +11,8 @@
 //! 100-byte values live elsewhere. crossbeam also pays for removal support that a
 //! memtable never uses: epoch pinning and reference counts on every access.
 //!
-//! Node layout and storage: [`store`].
+//! Node layout and storage: [`store`]. Batch inserts reuse the previous insert's search
+//! path: [`splice`].
 //!
 //! # Concurrency
 //!
@@ -24,6 +25,7 @@
 //! `Acquire`, so every word and slot of a node they reach is initialized. A node is
 //! in the list once linked at level 0; the upper levels only speed up searches.
 
+mod splice;
 mod store;
 
 use std::cmp::Ordering;
@@ -34,6 +36,7 @@ use quickcache_sstable::KeyRef;
 
 use crate::arena::Id;
 use crate::key::{Head, KeyParts};
+pub(crate) use splice::Splice;
 use store::{At, FIELDS, MAX_HEIGHT, NULL, Store, head_of, word};
 
 /// The skiplist. Thread safety: `Sync`; every method takes `&self`.
@@ -109,53 +112,43 @@ impl SkipList {
 
     /// Inserts `key` with `value`. Returns `false`, inserting nothing, if an entry
     /// with the same internal key is already present.
+    #[cfg(test)]
     pub(crate) fn insert(&self, key: KeyRef<'_>, value: &[u8]) -> bool {
-        let probe = KeyParts::of(key);
-        let mut splice = [(NULL, NULL); MAX_HEIGHT];
-        if self.search(&probe, false, &mut splice).2 == Ordering::Equal {
-            return false;
-        }
-        let (node, height) = self.store.alloc(probe.head, key.user_key, value);
-        // Levels above the searched height keep (head, none) in `splice`; if another
-        // node got there first, the exchange below fails and the walk finds it. The
-        // load first: an unconditional fetch_max is a locked write every insert.
-        if height > self.height.load(Relaxed) {
-            self.height.fetch_max(height, Relaxed);
-        }
-        for (level, &(pred, succ)) in splice.iter().enumerate().take(height) {
-            if !self.link(node, level, pred, succ, &probe) {
-                return false;
-            }
-        }
-        self.len.fetch_add(1, Relaxed);
-        true
+        self.insert_with(&mut Splice::new(), key, value)
     }
 
     /// Links `node` at `level` between `pred` and `succ`, walking on from `pred`
-    /// while other nodes arrive there first. Returns `false` if an equal key won the
-    /// race at level 0; `node` then stays unlinked, and unreachable.
-    fn link(&self, node: Id, level: usize, pred: Id, succ: Id, probe: &KeyParts<'_>) -> bool {
+    /// while other nodes arrive there first. Returns the predecessor and successor
+    /// it was finally linked between, or `None` if an equal key won the race at
+    /// level 0; `node` then stays unlinked, and unreachable.
+    fn link(
+        &self,
+        node: Id,
+        level: usize,
+        (pred, succ): (Id, Id),
+        probe: &KeyParts<'_>,
+    ) -> Option<(Id, Id)> {
         let (Some(own), Some(mut pred)) = (self.at(node), self.at(pred)) else {
-            return true; // unreachable: both are claimed nodes or the head
+            return Some((pred, succ)); // unreachable: both are claimed nodes or the head
         };
         let (Some(own), mut succ) = (own.words.get(FIELDS + level), succ) else {
-            return true; // unreachable: the node has `height` links
+            return Some((pred.id, succ)); // unreachable: the node has `height` links
         };
         loop {
             let Some(at) = pred.words.get(FIELDS + level) else {
-                return true;
+                return Some((pred.id, succ));
             };
             own.store(succ as u64, Relaxed);
             if at
                 .compare_exchange(succ as u64, node as u64, Release, Relaxed)
                 .is_ok()
             {
-                return true;
+                return Some((pred.id, succ));
             }
             let order;
             (pred, succ, order) = self.walk(pred, level, probe, false);
             if level == 0 && order == Ordering::Equal {
-                return false;
+                return None;
             }
         }
     }
@@ -223,29 +216,35 @@ impl SkipList {
         probe: &KeyParts<'_>,
         past_equal: bool,
     ) -> (At<'a>, Id, Ordering) {
-        let (hi, lo) = probe.head.prefix;
         loop {
             let next = pred.link(level);
             let Some(words) = self.store.words(next) else {
                 return (pred, NULL, Ordering::Greater);
             };
-            let (node_hi, node_lo) = (word(words, 0), word(words, 1));
-            let order = if node_hi != hi {
-                node_hi.cmp(&hi)
-            } else if node_lo != lo {
-                node_lo.cmp(&lo)
-            } else {
-                head_of(words).cmp_probe(|| self.store.entry(next).0, probe)
-            };
-            match order {
+            match self.order(next, words, probe) {
                 Ordering::Less => {}
                 Ordering::Equal if past_equal => {}
-                _ => return (pred, next, order),
+                order => return (pred, next, order),
             }
             pred = At { id: next, words };
             if let Some(below) = level.checked_sub(1) {
                 self.touch(pred.link(below));
             }
+        }
+    }
+
+    /// The order of node `id`, whose words are `words`, against `probe`: mostly two
+    /// word compares; the entry's bytes only on equal prefixes of long keys.
+    #[inline(always)]
+    fn order(&self, id: Id, words: &[AtomicU64], probe: &KeyParts<'_>) -> Ordering {
+        let (hi, lo) = probe.head.prefix;
+        let (node_hi, node_lo) = (word(words, 0), word(words, 1));
+        if node_hi != hi {
+            node_hi.cmp(&hi)
+        } else if node_lo != lo {
+            node_lo.cmp(&lo)
+        } else {
+            head_of(words).cmp_probe(|| self.store.entry(id).0, probe)
         }
     }
 
@@ -283,118 +282,4 @@ impl SkipList {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use quickcache_sstable::{SeqNo, ValueKind};
-    use std::thread;
-
-    fn key(user: &[u8], seq: u64) -> KeyRef<'_> {
-        KeyRef::new(user, SeqNo::new(seq).unwrap(), ValueKind::Value)
-    }
-
-    fn scan(list: &SkipList) -> Vec<(Vec<u8>, u64)> {
-        let mut out = Vec::new();
-        let mut at = list.first();
-        while let Some(node) = at {
-            out.push((node.user_key().to_vec(), node.head().seqno().get()));
-            at = node.next();
-        }
-        out
-    }
-
-    /// Keys in a scrambled order, long enough to span several arena buckets, half
-    /// of them longer than the inline prefix.
-    fn keys(n: u32) -> Vec<Vec<u8>> {
-        (0..n)
-            .map(|i| {
-                let k = i.wrapping_mul(2_654_435_761).to_be_bytes();
-                if i % 2 == 0 {
-                    k.to_vec()
-                } else {
-                    [&[7u8; 16][..], &k].concat()
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn scrambled_inserts_come_out_sorted() {
-        let list = SkipList::new();
-        assert!(list.first().is_none() && list.last().is_none());
-        let keys = keys(20_000);
-        for (i, k) in keys.iter().enumerate() {
-            assert!(list.insert(key(k, i as u64 + 1), b"v"));
-        }
-        let mut want = keys.clone();
-        want.sort();
-        let got: Vec<_> = scan(&list).into_iter().map(|(k, _)| k).collect();
-        assert_eq!(got, want);
-        assert_eq!(list.len(), keys.len());
-        assert_eq!(
-            list.last().map(|n| n.user_key().to_vec()),
-            want.last().cloned()
-        );
-    }
-
-    #[test]
-    fn seeks_land_on_either_side_of_a_key() {
-        let list = SkipList::new();
-        for (k, s) in [(&b"b"[..], 5), (b"b", 3), (b"d", 1)] {
-            list.insert(key(k, s), k);
-        }
-        let at =
-            |n: Option<NodeRef<'_>>| n.map(|n| (n.user_key().to_vec(), n.head().seqno().get()));
-        let probe = |k: &'static [u8], s| KeyParts::of(key(k, s));
-        assert_eq!(at(list.seek_ge(&probe(b"b", 4))), Some((b"b".to_vec(), 3)));
-        assert_eq!(at(list.seek_ge(&probe(b"b", 5))), Some((b"b".to_vec(), 5)));
-        assert_eq!(at(list.seek_ge(&probe(b"c", 9))), Some((b"d".to_vec(), 1)));
-        assert_eq!(at(list.seek_ge(&probe(b"e", 9))), None);
-        assert_eq!(
-            at(list.seek_before(&probe(b"b", 3), false)),
-            Some((b"b".to_vec(), 5))
-        );
-        assert_eq!(
-            at(list.seek_before(&probe(b"b", 3), true)),
-            Some((b"b".to_vec(), 3))
-        );
-        assert_eq!(at(list.seek_before(&probe(b"b", 9), false)), None);
-        assert_eq!(
-            list.first().map(|n| n.value().to_vec()),
-            Some(b"b".to_vec())
-        );
-    }
-
-    #[test]
-    fn an_equal_internal_key_is_ignored() {
-        let list = SkipList::new();
-        assert!(list.insert(key(b"k", 1), b"first"));
-        assert!(!list.insert(key(b"k", 1), b"second"));
-        assert_eq!(list.len(), 1);
-        assert_eq!(list.first().map(|n| n.value()), Some(&b"first"[..]));
-    }
-
-    #[test]
-    fn concurrent_inserts_all_land_in_order() {
-        let list = SkipList::new();
-        let keys = keys(40_000);
-        thread::scope(|s| {
-            for part in keys.chunks(keys.len() / 4) {
-                let list = &list;
-                // Every thread also inserts the same duplicates: exactly one wins.
-                s.spawn(move || {
-                    for (i, k) in part.iter().enumerate() {
-                        list.insert(key(k, 1), b"v");
-                        list.insert(key(b"shared", i as u64 % 64 + 1), b"dup");
-                    }
-                });
-            }
-        });
-        let got = scan(&list);
-        assert_eq!(got.len(), keys.len() + 64);
-        assert_eq!(list.len(), got.len());
-        assert!(
-            got.windows(2)
-                .all(|w| key(&w[0].0, w[0].1) < key(&w[1].0, w[1].1))
-        );
-    }
-}
+mod tests;
