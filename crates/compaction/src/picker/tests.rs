@@ -118,7 +118,11 @@ fn an_oversized_level_compacts_one_table_into_the_next() {
     ]);
     let plan = pick(&v, &opts(), &Busy::default()).unwrap();
     assert_eq!((plan.level, plan.output_level), (l(5), l(6)));
-    assert_eq!(ids(&plan.inputs), [2], "overlaps 250 MiB below, table 1 500");
+    assert_eq!(
+        ids(&plan.inputs),
+        [2],
+        "overlaps 250 MiB below, table 1 500"
+    );
     assert_eq!(ids(&plan.next_inputs), [4]);
     assert_eq!(
         plan.pointer.as_ref().map(|k| k.user_key.clone()),
