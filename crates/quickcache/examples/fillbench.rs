@@ -7,30 +7,9 @@ use std::time::Instant;
 
 use quickcache::Db;
 
-/// A fixed-seed xorshift, so runs are comparable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+mod support;
 
-fn key(i: u64) -> [u8; 16] {
-    let mut k = [b'0'; 16];
-    k[..].copy_from_slice(format!("{i:016}").as_bytes());
-    k
-}
-
-fn report(name: &str, ops: u64, start: Instant) {
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{name:<12} {ops:>10} ops in {secs:>7.2} s: {:>10.0} ops/s",
-        ops as f64 / secs
-    );
-}
+use support::{Rng, key, report};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

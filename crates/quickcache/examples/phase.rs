@@ -9,34 +9,9 @@ use std::time::Instant;
 
 use quickcache::{Db, WriteBatch, WriteOptions};
 
-/// A fixed-seed xorshift, so runs are comparable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+mod support;
 
-/// The same 16-byte decimal keys as fillbench, without its per-key `format!`.
-fn key(mut i: u64) -> [u8; 16] {
-    let mut k = [b'0'; 16];
-    for b in k.iter_mut().rev() {
-        *b = b'0' + (i % 10) as u8;
-        i /= 10;
-    }
-    k
-}
-
-fn report(name: &str, ops: u64, start: Instant) {
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{name:<12} {ops:>10} ops in {secs:>7.2} s: {:>10.0} ops/s",
-        ops as f64 / secs
-    );
-}
+use support::{Rng, key, report};
 
 fn stalls(db: &Db) {
     let s = db.stats();

@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 
 use quickcache::{Db, Options};
 
+#[path = "../support/mod.rs"]
+mod support;
+
+use support::{Rng, key};
+
 #[path = "../../tests/heap/mod.rs"]
 #[allow(dead_code, reason = "the example reads only the live count")]
 mod heap;
@@ -80,25 +85,6 @@ fn sample(db: Arc<Db>, stop: Arc<AtomicBool>) -> Peak {
         thread::sleep(Duration::from_millis(2));
     }
     peak
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-fn key(mut i: u64) -> [u8; 16] {
-    let mut k = [b'0'; 16];
-    for b in k.iter_mut().rev() {
-        *b = b'0' + (i % 10) as u8;
-        i /= 10;
-    }
-    k
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,0 +1,39 @@
+//! What the measuring examples share: the key stream and the report line, so that
+//! their figures are comparable.
+
+#![allow(dead_code, reason = "each example uses a part of it")]
+
+use std::time::Instant;
+
+/// A fixed-seed xorshift, so runs are comparable.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    /// The next pseudo-random number.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Key `i` as 16 zero-padded decimal digits (what `format!("{i:016}")` gives), without
+/// a `format!` per key.
+pub(crate) fn key(mut i: u64) -> [u8; 16] {
+    let mut k = [b'0'; 16];
+    for b in k.iter_mut().rev() {
+        *b = b'0' + (i % 10) as u8;
+        i /= 10;
+    }
+    k
+}
+
+/// One line: the workload, its operations, its time and its rate.
+pub(crate) fn report(name: &str, ops: u64, start: Instant) {
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{name:<12} {ops:>10} ops in {secs:>7.2} s: {:>10.0} ops/s",
+        ops as f64 / secs
+    );
+}
