@@ -52,6 +52,12 @@ pub(crate) fn walk(
     record: &mut OnRecord<'_>,
 ) -> std::io::Result<(u64, u64)> {
     let (mut at, mut records, mut damaged) = (SEGMENT_HEADER_LEN, 0u64, 0u64);
+    // Where the trailing zeros begin: found once, since damaged records may be many.
+    let zeros_from = if preallocated {
+        zero_tail_start(bytes)
+    } else {
+        usize::MAX
+    };
     loop {
         match decode_at(bytes, id, at) {
             Ok(Decoded::Record { payload, next }) => {
@@ -60,7 +66,7 @@ pub(crate) fn walk(
                 at = next;
             }
             Ok(Decoded::End) => return Ok((records, damaged)),
-            Err(_) if preallocated && zero_tail_start(bytes) <= at => {
+            Err(_) if zeros_from <= at => {
                 writeln!(
                     out,
                     "@{at}..{}: unused preallocated space (zeros; the log's clean end if this is its last segment)",
