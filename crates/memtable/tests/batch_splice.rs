@@ -6,6 +6,9 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
 
+mod common;
+
+use common::Rng;
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::thread;
@@ -29,18 +32,6 @@ fn user_key(i: u64) -> Vec<u8> {
         format!("a-long-shared-prefix/{i:06}").into_bytes()
     } else {
         format!("k{i:06}").into_bytes()
-    }
-}
-
-/// A small xorshift generator, so the test needs no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
     }
 }
 

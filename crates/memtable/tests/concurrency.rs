@@ -8,6 +8,9 @@
 
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
 
+mod common;
+
+use common::Rng;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
@@ -22,18 +25,6 @@ const KEYS_PER_GROUP: u64 = 4;
 
 fn key(group: u64, i: u64) -> Vec<u8> {
     format!("group{group}/key{i}").into_bytes()
-}
-
-/// A small xorshift generator, so the test needs no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// Which batch wrote the entry found for key `i` of a group: the base seqno. `None` if
