@@ -12,16 +12,9 @@ mod support;
 use support::{Rng, key, report};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let n: u64 = args
-        .next()
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let (n, dir) = support::keys_and_dir(1_000_000)?;
     let tmp = tempfile::tempdir()?;
-    let dir = args
-        .next()
-        .map_or_else(|| tmp.path().to_path_buf(), Into::into);
+    let dir = dir.unwrap_or_else(|| tmp.path().to_path_buf());
     let value = [0x5au8; 100];
     let mut rng = Rng(0x1234_5678_9abc_def1);
     {

@@ -88,16 +88,9 @@ fn sample(db: Arc<Db>, stop: Arc<AtomicBool>) -> Peak {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let n: u64 = args
-        .next()
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(10_000_000);
+    let (n, dir) = support::keys_and_dir(10_000_000)?;
     let tmp = tempfile::tempdir()?;
-    let dir = args
-        .next()
-        .map_or_else(|| tmp.path().join("db"), Into::into);
+    let dir = dir.unwrap_or_else(|| tmp.path().join("db"));
     let options = Options::default();
     let budget = options.memtable_size * (1 + options.max_frozen_memtables);
     let before = rss();

@@ -3,7 +3,22 @@
 
 #![allow(dead_code, reason = "each example uses a part of it")]
 
+use std::path::PathBuf;
 use std::time::Instant;
+
+/// The command line `[keys] [dir]`: the key count (`default` if absent) and the
+/// directory, if one was given.
+pub(crate) fn keys_and_dir(
+    default: u64,
+) -> Result<(u64, Option<PathBuf>), std::num::ParseIntError> {
+    let mut args = std::env::args().skip(1);
+    let n = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(default);
+    Ok((n, args.next().map(PathBuf::from)))
+}
 
 /// A fixed-seed xorshift, so runs are comparable.
 pub(crate) struct Rng(pub(crate) u64);
