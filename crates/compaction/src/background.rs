@@ -153,7 +153,7 @@ fn worker(shared: &Shared, nudges: &Receiver<()>) {
             let result = shared
                 .set
                 .compact(&plan, &(shared.snapshots)(), &shared.stop);
-            release(shared, &plan, result);
+            release(shared, plan, result);
         }
         shared.idle.notify_all();
     }
@@ -177,17 +177,21 @@ fn claim(shared: &Shared) -> Option<CompactionPlan> {
     Some(plan)
 }
 
-fn release(shared: &Shared, plan: &CompactionPlan, result: Result<()>) {
+/// Frees `plan`'s tables and range, then wakes waiters. The plan's input handles are
+/// dropped before `running` counts down, so a file they were the last to hold is
+/// removed before [`Compactor::wait_idle`] returns, not during what the caller does next.
+fn release(shared: &Shared, plan: CompactionPlan, result: Result<()>) {
+    let ids: Vec<_> = plan.all_inputs().map(|t| t.info().id).collect();
+    let range = plan
+        .user_range()
+        .map(|(lo, hi)| (plan.output_level, lo, hi));
+    drop(plan);
     let mut state = guard(&shared.state);
-    for t in plan.all_inputs() {
-        state.busy.tables.remove(&t.info().id);
+    for id in &ids {
+        state.busy.tables.remove(id);
     }
-    if let Some((lo, hi)) = plan.user_range()
-        && let Some(i) = state
-            .busy
-            .outputs
-            .iter()
-            .position(|o| o.0 == plan.output_level && o.1 == lo && o.2 == hi)
+    if let Some(range) = range
+        && let Some(i) = state.busy.outputs.iter().position(|o| *o == range)
     {
         state.busy.outputs.swap_remove(i);
     }

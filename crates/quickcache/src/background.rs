@@ -90,11 +90,13 @@ impl Inner {
                 frozen,
             });
         }
-        self.frozen_count.fetch_sub(1, Ordering::AcqRel);
         let obsolete = SegmentId(self.set.log_number());
         if let Err(source) = self.wal.delete_segments_below(obsolete) {
             let _reported = self.fail(self.wal_error("deleting obsolete segments", source));
         }
+        // Counted down only now, so `flush()` returns after the segments are gone too
+        // and a caller sees no file operation of this flush after it.
+        self.frozen_count.fetch_sub(1, Ordering::AcqRel);
         self.refresh_backlog();
         if let Some(compactor) = lock(&self.compactor).as_ref() {
             compactor.schedule();

@@ -113,6 +113,20 @@ impl Inner {
         result.map_err(|e| if e.is_io() { self.fail(e) } else { e })
     }
 
+    /// Waits until the frozen memtables are flushed and no compaction is due or
+    /// running; the active memtable stays as it is.
+    pub(crate) fn wait_for_compactions(&self) -> Result<()> {
+        self.check_writable()?;
+        self.wait_flushed()?;
+        let pool = lock(&self.compactor);
+        let Some(compactor) = pool.as_ref() else {
+            return Err(Error::Closed);
+        };
+        compactor
+            .wait_idle()
+            .map_err(|source| self.fail(Error::Compaction { source }))
+    }
+
     fn compact_levels(&self, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> Result<()> {
         let never = AtomicBool::new(false);
         let base = LevelTargets::of(&self.set.current(), self.set.options()).base;

@@ -333,6 +333,27 @@ impl Db {
         self.inner.compact_range(&lower, &upper)
     }
 
+    /// Waits until background work is done: every frozen memtable flushed and no
+    /// compaction due or running (RocksDB's `WaitForCompact`). The active memtable is
+    /// not flushed; call [`Db::flush`] first for that. Useful before measuring space
+    /// or read amplification, or before a test that must see a quiet tree.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// for i in 0..10 {
+    ///     db.put(format!("k{i}"), "v")?;
+    ///     db.flush()?;
+    /// }
+    /// db.wait_for_compactions()?;
+    /// assert!(db.stats().levels[0].files < 4); // the default L0 trigger
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_for_compactions(&self) -> Result<()> {
+        self.inner.wait_for_compactions()
+    }
+
     /// Makes every write so far durable (survives power loss).
     ///
     /// # Examples

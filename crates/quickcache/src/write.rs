@@ -198,6 +198,11 @@ impl Inner {
     pub(crate) fn flush_all(&self) -> Result<()> {
         self.check_writable()?;
         self.freeze(None)?;
+        self.wait_flushed()
+    }
+
+    /// Waits until every frozen memtable is in a table and its WAL segments are gone.
+    pub(crate) fn wait_flushed(&self) -> Result<()> {
         let mut bg = lock(&self.bg);
         loop {
             self.check_writable()?;

@@ -136,6 +136,40 @@ fn flush_compact_and_stats() {
 }
 
 #[test]
+fn waiting_for_compactions_leaves_a_quiet_tree_and_only_live_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_with(dir.path(), small()).unwrap();
+    for round in 0..12u32 {
+        for i in 0..300u32 {
+            db.put([round.to_be_bytes(), i.to_be_bytes()].concat(), [1u8; 100])
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    db.wait_for_compactions().unwrap();
+    let stats = db.stats();
+    assert!(stats.levels[0].files < Options::default().l0_compaction_trigger);
+    assert!(stats.compaction.compactions + stats.compaction.trivial_moves > 0);
+    // Nothing was left running: no more compactions happen, and the directory holds
+    // exactly the live tables (inputs are removed before the wait returns).
+    let live: std::collections::BTreeSet<u64> = stats
+        .levels
+        .iter()
+        .flat_map(|l| l.tables.iter().map(|t| t.id))
+        .collect();
+    let on_disk: std::collections::BTreeSet<u64> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".sst")?.parse().ok()
+        })
+        .collect();
+    assert_eq!(on_disk, live);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(db.stats().compaction, stats.compaction);
+}
+
+#[test]
 fn reopen_keeps_everything_and_reports_recovery() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(dir.path(), small()).unwrap();

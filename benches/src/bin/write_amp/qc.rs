@@ -4,8 +4,8 @@
 //! (the WAL is not counted). Per output level, a thread polls `Db::stats()` every
 //! 5 ms and adds the size of each table id it has not seen before to its level (a
 //! table moved down keeps its id and counts nothing); the report says how much of
-//! the exact compaction total the poll saw. "Settled": no frozen memtable, L0 below
-//! its trigger and no counter change for 3 s; then the database is closed and the
+//! the exact compaction total the poll saw. "Settled": after `Db::wait_for_compactions`
+//! (nothing frozen, nothing due or running); then the database is closed and the
 //! compaction crate's `compact_until_idle` runs whatever the picker still finds due
 //! (counted too, normally nothing).
 
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quickcache::compaction::{Level, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
@@ -58,33 +58,6 @@ fn options(shape: Shape) -> Options {
     }
 }
 
-fn counters(db: &Db) -> (bool, [u64; 4]) {
-    let s = db.stats();
-    let c = s.compaction;
-    let busy = s.frozen_memtables > 0 || s.levels[0].files >= 4;
-    (
-        busy,
-        [
-            c.flushes,
-            c.compactions,
-            c.trivial_moves,
-            c.compaction_write_bytes,
-        ],
-    )
-}
-
-fn settle(db: &Db) {
-    let mut last = counters(db);
-    let mut since = Instant::now();
-    while last.0 || since.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(100));
-        let now = counters(db);
-        if now != last {
-            (last, since) = (now, Instant::now());
-        }
-    }
-}
-
 pub(crate) fn run(dir: &Path, shape: Shape, w: &Workload) -> Result<Outcome> {
     let db = Db::open_with(dir, options(shape))?;
     let stop = AtomicBool::new(false);
@@ -103,7 +76,7 @@ pub(crate) fn run(dir: &Path, shape: Shape, w: &Workload) -> Result<Outcome> {
                 db.put(key, value)?;
             }
             db.flush()?;
-            settle(&db);
+            db.wait_for_compactions()?;
             Ok(())
         })();
         stop.store(true, Ordering::Relaxed);
