@@ -1,0 +1,91 @@
+//! The benchmark's workload without criterion, for instruction and cache-miss counts
+//! under `valgrind --tool=cachegrind` (the shared machine has no hardware counters,
+//! and wall-clock figures there are noise).
+//!
+//! Run: `cargo build --release -p quickcache-memtable --example profile`, then
+//! `valgrind --tool=cachegrind --cache-sim=yes target/release/examples/profile MODE`
+//! with MODE `fill` (500k random inserts), `get` (the same fill, then 200k gets) or
+//! `apply` (500k ascending keys in batches of 1000). A get's cost is `get` minus
+//! `fill`, divided by the lookups.
+
+use std::hint::black_box;
+
+use quickcache_memtable::{Lookup, Memtable, WriteBatch};
+use quickcache_sstable::SeqNo;
+
+const ENTRIES: usize = 500_000;
+const LOOKUPS: usize = 200_000;
+const VALUE: [u8; 100] = [0x5a; 100];
+
+/// The benchmark's keys: splitmix64, two words per 16-byte key.
+fn random_keys(n: usize) -> Vec<[u8; 16]> {
+    let mut state = 0x0123_4567_89ab_cdef_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    (0..n)
+        .map(|_| {
+            let mut key = [0u8; 16];
+            key[..8].copy_from_slice(&next().to_be_bytes());
+            key[8..].copy_from_slice(&next().to_be_bytes());
+            key
+        })
+        .collect()
+}
+
+fn seq(n: usize) -> SeqNo {
+    SeqNo::new(n as u64 + 1).unwrap_or(SeqNo::MAX)
+}
+
+fn fill(m: &Memtable, keys: &[[u8; 16]]) {
+    for (i, key) in keys.iter().enumerate() {
+        m.put(key, seq(i), &VALUE);
+    }
+}
+
+fn gets(m: &Memtable, keys: &[[u8; 16]]) -> usize {
+    (0..LOOKUPS)
+        .filter(|i| {
+            let key = &keys[i * 7919 % ENTRIES];
+            matches!(m.get(key, SeqNo::MAX), Some(Lookup::Value(_)))
+        })
+        .count()
+}
+
+fn apply(m: &Memtable) -> Result<(), quickcache_memtable::Error> {
+    for first in (0..ENTRIES).step_by(1000) {
+        let mut batch = WriteBatch::new();
+        for i in first..first + 1000 {
+            let mut key = [0u8; 16];
+            key[8..].copy_from_slice(&(i as u64).to_be_bytes());
+            batch.put(&key, &VALUE)?;
+        }
+        batch.set_base_seqno(seq(first))?;
+        m.apply(&batch)?;
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let m = Memtable::new();
+    match mode.as_str() {
+        "fill" => fill(&m, black_box(&random_keys(ENTRIES))),
+        "get" => {
+            let keys = random_keys(ENTRIES);
+            fill(&m, &keys);
+            let found = black_box(gets(&m, black_box(&keys)));
+            if found != LOOKUPS {
+                return Err(format!("found {found} of {LOOKUPS}").into());
+            }
+        }
+        "apply" => apply(&m)?,
+        _ => return Err("usage: profile fill|get|apply".into()),
+    }
+    println!("{mode}: {} entries", m.len());
+    Ok(())
+}
