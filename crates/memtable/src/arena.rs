@@ -17,16 +17,8 @@ use std::sync::OnceLock;
 const FIRST: usize = 1 << 12;
 
 /// Buckets: `FIRST * (2^36 - 1)`, about 2^48 slots, more than any memtable could
-/// fill; and every position in a bucket fits the 48 bits [`Id`] gives it.
+/// fill (the skiplist caps its node words lower, see its store).
 const BUCKETS: usize = 36;
-
-/// Bits of an [`Id`] below the bucket number.
-const ID_SHIFT: u32 = 48;
-
-/// A slot named as `bucket << 48 | position in bucket`: decoding it on a hot path is
-/// a shift and a mask, where a linear index needs [`locate`]'s arithmetic. Never 0
-/// for a slot other than the very first.
-pub(crate) type Id = usize;
 
 /// A lock-free, append-only array of `T`, each slot created by `T::default()`.
 ///
@@ -45,31 +37,25 @@ impl<T: Default> Buckets<T> {
         }
     }
 
-    /// The [`Id`] of slot `index` and the slots from it to the end of its bucket,
-    /// creating the bucket if needed; `None` past the last bucket.
-    pub(crate) fn claim(&self, index: usize) -> Option<(Id, &[T])> {
+    /// The slots from `index` to the end of its bucket, creating the bucket if
+    /// needed; `None` past the last bucket.
+    pub(crate) fn claim(&self, index: usize) -> Option<&[T]> {
         let (b, i) = locate(index)?;
         let bucket = self.buckets.get(b)?.get_or_init(|| {
             let len = FIRST << b;
             (0..len).map(|_| T::default()).collect()
         });
-        Some((b << ID_SHIFT | i, bucket.get(i..)?))
+        bucket.get(i..)
     }
 
     /// The slots from `index` to the end of its bucket, if that bucket exists.
     ///
     /// Reading a slot that another thread claimed needs no more: its writer
     /// publishes it (see the skiplist) only after creating the bucket.
+    #[inline(always)]
     pub(crate) fn get(&self, index: usize) -> Option<&[T]> {
         let (b, i) = locate(index)?;
         self.buckets.get(b)?.get()?.get(i..)
-    }
-
-    /// As [`Buckets::get`], for the slot named by `id`.
-    #[inline]
-    pub(crate) fn get_id(&self, id: Id) -> Option<&[T]> {
-        let bucket = self.buckets.get(id >> ID_SHIFT)?.get()?;
-        bucket.get(id & ((1 << ID_SHIFT) - 1)..)
     }
 }
 
@@ -86,7 +72,7 @@ pub(crate) fn fits(index: usize, len: usize) -> bool {
 /// The bucket of slot `index` and its position there. Bucket `b` covers
 /// `FIRST * (2^b - 1) .. FIRST * (2^(b+1) - 1)`, so `index / FIRST + 1` lies in
 /// `2^b .. 2^(b+1)`.
-#[inline]
+#[inline(always)]
 fn locate(index: usize) -> Option<(usize, usize)> {
     let q = (index / FIRST).checked_add(1)?;
     let b = q.ilog2() as usize;
@@ -117,13 +103,11 @@ mod tests {
         assert!(array.get(5).is_none(), "no bucket yet");
         let mut ids = Vec::new();
         for i in (0..20 * FIRST).step_by(7) {
-            let (id, slots) = array.claim(i).unwrap();
-            slots[0].store(i, Ordering::Relaxed);
-            ids.push((i, id));
+            array.claim(i).unwrap()[0].store(i, Ordering::Relaxed);
+            ids.push(i);
         }
-        for (i, id) in ids {
+        for i in ids {
             assert_eq!(array.get(i).unwrap()[0].load(Ordering::Relaxed), i);
-            assert_eq!(array.get_id(id).unwrap()[0].load(Ordering::Relaxed), i);
         }
     }
 }

@@ -34,10 +34,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use quickcache_sstable::KeyRef;
 
-use crate::arena::Id;
 use crate::key::{Head, KeyParts};
 pub(crate) use splice::Splice;
-use store::{At, FIELDS, MAX_HEIGHT, NULL, Store, head_of, word};
+use store::{At, FIELDS, Id, Link, MAX_HEIGHT, NULL, Store, fragment, head_of, word};
 
 /// The skiplist. Thread safety: `Sync`; every method takes `&self`.
 pub(crate) struct SkipList {
@@ -82,7 +81,7 @@ impl<'a> NodeRef<'a> {
     /// The node after this one, if any.
     pub(crate) fn next(&self) -> Option<NodeRef<'a>> {
         let at = self.list.at(self.id)?;
-        self.list.node(at.link(0))
+        self.list.node(at.link(0).id())
     }
 
     /// This node's key as a search probe.
@@ -125,22 +124,23 @@ impl SkipList {
         &self,
         node: Id,
         level: usize,
-        (pred, succ): (Id, Id),
+        (pred, succ): (Id, Link),
         probe: &KeyParts<'_>,
-    ) -> Option<(Id, Id)> {
+    ) -> Option<(Id, Link)> {
         let (Some(own), Some(mut pred)) = (self.at(node), self.at(pred)) else {
             return Some((pred, succ)); // unreachable: both are claimed nodes or the head
         };
         let (Some(own), mut succ) = (own.words.get(FIELDS + level), succ) else {
             return Some((pred.id, succ)); // unreachable: the node has `height` links
         };
+        let to_node = Link::to(node, &probe.head);
         loop {
             let Some(at) = pred.words.get(FIELDS + level) else {
                 return Some((pred.id, succ));
             };
-            own.store(succ as u64, Relaxed);
+            own.store(succ.0, Relaxed);
             if at
-                .compare_exchange(succ as u64, node as u64, Release, Relaxed)
+                .compare_exchange(succ.0, to_node.0, Release, Relaxed)
                 .is_ok()
             {
                 return Some((pred.id, succ));
@@ -156,7 +156,7 @@ impl SkipList {
     /// The first node at or after `probe`.
     pub(crate) fn seek_ge(&self, probe: &KeyParts<'_>) -> Option<NodeRef<'_>> {
         let (_, succ, _) = self.search(probe, false, &mut []);
-        self.node(succ)
+        self.node(succ.id())
     }
 
     /// The last node before `probe`, or at or before it if `inclusive`.
@@ -167,14 +167,14 @@ impl SkipList {
 
     /// The first node.
     pub(crate) fn first(&self) -> Option<NodeRef<'_>> {
-        self.node(self.at(NULL)?.link(0))
+        self.node(self.at(NULL)?.link(0).id())
     }
 
     /// The last node.
     pub(crate) fn last(&self) -> Option<NodeRef<'_>> {
         let mut pred = self.at(NULL)?;
         for level in (0..self.height.load(Relaxed)).rev() {
-            while let Some(next) = self.at(pred.link(level)).filter(|n| n.id != NULL) {
+            while let Some(next) = self.at(pred.link(level).id()).filter(|n| n.id != NULL) {
                 pred = next;
             }
         }
@@ -189,13 +189,13 @@ impl SkipList {
         &self,
         probe: &KeyParts<'_>,
         past_equal: bool,
-        splice: &mut [(Id, Id)],
-    ) -> (Id, Id, Ordering) {
+        splice: &mut [(Id, Link)],
+    ) -> (Id, Link, Ordering) {
         let mut pred = At {
             id: NULL,
             words: &self.head,
         };
-        let (mut succ, mut order) = (NULL, Ordering::Greater);
+        let (mut succ, mut order) = (Link::NONE, Ordering::Greater);
         for level in (0..self.height.load(Relaxed)).rev() {
             (pred, succ, order) = self.walk(pred, level, probe, past_equal);
             if let Some(slot) = splice.get_mut(level) {
@@ -206,8 +206,9 @@ impl SkipList {
     }
 
     /// Walks `level` from `pred` (the head, or a node below `probe`) as
-    /// [`Self::search`] does. The hot loop of every search: one arena lookup and,
-    /// mostly, two word compares per node.
+    /// [`Self::search`] does. The hot loop of every search: per node, one link
+    /// read and a compare of its fragment; the next node's words only when the
+    /// fragment does not show it past the probe.
     #[inline(always)]
     fn walk<'a>(
         &'a self,
@@ -215,20 +216,32 @@ impl SkipList {
         level: usize,
         probe: &KeyParts<'_>,
         past_equal: bool,
-    ) -> (At<'a>, Id, Ordering) {
+    ) -> (At<'a>, Link, Ordering) {
+        let fragment = fragment(&probe.head);
         loop {
-            let next = pred.link(level);
-            let Some(words) = self.store.words(next) else {
-                return (pred, NULL, Ordering::Greater);
+            let link = pred.link(level);
+            if link.fragment() > fragment {
+                return (pred, link, Ordering::Greater);
+            }
+            let Some(words) = self.store.words(link.id()) else {
+                return (pred, link, Ordering::Greater); // the end of the level
             };
-            match self.order(next, words, probe) {
+            let order = if link.fragment() < fragment {
+                Ordering::Less
+            } else {
+                self.order(link.id(), words, probe)
+            };
+            match order {
                 Ordering::Less => {}
                 Ordering::Equal if past_equal => {}
-                order => return (pred, next, order),
+                order => return (pred, link, order),
             }
-            pred = At { id: next, words };
+            pred = At {
+                id: link.id(),
+                words,
+            };
             if let Some(below) = level.checked_sub(1) {
-                self.touch(pred.link(below));
+                self.touch(pred.link(below).id(), below);
             }
         }
     }
@@ -248,14 +261,14 @@ impl SkipList {
         }
     }
 
-    /// Loads the first word of node `id`, a prefetch in safe Rust: should the search
-    /// drop a level at the current node, that node is the first it compares there,
-    /// and its cache miss then overlaps the rest of this level's walk instead of
-    /// following it.
+    /// Loads node `id`'s link at `level`, a prefetch in safe Rust: should the
+    /// search drop to `level` at the current node and step to that node, it reads
+    /// this word next, and its cache miss then overlaps the rest of this level's
+    /// walk instead of following it.
     #[inline(always)]
-    fn touch(&self, id: Id) {
+    fn touch(&self, id: Id, level: usize) {
         if let Some(words) = self.store.words(id) {
-            std::hint::black_box(word(words, 0));
+            std::hint::black_box(word(words, FIELDS + level));
         }
     }
 

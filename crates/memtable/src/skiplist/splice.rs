@@ -36,15 +36,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use quickcache_sstable::KeyRef;
 
 use super::SkipList;
-use super::store::{MAX_HEIGHT, NULL};
-use crate::arena::Id;
+use super::store::{Id, Link, MAX_HEIGHT, NULL};
 use crate::key::KeyParts;
 
 /// The search path of one thread's previous insert, reused by its next one.
 pub(crate) struct Splice {
-    /// Per level, the predecessor ([`NULL`] for the head) and successor ([`NULL`] for
-    /// none). Levels no insert reached hold `(head, none)`, which brackets any key.
-    levels: [(Id, Id); MAX_HEIGHT],
+    /// Per level, the predecessor ([`NULL`] for the head) and the link to the
+    /// successor, as the predecessor held it ([`Link::NONE`] for none). Levels no
+    /// insert reached hold `(head, none)`, which brackets any key.
+    levels: [(Id, Link); MAX_HEIGHT],
     /// Whether `levels` came from an insert; a fresh splice searches from the top.
     valid: bool,
 }
@@ -53,7 +53,7 @@ impl Splice {
     /// A splice with no path yet: its first insert searches from the top.
     pub(crate) fn new() -> Self {
         Splice {
-            levels: [(NULL, NULL); MAX_HEIGHT],
+            levels: [(NULL, Link::NONE); MAX_HEIGHT],
             valid: false,
         }
     }
@@ -98,7 +98,7 @@ impl SkipList {
     /// Makes `levels` the search path of `probe`, re-searching only the levels below
     /// the lowest one that still brackets it. Returns level 0's successor's order
     /// against `probe`, as [`SkipList::search`] does.
-    fn repair(&self, levels: &mut [(Id, Id); MAX_HEIGHT], probe: &KeyParts<'_>) -> Ordering {
+    fn repair(&self, levels: &mut [(Id, Link); MAX_HEIGHT], probe: &KeyParts<'_>) -> Ordering {
         let before = |id: Id| self.store.words(id).map(|w| self.order(id, w, probe));
         let mut level = 0;
         while let Some(&(pred, succ)) = levels.get(level) {
@@ -115,7 +115,7 @@ impl SkipList {
                 while levels.get(level).is_some_and(|l| l.0 == pred) {
                     level += 1;
                 }
-            } else if succ != NULL && before(succ) != Some(Ordering::Greater) {
+            } else if succ != Link::NONE && before(succ.id()) != Some(Ordering::Greater) {
                 while levels.get(level).is_some_and(|l| l.1 == succ) {
                     level += 1;
                 }
@@ -128,7 +128,7 @@ impl SkipList {
         let top = self.height.load(Relaxed).min(level);
         let start = match levels.get_mut(top..level) {
             Some(above) if top < level => {
-                above.fill((NULL, NULL));
+                above.fill((NULL, Link::NONE));
                 NULL
             }
             _ => levels.get(level).map_or(NULL, |l| l.0),
