@@ -16,6 +16,8 @@ enum Op {
     Batch(Vec<(u8, Option<u8>)>),
     Get(u8),
     Range(u8, u8, bool),
+    /// Both ends of one range iterator, owned and borrowed steps mixed.
+    Walk(u8, u8, Vec<u8>),
     Prefix(u8),
     Snapshot,
     ReadSnapshot(u8),
@@ -37,6 +39,7 @@ impl Arbitrary for Op {
             ),
             10..=11 => Op::Get(key(g)),
             12..=13 => Op::Range(key(g), key(g), bool::arbitrary(g)),
+            14 if bool::arbitrary(g) => Op::Walk(key(g), key(g), Vec::arbitrary(g)),
             14 => Op::Prefix(key(g)),
             15 => Op::Snapshot,
             16 => Op::ReadSnapshot(u8::arbitrary(g)),
@@ -145,6 +148,12 @@ fn run(ops: Vec<Op>) -> bool {
                     return false;
                 }
             }
+            Op::Walk(a, b, steps) => {
+                let (lo, hi) = (k(a.min(b)), k(a.max(b)));
+                if !walk_matches(&db, &model, &lo, &hi, &steps) {
+                    return false;
+                }
+            }
             Op::Prefix(key) => {
                 let p = format!("key{}", key / 10).into_bytes();
                 let items = collect(db.prefix(&p));
@@ -184,6 +193,55 @@ fn run(ops: Vec<Op>) -> bool {
     let all = collect(db.iter());
     let expected: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     all == expected
+}
+
+type Entry = (Vec<u8>, Vec<u8>);
+
+/// One step of a walk: `step % 4` picks `next`, `next_back`, `next_ref` or
+/// `next_back_ref`; the entry, owned, and whether it came from the front.
+fn walk_step(iter: &mut quickcache::Iter, step: u8) -> Option<(Entry, bool)> {
+    let owned = |kv: quickcache::Result<(Vec<u8>, quickcache::Value)>| {
+        kv.map(|(k, v)| (k, v.to_vec())).unwrap()
+    };
+    let borrowed =
+        |kv: quickcache::Result<(&[u8], &[u8])>| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap();
+    let entry = match step % 4 {
+        0 => iter.next().map(owned),
+        1 => iter.next_back().map(owned),
+        2 => iter.next_ref().map(borrowed),
+        _ => iter.next_back_ref().map(borrowed),
+    }?;
+    Some((entry, step.is_multiple_of(2)))
+}
+
+/// Walks `lo..hi` from both ends as `steps` say: the front yields a prefix of the
+/// model's range, the back a suffix, and once either end reports the end they meet
+/// with nothing missing or repeated.
+fn walk_matches(db: &Db, model: &Model, lo: &[u8], hi: &[u8], steps: &[u8]) -> bool {
+    let expected: Vec<Entry> = model
+        .range(lo.to_vec()..hi.to_vec())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut iter = db.range(lo..hi);
+    let (mut front, mut back) = (Vec::new(), Vec::new());
+    let mut ended = false;
+    for &step in steps.iter().cycle().take(expected.len() + 2) {
+        match walk_step(&mut iter, step) {
+            Some((entry, true)) => front.push(entry),
+            Some((entry, false)) => back.push(entry),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    back.reverse();
+    if ended {
+        return [front, back].concat() == expected;
+    }
+    front.len() + back.len() <= expected.len()
+        && expected.starts_with(&front)
+        && expected.ends_with(&back)
 }
 
 #[test]

@@ -61,24 +61,21 @@ impl Engine for Db {
             (Some(k), false) => self.range(k..),
             (Some(k), true) => self.range(..=k),
         };
+        // The borrowing steps: no copy of each key and value (as RocksDB's raw
+        // iterator, which the comparison uses for RocksDB).
+        let mut iter = iter;
         let mut seen = 0;
-        let mut step = |kv: quickcache::Result<(Vec<u8>, quickcache::Value)>| {
-            kv.map(|(k, v)| {
-                seen += 1;
-                visit(&k, &v)
-            })
-        };
-        if reverse {
-            for kv in iter.rev() {
-                if !step(kv)? {
-                    break;
-                }
-            }
-        } else {
-            for kv in iter {
-                if !step(kv)? {
-                    break;
-                }
+        loop {
+            let entry = if reverse {
+                iter.next_back_ref()
+            } else {
+                iter.next_ref()
+            };
+            let Some(entry) = entry else { break };
+            let (key, value) = entry?;
+            seen += 1;
+            if !visit(key, value) {
+                break;
             }
         }
         Ok(seen)

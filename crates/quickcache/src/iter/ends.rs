@@ -1,0 +1,148 @@
+//! `Ends`: the two ends of an iterator's range, each walking its own merge over every
+//! version of every key and deciding, per user key, the newest version visible at the
+//! snapshot (as LevelDB's `DBIter` does).
+
+use std::ops::Bound;
+
+use quickcache_compaction::MergingCursor;
+use quickcache_sstable::{Cursor, KeyRef, SeqNo, ValueKind};
+
+use super::source::Source;
+use super::{View, current_value};
+use crate::Value;
+
+/// The range and how far each end has got.
+#[derive(Debug)]
+pub(super) struct Ends {
+    pub(super) lower: Bound<Vec<u8>>,
+    pub(super) upper: Bound<Vec<u8>>,
+    /// The last user key the front decided (yielded or skipped as deleted).
+    pub(super) front_last: Option<Vec<u8>>,
+    pub(super) back_last: Option<Vec<u8>>,
+    /// The front cursor still stands on the entry it last yielded: it moves on at
+    /// the next step, so that a borrowed entry can be read from it until then.
+    pub(super) front_pending: bool,
+    /// The value the back end last yielded (its key is `back_last`): backward, the
+    /// cursor has already moved past it.
+    pub(super) back_value: Option<Value>,
+}
+
+fn above_upper(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    match upper {
+        Bound::Included(u) => key > u.as_slice(),
+        Bound::Excluded(u) => key >= u.as_slice(),
+        Bound::Unbounded => false,
+    }
+}
+
+fn below_lower(lower: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    match lower {
+        Bound::Included(l) => key < l.as_slice(),
+        Bound::Excluded(l) => key <= l.as_slice(),
+        Bound::Unbounded => false,
+    }
+}
+
+impl Ends {
+    pub(super) fn open_front(
+        &self,
+        view: &View,
+    ) -> quickcache_sstable::Result<MergingCursor<Source>> {
+        let mut merge = view.merge();
+        match &self.lower {
+            Bound::Unbounded => merge.seek_to_first()?,
+            Bound::Included(k) | Bound::Excluded(k) => merge.seek(KeyRef::lookup(k, SeqNo::MAX))?,
+        }
+        Ok(merge)
+    }
+
+    pub(super) fn open_back(
+        &self,
+        view: &View,
+    ) -> quickcache_sstable::Result<MergingCursor<Source>> {
+        let mut merge = view.merge();
+        match &self.upper {
+            Bound::Unbounded => merge.seek_to_last()?,
+            Bound::Included(k) => {
+                merge.seek_for_prev(KeyRef::new(k, SeqNo::ZERO, ValueKind::Value))?;
+            }
+            Bound::Excluded(k) => merge.seek_for_prev(KeyRef::lookup(k, SeqNo::MAX))?,
+        }
+        Ok(merge)
+    }
+
+    pub(super) fn scan_front(
+        &mut self,
+        cursor: &mut MergingCursor<Source>,
+        snapshot: SeqNo,
+    ) -> quickcache_sstable::Result<bool> {
+        if std::mem::take(&mut self.front_pending) {
+            cursor.next()?;
+        }
+        loop {
+            let Some(key) = cursor.key() else {
+                return Ok(false);
+            };
+            let user = key.user_key;
+            if above_upper(&self.upper, user)
+                || self.back_last.as_deref().is_some_and(|b| user >= b)
+            {
+                return Ok(false);
+            }
+            let decided = self.front_last.as_deref() == Some(user);
+            if key.seqno > snapshot || decided || below_lower(&self.lower, user) {
+                cursor.next()?;
+                continue;
+            }
+            let last = self.front_last.get_or_insert_with(Vec::new);
+            last.clear();
+            last.extend_from_slice(user);
+            if key.kind == ValueKind::Tombstone {
+                cursor.next()?;
+                continue;
+            }
+            self.front_pending = true;
+            return Ok(true);
+        }
+    }
+
+    pub(super) fn scan_back(
+        &mut self,
+        cursor: &mut MergingCursor<Source>,
+        snapshot: SeqNo,
+    ) -> quickcache_sstable::Result<bool> {
+        loop {
+            let Some(key) = cursor.key() else {
+                return Ok(false);
+            };
+            let user = key.user_key;
+            if below_lower(&self.lower, user)
+                || self.front_last.as_deref().is_some_and(|f| user <= f)
+            {
+                return Ok(false);
+            }
+            // The key being decided, in a buffer reused from key to key: the cursor
+            // moves off it below.
+            let last = self.back_last.get_or_insert_with(Vec::new);
+            last.clear();
+            last.extend_from_slice(user);
+            // Backward, a user key's versions come oldest first: the last one at or
+            // below the snapshot is the newest visible (older visible versions are
+            // taken and replaced; a key rarely has more than one).
+            let mut found: Option<Value> = None;
+            while let Some(key) = cursor.key() {
+                if key.user_key != last.as_slice() {
+                    break;
+                }
+                if key.seqno <= snapshot {
+                    found = (key.kind == ValueKind::Value).then(|| current_value(cursor));
+                }
+                cursor.prev()?;
+            }
+            if found.is_some() && !above_upper(&self.upper, last) {
+                self.back_value = found;
+                return Ok(true);
+            }
+        }
+    }
+}
