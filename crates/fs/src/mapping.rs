@@ -12,32 +12,53 @@ use std::sync::Arc;
 /// synced, never-again-modified files (tables) may be mapped.
 #[derive(Clone)]
 pub struct Mapping {
-    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    bytes: Arc<Backing>,
+}
+
+/// What the bytes live in. A real file's map is a variant of its own, not one more
+/// `dyn AsRef`, so that reaching the bytes (on every block a cursor steps into) is a
+/// predictable branch and two loads rather than an indirect call.
+enum Backing {
+    Map(memmap2::Mmap),
+    Other(Box<dyn AsRef<[u8]> + Send + Sync>),
 }
 
 impl Mapping {
     /// Wraps any owned byte source.
     pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> Self {
         Self {
-            bytes: Arc::new(bytes),
+            bytes: Arc::new(Backing::Other(Box::new(bytes))),
+        }
+    }
+
+    /// Wraps a memory map of a whole file.
+    pub(crate) fn from_mmap(map: memmap2::Mmap) -> Self {
+        Self {
+            bytes: Arc::new(Backing::Map(map)),
         }
     }
 
     /// The mapped bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        (*self.bytes).as_ref()
+        match &*self.bytes {
+            Backing::Map(map) => map,
+            Backing::Other(bytes) => (**bytes).as_ref(),
+        }
     }
 }
 
 impl Deref for Mapping {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
 }
 
 impl AsRef<[u8]> for Mapping {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         self.as_slice()
     }

@@ -1,11 +1,15 @@
-//! The one place in quickcache that uses `unsafe`: mapping a file read-only.
+//! The one place in quickcache that uses `unsafe`: mapping a file, read-only for
+//! tables, writable for the preallocated tail of a file being appended to (WAL segments).
 //!
 //! # SIGBUS
 //! An I/O error on a mapped page, or a file truncated underneath its map, arrives as
-//! SIGBUS, not as an error value. The engine therefore maps only tables: files that are
-//! complete, synced and never modified again, inside a directory that the engine's lock
-//! file keeps other quickcache processes out of. A user who truncates a table by hand
-//! while the database is open will crash the process; no safe API can prevent that.
+//! SIGBUS, not as an error value. The engine therefore maps only tables (files that are
+//! complete, synced and never modified again) and the allocated, not yet written part
+//! of a file it alone appends to, inside a directory that the engine's lock file keeps
+//! other quickcache processes out of. Writable maps cover only blocks reserved with
+//! `fallocate`, so a full disk fails the reservation with an error instead of a write
+//! fault with SIGBUS. A user who truncates a table or a WAL segment by hand while the
+//! database is open will crash the process; no safe API can prevent that.
 
 use std::fs::File;
 use std::path::Path;
@@ -36,5 +40,25 @@ pub(crate) fn map_file(file: &File, path: &Path) -> Result<Mapping> {
     // processes from modifying the directory. Outside modification of the file is the
     // documented SIGBUS hazard above.
     let map = unsafe { memmap2::Mmap::map(file) }.context(IoSnafu { op: Op::Map, path })?;
-    Ok(Mapping::new(map))
+    Ok(Mapping::from_mmap(map))
+}
+
+/// Maps the first `len` bytes of `file` (opened read-write from `path`) writable and
+/// shared: what is copied into the map is in the page cache at once, as after a
+/// `write`. The caller has reserved those bytes' blocks (`fallocate`).
+pub(crate) fn map_writable(file: &File, path: &Path, len: usize) -> Result<memmap2::MmapMut> {
+    #[expect(
+        unsafe_code,
+        reason = "memmap2 cannot prove that nothing else changes or truncates the file"
+    )]
+    // SAFETY: the map is the file's only writer in this process: its owner appends
+    // through the map, and past the map only with positional writes that never overlap
+    // it, and it truncates the file only after dropping the map. The engine's directory
+    // lock keeps other quickcache processes out. Reading the file meanwhile (recovery
+    // tools, `log_bytes`) goes through the page cache, which the map shares, so readers
+    // see the bytes or zeros, never undefined memory. Outside truncation of the file is
+    // the documented SIGBUS hazard above.
+    let map = unsafe { memmap2::MmapOptions::new().len(len).map_mut(file) }
+        .context(IoSnafu { op: Op::Map, path })?;
+    Ok(map)
 }

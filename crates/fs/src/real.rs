@@ -1,7 +1,7 @@
 //! `RealFs`: the file system on disk, through `std::fs`.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use snafu::ResultExt;
@@ -9,10 +9,15 @@ use snafu::ResultExt;
 use crate::error::{IoSnafu, LockedSnafu};
 use crate::{FileLock, FileSystem, Mapping, Op, ReadableFile, Result, WritableFile};
 
+mod writable;
+use writable::RealWritable;
+
 /// The real file system. Appends go straight to the kernel (no user-space buffer), so
 /// data survives a process crash once `append` returns; `sync_data` is `fdatasync`,
-/// `sync_all` and `sync_dir` are `fsync`; `preallocate` is `ftruncate` to a larger
-/// size (a sparse extension: blocks are allocated as appends fill them).
+/// `sync_all` and `sync_dir` are `fsync`. `preallocate` reserves the blocks with
+/// `fallocate` on Linux, and appends inside them are then copies into a shared map of
+/// the file (in the page cache as after a `write`, without the system call); elsewhere,
+/// or where the file system cannot reserve, it extends the file sparse.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealFs;
 
@@ -28,23 +33,20 @@ fn open_writable(path: &Path, op: Op, options: &OpenOptions) -> Result<Box<dyn W
     // Writes go through the file offset, not O_APPEND: with O_APPEND every write would
     // land after a preallocated region instead of filling it.
     let len = file.seek(SeekFrom::End(0)).context(IoSnafu { op, path })?;
-    Ok(Box::new(RealWritable {
-        file,
-        len,
-        path: path.to_path_buf(),
-    }))
+    Ok(Box::new(RealWritable::new(file, len, path.to_path_buf())))
 }
 
 impl FileSystem for RealFs {
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        // Readable too: a preallocated region is mapped, and a writable map needs both.
+        options.read(true).write(true).create(true).truncate(true);
         open_writable(path, Op::Create, &options)
     }
 
     fn open_append(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let mut options = OpenOptions::new();
-        options.write(true);
+        options.read(true).write(true);
         open_writable(path, Op::OpenAppend, &options)
     }
 
@@ -158,66 +160,6 @@ fn sync_dir(dir: &Path) -> Result<()> {
 fn sync_dir(_dir: &Path) -> Result<()> {
     // Windows has no directory handle to flush; NTFS journals metadata itself.
     Ok(())
-}
-
-#[derive(Debug)]
-struct RealWritable {
-    file: File,
-    len: u64,
-    path: PathBuf,
-}
-
-impl WritableFile for RealWritable {
-    fn append(&mut self, buf: &[u8]) -> Result<()> {
-        let path = &self.path;
-        self.file.write_all(buf).context(IoSnafu {
-            op: Op::Append,
-            path,
-        })?;
-        self.len += buf.len() as u64;
-        Ok(())
-    }
-
-    fn preallocate(&mut self, size: u64) -> Result<()> {
-        let path = &self.path;
-        let context = IoSnafu {
-            op: Op::Preallocate,
-            path,
-        };
-        let current = self.file.metadata().context(context)?.len();
-        if size > current {
-            // set_len leaves the file offset, where the next append lands, alone.
-            self.file.set_len(size).context(context)?;
-        }
-        Ok(())
-    }
-
-    fn sync_data(&mut self) -> Result<()> {
-        self.file.sync_data().context(IoSnafu {
-            op: Op::SyncData,
-            path: &self.path,
-        })
-    }
-
-    fn sync_all(&mut self) -> Result<()> {
-        self.file.sync_all().context(IoSnafu {
-            op: Op::SyncAll,
-            path: &self.path,
-        })
-    }
-
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn close(self: Box<Self>) -> Result<()> {
-        // std closes on drop and swallows the error; a flush surfaces what close would.
-        let RealWritable { mut file, path, .. } = *self;
-        file.flush().context(IoSnafu {
-            op: Op::Close,
-            path,
-        })
-    }
 }
 
 #[derive(Debug)]

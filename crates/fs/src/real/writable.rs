@@ -1,0 +1,258 @@
+//! `RealWritable`: a file on disk open for appending.
+//!
+//! Appends go to the kernel before they return, so they survive a process crash. A
+//! plain append is a `write` system call. Inside a region reserved with
+//! [`WritableFile::preallocate`] on Linux, an append is a copy into a shared writable
+//! map of that region instead: the bytes land in the same page cache a `write` would
+//! put them in, so they survive a process crash just the same, without a system call
+//! per append. That matters for the WAL, which appends every write (about 1 µs of
+//! kernel time per `write`, more than the rest of a small put).
+//!
+//! Syncs cover both paths: `msync` for the map (the POSIX way to make mapped writes
+//! durable; on Linux the same `fdatasync` of the range), and `fdatasync` for anything
+//! written past it.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use snafu::ResultExt;
+
+use crate::error::IoSnafu;
+use crate::{Op, Result, WritableFile};
+
+#[derive(Debug)]
+pub(super) struct RealWritable {
+    file: File,
+    len: u64,
+    path: PathBuf,
+    /// The file's first bytes, mapped writable once a preallocation reserved them.
+    map: Option<memmap2::MmapMut>,
+    /// Whether the file offset stands at `len`: appends through the map leave it
+    /// behind, so a `write` past the map seeks first.
+    offset_at_len: bool,
+    /// Whether anything was written with `write` since the last sync.
+    written_unmapped: bool,
+}
+
+impl RealWritable {
+    /// Wraps `file`, whose offset stands at its end, `len`.
+    pub(super) fn new(file: File, len: u64, path: PathBuf) -> Self {
+        RealWritable {
+            file,
+            len,
+            path,
+            map: None,
+            offset_at_len: true,
+            written_unmapped: false,
+        }
+    }
+
+    /// Copies `buf` into the map at the append position; `false` if it does not fit.
+    fn append_mapped(&mut self, buf: &[u8]) -> bool {
+        let Some(map) = &mut self.map else {
+            return false;
+        };
+        let Ok(start) = usize::try_from(self.len) else {
+            return false;
+        };
+        let end = start.saturating_add(buf.len());
+        let Some(target) = map.get_mut(start..end) else {
+            return false;
+        };
+        target.copy_from_slice(buf);
+        self.offset_at_len = false;
+        true
+    }
+
+    /// Reserves the blocks of `[current, size)` and extends the file to `size`;
+    /// `false` where the file system cannot reserve (the file is then extended sparse,
+    /// and must not be mapped: filling a hole through a map on a full disk is SIGBUS).
+    fn reserve(&self, current: u64, size: u64) -> std::io::Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{FallocateFlags, fallocate};
+            match fallocate(&self.file, FallocateFlags::empty(), current, size - current) {
+                Ok(()) => return Ok(true),
+                Err(e) if e == rustix::io::Errno::OPNOTSUPP => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // set_len leaves the file offset, where the next append lands, alone.
+        self.file.set_len(size)?;
+        Ok(false)
+    }
+}
+
+impl WritableFile for RealWritable {
+    fn append(&mut self, buf: &[u8]) -> Result<()> {
+        if !self.append_mapped(buf) {
+            let path = &self.path;
+            let context = IoSnafu {
+                op: Op::Append,
+                path,
+            };
+            if !self.offset_at_len {
+                self.file.seek(SeekFrom::Start(self.len)).context(context)?;
+                self.offset_at_len = true;
+            }
+            self.file.write_all(buf).context(context)?;
+            self.written_unmapped = true;
+        }
+        self.len += buf.len() as u64;
+        Ok(())
+    }
+
+    fn preallocate(&mut self, size: u64) -> Result<()> {
+        let path = &self.path;
+        let context = IoSnafu {
+            op: Op::Preallocate,
+            path,
+        };
+        let current = self.file.metadata().context(context)?.len();
+        if size <= current {
+            return Ok(());
+        }
+        let reserved = self.reserve(current, size).context(context)?;
+        // Map once, while nothing past the append position was written unmapped.
+        if reserved
+            && self.map.is_none()
+            && let Ok(len) = usize::try_from(size)
+        {
+            self.map = Some(crate::mmap::map_writable(&self.file, path, len)?);
+        }
+        Ok(())
+    }
+
+    fn sync_data(&mut self) -> Result<()> {
+        let context = IoSnafu {
+            op: Op::SyncData,
+            path: &self.path,
+        };
+        if let Some(map) = &self.map {
+            map.flush().context(context)?;
+        }
+        if self.written_unmapped || self.map.is_none() {
+            self.file.sync_data().context(context)?;
+            self.written_unmapped = false;
+        }
+        Ok(())
+    }
+
+    fn sync_all(&mut self) -> Result<()> {
+        let context = IoSnafu {
+            op: Op::SyncAll,
+            path: &self.path,
+        };
+        if let Some(map) = &self.map {
+            map.flush().context(context)?;
+        }
+        self.file.sync_all().context(context)?;
+        self.written_unmapped = false;
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn close(self: Box<Self>) -> Result<()> {
+        // std closes on drop and swallows the error; a flush surfaces what close would.
+        // The map goes first: unmapping keeps its bytes in the page cache.
+        let RealWritable {
+            mut file,
+            path,
+            map,
+            ..
+        } = *self;
+        drop(map);
+        file.flush().context(IoSnafu {
+            op: Op::Close,
+            path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+
+    use super::RealWritable;
+    use crate::{FileSystem, RealFs, WritableFile};
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_reservation_on_linux_is_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let mut w = RealWritable::new(file, 0, path);
+        w.preallocate(4096).unwrap();
+        // The temp dir's file system reserves (ext4, xfs, btrfs and tmpfs all do).
+        assert!(w.map.is_some());
+        w.append(b"x").unwrap();
+        assert!(!w.written_unmapped);
+    }
+
+    #[test]
+    fn appends_inside_a_reservation_reach_readers_before_any_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fs, path) = (RealFs::new(), dir.path().join("log"));
+        let mut w = fs.create(&path).unwrap();
+        w.preallocate(4096).unwrap();
+        w.append(b"first ").unwrap();
+        w.append(b"second").unwrap();
+        // Another handle reads the page cache the map writes into.
+        let bytes = fs.read_file(&path).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert_eq!(&bytes[..12], b"first second");
+        assert!(bytes[12..].iter().all(|&b| b == 0));
+        // Dropped without close or sync, as a crashing process would: still there.
+        drop(w);
+        assert_eq!(&fs.read_file(&path).unwrap()[..12], b"first second");
+    }
+
+    #[test]
+    fn appends_past_the_reservation_continue_at_the_append_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fs, path) = (RealFs::new(), dir.path().join("log"));
+        let mut w = fs.create(&path).unwrap();
+        w.append(b"head:").unwrap();
+        w.preallocate(16).unwrap();
+        let mut expected = b"head:".to_vec();
+        for i in 0..10u8 {
+            let chunk = [b'a' + i; 7];
+            w.append(&chunk).unwrap();
+            expected.extend_from_slice(&chunk);
+            if i == 5 {
+                w.sync_data().unwrap();
+            }
+        }
+        w.sync_all().unwrap();
+        assert_eq!(w.len(), expected.len() as u64);
+        w.close().unwrap();
+        assert_eq!(fs.read_file(&path).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_second_reservation_keeps_the_first_map_and_fills_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fs, path) = (RealFs::new(), dir.path().join("log"));
+        let mut w = fs.create(&path).unwrap();
+        w.preallocate(8).unwrap();
+        w.append(b"12345").unwrap();
+        w.preallocate(32).unwrap();
+        w.append(b"6789abcdef").unwrap();
+        w.sync_data().unwrap();
+        w.close().unwrap();
+        let bytes = fs.read_file(&path).unwrap();
+        assert_eq!(bytes.len(), 32);
+        assert_eq!(&bytes[..15], b"123456789abcdef");
+    }
+}
