@@ -3,13 +3,15 @@
 //!
 //! # Why not crossbeam-skiplist
 //!
-//! A memtable search is bound by cache and TLB misses, one or two per node visited
-//! below the cached top levels. crossbeam's nodes are separate heap allocations
-//! interleaved with the entries' key and value allocations, so the search structure
-//! of a 500k-entry memtable is spread over ~100 MiB; here the nodes of the same
-//! memtable take ~24 MiB of contiguous arena, mostly cache-resident, and the
-//! 100-byte values live elsewhere. crossbeam also pays for removal support that a
-//! memtable never uses: epoch pinning and reference counts on every access.
+//! A memtable search is bound by cache and TLB misses, one per node it steps to
+//! below the cached top levels (a link carries its target's leading key bits, so
+//! the node that ends a level is not loaded: see [`store::Link`]). crossbeam's
+//! nodes are separate heap allocations interleaved with the entries' key and value
+//! allocations, so the search structure of a 500k-entry memtable is spread over
+//! ~100 MiB; here the nodes of the same memtable take ~24 MiB of contiguous arena,
+//! mostly cache-resident, and the 100-byte values live elsewhere. crossbeam also
+//! pays for removal support that a memtable never uses: epoch pinning and reference
+//! counts on every access.
 //!
 //! Node layout and storage: [`store`]. Batch inserts reuse the previous insert's search
 //! path: [`splice`].
