@@ -19,6 +19,7 @@ use crate::compare::cmp_encoded_to;
 use crate::handle::BlockHandle;
 use crate::origin::{BlockId, corruption, wire_corruption};
 use crate::window::{KeyWindows, Place};
+use crate::wtree::WindowTree;
 use crate::{Cursor, KeyRef, Result, SeqNo, TRAILER_LEN};
 
 /// The decoded index of an open table.
@@ -31,10 +32,10 @@ pub(crate) struct Index {
     handles: Vec<BlockHandle>,
     /// The user-key prefix every separator shares.
     base: KeyWindows,
-    /// For each separator, its window after `base`'s prefix: a compact array the
-    /// binary search runs on, so that it stays in the CPU cache; only separators with
-    /// a window equal to the target's are compared in full.
-    windows: Vec<u64>,
+    /// For each separator, its window after `base`'s prefix, in a search tree that
+    /// mostly stays in the CPU cache; only separators with a window equal to the
+    /// target's are compared in full.
+    windows: WindowTree,
 }
 
 impl Index {
@@ -106,10 +107,10 @@ impl Index {
             n => KeyWindows::spanning(user(0), user(n - 1)),
         };
         // Every separator lies between the first and the last, so has the prefix.
-        let windows = (0..self.len())
+        let windows: Vec<u64> = (0..self.len())
             .map(|i| base.window_of(user(i)).unwrap_or_default())
             .collect();
-        (self.base, self.windows) = (base, windows);
+        (self.base, self.windows) = (base, WindowTree::new(&windows));
     }
 
     /// Number of data blocks.
@@ -123,7 +124,7 @@ impl Index {
             + self.base.heap_bytes()
             + self.key_ends.capacity() * size_of::<usize>()
             + self.handles.capacity() * size_of::<BlockHandle>()
-            + self.windows.capacity() * size_of::<u64>()
+            + self.windows.heap_bytes()
     }
 
     /// Handle of data block `i`. Requires: `i < len()`.
@@ -152,15 +153,15 @@ impl Index {
         };
         // Windows are ordered like the user keys: a smaller window means a smaller key,
         // a larger one a larger key; equal windows need the full comparison.
-        let mut lo = self.windows.partition_point(|&x| x < w);
+        let mut lo = self.windows.count_below(w);
         // Usually no separator has the target's window, or one: skip a second search.
         let mut hi = match self.windows.get(lo + 1) {
-            Some(&next) if next == w => {
-                lo + 1 + self.windows[lo + 1..].partition_point(|&x| x == w)
-            }
+            Some(next) if next == w => w
+                .checked_add(1)
+                .map_or(self.len(), |above| self.windows.count_below(above)),
             _ => (lo + 1).min(self.len()),
         };
-        if self.windows.get(lo) != Some(&w) {
+        if self.windows.get(lo) != Some(w) {
             hi = lo;
         }
         while lo < hi {

@@ -74,6 +74,7 @@ mod table;
 mod value;
 mod window;
 mod wire;
+mod wtree;
 
 pub use cursor::Cursor;
 #[cfg(any(test, feature = "conformance"))]

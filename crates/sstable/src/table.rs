@@ -3,7 +3,7 @@
 //! Opening checks the footer, the layout of the blocks, the properties and the index,
 //! and keeps the decoded index in memory; the filter and data blocks are read in place
 //! from the map. Each data block's checksum is verified before its first use, when the
-//! table also keeps a summary of the block's restart points (see `summary.rs`);
+//! table also keeps a summary of where seeks in the block can start (see `summary.rs`);
 //! [`Table::verify`] checks the whole file.
 //!
 //! # SIGBUS
@@ -204,8 +204,7 @@ impl Table {
     /// The layout of data block `i`, its checksum verified on first use.
     /// Requires: `i < block_count()`.
     pub(crate) fn block_layout(&self, i: usize) -> Result<BlockLayout> {
-        let start = self.inner.index.handle(i).offset as usize;
-        Ok(self.summary(i)?.layout(start, BlockId::Data(i)))
+        Ok(self.summary(i)?.layout(BlockId::Data(i)))
     }
 
     /// The summary of data block `i`, built when the block is first used, right after

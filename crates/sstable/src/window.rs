@@ -51,6 +51,12 @@ impl KeyWindows {
         }
     }
 
+    /// Length of the prefix: the window of a key starts at this byte.
+    #[inline]
+    pub(crate) fn prefix_len(&self) -> usize {
+        self.prefix.len()
+    }
+
     /// Heap bytes held (the prefix).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.prefix.len()

@@ -235,18 +235,21 @@ impl BlockCursor {
 
     /// Positions at the first entry `>= target` at or after restart point `r`, the
     /// last restart point whose key is `< target` (or 0); invalid if there is none in
-    /// the block. Scans as `Table::get` does, building only the keys it must.
-    pub(crate) fn seek_from_restart(&mut self, r: usize, target: KeyRef<'_>) -> Result<()> {
+    /// the block. Scans as `Table::get` does, building only the keys it must. With
+    /// `inside = Some((pos, m))` the scan starts instead at entry `pos` of interval `r`,
+    /// the key before it being below the target at byte `m` (see `seek::scan_from`),
+    /// and the entry sought known to lie in the interval or at the next restart point.
+    pub(crate) fn seek_from_restart(
+        &mut self,
+        r: usize,
+        inside: Option<(usize, usize)>,
+        target: KeyRef<'_>,
+    ) -> Result<()> {
         self.guarded(|c| {
             c.seek_to_restart(r)?;
-            let found = seek::scan_from(
-                &c.data,
-                &c.layout,
-                &c.file,
-                c.restart_at,
-                target,
-                &mut c.key,
-            )?;
+            let (pos, below) = inside.map_or((c.restart_at, None), |(p, m)| (p, Some(m)));
+            let found =
+                seek::scan_from(&c.data, &c.layout, &c.file, pos, below, target, &mut c.key)?;
             let Some(f) = found else {
                 c.at.next = c.layout.restarts;
                 return Ok(());
@@ -290,7 +293,7 @@ impl Cursor for BlockCursor {
         let all = Candidates { lo: 0, hi };
         let r = seek::last_restart_below(&self.data, &self.layout, &self.file, target, all);
         match r {
-            Ok(r) => self.seek_from_restart(r, target),
+            Ok(r) => self.seek_from_restart(r, None, target),
             Err(e) => {
                 self.valid = false;
                 Err(e)

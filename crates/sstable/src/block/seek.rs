@@ -63,8 +63,11 @@ enum Known {
     Below(usize),
 }
 
-/// Scans entries from the restart entry at `pos` to the first one `>= target`, leaving
-/// its encoded key in `key`; `None` if every entry of the block is smaller.
+/// Scans entries from the entry at `pos` to the first one `>= target`, leaving its
+/// encoded key in `key`; `None` if every entry of the block is smaller. The entry at
+/// `pos` is a restart entry if `start_below` is `None`; `Some(m)` says instead that the
+/// entry before `pos` is `< target`, its user key equal to the target's up to byte `m`
+/// and smaller there (and at least `m + 1` bytes long).
 ///
 /// Most entries are passed over without building their key: once a key is known to
 /// be smaller than the target at byte `m` of the user key, a following entry that
@@ -77,12 +80,17 @@ pub(crate) fn scan_from(
     layout: &BlockLayout,
     file: &Path,
     mut pos: usize,
+    start_below: Option<usize>,
     target: KeyRef<'_>,
     key: &mut Vec<u8>,
 ) -> Result<Option<Found>> {
     let t = target.user_key;
-    let mut known = Known::Key;
-    let mut key_len = 0;
+    let (mut known, mut key_len) = match start_below {
+        // The previous key's length is unknown, but `m < t.len()` bounds every slice
+        // of the target the scan takes.
+        Some(m) if m < t.len() => (Known::Below(m), usize::MAX),
+        _ => (Known::Key, 0),
+    };
     key.clear();
     while pos < layout.restarts {
         let h = entry_header(data, layout, file, pos)?;
@@ -235,7 +243,7 @@ mod tests {
         let r = last_restart_below(&bytes, &layout, file, target, all).unwrap();
         let pos = layout.restart_point(&bytes, r, file).unwrap();
         let mut key = Vec::new();
-        let found = scan_from(&bytes, &layout, file, pos, target, &mut key).unwrap();
+        let found = scan_from(&bytes, &layout, file, pos, None, target, &mut key).unwrap();
         match (found, want) {
             (None, None) => true,
             (Some(_), Some(w)) => KeyRef::decode(&key) == Some(w.as_ref()),

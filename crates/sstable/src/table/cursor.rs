@@ -114,15 +114,16 @@ impl Cursor for TableCursor {
                 c.invalidate();
                 return Ok(());
             }
-            // The same start as `Table::get`: the restart interval chosen in memory,
-            // its lines requested at once.
+            // The same start as `Table::get`: the restart interval, or the entry inside
+            // it, chosen in memory, its lines requested at once.
             if let Some(start) = c.table.seek_start(i, target)? {
                 // Stepping past the interval reads the next restart point: fetch it too.
                 let next_restart = start.layout.restarts + 4 * (start.restart + 1);
                 super::get::touch_lines(c.table.map(), next_restart..next_restart + 1);
                 c.cursor.reset(start.layout);
                 c.block = i;
-                c.cursor.seek_from_restart(start.restart, target)?;
+                let inside = start.below.map(|m| (start.pos, m));
+                c.cursor.seek_from_restart(start.restart, inside, target)?;
                 if c.cursor.valid() {
                     return Ok(());
                 }

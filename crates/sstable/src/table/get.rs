@@ -26,10 +26,14 @@ thread_local! {
 pub(crate) struct Start {
     /// The block.
     pub(crate) layout: BlockLayout,
-    /// The restart point to scan from: the last whose key is `< target`, or 0.
+    /// The restart interval to scan: from its restart point, the last whose key is
+    /// `< target` (or 0), or from inside it.
     pub(crate) restart: usize,
-    /// Its position in the file.
+    /// Where the scan starts, in the file.
     pub(crate) pos: usize,
+    /// `None` if `pos` is restart point `restart`; else what is known of the key before
+    /// `pos` (see `seek::scan_from`).
+    pub(crate) below: Option<usize>,
 }
 
 impl Table {
@@ -61,10 +65,10 @@ impl Table {
         let target = KeyRef::lookup(user_key, snapshot);
         let data: &[u8] = &inner.map;
         for i in inner.index.find(target)..inner.index.len() {
-            let Some(start) = self.seek_start(i, target)? else {
+            let Some((layout, pos, below)) = self.get_start(i, target)? else {
                 continue;
             };
-            let found = seek::scan_from(data, &start.layout, &inner.file, start.pos, target, key)?;
+            let found = seek::scan_from(data, &layout, &inner.file, pos, below, target, key)?;
             let Some(found) = found else {
                 // Target lies after this block's last key: the answer can only start the next.
                 continue;
@@ -81,6 +85,33 @@ impl Table {
         Ok(None)
     }
 
+    /// Where the lookup of `target` in data block `i` starts: the block, the entry and
+    /// what is known of the key before it (see `seek::scan_from`), with the cache lines
+    /// up to the next point of the block's summary requested; `None` if the block has
+    /// no entries. Requires: `i < block_count()`.
+    #[inline]
+    fn get_start(
+        &self,
+        i: usize,
+        target: KeyRef<'_>,
+    ) -> Result<Option<(BlockLayout, usize, Option<usize>)>> {
+        let inner = &*self.inner;
+        let summary = self.summary(i)?;
+        let Some(s) = summary.get_start(&inner.windows, target) else {
+            return Ok(self
+                .seek_start(i, target)?
+                .map(|s| (s.layout, s.pos, s.below)));
+        };
+        let layout = summary.layout(crate::origin::BlockId::Data(i));
+        let pos = layout.start + s.from;
+        // The scan may read one entry past the point's range: the next point's entry.
+        touch_lines(
+            &inner.map,
+            pos..(layout.start + s.to + LINE).min(layout.restarts),
+        );
+        Ok(Some((layout, pos, s.below)))
+    }
+
     /// Where a seek for `target` in data block `i` starts, with the cache lines of that
     /// restart interval (and of the entry after it) requested; `None` if the block has
     /// no entries. Requires: `i < block_count()`.
@@ -88,10 +119,21 @@ impl Table {
     pub(crate) fn seek_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start>> {
         let inner = &*self.inner;
         let summary = self.summary(i)?;
-        let layout = summary.layout(
-            inner.index.handle(i).offset as usize,
-            crate::origin::BlockId::Data(i),
-        );
+        let layout = summary.layout(crate::origin::BlockId::Data(i));
+        if let Some((restart, s)) = summary.cursor_start(&inner.windows, target) {
+            let pos = layout.start + s.from;
+            touch_lines(
+                &inner.map,
+                pos..(layout.start + s.to + LINE).min(layout.restarts),
+            );
+            let below = s.below;
+            return Ok(Some(Start {
+                layout,
+                restart,
+                pos,
+                below,
+            }));
+        }
         let Some(c) = summary.candidates(&inner.windows, target) else {
             return Ok(None);
         };
@@ -109,6 +151,7 @@ impl Table {
             layout,
             restart,
             pos,
+            below: None,
         }))
     }
 }
@@ -129,4 +172,71 @@ pub(crate) fn touch_lines(data: &[u8], range: Range<usize>) {
         at += LINE;
     }
     std::hint::black_box(sum);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use quickcache_fs::{FileSystem, SimFs};
+    use quickcheck::quickcheck;
+
+    use crate::{Table, TableBuilder, TableOptions};
+
+    /// Gets of every key, and of keys just around each, against a map: keys of many
+    /// lengths sharing long prefixes, so that lookups start inside restart intervals
+    /// after keys that differ from the target late, early, or only in length.
+    fn gets_agree(suffixes: Vec<Vec<u8>>, restart: u8) -> bool {
+        let model: BTreeMap<Vec<u8>, Vec<u8>> = suffixes
+            .into_iter()
+            .map(|s| ([&b"tbl/"[..], &s].concat(), s))
+            .collect();
+        let fs = SimFs::new(1);
+        fs.create_dir_all(Path::new("/t")).unwrap();
+        let path = Path::new("/t/t.sst");
+        let options = TableOptions {
+            block_size: 256,
+            restart_interval: usize::from(restart % 20) + 1,
+            ..TableOptions::default()
+        };
+        let mut b = TableBuilder::new(&fs, path, options).unwrap();
+        for (k, v) in &model {
+            b.add_plain(k, v).unwrap();
+        }
+        b.finish().unwrap();
+        let table = Table::open(&fs, path).unwrap();
+        model.keys().all(|k| {
+            let mut probes = vec![
+                k.clone(),
+                [k.as_slice(), &[0]].concat(),
+                k[..k.len() - 1].to_vec(),
+            ];
+            if let Some(last) = k.last() {
+                probes.push([&k[..k.len() - 1], &[last + 1]].concat());
+            }
+            probes.iter().all(|p| {
+                let got = table.get_plain(p).unwrap();
+                got.as_deref() == model.get(p).map(Vec::as_slice)
+            })
+        })
+    }
+
+    quickcheck! {
+        fn gets_agree_with_a_map(suffixes: Vec<Vec<u8>>, restart: u8) -> bool {
+            // Few distinct bytes, so that keys share long prefixes.
+            let squash = |s: Vec<u8>| s.into_iter().map(|b| b % 3).take(14).collect();
+            gets_agree(suffixes.into_iter().map(squash).collect(), restart)
+        }
+    }
+
+    #[test]
+    fn gets_agree_on_numbered_keys() {
+        let keys: Vec<Vec<u8>> = (0..3000u32)
+            .map(|i| (i * 7).to_string().into_bytes())
+            .collect();
+        for restart in [0, 3, 15] {
+            assert!(gets_agree(keys.clone(), restart));
+        }
+    }
 }
