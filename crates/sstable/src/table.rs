@@ -148,8 +148,8 @@ impl Table {
         &self.inner.properties
     }
 
-    /// Heap bytes this reader holds: the decoded index and the summaries of the data
-    /// blocks read so far. The filter and the data blocks are read in place from the
+    /// Heap bytes this reader holds: the decoded index and a slot per data block for
+    /// its summary (with any heap part of the summaries built so far). The filter and the data blocks are read in place from the
     /// mapping, so they are page cache the kernel may drop, not heap, and are not
     /// counted.
     pub fn memory_usage(&self) -> usize {

@@ -16,8 +16,9 @@
 //!
 //! A summary is built on the block's first use, right after its checksum is verified,
 //! so it derives from verified bytes only; its presence doubles as the "verified" mark.
-//! It costs 12 bytes per point (about 9 per 4 KiB block of 100-byte values) and is not
-//! built for blocks that are never read.
+//! Points are 12 bytes; up to 9 (a 4 KiB block of 100-byte values has 9) are kept
+//! inline, so every block's slot (about 170 bytes, allocated at open) holds its summary
+//! without a second allocation; only blocks with more points use the heap.
 
 use std::path::Path;
 
@@ -27,10 +28,12 @@ use crate::origin::corruption;
 use crate::window::{KeyWindows, Place};
 use crate::{KeyRef, Result, TRAILER_LEN};
 
+mod points;
+
+use points::{Point, Points, RESTART};
+
 /// Entries between two points inside a restart interval.
 const STRIDE: usize = 4;
-/// Bit of [`Point::offset`] marking a restart point.
-const RESTART: u32 = 1 << 31;
 
 /// The in-memory summary of one data block.
 #[derive(Debug)]
@@ -43,7 +46,7 @@ pub(crate) struct BlockSummary {
     /// Number of restart points (a u32 in the format).
     num_restarts: u32,
     /// The points, in block order; their windows never decrease.
-    points: Box<[Point]>,
+    points: Points,
     /// Whether every key starts with the table's key prefix, so that windows decide
     /// comparisons; if not, seeks binary-search the restart keys in the block.
     windowed: bool,
@@ -52,45 +55,6 @@ pub(crate) struct BlockSummary {
     /// Points per restart interval when every interval has as many (restart point `r`
     /// is then point `r * per_interval`, found without a search); else 0.
     per_interval: u32,
-}
-
-/// Where a seek may start: a restart entry whose key is `< target`, or an entry after
-/// a key that is.
-#[derive(Debug, Clone, Copy)]
-struct Point {
-    /// Window of the restart key's user key, or for a point inside an interval of the
-    /// previous entry's user key (see [`KeyWindows`]), as two halves: 12-byte points.
-    window: [u32; 2],
-    /// Position of the entry, relative to the block's start; [`RESTART`] set on
-    /// restart points.
-    offset: u32,
-}
-
-impl Point {
-    fn new(window: u64, offset: usize, restart: bool) -> Point {
-        // Restart points are u32 offsets in the format; a block of 2 GiB or more is
-        // not summarized in windows (see `BlockSummary::build`).
-        let offset = u32::try_from(offset).unwrap_or(u32::MAX) & !RESTART;
-        Point {
-            window: [(window >> 32) as u32, window as u32],
-            offset: if restart { offset | RESTART } else { offset },
-        }
-    }
-
-    #[inline]
-    fn window(&self) -> u64 {
-        u64::from(self.window[0]) << 32 | u64::from(self.window[1])
-    }
-
-    #[inline]
-    fn offset(&self) -> usize {
-        (self.offset & !RESTART) as usize
-    }
-
-    #[inline]
-    fn is_restart(&self) -> bool {
-        self.offset & RESTART != 0
-    }
 }
 
 /// Where a point lookup starts scanning: see [`BlockSummary::get_start`].
@@ -160,13 +124,19 @@ impl BlockSummary {
             num_restarts: u32::try_from(layout.num_restarts).unwrap_or(u32::MAX),
             windowed: walk.windowed && in_order,
             min_user_len: u32::try_from(walk.min_user_len).unwrap_or(u32::MAX),
-            points: points.into(),
+            points: Points::new(points),
         })
     }
 
     /// Heap bytes of the summary.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.points.len() * size_of::<Point>()
+        self.points.heap_bytes()
+    }
+
+    /// The points, in block order.
+    #[inline]
+    fn points(&self) -> &[Point] {
+        self.points.as_slice()
     }
 
     /// The block's layout, given which block it is.
@@ -191,9 +161,9 @@ impl BlockSummary {
         let Place::At(w) = windows.place(target.user_key) else {
             return None;
         };
-        let less = self.points.partition_point(|p| p.window() < w);
-        let next = self.points.get(less);
-        let after_tie = self.points.get(less + 1).map(Point::window);
+        let less = self.points().partition_point(|p| p.window() < w);
+        let next = self.points().get(less);
+        let after_tie = self.points().get(less + 1).map(Point::window);
         if next.is_some_and(|p| p.window() == w) && after_tie == Some(w) {
             // Several tied points: the restart keys' bytes may tell more.
             return None;
@@ -205,7 +175,7 @@ impl BlockSummary {
             point: 0,
             exact: next.is_none_or(|p| p.window() > w),
         };
-        let Some(p) = less.checked_sub(1).and_then(|i| self.points.get(i)) else {
+        let Some(p) = less.checked_sub(1).and_then(|i| self.points().get(i)) else {
             return Some(start);
         };
         (start.from, start.point) = (p.offset(), less - 1);
@@ -257,10 +227,10 @@ impl BlockSummary {
         };
         // Smaller windows are smaller keys, larger ones larger keys: the restart points
         // below `less` are < target, those from `less + tied` on are > target.
-        let less = self.points.partition_point(|p| p.window() < w);
-        let tied = self.points[less..].partition_point(|p| p.window() == w);
+        let less = self.points().partition_point(|p| p.window() < w);
+        let tied = self.points()[less..].partition_point(|p| p.window() == w);
         let restarts_in = |n: usize| match self.per_interval as usize {
-            0 => self.points[..n].iter().filter(|p| p.is_restart()).count(),
+            0 => self.points()[..n].iter().filter(|p| p.is_restart()).count(),
             k => n.div_ceil(k),
         };
         Some(Candidates {
@@ -276,10 +246,10 @@ impl BlockSummary {
     pub(crate) fn interval(&self, r: usize) -> (usize, usize) {
         let (start, end) = match self.per_interval as usize {
             0 => {
-                let mut restarts = self.points.iter().filter(|p| p.is_restart()).skip(r);
+                let mut restarts = self.points().iter().filter(|p| p.is_restart()).skip(r);
                 (restarts.next(), restarts.next())
             }
-            k => (self.points.get(r * k), self.points.get((r + 1) * k)),
+            k => (self.points().get(r * k), self.points().get((r + 1) * k)),
         };
         let start = start.map_or(0, Point::offset);
         let end = end.map_or(self.entries_len, Point::offset);
