@@ -33,6 +33,9 @@ pub(super) struct RealWritable {
     offset_at_len: bool,
     /// Whether anything was written with `write` since the last sync.
     written_unmapped: bool,
+    /// Bytes of the map synced so far: a sync flushes only what lies past them
+    /// (`msync` of the whole map walks every page of it, about 0.4 ms for 64 MiB).
+    map_synced: usize,
 }
 
 impl RealWritable {
@@ -45,6 +48,7 @@ impl RealWritable {
             map: None,
             offset_at_len: true,
             written_unmapped: false,
+            map_synced: 0,
         }
     }
 
@@ -63,6 +67,20 @@ impl RealWritable {
         target.copy_from_slice(buf);
         self.offset_at_len = false;
         true
+    }
+
+    /// Flushes the part of the map written since the last sync (`msync`).
+    fn sync_map(&mut self) -> std::io::Result<()> {
+        let Some(map) = &self.map else {
+            return Ok(());
+        };
+        let written = usize::try_from(self.len).map_or(map.len(), |len| len.min(map.len()));
+        if written > self.map_synced {
+            // memmap2 widens the range to whole pages.
+            map.flush_range(self.map_synced, written - self.map_synced)?;
+            self.map_synced = written;
+        }
+        Ok(())
     }
 
     /// Reserves the blocks of `[current, size)` and extends the file to `size`;
@@ -125,13 +143,12 @@ impl WritableFile for RealWritable {
     }
 
     fn sync_data(&mut self) -> Result<()> {
+        let synced = self.sync_map();
         let context = IoSnafu {
             op: Op::SyncData,
             path: &self.path,
         };
-        if let Some(map) = &self.map {
-            map.flush().context(context)?;
-        }
+        synced.context(context)?;
         if self.written_unmapped || self.map.is_none() {
             self.file.sync_data().context(context)?;
             self.written_unmapped = false;
@@ -140,13 +157,12 @@ impl WritableFile for RealWritable {
     }
 
     fn sync_all(&mut self) -> Result<()> {
+        let synced = self.sync_map();
         let context = IoSnafu {
             op: Op::SyncAll,
             path: &self.path,
         };
-        if let Some(map) = &self.map {
-            map.flush().context(context)?;
-        }
+        synced.context(context)?;
         self.file.sync_all().context(context)?;
         self.written_unmapped = false;
         Ok(())
