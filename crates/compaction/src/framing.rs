@@ -29,12 +29,20 @@ pub(crate) struct Damage {
     pub(crate) reason: String,
 }
 
+/// The records of a manifest file, each with its offset, and whether the file ends
+/// exactly where its last record ends (no torn tail, nothing after it).
+#[derive(Debug)]
+pub(crate) struct Records<'a> {
+    pub(crate) records: Vec<(u64, &'a [u8])>,
+    pub(crate) clean_end: bool,
+}
+
 /// The records of manifest `number`, whose file holds `bytes`, each with its offset.
 ///
 /// Damage with no intact record after it is the torn tail of an append that was never
 /// acknowledged (the manifest is synced on every edit) and ends the log; damage
 /// followed by an intact record is corruption (CRASH-SAFETY rule 7).
-pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Vec<(u64, &[u8])>, Damage> {
+pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Records<'_>, Damage> {
     let id = SegmentId(number);
     let damage = |offset: usize, reason: String| Damage {
         offset: offset as u64,
@@ -53,8 +61,18 @@ pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Vec<(u64, &[u8])>, Da
                 out.push((at as u64, payload));
                 at = next;
             }
-            Ok(Decoded::End) => return Ok(out),
-            Err(kind) => return torn_tail_or_corrupt(bytes, id, at, kind).map(|()| out),
+            Ok(Decoded::End) => {
+                return Ok(Records {
+                    records: out,
+                    clean_end: at == bytes.len(),
+                });
+            }
+            Err(kind) => {
+                return torn_tail_or_corrupt(bytes, id, at, kind).map(|()| Records {
+                    records: out,
+                    clean_end: false,
+                });
+            }
         }
     }
 }

@@ -56,6 +56,33 @@ impl ManifestWriter {
         Ok(writer)
     }
 
+    /// Continues manifest `number` in `dir`, which ends cleanly after `len` bytes (a
+    /// [`ReadBack`] with `clean_end`). Syncs the file and the directory first: what
+    /// was read back may have reached only the page cache before a crash, and what is
+    /// built on it (segments deleted below its log number) must not outlive it.
+    pub(crate) fn reopen(fs: &dyn FileSystem, dir: &Path, number: u64, len: u64) -> Result<Self> {
+        let path = dir.join(manifest_name(number));
+        let mut file = fs.open_append(&path).context(FsSnafu { path: &path })?;
+        if file.len() != len {
+            let reason = format!("holds {} bytes, {len} were read", file.len());
+            return Err(ManifestCorruptSnafu {
+                path,
+                offset: len,
+                reason,
+            }
+            .build());
+        }
+        file.sync_data().context(FsSnafu { path: &path })?;
+        fs.sync_dir(dir).context(FsSnafu { path: dir })?;
+        Ok(ManifestWriter {
+            number,
+            path,
+            file,
+            poisoned: false,
+            scratch: Vec::new(),
+        })
+    }
+
     /// The manifest's number.
     pub(crate) fn number(&self) -> u64 {
         self.number
@@ -109,8 +136,17 @@ impl ManifestWriter {
     }
 }
 
-/// Reads manifest `number` in `dir`: its edits in order.
-pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Vec<VersionEdit>> {
+/// A manifest as read back: its edits in order, and whether the file ends exactly
+/// at the end of its last record, so that appending to it continues the log.
+#[derive(Debug)]
+pub(crate) struct ReadBack {
+    pub(crate) edits: Vec<VersionEdit>,
+    pub(crate) clean_end: bool,
+    pub(crate) len: u64,
+}
+
+/// Reads manifest `number` in `dir`.
+pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<ReadBack> {
     let path = dir.join(manifest_name(number));
     let bytes = fs.read_file(&path).context(FsSnafu { path: &path })?;
     let corrupt = |offset: u64, reason: String| {
@@ -121,13 +157,16 @@ pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Vec<V
         }
         .build()
     };
-    let records =
-        crate::framing::records(&bytes, number).map_err(|d| corrupt(d.offset, d.reason))?;
-    if records.is_empty() {
+    let read = crate::framing::records(&bytes, number).map_err(|d| corrupt(d.offset, d.reason))?;
+    if read.records.is_empty() {
         return Err(corrupt(0, "holds no snapshot record".to_owned()));
     }
-    records
-        .into_iter()
+    let edits = (read.records.into_iter())
         .map(|(offset, payload)| codec::decode(payload).map_err(|e| corrupt(offset, e.to_string())))
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(ReadBack {
+        edits,
+        clean_end: read.clean_end,
+        len: bytes.len() as u64,
+    })
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use quickcache_compaction::{
-    CompactionOptions, Error, Level, TableId, TableInfo, VersionEdit, VersionSet,
+    CompactionOptions, Error, Level, TableId, TableInfo, VersionEdit, VersionSet, manifest_name,
 };
 use quickcache_fs::{DynFs, FileSystem, SimFs};
 use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
@@ -234,14 +234,52 @@ fn a_torn_manifest_tail_loses_only_the_unfinished_edit() {
         let set = open(&fs, CompactionOptions::default()).unwrap();
         shape(&set)
     };
-    let _ = number;
-    // The reopen wrote a new manifest: tear its last record by appending half a frame.
-    let set = open(&fs, CompactionOptions::default()).unwrap();
-    let path = manifest_path(set.manifest_number());
-    drop(set);
+    // Tear the last record by appending half a frame.
+    let path = manifest_path(number);
     rewrite(&fs, &path, |b| b.extend_from_slice(&[9, 9, 9, 9, 9]));
     let set = open(&fs, CompactionOptions::default()).unwrap();
     assert_eq!(shape(&set), set_shape);
+    // A torn manifest is not appended to: a fresh one replaces it.
+    assert!(set.manifest_number() > number);
+    assert_eq!(manifests(&fs), [manifest_name(set.manifest_number())]);
+}
+
+fn manifests(fs: &SimFs) -> Vec<String> {
+    files(fs)
+        .into_iter()
+        .filter(|n| n.starts_with("MANIFEST"))
+        .collect()
+}
+
+#[test]
+fn a_clean_small_manifest_is_continued_across_opens_and_crashes() {
+    let (fs, _, number) = populated();
+    let current = fs.read_file(&dir().join("CURRENT")).unwrap();
+    let set = open(&fs, CompactionOptions::default()).unwrap();
+    assert_eq!(set.manifest_number(), number);
+    let t = table(&fs, &set, "x", "y", 20);
+    add(&set, 2, t, 9);
+    let before = shape(&set);
+    drop(set);
+    // Power loss right after: the appended edit was synced, CURRENT never changed.
+    let fs = fs.crash();
+    assert_eq!(fs.read_file(&dir().join("CURRENT")).unwrap(), current);
+    let set = open(&fs, CompactionOptions::default()).unwrap();
+    assert_eq!((set.manifest_number(), shape(&set)), (number, before));
+    assert_eq!(set.log_number(), 9);
+}
+
+#[test]
+fn a_manifest_past_half_its_limit_is_replaced_at_open() {
+    let (fs, _, number) = populated();
+    let size = fs.size(&manifest_path(number)).unwrap();
+    let options = CompactionOptions {
+        max_manifest_size: 2 * size,
+        ..CompactionOptions::default()
+    };
+    let set = open(&fs, options).unwrap();
+    assert!(set.manifest_number() > number);
+    assert_eq!(manifests(&fs), [manifest_name(set.manifest_number())]);
 }
 
 #[test]
