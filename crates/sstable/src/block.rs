@@ -154,7 +154,7 @@ pub(crate) fn entry_header(
 /// under 128 bytes, the common case) and the entry ends inside `entries`: decoded
 /// inline, without the general varint loop.
 #[inline]
-fn short_header(entries: &[u8], pos: usize) -> Option<Header> {
+pub(crate) fn short_header(entries: &[u8], pos: usize) -> Option<Header> {
     let &[shared, delta_len, value_len] = entries.get(pos..pos.checked_add(3)?)? else {
         return None;
     };

@@ -2,9 +2,10 @@
 //!
 //! Opening checks the footer, the layout of the blocks, the properties and the index,
 //! and keeps the decoded index in memory; the filter and data blocks are read in place
-//! from the map. Each data block's checksum is verified before its first use, when the
-//! table also keeps a summary of where seeks in the block can start (see `summary.rs`);
-//! [`Table::verify`] checks the whole file.
+//! from the map. Each data block's checksum is verified before its first use (a flag
+//! per block records it); the first lookup or seek in a block also builds a summary of
+//! where seeks in it can start (see `summary.rs`). [`Table::verify`] checks the whole
+//! file.
 //!
 //! # SIGBUS
 //! The file is mapped (on the real file system). An I/O error on a mapped page, or the
@@ -28,7 +29,7 @@ mod summary;
 mod verify;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
 use quickcache_fs::{FileSystem, Mapping};
@@ -66,6 +67,9 @@ struct Inner {
     windows: KeyWindows,
     /// Per data block, set once its checksum is verified: its summary.
     summaries: Box<[OnceLock<BlockSummary>]>,
+    /// Per data block, whether its checksum was verified (scans read blocks without
+    /// building their summaries).
+    verified: Box<[AtomicBool]>,
     /// Heap bytes of the summaries set so far, for `memory_usage`.
     summary_bytes: AtomicUsize,
 }
@@ -108,6 +112,7 @@ impl Table {
         }
         let bloom = footer.filter.and_then(|h| read_filter(&map, &file, h).ok());
         let summaries = (0..index.len()).map(|_| OnceLock::new()).collect();
+        let verified = (0..index.len()).map(|_| AtomicBool::new(false)).collect();
         let user = |k: &Option<crate::InternalKey>| {
             k.as_ref()
                 .map(|k| k.as_ref().user_key.to_vec())
@@ -126,6 +131,7 @@ impl Table {
             properties,
             windows,
             summaries,
+            verified,
             summary_bytes: AtomicUsize::new(0),
         };
         Ok(Table {
@@ -149,15 +155,16 @@ impl Table {
     }
 
     /// Heap bytes this reader holds: the decoded index and a slot per data block for
-    /// its summary (with any heap part of the summaries built so far). The filter and the data blocks are read in place from the
-    /// mapping, so they are page cache the kernel may drop, not heap, and are not
-    /// counted.
+    /// its summary (with any heap part of the summaries built so far). The filter and
+    /// the data blocks are read in place from the mapping, so they are page cache the
+    /// kernel may drop, not heap, and are not counted.
     pub fn memory_usage(&self) -> usize {
         let inner = &*self.inner;
         size_of::<Inner>()
             + inner.index.heap_bytes()
             + inner.windows.heap_bytes()
             + inner.summaries.len() * size_of::<OnceLock<BlockSummary>>()
+            + inner.verified.len() * size_of::<AtomicBool>()
             + inner.summary_bytes.load(AtomicOrdering::Relaxed)
     }
 
@@ -201,10 +208,34 @@ impl Table {
         &self.inner.index
     }
 
-    /// The layout of data block `i`, its checksum verified on first use.
+    /// The layout of data block `i`, its checksum verified on first use, for reading
+    /// it from an end (a scan). That needs no summary, so a table's first scan (a
+    /// compaction's, say) does not pay for summaries it would not use.
     /// Requires: `i < block_count()`.
     pub(crate) fn block_layout(&self, i: usize) -> Result<BlockLayout> {
-        Ok(self.summary(i)?.layout(BlockId::Data(i)))
+        match self.inner.summaries[i].get() {
+            Some(summary) => Ok(summary.layout(BlockId::Data(i))),
+            None => self.verified_layout(i),
+        }
+    }
+
+    /// The layout of data block `i`, parsed after verifying its checksum unless that
+    /// was done before. Requires: `i < block_count()`.
+    fn verified_layout(&self, i: usize) -> Result<BlockLayout> {
+        let inner = &*self.inner;
+        let (handle, id) = (inner.index.handle(i), BlockId::Data(i));
+        // Relaxed: the flag publishes no data, the mapped bytes never change.
+        let range = if inner.verified[i].load(AtomicOrdering::Relaxed) {
+            // `check_block` returned this very range before.
+            let start = handle.offset as usize;
+            start..start + handle.size as usize
+        } else {
+            let limit = data_end_limit(&inner.footer);
+            let range = check_block(&inner.map, handle, limit, &inner.file, id)?;
+            inner.verified[i].store(true, AtomicOrdering::Relaxed);
+            range
+        };
+        BlockLayout::parse(&inner.map, range.start, range.len(), &inner.file, id)
     }
 
     /// The summary of data block `i`, built when the block is first used, right after
@@ -215,12 +246,8 @@ impl Table {
         if let Some(summary) = cell.get() {
             return Ok(summary);
         }
-        // The index checked every handle to lie inside the data region at open.
-        let handle = inner.index.handle(i);
-        let limit = data_end_limit(&inner.footer);
-        let range = check_block(&inner.map, handle, limit, &inner.file, BlockId::Data(i))?;
-        let id = BlockId::Data(i);
-        let layout = BlockLayout::parse(&inner.map, range.start, range.len(), &inner.file, id)?;
+        let (handle, id) = (inner.index.handle(i), BlockId::Data(i));
+        let layout = self.verified_layout(i)?;
         let summary = BlockSummary::build(&inner.map, &layout, &inner.file, &inner.windows)?;
         let bytes = summary.heap_bytes();
         // Another thread may have won the race: its summary is the same.

@@ -14,8 +14,8 @@
 //! key's window says where it first differs from the target, which is all the scan
 //! needs (`seek::scan_from`).
 //!
-//! A summary is built on the block's first use, right after its checksum is verified,
-//! so it derives from verified bytes only; its presence doubles as the "verified" mark.
+//! A summary is built on the first lookup or seek in the block, after its checksum is
+//! verified, so it derives from verified bytes only. Scans do not build summaries.
 //! Points are 12 bytes; up to 9 (a 4 KiB block of 100-byte values has 9) are kept
 //! inline, so every block's slot (about 170 bytes, allocated at open) holds its summary
 //! without a second allocation; only blocks with more points use the heap.
@@ -23,7 +23,7 @@
 use std::path::Path;
 
 use crate::block::seek::Candidates;
-use crate::block::{BlockLayout, entry_header};
+use crate::block::{BlockLayout, entry_header, short_header};
 use crate::origin::corruption;
 use crate::window::{KeyWindows, Place};
 use crate::{KeyRef, Result, TRAILER_LEN};
@@ -47,10 +47,12 @@ pub(crate) struct BlockSummary {
     num_restarts: u32,
     /// The points, in block order; their windows never decrease.
     points: Points,
-    /// Whether every key starts with the table's key prefix, so that windows decide
-    /// comparisons; if not, seeks binary-search the restart keys in the block.
+    /// Whether every point's key (see [`Point`]) starts with the table's key prefix,
+    /// so that windows decide comparisons, and the entries decoded; if not, seeks
+    /// binary-search the restart keys in the block.
     windowed: bool,
-    /// The length of the block's shortest user key, at most `u32::MAX`.
+    /// The length of the shortest user key before a point inside an interval, at most
+    /// `u32::MAX`.
     min_user_len: u32,
     /// Points per restart interval when every interval has as many (restart point `r`
     /// is then point `r * per_interval`, found without a search); else 0.
@@ -280,9 +282,9 @@ fn uniform_intervals(points: &[Point], num_restarts: usize) -> u32 {
 /// The state of the walk over a block's entries that finds the points inside the
 /// restart intervals.
 struct Walk {
-    /// Whether every key so far has a window.
+    /// Whether every key before a point so far has a window.
     windowed: bool,
-    /// The shortest user key so far.
+    /// The shortest user key before a point so far.
     min_user_len: usize,
     /// Scratch space for the keys.
     key: Vec<u8>,
@@ -304,16 +306,22 @@ impl Walk {
         let (mut pos, mut prev_window) = (range.start, None);
         self.key.clear();
         let mut n = 0;
+        let entries = data.get(..layout.restarts).unwrap_or_default();
         while pos < range.end {
-            let Ok(h) = entry_header(data, layout, Path::new(""), pos) else {
-                break;
+            // The inline decoder first: a table's first read of each block (say, a
+            // compaction's scan) pays for this walk.
+            let h = match short_header(entries, pos) {
+                Some(h) => h,
+                None => match entry_header(data, layout, Path::new(""), pos) {
+                    Ok(h) => h,
+                    Err(_) => break,
+                },
             };
             if h.shared > self.key.len() || h.end() > range.end {
                 break;
             }
-            if let Some(w) = prev_window
-                && n % STRIDE == 0
-            {
+            if n > 0 && n % STRIDE == 0 {
+                let Some(w) = prev_window else { break };
                 points.push(Point::new(w, pos - layout.start, false));
             }
             self.key.truncate(h.shared);
@@ -322,10 +330,10 @@ impl Walk {
             let Some(user_len) = self.key.len().checked_sub(TRAILER_LEN) else {
                 break;
             };
-            self.min_user_len = self.min_user_len.min(user_len);
-            prev_window = windows.window_of(&self.key[..user_len]);
-            if prev_window.is_none() {
-                break;
+            // Only the keys just before points matter.
+            if (n + 1) % STRIDE == 0 {
+                self.min_user_len = self.min_user_len.min(user_len);
+                prev_window = windows.window_of(&self.key[..user_len]);
             }
             (pos, n) = (h.end(), n + 1);
         }
