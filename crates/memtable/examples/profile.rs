@@ -4,8 +4,9 @@
 //!
 //! Run: `cargo build --release -p quickcache-memtable --example profile`, then
 //! `valgrind --tool=cachegrind --cache-sim=yes target/release/examples/profile MODE`
-//! with MODE `fill` (500k random inserts), `get` (the same fill, then 200k gets) or
-//! `apply` (500k ascending keys in batches of 1000). A get's cost is `get` minus
+//! with MODE `fill` (500k random inserts), `fill-shared` (the same with the keys'
+//! first four bytes equal), `get` (the fill, then 200k gets) or `apply` (500k
+//! ascending keys in batches of 1000). A get's cost is `get` minus
 //! `fill`, divided by the lookups.
 
 use std::hint::black_box;
@@ -75,6 +76,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let m = Memtable::new();
     match mode.as_str() {
         "fill" => fill(&m, black_box(&random_keys(ENTRIES))),
+        "fill-shared" => {
+            // Keys sharing their first four bytes, as `user...` keys do: the case
+            // where a link's 32-bit key fragment never decides.
+            let mut keys = random_keys(ENTRIES);
+            keys.iter_mut()
+                .for_each(|k| k[..4].copy_from_slice(b"user"));
+            fill(&m, black_box(&keys));
+        }
         "get" => {
             let keys = random_keys(ENTRIES);
             fill(&m, &keys);
@@ -84,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         "apply" => apply(&m)?,
-        _ => return Err("usage: profile fill|get|apply".into()),
+        _ => return Err("usage: profile fill|fill-shared|get|apply".into()),
     }
     println!("{mode}: {} entries", m.len());
     Ok(())

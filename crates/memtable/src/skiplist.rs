@@ -243,7 +243,7 @@ impl SkipList {
                 words,
             };
             if let Some(below) = level.checked_sub(1) {
-                self.touch(pred.link(below).id(), below);
+                self.touch(pred.link(below), below, fragment);
             }
         }
     }
@@ -263,14 +263,20 @@ impl SkipList {
         }
     }
 
-    /// Loads node `id`'s link at `level`, a prefetch in safe Rust: should the
-    /// search drop to `level` at the current node and step to that node, it reads
-    /// this word next, and its cache miss then overlaps the rest of this level's
-    /// walk instead of following it.
+    /// Loads a word of `link`'s target, a prefetch in safe Rust: should the search
+    /// drop to `level` at the current node, it compares that node first, and its
+    /// cache miss then overlaps the rest of this level's walk instead of following
+    /// it. The word is the one the search reads next there: the key if the
+    /// fragment ties with the probe's (`fragment`), else the link at `level`.
     #[inline(always)]
-    fn touch(&self, id: Id, level: usize) {
-        if let Some(words) = self.store.words(id) {
-            std::hint::black_box(word(words, FIELDS + level));
+    fn touch(&self, link: Link, level: usize, fragment: u64) {
+        if let Some(words) = self.store.words(link.id()) {
+            let i = if link.fragment() == fragment {
+                0
+            } else {
+                FIELDS + level
+            };
+            std::hint::black_box(word(words, i));
         }
     }
 
