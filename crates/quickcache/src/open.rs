@@ -135,7 +135,7 @@ fn replay(
         ..RecoveryReport::default()
     };
     let mut last = set.last_seqno();
-    let mut memtable = Memtable::new();
+    let mut memtable = Memtable::with_capacity(options.memtable_size);
     for record in recovery.by_ref() {
         let record = record.map_err(&werr)?;
         let batch = WriteBatch::decode(&record.payload).map_err(|source| Error::Batch {
@@ -153,7 +153,8 @@ fn replay(
             // Records of this segment before this one are then in a table and will be
             // replayed again after a crash: the same entries with the same sequence
             // numbers, which changes nothing.
-            let full: FrozenMemtable = std::mem::take(&mut memtable).into();
+            let fresh = Memtable::with_capacity(options.memtable_size);
+            let full: FrozenMemtable = std::mem::replace(&mut memtable, fresh).into();
             set.flush(&mut full.cursor(), record.position.segment.0, &[])
                 .map_err(tree_error("flushing during recovery", dir))?;
             report.flushes += 1;

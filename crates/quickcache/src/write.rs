@@ -174,7 +174,10 @@ impl Inner {
             .wal
             .rotate()
             .map_err(|source| self.fail(self.wal_error("starting a new segment", source)))?;
-        let old = std::mem::replace(&mut *gate, Arc::new(Memtable::new()));
+        let old = std::mem::replace(
+            &mut *gate,
+            Arc::new(Memtable::with_capacity(self.options.memtable_size)),
+        );
         {
             let mut memtables = lock(&self.memtables);
             let mut frozen = Vec::with_capacity(memtables.frozen.len() + 1);
