@@ -17,8 +17,9 @@
 //! A summary is built on the first lookup or seek in the block, after its checksum is
 //! verified, so it derives from verified bytes only. Scans do not build summaries.
 //! Points are 12 bytes; up to 9 (a 4 KiB block of 100-byte values has 9) are kept
-//! inline, so every block's slot (about 170 bytes, allocated at open) holds its summary
-//! without a second allocation; only blocks with more points use the heap.
+//! inline, so a block's slot (about 170 bytes; `Table` allocates them 64 blocks at a
+//! time) holds its summary without a second allocation; only blocks with more points
+//! use the heap.
 
 use std::path::Path;
 
