@@ -10,6 +10,8 @@ use std::thread::JoinHandle;
 
 use quickcache_fs::FileLock;
 
+mod maintenance;
+
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
 use crate::iter::{owned_bounds, prefix_bounds};
@@ -297,80 +299,6 @@ impl Db {
     /// ```
     pub fn snapshot(&self) -> Snapshot {
         Snapshot::new(Arc::clone(&self.inner))
-    }
-
-    /// Writes the memtable (and any frozen one) to L0 tables and waits until done.
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.put("k", "v")?;
-    /// db.flush()?;
-    /// assert_eq!(db.stats().levels[0].files, 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn flush(&self) -> Result<()> {
-        self.inner.flush_all()
-    }
-
-    /// Compacts every table overlapping `range` down to the bottom level (a full
-    /// manual compaction for `..`), after flushing the memtable. Waits until done.
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.put("k", "v")?;
-    /// db.compact_range::<&[u8], _>(..)?;
-    /// let stats = db.stats();
-    /// assert_eq!(stats.levels[0].files, 0);
-    /// assert_eq!(stats.levels.last().unwrap().files, 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
-        let (lower, upper) = owned_bounds(&range);
-        self.inner.compact_range(&lower, &upper)
-    }
-
-    /// Waits until background work is done: every frozen memtable flushed and no
-    /// compaction due or running (RocksDB's `WaitForCompact`). The active memtable is
-    /// not flushed; call [`Db::flush`] first for that. Useful before measuring space
-    /// or read amplification, or before a test that must see a quiet tree.
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// for i in 0..10 {
-    ///     db.put(format!("k{i}"), "v")?;
-    ///     db.flush()?;
-    /// }
-    /// db.wait_for_compactions()?;
-    /// assert!(db.stats().levels[0].files < 4); // the default L0 trigger
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn wait_for_compactions(&self) -> Result<()> {
-        self.inner.wait_for_compactions()
-    }
-
-    /// Makes every write so far durable (survives power loss).
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.put("k", "v")?;
-    /// db.sync()?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn sync(&self) -> Result<()> {
-        let inner = &self.inner;
-        inner.check_writable()?;
-        inner
-            .wal
-            .sync()
-            .map_err(|source| inner.fail(inner.wal_error("syncing", source)))
     }
 
     /// Figures about the tree, memory, WAL, amplification, stalls and errors.
