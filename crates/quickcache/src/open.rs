@@ -112,7 +112,8 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
 
 /// Replays the WAL segments at or above the manifest's log number (never older ones,
 /// CRASH-SAFETY rule 8) into a memtable, flushing it to L0 whenever it fills, then
-/// starts the writer in a fresh segment and removes segments below the log number.
+/// starts the writer (continuing a clean, short last segment, or in a fresh one) and
+/// removes segments below the log number.
 fn replay(
     set: &VersionSet,
     dir: &Path,

@@ -63,9 +63,35 @@ impl ActiveSegment {
         Ok(segment)
     }
 
+    /// Continues segment `id` in `dir`, which recovery found ending cleanly at its
+    /// last record and made durable: reserved again to `size` bytes and appended to
+    /// from its end. Nothing is synced: the file and its name are durable already,
+    /// and the first sync of a record commits the new size.
+    pub(crate) fn resume(fs: DynFs, dir: PathBuf, id: SegmentId, size: u64) -> Result<Self> {
+        let context = CreateSegmentSnafu { segment: id };
+        let mut file = fs.open_append(&id.path_in(&dir)).context(context)?;
+        let len = file.len();
+        let reserved = size.max(len);
+        file.preallocate(reserved).context(context)?;
+        Ok(ActiveSegment {
+            fs,
+            dir,
+            id,
+            file: Some(file),
+            len,
+            reserved,
+            preallocate: size,
+        })
+    }
+
     /// The segment's number.
     pub(crate) fn id(&self) -> SegmentId {
         self.id
+    }
+
+    /// Where the next append lands.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
     fn file(&mut self) -> Result<&mut Box<dyn WritableFile>> {

@@ -62,7 +62,7 @@ pub(crate) struct Group {
 impl Group {
     /// A writer appending to `active`, which was just created and is empty.
     pub(crate) fn new(active: ActiveSegment, limits: Limits) -> Self {
-        let state = State::new(active.id());
+        let state = State::new(active.id(), active.len());
         Group {
             state: Mutex::new(state),
             progress: Condvar::new(),

@@ -5,7 +5,9 @@
 //! directory, through the [`quickcache_fs::FileSystem`] trait. Every append chooses
 //! its [`Durability`]; concurrent appenders share writes and syncs. Recovery reads the
 //! records back in a [`RecoveryMode`], cuts off the torn tail a power loss leaves, and
-//! starts the writer in a fresh segment. Each segment file is preallocated to the
+//! starts the writer: at the end of the last segment if it ended cleanly and is short
+//! (continuing it costs no new file and no directory sync), otherwise in a fresh
+//! segment. Each segment file is preallocated to the
 //! segment size when created, so synced appends do not change its size, and cut to its
 //! records when the writer finishes it; [`Wal::log_bytes`] counts what the log holds.
 //! The on-disk format is specified in `docs/format/wal.md`.
@@ -29,7 +31,9 @@
 //! assert_eq!(records[1].payload, b"put b=2");
 //! let (wal, report) = recovery.finish()?;
 //! assert!(report.is_clean());
-//! assert!(wal.current_segment() > first.segment);
+//! // The log ended cleanly in a short segment: the writer continues it.
+//! assert_eq!(wal.current_segment(), first.segment);
+//! assert!(wal.append(b"put c=3", Durability::Os)?.offset > first.offset);
 //! # Ok::<(), quickcache_wal::Error>(())
 //! ```
 //!

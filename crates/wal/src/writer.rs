@@ -77,6 +77,27 @@ impl Wal {
         first: SegmentId,
     ) -> Result<Wal> {
         let active = ActiveSegment::create(fs.clone(), dir.clone(), first, options.segment_size)?;
+        Wal::with_active(fs, dir, options, active)
+    }
+
+    /// Continues writing at the end of the existing segment `last` of `dir`, which
+    /// recovery found clean (no torn tail) and made durable.
+    pub(crate) fn resume(
+        fs: DynFs,
+        dir: PathBuf,
+        options: &WalOptions,
+        last: SegmentId,
+    ) -> Result<Wal> {
+        let active = ActiveSegment::resume(fs.clone(), dir.clone(), last, options.segment_size)?;
+        Wal::with_active(fs, dir, options, active)
+    }
+
+    fn with_active(
+        fs: DynFs,
+        dir: PathBuf,
+        options: &WalOptions,
+        active: ActiveSegment,
+    ) -> Result<Wal> {
         let limits = Limits {
             segment_size: options.segment_size,
             buffer_limit: options.buffer_limit,

@@ -122,10 +122,20 @@ fn a_preallocated_segment_with_0_1_or_many_records_recovers_cleanly_in_every_mod
             let (wal, report) = recovery.finish().unwrap();
             assert!(report.is_clean(), "{n} records, {mode:?}: {report:?}");
             assert_eq!(report.records, n as u64);
-            // The unused space is cut off before the next segment starts.
-            assert_eq!(disk.size(&path(1)).unwrap(), end, "{n} records, {mode:?}");
-            assert_eq!(wal.current_segment(), SegmentId(2));
-            wal.append(b"after", Durability::Synced).unwrap();
+            // The unused space is cut off; a segment under half the segment size is
+            // then continued (reserved again), a longer one followed by a new one.
+            let resumed = end < SEGMENT / 2;
+            let (segment, size) = if resumed {
+                (SegmentId(1), SEGMENT)
+            } else {
+                (SegmentId(2), end)
+            };
+            assert_eq!(wal.current_segment(), segment, "{n} records, {mode:?}");
+            assert_eq!(disk.size(&path(1)).unwrap(), size, "{n} records, {mode:?}");
+            let at = wal.append(b"after", Durability::Synced).unwrap();
+            if resumed {
+                assert_eq!(at.offset, end, "continues where the records ended");
+            }
             wal.close().unwrap();
             let mut expected = records.clone();
             expected.push(b"after".to_vec());
@@ -205,7 +215,9 @@ fn corruption_before_intact_records_in_preallocated_space_is_still_detected() {
 fn zeros_at_the_end_of_a_segment_that_is_not_the_last_are_corruption() {
     let (fs, end) = crashed_with(&payloads(2));
     // A later segment exists, so segment 1 should have been cut when it was finished.
+    // (Recovery continues a short clean segment; a rotation starts segment 2.)
     let wal = open(&fs, options(SEGMENT)).unwrap();
+    wal.rotate().unwrap();
     wal.close().unwrap();
     let mut bytes = fs.read_file(&path(1)).unwrap();
     assert_eq!(bytes.len() as u64, end);

@@ -107,18 +107,34 @@ fn delete_segments_below_removes_only_lower_segments_and_not_the_current_one() {
 }
 
 #[test]
-fn reopening_starts_a_new_segment_after_the_last_one() {
+fn reopening_continues_a_short_clean_last_segment() {
     let (_sim, fs) = sim(3);
     let wal = open(&fs, options(1 << 20)).unwrap();
-    wal.append(b"first run", Durability::Os).unwrap();
+    let first = wal.append(b"first run", Durability::Os).unwrap();
     wal.close().unwrap();
     let wal = open(&fs, options(1 << 20)).unwrap();
+    assert_eq!(wal.current_segment(), SegmentId(1));
+    let p = wal.append(b"second run", Durability::Os).unwrap();
+    assert_eq!(p.segment, SegmentId(1));
+    assert!(p.offset > first.offset);
+    drop(wal);
+    let read = read_payloads(&fs, RecoveryMode::AbsoluteConsistency).unwrap();
+    assert_eq!(read, vec![b"first run".to_vec(), b"second run".to_vec()]);
+}
+
+#[test]
+fn reopening_starts_a_new_segment_after_a_long_last_one() {
+    let (_sim, fs) = sim(3);
+    let wal = open(&fs, options(4096)).unwrap();
+    wal.append(&[7; 2100], Durability::Os).unwrap();
+    wal.close().unwrap();
+    let wal = open(&fs, options(4096)).unwrap();
     assert_eq!(wal.current_segment(), SegmentId(2));
     let p = wal.append(b"second run", Durability::Os).unwrap();
     assert_eq!(p.segment, SegmentId(2));
     drop(wal);
     let read = read_payloads(&fs, RecoveryMode::AbsoluteConsistency).unwrap();
-    assert_eq!(read, vec![b"first run".to_vec(), b"second run".to_vec()]);
+    assert_eq!(read, vec![vec![7; 2100], b"second run".to_vec()]);
 }
 
 #[test]
@@ -139,7 +155,8 @@ fn recovery_from_a_position_skips_what_comes_before_it() {
     assert_eq!(records, vec![b"newer".to_vec()]);
     let (wal, report) = recovery.finish().unwrap();
     assert_eq!(report.segments, vec![from]);
-    assert_eq!(wal.current_segment(), from.next());
+    // The last segment ended cleanly and is short: the writer continues it.
+    assert_eq!(wal.current_segment(), from);
 }
 
 #[test]

@@ -82,13 +82,13 @@ pub(super) struct Batch {
 }
 
 impl State {
-    /// A writer that just created `segment`, which is empty.
-    pub(super) fn new(segment: SegmentId) -> Self {
+    /// A writer continuing `segment`, whose next frame goes at `segment_len`.
+    pub(super) fn new(segment: SegmentId, segment_len: u64) -> Self {
         State {
             buf: Vec::new(),
             spare: Vec::new(),
             segment,
-            segment_len: SEGMENT_HEADER_LEN as u64,
+            segment_len,
             staged: 0,
             written: 0,
             synced: 0,
