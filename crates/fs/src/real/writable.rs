@@ -9,9 +9,11 @@
 //! (about 1 µs of kernel time per `write`, more than the rest of a small put). Larger
 //! appends still use `write`, which is cheaper than a write fault on every new page.
 //!
-//! Syncs cover both paths: `msync` for the map (the POSIX way to make mapped writes
-//! durable; on Linux the same `fdatasync` of the range), and `fdatasync` for anything
-//! written with `write`.
+//! Syncs: when only the map was written since the last sync, `msync` of the range
+//! written (on Linux the same `fdatasync`, of that range only). Otherwise one
+//! `fdatasync` (or `fsync`): a map exists only on Linux, where those write back pages
+//! dirtied through a shared map too (the write fault marks them dirty), so a second,
+//! `msync`, flush would only repeat it.
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -79,17 +81,29 @@ impl RealWritable {
         true
     }
 
-    /// Flushes the part of the map written since the last sync (`msync`).
-    fn sync_map(&mut self) -> std::io::Result<()> {
-        let Some(map) = &self.map else {
-            return Ok(());
-        };
-        let written = usize::try_from(self.len).map_or(map.len(), |len| len.min(map.len()));
-        if written > self.map_synced {
-            // memmap2 widens the range to whole pages.
-            map.flush_range(self.map_synced, written - self.map_synced)?;
-            self.map_synced = written;
+    /// The bytes of the map appends have reached.
+    fn map_written(&self) -> usize {
+        let mapped = self.map.as_ref().map_or(0, |map| map.len());
+        usize::try_from(self.len).map_or(mapped, |len| len.min(mapped))
+    }
+
+    /// Makes everything appended durable: `msync` of the map's newly written range
+    /// when nothing else was written, else one whole-file sync (`all`: `fsync`, else
+    /// `fdatasync`), which covers the map as well (see the module doc).
+    fn sync(&mut self, all: bool) -> std::io::Result<()> {
+        let written = self.map_written();
+        match &self.map {
+            Some(map) if !all && !self.written_unmapped => {
+                if written > self.map_synced {
+                    // memmap2 widens the range to whole pages.
+                    map.flush_range(self.map_synced, written - self.map_synced)?;
+                }
+            }
+            _ if all => self.file.sync_all()?,
+            _ => self.file.sync_data()?,
         }
+        self.map_synced = written;
+        self.written_unmapped = false;
         Ok(())
     }
 
@@ -153,29 +167,17 @@ impl WritableFile for RealWritable {
     }
 
     fn sync_data(&mut self) -> Result<()> {
-        let synced = self.sync_map();
-        let context = IoSnafu {
+        self.sync(false).context(IoSnafu {
             op: Op::SyncData,
             path: &self.path,
-        };
-        synced.context(context)?;
-        if self.written_unmapped || self.map.is_none() {
-            self.file.sync_data().context(context)?;
-            self.written_unmapped = false;
-        }
-        Ok(())
+        })
     }
 
     fn sync_all(&mut self) -> Result<()> {
-        let synced = self.sync_map();
-        let context = IoSnafu {
+        self.sync(true).context(IoSnafu {
             op: Op::SyncAll,
             path: &self.path,
-        };
-        synced.context(context)?;
-        self.file.sync_all().context(context)?;
-        self.written_unmapped = false;
-        Ok(())
+        })
     }
 
     fn len(&self) -> u64 {
