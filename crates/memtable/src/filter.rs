@@ -3,7 +3,7 @@
 //! Why: a point read looks in the memtable first, and most reads' keys are not there
 //! (a memtable holds the last writes, a small part of the key space). The skiplist
 //! answers "not here" only after a full search, a chain of dependent cache misses
-//! (about 1 µs in a 64 MiB memtable); the filter answers it with one hash and one
+//! (about 1 µs in a full memtable); the filter answers it with one hash and one
 //! word for all but about 0.2% of absent keys (at 16 bits per key). LevelDB has no
 //! such filter; RocksDB has one as `memtable_whole_key_filtering`.
 //!

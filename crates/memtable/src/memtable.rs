@@ -25,7 +25,8 @@ pub(crate) type Map = SkipList;
 /// on average, 16).
 pub const ENTRY_OVERHEAD: usize = 48 + 32 + 16 + 16;
 
-/// The memtable size [`Memtable::new`] sizes its key filter for: the engine's default.
+/// The memtable size [`Memtable::new`] sizes its key filter for (RocksDB's default
+/// write buffer; the engine passes its own `memtable_size`, 32 MiB by default).
 pub const DEFAULT_CAPACITY: usize = 64 << 20;
 
 /// Bytes of memtable per bit of key filter: 16 bits per key at 128-byte entries (about
