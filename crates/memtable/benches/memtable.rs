@@ -17,35 +17,12 @@ use crossbeam_skiplist::SkipMap;
 use quickcache_memtable::{Lookup, Memtable, WriteBatch};
 use quickcache_sstable::SeqNo;
 
-const ENTRIES: usize = 500_000;
-const LOOKUPS: usize = 200_000;
-const VALUE: [u8; 100] = [0x5a; 100];
+mod workload;
+
+use workload::{ENTRIES, LOOKUPS, VALUE, random_keys, seq};
+
 /// Entries per batch in the ascending-batch case: db_bench's fillbatch writes 1000.
 const BATCH: usize = 1000;
-
-/// `n` distinct-with-overwhelming-probability random 16-byte keys (splitmix64).
-fn random_keys(n: usize) -> Vec<[u8; 16]> {
-    let mut state = 0x0123_4567_89ab_cdef_u64;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    (0..n)
-        .map(|_| {
-            let mut key = [0u8; 16];
-            key[..8].copy_from_slice(&next().to_be_bytes());
-            key[8..].copy_from_slice(&next().to_be_bytes());
-            key
-        })
-        .collect()
-}
-
-fn seq(n: usize) -> SeqNo {
-    SeqNo::new(n as u64 + 1).unwrap_or(SeqNo::MAX)
-}
 
 fn fill_memtable(m: &Memtable, keys: &[[u8; 16]], first: usize) {
     for (i, key) in keys.iter().enumerate() {

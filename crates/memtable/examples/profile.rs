@@ -12,35 +12,12 @@
 use std::hint::black_box;
 
 use quickcache_memtable::{Lookup, Memtable, WriteBatch};
+
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
 use quickcache_sstable::SeqNo;
-
-const ENTRIES: usize = 500_000;
-const LOOKUPS: usize = 200_000;
-const VALUE: [u8; 100] = [0x5a; 100];
-
-/// The benchmark's keys: splitmix64, two words per 16-byte key.
-fn random_keys(n: usize) -> Vec<[u8; 16]> {
-    let mut state = 0x0123_4567_89ab_cdef_u64;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    (0..n)
-        .map(|_| {
-            let mut key = [0u8; 16];
-            key[..8].copy_from_slice(&next().to_be_bytes());
-            key[8..].copy_from_slice(&next().to_be_bytes());
-            key
-        })
-        .collect()
-}
-
-fn seq(n: usize) -> SeqNo {
-    SeqNo::new(n as u64 + 1).unwrap_or(SeqNo::MAX)
-}
+use workload::{ENTRIES, LOOKUPS, VALUE, random_keys, seq};
 
 fn fill(m: &Memtable, keys: &[[u8; 16]]) {
     for (i, key) in keys.iter().enumerate() {
