@@ -104,25 +104,17 @@ impl Compactor {
     /// sticky error if there is one.
     pub fn wait_idle(&self) -> Result<(), Arc<Error>> {
         self.schedule();
-        let mut state = guard(&self.shared.state);
-        loop {
-            if let Some(e) = &state.error {
-                return Err(Arc::clone(e));
-            }
-            let due = pick(
-                &self.shared.set.current(),
-                self.shared.set.options(),
-                &state.busy,
-            )
-            .is_some();
-            if state.running == 0 && !due {
-                return Ok(());
-            }
-            state = self
-                .shared
-                .idle
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
+        // The pool cannot stop while `self` is borrowed: only `stop` or a drop does.
+        self.idle_waiter().wait().map(|_| ())
+    }
+
+    /// A handle that waits for this pool to go idle without borrowing it, so that a
+    /// caller need not hold whatever lock guards the pool while it waits (the engine's
+    /// flush thread takes that lock after every flush). Call [`Compactor::schedule`]
+    /// first, so that due work is picked up.
+    pub fn idle_waiter(&self) -> IdleWaiter {
+        IdleWaiter {
+            shared: Arc::clone(&self.shared),
         }
     }
 
@@ -133,9 +125,50 @@ impl Compactor {
 
     fn shutdown(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        // Under the state lock, so a waiter between its check of `stop` and its wait
+        // cannot miss the wake-up.
+        drop(guard(&self.shared.state));
+        self.shared.idle.notify_all();
         self.nudge = None;
         for worker in self.workers.drain(..) {
             let _ = worker.join();
+        }
+    }
+}
+
+/// How [`IdleWaiter::wait`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// No compaction was due or running.
+    Reached,
+    /// The pool was stopped first (closed, or replaced by a manual compaction).
+    Stopped,
+}
+
+/// Waits for a [`Compactor`] to go idle; see [`Compactor::idle_waiter`].
+#[derive(Debug, Clone)]
+pub struct IdleWaiter {
+    shared: Arc<Shared>,
+}
+
+impl IdleWaiter {
+    /// Blocks until no compaction is due or running, or the pool is stopped; reports
+    /// the pool's sticky error if one failed.
+    pub fn wait(&self) -> Result<Idle, Arc<Error>> {
+        let shared = &self.shared;
+        let mut state = guard(&shared.state);
+        loop {
+            if let Some(e) = &state.error {
+                return Err(Arc::clone(e));
+            }
+            if shared.stop.load(Ordering::SeqCst) {
+                return Ok(Idle::Stopped);
+            }
+            let due = pick(&shared.set.current(), shared.set.options(), &state.busy).is_some();
+            if state.running == 0 && !due {
+                return Ok(Idle::Reached);
+            }
+            state = shared.idle.wait(state).unwrap_or_else(|p| p.into_inner());
         }
     }
 }

@@ -86,7 +86,7 @@ mod testing;
 mod version;
 mod version_set;
 
-pub use background::{Compactor, SnapshotSource};
+pub use background::{Compactor, Idle, IdleWaiter, SnapshotSource};
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
 pub use edit::codec::{DecodeError, EDIT_FORMAT};
 pub use edit::{InvalidEdit, VersionEdit};

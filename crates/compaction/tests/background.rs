@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::*;
-use quickcache_compaction::{CompactionOptions, Compactor, SnapshotSource};
+use quickcache_compaction::{CompactionOptions, Compactor, Idle, SnapshotSource};
 use quickcache_fs::SimFs;
 use quickcache_sstable::SeqNo;
 
@@ -76,4 +76,28 @@ fn stopping_mid_way_leaves_a_tree_that_reopens_with_the_same_contents() {
         visible(&dump(&reopened), SeqNo::MAX),
         visible(&written, SeqNo::MAX)
     );
+}
+
+#[test]
+fn a_waiter_is_released_when_its_pool_stops_with_work_still_due() {
+    let fs = SimFs::new(23);
+    let set = Arc::new(open(&fs, small_options()).unwrap());
+    let snapshots: SnapshotSource = Arc::new(Vec::new);
+    let pool = Compactor::start(Arc::clone(&set), snapshots);
+    // Flushed without `schedule`: compactions are due, but no worker looks.
+    for b in 1..=8 {
+        set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
+    }
+    let waiter = pool.idle_waiter();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiting = std::thread::spawn(move || tx.send(waiter.wait()).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        rx.try_recv().is_err(),
+        "due work: the waiter must still wait"
+    );
+    pool.stop();
+    let ended = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(ended.unwrap(), Idle::Stopped);
+    waiting.join().unwrap();
 }

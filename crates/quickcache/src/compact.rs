@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use quickcache_compaction::{
-    CompactionPlan, Compactor, LEVELS, Level, LevelTargets, TableHandle, Version,
+    CompactionPlan, Compactor, Idle, LEVELS, Level, LevelTargets, TableHandle, Version,
 };
 
 use crate::error::{Error, Result};
@@ -118,13 +118,25 @@ impl Inner {
     pub(crate) fn wait_for_compactions(&self) -> Result<()> {
         self.check_writable()?;
         self.wait_flushed()?;
-        let pool = lock(&self.compactor);
-        let Some(compactor) = pool.as_ref() else {
-            return Err(Error::Closed);
-        };
-        compactor
-            .wait_idle()
-            .map_err(|source| self.fail(Error::Compaction { source }))
+        loop {
+            // The pool's lock is not held while waiting: the flush thread takes it
+            // after every flush.
+            let waiter = {
+                let pool = lock(&self.compactor);
+                let Some(compactor) = pool.as_ref() else {
+                    return Err(Error::Closed);
+                };
+                compactor.schedule();
+                compactor.idle_waiter()
+            };
+            match waiter.wait() {
+                Ok(Idle::Reached) => return Ok(()),
+                // A manual compaction replaced the pool, or the database is closing:
+                // wait on whatever pool there is now.
+                Ok(Idle::Stopped) => {}
+                Err(source) => return Err(self.fail(Error::Compaction { source })),
+            }
+        }
     }
 
     fn compact_levels(&self, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> Result<()> {
