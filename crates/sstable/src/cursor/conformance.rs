@@ -137,6 +137,20 @@ fn check_seeks_at<C: Cursor + ?Sized>(c: &mut C, m: &mut ModelCursor<'_>, t: Key
         m.next();
         c.next()
     });
+    // Turning forward right after a backward seek: a cursor that reads backward in
+    // chunks must leave its chunk at its far edge here.
+    run(c, m, &format!("{label} again"), |c, m| {
+        m.seek_for_prev(t);
+        c.seek_for_prev(t)
+    });
+    run(c, m, &format!("{label} then next"), |c, m| {
+        m.next();
+        c.next()
+    });
+    run(c, m, &format!("{label}, next, next"), |c, m| {
+        m.next();
+        c.next()
+    });
 }
 
 fn run<C, F>(cursor: &mut C, model: &mut ModelCursor<'_>, step: &str, op: F)
