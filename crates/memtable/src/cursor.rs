@@ -1,10 +1,13 @@
-//! The memtable cursor: the shared [`Cursor`] protocol over the skiplist.
+//! The memtable cursors: the shared [`Cursor`] protocol over the skiplist, borrowing
+//! the memtable ([`MemtableCursor`]) or sharing it ([`SharedCursor`]).
+
+use std::sync::Arc;
 
 use quickcache_sstable::{Cursor, KeyRef, Result};
 
 use crate::key::KeyParts;
-use crate::memtable::Map;
-use crate::skiplist::NodeRef;
+use crate::memtable::{Map, Memtable};
+use crate::skiplist::{Id, NodeRef};
 
 /// A cursor over a memtable's entries in internal-key order.
 ///
@@ -65,6 +68,88 @@ impl Cursor for MemtableCursor<'_> {
     fn seek_for_prev(&mut self, target: KeyRef<'_>) -> Result<()> {
         self.current = self.map.seek_before(&KeyParts::of(target), true);
         Ok(())
+    }
+}
+
+/// A cursor that holds a share of its memtable instead of borrowing it, so that it
+/// can live inside an iterator that owns its sources.
+///
+/// Same behaviour as [`MemtableCursor`]; it remembers its node by name and finds it
+/// again (one arena lookup, no search) on every call. Made by [`Memtable::shared_cursor`]
+/// and [`crate::FrozenMemtable::shared_cursor`].
+pub struct SharedCursor {
+    memtable: Arc<Memtable>,
+    current: Option<Id>,
+}
+
+impl SharedCursor {
+    pub(crate) fn new(memtable: Arc<Memtable>) -> Self {
+        SharedCursor {
+            memtable,
+            current: None,
+        }
+    }
+
+    fn node(&self) -> Option<NodeRef<'_>> {
+        self.memtable.map().node(self.current?)
+    }
+}
+
+impl Cursor for SharedCursor {
+    fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
+        let node = self.memtable.map().seek_ge(&KeyParts::of(target));
+        self.current = node.map(|n| n.id());
+        Ok(())
+    }
+
+    fn seek_to_first(&mut self) -> Result<()> {
+        let node = self.memtable.map().first();
+        self.current = node.map(|n| n.id());
+        Ok(())
+    }
+
+    fn seek_to_last(&mut self) -> Result<()> {
+        let node = self.memtable.map().last();
+        self.current = node.map(|n| n.id());
+        Ok(())
+    }
+
+    fn next(&mut self) -> Result<()> {
+        let next = self.node().and_then(|node| node.next()).map(|n| n.id());
+        self.current = next;
+        Ok(())
+    }
+
+    /// A search for the last entry below the current one: nodes link forward only.
+    fn prev(&mut self) -> Result<()> {
+        let map = self.memtable.map();
+        let prev = (self.current.and_then(|id| map.node(id)))
+            .and_then(|node| map.seek_before(&node.probe(), false))
+            .map(|n| n.id());
+        self.current = prev;
+        Ok(())
+    }
+
+    fn key(&self) -> Option<KeyRef<'_>> {
+        self.node().map(|node| node.key())
+    }
+
+    fn value(&self) -> Option<&[u8]> {
+        self.node().map(|node| node.value())
+    }
+
+    fn seek_for_prev(&mut self, target: KeyRef<'_>) -> Result<()> {
+        let node = self.memtable.map().seek_before(&KeyParts::of(target), true);
+        self.current = node.map(|n| n.id());
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for SharedCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedCursor")
+            .field("at", &self.key())
+            .finish_non_exhaustive()
     }
 }
 

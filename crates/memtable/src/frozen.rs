@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use quickcache_sstable::SeqNo;
 
-use crate::cursor::MemtableCursor;
+use crate::cursor::{MemtableCursor, SharedCursor};
 use crate::memtable::{Lookup, Memtable};
 
 /// A memtable that takes no more writes, shared by readers and the flush.
@@ -32,6 +32,11 @@ impl FrozenMemtable {
     /// A cursor over every entry in internal-key order, initially invalid.
     pub fn cursor(&self) -> MemtableCursor<'_> {
         self.inner.cursor()
+    }
+
+    /// A cursor that shares the memtable; see [`Memtable::shared_cursor`].
+    pub fn shared_cursor(&self) -> SharedCursor {
+        self.inner.shared_cursor()
     }
 
     /// Approximate bytes held; see [`Memtable::approximate_memory`].

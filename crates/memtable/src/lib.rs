@@ -62,7 +62,7 @@ mod skiplist;
 pub mod visibility;
 
 pub use batch::{BatchEntry, BatchIter, WriteBatch};
-pub use cursor::MemtableCursor;
+pub use cursor::{MemtableCursor, SharedCursor};
 pub use error::{Error, Result};
 pub use frozen::FrozenMemtable;
 pub use memtable::{DEFAULT_CAPACITY, ENTRY_OVERHEAD, Lookup, Memtable, ValueRef};

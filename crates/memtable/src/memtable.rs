@@ -4,12 +4,13 @@
 //! overwritten (every entry has its own sequence number), so a reader sees a growing
 //! set. What a reader may *use* is decided by its snapshot: see [`crate::visibility`].
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use quickcache_sstable::{KeyRef, SeqNo, ValueKind};
 
 use crate::WriteBatch;
-use crate::cursor::MemtableCursor;
+use crate::cursor::{MemtableCursor, SharedCursor};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::key::KeyParts;
@@ -202,6 +203,17 @@ impl Memtable {
     /// may or may not be seen.
     pub fn cursor(&self) -> MemtableCursor<'_> {
         MemtableCursor::new(&self.map)
+    }
+
+    /// A cursor like [`Memtable::cursor`] that holds a share of the memtable instead
+    /// of borrowing it: for iterators that own their sources.
+    pub fn shared_cursor(self: &Arc<Self>) -> SharedCursor {
+        SharedCursor::new(Arc::clone(self))
+    }
+
+    /// The skiplist, for the cursors.
+    pub(crate) fn map(&self) -> &Map {
+        &self.map
     }
 
     /// Approximate bytes held: the key filter, keys, values and per-entry overhead

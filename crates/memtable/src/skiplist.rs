@@ -38,7 +38,8 @@ use quickcache_sstable::KeyRef;
 
 use crate::key::{Head, KeyParts};
 pub(crate) use splice::Splice;
-use store::{At, FIELDS, Id, Link, MAX_HEIGHT, NULL, Store, fragment, head_of, word};
+pub(crate) use store::Id;
+use store::{At, FIELDS, Link, MAX_HEIGHT, NULL, Store, fragment, head_of, word};
 
 /// The skiplist. Thread safety: `Sync`; every method takes `&self`.
 pub(crate) struct SkipList {
@@ -84,6 +85,11 @@ impl<'a> NodeRef<'a> {
     pub(crate) fn next(&self) -> Option<NodeRef<'a>> {
         let at = self.list.at(self.id)?;
         self.list.node(at.link(0).id())
+    }
+
+    /// The node's name in its list, to find it again with [`SkipList::node`].
+    pub(crate) fn id(&self) -> Id {
+        self.id
     }
 
     /// This node's key as a search probe.
@@ -282,7 +288,7 @@ impl SkipList {
 
     /// The node named `id`; `None` for [`NULL`].
     #[inline]
-    fn node(&self, id: Id) -> Option<NodeRef<'_>> {
+    pub(crate) fn node(&self, id: Id) -> Option<NodeRef<'_>> {
         let words = self.store.words(id)?;
         Some(NodeRef {
             list: self,

@@ -4,8 +4,9 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use quickcache_memtable::{Lookup, Memtable};
+use quickcache_memtable::{FrozenMemtable, Lookup, Memtable};
 use quickcache_sstable::conformance::{Model, check_cursor};
 use quickcache_sstable::{Cursor, InternalKey, KeyRef, SeqNo, ValueKind};
 use quickcheck::quickcheck;
@@ -122,6 +123,26 @@ quickcheck! {
         check_cursor(&mut memtable.cursor(), &model);
         true
     }
+
+    fn shared_cursor_conforms_on_random_contents(ops: Vec<Op>) -> bool {
+        let (memtable, model) = build(&ops);
+        check_cursor(&mut Arc::new(memtable).shared_cursor(), &model);
+        true
+    }
+}
+
+#[test]
+fn shared_cursors_conform_on_empty_and_frozen_memtables() {
+    check_cursor(
+        &mut Arc::new(Memtable::new()).shared_cursor(),
+        &Model::new(),
+    );
+    let ops: Vec<Op> = (0..300u32)
+        .map(|i| ((i * 53 % 251) as u8, (i % 4 != 0).then(|| vec![i as u8; 3])))
+        .collect();
+    let (memtable, model) = build(&ops);
+    let frozen = FrozenMemtable::from(memtable);
+    check_cursor(&mut frozen.shared_cursor(), &model);
 }
 
 #[test]
