@@ -24,7 +24,7 @@ use snafu::IntoError;
 
 use crate::error::{Error, Result, TableSnafu};
 use crate::memcursor::MemCursor;
-use crate::state::{MemSource, SuperVersion};
+use crate::state::SuperVersion;
 use crate::{Key, Value};
 use ends::Ends;
 use source::Source;
@@ -47,8 +47,8 @@ impl View {
     }
 
     fn merge(&self) -> MergingCursor<Source> {
-        let active = MemSource::Active(Arc::clone(&self.memtables.active));
-        let frozen = (self.memtables.frozen.iter()).map(|f| MemSource::Frozen(f.mem.clone()));
+        let active = self.memtables.active.shared_cursor();
+        let frozen = (self.memtables.frozen.iter()).map(|f| f.mem.shared_cursor());
         let mems = std::iter::once(active).chain(frozen);
         // At most one tree cursor per L0 table and per deeper level: sized once.
         let most = 1 + self.memtables.frozen.len() + self.version.l0_count() + LEVELS - 1;

@@ -37,19 +37,3 @@ impl SuperVersion {
                 .sum::<usize>()
     }
 }
-
-/// A memtable a cursor reads: the active one or a frozen one.
-#[derive(Debug, Clone)]
-pub(crate) enum MemSource {
-    Active(Arc<Memtable>),
-    Frozen(FrozenMemtable),
-}
-
-impl MemSource {
-    pub(crate) fn cursor(&self) -> quickcache_memtable::MemtableCursor<'_> {
-        match self {
-            MemSource::Active(m) => m.cursor(),
-            MemSource::Frozen(m) => m.cursor(),
-        }
-    }
-}
