@@ -44,9 +44,13 @@ Each engine runs on its defaults; only durability is aligned: no fsync per write
 | redb 4 | one write transaction per write, `Durability::None` (durable only with a later Immediate commit) | `Durability::Immediate` | one read transaction per get or scan |
 | RocksDB (feature `rocksdb`) | `DB::open_default`, default `WriteOptions` (WAL written, not synced); built without compression libraries | `WriteOptions::set_sync(true)` | `get_pinned`, raw iterator |
 
-Between workloads every engine is made durable (untimed): quickcache `sync`, fjall `persist(SyncAll)`,
-sled `flush`, redb an empty Immediate commit, RocksDB `flush_wal(true)`. Fill workloads start
-from an empty directory. Keys are 16-byte decimal numbers, values 100 random bytes.
+Between workloads (untimed) every engine is made durable and its background flushes and
+compactions are waited for, as db_bench's `waitforcompaction` does, so that a read workload
+measures the store rather than the tail of the writes before it: quickcache `sync` then
+`wait_for_compactions`; fjall `persist(SyncAll)`, then polling until no flush is queued and no
+compaction runs for 100 ms (fjall has no waiting call); sled `flush`; redb an empty Immediate
+commit; RocksDB `flush_wal(true)` then `wait_for_compact`. Fill workloads start from an empty
+directory. Keys are 16-byte decimal numbers, values 100 random bytes.
 ";
 
 fn cell(results: &Results, metric: Metric, engine: &str) -> String {

@@ -8,6 +8,9 @@ use std::path::Path;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use quickcache_cli::bench::{Engine, EngineFactory, EngineResult};
 
+/// Polls 20 ms apart that must all find fjall idle before a workload starts.
+const QUIET_POLLS: u32 = 5;
+
 /// Opens fjall databases.
 #[derive(Debug, Default)]
 pub(crate) struct FjallFactory;
@@ -83,7 +86,18 @@ impl Engine for Fjall {
         Ok(seen)
     }
 
+    /// Persists, then waits until no flush is queued and no compaction runs, for
+    /// as long as [`QUIET_POLLS`] polls in a row: fjall has no call that waits for
+    /// compactions (its counters are marked experimental), and a compaction may start
+    /// just after a flush ends.
     fn settle(&self) -> EngineResult<()> {
-        Ok(self.db.persist(PersistMode::SyncAll)?)
+        self.db.persist(PersistMode::SyncAll)?;
+        let mut quiet = 0;
+        while quiet < QUIET_POLLS {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let busy = self.db.outstanding_flushes() > 0 || self.db.active_compactions() > 0;
+            quiet = if busy { 0 } else { quiet + 1 };
+        }
+        Ok(())
     }
 }

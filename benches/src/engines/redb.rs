@@ -104,6 +104,7 @@ impl Engine for Redb {
         Ok(seen)
     }
 
+    /// An empty durable commit; redb does no background work.
     fn settle(&self) -> EngineResult<()> {
         self.write(Durability::Immediate, &[], false)
     }

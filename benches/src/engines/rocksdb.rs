@@ -76,7 +76,12 @@ impl Engine for Rocks {
         Ok(seen)
     }
 
+    /// Syncs the WAL, then waits for background flushes and compactions to finish
+    /// (`DB::WaitForCompact`, as quickcache's `wait_for_compactions`).
     fn settle(&self) -> EngineResult<()> {
-        Ok(self.0.flush_wal(true)?)
+        self.0.flush_wal(true)?;
+        Ok(self
+            .0
+            .wait_for_compact(&rocksdb::WaitForCompactOptions::default())?)
     }
 }

@@ -79,6 +79,7 @@ impl Engine for Sled {
         Ok(seen)
     }
 
+    /// Flushes; sled has no background compaction to wait for.
     fn settle(&self) -> EngineResult<()> {
         self.0.flush()?;
         Ok(())

@@ -43,9 +43,10 @@ pub trait Engine: Send + Sync {
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> EngineResult<u64>;
 
-    /// Makes everything written so far durable and lets background work settle
-    /// enough that the next workload starts from a comparable state (called between
-    /// workloads, not timed).
+    /// Makes everything written so far durable and waits for the engine's background
+    /// work (flushes, compactions) to finish, so that the next workload measures the
+    /// store, not the tail of the previous one (db_bench's `waitforcompaction`). Called
+    /// between workloads, not timed.
     fn settle(&self) -> EngineResult<()>;
 }
 

@@ -81,7 +81,9 @@ impl Engine for Db {
         Ok(seen)
     }
 
+    /// Syncs, then waits for flushes and compactions ([`Db::wait_for_compactions`]).
     fn settle(&self) -> EngineResult<()> {
-        Ok(self.sync()?)
+        self.sync()?;
+        Ok(self.wait_for_compactions()?)
     }
 }
