@@ -32,6 +32,26 @@ fn synced_bytes_survive_and_unsynced_bytes_do_not() {
 }
 
 #[test]
+fn a_killed_process_leaves_unsynced_data_that_a_later_power_loss_drops() {
+    let fs = disk_with_dir();
+    fs.lock(p("/db/LOCK")).map(std::mem::forget).unwrap();
+    let mut f = fs.create(p("/db/a")).unwrap();
+    f.append(b"durable").unwrap();
+    f.sync_data().unwrap();
+    fs.sync_dir(p("/db")).unwrap();
+    f.append(b"-volatile").unwrap();
+    let killed = fs.after_kill();
+    assert_eq!(killed.read_file(p("/db/a")).unwrap(), b"durable-volatile");
+    // Its locks died with it, and it shares nothing with the disk it was taken from.
+    killed.lock(p("/db/LOCK")).unwrap();
+    f.append(b"-after").unwrap();
+    assert_eq!(killed.read_file(p("/db/a")).unwrap(), b"durable-volatile");
+    // What was never synced is still at the mercy of a power loss.
+    let after = killed.crash_with(CrashMode::DropUnsynced);
+    assert_eq!(after.read_file(p("/db/a")).unwrap(), b"durable");
+}
+
+#[test]
 fn a_file_whose_directory_was_not_synced_is_lost() {
     let fs = disk_with_dir();
     let mut f = fs.create(p("/db/a")).unwrap();

@@ -120,6 +120,15 @@ impl SimFs {
         self.crash_with(mode)
     }
 
+    /// The disk as a killed process leaves it: every write kept, synced or not (the
+    /// kernel still holds it), and every lock released. Nothing is shared with this
+    /// disk, so a process still running on it cannot touch the copy; a power loss
+    /// ([`SimFs::crash_with`]) on the copy still loses what was never synced.
+    pub fn after_kill(&self) -> SimFs {
+        let seed = guard(&self.shared.rng).next_u64();
+        Self::with_namespace(self.shared.ns().fork(), seed)
+    }
+
     /// The disk a power loss now could leave, in the given mode.
     pub fn crash_with(&self, mode: CrashMode) -> SimFs {
         let seed = guard(&self.shared.rng).next_u64();

@@ -12,7 +12,7 @@
 //! strict about the files inside them, where an engine's ordering bugs live, and
 //! lenient about `mkdir`, which every engine does once at setup.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,7 +22,7 @@ use super::rng::Rng;
 ///
 /// The file is `data` followed by zeros up to `size` (kept sparse, so that a 64 MiB
 /// preallocated log costs the simulation only what was written into it).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Inode {
     /// The written bytes: the file up to the end of the last write.
     pub(crate) data: Vec<u8>,
@@ -129,6 +129,29 @@ impl Namespace {
 
     /// The namespace a power loss leaves: durable names only, each with the bytes the
     /// crash mode keeps.
+    /// A copy of everything, unsynced data and names included, sharing no inode with
+    /// this namespace (an inode under a live and a durable name stays one inode).
+    pub(crate) fn fork(&self) -> Namespace {
+        let mut copies: HashMap<*const Mutex<Inode>, InodeRef> = HashMap::new();
+        let mut copy = |names: &BTreeMap<PathBuf, InodeRef>| {
+            let mut out = BTreeMap::new();
+            for (path, inode) in names {
+                let twin = copies
+                    .entry(Arc::as_ptr(inode))
+                    .or_insert_with(|| Arc::new(Mutex::new(lock(inode).clone())));
+                out.insert(path.clone(), Arc::clone(twin));
+            }
+            out
+        };
+        let live = copy(&self.live);
+        let durable = copy(&self.durable);
+        Namespace {
+            live,
+            durable,
+            dirs: self.dirs.clone(),
+        }
+    }
+
     pub(crate) fn crash(&self, mode: CrashMode, rng: &mut Rng) -> Namespace {
         let mut live = BTreeMap::new();
         for (path, inode) in &self.durable {
