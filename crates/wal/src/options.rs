@@ -54,6 +54,12 @@ pub struct WalOptions {
     pub buffer_limit: usize,
     /// How recovery treats damage. Default [`RecoveryMode::TolerateCorruptTail`].
     pub recovery_mode: RecoveryMode,
+    /// Whether the previous run ended with every segment synced and nothing written
+    /// since (an engine knows it from a marker its clean close leaves). Recovery then
+    /// skips the syncs that make a crashed run's unsynced tail durable before anything
+    /// is built on it, unless it finds a torn or preallocated tail. A wrong `true` can
+    /// let a later power loss leave a hole in the log. Default false.
+    pub previous_run_synced: bool,
 }
 
 impl Default for WalOptions {
@@ -63,6 +69,7 @@ impl Default for WalOptions {
             flush_interval: Some(Duration::from_millis(5)),
             buffer_limit: 1 << 20,
             recovery_mode: RecoveryMode::default(),
+            previous_run_synced: false,
         }
     }
 }

@@ -90,7 +90,10 @@ impl Recovery {
         }
         let report = self.reader.report().clone();
         let mut last = self.reader.last_segment();
-        if let Some(unused) = self.reader.zero_tail() {
+        let zero_tail = self.reader.zero_tail();
+        let synced =
+            self.options.previous_run_synced && report.torn_tail.is_none() && zero_tail.is_none();
+        if let Some(unused) = zero_tail {
             let (segment, len) = (unused.segment, unused.offset);
             let path = segment.path_in(&self.dir);
             let context = TruncateSnafu { segment, len };
@@ -108,11 +111,13 @@ impl Recovery {
                 .map(SegmentId)
                 .filter(|s| s.0 > 0);
         }
-        if let Some(last) = last {
-            sync_segment(&self.fs, &self.dir, last)?;
+        if !synced {
+            if let Some(last) = last {
+                sync_segment(&self.fs, &self.dir, last)?;
+            }
+            let dir = &self.dir;
+            self.fs.sync_dir(dir).context(SyncDirSnafu { dir })?;
         }
-        let dir = &self.dir;
-        self.fs.sync_dir(dir).context(SyncDirSnafu { dir })?;
         // A clean last segment with room left is continued: creating a segment costs
         // a new file's syncs and a directory sync, most of a clean reopen's time.
         if let Some(last) = last

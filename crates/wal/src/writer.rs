@@ -201,8 +201,12 @@ impl Wal {
                 Err(source) => return Err(source).context(RemoveSnafu { segment }),
             }
         }
-        let dir = &self.dir;
-        self.fs.sync_dir(dir).context(SyncDirSnafu { dir })?;
+        // Nothing removed, nothing to make durable: an open with no obsolete segment
+        // (every clean reopen) skips this sync.
+        if deleted > 0 {
+            let dir = &self.dir;
+            self.fs.sync_dir(dir).context(SyncDirSnafu { dir })?;
+        }
         Ok(deleted)
     }
 
