@@ -60,7 +60,16 @@ impl ManifestWriter {
     /// [`ReadBack`] with `clean_end`). Syncs the file and the directory first: what
     /// was read back may have reached only the page cache before a crash, and what is
     /// built on it (segments deleted below its log number) must not outlive it.
-    pub(crate) fn reopen(fs: &dyn FileSystem, dir: &Path, number: u64, len: u64) -> Result<Self> {
+    ///
+    /// `synced`: the previous run closed cleanly, so the file and its name are durable
+    /// already and the syncs are skipped.
+    pub(crate) fn reopen(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        number: u64,
+        len: u64,
+        synced: bool,
+    ) -> Result<Self> {
         let path = dir.join(manifest_name(number));
         let mut file = fs.open_append(&path).context(FsSnafu { path: &path })?;
         if file.len() != len {
@@ -72,8 +81,10 @@ impl ManifestWriter {
             }
             .build());
         }
-        file.sync_data().context(FsSnafu { path: &path })?;
-        fs.sync_dir(dir).context(FsSnafu { path: dir })?;
+        if !synced {
+            file.sync_data().context(FsSnafu { path: &path })?;
+            fs.sync_dir(dir).context(FsSnafu { path: dir })?;
+        }
         Ok(ManifestWriter {
             number,
             path,

@@ -25,6 +25,13 @@ pub struct CompactionOptions {
     pub threads: usize,
     /// The layout of the tables flushes and compactions write.
     pub table: quickcache_sstable::TableOptions,
+    /// Whether the previous run ended with the manifest synced and nothing written
+    /// since (an engine knows it from a marker its clean close leaves). Opening then
+    /// continues the manifest without first syncing it and its directory, the syncs
+    /// that make a crashed run's unsynced edits durable before anything is built on
+    /// them. A wrong `true` can let a later power loss undo an edit that deleted files
+    /// relied on. Default false.
+    pub previous_run_synced: bool,
 }
 
 impl Default for CompactionOptions {
@@ -39,6 +46,7 @@ impl Default for CompactionOptions {
             max_manifest_size: 4 << 20,
             threads: 1,
             table: quickcache_sstable::TableOptions::default(),
+            previous_run_synced: false,
         }
     }
 }

@@ -44,7 +44,7 @@ impl VersionSet {
     /// and manifests left by a crash.
     ///
     /// A manifest that ends cleanly (no torn tail) and holds less than half of
-    /// `max_manifest_size` is synced and appended to; otherwise a fresh manifest
+    /// `max_manifest_size` is synced (unless `previous_run_synced`) and appended to; otherwise a fresh manifest
     /// holding a snapshot replaces it. Reusing saves the new file's sync, the
     /// `CURRENT` switch and their directory syncs: most of an open's time.
     ///
@@ -61,7 +61,7 @@ impl VersionSet {
             .unwrap_or(0);
         next_file = next_file.max(max_id + 1).max(old + 1);
         let writer = if read.clean_end && read.len < options.max_manifest_size / 2 {
-            ManifestWriter::reopen(fs.as_ref(), dir, old, read.len)?
+            ManifestWriter::reopen(fs.as_ref(), dir, old, read.len, options.previous_run_synced)?
         } else {
             let number = next_file;
             next_file += 1;
