@@ -387,6 +387,11 @@ impl Db {
             .wal
             .close()
             .map_err(|source| inner.wal_error("closing", source));
+        // Everything is synced now (the WAL's close waits for that; tables and
+        // manifest edits are synced when installed): let the next open skip its syncs.
+        if flushed.is_ok() && closed.is_ok() && !inner.failed.load(Ordering::Acquire) {
+            crate::clean::leave(inner.options.fs.as_ref(), &inner.dir);
+        }
         lock(&self.lock).take();
         flushed.and(closed)
     }

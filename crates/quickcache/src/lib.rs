@@ -37,6 +37,7 @@
 
 mod background;
 mod batch;
+mod clean;
 mod compact;
 mod db;
 mod error;
@@ -55,6 +56,7 @@ mod verify;
 mod write;
 
 pub use batch::WriteBatch;
+pub use clean::CLOSED_FILE;
 pub use db::Db;
 pub use error::{Error, Result};
 pub use iter::Iter;

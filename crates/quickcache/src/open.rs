@@ -5,12 +5,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
-use quickcache_compaction::{CURRENT, Compactor, EDIT_FORMAT, VersionSet, parse_manifest_name};
+use quickcache_compaction::{
+    CURRENT, CompactionOptions, Compactor, EDIT_FORMAT, VersionSet, parse_manifest_name,
+};
 use quickcache_fs::FileSystem;
 use quickcache_memtable::{FrozenMemtable, Memtable, Visibility, WriteBatch};
 use quickcache_sstable::SeqNo;
 use quickcache_wal::frame::{Decoded, check_segment_header, decode_at};
-use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal};
+use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
 
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -24,7 +26,10 @@ pub const LOCK_FILE: &str = "LOCK";
 /// The subdirectory holding the WAL segments.
 pub const WAL_DIR: &str = "wal";
 
-fn fs_error(operation: &'static str, path: &Path) -> impl FnOnce(quickcache_fs::Error) -> Error {
+pub(crate) fn fs_error(
+    operation: &'static str,
+    path: &Path,
+) -> impl FnOnce(quickcache_fs::Error) -> Error {
     let path = path.to_path_buf();
     move |source| Error::Fs {
         operation,
@@ -68,10 +73,16 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
             },
             source => fs_error("locking the database", dir)(source),
         })?;
-    let set = VersionSet::open_or_create(Arc::clone(&fs), dir, options.compaction())
+    // Under the lock and before anything is written: see `clean`.
+    let synced = crate::clean::take(fs.as_ref(), dir)?;
+    let tree_options = CompactionOptions {
+        previous_run_synced: synced,
+        ..options.compaction()
+    };
+    let set = VersionSet::open_or_create(Arc::clone(&fs), dir, tree_options)
         .map_err(tree_error("opening the tree", dir))?;
     let set = Arc::new(set);
-    let (wal, memtable, report) = replay(&set, dir, &options, created)?;
+    let (wal, memtable, report) = replay(&set, dir, &options, created, synced)?;
     let snapshots = Arc::new(SnapshotList::default());
     let source_list = Arc::clone(&snapshots);
     let compactor = Compactor::start(Arc::clone(&set), Arc::new(move || source_list.list()));
@@ -113,12 +124,14 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
 /// Replays the WAL segments at or above the manifest's log number (never older ones,
 /// CRASH-SAFETY rule 8) into a memtable, flushing it to L0 whenever it fills, then
 /// starts the writer (continuing a clean, short last segment, or in a fresh one) and
-/// removes segments below the log number.
+/// removes segments below the log number. `synced`: the previous run closed cleanly
+/// (see `clean`), so recovery need not sync what it reads before building on it.
 fn replay(
     set: &VersionSet,
     dir: &Path,
     options: &Options,
     created: bool,
+    synced: bool,
 ) -> Result<(Wal, Memtable, RecoveryReport)> {
     let wal_dir = dir.join(WAL_DIR);
     let werr = wal_error("recovering", &wal_dir);
@@ -128,8 +141,12 @@ fn replay(
         &wal_dir,
     ))?;
     let from = Position::segment_start(SegmentId(log_number));
+    let wal_options = WalOptions {
+        previous_run_synced: synced,
+        ..options.wal()
+    };
     let mut recovery =
-        Wal::recover(Arc::clone(&options.fs), &wal_dir, options.wal(), from).map_err(&werr)?;
+        Wal::recover(Arc::clone(&options.fs), &wal_dir, wal_options, from).map_err(&werr)?;
     let mut report = RecoveryReport {
         created,
         log_number,
