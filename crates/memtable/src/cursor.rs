@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use quickcache_sstable::{Cursor, KeyRef, Result};
 
-use crate::key::KeyParts;
+use crate::key::{Head, KeyParts};
 use crate::memtable::{Map, Memtable};
 use crate::skiplist::{Id, NodeRef};
 
@@ -74,12 +74,18 @@ impl Cursor for MemtableCursor<'_> {
 /// A cursor that holds a share of its memtable instead of borrowing it, so that it
 /// can live inside an iterator that owns its sources.
 ///
-/// Same behaviour as [`MemtableCursor`]; it remembers its node by name and finds it
-/// again (one arena lookup, no search) on every call. Made by [`Memtable::shared_cursor`]
-/// and [`crate::FrozenMemtable::shared_cursor`].
+/// Same behaviour as [`MemtableCursor`]. It remembers its node by name, with the
+/// node's inline key head read when it got there, so that `key` and `value` (called
+/// several times per merge step) find the node again without reloading its words.
+/// Made by [`Memtable::shared_cursor`] and [`crate::FrozenMemtable::shared_cursor`].
 pub struct SharedCursor {
     memtable: Arc<Memtable>,
-    current: Option<Id>,
+    current: Option<(Id, Head)>,
+}
+
+/// What a [`SharedCursor`] keeps of the node it stands on.
+fn place(node: Option<NodeRef<'_>>) -> Option<(Id, Head)> {
+    node.map(|n| (n.id(), n.head()))
 }
 
 impl SharedCursor {
@@ -91,42 +97,39 @@ impl SharedCursor {
     }
 
     fn node(&self) -> Option<NodeRef<'_>> {
-        self.memtable.map().node(self.current?)
+        let (id, head) = self.current?;
+        Some(self.memtable.map().node_known(id, head))
     }
 }
 
 impl Cursor for SharedCursor {
     fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
-        let node = self.memtable.map().seek_ge(&KeyParts::of(target));
-        self.current = node.map(|n| n.id());
+        self.current = place(self.memtable.map().seek_ge(&KeyParts::of(target)));
         Ok(())
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
-        let node = self.memtable.map().first();
-        self.current = node.map(|n| n.id());
+        self.current = place(self.memtable.map().first());
         Ok(())
     }
 
     fn seek_to_last(&mut self) -> Result<()> {
-        let node = self.memtable.map().last();
-        self.current = node.map(|n| n.id());
+        self.current = place(self.memtable.map().last());
         Ok(())
     }
 
     fn next(&mut self) -> Result<()> {
-        let next = self.node().and_then(|node| node.next()).map(|n| n.id());
-        self.current = next;
+        self.current = place(self.node().and_then(|node| node.next()));
         Ok(())
     }
 
     /// A search for the last entry below the current one: nodes link forward only.
     fn prev(&mut self) -> Result<()> {
         let map = self.memtable.map();
-        let prev = (self.current.and_then(|id| map.node(id)))
-            .and_then(|node| map.seek_before(&node.probe(), false))
-            .map(|n| n.id());
-        self.current = prev;
+        let prev = self
+            .node()
+            .and_then(|node| map.seek_before(&node.probe(), false));
+        self.current = place(prev);
         Ok(())
     }
 
@@ -140,7 +143,7 @@ impl Cursor for SharedCursor {
 
     fn seek_for_prev(&mut self, target: KeyRef<'_>) -> Result<()> {
         let node = self.memtable.map().seek_before(&KeyParts::of(target), true);
-        self.current = node.map(|n| n.id());
+        self.current = place(node);
         Ok(())
     }
 }

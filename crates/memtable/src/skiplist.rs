@@ -288,13 +288,23 @@ impl SkipList {
 
     /// The node named `id`; `None` for [`NULL`].
     #[inline]
-    pub(crate) fn node(&self, id: Id) -> Option<NodeRef<'_>> {
+    fn node(&self, id: Id) -> Option<NodeRef<'_>> {
         let words = self.store.words(id)?;
         Some(NodeRef {
             list: self,
             id,
             head: head_of(words),
         })
+    }
+
+    /// The node named `id`, whose head the caller read when it got there: no second
+    /// load of the node's words. `head` must be that node's (it is never changed).
+    pub(crate) fn node_known(&self, id: Id, head: Head) -> NodeRef<'_> {
+        NodeRef {
+            list: self,
+            id,
+            head,
+        }
     }
 
     /// The search position at the node named `id`, or at the head for [`NULL`].
