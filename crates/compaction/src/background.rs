@@ -118,9 +118,12 @@ impl Compactor {
         }
     }
 
-    /// Stops the workers, interrupting running compactions, and waits for them.
-    pub fn stop(mut self) {
+    /// Stops the workers, interrupting running compactions, and waits for them; then
+    /// returns the sticky error, which a compaction finishing during the stop may
+    /// have set (an interruption is not an error).
+    pub fn stop(mut self) -> Option<Arc<Error>> {
         self.shutdown();
+        self.error()
     }
 
     fn shutdown(&mut self) {

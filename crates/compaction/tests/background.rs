@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use common::*;
 use quickcache_compaction::{CompactionOptions, Compactor, Idle, SnapshotSource};
-use quickcache_fs::SimFs;
+use std::path::Path;
+
+use quickcache_fs::{Fault, FaultPlan, Op, SimFs};
 use quickcache_sstable::SeqNo;
 
 fn batch(b: u64) -> BTreeMap<quickcache_sstable::InternalKey, Vec<u8>> {
@@ -53,7 +55,23 @@ fn the_pool_keeps_l0_under_its_trigger_and_the_contents_intact() {
     );
     assert_eq!(pool.running(), 0);
     assert!(pool.error().is_none());
-    pool.stop();
+    assert!(pool.stop().is_none(), "a clean run stops without an error");
+}
+
+#[test]
+fn stopping_reports_the_error_a_compaction_left() {
+    let fs = SimFs::new(24);
+    let set = Arc::new(open(&fs, small_options()).unwrap());
+    for b in 1..=4 {
+        set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
+    }
+    // Every table sync fails from now on: the first compaction cannot publish.
+    let sst_sync =
+        |op: Op, path: &Path| op == Op::SyncAll && path.extension().is_some_and(|e| e == "sst");
+    fs.set_faults(FaultPlan::new().fail_matching(sst_sync, Fault::Io));
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    assert!(pool.wait_idle().is_err());
+    assert!(pool.stop().is_some(), "the sticky error outlives the stop");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use quickcache_compaction::Compactor;
 use quickcache_fs::FileLock;
 
 mod maintenance;
@@ -380,16 +381,20 @@ impl Db {
             // The thread only loops on its state; a panic there is already reported.
             let _joined = thread.join();
         }
-        if let Some(compactor) = lock(&inner.compactor).take() {
-            compactor.stop();
-        }
+        // The flush thread reports a compaction's error only when it next polls: one
+        // that failed just before the close (a manifest sync, say) is seen here.
+        let compacted = lock(&inner.compactor)
+            .take()
+            .and_then(Compactor::stop)
+            .is_none();
         let closed = inner
             .wal
             .close()
             .map_err(|source| inner.wal_error("closing", source));
         // Everything is synced now (the WAL's close waits for that; tables and
         // manifest edits are synced when installed): let the next open skip its syncs.
-        if flushed.is_ok() && closed.is_ok() && !inner.failed.load(Ordering::Acquire) {
+        let failed = inner.failed.load(Ordering::Acquire);
+        if flushed.is_ok() && closed.is_ok() && compacted && !failed {
             crate::clean::leave(inner.options.fs.as_ref(), &inner.dir);
         }
         lock(&self.lock).take();

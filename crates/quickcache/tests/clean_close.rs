@@ -101,3 +101,21 @@ fn a_run_killed_after_a_clean_open_leaves_no_marker_and_no_hole() {
         );
     }
 }
+
+#[test]
+fn a_close_after_a_background_failure_leaves_no_marker() {
+    let fs = SimFs::new(3);
+    let db = Db::open_with(DIR, options(&fs)).unwrap();
+    db.put("k", "v").unwrap();
+    // The flush's table cannot be synced: the database enters its error state.
+    let sst_sync =
+        |op: Op, path: &Path| op == Op::SyncAll && path.extension().is_some_and(|e| e == "sst");
+    fs.set_faults(FaultPlan::new().fail_matching(sst_sync, Fault::Io));
+    assert!(db.flush().is_err());
+    fs.clear_faults();
+    drop(db);
+    assert!(
+        !fs.exists(&marker()).unwrap(),
+        "nothing vouches for a failed run"
+    );
+}
