@@ -77,7 +77,8 @@ impl Recovery {
     /// Reads whatever records were not iterated (damage must be found before the log
     /// is appended to), cuts off the torn tail or the unused preallocated space the
     /// last run left (a segment that is not the last must end at its last record),
-    /// makes the last segment durable, and starts the writer: at the end of the last
+    /// makes the last segment durable (unless [`WalOptions::previous_run_synced`] says it
+    /// is already and nothing was cut), and starts the writer: at the end of the last
     /// segment when it ended cleanly (no torn tail) and is under half a segment long,
     /// otherwise in a new segment after the last existing one (and no lower than the
     /// recovery's start segment).

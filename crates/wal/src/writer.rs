@@ -81,7 +81,8 @@ impl Wal {
     }
 
     /// Continues writing at the end of the existing segment `last` of `dir`, which
-    /// recovery found clean (no torn tail) and made durable.
+    /// recovery found clean (no torn tail) and durable (synced now, or by the previous
+    /// run's clean close).
     pub(crate) fn resume(
         fs: DynFs,
         dir: PathBuf,
