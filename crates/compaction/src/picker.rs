@@ -1,10 +1,13 @@
 //! The compaction picker: a pure function from a version to the next compaction, if
 //! one is due. No I/O; [`crate::executor`] carries the plan out.
 //!
-//! - L0 is scored by table count against [`CompactionOptions::l0_trigger`]; deeper
-//!   levels by size against the [`LevelTargets`] derived from the largest level.
+//! - L0 is scored by table count against [`CompactionOptions::l0_trigger`] and by
+//!   bytes against the base level; deeper levels by size against the
+//!   [`LevelTargets`] derived from the largest level, counting the bytes queued above
+//!   them (see [`scores`]).
 //! - The level with the highest score of at least 1 is compacted.
-//! - L0 is compacted into the base level: starting from its oldest table, every L0
+//! - L0 is compacted into the base level (or a level above it that still holds
+//!   data): starting from its oldest table, every L0
 //!   table overlapping the growing key range is taken in (so no older L0 entry for
 //!   those keys stays behind), plus the overlapping base-level tables.
 //! - A deeper level gives one table, the one that overlaps the fewest bytes of the
@@ -106,20 +109,62 @@ fn user_range<'a>(
     range.map(|(a, b)| (a.to_vec(), b.to_vec()))
 }
 
-/// The score of every level: compaction is due where it is at least 1.
+/// How much a due score counts over a score below 1 (RocksDB's `kScoreScale`):
+/// a level over its target is due at a score of at least 1 only after the bytes
+/// queued above it are taken into account, see [`scores`].
+const SCALE: f64 = 10.0;
+
+/// The score of every level: compaction is due where it is at least 1. As RocksDB's
+/// dynamic level bytes does (`ComputeCompactionScore`):
+///
+/// - L0 scores its table count against the trigger, and at least 1.01 once its bytes
+///   reach `base_level_target`; once they pass the base level's target, at least its
+///   bytes over the base level's (so L0 goes down when it outgrows the base level).
+///   A due score is scaled by [`SCALE`].
+/// - A deeper level under its target scores size / target. Over it, it scores
+///   size / (target + bytes queued above it) × [`SCALE`], where the queue is L0's
+///   bytes plus every higher level's excess. So the base level is not drained into
+///   the bottom while L0 holds data about to land in it: each such drain would
+///   rewrite the bottom for fewer new keys.
+///
+/// Measured with `write_amp` (docs/write-amplification.md): unpaced with 64 MiB
+/// memtables, write amplification 3.209 → 3.197; paced, 64 MiB flushes no longer sit
+/// in L0 below the count trigger (space amplification 1.200 → 1.082).
 pub fn scores(version: &Version, options: &CompactionOptions) -> Vec<(Level, f64)> {
     let targets = LevelTargets::of(version, options);
-    let mut out = vec![(
-        Level::L0,
-        version.l0_count() as f64 / options.l0_trigger.max(1) as f64,
-    )];
+    let l0_bytes = version.level_size(Level::L0);
+    let mut l0 = version.l0_count() as f64 / options.l0_trigger.max(1) as f64;
+    if l0_bytes >= options.base_level_target {
+        l0 = l0.max(1.01);
+    }
+    let base_target = targets.target(targets.base);
+    if l0_bytes > base_target {
+        let base_size = version.level_size(targets.base).max(base_target).max(1);
+        l0 = l0.max(l0_bytes as f64 / base_size as f64);
+    }
+    // RocksDB scales only above 1, so at exactly the trigger an over-target base
+    // level goes first; scaling every due score keeps the rule above without that
+    // edge.
+    if l0 >= 1.0 {
+        l0 *= SCALE;
+    }
+    let mut out = vec![(Level::L0, l0)];
+    let mut queued = l0_bytes;
     for level in Level::all().skip(1).filter(|&l| l != Level::BOTTOM) {
         let size = version.level_size(level);
         let score = match targets.target(level) {
             // Data above the base level (left after the tree shrank) goes down first.
-            0 if size > 0 => f64::MAX,
+            0 if size > 0 => {
+                queued = queued.saturating_add(size);
+                f64::MAX
+            }
             0 => 0.0,
-            target => size as f64 / target as f64,
+            target if size < target => size as f64 / target as f64,
+            target => {
+                let queue = target.saturating_add(queued);
+                queued = queued.saturating_add(size - target);
+                size as f64 / queue as f64 * SCALE
+            }
         };
         out.push((level, score));
     }
@@ -137,12 +182,24 @@ pub fn pick(version: &Version, options: &CompactionOptions, busy: &Busy) -> Opti
     due.sort_by(|a, b| b.1.total_cmp(&a.1));
     due.into_iter().find_map(|(level, score)| {
         if level == Level::L0 {
-            let plan = plan_l0(version, targets.base, score, options)?;
+            let plan = plan_l0(version, l0_output(version, targets.base), score, options)?;
             (!busy.conflicts(&plan)).then_some(plan)
         } else {
             plan_level(version, level, score, options, busy)
         }
     })
+}
+
+/// Where L0 goes: the base level, unless a level above it still holds data (left
+/// after the tree shrank, and not yet pushed down because a second compaction
+/// thread holds its tables). L0's entries are newer than any level's, so they must
+/// never land below a level that may hold the same keys.
+fn l0_output(version: &Version, base: Level) -> Level {
+    Level::all()
+        .skip(1)
+        .take_while(|l| l.index() < base.index())
+        .find(|&l| version.level_size(l) > 0)
+        .unwrap_or(base)
 }
 
 fn plan_l0(

@@ -46,7 +46,7 @@ fn l0_goes_to_the_bottom_of_an_empty_tree_with_every_overlapping_table() {
     // Oldest [a,c] takes [b,e], which takes [d,g]; [m,n] and [x,z] stay.
     assert_eq!(ids(&plan.inputs), [4, 2, 1]);
     assert!(!plan.trivial_move);
-    assert!((plan.score - 1.25).abs() < 1e-9);
+    assert!((plan.score - 12.5).abs() < 1e-9, "1.25, scaled as due");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn an_oversized_level_compacts_one_table_into_the_next() {
         plan.pointer.as_ref().map(|k| k.user_key.clone()),
         Some(b"f".to_vec())
     );
-    assert!((plan.score - 1.25).abs() < 1e-9);
+    assert!((plan.score - 12.5).abs() < 1e-9, "1.25, scaled as due");
 }
 
 #[test]
@@ -257,4 +257,64 @@ fn l0_goes_to_the_base_level_once_the_bottom_outgrows_the_base_target() {
     assert_eq!(plan.output_level, l(5));
     assert!(plan.next_inputs.is_empty());
     assert_eq!(ids(&plan.below[0]), [5, 6]);
+}
+
+#[test]
+fn l0_is_due_by_bytes_before_the_count_trigger() {
+    let v = version_of(&[
+        (0, 1, "a", "m", 40 * MIB, 11),
+        (0, 2, "b", "z", 40 * MIB, 12),
+        (6, 3, "a", "z", 400 * MIB, 1),
+    ]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!(
+        plan.level,
+        Level::L0,
+        "80 MiB of L0 passes the 64 MiB base target"
+    );
+    assert_eq!(ids(&plan.inputs), [2, 1]);
+}
+
+#[test]
+fn the_base_level_waits_while_l0_queues_data_for_it() {
+    // L5 is over its 64 MiB target, but L0 is due too and its 60 MiB will land in L5:
+    // draining L5 first would rewrite L6 for fewer new keys.
+    let v = version_of(&[
+        (0, 1, "a", "z", 15 * MIB, 11),
+        (0, 2, "a", "z", 15 * MIB, 12),
+        (0, 3, "a", "z", 15 * MIB, 13),
+        (0, 4, "a", "z", 15 * MIB, 14),
+        (5, 5, "a", "m", 35 * MIB, 5),
+        (5, 6, "n", "z", 35 * MIB, 5),
+        (6, 7, "a", "z", 640 * MIB, 1),
+    ]);
+    let scores = scores(&v, &opts());
+    let score = |level| scores.iter().find(|s| s.0 == level).map_or(0.0, |s| s.1);
+    assert!((score(l(5)) - 70.0 / (64.0 + 60.0) * 10.0).abs() < 1e-9);
+    assert!(score(l(5)) >= 1.0, "still due, after L0");
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!(plan.level, Level::L0);
+    assert_eq!(plan.output_level, l(5));
+}
+
+#[test]
+fn l0_goes_above_the_base_level_while_a_level_there_holds_data() {
+    // The base level is L4 (L6 holds 700 MiB), but L3 still holds a table another
+    // thread is compacting: L0 may not land below it.
+    let v = version_of(&[
+        (0, 1, "a", "c", MIB, 11),
+        (0, 2, "b", "e", MIB, 12),
+        (0, 3, "a", "d", MIB, 13),
+        (0, 4, "c", "d", MIB, 14),
+        (3, 5, "x", "y", MIB, 5),
+        (6, 6, "a", "z", 700 * MIB, 1),
+    ]);
+    assert_eq!(LevelTargets::of(&v, &opts()).base, l(4));
+    let busy = Busy {
+        tables: [TableId(5)].into_iter().collect(),
+        outputs: vec![(l(4), b"x".to_vec(), b"y".to_vec())],
+    };
+    let plan = pick(&v, &opts(), &busy).unwrap();
+    assert_eq!(plan.level, Level::L0);
+    assert_eq!(plan.output_level, l(3));
 }
