@@ -175,8 +175,9 @@ fn run(ops: Vec<Op>) -> bool {
                     if items != expected {
                         return false;
                     }
-                    let back = collect(snap.iter().rev());
-                    if back.len() != expected.len() {
+                    let mut back = collect(snap.iter().rev());
+                    back.reverse();
+                    if back != expected {
                         return false;
                     }
                 }
