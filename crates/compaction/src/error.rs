@@ -47,6 +47,18 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A WAL segment or table the tree needs is gone, and the open had dropped the
+    /// manifest's damaged tail: that record was most likely a durable edit that
+    /// rotted (the one that made them obsolete), not a torn append.
+    #[snafu(display(
+        "{missing}, after the {tail}: that record was most likely a durable edit that rotted"
+    ))]
+    LostManifestEdit {
+        /// What is missing, as a clause naming it ("WAL segment 7 is missing").
+        missing: String,
+        /// The dropped tail.
+        tail: crate::DroppedTail,
+    },
     /// `CURRENT` does not name a manifest.
     #[snafu(display("{} is damaged: holds {contents:?}, not a manifest name", path.display()))]
     BadCurrent {
@@ -56,12 +68,15 @@ pub enum Error {
         contents: String,
     },
     /// The manifest lists a table whose file does not exist.
-    #[snafu(display("{id} listed in the manifest is missing: {}", path.display()))]
+    #[snafu(display("{id} listed in the manifest is missing: {}{}", path.display(), after_drop(dropped_tail.as_ref())))]
     MissingTable {
         /// The table.
         id: TableId,
         /// The file expected.
         path: PathBuf,
+        /// The damaged manifest tail the open dropped, if it did: then the manifest
+        /// probably lost the edit that removed the table, and is the file to examine.
+        dropped_tail: Option<crate::DroppedTail>,
     },
     /// A table's file is not the size the manifest recorded.
     #[snafu(display("{id} ({}) has {actual} bytes, the manifest says {expected}", path.display()))]
@@ -93,12 +108,19 @@ impl Error {
         match self {
             Error::ManifestCorrupt { .. }
             | Error::BadCurrent { .. }
+            | Error::LostManifestEdit { .. }
             | Error::MissingTable { .. }
             | Error::TableSizeMismatch { .. } => true,
             Error::Table { source, .. } | Error::Input { source } => source.is_corruption(),
             _ => false,
         }
     }
+}
+
+fn after_drop(tail: Option<&crate::DroppedTail>) -> String {
+    tail.map_or_else(String::new, |t| {
+        format!(" (the {t}; it probably was the edit that removed this table)")
+    })
 }
 
 /// Result alias of the compaction crate.

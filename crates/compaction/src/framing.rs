@@ -29,19 +29,22 @@ pub(crate) struct Damage {
     pub(crate) reason: String,
 }
 
-/// The records of a manifest file, each with its offset, and whether the file ends
-/// exactly where its last record ends (no torn tail, nothing after it).
+/// The records of a manifest file, each with its offset, and the damaged tail dropped
+/// after them, if any: the file ends cleanly (exactly where its last record ends)
+/// when there is none.
 #[derive(Debug)]
 pub(crate) struct Records<'a> {
     pub(crate) records: Vec<(u64, &'a [u8])>,
-    pub(crate) clean_end: bool,
+    pub(crate) dropped: Option<Damage>,
 }
 
 /// The records of manifest `number`, whose file holds `bytes`, each with its offset.
 ///
-/// Damage with no intact record after it is the torn tail of an append that was never
-/// acknowledged (the manifest is synced on every edit) and ends the log; damage
-/// followed by an intact record is corruption (CRASH-SAFETY rule 7).
+/// Damage with no intact record after it ends the log and is returned as `dropped`:
+/// usually the torn tail of an append that was never acknowledged (the manifest is
+/// synced on every edit), but the same bytes can be a synced edit that rotted, so the
+/// caller keeps the evidence until the rest of the database agrees. Damage followed
+/// by an intact record is corruption (CRASH-SAFETY rule 7).
 pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Records<'_>, Damage> {
     let id = SegmentId(number);
     let damage = |offset: usize, reason: String| Damage {
@@ -61,30 +64,35 @@ pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Records<'_>, Damage> 
                 out.push((at as u64, payload));
                 at = next;
             }
+            // `decode_at` reports the end only at the file's last byte.
             Ok(Decoded::End) => {
                 return Ok(Records {
                     records: out,
-                    clean_end: at == bytes.len(),
+                    dropped: None,
                 });
             }
             Err(kind) => {
-                return torn_tail_or_corrupt(bytes, id, at, kind).map(|()| Records {
+                return torn_tail_or_corrupt(bytes, id, at, kind).map(|tail| Records {
                     records: out,
-                    clean_end: false,
+                    dropped: Some(tail),
                 });
             }
         }
     }
 }
 
+/// The tail dropped at `at`, or the corruption it is when an intact record follows.
 fn torn_tail_or_corrupt(
     bytes: &[u8],
     id: SegmentId,
     at: usize,
     kind: DamageKind,
-) -> Result<(), Damage> {
+) -> Result<Damage, Damage> {
     match next_intact(bytes, id, at + 1) {
-        None => Ok(()),
+        None => Ok(Damage {
+            offset: at as u64,
+            reason: kind.to_string(),
+        }),
         Some(next) => Err(Damage {
             offset: at as u64,
             reason: format!("{kind}, followed by an intact record at offset {next}"),

@@ -81,6 +81,7 @@ mod picker;
 mod recovery;
 mod retention;
 mod stats;
+mod tail;
 #[cfg(test)]
 mod testing;
 mod version;
@@ -100,5 +101,6 @@ pub use picker::{Busy, CompactionPlan, pending_compaction_bytes, pick, scores};
 pub use recovery::TreeInspection;
 pub use retention::{Decision, Retention};
 pub use stats::{Stats, StatsSnapshot};
+pub use tail::DroppedTail;
 pub use version::{BoxCursor, LevelTables, TreeCursor, Version};
 pub use version_set::VersionSet;

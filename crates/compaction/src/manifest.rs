@@ -18,7 +18,7 @@ use snafu::ResultExt;
 
 use crate::edit::codec;
 use crate::error::{FsSnafu, ManifestCorruptSnafu, PoisonedSnafu};
-use crate::{Result, VersionEdit, manifest_name};
+use crate::{DroppedTail, Result, VersionEdit, manifest_name};
 
 /// The open manifest, appended to by the version set under its lock.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ impl ManifestWriter {
     }
 
     /// Continues manifest `number` in `dir`, which ends cleanly after `len` bytes (a
-    /// [`ReadBack`] with `clean_end`). Syncs the file and the directory first: what
+    /// [`ReadBack`] with nothing `dropped`). Syncs the file and the directory first: what
     /// was read back may have reached only the page cache before a crash, and what is
     /// built on it (segments deleted below its log number) must not outlive it.
     ///
@@ -147,12 +147,12 @@ impl ManifestWriter {
     }
 }
 
-/// A manifest as read back: its edits in order, and whether the file ends exactly
-/// at the end of its last record, so that appending to it continues the log.
+/// A manifest as read back: its edits in order, and the damaged tail dropped after them, if any. Only a manifest without one ends
+/// exactly at the end of its last record, so that appending to it continues the log.
 #[derive(Debug)]
 pub(crate) struct ReadBack {
     pub(crate) edits: Vec<VersionEdit>,
-    pub(crate) clean_end: bool,
+    pub(crate) dropped: Option<DroppedTail>,
     pub(crate) len: u64,
 }
 
@@ -175,9 +175,16 @@ pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<ReadB
     let edits = (read.records.into_iter())
         .map(|(offset, payload)| codec::decode(payload).map_err(|e| corrupt(offset, e.to_string())))
         .collect::<Result<_>>()?;
+    let len = bytes.len() as u64;
+    let dropped = read.dropped.map(|d| DroppedTail {
+        path: path.clone(),
+        offset: d.offset,
+        bytes: len.saturating_sub(d.offset),
+        reason: d.reason,
+    });
     Ok(ReadBack {
         edits,
-        clean_end: read.clean_end,
-        len: bytes.len() as u64,
+        dropped,
+        len,
     })
 }

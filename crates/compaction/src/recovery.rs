@@ -1,6 +1,7 @@
 //! Opening a tree: creating a new one, or rebuilding the version from the manifest
-//! that `CURRENT` names, checking every table, then starting a fresh manifest and
-//! removing files no version references.
+//! that `CURRENT` names, checking every table, then continuing the manifest or
+//! starting a fresh one, and (unless the caller defers it) removing files no version
+//! references.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,16 +14,29 @@ use crate::error::{FsSnafu, ManifestCorruptSnafu, MissingTableSnafu, TableSizeMi
 use crate::manifest::{self, ManifestWriter};
 use crate::version_set::{LogState, merge_state, snapshot_edit};
 use crate::{
-    CompactionOptions, Result, TableHandle, TableId, TableInfo, Version, VersionSet,
+    CompactionOptions, DroppedTail, Result, TableHandle, TableId, TableInfo, Version, VersionSet,
     parse_manifest_name,
 };
 
 impl VersionSet {
     /// Opens the tree in `dir`, creating an empty one if `dir` holds no `CURRENT`.
     pub fn open_or_create(fs: DynFs, dir: &Path, options: CompactionOptions) -> Result<VersionSet> {
-        let current = dir.join(CURRENT);
-        if fs.exists(&current).context(FsSnafu { path: &current })? {
+        if has_current(&fs, dir)? {
             Self::open(fs, dir, options)
+        } else {
+            Self::create(fs, dir, options)
+        }
+    }
+
+    /// [`VersionSet::open_or_create`], opening with
+    /// [`VersionSet::open_deferring_cleanup`]: the caller removes unreferenced files.
+    pub fn open_or_create_deferring_cleanup(
+        fs: DynFs,
+        dir: &Path,
+        options: CompactionOptions,
+    ) -> Result<VersionSet> {
+        if has_current(&fs, dir)? {
+            Self::open_deferring_cleanup(fs, dir, options)
         } else {
             Self::create(fs, dir, options)
         }
@@ -39,28 +53,49 @@ impl VersionSet {
         Ok(Self::assemble(fs, dir, options, version, writer, state, 2))
     }
 
-    /// Opens the tree in `dir`: replays the manifest `CURRENT` names, checks that every
-    /// table it lists exists with its recorded size, and removes unreferenced tables
-    /// and manifests left by a crash.
-    ///
-    /// A manifest that ends cleanly (no torn tail) and holds less than half of
-    /// `max_manifest_size` is synced (unless `previous_run_synced`) and appended to; otherwise a fresh manifest
-    /// holding a snapshot replaces it. Reusing saves the new file's sync, the
-    /// `CURRENT` switch and their directory syncs: most of an open's time.
+    /// Opens the tree in `dir`: [`VersionSet::open_deferring_cleanup`], then
+    /// [`VersionSet::remove_unreferenced`] to remove the tables and manifests a crash
+    /// left behind.
     ///
     /// A damaged `CURRENT` or manifest, a missing table or one of the wrong size is an
     /// error naming the file.
     pub fn open(fs: DynFs, dir: &Path, options: CompactionOptions) -> Result<VersionSet> {
+        let set = Self::open_deferring_cleanup(fs, dir, options)?;
+        set.remove_unreferenced()?;
+        Ok(set)
+    }
+
+    /// Opens the tree in `dir` but removes nothing: replays the manifest `CURRENT`
+    /// names and checks that every table it lists exists with its recorded size.
+    ///
+    /// Damage at the manifest's end with no intact record after it is dropped as a
+    /// torn append, and [`VersionSet::dropped_tail`] says so. A synced edit that rotted
+    /// looks the same, and the files it made obsolete (WAL segments, compaction
+    /// inputs) may be gone: a caller that can tell (the database checks its WAL
+    /// against [`VersionSet::log_number`]) should do so before it calls
+    /// [`VersionSet::remove_unreferenced`], which would delete the old manifest and
+    /// the tables the lost edit added.
+    ///
+    /// A manifest that ends cleanly (no dropped tail) and holds less than half of
+    /// `max_manifest_size` is synced (unless `previous_run_synced`) and appended to;
+    /// otherwise a fresh manifest holding a snapshot replaces it in `CURRENT` (the old
+    /// file stays until the cleanup). Reusing saves the new file's sync, the `CURRENT`
+    /// switch and their directory syncs: most of an open's time.
+    pub fn open_deferring_cleanup(
+        fs: DynFs,
+        dir: &Path,
+        options: CompactionOptions,
+    ) -> Result<VersionSet> {
         let old = read_current(fs.as_ref(), dir)?;
         let (version, state, mut next_file, read) = replay(&fs, dir, old)?;
-        check_tables(&fs, &version)?;
+        check_tables(&fs, &version, read.dropped.as_ref())?;
         let max_id = version
             .tables()
             .map(|(_, t)| t.info().id.0)
             .max()
             .unwrap_or(0);
         next_file = next_file.max(max_id + 1).max(old + 1);
-        let writer = if read.clean_end && read.len < options.max_manifest_size / 2 {
+        let writer = if read.dropped.is_none() && read.len < options.max_manifest_size / 2 {
             ManifestWriter::reopen(fs.as_ref(), dir, old, read.len, options.previous_run_synced)?
         } else {
             let number = next_file;
@@ -70,8 +105,8 @@ impl VersionSet {
             set_current(fs.as_ref(), dir, number)?;
             writer
         };
-        let set = Self::assemble(fs, dir, options, version, writer, state, next_file);
-        set.remove_unreferenced()?;
+        let mut set = Self::assemble(fs, dir, options, version, writer, state, next_file);
+        set.dropped_tail = read.dropped;
         Ok(set)
     }
 
@@ -91,8 +126,9 @@ impl VersionSet {
 
     /// Removes the tables no version lists and every manifest but the current one:
     /// what an interrupted flush or compaction, or a crash during a manifest switch,
-    /// leaves behind. Run only while no flush or compaction is writing tables (the
-    /// open does it before any can start).
+    /// leaves behind. Run only while no flush or compaction is writing tables:
+    /// [`VersionSet::open`] does it before any can start; after
+    /// [`VersionSet::open_deferring_cleanup`], call it before the first flush.
     pub fn remove_unreferenced(&self) -> Result<Vec<String>> {
         let names = self
             .fs
@@ -160,13 +196,28 @@ fn replay(fs: &DynFs, dir: &Path, number: u64) -> Result<Replayed> {
     Ok((version, state, next_file, read))
 }
 
-/// Checks that every table exists with the size the manifest recorded (rule 9).
-fn check_tables(fs: &DynFs, version: &Version) -> Result<()> {
+fn has_current(fs: &DynFs, dir: &Path) -> Result<bool> {
+    let current = dir.join(CURRENT);
+    fs.exists(&current).context(FsSnafu { path: &current })
+}
+
+/// Checks that every table exists with the size the manifest recorded (rule 9). A
+/// missing table names the manifest tail the open `dropped`, if any: that tail likely
+/// was the edit that removed the table.
+fn check_tables(fs: &DynFs, version: &Version, dropped: Option<&DroppedTail>) -> Result<()> {
     for (_, table) in version.tables() {
         let (id, path) = (table.info().id, table.path());
         let actual = match fs.size(path) {
             Ok(size) => size,
-            Err(e) if e.is_not_found() => return MissingTableSnafu { id, path }.fail(),
+            Err(e) if e.is_not_found() => {
+                let dropped_tail = dropped.cloned();
+                return MissingTableSnafu {
+                    id,
+                    path,
+                    dropped_tail,
+                }
+                .fail();
+            }
             Err(e) => return Err(e).context(FsSnafu { path }),
         };
         let expected = table.info().size;

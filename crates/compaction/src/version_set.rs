@@ -35,6 +35,8 @@ pub struct VersionSet {
     manifest: Mutex<(ManifestWriter, LogState)>,
     next_file: AtomicU64,
     pub(crate) stats: Stats,
+    /// Set by the open that dropped a damaged manifest tail (see `tail.rs`).
+    pub(crate) dropped_tail: Option<crate::DroppedTail>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,6 +61,7 @@ impl VersionSet {
             manifest: Mutex::new((writer, state)),
             next_file: AtomicU64::new(next_file),
             stats: Stats::default(),
+            dropped_tail: None,
         }
     }
 

@@ -79,7 +79,9 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         previous_run_synced: synced,
         ..options.compaction()
     };
-    let set = VersionSet::open_or_create(Arc::clone(&fs), dir, tree_options)
+    // Files the tree no longer references are removed by `replay` only once the WAL
+    // agrees with the manifest: a lost manifest edit must not take them along.
+    let set = VersionSet::open_or_create_deferring_cleanup(Arc::clone(&fs), dir, tree_options)
         .map_err(tree_error("opening the tree", dir))?;
     let set = Arc::new(set);
     let (wal, memtable, report) = replay(&set, dir, &options, created, synced)?;
@@ -136,10 +138,20 @@ fn replay(
     let wal_dir = dir.join(WAL_DIR);
     let werr = wal_error("recovering", &wal_dir);
     let log_number = set.log_number();
-    check_log_start(options.fs.as_ref(), &wal_dir, log_number).map_err(wal_error(
-        "recovering: the manifest's log number names a removed segment, so the manifest lost an edit",
-        &wal_dir,
-    ))?;
+    check_log_start(options.fs.as_ref(), &wal_dir, log_number).map_err(|source| {
+        match set.dropped_tail() {
+            Some(tail) => tree_error("recovering", dir)(tail.lost_edit(format!(
+                "{source} (the manifest's log number is {log_number})"
+            ))),
+            None => wal_error(
+                "recovering: the manifest's log number names a removed segment, so the manifest lost an edit",
+                &wal_dir,
+            )(source),
+        }
+    })?;
+    // Before the first recovery flush, whose table numbers an orphan may carry.
+    set.remove_unreferenced()
+        .map_err(tree_error("removing files no version references", dir))?;
     let from = Position::segment_start(SegmentId(log_number));
     let wal_options = WalOptions {
         previous_run_synced: synced,
@@ -196,9 +208,9 @@ fn check_log_start(
     wal_dir: &Path,
     log_number: u64,
 ) -> std::result::Result<(), quickcache_wal::Error> {
-    if log_number < SegmentId::FIRST.0 {
-        return Ok(());
-    }
+    // Log number 0 (no flush recorded): nothing was ever removed, so the WAL must
+    // still start at its first segment. A rotted first flush edit leaves exactly that.
+    let log_number = log_number.max(SegmentId::FIRST.0);
     // A listing failure is left for recovery to report.
     let Ok(segments) = quickcache_wal::list_segments(fs, wal_dir) else {
         return Ok(());

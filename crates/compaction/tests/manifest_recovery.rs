@@ -1,0 +1,122 @@
+//! What an open does with a manifest it cannot fully trust: a damaged last record is
+//! dropped but its evidence kept until the caller's cleanup.
+
+#![allow(clippy::unwrap_used, reason = "tests unwrap: a panic is a failed test")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use quickcache_compaction::{
+    CompactionOptions, Error, Level, TableInfo, VersionEdit, VersionSet, manifest_name,
+};
+use quickcache_fs::{DynFs, FileSystem, SimFs};
+use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
+
+const DIR: &str = "/db";
+
+fn dir() -> &'static Path {
+    Path::new(DIR)
+}
+
+fn dyn_fs(fs: &SimFs) -> DynFs {
+    Arc::new(fs.clone())
+}
+
+fn info(id: u64, lo: &str, hi: &str, size: u64) -> TableInfo {
+    let seq = SeqNo::new(id.clamp(1, 1 << 40)).unwrap();
+    TableInfo {
+        id: quickcache_compaction::TableId(id),
+        size,
+        smallest: InternalKey::new(lo.as_bytes(), seq, ValueKind::Value),
+        largest: InternalKey::new(hi.as_bytes(), seq, ValueKind::Value),
+        min_seqno: seq,
+        max_seqno: seq,
+        entries: 1,
+        tombstones: 0,
+    }
+}
+
+/// A table file of `size` bytes, listed in L0 by an edit that sets log number `log`,
+/// as a flush does.
+fn flush(fs: &SimFs, set: &VersionSet, lo: &str, hi: &str, log: u64) -> TableInfo {
+    let t = info(set.new_table_id().0, lo, hi, 40);
+    let mut f = fs.create(&t.id.path(dir())).unwrap();
+    f.append(&[7; 40]).unwrap();
+    f.sync_all().unwrap();
+    fs.sync_dir(dir()).unwrap();
+    set.log_and_apply(VersionEdit {
+        log_number: Some(log),
+        added: vec![(Level::L0, t.clone())],
+        ..VersionEdit::new()
+    })
+    .unwrap();
+    t
+}
+
+fn manifest_path(set: &VersionSet) -> PathBuf {
+    dir().join(manifest_name(set.manifest_number()))
+}
+
+/// Flips a byte inside the payload of the record at `offset` of `path`.
+fn rot(fs: &SimFs, path: &Path, offset: u64) {
+    let mut bytes = fs.read_file(path).unwrap();
+    bytes[offset as usize + quickcache_wal::RECORD_HEADER_LEN + 3] ^= 0x40;
+    let mut f = fs.create(path).unwrap();
+    f.append(&bytes).unwrap();
+    f.sync_all().unwrap();
+}
+
+#[test]
+fn a_rotted_last_edit_keeps_the_old_manifest_and_its_table_until_the_cleanup() {
+    let fs = SimFs::new(31);
+    let set = VersionSet::open_or_create(dyn_fs(&fs), dir(), CompactionOptions::default()).unwrap();
+    flush(&fs, &set, "a", "b", 2);
+    let path = manifest_path(&set);
+    let last = fs.size(&path).unwrap();
+    let table = flush(&fs, &set, "c", "d", 3);
+    drop(set);
+    rot(&fs, &path, last);
+
+    let set = VersionSet::open_deferring_cleanup(dyn_fs(&fs), dir(), CompactionOptions::default())
+        .unwrap();
+    let tail = set.dropped_tail().unwrap();
+    assert_eq!((&tail.path, tail.offset), (&path, last));
+    assert_eq!(tail.bytes, fs.size(&path).unwrap() - last);
+    assert_eq!(set.log_number(), 2, "the rotted edit is not applied");
+    assert!(set.manifest_number() > 0 && manifest_path(&set) != path);
+    assert!(fs.exists(&path).unwrap(), "the old manifest is evidence");
+    assert!(fs.exists(&table.id.path(dir())).unwrap(), "so is its table");
+
+    let removed = set.remove_unreferenced().unwrap();
+    assert!(removed.contains(&table.id.file_name()), "{removed:?}");
+    assert!(!fs.exists(&path).unwrap());
+}
+
+#[test]
+fn a_table_missing_after_a_dropped_tail_names_the_manifest() {
+    let fs = SimFs::new(32);
+    let set = VersionSet::open_or_create(dyn_fs(&fs), dir(), CompactionOptions::default()).unwrap();
+    let gone = flush(&fs, &set, "a", "b", 2);
+    let path = manifest_path(&set);
+    let last = fs.size(&path).unwrap();
+    // A compaction's edit: durable, so the input's file goes with the last reader.
+    set.log_and_apply(VersionEdit {
+        removed: vec![(Level::L0, gone.id)],
+        ..VersionEdit::new()
+    })
+    .unwrap();
+    drop(set);
+    assert!(!fs.exists(&gone.id.path(dir())).unwrap());
+    rot(&fs, &path, last);
+
+    let err = VersionSet::open_deferring_cleanup(dyn_fs(&fs), dir(), CompactionOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingTable { id, dropped_tail: Some(t), .. }
+            if *id == gone.id && t.path == path && t.offset == last),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(message.contains(&manifest_name(1)), "{message}");
+    assert!(err.is_corruption());
+}
