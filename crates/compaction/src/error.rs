@@ -47,6 +47,15 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// An edit handed to [`crate::VersionSet::log_and_apply`] does not fit the current
+    /// version, or cannot be framed; nothing was written and nothing is damaged.
+    #[snafu(display("edit refused, nothing written to manifest {}: {reason}", path.display()))]
+    EditRefused {
+        /// The manifest in use.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A WAL segment or table the tree needs is gone, and the open had dropped the
     /// manifest's damaged tail: that record was most likely a durable edit that
     /// rotted (the one that made them obsolete), not a torn append.

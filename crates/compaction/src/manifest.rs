@@ -17,7 +17,7 @@ use quickcache_fs::{FileSystem, WritableFile};
 use snafu::ResultExt;
 
 use crate::edit::codec;
-use crate::error::{FsSnafu, ManifestCorruptSnafu, PoisonedSnafu};
+use crate::error::{EditRefusedSnafu, FsSnafu, ManifestCorruptSnafu, PoisonedSnafu};
 use crate::{DroppedTail, Result, VersionEdit, manifest_name};
 
 /// The open manifest, appended to by the version set under its lock.
@@ -120,22 +120,21 @@ impl ManifestWriter {
         if self.poisoned {
             return PoisonedSnafu { path: &self.path }.fail();
         }
-        self.poisoned = true;
         let mut payload = std::mem::take(&mut self.scratch);
         payload.clear();
         codec::encode(edit, &mut payload);
         let mut frame = Vec::with_capacity(payload.len() + 32);
         let framed = crate::framing::frame(&mut frame, self.number, self.len(), &payload);
         self.scratch = payload;
+        // Refused before anything is written: the file is as it was, no need to poison.
         framed.map_err(|reason| {
-            let offset = self.len();
-            ManifestCorruptSnafu {
+            EditRefusedSnafu {
                 path: &self.path,
-                offset,
                 reason,
             }
             .build()
         })?;
+        self.poisoned = true;
         self.file
             .append(&frame)
             .context(FsSnafu { path: &self.path })?;
@@ -147,11 +146,12 @@ impl ManifestWriter {
     }
 }
 
-/// A manifest as read back: its edits in order, and the damaged tail dropped after them, if any. Only a manifest without one ends
+/// A manifest as read back: its edits in order, each with its record's offset, and
+/// the damaged tail dropped after them, if any. Only a manifest without one ends
 /// exactly at the end of its last record, so that appending to it continues the log.
 #[derive(Debug)]
 pub(crate) struct ReadBack {
-    pub(crate) edits: Vec<VersionEdit>,
+    pub(crate) edits: Vec<(u64, VersionEdit)>,
     pub(crate) dropped: Option<DroppedTail>,
     pub(crate) len: u64,
 }
@@ -173,7 +173,10 @@ pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<ReadB
         return Err(corrupt(0, "holds no snapshot record".to_owned()));
     }
     let edits = (read.records.into_iter())
-        .map(|(offset, payload)| codec::decode(payload).map_err(|e| corrupt(offset, e.to_string())))
+        .map(|(offset, payload)| match codec::decode(payload) {
+            Ok(edit) => Ok((offset, edit)),
+            Err(e) => Err(corrupt(offset, e.to_string())),
+        })
         .collect::<Result<_>>()?;
     let len = bytes.len() as u64;
     let dropped = read.dropped.map(|d| DroppedTail {

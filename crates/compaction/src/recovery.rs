@@ -179,16 +179,19 @@ fn replay(fs: &DynFs, dir: &Path, number: u64) -> Result<Replayed> {
     let mut state = LogState::default();
     let mut next_file = 0;
     let mut open = |info: &TableInfo| Arc::new(TableHandle::new(Arc::clone(fs), dir, info.clone()));
-    for (i, edit) in edits.iter().enumerate() {
-        let applied = edit.apply(&version, &mut open).map_err(|e| {
+    for (i, (offset, edit)) in edits.iter().enumerate() {
+        let corrupt = |reason: String| {
             let path = dir.join(crate::manifest_name(number));
             ManifestCorruptSnafu {
                 path,
-                offset: 0u64,
-                reason: format!("edit {i} does not fit: {e}"),
+                offset: *offset,
+                reason,
             }
             .build()
-        })?;
+        };
+        let applied = edit
+            .apply(&version, &mut open)
+            .map_err(|e| corrupt(format!("edit {i} does not fit: {e}")))?;
         version = applied.version;
         merge_state(&mut state, edit);
         next_file = next_file.max(edit.next_file.unwrap_or(0));

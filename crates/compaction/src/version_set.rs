@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use quickcache_fs::DynFs;
 use quickcache_sstable::SeqNo;
 
-use crate::error::ManifestCorruptSnafu;
+use crate::error::EditRefusedSnafu;
 use crate::manifest::ManifestWriter;
 use crate::{
     CompactionOptions, Result, Stats, TableHandle, TableId, TableInfo, Version, VersionEdit,
@@ -127,7 +127,9 @@ impl VersionSet {
     /// returns it. Tables the edit removes are deleted once no version lists them.
     ///
     /// Fills in the next file number; keeps the largest log number and sequence number
-    /// seen. A failed manifest write poisons the set: later edits fail with
+    /// seen. An edit that does not fit the current version is refused
+    /// ([`crate::Error::EditRefused`]) before anything is written. A failed manifest
+    /// write poisons the set: later edits fail with
     /// [`crate::Error::Poisoned`] until the tree is reopened.
     pub fn log_and_apply(&self, mut edit: VersionEdit) -> Result<Arc<Version>> {
         let mut manifest = guard(&self.manifest);
@@ -143,11 +145,9 @@ impl VersionSet {
             ))
         };
         let applied = edit.apply(&base, &mut open).map_err(|e| {
-            let (path, offset) = (writer.path(), writer.len());
-            ManifestCorruptSnafu {
-                path,
-                offset,
-                reason: format!("refused edit: {e}"),
+            EditRefusedSnafu {
+                path: writer.path(),
+                reason: e.to_string(),
             }
             .build()
         })?;

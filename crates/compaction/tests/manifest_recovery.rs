@@ -1,5 +1,6 @@
 //! What an open does with a manifest it cannot fully trust: a damaged last record is
-//! dropped but its evidence kept until the caller's cleanup.
+//! dropped but its evidence kept until the caller's cleanup; a refused edit is not
+//! corruption, and a replayed edit that does not fit is named by its record.
 
 #![allow(clippy::unwrap_used, reason = "tests unwrap: a panic is a failed test")]
 
@@ -11,6 +12,8 @@ use quickcache_compaction::{
 };
 use quickcache_fs::{DynFs, FileSystem, SimFs};
 use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
+use quickcache_wal::SegmentId;
+use quickcache_wal::frame::{encode, encode_segment_header};
 
 const DIR: &str = "/db";
 
@@ -119,4 +122,91 @@ fn a_table_missing_after_a_dropped_tail_names_the_manifest() {
     let message = err.to_string();
     assert!(message.contains(&manifest_name(1)), "{message}");
     assert!(err.is_corruption());
+}
+
+#[test]
+fn a_refused_edit_is_not_corruption_and_writes_nothing() {
+    let fs = SimFs::new(33);
+    let set = VersionSet::open_or_create(dyn_fs(&fs), dir(), CompactionOptions::default()).unwrap();
+    let path = manifest_path(&set);
+    let len = fs.size(&path).unwrap();
+    let err = set
+        .log_and_apply(VersionEdit {
+            removed: vec![(Level::L0, quickcache_compaction::TableId(77))],
+            ..VersionEdit::new()
+        })
+        .unwrap_err();
+    assert!(matches!(&err, Error::EditRefused { .. }), "{err}");
+    assert!(!err.is_corruption());
+    assert_eq!(fs.size(&path).unwrap(), len);
+}
+
+#[test]
+fn an_edit_too_large_to_frame_is_refused_without_poisoning_the_manifest() {
+    let fs = SimFs::new(34);
+    let set = VersionSet::open_or_create(dyn_fs(&fs), dir(), CompactionOptions::default()).unwrap();
+    let huge = "k".repeat(quickcache_wal::MAX_RECORD_LEN as usize);
+    let edit = VersionEdit {
+        added: vec![(Level::L0, info(set.new_table_id().0, "a", &huge, 1))],
+        ..VersionEdit::new()
+    };
+    let err = set.log_and_apply(edit).unwrap_err();
+    assert!(matches!(&err, Error::EditRefused { .. }), "{err}");
+    // Nothing reached the file, so the manifest takes the next edit.
+    flush(&fs, &set, "a", "b", 2);
+}
+
+/// Writes manifest `number` holding `edits` (each framed at its offset) and points
+/// `CURRENT` at it; returns each record's offset.
+fn write_manifest(fs: &SimFs, number: u64, edits: &[VersionEdit]) -> Vec<u64> {
+    fs.create_dir_all(dir()).unwrap();
+    let mut bytes = encode_segment_header(SegmentId(number)).to_vec();
+    let mut offsets = Vec::new();
+    for edit in edits {
+        let mut payload = Vec::new();
+        edit.encode(&mut payload);
+        offsets.push(bytes.len() as u64);
+        let at = bytes.len() as u64;
+        encode(&mut bytes, SegmentId(number), at, &payload).unwrap();
+    }
+    for (name, contents) in [
+        (manifest_name(number), bytes),
+        (
+            "CURRENT".to_owned(),
+            format!("{}\n", manifest_name(number)).into_bytes(),
+        ),
+    ] {
+        let mut f = fs.create(&dir().join(name)).unwrap();
+        f.append(&contents).unwrap();
+        f.sync_all().unwrap();
+    }
+    offsets
+}
+
+fn snapshot() -> VersionEdit {
+    VersionEdit {
+        log_number: Some(1),
+        next_file: Some(5),
+        ..VersionEdit::new()
+    }
+}
+
+fn open_err(fs: &SimFs) -> Error {
+    VersionSet::open(dyn_fs(fs), dir(), CompactionOptions::default()).unwrap_err()
+}
+
+#[test]
+fn an_edit_that_does_not_fit_is_named_by_its_record_offset() {
+    let fs = SimFs::new(35);
+    let misfit = VersionEdit {
+        removed: vec![(Level::new(1).unwrap(), quickcache_compaction::TableId(3))],
+        ..VersionEdit::new()
+    };
+    let offsets = write_manifest(&fs, 1, &[snapshot(), snapshot(), misfit]);
+    let err = open_err(&fs);
+    assert!(
+        matches!(&err, Error::ManifestCorrupt { offset, reason, .. }
+            if *offset == offsets[2] && reason.contains("edit 2")),
+        "{err}"
+    );
 }
