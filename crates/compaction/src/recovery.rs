@@ -14,8 +14,8 @@ use crate::error::{FsSnafu, ManifestCorruptSnafu, MissingTableSnafu, TableSizeMi
 use crate::manifest::{self, ManifestWriter};
 use crate::version_set::{LogState, merge_state, snapshot_edit};
 use crate::{
-    CompactionOptions, DroppedTail, Result, TableHandle, TableId, TableInfo, Version, VersionSet,
-    parse_manifest_name,
+    CompactionOptions, DroppedTail, Result, TableHandle, TableId, TableInfo, Version, VersionEdit,
+    VersionSet, parse_manifest_name,
 };
 
 impl VersionSet {
@@ -87,19 +87,18 @@ impl VersionSet {
         options: CompactionOptions,
     ) -> Result<VersionSet> {
         let old = read_current(fs.as_ref(), dir)?;
-        let (version, state, mut next_file, read) = replay(&fs, dir, old)?;
+        let (version, state, recorded, read) = replay(&fs, dir, old)?;
         check_tables(&fs, &version, read.dropped.as_ref())?;
-        let max_id = version
-            .tables()
-            .map(|(_, t)| t.info().id.0)
-            .max()
-            .unwrap_or(0);
-        next_file = next_file.max(max_id + 1).max(old + 1);
+        let path = dir.join(crate::manifest_name(old));
+        let max_id = version.tables().map(|(_, t)| t.info().id.0).max();
+        let mut next_file = recorded
+            .max(after(max_id.unwrap_or(0), "table id", &path)?)
+            .max(after(old, "manifest number", &path)?);
         let writer = if read.dropped.is_none() && read.len < options.max_manifest_size / 2 {
             ManifestWriter::reopen(fs.as_ref(), dir, old, read.len, options.previous_run_synced)?
         } else {
             let number = next_file;
-            next_file += 1;
+            next_file = after(number, "next file number", &path)?;
             let snapshot = snapshot_edit(&version, &state, next_file);
             let writer = ManifestWriter::create(fs.as_ref(), dir, number, &snapshot)?;
             set_current(fs.as_ref(), dir, number)?;
@@ -189,6 +188,11 @@ fn replay(fs: &DynFs, dir: &Path, number: u64) -> Result<Replayed> {
             }
             .build()
         };
+        if let Some(n) = last_file_number(edit) {
+            return Err(corrupt(format!(
+                "edit {i} uses file number {n}, the last one"
+            )));
+        }
         let applied = edit
             .apply(&version, &mut open)
             .map_err(|e| corrupt(format!("edit {i} does not fit: {e}")))?;
@@ -197,6 +201,26 @@ fn replay(fs: &DynFs, dir: &Path, number: u64) -> Result<Replayed> {
         next_file = next_file.max(edit.next_file.unwrap_or(0));
     }
     Ok((version, state, next_file, read))
+}
+
+/// `u64::MAX` if `edit` records it as a table id or next file number: no number
+/// would be left after it, so no intact manifest holds it.
+fn last_file_number(edit: &VersionEdit) -> Option<u64> {
+    let ids = edit.added.iter().map(|(_, t)| t.id.0);
+    ids.chain(edit.next_file).find(|&n| n == u64::MAX)
+}
+
+/// The file number after `n` (`what`, read from manifest `path`), or corruption if
+/// there is none.
+fn after(n: u64, what: &str, path: &Path) -> Result<u64> {
+    n.checked_add(1).ok_or_else(|| {
+        ManifestCorruptSnafu {
+            path,
+            offset: 0u64,
+            reason: format!("{what} {n} leaves no file number after it"),
+        }
+        .build()
+    })
 }
 
 fn has_current(fs: &DynFs, dir: &Path) -> Result<bool> {
@@ -235,4 +259,21 @@ fn check_tables(fs: &DynFs, version: &Version, dropped: Option<&DroppedTail>) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_number_after_the_last_is_corruption_naming_the_manifest() {
+        let path = Path::new("/db/MANIFEST-000007");
+        assert_eq!(after(6, "table id", path).ok(), Some(7));
+        let err = after(u64::MAX, "table id", path).unwrap_err();
+        assert!(
+            matches!(&err, crate::Error::ManifestCorrupt { path: p, .. } if p == path),
+            "{err}"
+        );
+        assert!(err.is_corruption());
+    }
 }

@@ -1,6 +1,6 @@
 //! What an open does with a manifest it cannot fully trust: a damaged last record is
-//! dropped but its evidence kept until the caller's cleanup; a refused edit is not
-//! corruption, and a replayed edit that does not fit is named by its record.
+//! dropped but its evidence kept until the caller's cleanup, numbers read from disk
+//! never overflow, and errors name the record they are about.
 
 #![allow(clippy::unwrap_used, reason = "tests unwrap: a panic is a failed test")]
 
@@ -209,4 +209,53 @@ fn an_edit_that_does_not_fit_is_named_by_its_record_offset() {
             if *offset == offsets[2] && reason.contains("edit 2")),
         "{err}"
     );
+}
+
+#[test]
+fn the_last_table_id_is_corruption_at_its_record() {
+    let fs = SimFs::new(36);
+    let last = VersionEdit {
+        added: vec![(Level::L0, info(u64::MAX, "a", "b", 1))],
+        ..VersionEdit::new()
+    };
+    let offsets = write_manifest(&fs, 1, &[snapshot(), last]);
+    let err = open_err(&fs);
+    assert!(
+        matches!(&err, Error::ManifestCorrupt { path, offset, .. }
+            if *path == dir().join(manifest_name(1)) && *offset == offsets[1]),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_last_manifest_number_is_corruption_naming_the_manifest() {
+    let fs = SimFs::new(37);
+    write_manifest(&fs, u64::MAX, &[snapshot()]);
+    let err = open_err(&fs);
+    assert!(
+        matches!(&err, Error::ManifestCorrupt { path, .. }
+            if *path == dir().join(manifest_name(u64::MAX))),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_table_id_one_below_the_last_leaves_no_number_for_a_fresh_manifest() {
+    let fs = SimFs::new(38);
+    let t = info(u64::MAX - 1, "a", "b", 1);
+    let edit = VersionEdit {
+        added: vec![(Level::L0, t.clone())],
+        ..VersionEdit::new()
+    };
+    write_manifest(&fs, 1, &[snapshot(), edit]);
+    let mut f = fs.create(&t.id.path(dir())).unwrap();
+    f.append(&[1]).unwrap();
+    f.sync_all().unwrap();
+    // A limit this small makes the open start a fresh manifest, numbered after the table.
+    let options = CompactionOptions {
+        max_manifest_size: 1,
+        ..CompactionOptions::default()
+    };
+    let err = VersionSet::open(dyn_fs(&fs), dir(), options).unwrap_err();
+    assert!(matches!(&err, Error::ManifestCorrupt { .. }), "{err}");
 }
