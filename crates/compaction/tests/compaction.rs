@@ -10,12 +10,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use common::*;
-use quickcache_compaction::{Busy, Level, pick};
-use quickcache_fs::SimFs;
-use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
+use quickcache_compaction::{Busy, Level, MergingCursor, pick};
+use quickcache_fs::{Fault, FaultPlan, FileSystem, Op, SimFs};
+use quickcache_sstable::{Cursor, InternalKey, SeqNo, ValueKind};
 
 /// A user key and its snapshot stripe.
 type Slot = (Vec<u8>, usize);
@@ -100,13 +102,135 @@ fn without_snapshots_only_the_newest_version_survives_and_deletes_vanish() {
     let set = open(&fs, small_options()).unwrap();
     let written = fill(&set, 10, &[]);
     set.compact_until_idle(&[]).unwrap();
-    // Push everything to the bottom: compact every remaining table down.
+    // Push everything to the bottom, where nothing lies below a tombstone.
+    let stop = AtomicBool::new(false);
+    for level in Level::all().take(Level::BOTTOM.index()) {
+        if !set.current().level(level).is_empty() {
+            let mut plan = force(&set.current(), level, level.below().unwrap());
+            plan.trivial_move = false;
+            set.compact(&plan, &[], &stop).unwrap();
+        }
+    }
+    let v = set.current();
+    assert_eq!(v.tables().count(), v.level(Level::BOTTOM).len());
     let after = dump(&set);
     assert_eq!(visible(&after, SeqNo::MAX), visible(&written, SeqNo::MAX));
     let mut users: Vec<_> = after.iter().map(|(k, _)| k.user_key.clone()).collect();
     let n = users.len();
     users.dedup();
     assert_eq!(users.len(), n, "one version per key");
+    let deleted = newest_tombstones(&written);
+    assert!(deleted > 0, "the workload must end some keys with a delete");
+    assert!(
+        after.iter().all(|(k, _)| k.kind == ValueKind::Value),
+        "{deleted} keys end deleted; their tombstones must be gone"
+    );
+}
+
+/// How many user keys' newest entry is a tombstone.
+fn newest_tombstones(entries: &[Entry]) -> usize {
+    let mut last: Option<&[u8]> = None;
+    let mut count = 0;
+    for (k, _) in entries {
+        if last != Some(k.user_key.as_slice()) {
+            count += usize::from(k.kind == ValueKind::Tombstone);
+        }
+        last = Some(&k.user_key);
+    }
+    count
+}
+
+#[test]
+fn a_stopped_compaction_removes_the_outputs_it_had_created() {
+    let fs = SimFs::new(14);
+    let set = open(&fs, small_options()).unwrap();
+    // More entries than one stop-check interval (1024), so the job checks the flag
+    // again after its first output exists.
+    let keys: Vec<String> = (0..1500).map(|i| format!("k{i:05}")).collect();
+    for s in [1, 2] {
+        let batch: Vec<(&str, u64, bool)> = keys.iter().map(|k| (k.as_str(), s, false)).collect();
+        flush_one(&set, &batch);
+    }
+    let tables_before = sst_files(&fs);
+    let before: Vec<_> = set.current().tables().map(|(_, t)| t.info().id).collect();
+    // The hook: the first output file created raises the stop flag.
+    let stop = Arc::new(AtomicBool::new(false));
+    let created = Arc::new(Mutex::new(Vec::new()));
+    let (flag, seen) = (Arc::clone(&stop), Arc::clone(&created));
+    let hook = move |op: Op, path: &Path| {
+        if op == Op::Create && path.extension().is_some_and(|e| e == "sst") {
+            seen.lock().unwrap().push(path.to_path_buf());
+            flag.store(true, Ordering::SeqCst);
+        }
+        false
+    };
+    fs.set_faults(FaultPlan::new().fail_matching(hook, Fault::Io));
+    let mut plan = force(&set.current(), Level::L0, Level::new(1).unwrap());
+    plan.trivial_move = false;
+    let err = set.compact(&plan, &[], &stop).unwrap_err();
+    fs.clear_faults();
+    assert!(
+        matches!(err, quickcache_compaction::Error::Stopped),
+        "{err}"
+    );
+    let created = created.lock().unwrap().clone();
+    assert!(
+        !created.is_empty(),
+        "the job stopped before its first output"
+    );
+    for path in &created {
+        assert!(!fs.exists(path).unwrap(), "{} left behind", path.display());
+    }
+    assert_eq!(sst_files(&fs), tables_before);
+    let after: Vec<_> = set.current().tables().map(|(_, t)| t.info().id).collect();
+    assert_eq!(after, before, "the tree is unchanged");
+}
+
+fn sst_files(fs: &SimFs) -> Vec<String> {
+    let mut names = fs.list(Path::new(DIR)).unwrap();
+    names.retain(|n| n.ends_with(".sst"));
+    names.sort();
+    names
+}
+
+#[test]
+fn an_old_version_reads_all_its_data_after_compaction_replaced_its_tables() {
+    let fs = SimFs::new(15);
+    let set = open(&fs, small_options()).unwrap();
+    let written = fill(&set, 6, &[]);
+    let old = set.current();
+    let old_contents = dump(&set);
+    assert_eq!(old_contents, written, "nothing compacted yet");
+    assert!(set.compact_until_idle(&[]).unwrap() > 0);
+    let live: Vec<_> = set.current().tables().map(|(_, t)| t.info().id).collect();
+    let replaced: Vec<_> = (old.tables().map(|(_, t)| Arc::clone(t)))
+        .filter(|t| !live.contains(&t.info().id))
+        .collect();
+    assert!(
+        !replaced.is_empty(),
+        "compaction replaced some of the old tables"
+    );
+    for t in &replaced {
+        assert!(t.is_obsolete() && fs.exists(t.path()).unwrap());
+    }
+    // Every entry, through the old version: the replaced tables are still readable.
+    let mut merge = MergingCursor::new(old.cursors());
+    merge.seek_to_first().unwrap();
+    let mut through_old = Vec::new();
+    while let (Some(k), Some(v)) = (merge.key(), merge.value()) {
+        through_old.push((k.to_owned(), v.to_vec()));
+        merge.next().unwrap();
+    }
+    assert_eq!(through_old, written);
+    for (k, v) in visible(&written, SeqNo::MAX) {
+        let got = old.get(&k, SeqNo::MAX).unwrap().unwrap();
+        assert_eq!(got.value.as_slice(), v.as_slice());
+    }
+    let paths: Vec<_> = replaced.iter().map(|t| t.path().to_path_buf()).collect();
+    drop((merge, replaced, old));
+    for path in paths {
+        assert!(!fs.exists(&path).unwrap(), "deleted with the last version");
+    }
 }
 
 fn flush_one(set: &quickcache_compaction::VersionSet, entries: &[(&str, u64, bool)]) {
