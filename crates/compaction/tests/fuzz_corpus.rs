@@ -11,11 +11,14 @@
     reason = "test helpers fail the test loudly"
 )]
 
+mod common;
+
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use quickcache_compaction::{CompactionOptions, VersionSet, fuzzing, manifest_name};
+use quickcache_compaction::{VersionSet, fuzzing, manifest_name};
 use quickcache_fs::{FileSystem, SimFs};
 
 fn corpus_dir() -> PathBuf {
@@ -30,12 +33,24 @@ fn field(tag: u8, body: &[u8]) -> Vec<u8> {
 }
 
 /// A real manifest's records (the header cut off: the target adds its own), written by
-/// a tree that flushed and compacted.
+/// a tree that flushed and compacted: adds, removes, moves, pointers, every number.
 fn real_manifest_body() -> Vec<u8> {
     let sim = SimFs::new(1);
     let fs: quickcache_fs::DynFs = Arc::new(sim.clone());
-    let dir = Path::new("/db");
-    let set = VersionSet::open_or_create(fs, dir, CompactionOptions::default()).unwrap();
+    let dir = Path::new(common::DIR);
+    let set = VersionSet::open_or_create(fs, dir, common::small_options()).unwrap();
+    for b in 0..6u64 {
+        let mut mem = BTreeMap::new();
+        for i in 0..60u64 {
+            let key = format!("key{:03}", (i * 7 + b * 11) % 100);
+            common::put(&mut mem, &key, b * 100 + i + 1, &"v".repeat(50));
+        }
+        common::del(&mut mem, &format!("key{:03}", b * 3), b * 100 + 99);
+        set.flush(&mut common::frozen(&mem), b + 1, &[]).unwrap();
+    }
+    assert!(set.compact_until_idle(&[]).unwrap() > 0);
+    let stats = set.stats().snapshot();
+    assert!(stats.compactions > 0, "{stats:?}");
     let number = set.manifest_number();
     drop(set);
     let bytes = sim.read_file(&dir.join(manifest_name(number))).unwrap();
