@@ -63,7 +63,8 @@ impl VersionEdit {
     /// Decodes one manifest record's payload (format in `docs/format/manifest.md`).
     ///
     /// # Errors
-    /// [`DecodeError`] naming the field, its offset and what is wrong; never panics.
+    /// [`codec::DecodeError`] naming the field, its offset and what is wrong; never
+    /// panics.
     pub fn decode(payload: &[u8]) -> Result<VersionEdit, codec::DecodeError> {
         codec::decode(payload)
     }

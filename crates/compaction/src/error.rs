@@ -1,4 +1,10 @@
 //! The compaction crate's error type: what failed, on which table or file.
+//!
+//! [`crate::DecodeError`] and [`crate::InvalidEdit`] stay separate on purpose: they are
+//! what the pure functions [`crate::VersionEdit::decode`] and edit application return,
+//! with no file to name. Whatever reads a manifest or logs an edit wraps their text
+//! with the manifest's path and record offset ([`Error::ManifestCorrupt`]) or as
+//! [`Error::EditRefused`]; no file operation returns them bare.
 
 use std::path::PathBuf;
 
@@ -77,7 +83,11 @@ pub enum Error {
         contents: String,
     },
     /// The manifest lists a table whose file does not exist.
-    #[snafu(display("{id} listed in the manifest is missing: {}{}", path.display(), after_drop(dropped_tail.as_ref())))]
+    #[snafu(display(
+        "{id} listed in the manifest is missing: {}{}",
+        path.display(),
+        after_drop(dropped_tail.as_ref())
+    ))]
     MissingTable {
         /// The table.
         id: TableId,

@@ -23,8 +23,8 @@ use crate::{LevelTable, Result, TableInfo};
 /// Lifetime of the file: a table is marked obsolete once the manifest edit that removes
 /// it from the tree is durable (CRASH-SAFETY rule 2); its file is removed when the last
 /// handle drops, that is when no live version (and so no reader) lists it any more. A
-/// removal that fails only leaks the file, which [`crate::remove_unreferenced`] deletes
-/// at the next open.
+/// removal that fails only leaks the file, which
+/// [`crate::VersionSet::remove_unreferenced`] deletes at the next open.
 pub struct TableHandle {
     info: TableInfo,
     path: PathBuf,
