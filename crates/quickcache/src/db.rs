@@ -348,6 +348,12 @@ impl Db {
     /// background work, makes every write durable, and releases the lock, reporting
     /// the first error.
     ///
+    /// # Errors
+    /// The background error that made the database read-only ([`Error::is_read_only`]),
+    /// including a compaction that failed just before the close; otherwise a failed
+    /// flush or WAL close. The threads are stopped and the lock released in every
+    /// case, and only a close without error leaves the clean-close marker.
+    ///
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -375,30 +381,40 @@ impl Db {
         if inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        lock(&inner.bg).stop = true;
-        inner.bg_changed.notify_all();
-        if let Some(thread) = lock(&self.flusher).take() {
-            // The thread only loops on its state; a panic there is already reported.
-            let _joined = thread.join();
-        }
-        // The flush thread reports a compaction's error only when it next polls: one
-        // that failed just before the close (a manifest sync, say) is seen here.
-        let compacted = lock(&inner.compactor)
-            .take()
-            .and_then(Compactor::stop)
-            .is_none();
+        self.stop_background();
         let closed = inner
             .wal
             .close()
             .map_err(|source| inner.wal_error("closing", source));
         // Everything is synced now (the WAL's close waits for that; tables and
         // manifest edits are synced when installed): let the next open skip its syncs.
-        let failed = inner.failed.load(Ordering::Acquire);
-        if flushed.is_ok() && closed.is_ok() && compacted && !failed {
+        let background = inner.background_error();
+        if flushed.is_ok() && closed.is_ok() && background.is_none() {
             crate::clean::leave(inner.options.fs.as_ref(), &inner.dir);
         }
         lock(&self.lock).take();
-        flushed.and(closed)
+        // The background error is the first: a flush on close fails because of it.
+        match background {
+            Some(source) => Err(Error::Background { source }),
+            None => flushed.and(closed),
+        }
+    }
+
+    /// Stops the flush thread, then the compaction pool. The flush thread sees a
+    /// compaction's error only when it next polls, so one that failed just before the
+    /// close (a manifest sync, say) is recorded here, for the close to report.
+    fn stop_background(&self) {
+        let inner = &self.inner;
+        lock(&inner.bg).stop = true;
+        inner.bg_changed.notify_all();
+        if let Some(thread) = lock(&self.flusher).take() {
+            // The thread only loops on its state; a panic there is already reported.
+            let _joined = thread.join();
+        }
+        if let Some(source) = lock(&inner.compactor).take().and_then(Compactor::stop) {
+            // Kept only if it is the first error.
+            let _recorded = inner.fail(Error::Compaction { source });
+        }
     }
 }
 

@@ -112,7 +112,7 @@ pub enum Error {
         source: Box<quickcache_memtable::Error>,
     },
     /// A flush or compaction failed earlier; the database accepts no more writes
-    /// until it is reopened. Reads keep working.
+    /// until it is reopened. Reads keep working, and [`crate::Db::close`] reports it.
     #[snafu(display("database is read-only after a background error: {source}"))]
     Background {
         /// The first background error.
