@@ -42,16 +42,31 @@ pub enum Error {
         /// The lock error.
         source: quickcache_fs::Error,
     },
-    /// The directory is not empty and holds no quickcache database; nothing was changed.
+    /// The directory is not empty and holds no quickcache database (no `CURRENT`, or
+    /// one naming another program's manifest); nothing was changed.
     #[snafu(display(
-        "{} is not a quickcache database (not empty, no CURRENT; found {found:?}); nothing was changed",
+        "{} is not a quickcache database (found {found:?}); nothing was changed",
         path.display()
     ))]
     NotADatabase {
         /// The directory.
         path: PathBuf,
-        /// The first entry that does not belong to a database.
+        /// The first entry that does not belong to a database, or the manifest in
+        /// another format that `CURRENT` names.
         found: String,
+    },
+    /// `CURRENT` names a manifest that does not exist: the database lost a file.
+    /// Corruption; nothing was changed.
+    #[snafu(display(
+        "{} names the manifest {}, which does not exist: the database lost a file; nothing was changed",
+        current.display(),
+        manifest.display()
+    ))]
+    MissingManifest {
+        /// The `CURRENT` file.
+        current: PathBuf,
+        /// The manifest it names.
+        manifest: PathBuf,
     },
     /// The database was written by a newer version of quickcache; nothing was changed.
     #[snafu(display(
@@ -155,6 +170,7 @@ impl Error {
             Error::Batch { source, .. } => source.is_corruption(),
             Error::Background { source } => source.is_corruption(),
             Error::Compaction { source } => source.is_corruption(),
+            Error::MissingManifest { .. } => true,
             _ => false,
         }
     }

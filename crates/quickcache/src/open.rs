@@ -11,7 +11,7 @@ use quickcache_compaction::{
 use quickcache_fs::FileSystem;
 use quickcache_memtable::{FrozenMemtable, Memtable, Visibility, WriteBatch};
 use quickcache_sstable::SeqNo;
-use quickcache_wal::frame::{Decoded, check_segment_header, decode_at};
+use quickcache_wal::frame::{Decoded, check_segment_header, decode_at, encode_segment_header};
 use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
 
 use crate::db::Db;
@@ -225,7 +225,9 @@ fn check_log_start(
 }
 
 /// Refuses, without changing anything, a directory that is not a quickcache database
-/// and one written in a newer format. Returns whether the database will be created.
+/// (another engine's `CURRENT` and manifest included), one written in a newer format,
+/// and one whose `CURRENT` names a missing manifest. Returns whether the database will
+/// be created.
 fn precheck(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
     let names = match fs.list(dir) {
         Ok(names) => names,
@@ -263,24 +265,26 @@ fn newer(path: &Path, what: &'static str, found: u32, supported: u32) -> Error {
     }
 }
 
-/// Checks the manifest's framing and edit versions. Damage is left for the tree's
-/// open to report with its full context.
+/// Checks that `CURRENT` names a manifest in this engine's format and of a version
+/// this build reads. Other damage is left for the tree's open to report with its full
+/// context (a `CURRENT` that is not a manifest name, a damaged manifest).
 fn check_manifest_version(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
-    let current = dir.join(CURRENT);
-    let bytes = fs
-        .read_file(&current)
-        .map_err(fs_error("reading CURRENT", &current))?;
-    let name = std::str::from_utf8(&bytes)
-        .unwrap_or_default()
-        .trim_end_matches('\n');
-    let Some(number) = parse_manifest_name(name) else {
+    let Some((name, number)) = read_current(fs, dir)? else {
         return Ok(());
     };
-    let path = dir.join(name);
-    let Ok(bytes) = fs.read_file(&path) else {
-        return Ok(());
+    let path = dir.join(&name);
+    let bytes = match fs.read_file(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.is_not_found() => return check_missing_manifest(fs, dir, &name),
+        Err(_) => return Ok(()),
     };
     let id = SegmentId(number);
+    if is_foreign_manifest(&bytes, id) {
+        return Err(Error::NotADatabase {
+            path: dir.to_path_buf(),
+            found: name,
+        });
+    }
     if let Err(quickcache_wal::Error::UnsupportedVersion {
         version, supported, ..
     }) = check_segment_header(&bytes, id)
@@ -299,6 +303,49 @@ fn check_manifest_version(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The manifest name `CURRENT` holds and its number, or `None` when it holds none.
+fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<Option<(String, u64)>> {
+    let current = dir.join(CURRENT);
+    let bytes = fs
+        .read_file(&current)
+        .map_err(fs_error("reading CURRENT", &current))?;
+    let name = std::str::from_utf8(&bytes)
+        .unwrap_or_default()
+        .trim_end_matches('\n');
+    Ok(parse_manifest_name(name).map(|number| (name.to_owned(), number)))
+}
+
+/// Whether the manifest bytes were written by another program (LevelDB and RocksDB
+/// also have `CURRENT` and `MANIFEST-000001`). One of ours, even with a flipped byte,
+/// zeroed or written by a newer version, still shares most of its header's first 24
+/// bytes (magic, version, reserved zeros, its own number) with the header this build
+/// writes; another format shares next to none. Cut ones are damage too.
+fn is_foreign_manifest(bytes: &[u8], id: SegmentId) -> bool {
+    let ours = encode_segment_header(id);
+    let compared = bytes.len().min(24);
+    let same = ours
+        .iter()
+        .zip(bytes)
+        .take(compared)
+        .filter(|(a, b)| a == b)
+        .count();
+    same * 2 < compared
+}
+
+/// `CURRENT` names a manifest that does not exist. Switching manifests writes the new
+/// one (synced) before `CURRENT`, so in a quickcache database that is a lost file:
+/// corruption. Unless `CURRENT` changed meanwhile: another opener holding the lock
+/// switched manifests, and the lock will refuse this open.
+fn check_missing_manifest(fs: &dyn FileSystem, dir: &Path, name: &str) -> Result<()> {
+    match read_current(fs, dir)? {
+        Some((now, _)) if now != name => Ok(()),
+        _ => Err(Error::MissingManifest {
+            current: dir.join(CURRENT),
+            manifest: dir.join(name),
+        }),
+    }
 }
 
 fn check_wal_versions(fs: &dyn FileSystem, wal_dir: &Path) -> Result<()> {
