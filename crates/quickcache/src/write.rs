@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use quickcache_memtable::{Memtable, WriteBatch};
 use quickcache_wal::Durability;
 
+use crate::Options;
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
 use crate::state::{Frozen, SuperVersion};
@@ -16,6 +17,60 @@ use crate::state::{Frozen, SuperVersion};
 const SLOWDOWN: Duration = Duration::from_millis(1);
 /// How often a stopped writer re-checks the backlog (compactions do not signal it).
 const STOP_POLL: Duration = Duration::from_millis(10);
+
+/// What the backlog asks of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stall {
+    None,
+    /// Sleep [`SLOWDOWN`] once.
+    Slowdown,
+    /// Wait until the backlog is below the stop thresholds.
+    Stop,
+}
+
+/// The backlog figures the write path reads without locking.
+#[derive(Debug, Clone, Copy)]
+struct Backlog {
+    frozen: usize,
+    l0: usize,
+    pending: u64,
+}
+
+impl Backlog {
+    /// Frozen memtables slow writes one below the stop, but only from two on (as
+    /// RocksDB does, which needs `max_write_buffer_number > 3`): every freeze leaves
+    /// one frozen memtable while its flush runs, and slowing every write during every
+    /// flush would cap the write rate at a thousand a second per writer. So with the
+    /// default `max_frozen_memtables` of 2 writes go straight to the stop. Never above
+    /// the stop, which the fast path must not skip.
+    fn frozen_slowdown(max_frozen: usize) -> usize {
+        max_frozen
+            .saturating_sub(1)
+            .max(2)
+            .min(Self::frozen_stop(max_frozen))
+    }
+
+    fn frozen_stop(max_frozen: usize) -> usize {
+        max_frozen.max(1)
+    }
+
+    /// The slowdown thresholds are checked first: the common case is below them all.
+    fn stall(self, o: &Options) -> Stall {
+        if self.frozen < Self::frozen_slowdown(o.max_frozen_memtables)
+            && self.l0 < o.l0_slowdown
+            && self.pending < o.pending_compaction_slowdown_bytes
+        {
+            return Stall::None;
+        }
+        if self.frozen >= Self::frozen_stop(o.max_frozen_memtables)
+            || self.l0 >= o.l0_stop
+            || self.pending >= o.pending_compaction_stop_bytes
+        {
+            return Stall::Stop;
+        }
+        Stall::Slowdown
+    }
+}
 
 impl Inner {
     pub(crate) fn wal_error(
@@ -103,14 +158,7 @@ impl Inner {
 
     /// Slows a write down, or stops it, while flushes or compactions are behind.
     fn throttle(&self) -> Result<()> {
-        let o = &self.options;
-        let frozen = self.frozen_count.load(Ordering::Relaxed);
-        let l0 = self.l0_cached.load(Ordering::Relaxed);
-        let pending = self.pending_cached.load(Ordering::Relaxed);
-        if frozen < o.max_frozen_memtables.max(1)
-            && l0 < o.l0_slowdown
-            && pending < o.pending_compaction_slowdown_bytes
-        {
+        if self.backlog().stall(&self.options) == Stall::None {
             return Ok(());
         }
         let start = Instant::now();
@@ -118,27 +166,24 @@ impl Inner {
         loop {
             self.check_writable()?;
             self.refresh_backlog();
-            let frozen = self.frozen_count.load(Ordering::Relaxed);
-            let l0 = self.l0_cached.load(Ordering::Relaxed);
-            let pending = self.pending_cached.load(Ordering::Relaxed);
-            if frozen >= o.max_frozen_memtables.max(1)
-                || l0 >= o.l0_stop
-                || pending >= o.pending_compaction_stop_bytes
-            {
-                if !stopped {
-                    stopped = true;
-                    self.counters.stops.fetch_add(1, Ordering::Relaxed);
+            match self.backlog().stall(&self.options) {
+                Stall::Stop => {
+                    if !stopped {
+                        stopped = true;
+                        self.counters.stops.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let bg = lock(&self.bg);
+                    if bg.stop {
+                        return Err(Error::Closed);
+                    }
+                    let _woken = self.bg_changed.wait_timeout(bg, STOP_POLL);
+                    continue;
                 }
-                let bg = lock(&self.bg);
-                if bg.stop {
-                    return Err(Error::Closed);
+                Stall::Slowdown if !stopped => {
+                    self.counters.slowdowns.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(SLOWDOWN);
                 }
-                let _woken = self.bg_changed.wait_timeout(bg, STOP_POLL);
-                continue;
-            }
-            if !stopped && (l0 >= o.l0_slowdown || pending >= o.pending_compaction_slowdown_bytes) {
-                self.counters.slowdowns.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(SLOWDOWN);
+                Stall::Slowdown | Stall::None => {}
             }
             break;
         }
@@ -147,6 +192,14 @@ impl Inner {
             .stall_nanos
             .fetch_add(nanos, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn backlog(&self) -> Backlog {
+        Backlog {
+            frozen: self.frozen_count.load(Ordering::Relaxed),
+            l0: self.l0_cached.load(Ordering::Relaxed),
+            pending: self.pending_cached.load(Ordering::Relaxed),
+        }
     }
 
     /// Re-reads the backlog figures the write path checks without locking.
@@ -221,5 +274,64 @@ impl Inner {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Backlog, Stall};
+    use crate::Options;
+
+    fn stall(frozen: usize, l0: usize, pending: u64, options: &Options) -> Stall {
+        Backlog {
+            frozen,
+            l0,
+            pending,
+        }
+        .stall(options)
+    }
+
+    #[test]
+    fn frozen_memtables_slow_writes_one_below_the_stop_from_two_on() {
+        let four = Options {
+            max_frozen_memtables: 4,
+            ..Options::default()
+        };
+        let stages: Vec<Stall> = (0..=5).map(|f| stall(f, 0, 0, &four)).collect();
+        use Stall::{None, Slowdown, Stop};
+        assert_eq!(stages, [None, None, None, Slowdown, Stop, Stop]);
+        let three = Options {
+            max_frozen_memtables: 3,
+            ..Options::default()
+        };
+        assert_eq!(stall(1, 0, 0, &three), None);
+        assert_eq!(stall(2, 0, 0, &three), Slowdown);
+        assert_eq!(stall(3, 0, 0, &three), Stop);
+    }
+
+    #[test]
+    fn one_frozen_memtable_never_slows_writes_and_the_default_stops_at_two() {
+        let default = Options::default();
+        assert_eq!(default.max_frozen_memtables, 2);
+        assert_eq!(stall(1, 0, 0, &default), Stall::None);
+        assert_eq!(stall(2, 0, 0, &default), Stall::Stop);
+        let zero = Options {
+            max_frozen_memtables: 0,
+            ..Options::default()
+        };
+        assert_eq!(stall(0, 0, 0, &zero), Stall::None);
+        assert_eq!(stall(1, 0, 0, &zero), Stall::Stop);
+    }
+
+    #[test]
+    fn l0_and_pending_bytes_slow_then_stop() {
+        let o = Options::default();
+        assert_eq!(stall(0, o.l0_slowdown - 1, 0, &o), Stall::None);
+        assert_eq!(stall(0, o.l0_slowdown, 0, &o), Stall::Slowdown);
+        assert_eq!(stall(0, o.l0_stop, 0, &o), Stall::Stop);
+        let slow = o.pending_compaction_slowdown_bytes;
+        assert_eq!(stall(0, 0, slow, &o), Stall::Slowdown);
+        let stop = o.pending_compaction_stop_bytes;
+        assert_eq!(stall(0, 0, stop, &o), Stall::Stop);
     }
 }
