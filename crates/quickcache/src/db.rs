@@ -95,7 +95,11 @@ impl Db {
         crate::open::open(path.as_ref(), options)
     }
 
-    /// Sets `key` to `value` with the default durability.
+    /// Sets `key` to `value`.
+    ///
+    /// Durable as [`Options::durability`] says: by default the write is handed to the
+    /// OS before this returns, so it survives a process crash but not a power loss;
+    /// [`Db::put_with`] and [`WriteOptions::synced`] (or a later [`Db::sync`]) for that.
     ///
     /// # Examples
     /// ```
@@ -109,7 +113,8 @@ impl Db {
         self.put_with(key, value, &WriteOptions::default())
     }
 
-    /// Sets `key` to `value` with the durability `options` ask for.
+    /// Sets `key` to `value`, durable as `options` ask: [`WriteOptions::durability`],
+    /// or [`Options::durability`] when that is `None` (see [`Db::put`]).
     ///
     /// # Examples
     /// ```
@@ -131,6 +136,10 @@ impl Db {
 
     /// Deletes `key` (deleting an absent key is not an error).
     ///
+    /// Durable as [`Options::durability`] says: by default the write is handed to the
+    /// OS before this returns, so it survives a process crash but not a power loss;
+    /// [`Db::delete_with`] and [`WriteOptions::synced`] (or a later [`Db::sync`]) for that.
+    ///
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -141,8 +150,25 @@ impl Db {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.delete_with(key, &WriteOptions::default())
+    }
+
+    /// Deletes `key`, durable as `options` ask: [`WriteOptions::durability`], or
+    /// [`Options::durability`] when that is `None` (see [`Db::delete`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::WriteOptions;
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// db.delete_with("k", &WriteOptions::synced())?; // survives a power loss
+    /// assert_eq!(db.get("k")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn delete_with(&self, key: impl AsRef<[u8]>, options: &WriteOptions) -> Result<()> {
         let key = key.as_ref();
-        self.write_one(|batch| batch.delete(key), &WriteOptions::default())
+        self.write_one(|batch| batch.delete(key), options)
     }
 
     /// The value of `key`, or `None`. A value from a table is a zero-copy view of
@@ -173,7 +199,11 @@ impl Db {
         Ok(self.get(key)?.is_some())
     }
 
-    /// Applies `batch` atomically with the default durability.
+    /// Applies `batch` atomically.
+    ///
+    /// Durable as [`Options::durability`] says: by default the write is handed to the
+    /// OS before this returns, so it survives a process crash but not a power loss;
+    /// [`Db::write_with`] and [`WriteOptions::synced`] (or a later [`Db::sync`]) for that.
     ///
     /// # Examples
     /// ```
@@ -189,7 +219,8 @@ impl Db {
         self.write_with(batch, &WriteOptions::default())
     }
 
-    /// Applies `batch` atomically with the durability `options` ask for.
+    /// Applies `batch` atomically, durable as `options` ask: [`WriteOptions::durability`],
+    /// or [`Options::durability`] when that is `None` (see [`Db::write`]).
     ///
     /// # Errors
     /// A key or value too large for the batch format (nothing is written); the
