@@ -135,6 +135,24 @@ impl WriteBatch {
     }
 }
 
+/// Wraps a lower-crate batch, such as one decoded from a WAL record, so that
+/// [`crate::Db::write`] can apply it. Its entries were checked when it was built or
+/// decoded; its sequence numbers are replaced by the write.
+///
+/// # Examples
+/// ```
+/// use quickcache::{Db, WriteBatch, memtable};
+///
+/// let mut original = WriteBatch::new();
+/// original.put("a", "1").delete("b");
+/// let record = original.as_inner().encoded().to_vec(); // what the WAL holds
+/// let replayed = WriteBatch::from(memtable::WriteBatch::decode(&record)?);
+/// let dir = tempfile::tempdir()?;
+/// let db = Db::open(dir.path())?;
+/// db.write(replayed)?;
+/// assert_eq!(db.get("a")?.unwrap(), b"1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 impl From<quickcache_memtable::WriteBatch> for WriteBatch {
     fn from(inner: quickcache_memtable::WriteBatch) -> Self {
         WriteBatch { inner, error: None }

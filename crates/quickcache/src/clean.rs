@@ -24,7 +24,18 @@ use quickcache_fs::FileSystem;
 use crate::error::Result;
 use crate::open::fs_error;
 
-/// The marker's name in the database directory.
+/// The clean-close marker's name in the database directory: present only between a
+/// close that returned `Ok` and the next open (`docs/durability.md`).
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// assert!(!dir.path().join(quickcache::CLOSED_FILE).exists());
+/// db.close()?;
+/// assert!(dir.path().join(quickcache::CLOSED_FILE).exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const CLOSED_FILE: &str = "CLOSED";
 
 /// Whether the previous run closed cleanly; removes the marker. Call under the lock,

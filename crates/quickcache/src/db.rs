@@ -269,6 +269,9 @@ impl Db {
     /// The pairs whose keys lie in `range`, in key order (or reverse, with
     /// [`DoubleEndedIterator`]), as of this call.
     ///
+    /// For every pair use [`Db::iter`]: a bare `..` has no key type to infer, so it
+    /// would need `db.range::<&[u8], _>(..)`.
+    ///
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -278,6 +281,8 @@ impl Db {
     /// }
     /// let rev: Vec<u8> = db.range([3u8]..=[5u8]).rev().map(|kv| kv.map(|(k, _)| k[0])).collect::<Result<_, _>>()?;
     /// assert_eq!(rev, [5, 4, 3]);
+    /// assert_eq!(db.range(..[2u8]).count(), 2); // half-open ranges infer the type
+    /// assert_eq!(db.iter().count(), db.range::<&[u8], _>(..).count());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {

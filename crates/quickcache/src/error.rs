@@ -158,8 +158,13 @@ impl Error {
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;
-    /// let err = quickcache::Db::open(dir.path().join("x")).map(|_| ()).err();
-    /// assert!(err.is_none_or(|e| !e.is_corruption()));
+    /// quickcache::Db::open(dir.path())?.close()?;
+    /// // Lose the manifest that CURRENT names.
+    /// let current = std::fs::read_to_string(dir.path().join("CURRENT"))?;
+    /// std::fs::remove_file(dir.path().join(current.trim_end()))?;
+    /// let err = quickcache::Db::open(dir.path()).unwrap_err();
+    /// assert!(err.is_corruption(), "{err}");
+    /// assert!(!err.is_io());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_corruption(&self) -> bool {
@@ -193,9 +198,16 @@ impl Error {
     ///
     /// # Examples
     /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// assert!(db.put("k", "v").is_ok());
+    /// use std::sync::Arc;
+    /// use quickcache::fs::{Fault, FaultPlan, Op, SimFs};
+    /// use quickcache::{Db, Options};
+    ///
+    /// let fs = SimFs::new(1);
+    /// let db = Db::open_with("/db", Options { fs: Arc::new(fs.clone()), ..Options::default() })?;
+    /// fs.set_faults(FaultPlan::new().fail_matching(|op, _| op == Op::Append, Fault::Io));
+    /// let err = db.put("k", "v").unwrap_err(); // the WAL append fails with EIO
+    /// assert!(err.is_io(), "{err}");
+    /// assert!(!err.is_corruption() && !err.is_no_space());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_io(&self) -> bool {
@@ -215,9 +227,20 @@ impl Error {
     ///
     /// # Examples
     /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// assert!(db.stats().background_error.is_none());
+    /// use std::sync::Arc;
+    /// use quickcache::fs::{Fault, FaultPlan, Op, SimFs};
+    /// use quickcache::{Db, Options};
+    ///
+    /// let fs = SimFs::new(1);
+    /// let db = Db::open_with("/db", Options { fs: Arc::new(fs.clone()), ..Options::default() })?;
+    /// db.put("k", "v")?;
+    /// // A flush cannot create its table: the database turns read-only.
+    /// fs.set_faults(FaultPlan::new().fail_matching(|op, _| op == Op::Create, Fault::Io));
+    /// assert!(db.flush().unwrap_err().is_read_only());
+    /// fs.clear_faults();
+    /// let err = db.put("k2", "v").unwrap_err(); // though the disk works again
+    /// assert!(err.is_read_only(), "{err}");
+    /// assert_eq!(db.get("k")?.unwrap(), b"v"); // reads keep working
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_read_only(&self) -> bool {
@@ -241,10 +264,22 @@ impl Error {
     ///
     /// # Examples
     /// ```
+    /// use quickcache::compaction::{EDIT_FORMAT, parse_manifest_name};
+    /// use quickcache::wal::SegmentId;
+    /// use quickcache::wal::frame::{encode, encode_segment_header};
+    ///
     /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.close()?;
-    /// assert!(quickcache::Db::open(dir.path()).is_ok());
+    /// quickcache::Db::open(dir.path())?.close()?;
+    /// // Rewrite the manifest as a newer build would: its first edit in the next format.
+    /// let current = std::fs::read_to_string(dir.path().join("CURRENT"))?;
+    /// let id = SegmentId(parse_manifest_name(current.trim_end()).unwrap());
+    /// let mut manifest = encode_segment_header(id).to_vec();
+    /// let offset = manifest.len() as u64;
+    /// encode(&mut manifest, id, offset, &[EDIT_FORMAT + 1])?;
+    /// std::fs::write(dir.path().join(current.trim_end()), &manifest)?;
+    ///
+    /// let err = quickcache::Db::open(dir.path()).unwrap_err();
+    /// assert!(err.is_newer_format(), "{err}");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_newer_format(&self) -> bool {
@@ -255,9 +290,15 @@ impl Error {
     ///
     /// # Examples
     /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// assert!(db.put("k", "v").err().is_none_or(|e| !e.is_no_space()));
+    /// use std::sync::Arc;
+    /// use quickcache::fs::{Fault, FaultPlan, Op, SimFs};
+    /// use quickcache::{Db, Options};
+    ///
+    /// let fs = SimFs::new(1);
+    /// let db = Db::open_with("/db", Options { fs: Arc::new(fs.clone()), ..Options::default() })?;
+    /// fs.set_faults(FaultPlan::new().fail_matching(|op, _| op == Op::Append, Fault::NoSpace));
+    /// let err = db.put("k", "v").unwrap_err();
+    /// assert!(err.is_no_space(), "{err}");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_no_space(&self) -> bool {
@@ -274,5 +315,17 @@ impl Error {
     }
 }
 
-/// Result alias of quickcache.
+/// Result alias of quickcache: `E` defaults to [`Error`].
+///
+/// # Examples
+/// ```
+/// fn first_value(db: &quickcache::Db) -> quickcache::Result<Option<Vec<u8>>> {
+///     Ok(db.iter().next().transpose()?.map(|(_, v)| v.to_vec()))
+/// }
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// db.put("k", "v")?;
+/// assert_eq!(first_value(&db)?, Some(b"v".to_vec()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

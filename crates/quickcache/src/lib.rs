@@ -68,17 +68,36 @@ pub use stats::{LevelStats, Stats, TableStats};
 pub use value::{Key, Value};
 pub use verify::{FileProblem, VerifyReport, verify, verify_with};
 
-pub use quickcache_wal::{Durability, RecoveryMode};
+/// How durable a write is when it returns: set per database in
+/// [`Options::durability`], per write in [`WriteOptions`].
+///
+/// ```
+/// use quickcache::{Durability, Options};
+/// let options = Options { durability: Durability::Synced, ..Options::default() };
+/// ```
+pub use quickcache_wal::Durability;
+/// What opening does with damaged WAL bytes ([`Options::recovery_mode`]).
+///
+/// ```
+/// use quickcache::{Options, RecoveryMode};
+/// let strict = Options { recovery_mode: RecoveryMode::AbsoluteConsistency, ..Options::default() };
+/// ```
+pub use quickcache_wal::RecoveryMode;
 
-/// Versions, the manifest and compaction (`quickcache-compaction`).
+/// Versions, the manifest and compaction (`quickcache-compaction`), for tools that
+/// read a manifest: `quickcache::compaction::parse_manifest_name("MANIFEST-000001")`.
 pub use quickcache_compaction as compaction;
-/// The file-system layer (`quickcache-fs`): [`fs::RealFs`], [`fs::SimFs`] for tests.
+/// The file-system layer (`quickcache-fs`): [`fs::RealFs`], and [`fs::SimFs`] for
+/// tests, passed as [`Options::fs`]: `Options { fs: Arc::new(SimFs::new(seed)), .. }`.
 pub use quickcache_fs as fs;
-/// The memtable and the write-batch encoding (`quickcache-memtable`).
+/// The memtable and the write-batch encoding (`quickcache-memtable`), for tools that
+/// decode WAL records: `quickcache::memtable::WriteBatch::decode(&payload)`.
 pub use quickcache_memtable as memtable;
-/// Tables, the internal key and the cursor protocol (`quickcache-sstable`).
+/// Tables, the internal key and the cursor protocol (`quickcache-sstable`), for tools
+/// that read a table file directly.
 pub use quickcache_sstable as sstable;
-/// The write-ahead log (`quickcache-wal`), for tools that dump WAL segments.
+/// The write-ahead log (`quickcache-wal`), for tools that dump WAL segments:
+/// `quickcache::wal::list_segments(&RealFs, &dir.join(quickcache::WAL_DIR))`.
 pub use quickcache_wal as wal;
 
 /// The README's examples, compiled and run by `cargo test`.

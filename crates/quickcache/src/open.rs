@@ -21,9 +21,28 @@ use crate::snapshot::SnapshotList;
 use crate::state::SuperVersion;
 use crate::{Options, RecoveryReport};
 
-/// The lock file in the database directory.
+/// The lock file in the database directory, held (`flock`) while a [`Db`] is open.
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// assert!(dir.path().join(quickcache::LOCK_FILE).is_file());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const LOCK_FILE: &str = "LOCK";
-/// The subdirectory holding the WAL segments.
+/// The subdirectory of the database directory holding the WAL segments
+/// (`docs/format/wal.md`).
+///
+/// # Examples
+/// ```
+/// use quickcache::fs::RealFs;
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// let wal = dir.path().join(quickcache::WAL_DIR);
+/// assert_eq!(quickcache::wal::list_segments(&RealFs, &wal)?.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const WAL_DIR: &str = "wal";
 
 pub(crate) fn fs_error(

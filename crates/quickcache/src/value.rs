@@ -3,7 +3,17 @@
 use std::fmt;
 use std::ops::Deref;
 
-/// A key returned by an iterator.
+/// A key returned by an iterator (owned: the iterator moves on).
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// db.put("k", "v")?;
+/// let keys: Vec<quickcache::Key> = db.iter().map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+/// assert_eq!(keys, [b"k".to_vec()]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Key = Vec<u8>;
 
 /// A value read from the database. Dereferences to `[u8]`.
