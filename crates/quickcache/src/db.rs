@@ -1,33 +1,21 @@
 //! `Db`: the database handle users hold; the state it shares lives in `Inner`.
 
-use std::cell::Cell;
 use std::fmt;
 use std::ops::RangeBounds;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use quickcache_compaction::Compactor;
 use quickcache_fs::FileLock;
 
+mod close;
 mod maintenance;
+mod writes;
 
-use crate::error::{Error, Result};
-use crate::inner::{Inner, lock};
+use crate::error::Result;
+use crate::inner::Inner;
 use crate::iter::{owned_bounds, prefix_bounds};
-use crate::{Iter, Options, RecoveryReport, Snapshot, Stats, Value, WriteBatch, WriteOptions};
-
-type MemBatch = quickcache_memtable::WriteBatch;
-
-thread_local! {
-    /// The batch `Db::put` and `Db::delete` encode into, reused across calls. Taken
-    /// out while in use, so a nested call (from another `Db`) just builds its own.
-    static SCRATCH_BATCH: Cell<Option<MemBatch>> = const { Cell::new(None) };
-}
-
-/// The largest encoding a thread keeps in `SCRATCH_BATCH` for reuse.
-const SCRATCH_BATCH_KEEP: usize = 64 << 10;
+use crate::{Iter, Options, RecoveryReport, Snapshot, Stats, Value};
 
 /// An open quickcache database.
 ///
@@ -68,9 +56,11 @@ impl Db {
     /// file system.
     ///
     /// # Errors
-    /// The directory is locked by another opener ([`Error::is_locked`]), is not a
-    /// quickcache database ([`Error::is_not_a_database`]), was written by a newer
-    /// version ([`Error::is_newer_format`]), or recovery failed.
+    /// The directory is locked by another opener
+    /// ([`Error::is_locked`](crate::Error::is_locked)), is not a quickcache database
+    /// ([`Error::is_not_a_database`](crate::Error::is_not_a_database)), was written by
+    /// a newer version ([`Error::is_newer_format`](crate::Error::is_newer_format)), or
+    /// recovery failed.
     ///
     /// # Examples
     /// ```
@@ -93,82 +83,6 @@ impl Db {
     /// ```
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
         crate::open::open(path.as_ref(), options)
-    }
-
-    /// Sets `key` to `value`.
-    ///
-    /// Durable as [`Options::durability`] says: by default the write is handed to the
-    /// OS before this returns, so it survives a process crash but not a power loss;
-    /// [`Db::put_with`] and [`WriteOptions::synced`] (or a later [`Db::sync`]) for that.
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.put(b"key", [1u8, 2, 3])?;
-    /// assert_eq!(db.get(b"key")?.unwrap(), [1u8, 2, 3]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        self.put_with(key, value, &WriteOptions::default())
-    }
-
-    /// Sets `key` to `value`, durable as `options` ask: [`WriteOptions::durability`],
-    /// or [`Options::durability`] when that is `None` (see [`Db::put`]).
-    ///
-    /// # Examples
-    /// ```
-    /// use quickcache::WriteOptions;
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.put_with("k", "v", &WriteOptions::synced())?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn put_with(
-        &self,
-        key: impl AsRef<[u8]>,
-        value: impl AsRef<[u8]>,
-        options: &WriteOptions,
-    ) -> Result<()> {
-        let (key, value) = (key.as_ref(), value.as_ref());
-        self.write_one(|batch| batch.put(key, value), options)
-    }
-
-    /// Deletes `key` (deleting an absent key is not an error).
-    ///
-    /// Durable as [`Options::durability`] says: by default the write is handed to the
-    /// OS before this returns, so it survives a process crash but not a power loss;
-    /// [`Db::delete_with`] and [`WriteOptions::synced`] (or a later [`Db::sync`]) for that.
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.put("k", "v")?;
-    /// db.delete("k")?;
-    /// assert_eq!(db.get("k")?, None);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.delete_with(key, &WriteOptions::default())
-    }
-
-    /// Deletes `key`, durable as `options` ask: [`WriteOptions::durability`], or
-    /// [`Options::durability`] when that is `None` (see [`Db::delete`]).
-    ///
-    /// # Examples
-    /// ```
-    /// use quickcache::WriteOptions;
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.put("k", "v")?;
-    /// db.delete_with("k", &WriteOptions::synced())?; // survives a power loss
-    /// assert_eq!(db.get("k")?, None);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn delete_with(&self, key: impl AsRef<[u8]>, options: &WriteOptions) -> Result<()> {
-        let key = key.as_ref();
-        self.write_one(|batch| batch.delete(key), options)
     }
 
     /// The value of `key`, or `None`. A value from a table is a zero-copy view of
@@ -197,73 +111,6 @@ impl Db {
     /// ```
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         Ok(self.get(key)?.is_some())
-    }
-
-    /// Applies `batch` atomically.
-    ///
-    /// Durable as [`Options::durability`] says: by default the write is handed to the
-    /// OS before this returns, so it survives a process crash but not a power loss;
-    /// [`Db::write_with`] and [`WriteOptions::synced`] (or a later [`Db::sync`]) for that.
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// let mut batch = quickcache::WriteBatch::new();
-    /// batch.put("a", "1").put("b", "2");
-    /// db.write(batch)?;
-    /// assert_eq!(db.iter().count(), 2);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn write(&self, batch: WriteBatch) -> Result<()> {
-        self.write_with(batch, &WriteOptions::default())
-    }
-
-    /// Applies `batch` atomically, durable as `options` ask: [`WriteOptions::durability`],
-    /// or [`Options::durability`] when that is `None` (see [`Db::write`]).
-    ///
-    /// # Errors
-    /// A key or value too large for the batch format (nothing is written); the
-    /// read-only error state after a background failure ([`Error::is_read_only`]).
-    ///
-    /// # Examples
-    /// ```
-    /// use quickcache::{Durability, WriteOptions};
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// let mut batch = quickcache::WriteBatch::new();
-    /// batch.put("a", "1");
-    /// db.write_with(batch, &WriteOptions { durability: Some(Durability::Buffered) })?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn write_with(&self, batch: WriteBatch, options: &WriteOptions) -> Result<()> {
-        let mut batch = batch.into_checked()?;
-        let durability = self.inner.durability(options);
-        self.inner.write(&mut batch, durability)
-    }
-
-    /// Writes a one-entry batch that `fill` builds in this thread's reusable batch, so
-    /// that a single put or delete allocates nothing for its encoding in the steady
-    /// state (building a fresh batch cost an allocation and two reallocations).
-    fn write_one(
-        &self,
-        fill: impl FnOnce(&mut MemBatch) -> std::result::Result<(), quickcache_memtable::Error>,
-        options: &WriteOptions,
-    ) -> Result<()> {
-        let mut batch = SCRATCH_BATCH.take().unwrap_or_default();
-        batch.clear();
-        let result = match fill(&mut batch) {
-            Ok(()) => self.inner.write(&mut batch, self.inner.durability(options)),
-            Err(source) => Err(Error::Batch {
-                operation: "building a write batch",
-                source: Box::new(source),
-            }),
-        };
-        // A batch that held a huge value is dropped rather than kept per thread.
-        if batch.approximate_size() <= SCRATCH_BATCH_KEEP {
-            SCRATCH_BATCH.set(Some(batch));
-        }
-        result
     }
 
     /// The pairs whose keys lie in `range`, in key order (or reverse, with
@@ -378,85 +225,5 @@ impl Db {
     /// ```
     pub fn path(&self) -> &Path {
         &self.inner.dir
-    }
-
-    /// Flushes the memtables (unless [`Options::flush_on_close`] is off), stops
-    /// background work, makes every write durable, and releases the lock, reporting
-    /// the first error.
-    ///
-    /// # Errors
-    /// The background error that made the database read-only ([`Error::is_read_only`]),
-    /// including a compaction that failed just before the close; otherwise a failed
-    /// flush or WAL close. The threads are stopped and the lock released in every
-    /// case, and only a close without error leaves the clean-close marker.
-    ///
-    /// # Examples
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let db = quickcache::Db::open(dir.path())?;
-    /// db.close()?;
-    /// let again = quickcache::Db::open(dir.path())?; // the lock is free
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn close(self) -> Result<()> {
-        self.shutdown()
-    }
-
-    fn shutdown(&self) -> Result<()> {
-        let inner = &self.inner;
-        if inner.closed.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        // No writer is left (closing takes the handle), so nothing lands in the
-        // memtable after this flush; in the error state there is nothing to try.
-        let flushed = if inner.options.flush_on_close && !inner.failed.load(Ordering::Acquire) {
-            inner.flush_all()
-        } else {
-            Ok(())
-        };
-        if inner.closed.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        self.stop_background();
-        let closed = inner
-            .wal
-            .close()
-            .map_err(|source| inner.wal_error("closing", source));
-        // Everything is synced now (the WAL's close waits for that; tables and
-        // manifest edits are synced when installed): let the next open skip its syncs.
-        let background = inner.background_error();
-        if flushed.is_ok() && closed.is_ok() && background.is_none() {
-            crate::clean::leave(inner.options.fs.as_ref(), &inner.dir);
-        }
-        lock(&self.lock).take();
-        // The background error is the first: a flush on close fails because of it.
-        match background {
-            Some(source) => Err(Error::Background { source }),
-            None => flushed.and(closed),
-        }
-    }
-
-    /// Stops the flush thread, then the compaction pool. The flush thread sees a
-    /// compaction's error only when it next polls, so one that failed just before the
-    /// close (a manifest sync, say) is recorded here, for the close to report.
-    fn stop_background(&self) {
-        let inner = &self.inner;
-        lock(&inner.bg).stop = true;
-        inner.bg_changed.notify_all();
-        if let Some(thread) = lock(&self.flusher).take() {
-            // The thread only loops on its state; a panic there is already reported.
-            let _joined = thread.join();
-        }
-        if let Some(source) = lock(&inner.compactor).take().and_then(Compactor::stop) {
-            // Kept only if it is the first error.
-            let _recorded = inner.fail(Error::Compaction { source });
-        }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        // Errors cannot be reported from a drop; `close` reports them.
-        let _closed = self.shutdown();
     }
 }
