@@ -194,7 +194,8 @@ pub fn pick(version: &Version, options: &CompactionOptions, busy: &Busy) -> Opti
 /// after the tree shrank, and not yet pushed down because a second compaction
 /// thread holds its tables). L0's entries are newer than any level's, so they must
 /// never land below a level that may hold the same keys.
-fn l0_output(version: &Version, base: Level) -> Level {
+/// Manual compactions must follow the same rule.
+pub fn l0_output(version: &Version, base: Level) -> Level {
     Level::all()
         .skip(1)
         .take_while(|l| l.index() < base.index())

@@ -1,12 +1,14 @@
 //! Manual compaction: every table overlapping a key range pushed down to the bottom
-//! level, level by level, with the background pool paused so plans never conflict.
+//! level, level by level, then the bottom level's older tables rewritten in place
+//! (RocksDB's `BottommostLevelCompaction::kForceOptimized`), with the background pool
+//! paused so plans never conflict.
 
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use quickcache_compaction::{
-    CompactionPlan, Compactor, Idle, LEVELS, Level, LevelTargets, TableHandle, Version,
+    CompactionPlan, Compactor, Idle, Level, LevelTargets, TableHandle, Version, l0_output,
 };
 
 use crate::error::{Error, Result};
@@ -88,6 +90,21 @@ fn plan(
     })
 }
 
+/// The plan rewriting bottom-level `tables` in place.
+fn bottom_plan(tables: Vec<Arc<TableHandle>>) -> CompactionPlan {
+    CompactionPlan {
+        level: Level::BOTTOM,
+        output_level: Level::BOTTOM,
+        inputs: tables,
+        next_inputs: Vec::new(),
+        grandparents: Vec::new(),
+        below: Vec::new(),
+        trivial_move: false,
+        pointer: None,
+        score: 0.0,
+    }
+}
+
 impl Inner {
     pub(crate) fn compact_range(
         &self,
@@ -140,32 +157,45 @@ impl Inner {
     }
 
     fn compact_levels(&self, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> Result<()> {
-        let never = AtomicBool::new(false);
-        let base = LevelTargets::of(&self.set.current(), self.set.options()).base;
+        let start = self.set.current();
+        let base = LevelTargets::of(&start, self.set.options()).base;
         let mut level = Level::L0;
-        while level.index() + 1 < LEVELS {
+        while level != Level::BOTTOM {
             let version = self.set.current();
             let output = if level == Level::L0 {
-                base
+                l0_output(&version, base)
             } else {
                 level.below().unwrap_or(Level::BOTTOM)
             };
             let taken = inputs(&version, level, lower, upper);
             if let Some(plan) = plan(&version, level, output, taken) {
-                let snapshots = self.snapshots.list();
-                self.set
-                    .compact(&plan, &snapshots, &never)
-                    .map_err(|source| Error::Tree {
-                        operation: "compacting a range",
-                        path: self.dir.clone(),
-                        source: Box::new(source),
-                    })?;
+                self.run(&plan)?;
             }
             level = output.max(level.below().unwrap_or(Level::BOTTOM));
-            if level == Level::BOTTOM {
-                break;
-            }
+        }
+        // The bottom level's own tables too: versions only a released snapshot
+        // needed, and tombstones over nothing, stay there until rewritten. Tables the
+        // steps above wrote were merged just now and need no second pass.
+        let version = self.set.current();
+        let was_there =
+            |t: &Arc<TableHandle>| start.level(Level::BOTTOM).iter().any(|s| Arc::ptr_eq(s, t));
+        // One plan per run of adjacent old tables, so no output spans a new table.
+        let bottom = inputs(&version, Level::BOTTOM, lower, upper);
+        for run in bottom.split(|t| !was_there(t)).filter(|r| !r.is_empty()) {
+            self.run(&bottom_plan(run.to_vec()))?;
         }
         Ok(())
+    }
+
+    fn run(&self, plan: &CompactionPlan) -> Result<()> {
+        let never = AtomicBool::new(false);
+        let snapshots = self.snapshots.list();
+        self.set
+            .compact(plan, &snapshots, &never)
+            .map_err(|source| Error::Tree {
+                operation: "compacting a range",
+                path: self.dir.clone(),
+                source: Box::new(source),
+            })
     }
 }

@@ -71,9 +71,6 @@ fn pin_old_versions(db: &Db) -> (quickcache::Snapshot, u64) {
 }
 
 #[test]
-#[ignore = "bug: compact_range never rewrites the bottom level (compact_levels stops \
-            before it), so versions a dropped snapshot pinned there stay until newer \
-            data is compacted over them"]
 fn a_full_compaction_after_the_snapshot_is_dropped_reclaims_its_versions() {
     let fs = SimFs::new(1);
     let db = Db::open_with("/db", options(&fs)).unwrap();

@@ -24,7 +24,10 @@ impl Db {
     }
 
     /// Compacts every table overlapping `range` down to the bottom level (a full
-    /// manual compaction for `..`), after flushing the memtable. Waits until done.
+    /// manual compaction for `..`), after flushing the memtable, then rewrites the
+    /// bottom level's tables in `range` that this call did not just write: versions
+    /// that only released snapshots needed, and tombstones, are gone afterwards.
+    /// Waits until done.
     ///
     /// # Examples
     /// ```
