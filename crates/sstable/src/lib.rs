@@ -84,6 +84,7 @@ pub use footer::FORMAT_VERSION;
 pub use key::{InternalKey, KeyRef, SeqNo, TRAILER_LEN, ValueKind, compare_encoded};
 pub use properties::Properties;
 pub use table::Table;
+pub use table::budget::SummaryBudget;
 pub use table::builder::{TableBuilder, TableMeta, TableOptions};
 pub use table::cursor::TableCursor;
 pub use table::iter::{Iter, PlainIter};

@@ -4,8 +4,9 @@
 //! and keeps the decoded index in memory; the filter and data blocks are read in place
 //! from the map. Each data block's checksum is verified before its first use (a flag
 //! per block records it); the first lookup or seek in a block also builds a summary of
-//! where seeks in it can start (see `summary.rs`). [`Table::verify`] checks the whole
-//! file.
+//! where seeks in it can start (see `summary.rs`), if the table's [`SummaryBudget`]
+//! has room for it; lookups in blocks without a summary binary-search the block's
+//! restart keys. [`Table::verify`] checks the whole file.
 //!
 //! # SIGBUS
 //! The file is mapped (on the real file system). An I/O error on a mapped page, or the
@@ -17,14 +18,14 @@
 //!
 //! # Sharing
 //! `Table` is `Send + Sync` and cheap to clone (the clones share one reader); every
-//! method takes `&self`. Block summaries are set once (`OnceLock`): two threads may both
-//! verify and summarize a block the first time, which is harmless since the bytes never
-//! change; one summary is kept.
+//! method takes `&self`. Block summaries are set once (see `slots.rs`).
 
+pub(crate) mod budget;
 pub(crate) mod builder;
 pub(crate) mod cursor;
 mod get;
 pub(crate) mod iter;
+mod slots;
 mod summary;
 mod verify;
 
@@ -35,7 +36,8 @@ use std::sync::{Arc, OnceLock};
 use quickcache_fs::{FileSystem, Mapping};
 use snafu::ResultExt;
 
-use self::summary::BlockSummary;
+use self::budget::SummaryBudget;
+use self::slots::{CHUNK, Chunk};
 use crate::block::BlockLayout;
 use crate::bloom::Bloom;
 use crate::error::FsSnafu;
@@ -71,30 +73,56 @@ struct Inner {
     /// Per data block, whether its checksum was verified (scans read blocks without
     /// building their summaries).
     verified: Box<[AtomicBool]>,
-    /// Heap bytes of the chunks and summaries set so far, for `memory_usage`.
+    /// Heap bytes of the chunks and summaries set so far, taken from `budget` and
+    /// given back when the table is dropped.
     summary_bytes: AtomicUsize,
+    budget: SummaryBudget,
 }
 
-/// Data blocks per chunk of summary slots.
-const CHUNK: usize = 64;
-
-/// The summary slots of `CHUNK` consecutive data blocks. A slot holds a summary
-/// inline (~170 bytes), so slots for every block would cost ~4% of the table bytes
-/// from the open on; chunks keep reader memory growing with the blocks read, while
-/// the array of chunks stays small enough (1/64 of a slot per block) to sit in the CPU
-/// cache: no cache miss more per lookup.
-type Chunk = [OnceLock<BlockSummary>; CHUNK];
-
 impl Table {
-    /// Opens the table at `path` through `fs`'s read-only map.
+    /// Opens the table at `path` through `fs`'s read-only map, with no limit on its
+    /// block summaries (see [`Table::open_with`]).
     pub fn open(fs: &dyn FileSystem, path: &Path) -> Result<Table> {
+        Table::open_with(fs, path, SummaryBudget::unlimited())
+    }
+
+    /// Opens the table at `path` through `fs`'s read-only map; its block summaries
+    /// take their bytes from `budget`, which other tables may share.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_fs::SimFs;
+    /// use quickcache_sstable::{SummaryBudget, Table, TableBuilder, TableOptions};
+    ///
+    /// let fs = SimFs::new(1);
+    /// let mut builder = TableBuilder::new(&fs, "/a.sst".as_ref(), TableOptions::default())?;
+    /// builder.add_plain(b"k", b"v")?;
+    /// builder.finish()?;
+    /// let budget = SummaryBudget::new(1 << 20);
+    /// let a = Table::open_with(&fs, "/a.sst".as_ref(), budget.clone())?;
+    /// assert!(a.get_plain(b"k")?.is_some());
+    /// assert!(budget.used() > 0 && budget.used() <= budget.limit());
+    /// drop(a);
+    /// assert_eq!(budget.used(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_with(fs: &dyn FileSystem, path: &Path, budget: SummaryBudget) -> Result<Table> {
         let map = fs.map(path).context(FsSnafu)?;
-        Table::from_mapping(map, path)
+        Table::from_mapping_with(map, path, budget)
     }
 
     /// Opens a table from bytes already mapped (or held in memory); `path` names it in
-    /// errors.
+    /// errors. No limit on its block summaries.
     pub fn from_mapping(map: Mapping, path: impl Into<PathBuf>) -> Result<Table> {
+        Table::from_mapping_with(map, path, SummaryBudget::unlimited())
+    }
+
+    /// [`Table::from_mapping`], the block summaries taking their bytes from `budget`.
+    pub fn from_mapping_with(
+        map: Mapping,
+        path: impl Into<PathBuf>,
+        budget: SummaryBudget,
+    ) -> Result<Table> {
         let file: Arc<Path> = Arc::from(path.into());
         let (footer, footer_at) = read_footer(&map, &file)?;
         let data_end = check_layout(&footer, footer_at, &file)?;
@@ -146,6 +174,7 @@ impl Table {
             summaries,
             verified,
             summary_bytes: AtomicUsize::new(0),
+            budget,
         };
         Ok(Table {
             inner: Arc::new(inner),
@@ -168,7 +197,8 @@ impl Table {
     }
 
     /// Heap bytes this reader holds: the decoded index and the summaries of the data
-    /// blocks read by lookups and seeks so far (in chunks of 64 blocks). The filter and
+    /// blocks read by lookups and seeks so far (in chunks of 64 blocks), as far as its
+    /// [`SummaryBudget`] admitted them. The filter and
     /// the data blocks are read in place from the mapping, so they are page cache the
     /// kernel may drop, not heap, and are not counted.
     pub fn memory_usage(&self) -> usize {
@@ -221,21 +251,9 @@ impl Table {
         &self.inner.index
     }
 
-    /// The layout of data block `i`, its checksum verified on first use, for reading
-    /// it from an end (a scan). That needs no summary, so a table's first scan (a
-    /// compaction's, say) does not pay for summaries it would not use.
-    /// Requires: `i < block_count()`.
-    pub(crate) fn block_layout(&self, i: usize) -> Result<BlockLayout> {
-        let chunk = self.inner.summaries[i / CHUNK].get();
-        match chunk.and_then(|c| c[i % CHUNK].get()) {
-            Some(summary) => Ok(summary.layout(BlockId::Data(i))),
-            None => self.verified_layout(i),
-        }
-    }
-
     /// The layout of data block `i`, parsed after verifying its checksum unless that
     /// was done before. Requires: `i < block_count()`.
-    fn verified_layout(&self, i: usize) -> Result<BlockLayout> {
+    pub(super) fn verified_layout(&self, i: usize) -> Result<BlockLayout> {
         let inner = &*self.inner;
         let (handle, id) = (inner.index.handle(i), BlockId::Data(i));
         // Relaxed: the flag publishes no data, the mapped bytes never change.
@@ -250,35 +268,6 @@ impl Table {
             range
         };
         BlockLayout::parse(&inner.map, range.start, range.len(), &inner.file, id)
-    }
-
-    /// The summary of data block `i`, built when the block is first used, right after
-    /// its checksum is verified. Requires: `i < block_count()`.
-    pub(crate) fn summary(&self, i: usize) -> Result<&BlockSummary> {
-        let inner = &*self.inner;
-        let chunk = inner.summaries[i / CHUNK].get_or_init(|| {
-            inner
-                .summary_bytes
-                .fetch_add(size_of::<Chunk>(), AtomicOrdering::Relaxed);
-            Box::new(std::array::from_fn(|_| OnceLock::new()))
-        });
-        let cell = &chunk[i % CHUNK];
-        if let Some(summary) = cell.get() {
-            return Ok(summary);
-        }
-        let (handle, id) = (inner.index.handle(i), BlockId::Data(i));
-        let layout = self.verified_layout(i)?;
-        let summary = BlockSummary::build(&inner.map, &layout, &inner.file, &inner.windows)?;
-        let bytes = summary.heap_bytes();
-        // Another thread may have won the race: its summary is the same.
-        if cell.set(summary).is_ok() {
-            inner
-                .summary_bytes
-                .fetch_add(bytes, AtomicOrdering::Relaxed);
-        }
-        // Set just above, by this thread or another: never the error.
-        cell.get()
-            .ok_or_else(|| corruption(&inner.file, id, handle.offset, "summary lost"))
     }
 
     /// The footer, for `verify`.

@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use super::Table;
+use super::summary::BlockSummary;
 use crate::block::BlockLayout;
 use crate::block::seek::{self, Candidates};
 use crate::bloom::key_hash;
@@ -96,10 +97,14 @@ impl Table {
         target: KeyRef<'_>,
     ) -> Result<Option<(BlockLayout, usize, Option<usize>)>> {
         let inner = &*self.inner;
-        let summary = self.summary(i)?;
+        let Some(summary) = self.summary(i)? else {
+            return Ok(self
+                .unsummarized_start(i, target)?
+                .map(|s| (s.layout, s.pos, s.below)));
+        };
         let Some(s) = summary.get_start(&inner.windows, target) else {
             return Ok(self
-                .seek_start(i, target)?
+                .summarized_start(i, summary, target)?
                 .map(|s| (s.layout, s.pos, s.below)));
         };
         let layout = summary.layout(crate::origin::BlockId::Data(i));
@@ -117,8 +122,21 @@ impl Table {
     /// no entries. Requires: `i < block_count()`.
     #[inline]
     pub(crate) fn seek_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start>> {
+        match self.summary(i)? {
+            Some(summary) => self.summarized_start(i, summary, target),
+            None => self.unsummarized_start(i, target),
+        }
+    }
+
+    /// [`Table::seek_start`] with the summary of block `i`.
+    #[inline]
+    fn summarized_start(
+        &self,
+        i: usize,
+        summary: &BlockSummary,
+        target: KeyRef<'_>,
+    ) -> Result<Option<Start>> {
         let inner = &*self.inner;
-        let summary = self.summary(i)?;
         let layout = summary.layout(crate::origin::BlockId::Data(i));
         if let Some((restart, s)) = summary.cursor_start(&inner.windows, target) {
             let pos = layout.start + s.from;
@@ -147,6 +165,30 @@ impl Table {
         // The scan may read one entry past the interval: the next restart entry.
         let end = (layout.start + to + LINE).min(layout.restarts);
         touch_lines(&inner.map, pos..end);
+        Ok(Some(Start {
+            layout,
+            restart,
+            pos,
+            below: None,
+        }))
+    }
+
+    /// [`Table::seek_start`] in a block the budget left without a summary: a binary
+    /// search of all its restart keys, read from the block.
+    fn unsummarized_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start>> {
+        let inner = &*self.inner;
+        let layout = self.verified_layout(i)?;
+        let Some(last) = layout.num_restarts.checked_sub(1) else {
+            return Ok(None);
+        };
+        let all = Candidates { lo: 0, hi: last };
+        let restart = seek::last_restart_below(&inner.map, &layout, &inner.file, target, all)?;
+        let pos = layout.restart_point(&inner.map, restart, &inner.file)?;
+        let to = match restart < last {
+            true => layout.restart_point(&inner.map, restart + 1, &inner.file)?,
+            false => layout.restarts,
+        };
+        touch_lines(&inner.map, pos..(to + LINE).min(layout.restarts));
         Ok(Some(Start {
             layout,
             restart,
