@@ -1,6 +1,8 @@
 //! Table benchmarks with 16-byte keys and 100-byte values: building a 1M-entry table,
 //! point gets of present and absent keys on a hot 1M-entry table, cursor seeks followed
-//! by ten steps, and full scans forward and backward.
+//! by ten steps, and full scans forward and backward. The table is opened with the
+//! engine's default summary budget (32 MiB, room for all of its summaries); the gets
+//! are also run with a budget of 0, where no block has a summary.
 //!
 //! Run: `cargo bench -p quickcache-sstable --bench table`
 
@@ -14,7 +16,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use quickcache_fs::{FileSystem, RealFs, SimFs};
-use quickcache_sstable::{Cursor, KeyRef, SeqNo, Table, TableBuilder, TableOptions};
+use quickcache_sstable::{Cursor, KeyRef, SeqNo, SummaryBudget, Table, TableBuilder, TableOptions};
 
 const ENTRIES: u64 = 1_000_000;
 const BATCH: u64 = 1000;
@@ -66,7 +68,8 @@ fn benches(c: &mut Criterion) {
 
     // The table the read benchmarks use, built here so that they run on their own too.
     build(&RealFs::new(), &path);
-    let table = Table::open(&RealFs::new(), &path).unwrap();
+    let table = Table::open_with(&RealFs::new(), &path, SummaryBudget::new(32 << 20)).unwrap();
+    let bare = Table::open_with(&RealFs::new(), &path, SummaryBudget::new(0)).unwrap();
     let present: Vec<[u8; 16]> = shuffled(100_000).into_iter().map(|i| key(i * 2)).collect();
     let absent: Vec<[u8; 16]> = shuffled(100_000)
         .into_iter()
@@ -91,6 +94,19 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    for (name, keys) in [
+        ("get present, summary budget 0", &present),
+        ("get absent, summary budget 0", &absent),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for _ in 0..BATCH {
+                    at = (at + 1) % keys.len();
+                    black_box(bare.get(&keys[at], SeqNo::MAX).unwrap());
+                }
+            })
+        });
+    }
     // A range read's pattern: seek to a random key, then read the next ten entries.
     let mut cursor = table.cursor();
     g.throughput(Throughput::Elements(BATCH / 10));
