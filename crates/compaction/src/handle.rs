@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use quickcache_fs::DynFs;
-use quickcache_sstable::{Entry, SeqNo, Table, TableCursor};
+use quickcache_sstable::{Entry, SeqNo, SummaryBudget, Table, TableCursor};
 use snafu::ResultExt;
 
 use crate::error::TableSnafu;
@@ -15,7 +15,8 @@ use crate::{LevelTable, Result, TableInfo};
 
 /// A table of the tree, held by versions through `Arc<TableHandle>`.
 ///
-/// The sstable reader is opened on first use and cached.
+/// The sstable reader is opened on first use and cached; its block summaries take
+/// their bytes from the handle's [`SummaryBudget`], which the tree's handles share.
 ///
 /// Thread-safety: shared between readers and the compaction threads; the mutable state
 /// is the obsolete flag (atomic) and the cached reader (set once).
@@ -29,17 +30,30 @@ pub struct TableHandle {
     info: TableInfo,
     path: PathBuf,
     fs: DynFs,
+    budget: SummaryBudget,
     table: OnceLock<Table>,
     obsolete: AtomicBool,
 }
 
 impl TableHandle {
-    /// A handle for the table `info` describes, whose file lies in `dir`.
+    /// A handle for the table `info` describes, whose file lies in `dir`; no limit on
+    /// its reader's block summaries.
     pub fn new(fs: DynFs, dir: &Path, info: TableInfo) -> TableHandle {
+        TableHandle::with_budget(fs, dir, info, SummaryBudget::unlimited())
+    }
+
+    /// A handle whose reader's block summaries take their bytes from `budget`.
+    pub fn with_budget(
+        fs: DynFs,
+        dir: &Path,
+        info: TableInfo,
+        budget: SummaryBudget,
+    ) -> TableHandle {
         TableHandle {
             path: info.id.path(dir),
             info,
             fs,
+            budget,
             table: OnceLock::new(),
             obsolete: AtomicBool::new(false),
         }
@@ -78,7 +92,7 @@ impl TableHandle {
         if let Some(table) = self.table.get() {
             return Ok(table);
         }
-        let table = Table::open(self.fs.as_ref(), &self.path)?;
+        let table = Table::open_with(self.fs.as_ref(), &self.path, self.budget.clone())?;
         Ok(self.table.get_or_init(|| table))
     }
 
@@ -95,8 +109,8 @@ impl TableHandle {
         })
     }
 
-    /// Heap bytes of the table's reader (its decoded index), or 0 while no read has
-    /// opened it yet.
+    /// Heap bytes of the table's reader (its decoded index and the block summaries its
+    /// budget admitted), or 0 while no read has opened it yet.
     pub fn reader_memory(&self) -> usize {
         self.table.get().map_or(0, Table::memory_usage)
     }

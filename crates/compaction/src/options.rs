@@ -32,6 +32,10 @@ pub struct CompactionOptions {
     /// them. A wrong `true` can let a later power loss undo an edit that deleted files
     /// relied on. Default false.
     pub previous_run_synced: bool,
+    /// Bytes the block summaries of all the tree's table readers may take together
+    /// (see [`quickcache_sstable::SummaryBudget`]); lookups in blocks left without one
+    /// binary-search the block's restart keys. Default 32 MiB.
+    pub reader_summary_budget: u64,
 }
 
 impl Default for CompactionOptions {
@@ -47,6 +51,7 @@ impl Default for CompactionOptions {
             threads: 1,
             table: quickcache_sstable::TableOptions::default(),
             previous_run_synced: false,
+            reader_summary_budget: 32 << 20,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use quickcache_fs::DynFs;
+use quickcache_sstable::SummaryBudget;
 use snafu::ResultExt;
 
 use crate::current::{CURRENT, read_current, set_current};
@@ -50,7 +51,10 @@ impl VersionSet {
         let snapshot = snapshot_edit(&version, &state, 2);
         let writer = ManifestWriter::create(fs.as_ref(), dir, 1, &snapshot)?;
         set_current(fs.as_ref(), dir, 1)?;
-        Ok(Self::assemble(fs, dir, options, version, writer, state, 2))
+        let budget = SummaryBudget::new(options.reader_summary_budget);
+        Ok(Self::assemble(
+            fs, dir, options, version, writer, state, 2, budget,
+        ))
     }
 
     /// Opens the tree in `dir`: [`VersionSet::open_deferring_cleanup`], then
@@ -87,7 +91,8 @@ impl VersionSet {
         options: CompactionOptions,
     ) -> Result<VersionSet> {
         let old = read_current(fs.as_ref(), dir)?;
-        let (version, state, recorded, read) = replay(&fs, dir, old)?;
+        let budget = SummaryBudget::new(options.reader_summary_budget);
+        let (version, state, recorded, read) = replay(&fs, dir, old, &budget)?;
         check_tables(&fs, &version, read.dropped.as_ref())?;
         let path = dir.join(crate::manifest_name(old));
         let max_id = version.tables().map(|(_, t)| t.info().id.0).max();
@@ -104,7 +109,7 @@ impl VersionSet {
             set_current(fs.as_ref(), dir, number)?;
             writer
         };
-        let mut set = Self::assemble(fs, dir, options, version, writer, state, next_file);
+        let mut set = Self::assemble(fs, dir, options, version, writer, state, next_file, budget);
         set.dropped_tail = read.dropped;
         Ok(set)
     }
@@ -114,7 +119,9 @@ impl VersionSet {
     /// checked. For verification and inspection tools, which must not write.
     pub fn inspect(fs: DynFs, dir: &Path) -> Result<TreeInspection> {
         let manifest_number = read_current(fs.as_ref(), dir)?;
-        let (version, state, _, _) = replay(&fs, dir, manifest_number)?;
+        // Tables are not opened here: the budget is never drawn on.
+        let budget = SummaryBudget::unlimited();
+        let (version, state, _, _) = replay(&fs, dir, manifest_number, &budget)?;
         Ok(TreeInspection {
             manifest_number,
             version,
@@ -170,14 +177,22 @@ pub struct TreeInspection {
 /// and how the file ended.
 type Replayed = (Version, LogState, u64, manifest::ReadBack);
 
-/// Replays manifest `number`.
-fn replay(fs: &DynFs, dir: &Path, number: u64) -> Result<Replayed> {
+/// Replays manifest `number`; the handles it makes share `budget`.
+fn replay(fs: &DynFs, dir: &Path, number: u64, budget: &SummaryBudget) -> Result<Replayed> {
     let mut read = manifest::read(fs.as_ref(), dir, number)?;
     let edits = std::mem::take(&mut read.edits);
     let mut version = Version::new();
     let mut state = LogState::default();
     let mut next_file = 0;
-    let mut open = |info: &TableInfo| Arc::new(TableHandle::new(Arc::clone(fs), dir, info.clone()));
+    let mut open = |info: &TableInfo| {
+        let fs = Arc::clone(fs);
+        Arc::new(TableHandle::with_budget(
+            fs,
+            dir,
+            info.clone(),
+            budget.clone(),
+        ))
+    };
     for (i, (offset, edit)) in edits.iter().enumerate() {
         let corrupt = |reason: String| {
             let path = dir.join(crate::manifest_name(number));

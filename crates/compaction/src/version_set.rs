@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use quickcache_fs::DynFs;
-use quickcache_sstable::SeqNo;
+use quickcache_sstable::{SeqNo, SummaryBudget};
 
 use crate::error::EditRefusedSnafu;
 use crate::manifest::ManifestWriter;
@@ -37,6 +37,8 @@ pub struct VersionSet {
     pub(crate) stats: Stats,
     /// Set by the open that dropped a damaged manifest tail (see `tail.rs`).
     pub(crate) dropped_tail: Option<crate::DroppedTail>,
+    /// Shared by every table handle of the tree (`options.reader_summary_budget`).
+    budget: SummaryBudget,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -44,6 +46,10 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl VersionSet {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the parts an open gathered, moved in once"
+    )]
     pub(crate) fn assemble(
         fs: DynFs,
         dir: &Path,
@@ -52,6 +58,7 @@ impl VersionSet {
         writer: ManifestWriter,
         state: LogState,
         next_file: u64,
+        budget: SummaryBudget,
     ) -> VersionSet {
         VersionSet {
             fs,
@@ -62,6 +69,7 @@ impl VersionSet {
             next_file: AtomicU64::new(next_file),
             stats: Stats::default(),
             dropped_tail: None,
+            budget,
         }
     }
 
@@ -83,6 +91,11 @@ impl VersionSet {
     /// Flush and compaction counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The budget the tables' block summaries share: its limit and the bytes in use.
+    pub fn summary_budget(&self) -> &SummaryBudget {
+        &self.budget
     }
 
     /// Tables in L0 now: the facade slows writes down as this nears a limit.
@@ -138,10 +151,11 @@ impl VersionSet {
         let next = self.next_file.load(Ordering::SeqCst);
         edit.next_file = Some(next);
         let mut open = |info: &TableInfo| {
-            Arc::new(TableHandle::new(
+            Arc::new(TableHandle::with_budget(
                 Arc::clone(&self.fs),
                 &self.dir,
                 info.clone(),
+                self.budget.clone(),
             ))
         };
         let applied = edit.apply(&base, &mut open).map_err(|e| {
