@@ -96,9 +96,15 @@ pub struct Stats {
     pub stops: u64,
     /// Total time writers spent slowed or stopped.
     pub stall_time: Duration,
-    /// Heap bytes held by open table readers (their decoded indexes). Filters and
-    /// data blocks are read in place from mapped files and are not counted here.
+    /// Heap bytes held by open table readers: their decoded indexes and the block
+    /// summaries their budget admitted (`table_summary_bytes`). Filters and data
+    /// blocks are read in place from mapped files and are not counted here.
     pub table_reader_bytes: u64,
+    /// Of `table_reader_bytes`, the block summaries (and their slot arrays): at most
+    /// `table_summary_budget`.
+    pub table_summary_bytes: u64,
+    /// The limit on `table_summary_bytes`: [`crate::Options::reader_summary_budget`].
+    pub table_summary_budget: u64,
     /// Live snapshots.
     pub snapshots: usize,
     /// Flush and compaction counters.
@@ -148,6 +154,8 @@ impl Stats {
                 .tables()
                 .map(|(_, t)| t.reader_memory() as u64)
                 .sum(),
+            table_summary_bytes: inner.set.summary_budget().used(),
+            table_summary_budget: inner.set.summary_budget().limit(),
             frozen_memtables: memtables.frozen.len(),
             wal_bytes: wal_bytes(inner),
             writes: inner.counters.writes.load(Ordering::Relaxed),
