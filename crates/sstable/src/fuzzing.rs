@@ -16,7 +16,7 @@ use crate::block::cursor::BlockCursor;
 use crate::bloom::{Bloom, BloomBuilder, key_hash};
 use crate::footer::{FOOTER_LEN, Footer};
 use crate::origin::BlockId;
-use crate::{Cursor, InternalKey, KeyRef, Properties, SeqNo, Table};
+use crate::{Cursor, InternalKey, KeyRef, Properties, SeqNo, SummaryBudget, Table};
 
 /// At most this many entries are walked, so that each input runs quickly.
 const MAX_STEPS: usize = 4096;
@@ -78,8 +78,16 @@ fn walk(c: &mut impl Cursor, forward: bool) -> Option<Vec<InternalKey>> {
 /// Opens `data` as a whole table. Property: if it opens and `verify()` passes, a forward
 /// walk succeeds with strictly increasing keys, every key's user key is found by `get`
 /// with the newest entry visible at that entry's seqno, and the backward walk mirrors it.
+/// Checked twice: with block summaries, and with a summary budget of 0 (lookups without
+/// them).
 pub fn table(data: &[u8]) -> Result<(), Bug> {
-    let Ok(table) = Table::from_mapping(Mapping::new(data.to_vec()), "<fuzz table>") else {
+    table_with(data, SummaryBudget::unlimited())?;
+    table_with(data, SummaryBudget::new(0))
+}
+
+fn table_with(data: &[u8], budget: SummaryBudget) -> Result<(), Bug> {
+    let map = Mapping::new(data.to_vec());
+    let Ok(table) = Table::from_mapping_with(map, "<fuzz table>", budget) else {
         return Ok(());
     };
     let verified = table.verify().is_ok();
