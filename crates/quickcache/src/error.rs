@@ -55,6 +55,13 @@ pub enum Error {
         /// another format that `CURRENT` names.
         found: String,
     },
+    /// An [`crate::Options`] value makes no sense (see [`crate::Options::validate`]);
+    /// nothing was opened or changed.
+    #[snafu(display("invalid options: {reason}; nothing was changed"))]
+    InvalidOptions {
+        /// Which option, and why.
+        reason: String,
+    },
     /// `CURRENT` names a manifest that does not exist: the database lost a file.
     /// Corruption; nothing was changed.
     #[snafu(display(

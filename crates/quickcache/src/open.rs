@@ -79,6 +79,7 @@ fn wal_error(operation: &'static str, path: &Path) -> impl Fn(quickcache_wal::Er
 }
 
 pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
+    options.validate()?;
     let fs = Arc::clone(&options.fs);
     let created = precheck(fs.as_ref(), dir)?;
     fs.create_dir_all(dir)

@@ -31,7 +31,10 @@ pub struct Options {
     /// Bytes a memtable may hold before it is frozen and flushed. Default 32 MiB.
     pub memtable_size: usize,
     /// Frozen memtables waiting for their flush at which writers stop until one is
-    /// flushed; memory stays within `(1 + this) * memtable_size`. Default 2.
+    /// flushed; memory stays within `(1 + this) * memtable_size`. From 3 on, writes
+    /// are also slowed (1 ms each) at one frozen memtable fewer; with 2 or fewer one
+    /// frozen memtable is every flush's normal state, so there is no slowdown stage.
+    /// Default 2.
     pub max_frozen_memtables: usize,
     /// Durability of writes that ask for nothing else. Default [`Durability::Os`].
     pub durability: Durability,
@@ -80,6 +83,57 @@ pub struct Options {
     pub flush_on_close: bool,
     /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
     pub fs: DynFs,
+}
+
+/// The largest `memtable_size` accepted: 64 GiB. A memtable's key filter is
+/// allocated up front at 1/64 of it.
+const MAX_MEMTABLE_SIZE: usize = 1 << 36;
+
+impl Options {
+    /// Checks that the options make sense together, as [`crate::Db::open_with`] does
+    /// before it touches the directory: sizes, triggers and ratios that are zero (or
+    /// one, for `level_multiplier`), a `memtable_size` over 64 GiB, a slowdown
+    /// threshold above its stop threshold. The lower crates would otherwise clamp such
+    /// values silently.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut options = quickcache::Options::default();
+    /// assert!(options.validate().is_ok());
+    /// options.l0_slowdown = options.l0_stop + 1;
+    /// let err = options.validate().unwrap_err();
+    /// assert!(err.to_string().contains("l0_slowdown"));
+    /// ```
+    pub fn validate(&self) -> crate::Result<()> {
+        let checks: [(bool, &str); 11] = [
+            (self.memtable_size > 0, "memtable_size is 0"),
+            (
+                self.memtable_size <= MAX_MEMTABLE_SIZE,
+                "memtable_size is over 64 GiB",
+            ),
+            (self.wal_segment_size > 0, "wal_segment_size is 0"),
+            (self.l0_compaction_trigger > 0, "l0_compaction_trigger is 0"),
+            (
+                self.l0_slowdown <= self.l0_stop,
+                "l0_slowdown is above l0_stop",
+            ),
+            (
+                self.pending_compaction_slowdown_bytes <= self.pending_compaction_stop_bytes,
+                "pending_compaction_slowdown_bytes is above pending_compaction_stop_bytes",
+            ),
+            (self.base_level_size > 0, "base_level_size is 0"),
+            (self.level_multiplier >= 2, "level_multiplier is below 2"),
+            (self.table_size > 0, "table_size is 0"),
+            (self.block_size > 0, "block_size is 0"),
+            (self.background_threads > 0, "background_threads is 0"),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, reason)) => Err(crate::Error::InvalidOptions {
+                reason: (*reason).to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Default for Options {

@@ -90,7 +90,8 @@ pub struct Stats {
     /// Total table bytes divided by the bottom-most non-empty level's bytes (1.0 when
     /// the tree is empty).
     pub space_amplification: f64,
-    /// Writes slowed down because L0 or pending compaction grew.
+    /// Writes slowed down because frozen memtables (from 3 allowed), L0 tables or
+    /// pending compaction bytes piled up.
     pub slowdowns: u64,
     /// Writes stopped until flushes or compactions caught up.
     pub stops: u64,
