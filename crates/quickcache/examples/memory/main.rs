@@ -1,8 +1,9 @@
 //! Peak memory of a random fill, split into what the engine promises to bound:
-//! memtables, table readers (their decoded indexes; filters are read in place from the
-//! mapped files), and the rest. A counting allocator gives the heap the engine holds;
-//! anonymous RSS adds what the allocator keeps after the engine freed it; mapped table
-//! pages are reported apart, because they are page cache the kernel can drop.
+//! memtables, table readers (their decoded indexes, and the block summaries a shared
+//! budget admits; filters are read in place from the mapped files), and the rest. A
+//! counting allocator gives the heap the engine holds; anonymous RSS adds what the
+//! allocator keeps after the engine freed it; mapped table pages are reported apart,
+//! because they are page cache the kernel can drop.
 //!
 //! Run with `cargo run -p quickcache --release --example memory -- [keys] [dir]`
 //! (default 10,000,000 keys of 16 bytes with 100-byte values). RSS comes from
@@ -64,6 +65,7 @@ struct Peak {
     heap: u64,
     memtables: u64,
     tables: u64,
+    summaries: u64,
     rss: Rss,
 }
 
@@ -73,10 +75,12 @@ fn sample(db: Arc<Db>, stop: Arc<AtomicBool>) -> Peak {
     while !stop.load(Ordering::Relaxed) {
         let s = db.stats();
         let (memtables, tables) = (s.memtable_bytes, s.table_reader_bytes);
+        let summaries = s.table_summary_bytes;
         drop(s);
         let live = heap::live() as u64;
         if live > peak.heap {
             (peak.heap, peak.memtables, peak.tables) = (live, memtables, tables);
+            peak.summaries = summaries;
         }
         let now = rss();
         if now.anon > peak.rss.anon {
@@ -162,7 +166,12 @@ fn report(
         mib(peak.memtables),
         mib(budget)
     );
-    println!("  table readers (indexes)    {:8.1} MiB", mib(peak.tables));
+    println!(
+        "  table readers              {:8.1} MiB  (indexes {:.1}, block summaries {:.1})",
+        mib(peak.tables),
+        mib(peak.tables.saturating_sub(peak.summaries)),
+        mib(peak.summaries)
+    );
     println!(
         "  rest                       {:8.1} MiB  (heap minus the two above)",
         rest / MIB
@@ -177,10 +186,12 @@ fn report(
         mib(peak.rss.file)
     );
     println!(
-        "after the reads: heap {:.1} MiB (memtables {:.1} MiB, readers {:.1} MiB), anon RSS {:.1} MiB, file-backed {:.1} MiB; {tables} tables, {:.1} MiB on disk",
+        "after the reads: heap {:.1} MiB (memtables {:.1} MiB, readers {:.1} MiB of which summaries {:.1} MiB, budget {:.1} MiB), anon RSS {:.1} MiB, file-backed {:.1} MiB; {tables} tables, {:.1} MiB on disk",
         mib(heap_after),
         mib(settled.memtable_bytes),
         mib(settled.table_reader_bytes),
+        mib(settled.table_summary_bytes),
+        mib(settled.table_summary_budget),
         mib(after.anon),
         mib(after.file),
         mib(on_disk),
