@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use quickcache_compaction::Compactor;
 use quickcache_wal::SegmentId;
 
 use crate::error::{Error, Result};
@@ -56,7 +57,8 @@ impl Inner {
     }
 
     fn poll_compactor(&self) {
-        let error = lock(&self.compactor).as_ref().and_then(|c| c.error());
+        let mut error = None;
+        self.with_pool(|c| error = c.error());
         if let Some(source) = error
             && !self.failed.load(Ordering::Acquire)
         {
@@ -98,9 +100,7 @@ impl Inner {
         // and a caller sees no file operation of this flush after it.
         self.frozen_count.fetch_sub(1, Ordering::AcqRel);
         self.refresh_backlog();
-        if let Some(compactor) = lock(&self.compactor).as_ref() {
-            compactor.schedule();
-        }
+        self.with_pool(Compactor::schedule);
         self.notify();
     }
 }

@@ -5,7 +5,7 @@
 
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use quickcache_compaction::{
     CompactionPlan, Compactor, Idle, Level, LevelTargets, TableHandle, Version, l0_output,
@@ -112,8 +112,11 @@ impl Inner {
         upper: &Bound<Vec<u8>>,
     ) -> Result<()> {
         self.flush_all()?;
+        // Before the lock: from here the flush thread does not wait for the pool.
+        self.manual_compaction.store(true, Ordering::Release);
         let mut pool = lock(&self.compactor);
         let Some(compactor) = pool.take() else {
+            self.manual_compaction.store(false, Ordering::Release);
             return Err(Error::Closed);
         };
         let idle = compactor.wait_idle();
@@ -124,6 +127,7 @@ impl Inner {
         let set = Arc::clone(&self.set);
         let snapshots = Arc::clone(&self.snapshots);
         *pool = Some(Compactor::start(set, Arc::new(move || snapshots.list())));
+        self.manual_compaction.store(false, Ordering::Release);
         drop(pool);
         self.refresh_backlog();
         self.notify();

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
 
 use quickcache_compaction::{Compactor, VersionSet};
 use quickcache_memtable::{Memtable, Visibility};
@@ -54,6 +54,9 @@ pub(crate) struct Inner {
     /// Signalled on every flush, freeze, error and stop.
     pub(crate) bg_changed: Condvar,
     pub(crate) compactor: Mutex<Option<Compactor>>,
+    /// Set by `compact_range` before it takes `compactor` for its whole run; the
+    /// flush thread then leaves the pool alone instead of waiting for it.
+    pub(crate) manual_compaction: AtomicBool,
     pub(crate) snapshots: Arc<SnapshotList>,
     pub(crate) error: Mutex<Option<Arc<Error>>>,
     pub(crate) failed: AtomicBool,
@@ -72,6 +75,24 @@ impl fmt::Debug for Inner {
 }
 
 impl Inner {
+    /// Runs `f` on the compaction pool, unless a manual compaction holds it: the
+    /// flush thread must keep flushing (and writers writing) meanwhile, and the pool
+    /// the manual compaction restarts looks for due work when it starts. Waits for
+    /// any other holder, which holds it only briefly.
+    pub(crate) fn with_pool(&self, f: impl FnOnce(&Compactor)) {
+        let pool = match self.compactor.try_lock() {
+            Ok(pool) => pool,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) if self.manual_compaction.load(Ordering::Acquire) => {
+                return;
+            }
+            Err(TryLockError::WouldBlock) => lock(&self.compactor),
+        };
+        if let Some(compactor) = pool.as_ref() {
+            f(compactor);
+        }
+    }
+
     /// Puts the database in the read-only error state (the first error is kept) and
     /// returns the error to report to the caller that met it.
     pub(crate) fn fail(&self, error: Error) -> Error {

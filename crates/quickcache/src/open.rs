@@ -123,6 +123,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         bg: Mutex::new(BgState::default()),
         bg_changed: Condvar::new(),
         compactor: Mutex::new(Some(compactor)),
+        manual_compaction: AtomicBool::new(false),
         snapshots,
         error: Mutex::new(None),
         failed: AtomicBool::new(false),
