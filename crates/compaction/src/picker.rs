@@ -264,6 +264,7 @@ fn plan_level(
         };
         let pointer = Some(table.info().largest.clone());
         let plan = finish(version, inputs, score, pointer, options);
+        let plan = expand::expand(version, plan, options, busy);
         (!busy.conflicts(&plan)).then_some(plan)
     })
 }
@@ -349,6 +350,8 @@ pub fn pending_compaction_bytes(version: &Version, options: &CompactionOptions) 
     }
     pending
 }
+
+mod expand;
 
 #[cfg(test)]
 mod tests;

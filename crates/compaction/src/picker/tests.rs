@@ -318,3 +318,26 @@ fn l0_goes_above_the_base_level_while_a_level_there_holds_data() {
     assert_eq!(plan.level, Level::L0);
     assert_eq!(plan.output_level, l(3));
 }
+
+#[test]
+fn inputs_expand_to_tables_inside_the_range_rewritten_below() {
+    let tree = |b_hi: &'static str| {
+        version_of(&[
+            (5, 1, "a", "b", 20 * MIB, 5),
+            (5, 2, "c", b_hi, 20 * MIB, 5),
+            (5, 3, "m", "n", 40 * MIB, 5),
+            (6, 4, "a", "e", 100 * MIB, 1),
+            (6, 5, "f", "z", 300 * MIB, 1),
+        ])
+    };
+    // Table 1 goes (least overlap per byte, first after the pointer); table 2 lies
+    // inside [a, e], which table 4 covers anyway: it goes along for free.
+    let plan = pick(&tree("d"), &opts(), &Busy::default()).unwrap();
+    assert_eq!((plan.level, plan.output_level), (l(5), l(6)));
+    assert_eq!(ids(&plan.inputs), [1, 2]);
+    assert_eq!(ids(&plan.next_inputs), [4]);
+    // Reaching into table 5's range would rewrite 300 MiB more: no expansion.
+    let plan = pick(&tree("g"), &opts(), &Busy::default()).unwrap();
+    assert_eq!(ids(&plan.inputs), [1]);
+    assert_eq!(ids(&plan.next_inputs), [4]);
+}
