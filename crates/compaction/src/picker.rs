@@ -120,9 +120,9 @@ const SCALE: f64 = 10.0;
 /// - L0 scores its table count against the trigger, and at least 1.01 once its bytes
 ///   reach `base_level_target`; once they pass the base level's target, at least its
 ///   bytes over the base level's (so L0 goes down when it outgrows the base level).
-///   A due score is scaled by [`SCALE`].
+///   A due score is scaled by 10 (`SCALE`).
 /// - A deeper level under its target scores size / target. Over it, it scores
-///   size / (target + bytes queued above it) × [`SCALE`], where the queue is L0's
+///   size / (target + bytes queued above it) × 10, where the queue is L0's
 ///   bytes plus every higher level's excess. So the base level is not drained into
 ///   the bottom while L0 holds data about to land in it: each such drain would
 ///   rewrite the bottom for fewer new keys.

@@ -77,7 +77,7 @@ impl std::fmt::Debug for ValueRef<'_> {
 /// A lock-free, concurrently writable memtable.
 ///
 /// Thread safety: `Memtable` is `Send + Sync`; every method takes `&self`. Inserts are
-/// lock-free (see [`crate::skiplist`]); a reader never blocks a writer or vice versa.
+/// lock-free (see the private `skiplist` module); a reader never blocks a writer or vice versa.
 pub struct Memtable {
     map: Map,
     /// The user keys inserted, so that a get of an absent key skips the search.
