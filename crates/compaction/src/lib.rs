@@ -97,7 +97,9 @@ pub use level::{LevelCursor, LevelTable};
 pub use merge::MergingCursor;
 pub use meta::{LEVELS, Level, TableId, TableInfo};
 pub use options::{CompactionOptions, LevelTargets};
-pub use picker::{Busy, CompactionPlan, l0_output, pending_compaction_bytes, pick, scores};
+pub use picker::{
+    Busy, CompactionPlan, L0_BATCH, l0_output, pending_compaction_bytes, pick, scores,
+};
 pub use recovery::TreeInspection;
 pub use retention::{Decision, Retention};
 pub use stats::{Stats, StatsSnapshot};

@@ -8,6 +8,12 @@ use crate::{LEVELS, Level, Version};
 pub struct CompactionOptions {
     /// L0 is compacted once it holds this many tables. Default 4.
     pub l0_trigger: usize,
+    /// Tables past `l0_trigger` that L0 may wait for while it holds less than
+    /// [`crate::L0_BATCH`] times the base level's bytes: every L0 compaction rewrites
+    /// the whole base level, so bigger batches rewrite it less often. 0 turns the wait
+    /// off. Default 2. An engine that slows writes at some L0 table count keeps
+    /// `l0_trigger + l0_batch_extra` below it.
+    pub l0_batch_extra: usize,
     /// Target size of the base level (the level L0 is compacted into), in bytes.
     /// Default 64 MiB.
     pub base_level_target: u64,
@@ -43,6 +49,7 @@ impl Default for CompactionOptions {
         let table_size = 8 << 20;
         CompactionOptions {
             l0_trigger: 4,
+            l0_batch_extra: 2,
             base_level_target: 64 << 20,
             multiplier: 10,
             table_size,

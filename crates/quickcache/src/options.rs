@@ -45,7 +45,10 @@ pub struct Options {
     pub wal_segment_size: u64,
     /// How WAL damage is treated on open. Default [`RecoveryMode::TolerateCorruptTail`].
     pub recovery_mode: RecoveryMode,
-    /// L0 is compacted once it holds this many tables. Default 4.
+    /// L0 is compacted once it holds this many tables. Default 4. While L0 holds
+    /// less than 1.25 times the base level's bytes it waits for up to 2 tables more
+    /// (never reaching `l0_slowdown`), so each L0 compaction, which rewrites the whole
+    /// base level, carries a bigger batch (`quickcache::compaction::L0_BATCH`).
     pub l0_compaction_trigger: usize,
     /// Writes are slowed (1 ms each) from this many L0 tables. Default 8.
     pub l0_slowdown: usize,
@@ -177,6 +180,11 @@ impl Options {
         let defaults = CompactionOptions::default();
         CompactionOptions {
             l0_trigger: self.l0_compaction_trigger.max(1),
+            // Waiting for a bigger L0 batch must not reach the slowdown.
+            l0_batch_extra: defaults.l0_batch_extra.min(
+                self.l0_slowdown
+                    .saturating_sub(self.l0_compaction_trigger.max(1) + 1),
+            ),
             base_level_target: self.base_level_size,
             multiplier: self.level_multiplier,
             table_size: self.table_size,

@@ -148,7 +148,8 @@ fn waiting_for_compactions_leaves_a_quiet_tree_and_only_live_files() {
     }
     db.wait_for_compactions().unwrap();
     let stats = db.stats();
-    assert!(stats.levels[0].files < Options::default().l0_compaction_trigger);
+    // Under the trigger, or waiting for a bigger batch (at most 2 tables more).
+    assert!(stats.levels[0].files < Options::default().l0_compaction_trigger + 2);
     assert!(stats.compaction.compactions + stats.compaction.trivial_moves > 0);
     // Nothing was left running: no more compactions happen, and the directory holds
     // exactly the live tables (inputs are removed before the wait returns).

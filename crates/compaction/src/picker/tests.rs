@@ -13,8 +13,13 @@ fn l(n: usize) -> Level {
     Level::new(n).unwrap()
 }
 
+/// The defaults without the L0 batch wait, which the other rules' cases would have
+/// to outgrow; `l0_waits_for_a_batch_while_the_base_level_is_larger` checks it.
 fn opts() -> CompactionOptions {
-    CompactionOptions::default()
+    CompactionOptions {
+        l0_batch_extra: 0,
+        ..CompactionOptions::default()
+    }
 }
 
 #[test]
@@ -340,4 +345,28 @@ fn inputs_expand_to_tables_inside_the_range_rewritten_below() {
     let plan = pick(&tree("g"), &opts(), &Busy::default()).unwrap();
     assert_eq!(ids(&plan.inputs), [1]);
     assert_eq!(ids(&plan.next_inputs), [4]);
+}
+
+#[test]
+fn l0_waits_for_a_batch_while_the_base_level_is_larger() {
+    let tree = |l0_tables: u64, each: u64| {
+        let mut tables: Vec<(usize, u64, &str, &str, u64, u64)> = (0..l0_tables)
+            .map(|i| (0, 10 + i, "a", "z", each * MIB, 10 + i))
+            .collect();
+        tables.push((5, 1, "a", "z", 60 * MIB, 5));
+        tables.push((6, 2, "a", "z", 400 * MIB, 1));
+        version_of(&tables)
+    };
+    let defaults = CompactionOptions::default();
+    let l0_due = |v: &Version, o: &CompactionOptions| {
+        pick(v, o, &Busy::default()).is_some_and(|p| p.level == Level::L0)
+    };
+    // 4 tables of 16 MiB: at the trigger and at the 64 MiB bytes rule, but under 1.25
+    // times the base level's 60 MiB: wait.
+    assert!(!l0_due(&tree(4, 16), &defaults));
+    // 5 tables (80 MiB) pass 75 MiB; 6 tables reach trigger + l0_batch_extra.
+    assert!(l0_due(&tree(5, 16), &defaults));
+    assert!(l0_due(&tree(6, 8), &defaults));
+    // Without the wait, 4 tables are due.
+    assert!(l0_due(&tree(4, 16), &opts()));
 }
