@@ -3,12 +3,13 @@
 //! (RocksDB's `BottommostLevelCompaction::kForceOptimized`), with the background pool
 //! paused so plans never conflict.
 
+use std::collections::HashSet;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use quickcache_compaction::{
-    CompactionPlan, Compactor, Idle, Level, LevelTargets, TableHandle, Version, l0_output,
+    CompactionPlan, Compactor, Idle, Level, LevelTargets, TableHandle, TableId, Version, l0_output,
 };
 
 use crate::error::{Error, Result};
@@ -181,8 +182,14 @@ impl Inner {
         // needed, and tombstones over nothing, stay there until rewritten. Tables the
         // steps above wrote were merged just now and need no second pass.
         let version = self.set.current();
-        let was_there =
-            |t: &Arc<TableHandle>| start.level(Level::BOTTOM).iter().any(|s| Arc::ptr_eq(s, t));
+        // By id: a bottom level of many thousand tables would make a scan per table
+        // quadratic.
+        let old: HashSet<TableId> = start
+            .level(Level::BOTTOM)
+            .iter()
+            .map(|t| t.info().id)
+            .collect();
+        let was_there = |t: &Arc<TableHandle>| old.contains(&t.info().id);
         // One plan per run of adjacent old tables, so no output spans a new table.
         let bottom = inputs(&version, Level::BOTTOM, lower, upper);
         for run in bottom.split(|t| !was_there(t)).filter(|r| !r.is_empty()) {
