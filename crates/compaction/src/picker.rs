@@ -64,6 +64,35 @@ impl CompactionPlan {
     pub fn user_range(&self) -> Option<(Vec<u8>, Vec<u8>)> {
         user_range(self.all_inputs())
     }
+
+    /// A manual compaction of `inputs` (tables of `level`) into `output_level`, shaped
+    /// as the picker shapes its plans (the overlapping tables of `output_level`, the
+    /// grandparents, the deeper overlaps for tombstones), never a trivial move. With
+    /// `output_level == level` the inputs are rewritten in place; `None` without
+    /// inputs.
+    pub fn manual(
+        version: &Version,
+        level: Level,
+        output_level: Level,
+        inputs: Vec<Arc<TableHandle>>,
+        options: &CompactionOptions,
+    ) -> Option<CompactionPlan> {
+        if inputs.is_empty() {
+            return None;
+        }
+        let inputs = Inputs {
+            level,
+            output_level,
+            tables: inputs,
+        };
+        let mut plan = finish(version, inputs, 0.0, None, options);
+        if level == output_level {
+            // The overlapping tables of the output level are the inputs themselves.
+            plan.next_inputs.clear();
+        }
+        plan.trivial_move = false;
+        Some(plan)
+    }
 }
 
 /// Tables already being compacted; a plan never takes one of them or writes into a

@@ -63,49 +63,6 @@ fn inputs(
     taken
 }
 
-/// The plan moving `inputs` of `level` into `output`, as the picker shapes plans.
-fn plan(
-    version: &Version,
-    level: Level,
-    output: Level,
-    inputs: Vec<Arc<TableHandle>>,
-) -> Option<CompactionPlan> {
-    let (lo, hi) = user_range(&inputs)?;
-    let next_inputs = version.overlapping(output, &lo, &hi);
-    let all: Vec<Arc<TableHandle>> = inputs.iter().chain(&next_inputs).cloned().collect();
-    let (lo, hi) = user_range(&all).unwrap_or((lo, hi));
-    let below: Vec<Vec<Arc<TableHandle>>> = Level::all()
-        .skip(output.index() + 1)
-        .map(|l| version.overlapping(l, &lo, &hi))
-        .collect();
-    Some(CompactionPlan {
-        level,
-        output_level: output,
-        inputs,
-        next_inputs,
-        grandparents: below.first().cloned().unwrap_or_default(),
-        below,
-        trivial_move: false,
-        pointer: None,
-        score: 0.0,
-    })
-}
-
-/// The plan rewriting bottom-level `tables` in place.
-fn bottom_plan(tables: Vec<Arc<TableHandle>>) -> CompactionPlan {
-    CompactionPlan {
-        level: Level::BOTTOM,
-        output_level: Level::BOTTOM,
-        inputs: tables,
-        next_inputs: Vec::new(),
-        grandparents: Vec::new(),
-        below: Vec::new(),
-        trivial_move: false,
-        pointer: None,
-        score: 0.0,
-    }
-}
-
 impl Inner {
     pub(crate) fn compact_range(
         &self,
@@ -173,7 +130,9 @@ impl Inner {
                 level.below().unwrap_or(Level::BOTTOM)
             };
             let taken = inputs(&version, level, lower, upper);
-            if let Some(plan) = plan(&version, level, output, taken) {
+            if let Some(plan) =
+                CompactionPlan::manual(&version, level, output, taken, self.set.options())
+            {
                 self.run(&plan)?;
             }
             level = output.max(level.below().unwrap_or(Level::BOTTOM));
@@ -192,8 +151,13 @@ impl Inner {
         let was_there = |t: &Arc<TableHandle>| old.contains(&t.info().id);
         // One plan per run of adjacent old tables, so no output spans a new table.
         let bottom = inputs(&version, Level::BOTTOM, lower, upper);
-        for run in bottom.split(|t| !was_there(t)).filter(|r| !r.is_empty()) {
-            self.run(&bottom_plan(run.to_vec()))?;
+        for run in bottom.split(|t| !was_there(t)) {
+            let (bottom, tables) = (Level::BOTTOM, run.to_vec());
+            let in_place =
+                CompactionPlan::manual(&version, bottom, bottom, tables, self.set.options());
+            if let Some(plan) = in_place {
+                self.run(&plan)?;
+            }
         }
         Ok(())
     }
