@@ -113,7 +113,8 @@ pub trait WritableFile: Send + Sync + fmt::Debug {
         self.len() == 0
     }
 
-    /// Closes the file, reporting errors that a plain drop would hide.
+    /// Closes the file, reporting the errors a plain drop would hide where the file
+    /// system sees any (the real one has none left to report: see `RealWritable`).
     fn close(self: Box<Self>) -> Result<()>;
 }
 

@@ -185,19 +185,15 @@ impl WritableFile for RealWritable {
     }
 
     fn close(self: Box<Self>) -> Result<()> {
-        // std closes on drop and swallows the error; a flush surfaces what close would.
-        // The map goes first: unmapping keeps its bytes in the page cache.
-        let RealWritable {
-            mut file,
-            path,
-            map,
-            ..
-        } = *self;
+        // Nothing is left to report here: `File` keeps no buffer (every append is a
+        // write(2), whose errors were returned then), and write-back errors surface at
+        // the syncs. std ignores close(2)'s own error, which only network file systems
+        // give and which reading would take the raw descriptor (unsafe, kept out of
+        // this module). The map goes first: unmapping keeps its bytes in the page cache.
+        let RealWritable { file, map, .. } = *self;
         drop(map);
-        file.flush().context(IoSnafu {
-            op: Op::Close,
-            path,
-        })
+        drop(file);
+        Ok(())
     }
 }
 
