@@ -106,7 +106,7 @@ pub struct Busy {
 }
 
 impl Busy {
-    fn conflicts(&self, plan: &CompactionPlan) -> bool {
+    pub(crate) fn conflicts(&self, plan: &CompactionPlan) -> bool {
         if plan
             .all_inputs()
             .any(|t| self.tables.contains(&t.info().id))

@@ -15,6 +15,7 @@ use quickcache_wal::frame::{Decoded, check_segment_header, decode_at, encode_seg
 use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
 
 use crate::db::Db;
+use crate::diagnostics::Waits;
 use crate::error::{Error, Result};
 use crate::inner::{BgState, Counters, Inner};
 use crate::snapshot::SnapshotList;
@@ -107,7 +108,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     let (wal, memtable, report) = replay(&set, dir, &options, created, synced)?;
     let snapshots = Arc::new(SnapshotList::default());
     let source_list = Arc::clone(&snapshots);
-    let compactor = Compactor::start(Arc::clone(&set), Arc::new(move || source_list.list()));
+    let compactor = Compactor::start_with(
+        Arc::clone(&set),
+        Arc::new(move || source_list.list()),
+        options.sync_points.clone(),
+    );
     let memtable = Arc::new(memtable);
     let inner = Arc::new(Inner {
         dir: dir.to_path_buf(),
@@ -123,7 +128,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         bg: Mutex::new(BgState::default()),
         bg_changed: Condvar::new(),
         compactor: Mutex::new(Some(compactor)),
-        manual_compaction: AtomicBool::new(false),
+        waits: Waits::default(),
         snapshots,
         error: Mutex::new(None),
         failed: AtomicBool::new(false),
