@@ -1,17 +1,69 @@
 //! Runs the built `quickcache` binary against real directories, one test per behaviour.
 
-#![allow(clippy::unwrap_used, reason = "test helpers: a panic is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers: a panic is a failed test"
+)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use quickcache::{Db, Options};
 
+/// How long one command may run before the test fails (the slowest, `bench` with
+/// every workload, takes a few seconds in a debug build).
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The binary, with no `QUICKCACHE_DB` from the caller's environment.
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quickcache"));
+    cmd.args(args).env_remove("QUICKCACHE_DB");
+    cmd
+}
+
 fn qc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quickcache"))
-        .args(args)
-        .output()
-        .unwrap()
+    run(command(args))
+}
+
+/// Runs `cmd` to completion, killing it (and failing the test) after [`TIMEOUT`].
+fn run(mut cmd: Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drain both pipes on their own threads so that a chatty child cannot block.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || drain(&mut out));
+    let err = std::thread::spawn(move || drain(&mut err));
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {TIMEOUT:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn drain(pipe: &mut impl Read) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    pipe.read_to_end(&mut bytes).unwrap();
+    bytes
 }
 
 fn stdout(o: &Output) -> String {
