@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// quickcache: benchmark, query, inspect and check quickcache databases.
 #[derive(Debug, Parser)]
-#[command(name = "quickcache", version, about, long_about = None)]
+#[command(name = "quickcache", version, about, long_about = None, after_help = crate::exit::help())]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -18,7 +18,7 @@ pub struct Cli {
 pub enum Command {
     /// Runs db_bench-style workloads and prints a results table.
     Bench(BenchArgs),
-    /// Prints the value of a key (exit code 2 if it is absent).
+    /// Prints the value of a key (exit code 3 if it is absent).
     Get(KeyArgs),
     /// Writes a key and value.
     Put(PutArgs),

@@ -11,5 +11,7 @@ pub mod bench;
 pub mod cmd;
 mod error;
 pub mod escape;
+pub mod exit;
 
 pub use error::CliError;
+pub use exit::Exit;

@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use quickcache::{Db, Options};
+use quickcache_cli::Exit;
 
 /// How long one command may run before the test fails (the slowest, `bench` with
 /// every workload, takes a few seconds in a debug build).
@@ -78,12 +79,12 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A failure: exit code 1 and exactly one line on stderr, no panic.
-fn assert_clean_error(o: &Output, needle: &str) {
+/// A failure: the exit code of `exit` and exactly one line on stderr, no panic.
+fn assert_clean_error(o: &Output, exit: Exit, needle: &str) {
     let err = stderr(o);
     assert_eq!(
         o.status.code(),
-        Some(1),
+        Some(i32::from(exit.code())),
         "stdout {} stderr {err}",
         stdout(o)
     );
@@ -170,8 +171,7 @@ fn put_get_delete_round_trip() {
             .success()
     );
     let gone = qc(&["get", "--db", path(&db), "k\\x00"]);
-    assert_eq!(gone.status.code(), Some(2));
-    assert!(stderr(&gone).contains("not found"));
+    assert_clean_error(&gone, Exit::NotFound, "not found: k\\x00");
 }
 
 #[test]
@@ -180,6 +180,7 @@ fn put_without_create_refuses_a_missing_directory() {
     let missing = tmp.path().join("nothing");
     assert_clean_error(
         &qc(&["put", "--db", path(&missing), "k", "v"]),
+        Exit::NoDatabase,
         "does not exist",
     );
     assert!(!missing.exists());
@@ -249,7 +250,7 @@ fn verify_reports_a_damaged_table_precisely() {
     let table = &files_with(tmp.path(), ".sst")[0];
     flip_byte(table, 10);
     let o = qc(&["verify", "--db", path(tmp.path())]);
-    assert_clean_error(&o, "1 damaged files");
+    assert_clean_error(&o, Exit::Corruption, "1 damaged files");
     let report = stdout(&o);
     assert!(
         report.contains("DAMAGED") && report.contains(path(table)),
@@ -285,7 +286,7 @@ fn dump_wal_decodes_batches_and_reports_damage() {
     let len = std::fs::metadata(&segment).unwrap().len() as usize;
     flip_byte(&segment, len - 3);
     let damaged = qc(&["dump-wal", path(&segment)]);
-    assert_clean_error(&damaged, "damaged");
+    assert_clean_error(&damaged, Exit::Corruption, "damaged");
     assert!(
         stdout(&damaged).contains("DAMAGE @"),
         "{}",
@@ -307,7 +308,11 @@ fn dump_sst_lists_entries_and_refuses_damage() {
     assert!(text.contains("PUT b @2 = value-b"), "{text}");
     assert!(text.contains("verified"), "{text}");
     flip_byte(&copy, 10);
-    assert_clean_error(&qc(&["dump-sst", path(&copy)]), "is damaged");
+    assert_clean_error(
+        &qc(&["dump-sst", path(&copy)]),
+        Exit::Corruption,
+        "is damaged",
+    );
 }
 
 #[test]
@@ -324,7 +329,11 @@ fn dump_manifest_shows_the_edits() {
     assert!(text.contains("add L0 table"), "{text}");
     assert!(text.contains("keys a@1 .. e@5"), "{text}");
     flip_byte(&manifest, 40);
-    assert_clean_error(&qc(&["dump-manifest", path(&manifest)]), "damaged");
+    assert_clean_error(
+        &qc(&["dump-manifest", path(&manifest)]),
+        Exit::Corruption,
+        "damaged",
+    );
 }
 
 #[test]
@@ -336,9 +345,9 @@ fn a_missing_directory_is_a_clear_error() {
         if cmd == "get" {
             args.push("k");
         }
-        assert_clean_error(&qc(&args), "does not exist");
+        assert_clean_error(&qc(&args), Exit::NoDatabase, "does not exist");
     }
-    assert_clean_error(&qc(&["dump-wal", path(&missing)]), "missing");
+    assert_clean_error(&qc(&["dump-wal", path(&missing)]), Exit::Io, "missing");
 }
 
 #[test]
@@ -347,14 +356,17 @@ fn a_directory_that_is_no_database_is_refused_untouched() {
     std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
     assert_clean_error(
         &qc(&["get", "--db", path(tmp.path()), "k"]),
+        Exit::NoDatabase,
         "no CURRENT file",
     );
     assert_clean_error(
         &qc(&["put", "--db", path(tmp.path()), "--create", "k", "v"]),
+        Exit::NoDatabase,
         "not a quickcache database",
     );
     assert_clean_error(
         &qc(&["bench", "--db", path(tmp.path()), "--num", "10"]),
+        Exit::Usage,
         "refuses to empty it",
     );
     assert_eq!(walk(tmp.path()).len(), 1);
@@ -365,8 +377,9 @@ fn a_locked_database_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     sample_db(tmp.path());
     let held = hold(tmp.path());
-    assert_clean_error(&qc(&["get", "--db", path(tmp.path()), "a"]), "already open");
-    assert_clean_error(&qc(&["compact", "--db", path(tmp.path())]), "already open");
+    let d = path(tmp.path());
+    assert_clean_error(&qc(&["get", "--db", d, "a"]), Exit::Locked, "already open");
+    assert_clean_error(&qc(&["compact", "--db", d]), Exit::Locked, "already open");
     // verify takes no lock, so it works beside a running database.
     assert!(qc(&["verify", "--db", path(tmp.path())]).status.success());
     drop(held);
@@ -379,8 +392,7 @@ fn a_damaged_table_is_a_clear_error_for_reads() {
     let table = &files_with(tmp.path(), ".sst")[0];
     std::fs::write(table, b"short").unwrap();
     let o = qc(&["scan", "--db", path(tmp.path())]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert_clean_error(&o, Exit::Corruption, path(table));
 }
 
 #[test]
@@ -451,6 +463,25 @@ fn bench_json_reports_measured_reads_and_keeps_a_given_directory() {
 fn bench_rejects_an_unknown_workload() {
     assert_clean_error(
         &qc(&["bench", "--benchmarks", "fillseq,nope"]),
+        Exit::Usage,
         "unknown benchmark \"nope\"",
     );
+}
+
+#[test]
+fn each_kind_of_failure_has_its_own_exit_code_listed_in_help() {
+    let help = qc(&["--help"]);
+    assert!(help.status.success());
+    let text = stdout(&help);
+    assert!(text.contains("Exit codes:\n  0  success\n"), "{text}");
+    for exit in Exit::ALL {
+        let line = format!("  {}  {}", exit.code(), exit.meaning());
+        assert!(text.contains(&line), "{line:?} missing:\n{text}");
+    }
+    // clap's own usage errors: a missing argument, an unknown flag.
+    for args in [&["get", "--db", "x"][..], &["scan", "--nope"]] {
+        let o = qc(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("Usage:"), "{}", stderr(&o));
+    }
 }
