@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::escape::Format;
+
 /// quickcache: benchmark, query, inspect and check quickcache databases.
 #[derive(Debug, Parser)]
 #[command(name = "quickcache", version, about, long_about = None, after_help = crate::exit::help())]
@@ -19,12 +21,16 @@ pub enum Command {
     /// Runs db_bench-style workloads and prints a results table.
     Bench(BenchArgs),
     /// Prints the value of a key (exit code 3 if it is absent).
+    #[command(after_help = crate::help::GET)]
     Get(KeyArgs),
     /// Writes a key and value.
+    #[command(after_help = crate::help::PUT)]
     Put(PutArgs),
     /// Deletes a key.
+    #[command(after_help = crate::help::DELETE)]
     Delete(KeyArgs),
     /// Prints keys and values in order, one pair per line, tab-separated.
+    #[command(after_help = crate::help::SCAN)]
     Scan(ScanArgs),
     /// Shows the tree's shape: levels, files, sizes and key ranges.
     Stats(DbArgs),
@@ -48,13 +54,39 @@ pub struct DbArgs {
     pub db: PathBuf,
 }
 
-/// How keys and values are typed and shown.
+/// How keys and values are typed and shown (default: escaped text; see
+/// [`crate::escape`]).
 #[derive(Debug, Args)]
 pub struct FormatArgs {
-    /// Keys and values as hex, in arguments and output (default: text with `\xNN`
-    /// escapes for bytes that are not printable ASCII).
+    /// Keys and values as hex, in arguments and output.
+    #[arg(long, conflicts_with = "raw")]
+    pub hex: bool,
+    /// No escapes: arguments are taken exactly as typed, output is the bytes exactly
+    /// as stored (`get` adds no newline).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+impl FormatArgs {
+    /// The chosen format.
+    pub fn format(&self) -> Format {
+        Format::from_flags(self.hex, self.raw)
+    }
+}
+
+/// How the dumps show keys and values (default: escaped text).
+#[derive(Debug, Args)]
+pub struct HexArgs {
+    /// Keys and values as hex.
     #[arg(long)]
     pub hex: bool,
+}
+
+impl HexArgs {
+    /// The chosen format.
+    pub fn format(&self) -> Format {
+        Format::from_flags(self.hex, false)
+    }
 }
 
 /// `get` and `delete`.
@@ -124,7 +156,7 @@ pub struct FileArgs {
     pub file: PathBuf,
     /// Keys and values as hex.
     #[command(flatten)]
-    pub format: FormatArgs,
+    pub format: HexArgs,
 }
 
 /// `bench`.

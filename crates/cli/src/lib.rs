@@ -12,6 +12,7 @@ pub mod cmd;
 mod error;
 pub mod escape;
 pub mod exit;
+mod help;
 
 pub use error::CliError;
 pub use exit::Exit;

@@ -485,3 +485,72 @@ fn each_kind_of_failure_has_its_own_exit_code_listed_in_help() {
         assert!(stderr(&o).contains("Usage:"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn text_shows_printable_utf8_as_itself_and_takes_lone_backslashes_literally() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = path(tmp.path());
+    let put = qc(&[
+        "put",
+        "--db",
+        d,
+        "--create",
+        r"back\slash",
+        "héllo wörld 🦀",
+    ]);
+    assert!(put.status.success(), "{}", stderr(&put));
+    assert_eq!(
+        stdout(&qc(&["get", "--db", d, r"back\slash"])),
+        "héllo wörld 🦀\n"
+    );
+    // The escaped form, as scan shows the key, names the same key.
+    let scan = stdout(&qc(&["scan", "--db", d]));
+    assert_eq!(scan, "back\\\\slash\théllo wörld 🦀\n");
+    let get = qc(&["get", "--db", d, r"back\\slash"]);
+    assert_eq!(stdout(&get), "héllo wörld 🦀\n");
+    assert!(
+        qc(&["put", "--db", d, "bin", r"\x00\xff\xc3 \t"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        stdout(&qc(&["get", "--db", d, "bin"])),
+        "\\x00\\xff\\xc3 \\t\n"
+    );
+    let help = stdout(&qc(&["put", "--help"]));
+    assert!(
+        help.contains("Keys and values:") && help.contains(r"\xNN"),
+        "{help}"
+    );
+}
+
+#[test]
+fn raw_takes_arguments_as_typed_and_prints_bytes_as_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = path(tmp.path());
+    let put = qc(&["put", "--db", d, "--create", "--raw", r"a\tb", r"\x00"]);
+    assert!(put.status.success(), "{}", stderr(&put));
+    assert_eq!(
+        stdout(&qc(&["get", "--db", d, "--hex", "615c7462"])),
+        "5c783030\n"
+    );
+    assert!(
+        qc(&["put", "--db", d, "--hex", "6b", "00ff0a"])
+            .status
+            .success()
+    );
+    let raw = qc(&["get", "--db", d, "--raw", "k"]);
+    assert_eq!(
+        raw.stdout, b"\x00\xff\n",
+        "no newline added to the value's own"
+    );
+    let scan = qc(&["scan", "--db", d, "--raw", "--prefix", "k"]);
+    assert_eq!(scan.stdout, b"k\t\x00\xff\n\n");
+    let both = qc(&["get", "--db", d, "--raw", "--hex", "k"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        stderr(&both).contains("cannot be used with"),
+        "{}",
+        stderr(&both)
+    );
+}

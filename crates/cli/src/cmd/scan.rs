@@ -1,6 +1,6 @@
 //! `scan`: pairs in key order within bounds, either direction.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::ops::Bound;
 
 use super::open::{db_error, open_existing};
@@ -63,14 +63,19 @@ pub(crate) fn bounds(args: &ScanArgs, format: Format) -> Result<KeyRange, CliErr
     Ok((max_lower(from, prefix), min_upper(to, prefix_upper)))
 }
 
+fn print_pair(out: &mut dyn Write, format: Format, key: &[u8], value: &[u8]) -> io::Result<()> {
+    format.write(out, key)?;
+    out.write_all(b"\t")?;
+    format.write(out, value)?;
+    out.write_all(b"\n")
+}
+
 /// Prints `key<TAB>value` lines.
 ///
 /// # Errors
 /// No database, a database error (damage met while scanning), bad arguments.
 pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let range = bounds(args, format)?;
     let path = &args.db.db;
     let db = open_existing(path)?;
@@ -83,7 +88,7 @@ pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError>
     let limit = args.limit.unwrap_or(u64::MAX);
     for kv in iter.take(usize::try_from(limit).unwrap_or(usize::MAX)) {
         let (k, v) = kv.map_err(db_error(path))?;
-        writeln!(out, "{}\t{}", format.show(&k), format.show(&v)).map_err(output)?;
+        print_pair(out, format, &k, &v).map_err(output)?;
     }
     db.close().map_err(db_error(path))
 }
