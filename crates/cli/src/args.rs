@@ -33,9 +33,9 @@ pub enum Command {
     #[command(after_help = crate::help::SCAN)]
     Scan(ScanArgs),
     /// Shows the tree's shape: levels, files, sizes and key ranges.
-    Stats(DbArgs),
+    Stats(ReportArgs),
     /// Checks every checksum (tables, manifest, WAL) and the key order, read-only.
-    Verify(DbArgs),
+    Verify(ReportArgs),
     /// Compacts the whole database down to the bottom level.
     Compact(DbArgs),
     /// Prints the records of one WAL segment file.
@@ -52,6 +52,17 @@ pub struct DbArgs {
     /// The database directory.
     #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
+}
+
+/// `stats` and `verify`: a database, and how to report on it.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// One JSON object on stdout instead of the text (keys as escaped text).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How keys and values are typed and shown (default: escaped text; see
@@ -144,6 +155,10 @@ pub struct ScanArgs {
     /// At most this many pairs.
     #[arg(long)]
     pub limit: Option<u64>,
+    /// One JSON object per pair and line, `{"key":…,"value":…}`, the strings as
+    /// without --json (escaped text, or hex with --hex).
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
     /// Format of keys and values.
     #[command(flatten)]
     pub format: FormatArgs,

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::Path;
 
 pub use open::{check_database, open_existing};
-pub use stats::{human_bytes, picture, shape_table};
+pub use stats::{human_bytes, picture, shape_table, stats_json};
 
 use crate::CliError;
 use crate::args::{Cli, Command};

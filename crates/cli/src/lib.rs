@@ -13,6 +13,7 @@ mod error;
 pub mod escape;
 pub mod exit;
 mod help;
+pub mod json;
 
 pub use error::CliError;
 pub use exit::Exit;

@@ -554,3 +554,80 @@ fn raw_takes_arguments_as_typed_and_prints_bytes_as_stored() {
         stderr(&both)
     );
 }
+
+/// Parses every line of `text` as one JSON value.
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn stats_json_is_one_object_with_levels_and_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let o = qc(&["stats", "--db", path(tmp.path()), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = json_lines(&stdout(&o));
+    assert_eq!(lines.len(), 1);
+    let stats = &lines[0];
+    let l0 = &stats["levels"][0];
+    assert_eq!(l0["level"], 0);
+    assert_eq!(l0["files"], 1);
+    assert_eq!(l0["entries"], 5);
+    assert_eq!(l0["tables"][0]["smallest"], "a");
+    assert_eq!(l0["tables"][0]["largest"], "e");
+    assert_eq!(stats["levels"].as_array().unwrap().len(), 7);
+    assert!(stats["wal_bytes"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["write_amplification"].is_number(), "{stats}");
+    assert!(stats["background_error"].is_null(), "{stats}");
+}
+
+#[test]
+fn scan_json_prints_one_object_per_pair() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let d = path(tmp.path());
+    let o = qc(&["scan", "--db", d, "--json", "--from", "d"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = json_lines(&stdout(&o));
+    assert_eq!(lines.len(), 3, "{}", stdout(&o));
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"key": "d", "value": "value-d"})
+    );
+    assert_eq!(
+        lines[2]["value"], "in\\twal\\x01",
+        "escaped text, as without --json"
+    );
+    let hex = json_lines(&stdout(&qc(&["scan", "--db", d, "--json", "--hex"])));
+    assert_eq!(hex[0]["key"], "61");
+    let empty = qc(&["scan", "--db", d, "--json", "--prefix", "zz"]);
+    assert!(empty.status.success() && empty.stdout.is_empty());
+    assert_eq!(
+        qc(&["scan", "--db", d, "--json", "--raw"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn verify_json_reports_counts_and_each_damaged_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let d = path(tmp.path());
+    let sound = qc(&["verify", "--db", d, "--json"]);
+    assert!(sound.status.success(), "{}", stderr(&sound));
+    let report = &json_lines(&stdout(&sound))[0];
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["tables"], 1);
+    assert_eq!(report["damaged"], serde_json::json!([]));
+    let table = &files_with(tmp.path(), ".sst")[0];
+    flip_byte(table, 10);
+    let o = qc(&["verify", "--db", d, "--json"]);
+    assert_clean_error(&o, Exit::Corruption, "1 damaged files");
+    let lines = json_lines(&stdout(&o));
+    assert_eq!(lines.len(), 1, "only the JSON object on stdout");
+    assert_eq!(lines[0]["ok"], false);
+    assert_eq!(lines[0]["damaged"][0]["path"], path(table));
+    assert!(lines[0]["damaged"][0]["reason"].is_string(), "{}", lines[0]);
+}

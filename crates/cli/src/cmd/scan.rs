@@ -8,6 +8,7 @@ use crate::CliError;
 use crate::args::ScanArgs;
 use crate::error::output;
 use crate::escape::Format;
+use crate::json::Object;
 
 /// A key range, lower and upper bound.
 pub(crate) type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
@@ -70,7 +71,15 @@ fn print_pair(out: &mut dyn Write, format: Format, key: &[u8], value: &[u8]) -> 
     out.write_all(b"\n")
 }
 
-/// Prints `key<TAB>value` lines.
+/// `{"key":…,"value":…}` with the strings as `format` shows them.
+fn json_pair(format: Format, key: &[u8], value: &[u8]) -> String {
+    Object::new()
+        .str("key", &format.show(key))
+        .str("value", &format.show(value))
+        .finish()
+}
+
+/// Prints `key<TAB>value` lines, or JSON lines.
 ///
 /// # Errors
 /// No database, a database error (damage met while scanning), bad arguments.
@@ -88,7 +97,11 @@ pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError>
     let limit = args.limit.unwrap_or(u64::MAX);
     for kv in iter.take(usize::try_from(limit).unwrap_or(usize::MAX)) {
         let (k, v) = kv.map_err(db_error(path))?;
-        print_pair(out, format, &k, &v).map_err(output)?;
+        if args.json {
+            writeln!(out, "{}", json_pair(format, &k, &v)).map_err(output)?;
+        } else {
+            print_pair(out, format, &k, &v).map_err(output)?;
+        }
     }
     db.close().map_err(db_error(path))
 }
