@@ -631,3 +631,26 @@ fn verify_json_reports_counts_and_each_damaged_file() {
     assert_eq!(lines[0]["damaged"][0]["path"], path(table));
     assert!(lines[0]["damaged"][0]["reason"].is_string(), "{}", lines[0]);
 }
+
+#[test]
+fn bench_says_a_scan_ran_out_of_keys_rather_than_time() {
+    let o = qc(&[
+        "bench",
+        "--num",
+        "2000",
+        "--json",
+        "--benchmarks",
+        "fillrandom,readseq",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = json_lines(&stdout(&o));
+    let readseq = &lines[1];
+    let note = readseq["note"].as_str().unwrap();
+    let ops = readseq["ops"].as_u64().unwrap();
+    assert!(ops < 2000, "fillrandom repeats keys: {readseq}");
+    assert!(
+        note.contains(&format!("ran out of keys after {ops} of 2000 entries")),
+        "{note}"
+    );
+    assert!(!note.contains("time limit"), "{note}");
+}
