@@ -192,10 +192,14 @@ pub struct BenchArgs {
     #[arg(long)]
     pub benchmarks: Option<String>,
     /// Database directory, kept afterwards (default: a fresh temporary directory,
-    /// removed afterwards). The fill workloads empty it; it must be empty, missing or
-    /// a quickcache database.
+    /// removed afterwards). It must be empty, missing or a quickcache database; the
+    /// fill workloads delete a database there only with --force.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Let the fill workloads delete the database in --db (never a directory that
+    /// holds anything else).
+    #[arg(long, requires = "db")]
+    pub force: bool,
     /// Stop each workload after this many seconds (rates are over the operations
     /// done; the fill workloads then leave fewer keys).
     #[arg(long, value_name = "SECONDS")]

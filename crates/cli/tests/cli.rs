@@ -633,6 +633,48 @@ fn verify_json_reports_counts_and_each_damaged_file() {
 }
 
 #[test]
+fn bench_deletes_a_database_only_with_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let d = path(tmp.path());
+    let refused = qc(&[
+        "bench",
+        "--db",
+        d,
+        "--num",
+        "100",
+        "--benchmarks",
+        "readrandom,fillseq",
+    ]);
+    assert_clean_error(&refused, Exit::Usage, "fillseq would delete; pass --force");
+    assert_eq!(stdout(&qc(&["get", "--db", d, "a"])), "value-a\n");
+    // Workloads that only read leave it alone, so they need no --force.
+    let reads = qc(&[
+        "bench",
+        "--db",
+        d,
+        "--num",
+        "100",
+        "--benchmarks",
+        "readrandom",
+    ]);
+    assert!(reads.status.success(), "{}", stderr(&reads));
+    assert_eq!(stdout(&qc(&["get", "--db", d, "a"])), "value-a\n");
+    let forced = qc(&[
+        "bench",
+        "--db",
+        d,
+        "--num",
+        "100",
+        "--benchmarks",
+        "fillseq",
+        "--force",
+    ]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_eq!(qc(&["get", "--db", d, "a"]).status.code(), Some(3));
+}
+
+#[test]
 fn bench_says_a_scan_ran_out_of_keys_rather_than_time() {
     let o = qc(&[
         "bench",
