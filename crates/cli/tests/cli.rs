@@ -696,3 +696,27 @@ fn bench_says_a_scan_ran_out_of_keys_rather_than_time() {
     );
     assert!(!note.contains("time limit"), "{note}");
 }
+
+#[test]
+fn dump_wal_refuses_a_file_that_is_no_wal_segment_before_printing() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let table = &files_with(tmp.path(), ".sst")[0];
+    let o = qc(&["dump-wal", path(table)]);
+    assert_clean_error(&o, Exit::Usage, "not a WAL segment");
+    assert!(stderr(&o).contains("quickcache dump-sst"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    // Renamed, a table is still told apart by its content.
+    let copy = tmp.path().join("copy.bin");
+    std::fs::copy(table, &copy).unwrap();
+    let o = qc(&["dump-wal", path(&copy)]);
+    assert_clean_error(&o, Exit::Usage, "does not begin with the segment magic");
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    let notes = tmp.path().join("notes.txt");
+    std::fs::write(&notes, "hello").unwrap();
+    assert_clean_error(&qc(&["dump-wal", path(&notes)]), Exit::Usage, "not a WAL");
+    let segment = files_with(tmp.path(), ".log").pop().unwrap();
+    let o = qc(&["dump-manifest", path(&segment)]);
+    assert_clean_error(&o, Exit::Usage, "try `quickcache dump-wal`");
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+}

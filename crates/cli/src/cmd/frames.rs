@@ -4,10 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use quickcache::compaction::parse_manifest_name;
 use quickcache::wal::frame::{
     Decoded, check_segment_header, decode_at, next_intact, zero_tail_start,
 };
-use quickcache::wal::{SEGMENT_HEADER_LEN, SegmentId};
+use quickcache::wal::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentId};
 
 use crate::CliError;
 
@@ -19,6 +20,68 @@ const HEADER_NUMBER_OFFSET: usize = 16;
 pub(crate) fn number_in_header(bytes: &[u8]) -> Option<u64> {
     let field = bytes.get(HEADER_NUMBER_OFFSET..HEADER_NUMBER_OFFSET + 8)?;
     Some(u64::from_le_bytes(field.try_into().ok()?))
+}
+
+/// What a file given to a dump is meant to be; a WAL segment and a manifest share
+/// the segment framing and its magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// A WAL segment, `dump-wal`.
+    Wal,
+    /// A manifest, `dump-manifest`.
+    Manifest,
+}
+
+impl Expect {
+    fn what(self) -> &'static str {
+        match self {
+            Expect::Wal => "a WAL segment",
+            Expect::Manifest => "a manifest",
+        }
+    }
+}
+
+/// What a database names a file called `name`, and the command that dumps it.
+fn named_as(name: &str) -> Option<(&'static str, &'static str)> {
+    if SegmentId::from_file_name(name).is_some() {
+        Some((Expect::Wal.what(), "dump-wal"))
+    } else if parse_manifest_name(name).is_some() {
+        Some((Expect::Manifest.what(), "dump-manifest"))
+    } else if name.ends_with(".sst") {
+        Some(("a table", "dump-sst"))
+    } else {
+        None
+    }
+}
+
+/// Refuses a file that is not `expect`, before anything about it is printed: one
+/// whose name says it is another kind of file, or one that neither begins with the
+/// segment magic nor is named as `expect` (a file so named is taken as a damaged
+/// one, and [`check_header`] says what is wrong).
+///
+/// # Errors
+/// [`CliError::Usage`] naming what the file is not, and the command for what its
+/// name says it is.
+pub(crate) fn check_kind(path: &Path, bytes: &[u8], expect: Expect) -> Result<(), CliError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let refuse = |why: String| {
+        CliError::Usage(format!(
+            "{} is not {}: {why}",
+            path.display(),
+            expect.what()
+        ))
+    };
+    match named_as(name) {
+        Some((what, _)) if what == expect.what() => Ok(()),
+        Some((what, command)) => Err(refuse(format!(
+            "its name is that of {what}; try `quickcache {command}`"
+        ))),
+        None if bytes.starts_with(&SEGMENT_MAGIC) => Ok(()),
+        None => Err(refuse(format!(
+            "it does not begin with the segment magic {:?}",
+            String::from_utf8_lossy(&SEGMENT_MAGIC)
+        ))),
+    }
 }
 
 /// Checks the segment header of `bytes` as segment `id`.
