@@ -50,7 +50,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// The database directory.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "QUICKCACHE_DB")]
     pub db: PathBuf,
 }
 
@@ -193,7 +193,8 @@ pub struct BenchArgs {
     pub benchmarks: Option<String>,
     /// Database directory, kept afterwards (default: a fresh temporary directory,
     /// removed afterwards). It must be empty, missing or a quickcache database; the
-    /// fill workloads delete a database there only with --force.
+    /// fill workloads delete a database there only with --force. QUICKCACHE_DB is
+    /// not read here: a benchmark never lands in your database by default.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Let the fill workloads delete the database in --db (never a directory that

@@ -720,3 +720,31 @@ fn dump_wal_refuses_a_file_that_is_no_wal_segment_before_printing() {
     assert_clean_error(&o, Exit::Usage, "try `quickcache dump-wal`");
     assert!(o.stdout.is_empty(), "{}", stdout(&o));
 }
+
+#[test]
+fn quickcache_db_names_the_database_when_db_is_not_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let with_env = |args: &[&str]| {
+        let mut cmd = command(args);
+        cmd.env("QUICKCACHE_DB", tmp.path());
+        run(cmd)
+    };
+    assert_eq!(stdout(&with_env(&["get", "a"])), "value-a\n");
+    assert!(with_env(&["put", "n", "new"]).status.success());
+    assert_eq!(stdout(&with_env(&["scan", "--prefix", "n"])), "n\tnew\n");
+    // --db wins over the variable.
+    let other = tmp.path().join("missing");
+    let o = with_env(&["get", "--db", path(&other), "a"]);
+    assert_clean_error(&o, Exit::NoDatabase, "missing");
+    assert!(stdout(&with_env(&["stats", "--help"])).contains("QUICKCACHE_DB"));
+    // Neither: a usage error naming the option.
+    let neither = qc(&["get", "a"]);
+    assert_eq!(neither.status.code(), Some(2));
+    assert!(stderr(&neither).contains("--db"), "{}", stderr(&neither));
+    // bench never reads it: its fill workloads would delete the database.
+    let bench = with_env(&["bench", "--num", "100", "--benchmarks", "fillseq"]);
+    assert!(bench.status.success(), "{}", stderr(&bench));
+    assert!(stdout(&bench).contains("removed afterwards"));
+    assert_eq!(stdout(&with_env(&["get", "a"])), "value-a\n");
+}
