@@ -19,6 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs db_bench-style workloads and prints a results table.
+    #[command(after_help = crate::help::BENCH)]
     Bench(BenchArgs),
     /// Prints the value of a key (exit code 3 if it is absent).
     #[command(after_help = crate::help::GET)]
@@ -33,16 +34,22 @@ pub enum Command {
     #[command(after_help = crate::help::SCAN)]
     Scan(ScanArgs),
     /// Shows the tree's shape: levels, files, sizes and key ranges.
+    #[command(after_help = crate::help::STATS)]
     Stats(ReportArgs),
     /// Checks every checksum (tables, manifest, WAL) and the key order, read-only.
+    #[command(after_help = crate::help::VERIFY)]
     Verify(ReportArgs),
     /// Compacts the whole database down to the bottom level.
+    #[command(after_help = crate::help::COMPACT)]
     Compact(DbArgs),
     /// Prints the records of one WAL segment file.
+    #[command(after_help = crate::help::DUMP_WAL)]
     DumpWal(FileArgs),
     /// Prints the properties and entries of one table file.
+    #[command(after_help = crate::help::DUMP_SST)]
     DumpSst(FileArgs),
     /// Prints the version edits of one manifest file.
+    #[command(after_help = crate::help::DUMP_MANIFEST)]
     DumpManifest(FileArgs),
 }
 
@@ -50,7 +57,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// The database directory.
-    #[arg(long, value_name = "PATH", env = "QUICKCACHE_DB")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "QUICKCACHE_DB",
+        hide_env_values = true
+    )]
     pub db: PathBuf,
 }
 

@@ -748,3 +748,29 @@ fn quickcache_db_names_the_database_when_db_is_not_given() {
     assert!(stdout(&bench).contains("removed afterwards"));
     assert_eq!(stdout(&with_env(&["get", "a"])), "value-a\n");
 }
+
+#[test]
+fn every_subcommand_help_shows_usage_examples() {
+    for sub in [
+        "bench",
+        "get",
+        "put",
+        "delete",
+        "scan",
+        "stats",
+        "verify",
+        "compact",
+        "dump-wal",
+        "dump-sst",
+        "dump-manifest",
+    ] {
+        let o = qc(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub}: {}", stderr(&o));
+        let text = stdout(&o);
+        let example = format!("Examples:\n  quickcache {sub} ");
+        assert!(
+            text.contains(&example),
+            "{sub} --help lacks examples:\n{text}"
+        );
+    }
+}
