@@ -478,6 +478,13 @@ fn each_kind_of_failure_has_its_own_exit_code_listed_in_help() {
         let line = format!("  {}  {}", exit.code(), exit.meaning());
         assert!(text.contains(&line), "{line:?} missing:\n{text}");
     }
+    // A database that lost the manifest CURRENT names is damaged, not missing.
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let current = std::fs::read_to_string(tmp.path().join("CURRENT")).unwrap();
+    std::fs::remove_file(tmp.path().join(current.trim_end())).unwrap();
+    let lost = qc(&["get", "--db", path(tmp.path()), "a"]);
+    assert_clean_error(&lost, Exit::Corruption, "does not exist");
     // clap's own usage errors: a missing argument, an unknown flag.
     for args in [&["get", "--db", "x"][..], &["scan", "--nope"]] {
         let o = qc(args);
