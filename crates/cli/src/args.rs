@@ -30,7 +30,7 @@ pub enum Command {
     /// Deletes a key.
     #[command(after_help = crate::help::DELETE)]
     Delete(KeyArgs),
-    /// Prints keys and values in order, one pair per line, tab-separated.
+    /// Prints keys and values in order, one pair per line, tab-separated (or JSON).
     #[command(after_help = crate::help::SCAN)]
     Scan(ScanArgs),
     /// Shows the tree's shape: levels, files, sizes and key ranges.

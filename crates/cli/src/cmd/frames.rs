@@ -156,3 +156,43 @@ pub(crate) fn walk(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quickcache::wal::frame::encode_segment_header;
+
+    fn usage_text(result: Result<(), CliError>) -> String {
+        match result {
+            Err(CliError::Usage(text)) => text,
+            other => format!("not a usage error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_is_taken_by_its_name_or_else_by_its_magic() {
+        let segment = encode_segment_header(SegmentId(3));
+        let wal = Path::new("000003.log");
+        assert!(check_kind(wal, &segment, Expect::Wal).is_ok());
+        // Named as a segment but garbled: left for check_header to call damaged.
+        assert!(check_kind(wal, b"garbage", Expect::Wal).is_ok());
+        assert!(check_kind(Path::new("copy"), &segment, Expect::Manifest).is_ok());
+        let text = usage_text(check_kind(Path::new("copy"), b"garbage", Expect::Wal));
+        assert!(text.contains("not a WAL segment"), "{text}");
+        assert!(text.contains("QCWALSEG"), "{text}");
+    }
+
+    #[test]
+    fn a_name_of_another_kind_points_at_its_command() {
+        let segment = encode_segment_header(SegmentId(1));
+        let cases = [
+            ("000007.sst", Expect::Wal, "dump-sst"),
+            ("MANIFEST-000001", Expect::Wal, "dump-manifest"),
+            ("000001.log", Expect::Manifest, "dump-wal"),
+        ];
+        for (name, expect, command) in cases {
+            let text = usage_text(check_kind(Path::new(name), &segment, expect));
+            assert!(text.contains(&format!("`quickcache {command}`")), "{text}");
+        }
+    }
+}
