@@ -1,7 +1,6 @@
 //! `verify`: the read-only check of every file, reported file by file.
 
 use std::io::Write;
-
 use std::path::Path;
 
 use quickcache::{FileProblem, VerifyReport};
@@ -42,10 +41,11 @@ fn report_json(report: &VerifyReport) -> String {
         .finish()
 }
 
-fn damaged(path: &Path, report: &VerifyReport) -> CliError {
+/// The error for a report that found damage, saying where the files are listed.
+fn damaged(path: &Path, report: &VerifyReport, listed: &str) -> CliError {
     CliError::Damaged {
         path: path.to_path_buf(),
-        what: format!("{} damaged files (listed above)", report.damaged.len()),
+        what: format!("{} damaged files ({listed})", report.damaged.len()),
     }
 }
 
@@ -62,7 +62,7 @@ pub(crate) fn verify(args: &ReportArgs, out: &mut dyn Write) -> Result<(), CliEr
         return if report.is_ok() {
             Ok(())
         } else {
-            Err(damaged(path, &report))
+            Err(damaged(path, &report, "listed in the JSON report"))
         };
     }
     let mut print = |text: String| writeln!(out, "{text}").map_err(output);
@@ -79,5 +79,5 @@ pub(crate) fn verify(args: &ReportArgs, out: &mut dyn Write) -> Result<(), CliEr
     if report.is_ok() {
         return print("OK: no damage found".to_string());
     }
-    Err(damaged(path, &report))
+    Err(damaged(path, &report, "listed above"))
 }
