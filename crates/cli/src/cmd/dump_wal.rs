@@ -8,7 +8,7 @@ use quickcache::memtable::WriteBatch;
 use quickcache::sstable::ValueKind;
 use quickcache::wal::SegmentId;
 
-use super::frames::{check_header, number_in_header, walk};
+use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
 use super::read_file;
 use crate::CliError;
 use crate::error::output;
@@ -56,6 +56,7 @@ fn print_batch(out: &mut dyn Write, payload: &[u8], format: Format) -> std::io::
 /// The file cannot be read, or it is damaged (after printing what was readable).
 pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Result<(), CliError> {
     let bytes = read_file(path)?;
+    check_kind(path, &bytes, Expect::Wal)?;
     let id = segment_of(path, &bytes);
     writeln!(
         out,

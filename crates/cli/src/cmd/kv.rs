@@ -21,14 +21,15 @@ fn parse(format: Format, text: &str, what: &str) -> Result<Vec<u8>, CliError> {
 /// # Errors
 /// No database, a database error, or the key is absent.
 pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let db = open_existing(&args.db.db)?;
     let value = db.get(&key).map_err(db_error(&args.db.db))?;
     let value = value.ok_or_else(|| CliError::NotFound(format.show(&key)))?;
-    writeln!(out, "{}", format.show(&value)).map_err(output)?;
+    format.write(out, &value).map_err(output)?;
+    if format != Format::Raw {
+        writeln!(out).map_err(output)?;
+    }
     db.close().map_err(db_error(&args.db.db))
 }
 
@@ -37,9 +38,7 @@ pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
 /// # Errors
 /// No database (unless `--create`), a database error.
 pub(crate) fn put(args: &PutArgs) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let value = parse(format, &args.value, "value")?;
     let path = &args.db.db;
@@ -63,9 +62,7 @@ pub(crate) fn put(args: &PutArgs) -> Result<(), CliError> {
 /// # Errors
 /// No database, a database error.
 pub(crate) fn delete(args: &KeyArgs) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let db = open_existing(&args.db.db)?;
     db.delete(&key).map_err(db_error(&args.db.db))?;
