@@ -105,16 +105,23 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Compactor {
     /// Starts the workers for `set`; `snapshots` gives the live snapshots.
-    pub fn start(set: Arc<VersionSet>, snapshots: SnapshotSource) -> Compactor {
+    ///
+    /// # Errors
+    /// A worker thread could not be spawned; the workers already started are
+    /// stopped.
+    pub fn start(set: Arc<VersionSet>, snapshots: SnapshotSource) -> std::io::Result<Compactor> {
         Compactor::start_with(set, snapshots, SyncPoints::default())
     }
 
     /// As [`Compactor::start`], with a test's sync points.
+    ///
+    /// # Errors
+    /// As [`Compactor::start`].
     pub fn start_with(
         set: Arc<VersionSet>,
         snapshots: SnapshotSource,
         hooks: SyncPoints,
-    ) -> Compactor {
+    ) -> std::io::Result<Compactor> {
         let threads = set.options().threads.max(1);
         let shared = Arc::new(Shared {
             set,
@@ -126,18 +133,21 @@ impl Compactor {
             changed: Condvar::new(),
             work: Condvar::new(),
         });
-        let workers = (0..threads)
-            .filter_map(|i| {
-                let shared = Arc::clone(&shared);
-                std::thread::Builder::new()
-                    .name(format!("quickcache-compact-{i}"))
-                    .spawn(move || worker(&shared))
-                    .ok()
-            })
-            .collect();
-        let compactor = Compactor { shared, workers };
+        // A pool with fewer workers than `threads` would count nudges nobody takes:
+        // on a failed spawn the ones started are stopped (by the drop) instead.
+        let mut compactor = Compactor {
+            shared,
+            workers: Vec::with_capacity(threads),
+        };
+        for i in 0..threads {
+            let shared = Arc::clone(&compactor.shared);
+            let worker = std::thread::Builder::new()
+                .name(format!("quickcache-compact-{i}"))
+                .spawn(move || worker(&shared))?;
+            compactor.workers.push(worker);
+        }
         compactor.schedule();
-        compactor
+        Ok(compactor)
     }
 
     /// Asks the workers to look for due compactions.

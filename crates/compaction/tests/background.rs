@@ -38,7 +38,7 @@ fn the_pool_keeps_l0_under_its_trigger_and_the_contents_intact() {
     };
     let set = Arc::new(open(&fs, options).unwrap());
     let snapshots: SnapshotSource = Arc::new(Vec::new);
-    let pool = Compactor::start(Arc::clone(&set), snapshots);
+    let pool = Compactor::start(Arc::clone(&set), snapshots).unwrap();
     let mut written = Vec::new();
     for b in 1..=12 {
         let mem = batch(b);
@@ -71,7 +71,7 @@ fn stopping_reports_the_error_a_compaction_left() {
     let sst_sync =
         |op: Op, path: &Path| op == Op::SyncAll && path.extension().is_some_and(|e| e == "sst");
     fs.set_faults(FaultPlan::new().fail_matching(sst_sync, Fault::Io));
-    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
     assert!(pool.wait_idle().is_err());
     assert!(pool.stop().is_some(), "the sticky error outlives the stop");
 }
@@ -86,7 +86,7 @@ fn stopping_mid_way_leaves_a_tree_that_reopens_with_the_same_contents() {
         written.extend(mem.iter().map(|(k, v)| (k.clone(), v.clone())));
         set.flush(&mut frozen(&mem), b, &[]).unwrap();
     }
-    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
     // Stop at once, most likely while the first compaction runs.
     pool.stop();
     drop(set);
@@ -103,7 +103,7 @@ fn a_waiter_nudges_the_workers_itself_when_it_sees_work_due() {
     let fs = SimFs::new(23);
     let set = Arc::new(open(&fs, small_options()).unwrap());
     let snapshots: SnapshotSource = Arc::new(Vec::new);
-    let pool = Compactor::start(Arc::clone(&set), snapshots);
+    let pool = Compactor::start(Arc::clone(&set), snapshots).unwrap();
     // Flushed without `schedule`: compactions are due, but no worker was asked to
     // look. The waiter must not wait for work nobody will do.
     for b in 1..=8 {
@@ -129,7 +129,7 @@ fn a_waiter_is_released_when_its_pool_stops_with_a_compaction_still_running() {
         ..small_options()
     };
     let set = Arc::new(open(&fs, quiet).unwrap());
-    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
     for b in 1..=2 {
         set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
     }
@@ -173,7 +173,7 @@ fn a_manual_claim_waits_only_for_the_compaction_holding_its_tables() {
         ..small_options()
     };
     let set = Arc::new(open(&fs, quiet).unwrap());
-    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
     for b in 1..=2 {
         set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
     }

@@ -112,7 +112,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         Arc::clone(&set),
         Arc::new(move || source_list.list()),
         options.sync_points.clone(),
-    );
+    )
+    .map_err(|source| Error::Spawn {
+        what: "compaction",
+        source,
+    })?;
     let memtable = Arc::new(memtable);
     let inner = Arc::new(Inner {
         dir: dir.to_path_buf(),
