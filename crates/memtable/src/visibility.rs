@@ -99,14 +99,22 @@ impl Visibility {
     /// The snapshot a new reader should use: every batch at or below it is fully
     /// inserted, none above it is visible.
     pub fn visible(&self) -> SeqNo {
-        // Only values <= SeqNo::MAX are ever stored; the fallback is never taken.
-        SeqNo::new(self.visible.load(Ordering::Acquire)).unwrap_or(SeqNo::ZERO)
+        // Only published seqnos are stored (`new`'s `last`, a reservation's last), all
+        // valid SeqNos. Debug builds assert it; release builds keep every read to one
+        // atomic load, and would read nothing rather than everything.
+        let visible = SeqNo::new(self.visible.load(Ordering::Acquire));
+        debug_assert!(visible.is_some(), "visible seqno past SeqNo::MAX");
+        visible.unwrap_or(SeqNo::ZERO)
     }
 
     /// The last seqno handed out (the visible one if nothing is in flight).
     pub fn last_reserved(&self) -> SeqNo {
         let next = self.lock().next;
-        SeqNo::new(next - 1).unwrap_or(SeqNo::MAX)
+        // `next` is one past a valid SeqNo: `new`'s `last`, or a reservation's last,
+        // which `reserve` keeps at or below SeqNo::MAX.
+        let last = SeqNo::new(next - 1);
+        debug_assert!(last.is_some(), "next seqno {next} is two past SeqNo::MAX");
+        last.unwrap_or(SeqNo::MAX)
     }
 
     /// Reserves `count` consecutive seqnos for one batch. Call in WAL order.
