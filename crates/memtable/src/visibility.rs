@@ -8,10 +8,13 @@
 //! entries with seqno `<= s` ([`crate::Memtable::get`] skips the rest by the key
 //! order; a cursor's user filters them). A writer:
 //!
-//! 1. reserves consecutive seqnos for its batch ([`Visibility::reserve`]), in the same
-//!    order the batches go into the WAL;
+//! 1. reserves consecutive seqnos for its batch ([`Visibility::reserve`]), before it
+//!    appends the batch to the WAL (so concurrent batches may reach the WAL in
+//!    another order than their seqnos: the engine's `docs/design.md`, "Write order");
 //! 2. inserts every entry of the batch ([`crate::Memtable::apply`]);
 //! 3. publishes the reservation ([`Reservation::publish`]).
+//!
+//! Readers see batches in seqno order whatever the WAL order was.
 //!
 //! `visible` only ever moves to the *last* seqno of a fully inserted batch, so it
 //! never lies inside a batch: a snapshot holds all of a batch or none of it.
@@ -117,7 +120,9 @@ impl Visibility {
         last.unwrap_or(SeqNo::MAX)
     }
 
-    /// Reserves `count` consecutive seqnos for one batch. Call in WAL order.
+    /// Reserves `count` consecutive seqnos for one batch, above every seqno reserved
+    /// before. Readers see batches in this order; the WAL need not (see the module
+    /// doc).
     ///
     /// Fails with [`Error::Stalled`] after a reservation was abandoned and with
     /// [`Error::SeqNoExhausted`] past [`SeqNo::MAX`]. A zero count reserves nothing.
