@@ -352,6 +352,9 @@ fn finish(
         output_level,
         tables: inputs,
     } = inputs;
+    // Every caller has tables to compact (`manual` returns `None` without any); an
+    // empty range would plan a compaction of nothing.
+    debug_assert!(!inputs.is_empty(), "a compaction plan without inputs");
     let (lo, hi) = user_range(inputs.iter()).unwrap_or_default();
     let next_inputs = version.overlapping(output_level, &lo, &hi);
     let (lo, hi) = user_range(inputs.iter().chain(&next_inputs)).unwrap_or((lo, hi));

@@ -154,7 +154,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
 }
 
 /// Replays the WAL segments at or above the manifest's log number (never older ones,
-/// CRASH-SAFETY rule 8) into a memtable, flushing it to L0 whenever it fills, then
+/// `docs/crash-safety.md` rule 8) into a memtable, flushing it to L0 whenever it fills, then
 /// starts the writer (continuing a clean, short last segment, or in a fresh one) and
 /// removes segments below the log number. `synced`: the previous run closed cleanly
 /// (see `clean`), so recovery need not sync what it reads before building on it.
