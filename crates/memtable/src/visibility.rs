@@ -14,7 +14,8 @@
 //! 2. inserts every entry of the batch ([`crate::Memtable::apply`]);
 //! 3. publishes the reservation ([`Reservation::publish`]).
 //!
-//! Readers see batches in seqno order whatever the WAL order was.
+//! Readers see batches in seqno order; the facade also stages WAL records in that
+//! order (docs/design.md, "Write order").
 //!
 //! `visible` only ever moves to the *last* seqno of a fully inserted batch, so it
 //! never lies inside a batch: a snapshot holds all of a batch or none of it.
@@ -121,8 +122,7 @@ impl Visibility {
     }
 
     /// Reserves `count` consecutive seqnos for one batch, above every seqno reserved
-    /// before. Readers see batches in this order; the WAL need not (see the module
-    /// doc).
+    /// before. Readers see batches in this order (see the module doc).
     ///
     /// Fails with [`Error::Stalled`] after a reservation was abandoned and with
     /// [`Error::SeqNoExhausted`] past [`SeqNo::MAX`]. A zero count reserves nothing.

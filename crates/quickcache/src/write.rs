@@ -126,22 +126,29 @@ impl Inner {
             .gate
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let reservation = self
-            .visibility
-            .reserve(batch.count())
-            .map_err(|e| Self::batch_error("reserving sequence numbers", e))?;
-        // From here every path publishes the reservation: an abandoned one would
-        // stall visibility for good.
-        if let Err(e) = batch.set_base_seqno(reservation.first()) {
-            reservation.publish();
-            return Err(Self::batch_error("numbering a batch", e));
-        }
-        if let Err(source) = self.wal.append(batch.encoded(), durability) {
-            reservation.publish();
-            let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
-            let error = self.wal_error("appending", source);
-            return Err(if too_large { error } else { self.fail(error) });
-        }
+        // Numbered under the WAL's lock, just before the record is staged, so the WAL
+        // holds batches in sequence-number order and a crash keeps a prefix in the
+        // order readers saw (docs/design.md, "Write order").
+        let appended = self.wal.append_with(durability, || {
+            let reservation = self.visibility.reserve(batch.count())?;
+            if let Err(e) = batch.set_base_seqno(reservation.first()) {
+                // Published empty: an abandoned reservation would stall visibility.
+                reservation.publish();
+                return Err(e);
+            }
+            Ok((reservation, batch.encoded()))
+        });
+        let reservation = match appended {
+            Err(e) => return Err(Self::batch_error("numbering a batch", e)),
+            Ok((reservation, Err(source))) => {
+                // From here every path publishes the reservation.
+                reservation.publish();
+                let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
+                let error = self.wal_error("appending", source);
+                return Err(if too_large { error } else { self.fail(error) });
+            }
+            Ok((reservation, Ok(_position))) => reservation,
+        };
         let applied = active.apply(batch);
         let last = reservation.last();
         reservation.publish();
