@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::*;
 use quickcache_compaction::{
-    CompactionOptions, CompactionPlan, Compactor, Idle, Level, SnapshotSource,
+    CompactionOptions, CompactionPlan, Compactor, Idle, Level, SnapshotSource, VersionSet,
 };
 use std::path::Path;
 
@@ -119,10 +119,10 @@ fn a_waiter_nudges_the_workers_itself_when_it_sees_work_due() {
     assert!(pool.stop().is_none());
 }
 
-#[test]
-fn a_waiter_is_released_when_its_pool_stops_with_a_compaction_still_running() {
-    let fs = SimFs::new(25);
-    // Nothing due on its own: only the manual compaction touches L0.
+/// A pool over a tree with two L0 tables and nothing due on its own (a high trigger
+/// and base target): only a manual compaction touches L0.
+fn quiet_pool_with_two_l0_tables(seed: u64) -> (SimFs, Arc<VersionSet>, Compactor) {
+    let fs = SimFs::new(seed);
     let quiet = CompactionOptions {
         l0_trigger: 100,
         base_level_target: 64 << 20,
@@ -133,6 +133,12 @@ fn a_waiter_is_released_when_its_pool_stops_with_a_compaction_still_running() {
     for b in 1..=2 {
         set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
     }
+    (fs, set, pool)
+}
+
+#[test]
+fn a_waiter_is_released_when_its_pool_stops_with_a_compaction_still_running() {
+    let (_fs, set, pool) = quiet_pool_with_two_l0_tables(25);
     // A manual compaction claims L0 and does not run yet: the pool is not idle.
     let manual = pool.manual();
     let claimed = manual
@@ -165,18 +171,7 @@ fn a_waiter_is_released_when_its_pool_stops_with_a_compaction_still_running() {
 
 #[test]
 fn a_manual_claim_waits_only_for_the_compaction_holding_its_tables() {
-    let fs = SimFs::new(26);
-    // Nothing due on its own: only the manual compaction touches L0.
-    let quiet = CompactionOptions {
-        l0_trigger: 100,
-        base_level_target: 64 << 20,
-        ..small_options()
-    };
-    let set = Arc::new(open(&fs, quiet).unwrap());
-    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
-    for b in 1..=2 {
-        set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
-    }
+    let (_fs, set, pool) = quiet_pool_with_two_l0_tables(26);
     let l0_plan = |v: &quickcache_compaction::Version| {
         let l0 = v.level(Level::L0).to_vec();
         CompactionPlan::manual(v, Level::L0, Level::BOTTOM, l0, set.options())
