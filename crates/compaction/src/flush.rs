@@ -1,7 +1,7 @@
 //! Flush: a frozen memtable's entries into one L0 table, installed together with the
 //! WAL number it makes obsolete.
 
-use quickcache_sstable::{Cursor, SeqNo};
+use quickcache_sstable::{Cursor, KeyspaceId, SeqNo};
 use snafu::ResultExt;
 
 use crate::error::InputSnafu;
@@ -27,6 +27,20 @@ impl VersionSet {
         log_number: u64,
         snapshots: &[SeqNo],
     ) -> Result<Option<TableInfo>> {
+        self.flush_keyspace(KeyspaceId::DEFAULT, memtable, log_number, snapshots)
+    }
+
+    /// [`VersionSet::flush`] into the tree of `keyspace`: the table joins that
+    /// keyspace's L0 and `log_number` becomes its log number (the others' stay).
+    /// Fails with [`crate::Error::EditRefused`] if the keyspace does not exist; the
+    /// table written is then an orphan, removed by the next open.
+    pub fn flush_keyspace(
+        &self,
+        keyspace: KeyspaceId,
+        memtable: &mut dyn Cursor,
+        log_number: u64,
+        snapshots: &[SeqNo],
+    ) -> Result<Option<TableInfo>> {
         let mut outputs = Outputs::new(self, &self.stats.flush_bytes);
         let written =
             write_memtable(&mut outputs, memtable, snapshots).and_then(|()| outputs.finish());
@@ -39,6 +53,7 @@ impl VersionSet {
         };
         let table = tables.into_iter().next();
         let mut edit = VersionEdit {
+            keyspace,
             log_number: Some(log_number),
             ..VersionEdit::new()
         };

@@ -6,19 +6,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use quickcache_fs::DynFs;
-use quickcache_sstable::{SeqNo, SummaryBudget};
+use quickcache_sstable::{KeyspaceId, SeqNo, SummaryBudget};
 
+use crate::catalogue::{Catalogue, KeyspaceTree};
+use crate::edit::InvalidEdit;
 use crate::error::EditRefusedSnafu;
 use crate::manifest::ManifestWriter;
 use crate::{
-    CompactionOptions, Result, Stats, TableHandle, TableId, TableInfo, Version, VersionEdit,
+    CompactionOptions, KeyspaceDef, Result, Stats, TableHandle, TableId, TableInfo, Version,
+    VersionEdit,
 };
 
-/// The bookkeeping numbers recorded with the tables.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The bookkeeping recorded with the tables: the default keyspace's log number, the
+/// database's last sequence number, and the other keyspaces.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct LogState {
     pub(crate) log_number: u64,
     pub(crate) last_seqno: SeqNo,
+    pub(crate) catalogue: Catalogue,
 }
 
 /// The tree's versions and manifest.
@@ -126,6 +131,72 @@ impl VersionSet {
         guard(&self.manifest).1.log_number
     }
 
+    /// The oldest WAL segment any keyspace still needs: the smallest log number of
+    /// the default keyspace and every other live keyspace. Recovery replays from it,
+    /// and segments below it may go (the oldest-log rule).
+    pub fn min_log_number(&self) -> u64 {
+        let manifest = guard(&self.manifest);
+        let state = &manifest.1;
+        let others = state.catalogue.keyspaces.values().map(|k| k.log_number);
+        others.fold(state.log_number, u64::min)
+    }
+
+    /// The keyspaces besides the default, by id: name, stored options, tables and log
+    /// number of each.
+    pub fn keyspaces(&self) -> Vec<(KeyspaceId, KeyspaceTree)> {
+        let manifest = guard(&self.manifest);
+        let all = manifest.1.catalogue.keyspaces.iter();
+        all.map(|(&id, tree)| (id, tree.clone())).collect()
+    }
+
+    /// Creates a keyspace, durably: one manifest edit naming a new id (above every id
+    /// handed out before, never reused), its name and options, and `log_number`, the
+    /// WAL segment from which its writes will be logged. Refused
+    /// ([`crate::Error::EditRefused`]) when the name is in use or invalid.
+    pub fn create_keyspace(&self, def: KeyspaceDef, log_number: u64) -> Result<KeyspaceId> {
+        let mut manifest = guard(&self.manifest);
+        let last = manifest.1.catalogue.last;
+        let refuse = |reason: String| {
+            EditRefusedSnafu {
+                path: manifest.0.path(),
+                reason,
+            }
+            .build()
+        };
+        if let Err(problem) = crate::check_keyspace_name(def.name.as_bytes()) {
+            return Err(refuse(format!("keyspace name {:?} {problem}", def.name)));
+        }
+        let id = last.0.checked_add(1).map(KeyspaceId);
+        let id = id.ok_or_else(|| refuse("every keyspace id was handed out".to_owned()))?;
+        let edit = VersionEdit {
+            keyspace: id,
+            create: Some(def),
+            last_keyspace: Some(id),
+            log_number: Some(log_number),
+            ..VersionEdit::default()
+        };
+        self.log_keyspace_edit(&mut manifest, edit)?;
+        Ok(id)
+    }
+
+    /// Drops keyspace `id`, durably. Its tables are removed once no reader holds
+    /// them; an open after a crash removes those it finds unreferenced.
+    pub fn drop_keyspace(&self, id: KeyspaceId) -> Result<()> {
+        let mut manifest = guard(&self.manifest);
+        let edit = VersionEdit {
+            keyspace: id,
+            drop: true,
+            ..VersionEdit::default()
+        };
+        self.log_keyspace_edit(&mut manifest, edit)
+    }
+
+    /// The ids of the tables of every keyspace besides the default.
+    pub(crate) fn catalogue_table_ids(&self) -> Vec<TableId> {
+        let manifest = guard(&self.manifest);
+        manifest.1.catalogue.table_ids().into_keys().collect()
+    }
+
     /// The largest sequence number recorded in the manifest.
     pub fn last_seqno(&self) -> SeqNo {
         guard(&self.manifest).1.last_seqno
@@ -146,25 +217,18 @@ impl VersionSet {
     /// [`crate::Error::Poisoned`] until the tree is reopened.
     pub fn log_and_apply(&self, mut edit: VersionEdit) -> Result<Arc<Version>> {
         let mut manifest = guard(&self.manifest);
+        if !edit.keyspace.is_default() || edit.create.is_some() || edit.drop {
+            self.log_keyspace_edit(&mut manifest, edit)?;
+            return Ok(self.current());
+        }
         let (writer, state) = &mut *manifest;
         let base = self.current();
         let next = self.next_file.load(Ordering::SeqCst);
         edit.next_file = Some(next);
-        let mut open = |info: &TableInfo| {
-            Arc::new(TableHandle::with_budget(
-                Arc::clone(&self.fs),
-                &self.dir,
-                info.clone(),
-                self.budget.clone(),
-            ))
-        };
-        let applied = edit.apply(&base, &mut open).map_err(|e| {
-            EditRefusedSnafu {
-                path: writer.path(),
-                reason: e.to_string(),
-            }
-            .build()
-        })?;
+        let mut open = |info: &TableInfo| self.open_table(info);
+        let applied = edit
+            .apply(&base, &mut open)
+            .map_err(|e| refused(writer, &e))?;
         writer.append(&edit)?;
         merge_state(state, &edit);
         let version = Arc::new(applied.version);
@@ -174,21 +238,60 @@ impl VersionSet {
             table.mark_obsolete();
         }
         drop(applied.dropped);
-        if manifest.0.len() > self.options.max_manifest_size
-            && self.rotate(&mut manifest, &version).is_err()
-        {
-            // The edit is durable, so this call succeeded; but whether CURRENT names the
-            // old manifest or the new one is unknown: append to neither.
-            manifest.0.poison();
-        }
+        self.rotate_if_large(&mut manifest);
         Ok(version)
+    }
+
+    /// [`VersionSet::log_and_apply`] for an edit of the catalogue: a keyspace other
+    /// than the default, its creation or its drop.
+    fn log_keyspace_edit(
+        &self,
+        manifest: &mut (ManifestWriter, LogState),
+        mut edit: VersionEdit,
+    ) -> Result<()> {
+        let (writer, state) = &mut *manifest;
+        edit.next_file = Some(self.next_file.load(Ordering::SeqCst));
+        let mut open = |info: &TableInfo| self.open_table(info);
+        let applied = (state.catalogue)
+            .apply(&edit, &mut open)
+            .map_err(|e| refused(writer, &e))?;
+        writer.append(&edit)?;
+        merge_state(state, &edit);
+        state.catalogue = applied.catalogue;
+        for table in &applied.dropped {
+            table.mark_obsolete();
+        }
+        drop(applied.dropped);
+        self.rotate_if_large(manifest);
+        Ok(())
+    }
+
+    fn open_table(&self, info: &TableInfo) -> Arc<TableHandle> {
+        Arc::new(TableHandle::with_budget(
+            Arc::clone(&self.fs),
+            &self.dir,
+            info.clone(),
+            self.budget.clone(),
+        ))
+    }
+
+    /// Switches to a fresh manifest once this one is over `max_manifest_size`.
+    fn rotate_if_large(&self, manifest: &mut (ManifestWriter, LogState)) {
+        if manifest.0.len() > self.options.max_manifest_size {
+            let version = self.current();
+            if self.rotate(manifest, &version).is_err() {
+                // The edit is durable, so this call succeeded; but whether CURRENT names
+                // the old manifest or the new one is unknown: append to neither.
+                manifest.0.poison();
+            }
+        }
     }
 
     /// Replaces the manifest by a new one holding a snapshot: new file synced, CURRENT
     /// switched, directory synced, then the old file removed (CRASH-SAFETY rules 3, 4).
     fn rotate(&self, manifest: &mut (ManifestWriter, LogState), version: &Version) -> Result<()> {
         let number = self.new_file_number();
-        let snapshot = snapshot_edit(version, &manifest.1, self.next_file.load(Ordering::SeqCst));
+        let snapshot = snapshot_edits(version, &manifest.1, self.next_file.load(Ordering::SeqCst));
         let writer = ManifestWriter::create(self.fs.as_ref(), &self.dir, number, &snapshot)?;
         crate::current::set_current(self.fs.as_ref(), &self.dir, number)?;
         let old = std::mem::replace(&mut manifest.0, writer);
@@ -198,24 +301,53 @@ impl VersionSet {
     }
 }
 
-/// Keeps the largest log and sequence numbers an edit records.
+/// The refusal of an edit that does not fit, naming the manifest.
+fn refused(writer: &ManifestWriter, e: &InvalidEdit) -> crate::Error {
+    EditRefusedSnafu {
+        path: writer.path(),
+        reason: e.to_string(),
+    }
+    .build()
+}
+
+/// Keeps the largest log and sequence numbers an edit records (the log number only
+/// for the default keyspace; the catalogue keeps the others') and the last keyspace id.
 pub(crate) fn merge_state(state: &mut LogState, edit: &VersionEdit) {
-    if let Some(n) = edit.log_number {
+    if let Some(n) = edit.log_number
+        && edit.keyspace.is_default()
+    {
         state.log_number = state.log_number.max(n);
     }
     if let Some(s) = edit.last_seqno {
         state.last_seqno = state.last_seqno.max(s);
     }
+    state.catalogue.note_last(edit);
 }
 
-/// An edit that rebuilds `version` and `state` from nothing: a new manifest's first.
-pub(crate) fn snapshot_edit(version: &Version, state: &LogState, next_file: u64) -> VersionEdit {
-    let mut edit = VersionEdit {
+/// The edits that rebuild `version` (the default keyspace's), `state` and the other
+/// keyspaces from nothing: a new manifest's first records. The other keyspaces come
+/// first (see [`Catalogue::snapshot_edits`]), then the default keyspace's edit.
+pub(crate) fn snapshot_edits(
+    version: &Version,
+    state: &LogState,
+    next_file: u64,
+) -> Vec<VersionEdit> {
+    let mut edits = state.catalogue.snapshot_edits();
+    let last = state.catalogue.last;
+    edits.push(VersionEdit {
         log_number: Some(state.log_number),
         next_file: Some(next_file),
         last_seqno: Some(state.last_seqno),
-        ..VersionEdit::default()
-    };
+        last_keyspace: (!last.is_default()).then_some(last),
+        ..tree_snapshot(version)
+    });
+    edits
+}
+
+/// An edit that adds every table of `version` at its level, with its compaction
+/// pointers.
+pub(crate) fn tree_snapshot(version: &Version) -> VersionEdit {
+    let mut edit = VersionEdit::default();
     for level in crate::Level::all() {
         if let Some(p) = version.compaction_pointer(level) {
             edit.pointers.push((level, p.clone()));

@@ -9,7 +9,7 @@ use quickcache_compaction::{
     CURRENT, CompactionOptions, Compactor, EDIT_FORMAT, VersionSet, parse_manifest_name,
 };
 use quickcache_fs::FileSystem;
-use quickcache_memtable::{FrozenMemtable, Memtable, Visibility, WriteBatch};
+use quickcache_memtable::{BatchFormat, FrozenMemtable, Memtable, Visibility, WriteBatch};
 use quickcache_sstable::SeqNo;
 use quickcache_wal::frame::{Decoded, check_segment_header, decode_at, encode_segment_header};
 use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
@@ -189,7 +189,7 @@ fn replay(
     let mut memtable = Memtable::with_capacity(options.memtable_size);
     for record in recovery.by_ref() {
         let record = record.map_err(&werr)?;
-        let batch = WriteBatch::decode(&record.payload).map_err(|source| Error::Batch {
+        let batch = decode_record(&record).map_err(|source| Error::Batch {
             operation: "replaying the WAL",
             source: Box::new(source),
         })?;
@@ -217,6 +217,18 @@ fn replay(
     report.wal = wal_report;
     report.last_seqno = last.get();
     Ok((wal, memtable, report))
+}
+
+/// The write batch a WAL record holds, in the layout of its segment's format version:
+/// version 1 segments hold batches without keyspace ids (all in the default keyspace).
+pub(crate) fn decode_record(
+    record: &quickcache_wal::Record,
+) -> std::result::Result<WriteBatch, quickcache_memtable::Error> {
+    let format = match record.format {
+        1 => BatchFormat::V1,
+        _ => BatchFormat::CURRENT,
+    };
+    WriteBatch::decode_format(&record.payload, format)
 }
 
 /// Refuses a WAL that starts after the manifest's log number. Segments are removed

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use quickcache_compaction::VersionSet;
 use quickcache_fs::{DynFs, RealFs};
-use quickcache_memtable::WriteBatch;
 use quickcache_sstable::Table;
 use quickcache_wal::{Position, RecoveryMode, SegmentId, WalReader};
 
@@ -183,7 +182,7 @@ fn check_wal(fs: &DynFs, wal_dir: &Path, log_number: u64, report: &mut VerifyRep
         match record {
             Ok(record) => {
                 report.wal_records += 1;
-                if let Err(e) = WriteBatch::decode(&record.payload) {
+                if let Err(e) = crate::open::decode_record(&record) {
                     report.damaged.push(FileProblem {
                         path: record.position.segment.path_in(wal_dir),
                         offset: Some(record.position.offset),

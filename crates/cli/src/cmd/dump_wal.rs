@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use quickcache::memtable::WriteBatch;
+use quickcache::memtable::{BatchFormat, WriteBatch};
 use quickcache::sstable::ValueKind;
 use quickcache::wal::SegmentId;
 
@@ -22,8 +22,22 @@ fn segment_of(path: &Path, bytes: &[u8]) -> SegmentId {
         .unwrap_or(SegmentId(0))
 }
 
-fn print_batch(out: &mut dyn Write, payload: &[u8], format: Format) -> std::io::Result<()> {
-    let batch = match WriteBatch::decode(payload) {
+/// The batch layout of a segment of format `version`: version 1 has no keyspace ids.
+fn layout(version: u32) -> BatchFormat {
+    if version == 1 {
+        BatchFormat::V1
+    } else {
+        BatchFormat::CURRENT
+    }
+}
+
+fn print_batch(
+    out: &mut dyn Write,
+    payload: &[u8],
+    layout: BatchFormat,
+    format: Format,
+) -> std::io::Result<()> {
+    let batch = match WriteBatch::decode_format(payload, layout) {
         Ok(batch) => batch,
         Err(e) => return writeln!(out, "    DAMAGE: payload is not a write batch: {e}"),
     };
@@ -65,12 +79,12 @@ pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Resu
         bytes.len()
     )
     .map_err(output)?;
-    check_header(path, &bytes, id)?;
+    let layout = layout(check_header(path, &bytes, id)?);
     let mut bad_batches = 0u64;
     let (records, damaged) = walk(out, &bytes, id, true, &mut |out, at, payload| {
         writeln!(out, "@{at} record, {} payload bytes", payload.len())?;
-        bad_batches += u64::from(WriteBatch::decode(payload).is_err());
-        print_batch(out, payload, format)
+        bad_batches += u64::from(WriteBatch::decode_format(payload, layout).is_err());
+        print_batch(out, payload, layout, format)
     })
     .map_err(output)?;
     writeln!(
