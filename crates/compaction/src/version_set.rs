@@ -141,6 +141,12 @@ impl VersionSet {
         others.fold(state.log_number, u64::min)
     }
 
+    /// The largest keyspace id ever handed out (0 if none): ids are never reused, so
+    /// a WAL entry naming an id at or below it and not live is of a dropped keyspace.
+    pub fn last_keyspace(&self) -> KeyspaceId {
+        guard(&self.manifest).1.catalogue.last
+    }
+
     /// The keyspaces besides the default, by id: name, stored options, tables and log
     /// number of each.
     pub fn keyspaces(&self) -> Vec<(KeyspaceId, KeyspaceTree)> {

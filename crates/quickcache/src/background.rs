@@ -92,7 +92,7 @@ impl Inner {
                 frozen,
             });
         }
-        let obsolete = SegmentId(self.set.log_number());
+        let obsolete = SegmentId(self.set.min_log_number());
         if let Err(source) = self.wal.delete_segments_below(obsolete) {
             let _reported = self.fail(self.wal_error("deleting obsolete segments", source));
         }

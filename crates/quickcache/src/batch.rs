@@ -29,6 +29,9 @@ use crate::error::{BatchSnafu, Result};
 pub struct WriteBatch {
     inner: quickcache_memtable::WriteBatch,
     error: Option<quickcache_memtable::Error>,
+    /// Built outside this type (a lower-crate batch): its entries may name any
+    /// keyspace, so the write checks them. Batches built here only name the default.
+    foreign: bool,
 }
 
 impl WriteBatch {
@@ -124,20 +127,32 @@ impl WriteBatch {
         &self.inner
     }
 
-    /// The batch ready for the WAL, or the first error an entry raised.
+    /// The batch ready for the WAL, or the first error an entry raised. A batch
+    /// wrapped from a lower-crate one may write only to keyspaces the database has:
+    /// the default one (`Error::NoSuchKeyspace` otherwise, before anything is
+    /// written).
     pub(crate) fn into_checked(self) -> Result<quickcache_memtable::WriteBatch> {
-        match self.error {
-            Some(source) => Err(source).context(BatchSnafu {
+        if let Some(source) = self.error {
+            return Err(source).context(BatchSnafu {
                 operation: "building a write batch",
-            }),
-            None => Ok(self.inner),
+            });
         }
+        if self.foreign
+            && let Some(entry) = self.inner.iter().find(|e| !e.keyspace.is_default())
+        {
+            return Err(crate::Error::NoSuchKeyspace {
+                keyspace: entry.keyspace.0,
+            });
+        }
+        Ok(self.inner)
     }
 }
 
 /// Wraps a lower-crate batch, such as one decoded from a WAL record, so that
 /// [`crate::Db::write`] can apply it. Its entries were checked when it was built or
-/// decoded; its sequence numbers are replaced by the write.
+/// decoded; its sequence numbers are replaced by the write. An entry naming a keyspace
+/// the database does not have makes the write fail with
+/// [`crate::Error::NoSuchKeyspace`], writing nothing.
 ///
 /// # Examples
 /// ```
@@ -155,6 +170,10 @@ impl WriteBatch {
 /// ```
 impl From<quickcache_memtable::WriteBatch> for WriteBatch {
     fn from(inner: quickcache_memtable::WriteBatch) -> Self {
-        WriteBatch { inner, error: None }
+        WriteBatch {
+            inner,
+            error: None,
+            foreign: true,
+        }
     }
 }

@@ -10,7 +10,7 @@ use quickcache_compaction::{
 };
 use quickcache_fs::FileSystem;
 use quickcache_memtable::{BatchFormat, FrozenMemtable, Memtable, Visibility, WriteBatch};
-use quickcache_sstable::SeqNo;
+use quickcache_sstable::{KeyspaceId, SeqNo};
 use quickcache_wal::frame::{Decoded, check_segment_header, decode_at, encode_segment_header};
 use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
 
@@ -144,10 +144,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     })
 }
 
-/// Replays the WAL segments at or above the manifest's log number (never older ones,
-/// CRASH-SAFETY rule 8) into a memtable, flushing it to L0 whenever it fills, then
-/// starts the writer (continuing a clean, short last segment, or in a fresh one) and
-/// removes segments below the log number. `synced`: the previous run closed cleanly
+/// Replays the WAL segments at or above the oldest log number any keyspace needs
+/// (never older ones, CRASH-SAFETY rule 8) into a memtable, flushing it to L0 whenever
+/// it fills, then starts the writer (continuing a clean, short last segment, or in a
+/// fresh one) and removes segments below that log number. The default keyspace takes
+/// its entries from segments at or above its own log number (`KeyspaceReplay`). `synced`: the previous run closed cleanly
 /// (see `clean`), so recovery need not sync what it reads before building on it.
 fn replay(
     set: &VersionSet,
@@ -158,7 +159,8 @@ fn replay(
 ) -> Result<(Wal, Memtable, RecoveryReport)> {
     let wal_dir = dir.join(WAL_DIR);
     let werr = wal_error("recovering", &wal_dir);
-    let log_number = set.log_number();
+    let log_number = set.min_log_number();
+    let keyspaces = KeyspaceReplay::new(set);
     check_log_start(options.fs.as_ref(), &wal_dir, log_number).map_err(|source| {
         match set.dropped_tail() {
             Some(tail) => tree_error("recovering", dir)(tail.lost_edit(format!(
@@ -193,10 +195,13 @@ fn replay(
             operation: "replaying the WAL",
             source: Box::new(source),
         })?;
-        memtable.apply(&batch).map_err(|source| Error::Batch {
-            operation: "replaying the WAL",
-            source: Box::new(source),
-        })?;
+        keyspaces.check(&batch, &record, &wal_dir)?;
+        if keyspaces.default_takes(&record) {
+            memtable.apply(&batch).map_err(|source| Error::Batch {
+                operation: "replaying the WAL",
+                source: Box::new(source),
+            })?;
+        }
         last = last.max(batch.last_seqno().unwrap_or(SeqNo::ZERO));
         report.bytes += record.payload.len() as u64;
         report.entries += u64::from(batch.count());
@@ -212,7 +217,7 @@ fn replay(
         }
     }
     let (wal, wal_report) = recovery.finish().map_err(&werr)?;
-    let obsolete = SegmentId(set.log_number());
+    let obsolete = SegmentId(set.min_log_number());
     report.obsolete_segments_removed = wal.delete_segments_below(obsolete).map_err(&werr)?;
     report.wal = wal_report;
     report.last_seqno = last.get();
@@ -229,6 +234,45 @@ pub(crate) fn decode_record(
         _ => BatchFormat::CURRENT,
     };
     WriteBatch::decode_format(&record.payload, format)
+}
+
+/// Which WAL entries recovery gives to which keyspace (`docs/format/manifest.md`,
+/// "Keyspaces"): an entry is replayed into its keyspace only from that keyspace's own
+/// log number on (older segments are in its tables already). Entries of the other live
+/// keyspaces stay in the WAL, whose segments their log numbers keep; entries of a
+/// dropped keyspace are skipped; an entry of a keyspace never created is corruption.
+#[derive(Debug)]
+struct KeyspaceReplay {
+    default_log: u64,
+    last: KeyspaceId,
+}
+
+impl KeyspaceReplay {
+    fn new(set: &VersionSet) -> KeyspaceReplay {
+        KeyspaceReplay {
+            default_log: set.log_number(),
+            last: set.last_keyspace(),
+        }
+    }
+
+    /// Whether the default keyspace's memtable takes the record's entries.
+    fn default_takes(&self, record: &quickcache_wal::Record) -> bool {
+        record.position.segment.0 >= self.default_log
+    }
+
+    /// Refuses a record that names a keyspace the manifest never created: an id above
+    /// every id it handed out (live keyspaces and dropped ones are at or below).
+    fn check(&self, batch: &WriteBatch, record: &quickcache_wal::Record, dir: &Path) -> Result<()> {
+        match batch.iter().map(|e| e.keyspace).find(|&id| id > self.last) {
+            Some(id) => Err(Error::UnknownKeyspace {
+                path: record.position.segment.path_in(dir),
+                offset: record.position.offset,
+                keyspace: id.0,
+                last: self.last.0,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Refuses a WAL that starts after the manifest's log number. Segments are removed
