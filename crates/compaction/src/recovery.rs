@@ -137,11 +137,17 @@ impl VersionSet {
         // Tables are not opened here: the budget is never drawn on.
         let budget = SummaryBudget::unlimited();
         let (version, state, _, _) = replay(&fs, dir, manifest_number, &budget)?;
+        let keyspaces = state.catalogue.keyspaces.iter();
+        let keyspaces: Vec<_> = keyspaces.map(|(&id, tree)| (id, tree.clone())).collect();
+        let others = keyspaces.iter().map(|(_, tree)| tree.log_number);
+        let min_log_number = others.fold(state.log_number, u64::min);
         Ok(TreeInspection {
             manifest_number,
             version,
             log_number: state.log_number,
             last_seqno: state.last_seqno,
+            keyspaces,
+            min_log_number,
         })
     }
 
@@ -183,12 +189,16 @@ impl VersionSet {
 pub struct TreeInspection {
     /// The manifest `CURRENT` names.
     pub manifest_number: u64,
-    /// The version its edits build.
+    /// The version its edits build (the default keyspace's).
     pub version: Version,
-    /// WAL segments below this are contained in tables.
+    /// The default keyspace's log number.
     pub log_number: u64,
     /// The largest sequence number recorded.
     pub last_seqno: quickcache_sstable::SeqNo,
+    /// The other live keyspaces, by id, each with its tables and log number.
+    pub keyspaces: Vec<(KeyspaceId, crate::KeyspaceTree)>,
+    /// The smallest log number of every keyspace: WAL segments at or above it are live.
+    pub min_log_number: u64,
 }
 
 /// What replaying a manifest gives: the version, the log state, the next file number
