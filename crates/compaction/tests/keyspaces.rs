@@ -270,3 +270,73 @@ fn a_version_1_manifest_is_read_into_the_default_keyspace_and_replaced() {
         "first edit's version byte"
     );
 }
+
+/// The corruption matrix for keyspace records: a bit flipped at every offset of a
+/// manifest holding creates, a keyspace flush and a drop. A flip in a record followed
+/// by an intact one is corruption naming the manifest and that record's offset; a flip
+/// in the last record drops it as a torn tail (the catalogue is the one before it); a
+/// flip in the header is refused. Never a panic, never a catalogue that was not.
+#[test]
+fn a_flip_anywhere_in_a_manifest_with_keyspace_records_is_caught() {
+    let sim = SimFs::new(7);
+    let set = open(&sim, small_options()).unwrap();
+    let log = set.create_keyspace(def("log"), 1).unwrap();
+    flush_into(&set, log, "log", 1, 2);
+    let gone = set.create_keyspace(def("gone"), 2).unwrap();
+    set.drop_keyspace(gone).unwrap();
+    flush_into(&set, KeyspaceId::DEFAULT, "default", 20, 3);
+    let number = set.manifest_number();
+    drop(set);
+    let path = Path::new(DIR).join(manifest_name(number));
+    let bytes = sim.read_file(&path).unwrap();
+    let id = quickcache_wal::SegmentId(number);
+    let mut starts = Vec::new();
+    let mut at = quickcache_wal::SEGMENT_HEADER_LEN;
+    while let Ok(quickcache_wal::frame::Decoded::Record { next, .. }) =
+        quickcache_wal::frame::decode_at(&bytes, id, at)
+    {
+        starts.push(at);
+        at = next;
+    }
+    assert_eq!(
+        starts.len(),
+        6,
+        "snapshot, 2 creates, a flush, a drop, a flush"
+    );
+    let last = *starts.last().unwrap();
+    let full = vec![(1, "log".to_owned())];
+    for offset in 0..bytes.len() {
+        let copy = sim.after_kill();
+        let mut damaged = bytes.clone();
+        damaged[offset] ^= 0x08;
+        let mut file = copy.create(&path).unwrap();
+        file.append(&damaged).unwrap();
+        file.sync_all().unwrap();
+        file.close().unwrap();
+        let result = open(&copy, small_options());
+        if offset < quickcache_wal::SEGMENT_HEADER_LEN {
+            assert!(
+                result.is_err(),
+                "flip at {offset} in the header was accepted"
+            );
+            continue;
+        }
+        let record = *starts.iter().rev().find(|&&s| s <= offset).unwrap();
+        if record < last {
+            let err = result
+                .err()
+                .unwrap_or_else(|| panic!("flip at {offset} accepted"));
+            assert!(err.is_corruption(), "flip at {offset}: {err}");
+            let message = err.to_string();
+            assert!(
+                message.contains(&manifest_name(number))
+                    && message.contains(&format!("offset {record}")),
+                "flip at {offset}: {message}"
+            );
+        } else {
+            let set = result.unwrap_or_else(|e| panic!("flip at {offset} in the last record: {e}"));
+            assert_eq!(names(&set), full, "flip at {offset}");
+            assert!(set.dropped_tail().is_some(), "flip at {offset}");
+        }
+    }
+}
