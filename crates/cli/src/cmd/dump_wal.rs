@@ -51,11 +51,20 @@ fn print_batch(
         batch.count()
     )?;
     for entry in batch.iter() {
+        // The default keyspace's entries read as before; others name their keyspace
+        // id (the WAL holds ids only; `dump-manifest` maps them to names).
+        let keyspace = if entry.keyspace.is_default() {
+            String::new()
+        } else {
+            format!("[keyspace {}] ", entry.keyspace.0)
+        };
         match entry.kind {
-            ValueKind::Tombstone => writeln!(out, "    DEL {}", format.show(entry.key))?,
+            ValueKind::Tombstone => {
+                writeln!(out, "    DEL {keyspace}{}", format.show(entry.key))?;
+            }
             _ => writeln!(
                 out,
-                "    PUT {} = {}",
+                "    PUT {keyspace}{} = {}",
                 format.show(entry.key),
                 format.show(entry.value)
             )?,
