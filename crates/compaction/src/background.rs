@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 use quickcache_sstable::SeqNo;
 
-use crate::{Busy, CompactionPlan, Error, Result, VersionSet, pick};
+use crate::{Busy, CompactionPlan, Error, Result, VersionSet};
 
 /// Supplies the live snapshots' sequence numbers when a compaction starts.
 pub type SnapshotSource = Arc<dyn Fn() -> Vec<SeqNo> + Send + Sync>;
@@ -167,7 +167,7 @@ impl IdleWaiter {
             if shared.stop.load(Ordering::SeqCst) {
                 return Ok(Idle::Stopped);
             }
-            let due = pick(&shared.set.current(), shared.set.options(), &state.busy).is_some();
+            let due = shared.set.pick_any(&state.busy).is_some();
             if state.running == 0 && !due {
                 return Ok(Idle::Reached);
             }
@@ -201,7 +201,7 @@ fn claim(shared: &Shared) -> Option<CompactionPlan> {
     if state.error.is_some() {
         return None;
     }
-    let plan = pick(&shared.set.current(), shared.set.options(), &state.busy)?;
+    let plan = shared.set.pick_any(&state.busy)?;
     state
         .busy
         .tables

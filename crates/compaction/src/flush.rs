@@ -32,8 +32,8 @@ impl VersionSet {
 
     /// [`VersionSet::flush`] into the tree of `keyspace`: the table joins that
     /// keyspace's L0 and `log_number` becomes its log number (the others' stay).
-    /// Fails with [`crate::Error::EditRefused`] if the keyspace does not exist; the
-    /// table written is then an orphan, removed by the next open.
+    /// Fails with [`crate::Error::NoSuchKeyspace`] if the keyspace does not exist
+    /// (dropped meanwhile); the table written is removed again.
     pub fn flush_keyspace(
         &self,
         keyspace: KeyspaceId,
@@ -41,7 +41,8 @@ impl VersionSet {
         log_number: u64,
         snapshots: &[SeqNo],
     ) -> Result<Option<TableInfo>> {
-        let mut outputs = Outputs::new(self, &self.stats.flush_bytes);
+        let table = self.options_of(keyspace).table;
+        let mut outputs = Outputs::new(self, table, &self.stats.flush_bytes);
         let written =
             write_memtable(&mut outputs, memtable, snapshots).and_then(|()| outputs.finish());
         let tables = match written {
@@ -61,7 +62,13 @@ impl VersionSet {
             edit.last_seqno = Some(info.max_seqno);
             edit.added.push((Level::L0, info.clone()));
         }
-        self.log_and_apply(edit)?;
+        if let Err(e) = self.log_and_apply(edit) {
+            // Dropped meanwhile: nothing lists the table, so it goes now.
+            if matches!(e, crate::Error::NoSuchKeyspace { .. }) {
+                outputs.abandon();
+            }
+            return Err(e);
+        }
         Stats::add(&self.stats.flushes, 1);
         Ok(table)
     }

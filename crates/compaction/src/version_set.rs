@@ -37,6 +37,10 @@ pub struct VersionSet {
     pub(crate) dir: PathBuf,
     pub(crate) options: CompactionOptions,
     current: Mutex<Arc<Version>>,
+    /// The other keyspaces as of the last installed edit: a copy of the manifest
+    /// state's catalogue that readers and the compaction picker clone under a short
+    /// lock, never waiting for a manifest append.
+    catalogue: Mutex<Arc<Catalogue>>,
     manifest: Mutex<(ManifestWriter, LogState)>,
     next_file: AtomicU64,
     pub(crate) stats: Stats,
@@ -70,6 +74,7 @@ impl VersionSet {
             dir: dir.to_path_buf(),
             options,
             current: Mutex::new(Arc::new(version)),
+            catalogue: Mutex::new(Arc::new(state.catalogue.clone())),
             manifest: Mutex::new((writer, state)),
             next_file: AtomicU64::new(next_file),
             stats: Stats::default(),
@@ -103,15 +108,79 @@ impl VersionSet {
         &self.budget
     }
 
-    /// Tables in L0 now: the facade slows writes down as this nears a limit.
+    /// Tables in the fullest L0 of all keyspaces now: the facade slows writes down
+    /// as this nears a limit (writes to every keyspace share the WAL and the write
+    /// path, so the keyspace furthest behind sets the pace).
     pub fn l0_count(&self) -> usize {
-        self.current().l0_count()
+        let others = self
+            .keyspace_trees()
+            .into_iter()
+            .map(|(_, v, _)| v.l0_count());
+        others.fold(self.current().l0_count(), usize::max)
     }
 
-    /// Bytes compaction still has to rewrite to bring every level under its target:
-    /// the other write-stall signal.
+    /// Bytes compaction still has to rewrite to bring every level of every keyspace
+    /// under its target: the other write-stall signal.
     pub fn pending_compaction_bytes(&self) -> u64 {
-        crate::pending_compaction_bytes(&self.current(), &self.options)
+        let mut pending = crate::pending_compaction_bytes(&self.current(), &self.options);
+        for (_, version, options) in self.keyspace_trees() {
+            let more = crate::pending_compaction_bytes(&version, &options);
+            pending = pending.saturating_add(more);
+        }
+        pending
+    }
+
+    /// The current version of `keyspace`'s tree, or `None` if it does not exist.
+    pub fn current_of(&self, keyspace: KeyspaceId) -> Option<Arc<Version>> {
+        if keyspace.is_default() {
+            return Some(self.current());
+        }
+        let catalogue = self.catalogue();
+        let tree = catalogue.keyspaces.get(&keyspace)?;
+        Some(Arc::clone(&tree.version))
+    }
+
+    /// The options `keyspace`'s flushes and compactions use: the tree's own with its
+    /// stored options applied ([`CompactionOptions::for_tree`]); the tree's own for the
+    /// default keyspace, or for one that does not exist.
+    pub fn options_of(&self, keyspace: KeyspaceId) -> CompactionOptions {
+        if keyspace.is_default() {
+            return self.options.clone();
+        }
+        match self.catalogue().keyspaces.get(&keyspace) {
+            Some(tree) => self.options.for_tree(&tree.def.options),
+            None => self.options.clone(),
+        }
+    }
+
+    /// Each keyspace besides the default: id, current version, options.
+    fn keyspace_trees(&self) -> Vec<(KeyspaceId, Arc<Version>, CompactionOptions)> {
+        let catalogue = self.catalogue();
+        let all = catalogue.keyspaces.iter();
+        all.map(|(&id, tree)| {
+            let options = self.options.for_tree(&tree.def.options);
+            (id, Arc::clone(&tree.version), options)
+        })
+        .collect()
+    }
+
+    /// The most urgent due compaction of any keyspace (the highest score; the default
+    /// keyspace first on a tie), avoiding `busy` tables and output ranges, with its
+    /// [`crate::CompactionPlan::keyspace`] set. `busy` is shared by all keyspaces:
+    /// table ids are unique across them, and a range busy in one keyspace only makes
+    /// another wait, never overlap.
+    pub fn pick_any(&self, busy: &crate::Busy) -> Option<crate::CompactionPlan> {
+        let default = (KeyspaceId::DEFAULT, self.current(), self.options.clone());
+        let mut best: Option<crate::CompactionPlan> = None;
+        for (id, version, options) in std::iter::once(default).chain(self.keyspace_trees()) {
+            if let Some(mut plan) = crate::pick(&version, &options, busy)
+                && best.as_ref().is_none_or(|b| plan.score > b.score)
+            {
+                plan.keyspace = id;
+                best = Some(plan);
+            }
+        }
+        best
     }
 
     /// A fresh file number, never handed out before (also across restarts: the
@@ -144,14 +213,19 @@ impl VersionSet {
     /// The largest keyspace id ever handed out (0 if none): ids are never reused, so
     /// a WAL entry naming an id at or below it and not live is of a dropped keyspace.
     pub fn last_keyspace(&self) -> KeyspaceId {
-        guard(&self.manifest).1.catalogue.last
+        self.catalogue().last
+    }
+
+    /// The installed catalogue (see the field).
+    fn catalogue(&self) -> Arc<Catalogue> {
+        Arc::clone(&guard(&self.catalogue))
     }
 
     /// The keyspaces besides the default, by id: name, stored options, tables and log
     /// number of each.
     pub fn keyspaces(&self) -> Vec<(KeyspaceId, KeyspaceTree)> {
-        let manifest = guard(&self.manifest);
-        let all = manifest.1.catalogue.keyspaces.iter();
+        let catalogue = self.catalogue();
+        let all = catalogue.keyspaces.iter();
         all.map(|(&id, tree)| (id, tree.clone())).collect()
     }
 
@@ -199,8 +273,7 @@ impl VersionSet {
 
     /// The ids of the tables of every keyspace besides the default.
     pub(crate) fn catalogue_table_ids(&self) -> Vec<TableId> {
-        let manifest = guard(&self.manifest);
-        manifest.1.catalogue.table_ids().into_keys().collect()
+        self.catalogue().table_ids().into_keys().collect()
     }
 
     /// The largest sequence number recorded in the manifest.
@@ -237,6 +310,9 @@ impl VersionSet {
             .map_err(|e| refused(writer, &e))?;
         writer.append(&edit)?;
         merge_state(state, &edit);
+        if edit.last_keyspace.is_some() {
+            *guard(&self.catalogue) = Arc::new(state.catalogue.clone());
+        }
         let version = Arc::new(applied.version);
         *guard(&self.current) = Arc::clone(&version);
         // Durable: the removed tables may go once the last reader lets go of them.
@@ -256,6 +332,11 @@ impl VersionSet {
         mut edit: VersionEdit,
     ) -> Result<()> {
         let (writer, state) = &mut *manifest;
+        let id = edit.keyspace;
+        if !id.is_default() && edit.create.is_none() && !state.catalogue.keyspaces.contains_key(&id)
+        {
+            return Err(crate::Error::NoSuchKeyspace { keyspace: id });
+        }
         edit.next_file = Some(self.next_file.load(Ordering::SeqCst));
         let mut open = |info: &TableInfo| self.open_table(info);
         let applied = (state.catalogue)
@@ -264,6 +345,7 @@ impl VersionSet {
         writer.append(&edit)?;
         merge_state(state, &edit);
         state.catalogue = applied.catalogue;
+        *guard(&self.catalogue) = Arc::new(state.catalogue.clone());
         for table in &applied.dropped {
             table.mark_obsolete();
         }

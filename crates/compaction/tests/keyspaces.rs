@@ -340,3 +340,123 @@ fn a_flip_anywhere_in_a_manifest_with_keyspace_records_is_caught() {
         }
     }
 }
+
+/// Flushes batch `b` of 80 keys into `keyspace`: overlapping tables, so compactions
+/// have work.
+fn flush_batch(set: &VersionSet, keyspace: KeyspaceId, b: u64) {
+    let mut mem = BTreeMap::new();
+    for i in 0..80u64 {
+        let key = format!("key{:03}", (i * 7 + b * 13) % 120);
+        put(
+            &mut mem,
+            &key,
+            b * 1000 + i + 1,
+            &format!("{b}-{i}-{}", "v".repeat(40)),
+        );
+    }
+    set.flush_keyspace(keyspace, &mut frozen(&mem), b + 2, &[])
+        .unwrap();
+}
+
+/// Every visible entry of a version.
+fn contents(version: &quickcache_compaction::Version) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut merge = quickcache_compaction::MergingCursor::new(version.cursors());
+    use quickcache_sstable::Cursor;
+    merge.seek_to_first().unwrap();
+    let mut all = Vec::new();
+    while let (Some(k), Some(v)) = (merge.key(), merge.value()) {
+        all.push((k.to_owned(), v.to_vec()));
+        merge.next().unwrap();
+    }
+    common::visible(&all, quickcache_sstable::SeqNo::MAX)
+}
+
+#[test]
+fn each_keyspace_is_compacted_apart_with_its_own_options() {
+    let sim = SimFs::new(8);
+    let set = open(&sim, small_options()).unwrap();
+    let log = set.create_keyspace(def("log"), 1).unwrap();
+    for b in 0..6 {
+        flush_batch(&set, log, b);
+    }
+    flush_batch(&set, KeyspaceId::DEFAULT, 50);
+    let before = contents(&set.current_of(log).unwrap());
+    assert_eq!(set.l0_count(), 6, "the stall signal sees the fullest L0");
+    assert!(set.pending_compaction_bytes() > 0);
+    let ran = set.compact_until_idle(&[]).unwrap();
+    assert!(ran > 0);
+    let version = set.current_of(log).unwrap();
+    assert!(version.l0_count() < 2, "the keyspace's L0 was compacted");
+    assert_eq!(
+        contents(&version),
+        before,
+        "compaction kept the keyspace's contents"
+    );
+    // Its outputs are cut at its own table size (4 KiB), not the tree's (2 KiB).
+    let deeper: Vec<u64> = version
+        .tables()
+        .filter(|(l, _)| l.index() > 0)
+        .map(|(_, t)| t.info().size)
+        .collect();
+    assert!(deeper.iter().any(|&s| s > 2 << 10), "{deeper:?}");
+    assert_eq!(set.current().l0_count(), 1, "the default tree is its own");
+    assert_eq!(set.options_of(log).table.block_size, 512);
+    drop(set);
+    let set = open(&sim, small_options()).unwrap();
+    assert_eq!(contents(&set.current_of(log).unwrap()), before);
+}
+
+#[test]
+fn the_background_pool_compacts_every_keyspace() {
+    let sim = SimFs::new(9);
+    let set = Arc::new(open(&sim, small_options()).unwrap());
+    let log = set.create_keyspace(def("log"), 1).unwrap();
+    let compactor = quickcache_compaction::Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    for b in 0..6 {
+        flush_batch(&set, log, b);
+        compactor.schedule();
+    }
+    compactor.wait_idle().unwrap();
+    assert!(set.current_of(log).unwrap().l0_count() < 2);
+    assert!(compactor.stop().is_none());
+}
+
+#[test]
+fn a_compaction_of_a_keyspace_dropped_meanwhile_stops_and_leaves_no_file() {
+    let sim = SimFs::new(10);
+    let set = open(&sim, small_options()).unwrap();
+    let log = set.create_keyspace(def("log"), 1).unwrap();
+    for b in 0..4 {
+        flush_batch(&set, log, b);
+    }
+    let plan = set
+        .pick_any(&quickcache_compaction::Busy::default())
+        .unwrap();
+    assert_eq!(plan.keyspace, log);
+    set.drop_keyspace(log).unwrap();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let err = set.compact(&plan, &[], &never).unwrap_err();
+    assert!(
+        matches!(err, quickcache_compaction::Error::Stopped),
+        "{err}"
+    );
+    drop(plan);
+    let mut files = sim.list(Path::new(DIR)).unwrap();
+    files.sort();
+    let manifest = manifest_name(set.manifest_number());
+    assert_eq!(files, ["CURRENT".to_owned(), manifest], "no table is left");
+    let mut mem = BTreeMap::new();
+    put(&mut mem, "late", 9000, "write");
+    let err = set
+        .flush_keyspace(log, &mut frozen(&mem), 9, &[])
+        .unwrap_err();
+    assert!(
+        matches!(err, quickcache_compaction::Error::NoSuchKeyspace { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        sim.list(Path::new(DIR)).unwrap().len(),
+        2,
+        "the flushed table went too"
+    );
+}
