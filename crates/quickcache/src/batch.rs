@@ -1,8 +1,22 @@
 //! `WriteBatch`: puts and deletes applied atomically by [`crate::Db::write`].
 
+use std::sync::Arc;
+
+use quickcache_sstable::KeyspaceId;
 use snafu::ResultExt;
 
+use crate::Keyspace;
 use crate::error::{BatchSnafu, Result};
+use crate::inner::Inner;
+use crate::keyspace::engine::KsState;
+
+/// A batch ready to be written: its bytes, and the keyspaces besides the default it
+/// names, ascending by id.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub(crate) batch: quickcache_memtable::WriteBatch,
+    pub(crate) targets: Vec<Arc<KsState>>,
+}
 
 /// A group of puts and deletes that [`crate::Db::write`] applies all at once: after a
 /// crash either every entry is there or none is, and no reader sees part of it.
@@ -30,8 +44,12 @@ pub struct WriteBatch {
     inner: quickcache_memtable::WriteBatch,
     error: Option<quickcache_memtable::Error>,
     /// Built outside this type (a lower-crate batch): its entries may name any
-    /// keyspace, so the write checks them. Batches built here only name the default.
+    /// keyspace, so the write checks them. Batches built here only name the default
+    /// keyspace and the keyspaces in `targets`.
     foreign: bool,
+    /// The keyspaces besides the default that entries were added for
+    /// ([`WriteBatch::put_in`]), each once.
+    targets: Vec<Arc<KsState>>,
 }
 
 impl WriteBatch {
@@ -60,6 +78,56 @@ impl WriteBatch {
             self.error = Some(e);
         }
         self
+    }
+
+    /// Adds a put of `key` → `value` in `keyspace`. A batch may mix keyspaces (and the
+    /// default one, through [`WriteBatch::put`]): [`crate::Db::write`] applies it
+    /// atomically across them, as one WAL record.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::{Db, WriteBatch};
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Db::open(dir.path())?;
+    /// let (log, index) = (db.keyspace("log")?, db.keyspace("index")?);
+    /// let mut batch = WriteBatch::new();
+    /// batch.put_in(&log, "0001", "set x=1").put_in(&index, "x", "0001").put("applied", "0001");
+    /// db.write(batch)?;
+    /// assert_eq!(index.get("x")?.unwrap(), b"0001");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_in(
+        &mut self,
+        keyspace: &Keyspace,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> &mut Self {
+        let id = self.target(keyspace);
+        if self.error.is_none()
+            && let Err(e) = self.inner.put_in(id, key.as_ref(), value.as_ref())
+        {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    /// Adds a delete of `key` in `keyspace`; see [`WriteBatch::put_in`].
+    pub fn delete_in(&mut self, keyspace: &Keyspace, key: impl AsRef<[u8]>) -> &mut Self {
+        let id = self.target(keyspace);
+        if self.error.is_none()
+            && let Err(e) = self.inner.delete_in(id, key.as_ref())
+        {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    fn target(&mut self, keyspace: &Keyspace) -> KeyspaceId {
+        let state = keyspace.state();
+        if !self.targets.iter().any(|t| Arc::ptr_eq(t, state)) {
+            self.targets.push(Arc::clone(state));
+        }
+        state.id
     }
 
     /// Adds a delete of `key`.
@@ -113,6 +181,7 @@ impl WriteBatch {
     pub fn clear(&mut self) {
         self.inner.clear();
         self.error = None;
+        self.targets.clear();
     }
 
     /// The lower crate's batch, for tools that decode WAL records.
@@ -131,20 +200,40 @@ impl WriteBatch {
     /// wrapped from a lower-crate one may write only to keyspaces the database has:
     /// the default one (`Error::NoSuchKeyspace` otherwise, before anything is
     /// written).
-    pub(crate) fn into_checked(self) -> Result<quickcache_memtable::WriteBatch> {
+    pub(crate) fn into_checked(self, db: &Inner) -> Result<Checked> {
         if let Some(source) = self.error {
             return Err(source).context(BatchSnafu {
                 operation: "building a write batch",
             });
         }
-        if self.foreign
-            && let Some(entry) = self.inner.iter().find(|e| !e.keyspace.is_default())
-        {
-            return Err(crate::Error::NoSuchKeyspace {
-                keyspace: entry.keyspace.0,
-            });
+        let mut targets = self.targets;
+        for target in &targets {
+            target.check_live()?;
+            let ours = db.keyspace_states().iter().any(|k| Arc::ptr_eq(k, target));
+            if !ours {
+                return Err(crate::Error::InvalidKeyspaceName {
+                    name: target.name.clone(),
+                    reason: "is a keyspace of another database".to_owned(),
+                });
+            }
         }
-        Ok(self.inner)
+        if self.foreign {
+            let live = db.keyspace_states();
+            for entry in self.inner.iter().filter(|e| !e.keyspace.is_default()) {
+                let id = entry.keyspace;
+                if targets.iter().any(|t| t.id == id) {
+                    continue;
+                }
+                let state = live.iter().find(|k| k.id == id);
+                let state = state.ok_or(crate::Error::NoSuchKeyspace { keyspace: id.0 })?;
+                targets.push(Arc::clone(state));
+            }
+        }
+        targets.sort_by_key(|t| t.id);
+        Ok(Checked {
+            batch: self.inner,
+            targets,
+        })
     }
 }
 
@@ -174,6 +263,7 @@ impl From<quickcache_memtable::WriteBatch> for WriteBatch {
             inner,
             error: None,
             foreign: true,
+            targets: Vec::new(),
         }
     }
 }

@@ -133,6 +133,30 @@ pub enum Error {
         #[snafu(source(from(quickcache_memtable::Error, Box::new)))]
         source: Box<quickcache_memtable::Error>,
     },
+    /// A keyspace name is refused: empty, over 255 bytes, the default keyspace's
+    /// where a named one is needed, or naming no keyspace.
+    #[snafu(display("keyspace name {name:?} {reason}"))]
+    InvalidKeyspaceName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The keyspace was dropped; its handle no longer reads or writes.
+    #[snafu(display("keyspace {name:?} was dropped"))]
+    KeyspaceDropped {
+        /// The keyspace's name.
+        name: String,
+    },
+    /// [`crate::Db::keyspace_with`] was given options that differ from those stored
+    /// when the keyspace was created; nothing was changed.
+    #[snafu(display(
+        "keyspace {name:?} exists with other options than those given; open it with Db::keyspace to use its stored options"
+    ))]
+    KeyspaceOptionsConflict {
+        /// The keyspace's name.
+        name: String,
+    },
     /// A write names a keyspace the database does not have; nothing was written.
     #[snafu(display(
         "the write names keyspace {keyspace}, which this database does not have; nothing was written"

@@ -66,6 +66,10 @@ pub(crate) struct Inner {
     pub(crate) pending_cached: AtomicU64,
     pub(crate) counters: Counters,
     pub(crate) report: RecoveryReport,
+    /// The keyspaces besides the default.
+    pub(crate) keyspaces: crate::keyspace::engine::Registry,
+    /// Serializes creating and dropping keyspaces.
+    pub(crate) keyspace_lock: Mutex<()>,
 }
 
 impl fmt::Debug for Inner {

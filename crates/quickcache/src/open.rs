@@ -17,6 +17,7 @@ use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::inner::{BgState, Counters, Inner};
+use crate::keyspace::engine::KsState;
 use crate::snapshot::SnapshotList;
 use crate::state::SuperVersion;
 use crate::{Options, RecoveryReport};
@@ -104,7 +105,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     let set = VersionSet::open_or_create_deferring_cleanup(Arc::clone(&fs), dir, tree_options)
         .map_err(tree_error("opening the tree", dir))?;
     let set = Arc::new(set);
-    let (wal, memtable, report) = replay(&set, dir, &options, created, synced)?;
+    let (wal, memtable, others, report) = replay(&set, dir, &options, created, synced)?;
+    let keyspaces = others
+        .into_iter()
+        .map(|k| (k.id, Arc::new(KsState::new(k.id, k.name, k.size, k.mem))))
+        .collect();
     let snapshots = Arc::new(SnapshotList::default());
     let source_list = Arc::clone(&snapshots);
     let compactor = Compactor::start(Arc::clone(&set), Arc::new(move || source_list.list()));
@@ -134,6 +139,8 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         counters: Counters::default(),
         report,
         options,
+        keyspaces: RwLock::new(keyspaces),
+        keyspace_lock: Mutex::new(()),
     });
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;
@@ -156,7 +163,7 @@ fn replay(
     options: &Options,
     created: bool,
     synced: bool,
-) -> Result<(Wal, Memtable, RecoveryReport)> {
+) -> Result<(Wal, Memtable, Vec<ReplayedKeyspace>, RecoveryReport)> {
     let wal_dir = dir.join(WAL_DIR);
     let werr = wal_error("recovering", &wal_dir);
     let log_number = set.min_log_number();
@@ -189,6 +196,7 @@ fn replay(
     };
     let mut last = set.last_seqno();
     let mut memtable = Memtable::with_capacity(options.memtable_size);
+    let mut others = ReplayedKeyspace::all(set);
     for record in recovery.by_ref() {
         let record = record.map_err(&werr)?;
         let batch = decode_record(&record).map_err(|source| Error::Batch {
@@ -201,6 +209,11 @@ fn replay(
                 operation: "replaying the WAL",
                 source: Box::new(source),
             })?;
+        }
+        for ks in &mut others {
+            if ks.takes(&record) && ks.apply(&batch, set, record.position.segment.0, dir)? {
+                report.flushes += 1;
+            }
         }
         last = last.max(batch.last_seqno().unwrap_or(SeqNo::ZERO));
         report.bytes += record.payload.len() as u64;
@@ -221,7 +234,73 @@ fn replay(
     report.obsolete_segments_removed = wal.delete_segments_below(obsolete).map_err(&werr)?;
     report.wal = wal_report;
     report.last_seqno = last.get();
-    Ok((wal, memtable, report))
+    Ok((wal, memtable, others, report))
+}
+
+/// A keyspace besides the default, as recovery rebuilds its memtable.
+struct ReplayedKeyspace {
+    id: KeyspaceId,
+    name: String,
+    size: usize,
+    log_number: u64,
+    mem: Memtable,
+}
+
+/// The largest memtable a stored option may ask for (its key filter is allocated up
+/// front): the bound `Options::validate` puts on the database's own.
+const MAX_KEYSPACE_MEMTABLE: u64 = 1 << 36;
+
+impl ReplayedKeyspace {
+    fn all(set: &VersionSet) -> Vec<ReplayedKeyspace> {
+        let all = set.keyspaces().into_iter();
+        all.map(|(id, tree)| {
+            let size = tree
+                .def
+                .options
+                .memtable_size
+                .clamp(1, MAX_KEYSPACE_MEMTABLE);
+            let size = usize::try_from(size).unwrap_or(usize::MAX);
+            ReplayedKeyspace {
+                id,
+                name: tree.def.name,
+                size,
+                log_number: tree.log_number,
+                mem: Memtable::with_capacity(size),
+            }
+        })
+        .collect()
+    }
+
+    /// Whether the record is at or after the keyspace's log number.
+    fn takes(&self, record: &quickcache_wal::Record) -> bool {
+        record.position.segment.0 >= self.log_number
+    }
+
+    /// Inserts the batch's entries of this keyspace; flushes the memtable to its tree
+    /// when full, with `segment` as its log number (as the default keyspace's replay
+    /// does). Returns whether it flushed.
+    fn apply(
+        &mut self,
+        batch: &WriteBatch,
+        set: &VersionSet,
+        segment: u64,
+        dir: &Path,
+    ) -> Result<bool> {
+        self.mem
+            .apply_keyspace(batch, self.id)
+            .map_err(|source| Error::Batch {
+                operation: "replaying the WAL",
+                source: Box::new(source),
+            })?;
+        if self.mem.approximate_memory() < self.size {
+            return Ok(false);
+        }
+        let fresh = Memtable::with_capacity(self.size);
+        let full: FrozenMemtable = std::mem::replace(&mut self.mem, fresh).into();
+        set.flush_keyspace(self.id, &mut full.cursor(), segment, &[])
+            .map_err(tree_error("flushing a keyspace during recovery", dir))?;
+        Ok(true)
+    }
 }
 
 /// The write batch a WAL record holds, in the layout of its segment's format version:
