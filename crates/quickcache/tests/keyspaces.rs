@@ -357,3 +357,41 @@ fn many_keyspaces_share_one_write_buffer_budget() {
         assert_eq!(ks.iter().count(), 120);
     }
 }
+
+#[test]
+fn past_max_total_wal_size_the_keyspace_holding_the_oldest_segment_is_flushed() {
+    let fs = Arc::new(SimFs::new(9));
+    let options = Options {
+        max_total_wal_size: Some(192 << 10),
+        ..small(&fs)
+    };
+    let db = Db::open_with("/db", options.clone()).unwrap();
+    let slow = db.keyspace("slow").unwrap();
+    // One write, never flushed by its own memtable (32 KiB): without the limit its
+    // log number would keep every segment written after it.
+    slow.put("first", "1").unwrap();
+    let mut peak = 0;
+    for i in 0..12000u32 {
+        db.put(format!("k{i:05}"), "v".repeat(60)).unwrap();
+        if i % 500 == 0 {
+            db.wait_for_compactions().unwrap();
+            peak = peak.max(db.stats().wal_bytes);
+        }
+    }
+    assert!(peak < 512 << 10, "the WAL grew to {peak} bytes");
+    assert_eq!(slow.get("first").unwrap().unwrap(), b"1");
+    db.close().unwrap();
+    let db = Db::open_with("/db", options).unwrap();
+    assert_eq!(
+        db.keyspace("slow").unwrap().get("first").unwrap().unwrap(),
+        b"1"
+    );
+    assert!(
+        Options {
+            max_total_wal_size: Some(0),
+            ..small(&fs)
+        }
+        .validate()
+        .is_err()
+    );
+}

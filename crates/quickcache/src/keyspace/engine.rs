@@ -303,10 +303,48 @@ impl Inner {
             let _reported = self.fail(e);
             return;
         }
+        if let Err(e) = self.flush_for_wal_size() {
+            let _reported = self.fail(e);
+            return;
+        }
         let obsolete = SegmentId(self.set.min_log_number());
         if let Err(source) = self.wal.delete_segments_below(obsolete) {
             let _reported = self.fail(self.wal_error("deleting obsolete segments", source));
         }
+    }
+
+    /// Past [`crate::Options::max_total_wal_size`], freezes the keyspaces (the
+    /// default one too) whose log number is the oldest live segment: their flushes
+    /// let it go. Only when other keyspaces exist; with one the memtable size bounds
+    /// the WAL already.
+    fn flush_for_wal_size(&self) -> Result<()> {
+        let keyspaces = self.keyspace_states();
+        if keyspaces.is_empty() {
+            return Ok(());
+        }
+        let bytes = self
+            .wal
+            .log_bytes()
+            .map_err(|source| self.wal_error("measuring the log", source))?;
+        if bytes <= self.options.wal_size_limit() {
+            return Ok(());
+        }
+        let oldest = self.set.min_log_number();
+        if self.set.log_number() == oldest {
+            self.freeze(None)?;
+        }
+        let logs: BTreeMap<KeyspaceId, u64> = self
+            .set
+            .keyspaces()
+            .into_iter()
+            .map(|(id, tree)| (id, tree.log_number))
+            .collect();
+        for ks in keyspaces {
+            if logs.get(&ks.id) == Some(&oldest) {
+                self.freeze_keyspace(&ks, None)?;
+            }
+        }
+        Ok(())
     }
 
     /// Records the current WAL segment as the log number of every keyspace (the
