@@ -438,3 +438,54 @@ fn dump_wal_reads_a_version_1_segment_and_names_keyspaces_in_version_2() {
     assert!(text.contains("PUT [keyspace 4] log = entry"), "{text}");
     assert!(text.contains("DEL [keyspace 4] old"), "{text}");
 }
+
+#[test]
+fn keyspace_flag_reads_and_writes_one_keyspace_and_stats_shows_its_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = path(tmp.path());
+    let put = qc(&[
+        "put",
+        "--db",
+        db,
+        "--create",
+        "--keyspace",
+        "log",
+        "k",
+        "in-log",
+    ]);
+    assert!(put.status.success(), "{}", stderr(&put));
+    assert!(qc(&["put", "--db", db, "k", "in-default"]).status.success());
+    let o = qc(&["get", "--db", db, "--keyspace", "log", "k"]);
+    assert_eq!(stdout(&o), "in-log\n", "{}", stderr(&o));
+    let o = qc(&["get", "--db", db, "k"]);
+    assert_eq!(stdout(&o), "in-default\n");
+    let o = qc(&["scan", "--db", db, "--keyspace", "log"]);
+    assert_eq!(stdout(&o), "k\tin-log\n");
+    // Reads never create a keyspace.
+    let missing = qc(&["get", "--db", db, "--keyspace", "nope", "k"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(stderr(&missing).contains("keyspace nope"));
+    let o = qc(&["stats", "--db", db]);
+    assert!(
+        stdout(&o).contains("keyspace log: memtable"),
+        "{}",
+        stdout(&o)
+    );
+    let o = qc(&["delete", "--db", db, "--keyspace", "log", "k"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = qc(&["get", "--db", db, "--keyspace", "log", "k"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = qc(&["get", "--db", db, "k"]);
+    assert_eq!(stdout(&o), "in-default\n");
+    let dump = files_with(tmp.path(), "").into_iter().find(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("MANIFEST-"))
+    });
+    let o = qc(&["dump-manifest", path(&dump.unwrap())]);
+    assert!(
+        stdout(&o).contains("create keyspace 1 log"),
+        "{}",
+        stdout(&o)
+    );
+}

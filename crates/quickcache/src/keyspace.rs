@@ -317,6 +317,30 @@ impl Db {
         })
     }
 
+    /// The keyspace named `name` if it exists; never creates one (for readers that
+    /// must not write, like the command line's `get`).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert!(db.find_keyspace("log").is_none());
+    /// db.keyspace("log")?;
+    /// assert_eq!(db.find_keyspace("log").unwrap().name(), "log");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn find_keyspace(&self, name: &str) -> Option<Keyspace> {
+        let state = self
+            .inner
+            .keyspace_states()
+            .into_iter()
+            .find(|k| k.name == name)?;
+        Some(Keyspace {
+            inner: Arc::clone(&self.inner),
+            state,
+        })
+    }
+
     /// The names of the keyspaces, `"default"` first, then the others by creation.
     pub fn keyspaces(&self) -> Vec<String> {
         let mut names = vec![DEFAULT_KEYSPACE_NAME.to_owned()];

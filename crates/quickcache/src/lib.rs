@@ -66,7 +66,7 @@ pub use open::{LOCK_FILE, WAL_DIR};
 pub use options::{Options, WriteOptions};
 pub use report::RecoveryReport;
 pub use snapshot::Snapshot;
-pub use stats::{LevelStats, Stats, TableStats};
+pub use stats::{KeyspaceStats, LevelStats, Stats, TableStats};
 pub use value::{Key, Value};
 pub use verify::{FileProblem, VerifyReport, verify, verify_with};
 
