@@ -179,6 +179,64 @@ impl Memtable {
         Ok(())
     }
 
+    /// Inserts each entry of `batch` into the memtable of its keyspace among
+    /// `memtables` (entries of keyspaces not listed are skipped), entry *i* at
+    /// `batch.base_seqno() + i`: [`Memtable::apply_keyspace`] for several keyspaces
+    /// in one pass over the batch, however many keyspaces it spans.
+    ///
+    /// Fails with [`Error::Unsequenced`] if the batch has no base sequence number;
+    /// inserts nothing then.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_memtable::{Memtable, WriteBatch};
+    /// use quickcache_sstable::{KeyspaceId, SeqNo};
+    ///
+    /// let (default, log) = (Memtable::new(), Memtable::new());
+    /// let mut batch = WriteBatch::new();
+    /// batch.put(b"k", b"d")?;
+    /// batch.put_in(KeyspaceId(1), b"k", b"l")?;
+    /// batch.set_base_seqno(SeqNo::new(5).unwrap())?;
+    /// Memtable::apply_split(&batch, &[(KeyspaceId::DEFAULT, &default), (KeyspaceId(1), &log)])?;
+    /// assert_eq!((default.len(), log.len()), (1, 1));
+    /// assert_eq!(log.seqno_range(), Some((SeqNo::new(6).unwrap(), SeqNo::new(6).unwrap())));
+    /// # Ok::<(), quickcache_memtable::Error>(())
+    /// ```
+    pub fn apply_split(batch: &WriteBatch, memtables: &[(KeyspaceId, &Memtable)]) -> Result<()> {
+        let base = batch.base_seqno();
+        if base == SeqNo::ZERO {
+            return Err(Error::Unsequenced);
+        }
+        if batch.last_seqno().is_none() {
+            return Ok(());
+        }
+        let mut splices: Vec<Splice> = memtables.iter().map(|_| Splice::new()).collect();
+        let mut applied: Vec<Option<(SeqNo, SeqNo)>> = vec![None; memtables.len()];
+        let mut seqno = base;
+        for entry in batch {
+            let at = memtables.iter().position(|(id, _)| *id == entry.keyspace);
+            if let Some(i) = at
+                && let (Some((_, memtable)), Some(splice), Some(range)) =
+                    (memtables.get(i), splices.get_mut(i), applied.get_mut(i))
+            {
+                memtable.insert(
+                    splice,
+                    KeyRef::new(entry.key, seqno, entry.kind),
+                    entry.value,
+                );
+                *range = Some((range.map_or(seqno, |(first, _)| first), seqno));
+            }
+            // Past the last entry this saturates harmlessly; it was checked.
+            seqno = seqno.checked_add(1).unwrap_or(SeqNo::MAX);
+        }
+        for ((_, memtable), range) in memtables.iter().zip(applied) {
+            if let Some((first, last)) = range {
+                memtable.note_seqnos(first, last);
+            }
+        }
+        Ok(())
+    }
+
     fn insert(&self, splice: &mut Splice, key: KeyRef<'_>, value: &[u8]) {
         // Before the link that publishes the entry: see the filter's module doc.
         self.filter.add(key.user_key);

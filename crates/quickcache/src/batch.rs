@@ -16,6 +16,8 @@ use crate::keyspace::engine::KsState;
 pub(crate) struct Checked {
     pub(crate) batch: quickcache_memtable::WriteBatch,
     pub(crate) targets: Vec<Arc<KsState>>,
+    /// Whether some entry is for the default keyspace.
+    pub(crate) has_default: bool,
 }
 
 /// A group of puts and deletes that [`crate::Db::write`] applies all at once: after a
@@ -50,6 +52,8 @@ pub struct WriteBatch {
     /// The keyspaces besides the default that entries were added for
     /// ([`WriteBatch::put_in`]), each once.
     targets: Vec<Arc<KsState>>,
+    /// Whether an entry was added for the default keyspace ([`WriteBatch::put`]).
+    has_default: bool,
 }
 
 impl WriteBatch {
@@ -72,6 +76,7 @@ impl WriteBatch {
     /// assert_eq!(batch.len(), 2);
     /// ```
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        self.has_default = true;
         if self.error.is_none()
             && let Err(e) = self.inner.put(key.as_ref(), value.as_ref())
         {
@@ -139,6 +144,7 @@ impl WriteBatch {
     /// assert_eq!(batch.len(), 1);
     /// ```
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        self.has_default = true;
         if self.error.is_none()
             && let Err(e) = self.inner.delete(key.as_ref())
         {
@@ -182,6 +188,7 @@ impl WriteBatch {
         self.inner.clear();
         self.error = None;
         self.targets.clear();
+        self.has_default = false;
     }
 
     /// The lower crate's batch, for tools that decode WAL records.
@@ -207,9 +214,14 @@ impl WriteBatch {
             });
         }
         let mut targets = self.targets;
+        let live = if targets.is_empty() && !self.foreign {
+            Vec::new()
+        } else {
+            db.keyspace_states()
+        };
         for target in &targets {
             target.check_live()?;
-            let ours = db.keyspace_states().iter().any(|k| Arc::ptr_eq(k, target));
+            let ours = live.iter().any(|k| Arc::ptr_eq(k, target));
             if !ours {
                 return Err(crate::Error::InvalidKeyspaceName {
                     name: target.name.clone(),
@@ -218,7 +230,6 @@ impl WriteBatch {
             }
         }
         if self.foreign {
-            let live = db.keyspace_states();
             for entry in self.inner.iter().filter(|e| !e.keyspace.is_default()) {
                 let id = entry.keyspace;
                 if targets.iter().any(|t| t.id == id) {
@@ -230,9 +241,16 @@ impl WriteBatch {
             }
         }
         targets.sort_by_key(|t| t.id);
+        // A foreign batch is scanned; one built here knows.
+        let has_default = if self.foreign {
+            !targets.is_empty() && (self.inner.iter()).any(|e| e.keyspace.is_default())
+        } else {
+            self.has_default
+        };
         Ok(Checked {
             batch: self.inner,
             targets,
+            has_default,
         })
     }
 }
@@ -264,6 +282,7 @@ impl From<quickcache_memtable::WriteBatch> for WriteBatch {
             error: None,
             foreign: true,
             targets: Vec::new(),
+            has_default: false,
         }
     }
 }

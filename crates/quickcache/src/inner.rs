@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) keyspaces: crate::keyspace::engine::Registry,
     /// Serializes creating and dropping keyspaces.
     pub(crate) keyspace_lock: Mutex<()>,
+    /// Bytes written to keyspaces since the write-buffer budget was last summed.
+    pub(crate) budget_written: AtomicUsize,
 }
 
 impl fmt::Debug for Inner {

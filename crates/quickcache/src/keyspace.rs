@@ -17,6 +17,15 @@ use crate::iter::{owned_bounds, prefix_bounds};
 use crate::{Db, Iter, Options, Value, WriteOptions};
 use engine::KsState;
 
+thread_local! {
+    /// The batch `Keyspace::put` and `Keyspace::delete` encode into, reused across
+    /// calls; taken out while in use.
+    static SCRATCH: std::cell::Cell<Option<MemBatch>> = const { std::cell::Cell::new(None) };
+}
+
+/// The largest encoding a thread keeps in `SCRATCH` for reuse.
+const SCRATCH_KEEP: usize = 64 << 10;
+
 /// The options of a keyspace, stored in the manifest when it is created.
 ///
 /// Reopening a keyspace with [`Db::keyspace`] uses the stored options. Passing other
@@ -181,11 +190,8 @@ impl Keyspace {
         value: impl AsRef<[u8]>,
         options: &WriteOptions,
     ) -> Result<()> {
-        let mut batch = MemBatch::new();
-        batch
-            .put_in(self.state.id, key.as_ref(), value.as_ref())
-            .map_err(building)?;
-        self.write(&mut batch, options)
+        let id = self.state.id;
+        self.write_one(|b| b.put_in(id, key.as_ref(), value.as_ref()), options)
     }
 
     /// Deletes `key`, durable as [`Options::durability`] says.
@@ -195,17 +201,29 @@ impl Keyspace {
 
     /// Deletes `key`, durable as `options` ask.
     pub fn delete_with(&self, key: impl AsRef<[u8]>, options: &WriteOptions) -> Result<()> {
-        let mut batch = MemBatch::new();
-        batch
-            .delete_in(self.state.id, key.as_ref())
-            .map_err(building)?;
-        self.write(&mut batch, options)
+        let id = self.state.id;
+        self.write_one(|b| b.delete_in(id, key.as_ref()), options)
     }
 
-    fn write(&self, batch: &mut MemBatch, options: &WriteOptions) -> Result<()> {
+    /// Writes a one-entry batch that `fill` builds in this thread's reusable batch
+    /// (as `Db::put` does: no allocation per write in the steady state).
+    fn write_one(
+        &self,
+        fill: impl FnOnce(&mut MemBatch) -> std::result::Result<(), quickcache_memtable::Error>,
+        options: &WriteOptions,
+    ) -> Result<()> {
+        let mut batch = SCRATCH.take().unwrap_or_default();
+        batch.clear();
         let durability = self.inner.durability(options);
-        let targets = [Arc::clone(&self.state)];
-        self.inner.write_in(batch, durability, &targets)
+        let targets = std::slice::from_ref(&self.state);
+        let result = match fill(&mut batch) {
+            Ok(()) => self.inner.write_in(&mut batch, durability, targets, false),
+            Err(source) => Err(building(source)),
+        };
+        if batch.approximate_size() <= SCRATCH_KEEP {
+            SCRATCH.set(Some(batch));
+        }
+        result
     }
 
     /// The keys and values in `range`, ascending (`.rev()` for descending). A handle

@@ -141,6 +141,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         options,
         keyspaces: RwLock::new(keyspaces),
         keyspace_lock: Mutex::new(()),
+        budget_written: AtomicUsize::new(0),
     });
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;

@@ -146,8 +146,12 @@ impl Db {
             // Only the default keyspace: its own write path.
             return self.inner.write(&mut checked.batch, durability);
         }
-        self.inner
-            .write_in(&mut checked.batch, durability, &checked.targets)
+        self.inner.write_in(
+            &mut checked.batch,
+            durability,
+            &checked.targets,
+            checked.has_default,
+        )
     }
 
     /// Writes a one-entry batch that `fill` builds in this thread's reusable batch, so

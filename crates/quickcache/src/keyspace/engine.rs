@@ -91,16 +91,18 @@ impl Inner {
         batch: &mut WriteBatch,
         durability: Durability,
         targets: &[Arc<KsState>],
+        has_default: bool,
     ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         self.check_writable()?;
         self.throttle()?;
-        let full = self.apply_in(batch, durability, targets)?;
+        let full = self.apply_in(batch, durability, targets, has_default)?;
+        let bytes = batch.encoded().len();
         self.counters
             .user_bytes
-            .fetch_add(batch.encoded().len() as u64, Ordering::Relaxed);
+            .fetch_add(bytes as u64, Ordering::Relaxed);
         self.counters.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(memtable) = full.default {
             self.freeze(Some(&memtable))?;
@@ -108,19 +110,28 @@ impl Inner {
         for (ks, memtable) in full.keyspaces {
             self.freeze_keyspace(&ks, Some(&memtable))?;
         }
-        self.enforce_write_buffer()
+        // The budget is summed over every memtable only after an eighth of it was
+        // written since the last sum: a write costs one atomic add here.
+        let since = self.budget_written.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if since >= self.options.memtable_size / 8 {
+            self.budget_written.store(0, Ordering::Relaxed);
+            self.enforce_write_buffer()?;
+        }
+        Ok(())
     }
 
-    /// Appends and inserts holding the default keyspace's gate and every target's,
-    /// shared, in id order (a freeze takes one gate at a time under `freeze_lock`, so
-    /// the order cannot deadlock). Returns the memtables that are now full.
+    /// Appends and inserts holding every target's gate (and the default keyspace's
+    /// when the batch has entries for it), shared, the default first then in id order
+    /// (a freeze takes one gate at a time under `freeze_lock`, so the order cannot
+    /// deadlock). Returns the memtables that are now full.
     fn apply_in(
         &self,
         batch: &mut WriteBatch,
         durability: Durability,
         targets: &[Arc<KsState>],
+        has_default: bool,
     ) -> Result<Full> {
-        let default = read(&self.gate);
+        let default = has_default.then(|| read(&self.gate));
         let gates: Vec<_> = targets.iter().map(|k| read(&k.gate)).collect();
         for ks in targets {
             ks.check_live()?;
@@ -139,16 +150,24 @@ impl Inner {
             let error = self.wal_error("appending", source);
             return Err(if too_large { error } else { self.fail(error) });
         }
-        let mut applied = default.apply(batch);
-        for (ks, gate) in targets.iter().zip(&gates) {
-            applied = applied.and_then(|()| gate.apply_keyspace(batch, ks.id));
+        let mut memtables: Vec<(KeyspaceId, &Memtable)> = Vec::with_capacity(targets.len() + 1);
+        if let Some(default) = &default {
+            memtables.push((KeyspaceId::DEFAULT, default));
         }
+        for (ks, gate) in targets.iter().zip(&gates) {
+            memtables.push((ks.id, gate));
+        }
+        // One pass over the batch, each entry to its keyspace's memtable.
+        let applied = Memtable::apply_split(batch, &memtables);
+        drop(memtables);
         let last = reservation.last();
         reservation.publish();
         applied.map_err(|e| batch_error("inserting", e))?;
+        let full_default = default
+            .as_ref()
+            .filter(|d| d.approximate_memory() >= self.options.memtable_size);
         let mut full = Full {
-            default: (default.approximate_memory() >= self.options.memtable_size)
-                .then(|| Arc::clone(&default)),
+            default: full_default.map(|d| Arc::clone(d)),
             keyspaces: Vec::new(),
         };
         for (ks, gate) in targets.iter().zip(&gates) {
