@@ -92,7 +92,7 @@ pub struct Iter {
     done: bool,
     /// An error to yield once instead of entries: an iterator over a keyspace that was
     /// dropped, made by [`Iter::failed`].
-    error: Option<Error>,
+    error: Option<Box<Error>>,
 }
 
 impl fmt::Debug for Iter {
@@ -164,7 +164,8 @@ impl Iter {
     /// An iterator that yields `error` once (from either end), then nothing.
     pub(crate) fn failed(error: Error) -> Iter {
         let mut iter = Iter::new_empty();
-        iter.error = Some(error);
+        // Boxed: every iterator carries the slot, and an `Error` is large.
+        iter.error = Some(Box::new(error));
         iter
     }
 
@@ -190,7 +191,7 @@ impl Iter {
     /// standing on it.
     fn step_front(&mut self) -> Result<bool> {
         let Some(view) = &self.view else {
-            return self.error.take().map_or(Ok(false), Err);
+            return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
         let cursor = match &mut self.front {
             Some(c) => c,
@@ -203,7 +204,7 @@ impl Iter {
     /// `back_last` and `back_value`.
     fn step_back(&mut self) -> Result<bool> {
         let Some(view) = &self.view else {
-            return self.error.take().map_or(Ok(false), Err);
+            return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
         let cursor = match &mut self.back {
             Some(c) => c,
