@@ -399,13 +399,18 @@ impl Db {
                 .dropped
                 .store(true, std::sync::atomic::Ordering::Release);
         }
-        inner.set.drop_keyspace(state.id).map_err(|source| {
-            inner.fail(Error::Tree {
+        if let Err(source) = inner.set.drop_keyspace(state.id) {
+            // Whether the drop is durable is unknown; the database is read-only now,
+            // and the keyspace stays readable until a reopen tells.
+            state
+                .dropped
+                .store(false, std::sync::atomic::Ordering::Release);
+            return Err(inner.fail(Error::Tree {
                 operation: "dropping a keyspace",
                 path: inner.dir.clone(),
                 source: Box::new(source),
-            })
-        })?;
+            }));
+        }
         let mut all = inner
             .keyspaces
             .write()
