@@ -488,4 +488,12 @@ fn keyspace_flag_reads_and_writes_one_keyspace_and_stats_shows_its_tree() {
         "{}",
         stdout(&o)
     );
+    // The WAL names the keyspace by id; inside a database the manifest gives its name.
+    let segment = files_with(tmp.path(), ".log").pop().unwrap();
+    let o = qc(&["dump-wal", path(&segment)]);
+    assert!(
+        stdout(&o).contains("DEL [keyspace 1 log] k"),
+        "{}",
+        stdout(&o)
+    );
 }

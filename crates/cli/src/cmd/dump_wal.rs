@@ -1,6 +1,8 @@
 //! `dump-wal`: every record of one WAL segment file, decoded as a write batch, and
-//! every damaged range, with no database around the file.
+//! every damaged range, with no database needed around the file (when there is one,
+//! its manifest names the keyspaces).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -31,11 +33,27 @@ fn layout(version: u32) -> BatchFormat {
     }
 }
 
+/// Keyspace ids to names, from the manifest of the database the segment lives in
+/// (`<db>/wal/<segment>`), read without changing anything; empty if there is none.
+fn keyspace_names(path: &Path) -> BTreeMap<u32, String> {
+    let Some(db) = path.parent().and_then(Path::parent) else {
+        return BTreeMap::new();
+    };
+    let fs: quickcache::fs::DynFs = std::sync::Arc::new(quickcache::fs::RealFs::new());
+    match quickcache::compaction::VersionSet::inspect(fs, db) {
+        Ok(tree) => (tree.keyspaces.into_iter())
+            .map(|(id, k)| (id.0, k.def.name))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
 fn print_batch(
     out: &mut dyn Write,
     payload: &[u8],
     layout: BatchFormat,
     format: Format,
+    names: &BTreeMap<u32, String>,
 ) -> std::io::Result<()> {
     let batch = match WriteBatch::decode_format(payload, layout) {
         Ok(batch) => batch,
@@ -53,10 +71,11 @@ fn print_batch(
     for entry in batch.iter() {
         // The default keyspace's entries read as before; others name their keyspace
         // id (the WAL holds ids only; `dump-manifest` maps them to names).
-        let keyspace = if entry.keyspace.is_default() {
-            String::new()
-        } else {
-            format!("[keyspace {}] ", entry.keyspace.0)
+        let id = entry.keyspace.0;
+        let keyspace = match names.get(&id) {
+            _ if entry.keyspace.is_default() => String::new(),
+            Some(name) => format!("[keyspace {id} {}] ", format.show(name.as_bytes())),
+            None => format!("[keyspace {id}] "),
         };
         match entry.kind {
             ValueKind::Tombstone => {
@@ -89,11 +108,12 @@ pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Resu
     )
     .map_err(output)?;
     let layout = layout(check_header(path, &bytes, id)?);
+    let names = keyspace_names(path);
     let mut bad_batches = 0u64;
     let (records, damaged) = walk(out, &bytes, id, true, &mut |out, at, payload| {
         writeln!(out, "@{at} record, {} payload bytes", payload.len())?;
         bad_batches += u64::from(WriteBatch::decode_format(payload, layout).is_err());
-        print_batch(out, payload, layout, format)
+        print_batch(out, payload, layout, format, &names)
     })
     .map_err(output)?;
     writeln!(
