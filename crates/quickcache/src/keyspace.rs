@@ -168,6 +168,21 @@ impl Keyspace {
     }
 
     /// The value of `key`, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::KeyspaceDropped`] once the keyspace is dropped; damage met reading.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// log.put("1", "one")?;
+    /// assert_eq!(log.get("1")?.unwrap(), b"one");
+    /// assert!(log.get("2")?.is_none());
+    /// assert!(log.contains_key("1")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
         self.state.check_live()?;
         self.inner.get_in(&self.state, key.as_ref(), None)
@@ -179,11 +194,25 @@ impl Keyspace {
     }
 
     /// Sets `key` to `value`, durable as [`Options::durability`] says.
+    ///
+    /// # Errors
+    /// [`Error::KeyspaceDropped`] once the keyspace is dropped; a key or value too
+    /// large; the read-only state after a background failure.
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         self.put_with(key, value, &WriteOptions::default())
     }
 
     /// Sets `key` to `value`, durable as `options` ask.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::WriteOptions;
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let votes = db.keyspace("votes")?;
+    /// votes.put_with("term", "7", &WriteOptions::synced())?; // survives power loss
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn put_with(
         &self,
         key: impl AsRef<[u8]>,
@@ -195,6 +224,17 @@ impl Keyspace {
     }
 
     /// Deletes `key`, durable as [`Options::durability`] says.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// log.put("1", "one")?;
+    /// log.delete("1")?;
+    /// assert!(log.get("1")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
         self.delete_with(key, &WriteOptions::default())
     }
@@ -228,6 +268,22 @@ impl Keyspace {
 
     /// The keys and values in `range`, ascending (`.rev()` for descending). A handle
     /// of a dropped keyspace gives an iterator that yields that error once.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// for i in 1..=5 {
+    ///     log.put(format!("{i:04}"), "entry")?;
+    /// }
+    /// let keys: Vec<Vec<u8>> = log.range("0002".."0004").map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, [b"0002".to_vec(), b"0003".to_vec()]);
+    /// let last = log.iter().rev().next().unwrap()?;
+    /// assert_eq!(last.0, b"0005");
+    /// assert_eq!(log.prefix("000").count(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
         let (lower, upper) = owned_bounds(&range);
         self.inner.iter_in(&self.state, lower, upper, None)
