@@ -354,6 +354,50 @@ impl VersionSet {
         Ok(())
     }
 
+    /// Records new log numbers for several keyspaces other than the default (those
+    /// that hold nothing unflushed), with one manifest append and one sync however
+    /// many there are; each only if it moves forward. Keyspaces that no longer exist
+    /// are skipped.
+    pub fn advance_log_numbers(&self, logs: &[(KeyspaceId, u64)]) -> Result<()> {
+        let mut manifest = guard(&self.manifest);
+        let (writer, state) = &mut *manifest;
+        let next_file = self.next_file.load(Ordering::SeqCst);
+        let mut catalogue = state.catalogue.clone();
+        let mut edits = Vec::new();
+        for &(id, log_number) in logs {
+            let behind = catalogue
+                .keyspaces
+                .get(&id)
+                .is_some_and(|t| t.log_number < log_number);
+            if id.is_default() || !behind {
+                continue;
+            }
+            let edit = VersionEdit {
+                keyspace: id,
+                log_number: Some(log_number),
+                next_file: Some(next_file),
+                ..VersionEdit::default()
+            };
+            let mut open = |info: &TableInfo| self.open_table(info);
+            catalogue = catalogue
+                .apply(&edit, &mut open)
+                .map_err(|e| refused(writer, &e))?
+                .catalogue;
+            edits.push(edit);
+        }
+        if edits.is_empty() {
+            return Ok(());
+        }
+        writer.append_all(&edits)?;
+        for edit in &edits {
+            merge_state(state, edit);
+        }
+        state.catalogue = catalogue;
+        *guard(&self.catalogue) = Arc::new(state.catalogue.clone());
+        self.rotate_if_large(&mut manifest);
+        Ok(())
+    }
+
     fn open_table(&self, info: &TableInfo) -> Arc<TableHandle> {
         Arc::new(TableHandle::with_budget(
             Arc::clone(&self.fs),

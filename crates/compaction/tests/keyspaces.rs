@@ -460,3 +460,30 @@ fn a_compaction_of_a_keyspace_dropped_meanwhile_stops_and_leaves_no_file() {
         "the flushed table went too"
     );
 }
+
+#[test]
+fn idle_keyspaces_advance_their_log_numbers_with_one_append() {
+    let sim = SimFs::new(11);
+    let set = open(&sim, small_options()).unwrap();
+    let ids: Vec<_> = (0..5)
+        .map(|i| set.create_keyspace(def(&format!("k{i}")), 1).unwrap())
+        .collect();
+    let mut logs: Vec<_> = ids.iter().map(|&id| (id, 7)).collect();
+    logs.push((KeyspaceId(99), 7));
+    logs.push((KeyspaceId::DEFAULT, 7));
+    let before = sim.op_count();
+    set.advance_log_numbers(&logs).unwrap();
+    assert!(sim.op_count() - before <= 2, "one append and one sync");
+    assert!(set.keyspaces().iter().all(|(_, t)| t.log_number == 7));
+    assert_eq!(
+        set.log_number(),
+        0,
+        "the default keyspace is not advanced here"
+    );
+    // Never backwards.
+    set.advance_log_numbers(&[(ids[0], 3)]).unwrap();
+    assert_eq!(set.keyspaces()[0].1.log_number, 7);
+    drop(set);
+    let set = open(&sim, small_options()).unwrap();
+    assert!(set.keyspaces().iter().all(|(_, t)| t.log_number == 7));
+}

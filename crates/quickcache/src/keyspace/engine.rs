@@ -367,8 +367,11 @@ impl Inner {
     }
 
     /// Records the current WAL segment as the log number of every keyspace (the
-    /// default one too) whose memtables are empty, while its gate is held exclusively
-    /// (no write of it can be in an older segment then). Only when that moves it.
+    /// default one too) whose memtables are empty. Each keyspace's gate is held
+    /// exclusively while it is found empty and the segment read, so no write of it
+    /// is between its WAL append and its memtable then; later writes go to that
+    /// segment or newer ones. The other keyspaces' new log numbers take one manifest
+    /// append and sync together.
     fn advance_idle_logs(&self) -> Result<()> {
         if read(&self.keyspaces).is_empty() {
             return Ok(());
@@ -378,48 +381,35 @@ impl Inner {
             path: self.dir.clone(),
             source: Box::new(source),
         };
-        {
+        let default_idle = {
             let gate = self
                 .gate
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let segment = self.wal.current_segment().0;
             let idle = gate.is_empty() && self.current_memtables().frozen.is_empty();
-            if idle && self.set.log_number() < segment {
-                let edit = VersionEdit {
-                    log_number: Some(segment),
-                    ..VersionEdit::default()
-                };
-                self.set.log_and_apply(edit).map_err(tree_error)?;
-            }
+            idle.then(|| self.wal.current_segment().0)
+        };
+        if let Some(segment) = default_idle
+            && self.set.log_number() < segment
+        {
+            let edit = VersionEdit {
+                log_number: Some(segment),
+                ..VersionEdit::default()
+            };
+            self.set.log_and_apply(edit).map_err(tree_error)?;
         }
-        let logs: BTreeMap<KeyspaceId, u64> = self
-            .set
-            .keyspaces()
-            .into_iter()
-            .map(|(id, tree)| (id, tree.log_number))
-            .collect();
+        let mut logs = Vec::new();
         for ks in self.keyspace_states() {
             let gate = ks
                 .gate
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let segment = self.wal.current_segment().0;
             let idle = gate.is_empty() && ks.current_memtables().frozen.is_empty();
-            let behind = logs.get(&ks.id).is_some_and(|&n| n < segment);
-            if idle && behind && !ks.dropped.load(Ordering::Acquire) {
-                let edit = VersionEdit {
-                    keyspace: ks.id,
-                    log_number: Some(segment),
-                    ..VersionEdit::default()
-                };
-                match self.set.log_and_apply(edit) {
-                    Ok(_) | Err(quickcache_compaction::Error::NoSuchKeyspace { .. }) => {}
-                    Err(source) => return Err(tree_error(source)),
-                }
+            if idle && !ks.dropped.load(Ordering::Acquire) {
+                logs.push((ks.id, self.wal.current_segment().0));
             }
         }
-        Ok(())
+        self.set.advance_log_numbers(&logs).map_err(tree_error)
     }
 
     /// Freezes every keyspace's memtable (the default one too) and waits until every
