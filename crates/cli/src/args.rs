@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::escape::Format;
+
 /// quickcache: benchmark, query, inspect and check quickcache databases.
 #[derive(Debug, Parser)]
-#[command(name = "quickcache", version, about, long_about = None)]
+#[command(name = "quickcache", version, about, long_about = None, after_help = crate::exit::help())]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -17,26 +19,37 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs db_bench-style workloads and prints a results table.
+    #[command(after_help = crate::help::BENCH)]
     Bench(BenchArgs),
-    /// Prints the value of a key (exit code 2 if it is absent).
+    /// Prints the value of a key (exit code 3 if it is absent).
+    #[command(after_help = crate::help::GET)]
     Get(KeyArgs),
     /// Writes a key and value.
+    #[command(after_help = crate::help::PUT)]
     Put(PutArgs),
     /// Deletes a key.
+    #[command(after_help = crate::help::DELETE)]
     Delete(KeyArgs),
-    /// Prints keys and values in order, one pair per line, tab-separated.
+    /// Prints keys and values in order, one pair per line, tab-separated (or JSON).
+    #[command(after_help = crate::help::SCAN)]
     Scan(ScanArgs),
     /// Shows the tree's shape: levels, files, sizes and key ranges.
-    Stats(DbArgs),
+    #[command(after_help = crate::help::STATS)]
+    Stats(ReportArgs),
     /// Checks every checksum (tables, manifest, WAL) and the key order, read-only.
-    Verify(DbArgs),
+    #[command(after_help = crate::help::VERIFY)]
+    Verify(ReportArgs),
     /// Compacts the whole database down to the bottom level.
+    #[command(after_help = crate::help::COMPACT)]
     Compact(DbArgs),
     /// Prints the records of one WAL segment file.
+    #[command(after_help = crate::help::DUMP_WAL)]
     DumpWal(FileArgs),
     /// Prints the properties and entries of one table file.
+    #[command(after_help = crate::help::DUMP_SST)]
     DumpSst(FileArgs),
     /// Prints the version edits of one manifest file.
+    #[command(after_help = crate::help::DUMP_MANIFEST)]
     DumpManifest(FileArgs),
 }
 
@@ -44,17 +57,59 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// The database directory.
-    #[arg(long, value_name = "PATH")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "QUICKCACHE_DB",
+        hide_env_values = true
+    )]
     pub db: PathBuf,
 }
 
-/// How keys and values are typed and shown.
+/// `stats` and `verify`: a database, and how to report on it.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// One JSON object on stdout instead of the text (keys as escaped text).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How keys and values are typed and shown (default: escaped text; see
+/// [`crate::escape`]).
 #[derive(Debug, Args)]
 pub struct FormatArgs {
-    /// Keys and values as hex, in arguments and output (default: text with `\xNN`
-    /// escapes for bytes that are not printable ASCII).
+    /// Keys and values as hex, in arguments and output.
+    #[arg(long, conflicts_with = "raw")]
+    pub hex: bool,
+    /// No escapes: arguments are taken exactly as typed, output is the bytes exactly
+    /// as stored (`get` adds no newline).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+impl FormatArgs {
+    /// The chosen format.
+    pub fn format(&self) -> Format {
+        Format::from_flags(self.hex, self.raw)
+    }
+}
+
+/// How the dumps show keys and values (default: escaped text).
+#[derive(Debug, Args)]
+pub struct HexArgs {
+    /// Keys and values as hex.
     #[arg(long)]
     pub hex: bool,
+}
+
+impl HexArgs {
+    /// The chosen format.
+    pub fn format(&self) -> Format {
+        Format::from_flags(self.hex, false)
+    }
 }
 
 /// `get` and `delete`.
@@ -121,6 +176,10 @@ pub struct ScanArgs {
     /// The keyspace to use instead of the default one.
     #[arg(long, value_name = "NAME")]
     pub keyspace: Option<String>,
+    /// One JSON object per pair and line, `{"key":…,"value":…}`, the strings as
+    /// without --json (escaped text, or hex with --hex).
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
     /// Format of keys and values.
     #[command(flatten)]
     pub format: FormatArgs,
@@ -133,7 +192,7 @@ pub struct FileArgs {
     pub file: PathBuf,
     /// Keys and values as hex.
     #[command(flatten)]
-    pub format: FormatArgs,
+    pub format: HexArgs,
 }
 
 /// `bench`.
@@ -154,10 +213,15 @@ pub struct BenchArgs {
     #[arg(long)]
     pub benchmarks: Option<String>,
     /// Database directory, kept afterwards (default: a fresh temporary directory,
-    /// removed afterwards). The fill workloads empty it; it must be empty, missing or
-    /// a quickcache database.
+    /// removed afterwards). It must be empty, missing or a quickcache database; the
+    /// fill workloads delete a database there only with --force. QUICKCACHE_DB is
+    /// not read here: a benchmark never lands in your database by default.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Let the fill workloads delete the database in --db (never a directory that
+    /// holds anything else).
+    #[arg(long, requires = "db")]
+    pub force: bool,
     /// Stop each workload after this many seconds (rates are over the operations
     /// done; the fill workloads then leave fewer keys).
     #[arg(long, value_name = "SECONDS")]

@@ -17,11 +17,10 @@ use std::io::Write;
 use std::path::Path;
 
 pub use open::{check_database, open_existing};
-pub use stats::{human_bytes, picture, shape_table};
+pub use stats::{human_bytes, picture, shape_table, stats_json};
 
 use crate::CliError;
 use crate::args::{Cli, Command};
-use crate::escape::Format;
 
 /// Reads a whole file for a dump.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
@@ -36,7 +35,6 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
 /// # Errors
 /// Whatever the command met; see [`CliError`].
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
-    let hex = |f: &crate::args::FormatArgs| Format { hex: f.hex };
     match &cli.command {
         Command::Bench(a) => bench::bench(a, out),
         Command::Get(a) => kv::get(a, out),
@@ -46,8 +44,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Stats(a) => stats::stats(a, out),
         Command::Verify(a) => verify::verify(a, out),
         Command::Compact(a) => compact::compact(a, out),
-        Command::DumpWal(a) => dump_wal::dump_wal(&a.file, hex(&a.format), out),
-        Command::DumpSst(a) => dump_sst::dump_sst(&a.file, hex(&a.format), out),
-        Command::DumpManifest(a) => dump_manifest::dump_manifest(&a.file, hex(&a.format), out),
+        Command::DumpWal(a) => dump_wal::dump_wal(&a.file, a.format.format(), out),
+        Command::DumpSst(a) => dump_sst::dump_sst(&a.file, a.format.format(), out),
+        Command::DumpManifest(a) => dump_manifest::dump_manifest(&a.file, a.format.format(), out),
     }
 }

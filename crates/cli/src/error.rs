@@ -4,9 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::bench::EngineError;
+use crate::exit::Exit;
 
 /// A command's failure. `main` prints it as `error: {self}` and exits with
-/// [`CliError::exit_code`].
+/// [`CliError::exit_code`], which tells the kinds of failure apart.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CliError {
@@ -42,23 +43,52 @@ pub enum CliError {
     Bench(EngineError),
     /// An argument could not be used.
     Usage(String),
-    /// `get` found no such key (exit code 2, not an error).
+    /// `get` found no such key (not an error, but its own exit code).
     NotFound(String),
 }
 
 impl CliError {
-    /// The process exit code: 2 for a key not found, 1 for every error.
-    pub fn exit_code(&self) -> u8 {
+    /// Which kind of failure this is; see [`Exit`] for the codes.
+    pub fn exit(&self) -> Exit {
         match self {
-            CliError::NotFound(_) => 2,
-            _ => 1,
+            CliError::NoDatabase { .. } => Exit::NoDatabase,
+            CliError::Db { source, .. } => classify(source),
+            CliError::Io { .. } => Exit::Io,
+            CliError::Damaged { .. } => Exit::Corruption,
+            CliError::Bench(e) => match e.downcast_ref::<quickcache::Error>() {
+                Some(source) => classify(source),
+                None if e.is::<std::io::Error>() => Exit::Io,
+                None => Exit::Failure,
+            },
+            CliError::Usage(_) => Exit::Usage,
+            CliError::NotFound(_) => Exit::NotFound,
         }
+    }
+
+    /// The process exit code: [`CliError::exit`] as a number.
+    pub fn exit_code(&self) -> u8 {
+        self.exit().code()
     }
 
     /// Whether the error is a closed output pipe (`quickcache scan | head`): the
     /// command then stops quietly.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The exit code of a database error, by what the facade says it is.
+fn classify(e: &quickcache::Error) -> Exit {
+    if e.is_locked() {
+        Exit::Locked
+    } else if e.is_not_a_database() {
+        Exit::NoDatabase
+    } else if e.is_corruption() {
+        Exit::Corruption
+    } else if e.is_io() {
+        Exit::Io
+    } else {
+        Exit::Failure
     }
 }
 

@@ -11,5 +11,9 @@ pub mod bench;
 pub mod cmd;
 mod error;
 pub mod escape;
+pub mod exit;
+mod help;
+pub mod json;
 
 pub use error::CliError;
+pub use exit::Exit;

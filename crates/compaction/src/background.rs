@@ -1,14 +1,30 @@
 //! The background compaction pool: worker threads that pick and run compactions
-//! whenever they are nudged, until stopped.
+//! whenever they are nudged, until stopped; manual compactions claim their plans
+//! from the same pool, so both never touch the same tables.
+//!
+//! Every wait on the pool is for something a thread is sure to do (see
+//! `docs/design.md`, "Waiting on background work"):
+//! - a worker sleeps only until the next nudge, and a nudge is counted, never lost;
+//! - [`IdleWaiter`] waits for running compactions to end, and nudges the workers
+//!   itself whenever it sees a compaction due;
+//! - [`ManualCompaction::claim`] waits only for the running compactions that hold
+//!   its inputs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
 use quickcache_sstable::SeqNo;
 
-use crate::{Busy, CompactionPlan, Error, Result, VersionSet};
+use crate::{Busy, CompactionPlan, Error, Result, SyncPoints, VersionSet};
+
+mod idle;
+mod manual;
+mod report;
+
+pub use idle::{Idle, IdleWaiter};
+pub use manual::{Interrupted, ManualCompaction, ManualPlan};
+pub use report::PoolState;
 
 /// Supplies the live snapshots' sequence numbers when a compaction starts.
 pub type SnapshotSource = Arc<dyn Fn() -> Vec<SeqNo> + Send + Sync>;
@@ -23,23 +39,56 @@ pub type SnapshotSource = Arc<dyn Fn() -> Vec<SeqNo> + Send + Sync>;
 #[derive(Debug)]
 pub struct Compactor {
     shared: Arc<Shared>,
-    nudge: Option<Sender<()>>,
     workers: Vec<JoinHandle<()>>,
 }
 
 struct Shared {
     set: Arc<VersionSet>,
     snapshots: SnapshotSource,
+    hooks: SyncPoints,
+    threads: usize,
     stop: AtomicBool,
     state: Mutex<State>,
-    idle: Condvar,
+    /// Signalled when a compaction ends, a worker ends a round, or the pool stops.
+    changed: Condvar,
+    /// Signalled when a nudge is counted, or the pool stops.
+    work: Condvar,
 }
 
 #[derive(Default)]
 struct State {
     busy: Busy,
+    /// Background compactions running.
     running: usize,
+    /// Manual compactions running (claimed, not yet released).
+    manual: usize,
+    /// Manual compactions waiting for busy inputs, each with the tables and output
+    /// range it wants, which workers leave alone meanwhile: otherwise a stream of
+    /// background compactions could keep a manual one waiting for ever.
+    reserved: Vec<(u64, Busy)>,
+    /// Numbers the reservations.
+    next_reservation: u64,
+    /// Nudges not yet taken by a worker.
+    nudges: usize,
+    /// Workers asleep until the next nudge.
+    sleeping: usize,
     error: Option<Arc<Error>>,
+}
+
+impl State {
+    /// What a background compaction may not take: the busy tables and ranges, and
+    /// those waiting manual compactions reserved.
+    fn taken(&self) -> std::borrow::Cow<'_, Busy> {
+        if self.reserved.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.busy);
+        }
+        let mut taken = self.busy.clone();
+        for (_, wanted) in &self.reserved {
+            taken.tables.extend(wanted.tables.iter().copied());
+            taken.outputs.extend(wanted.outputs.iter().cloned());
+        }
+        std::borrow::Cow::Owned(taken)
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -56,38 +105,54 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Compactor {
     /// Starts the workers for `set`; `snapshots` gives the live snapshots.
-    pub fn start(set: Arc<VersionSet>, snapshots: SnapshotSource) -> Compactor {
+    ///
+    /// # Errors
+    /// A worker thread could not be spawned; the workers already started are
+    /// stopped.
+    pub fn start(set: Arc<VersionSet>, snapshots: SnapshotSource) -> std::io::Result<Compactor> {
+        Compactor::start_with(set, snapshots, SyncPoints::default())
+    }
+
+    /// As [`Compactor::start`], with a test's sync points.
+    ///
+    /// # Errors
+    /// As [`Compactor::start`].
+    pub fn start_with(
+        set: Arc<VersionSet>,
+        snapshots: SnapshotSource,
+        hooks: SyncPoints,
+    ) -> std::io::Result<Compactor> {
         let threads = set.options().threads.max(1);
         let shared = Arc::new(Shared {
             set,
             snapshots,
+            hooks,
+            threads,
             stop: AtomicBool::new(false),
             state: Mutex::new(State::default()),
-            idle: Condvar::new(),
+            changed: Condvar::new(),
+            work: Condvar::new(),
         });
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let workers = (0..threads)
-            .map(|_| {
-                let (shared, rx) = (Arc::clone(&shared), rx.clone());
-                std::thread::spawn(move || worker(&shared, &rx))
-            })
-            .collect();
-        let compactor = Compactor {
+        // A pool with fewer workers than `threads` would count nudges nobody takes:
+        // on a failed spawn the ones started are stopped (by the drop) instead.
+        let mut compactor = Compactor {
             shared,
-            nudge: Some(tx),
-            workers,
+            workers: Vec::with_capacity(threads),
         };
+        for i in 0..threads {
+            let shared = Arc::clone(&compactor.shared);
+            let worker = std::thread::Builder::new()
+                .name(format!("quickcache-compact-{i}"))
+                .spawn(move || worker(&shared))?;
+            compactor.workers.push(worker);
+        }
         compactor.schedule();
-        compactor
+        Ok(compactor)
     }
 
     /// Asks the workers to look for due compactions.
     pub fn schedule(&self) {
-        if let Some(tx) = &self.nudge {
-            for _ in 0..self.workers.len() {
-                let _ = tx.send(());
-            }
-        }
+        self.shared.nudge();
     }
 
     /// The error that stopped compactions, if any.
@@ -95,32 +160,50 @@ impl Compactor {
         guard(&self.shared.state).error.clone()
     }
 
-    /// Number of compactions running now.
+    /// Number of compactions running now, manual ones included.
     pub fn running(&self) -> usize {
-        guard(&self.shared.state).running
+        let state = guard(&self.shared.state);
+        state.running + state.manual
+    }
+
+    /// Whether no compaction is running (manual ones included) or due now: then
+    /// nothing this pool will do shrinks the tree's backlog until the tree changes.
+    pub fn is_idle(&self) -> bool {
+        let state = guard(&self.shared.state);
+        state.running == 0
+            && state.manual == 0
+            && self.shared.set.pick_any(&state.taken()).is_none()
     }
 
     /// Blocks until no compaction is due or running (or one failed), then reports the
-    /// sticky error if there is one.
+    /// sticky error if there is one. While writes go on, that may take as long as
+    /// they keep making compactions due.
     pub fn wait_idle(&self) -> Result<(), Arc<Error>> {
-        self.schedule();
         // The pool cannot stop while `self` is borrowed: only `stop` or a drop does.
         self.idle_waiter().wait().map(|_| ())
     }
 
     /// A handle that waits for this pool to go idle without borrowing it, so that a
-    /// caller need not hold whatever lock guards the pool while it waits (the engine's
-    /// flush thread takes that lock after every flush). Call [`Compactor::schedule`]
-    /// first, so that due work is picked up.
+    /// caller need not hold whatever lock guards the pool while it waits.
     pub fn idle_waiter(&self) -> IdleWaiter {
-        IdleWaiter {
-            shared: Arc::clone(&self.shared),
-        }
+        IdleWaiter::new(Arc::clone(&self.shared))
     }
 
-    /// Stops the workers, interrupting running compactions, and waits for them; then
-    /// returns the sticky error, which a compaction finishing during the stop may
-    /// have set (an interruption is not an error).
+    /// A handle through which a caller runs its own compactions on its own thread,
+    /// claiming their tables from this pool (see [`ManualCompaction`]).
+    pub fn manual(&self) -> ManualCompaction {
+        ManualCompaction::new(Arc::clone(&self.shared))
+    }
+
+    /// What the pool is doing now, for diagnosing a stuck process; `None` if its
+    /// state lock stays taken (it is never held across I/O).
+    pub fn state(&self) -> Option<PoolState> {
+        PoolState::read(&self.shared)
+    }
+
+    /// Stops the workers, interrupting running compactions (manual ones too), and
+    /// waits for the workers; then returns the sticky error, which a compaction
+    /// finishing during the stop may have set (an interruption is not an error).
     pub fn stop(mut self) -> Option<Arc<Error>> {
         self.shutdown();
         self.error()
@@ -131,47 +214,10 @@ impl Compactor {
         // Under the state lock, so a waiter between its check of `stop` and its wait
         // cannot miss the wake-up.
         drop(guard(&self.shared.state));
-        self.shared.idle.notify_all();
-        self.nudge = None;
+        self.shared.changed.notify_all();
+        self.shared.work.notify_all();
         for worker in self.workers.drain(..) {
             let _ = worker.join();
-        }
-    }
-}
-
-/// How [`IdleWaiter::wait`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idle {
-    /// No compaction was due or running.
-    Reached,
-    /// The pool was stopped first (closed, or replaced by a manual compaction).
-    Stopped,
-}
-
-/// Waits for a [`Compactor`] to go idle; see [`Compactor::idle_waiter`].
-#[derive(Debug, Clone)]
-pub struct IdleWaiter {
-    shared: Arc<Shared>,
-}
-
-impl IdleWaiter {
-    /// Blocks until no compaction is due or running, or the pool is stopped; reports
-    /// the pool's sticky error if one failed.
-    pub fn wait(&self) -> Result<Idle, Arc<Error>> {
-        let shared = &self.shared;
-        let mut state = guard(&shared.state);
-        loop {
-            if let Some(e) = &state.error {
-                return Err(Arc::clone(e));
-            }
-            if shared.stop.load(Ordering::SeqCst) {
-                return Ok(Idle::Stopped);
-            }
-            let due = shared.set.pick_any(&state.busy).is_some();
-            if state.running == 0 && !due {
-                return Ok(Idle::Reached);
-            }
-            state = shared.idle.wait(state).unwrap_or_else(|p| p.into_inner());
         }
     }
 }
@@ -182,16 +228,102 @@ impl Drop for Compactor {
     }
 }
 
-fn worker(shared: &Shared, nudges: &Receiver<()>) {
-    while nudges.recv().is_ok() {
-        while !shared.stop.load(Ordering::SeqCst) {
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Counts one nudge per worker and wakes them; a nudge given while every worker
+    /// is busy is taken when one finishes its round, so none is lost.
+    fn nudge(&self) {
+        for _ in 0..self.threads {
+            self.hooks.hit("compactor:nudge");
+        }
+        guard(&self.state).nudges += self.threads;
+        self.work.notify_all();
+    }
+
+    /// Waits for a nudge; false once the pool stops.
+    fn next_nudge(&self) -> bool {
+        let mut state = guard(&self.state);
+        while state.nudges == 0 && !self.stopping() {
+            state.sleeping += 1;
+            state = self.work.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.sleeping -= 1;
+        }
+        if self.stopping() {
+            return false;
+        }
+        state.nudges -= 1;
+        true
+    }
+
+    /// Marks `plan`'s tables and output range busy.
+    fn mark_busy(state: &mut State, plan: &CompactionPlan) {
+        mark(&mut state.busy, plan);
+    }
+
+    /// Frees `plan`'s tables and range, then wakes waiters. The plan's input handles
+    /// are dropped before the count goes down, so a file they were the last to hold is
+    /// removed before a waiter returns, not during what the caller does next. A
+    /// background compaction's `failure` becomes the pool's sticky error; a manual
+    /// one's goes back to its caller instead.
+    fn release(&self, plan: CompactionPlan, manual: bool, failure: Option<Error>) {
+        let ids: Vec<_> = plan.all_inputs().map(|t| t.info().id).collect();
+        let range = plan
+            .user_range()
+            .map(|(lo, hi)| (plan.output_level, lo, hi));
+        drop(plan);
+        let mut state = guard(&self.state);
+        for id in &ids {
+            state.busy.tables.remove(id);
+        }
+        if let Some(range) = range
+            && let Some(i) = state.busy.outputs.iter().position(|o| *o == range)
+        {
+            state.busy.outputs.swap_remove(i);
+        }
+        if manual {
+            debug_assert!(state.manual > 0, "a manual release without a claim");
+            state.manual -= 1;
+        } else {
+            debug_assert!(state.running > 0, "a release without a claim");
+            state.running -= 1;
+        }
+        if let Some(e) = failure {
+            state.error.get_or_insert(Arc::new(e));
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+fn worker(shared: &Shared) {
+    while shared.next_nudge() {
+        while !shared.stopping() {
             let Some(plan) = claim(shared) else { break };
             let result = shared
                 .set
                 .compact(&plan, &(shared.snapshots)(), &shared.stop);
-            release(shared, plan, result);
+            let failure = match result {
+                Ok(()) | Err(Error::Stopped) => None,
+                Err(e) => Some(e),
+            };
+            shared.release(plan, false, failure);
         }
-        shared.idle.notify_all();
+        shared.hooks.hit("compactor:round_done");
+        // Under the state lock, so an idle waiter between its look at the pool and
+        // its wait cannot miss the end of this round.
+        drop(guard(&shared.state));
+        shared.changed.notify_all();
+    }
+}
+
+/// Adds `plan`'s tables and output range to `busy`.
+fn mark(busy: &mut Busy, plan: &CompactionPlan) {
+    busy.tables.extend(plan.all_inputs().map(|t| t.info().id));
+    if let Some((lo, hi)) = plan.user_range() {
+        busy.outputs.push((plan.output_level, lo, hi));
     }
 }
 
@@ -201,41 +333,8 @@ fn claim(shared: &Shared) -> Option<CompactionPlan> {
     if state.error.is_some() {
         return None;
     }
-    let plan = shared.set.pick_any(&state.busy)?;
-    state
-        .busy
-        .tables
-        .extend(plan.all_inputs().map(|t| t.info().id));
-    if let Some((lo, hi)) = plan.user_range() {
-        state.busy.outputs.push((plan.output_level, lo, hi));
-    }
+    let plan = shared.set.pick_any(&state.taken())?;
+    Shared::mark_busy(&mut state, &plan);
     state.running += 1;
     Some(plan)
-}
-
-/// Frees `plan`'s tables and range, then wakes waiters. The plan's input handles are
-/// dropped before `running` counts down, so a file they were the last to hold is
-/// removed before [`Compactor::wait_idle`] returns, not during what the caller does next.
-fn release(shared: &Shared, plan: CompactionPlan, result: Result<()>) {
-    let ids: Vec<_> = plan.all_inputs().map(|t| t.info().id).collect();
-    let range = plan
-        .user_range()
-        .map(|(lo, hi)| (plan.output_level, lo, hi));
-    drop(plan);
-    let mut state = guard(&shared.state);
-    for id in &ids {
-        state.busy.tables.remove(id);
-    }
-    if let Some(range) = range
-        && let Some(i) = state.busy.outputs.iter().position(|o| *o == range)
-    {
-        state.busy.outputs.swap_remove(i);
-    }
-    state.running -= 1;
-    match result {
-        Ok(()) | Err(Error::Stopped) => {}
-        Err(e) => state.error = Some(Arc::new(e)),
-    }
-    drop(state);
-    shared.idle.notify_all();
 }

@@ -24,8 +24,8 @@ impl VersionSet {
     /// keeps for each user key the newest version plus each version one of `snapshots`
     /// still needs, drops tombstones where nothing older of their key lies below, cuts
     /// outputs at the target table size and before they overlap too much of the level
-    /// below, syncs them and the directory, then installs one edit (CRASH-SAFETY
-    /// rule 2). A trivial move only records the move.
+    /// below, syncs them and the directory, then installs one edit
+    /// (`docs/crash-safety.md` rule 2). A trivial move only records the move.
     ///
     /// If `stop` becomes true the job ends early with [`crate::Error::Stopped`], its
     /// partial outputs removed; the tree is unchanged.

@@ -13,7 +13,7 @@ impl VersionSet {
     /// still see into a new L0 table, then installs it with one edit that also records
     /// `log_number`: WAL segments below it are contained in tables from then on.
     ///
-    /// Publication order (CRASH-SAFETY rule 2): the table is written and synced, the
+    /// Publication order (`docs/crash-safety.md` rule 2): the table is written and synced, the
     /// directory synced, then the edit appended to the manifest and synced. Only after
     /// that may the caller delete the WAL segments below `log_number`.
     ///

@@ -46,7 +46,7 @@ pub(crate) struct Records<'a> {
 /// usually the torn tail of an append that was never acknowledged (the manifest is
 /// synced on every edit), but the same bytes can be a synced edit that rotted, so the
 /// caller keeps the evidence until the rest of the database agrees. Damage followed
-/// by an intact record is corruption (CRASH-SAFETY rule 7).
+/// by an intact record is corruption (`docs/crash-safety.md` rule 7).
 pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Records<'_>, Damage> {
     let id = SegmentId(number);
     let damage = |offset: usize, reason: String| Damage {

@@ -22,7 +22,7 @@ use crate::{LevelTable, Result, TableInfo};
 /// is the obsolete flag (atomic) and the cached reader (set once).
 ///
 /// Lifetime of the file: a table is marked obsolete once the manifest edit that removes
-/// it from the tree is durable (CRASH-SAFETY rule 2); its file is removed when the last
+/// it from the tree is durable (`docs/crash-safety.md` rule 4); its file is removed when the last
 /// handle drops, that is when no live version (and so no reader) lists it any more. A
 /// removal that fails only leaks the file, which
 /// [`crate::VersionSet::remove_unreferenced`] deletes at the next open.

@@ -83,13 +83,17 @@ mod picker;
 mod recovery;
 mod retention;
 mod stats;
+mod sync_point;
 mod tail;
 #[cfg(test)]
 mod testing;
 mod version;
 mod version_set;
 
-pub use background::{Compactor, Idle, IdleWaiter, SnapshotSource};
+pub use background::{
+    Compactor, Idle, IdleWaiter, Interrupted, ManualCompaction, ManualPlan, PoolState,
+    SnapshotSource,
+};
 pub use catalogue::KeyspaceTree;
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
 pub use edit::codec::{DecodeError, EDIT_FORMAT, OLDEST_EDIT_FORMAT};
@@ -109,6 +113,7 @@ pub use picker::{
 pub use recovery::TreeInspection;
 pub use retention::{Decision, Retention};
 pub use stats::{Stats, StatsSnapshot};
+pub use sync_point::SyncPoints;
 pub use tail::DroppedTail;
 pub use version::{BoxCursor, LevelTables, TreeCursor, Version};
 pub use version_set::VersionSet;

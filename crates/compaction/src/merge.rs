@@ -174,7 +174,12 @@ fn before<C: Cursor>(
     b: usize,
 ) -> bool {
     let full = || {
-        let user = |i: usize| children[i].key().map(|k| k.user_key).unwrap_or_default();
+        let user = |i: usize| {
+            let key = children[i].key();
+            // Children in the heap are valid: an empty key would misorder the merge.
+            debug_assert!(key.is_some(), "merge child {i} compared while invalid");
+            key.map(|k| k.user_key).unwrap_or_default()
+        };
         (user(a), user(b))
     };
     let ord = keys[a].cmp_with(&keys[b], full).then(a.cmp(&b));

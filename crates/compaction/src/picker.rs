@@ -110,7 +110,7 @@ pub struct Busy {
 }
 
 impl Busy {
-    fn conflicts(&self, plan: &CompactionPlan) -> bool {
+    pub(crate) fn conflicts(&self, plan: &CompactionPlan) -> bool {
         if plan
             .all_inputs()
             .any(|t| self.tables.contains(&t.info().id))
@@ -356,6 +356,9 @@ fn finish(
         output_level,
         tables: inputs,
     } = inputs;
+    // Every caller has tables to compact (`manual` returns `None` without any); an
+    // empty range would plan a compaction of nothing.
+    debug_assert!(!inputs.is_empty(), "a compaction plan without inputs");
     let (lo, hi) = user_range(inputs.iter()).unwrap_or_default();
     let next_inputs = version.overlapping(output_level, &lo, &hi);
     let (lo, hi) = user_range(inputs.iter().chain(&next_inputs)).unwrap_or((lo, hi));

@@ -309,9 +309,9 @@ fn has_current(fs: &DynFs, dir: &Path) -> Result<bool> {
     fs.exists(&current).context(FsSnafu { path: &current })
 }
 
-/// Checks that every table exists with the size the manifest recorded (rule 9). A
-/// missing table names the manifest tail the open `dropped`, if any: that tail likely
-/// was the edit that removed the table.
+/// Checks that every table exists with the size the manifest recorded
+/// (`docs/crash-safety.md` rule 9). A missing table names the manifest tail the open
+/// `dropped`, if any: that tail likely was the edit that removed the table.
 fn check_tables(fs: &DynFs, version: &Version, dropped: Option<&DroppedTail>) -> Result<()> {
     for (_, table) in version.tables() {
         let (id, path) = (table.info().id, table.path());

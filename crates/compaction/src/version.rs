@@ -32,7 +32,13 @@ impl AsRef<[Arc<TableHandle>]> for LevelTables {
     fn as_ref(&self) -> &[Arc<TableHandle>] {
         let tables = self.version.levels[self.level].as_slice();
         match self.single {
-            Some(i) => tables.get(i..=i).unwrap_or_default(),
+            Some(i) => {
+                // `tree_cursors` takes `i` from this level of this (immutable)
+                // version, so it is in range; an empty list would hide the table.
+                let one = tables.get(i..=i);
+                debug_assert!(one.is_some(), "L0 table {i} of {}", tables.len());
+                one.unwrap_or_default()
+            }
             None => tables,
         }
     }

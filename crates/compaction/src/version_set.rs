@@ -195,7 +195,7 @@ impl VersionSet {
     }
 
     /// WAL segments numbered below this are contained in tables: recovery replays only
-    /// the segments at or above it (CRASH-SAFETY rule 8), and the older ones may go.
+    /// the segments at or above it (`docs/crash-safety.md` rule 8), and the older ones may go.
     pub fn log_number(&self) -> u64 {
         guard(&self.manifest).1.log_number
     }
@@ -420,7 +420,7 @@ impl VersionSet {
     }
 
     /// Replaces the manifest by a new one holding a snapshot: new file synced, CURRENT
-    /// switched, directory synced, then the old file removed (CRASH-SAFETY rules 3, 4).
+    /// switched, directory synced, then the old file removed (`docs/crash-safety.md` rules 3, 4).
     fn rotate(&self, manifest: &mut (ManifestWriter, LogState), version: &Version) -> Result<()> {
         let number = self.new_file_number();
         let snapshot = snapshot_edits(version, &manifest.1, self.next_file.load(Ordering::SeqCst));

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::*;
-use quickcache_compaction::{CompactionOptions, Compactor, Idle, SnapshotSource};
+use quickcache_compaction::{
+    CompactionOptions, CompactionPlan, Compactor, Idle, Level, SnapshotSource,
+};
 use std::path::Path;
 
 use quickcache_fs::{Fault, FaultPlan, Op, SimFs};
@@ -36,7 +38,7 @@ fn the_pool_keeps_l0_under_its_trigger_and_the_contents_intact() {
     };
     let set = Arc::new(open(&fs, options).unwrap());
     let snapshots: SnapshotSource = Arc::new(Vec::new);
-    let pool = Compactor::start(Arc::clone(&set), snapshots);
+    let pool = Compactor::start(Arc::clone(&set), snapshots).unwrap();
     let mut written = Vec::new();
     for b in 1..=12 {
         let mem = batch(b);
@@ -69,7 +71,7 @@ fn stopping_reports_the_error_a_compaction_left() {
     let sst_sync =
         |op: Op, path: &Path| op == Op::SyncAll && path.extension().is_some_and(|e| e == "sst");
     fs.set_faults(FaultPlan::new().fail_matching(sst_sync, Fault::Io));
-    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
     assert!(pool.wait_idle().is_err());
     assert!(pool.stop().is_some(), "the sticky error outlives the stop");
 }
@@ -84,7 +86,7 @@ fn stopping_mid_way_leaves_a_tree_that_reopens_with_the_same_contents() {
         written.extend(mem.iter().map(|(k, v)| (k.clone(), v.clone())));
         set.flush(&mut frozen(&mem), b, &[]).unwrap();
     }
-    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
     // Stop at once, most likely while the first compaction runs.
     pool.stop();
     drop(set);
@@ -97,25 +99,112 @@ fn stopping_mid_way_leaves_a_tree_that_reopens_with_the_same_contents() {
 }
 
 #[test]
-fn a_waiter_is_released_when_its_pool_stops_with_work_still_due() {
+fn a_waiter_nudges_the_workers_itself_when_it_sees_work_due() {
     let fs = SimFs::new(23);
     let set = Arc::new(open(&fs, small_options()).unwrap());
     let snapshots: SnapshotSource = Arc::new(Vec::new);
-    let pool = Compactor::start(Arc::clone(&set), snapshots);
-    // Flushed without `schedule`: compactions are due, but no worker looks.
+    let pool = Compactor::start(Arc::clone(&set), snapshots).unwrap();
+    // Flushed without `schedule`: compactions are due, but no worker was asked to
+    // look. The waiter must not wait for work nobody will do.
     for b in 1..=8 {
         set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
     }
     let waiter = pool.idle_waiter();
     let (tx, rx) = std::sync::mpsc::channel();
     let waiting = std::thread::spawn(move || tx.send(waiter.wait()).unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let ended = rx.recv_timeout(std::time::Duration::from_secs(60));
+    assert_eq!(ended.expect("the waiter hung").unwrap(), Idle::Reached);
+    waiting.join().unwrap();
+    assert!(set.current().l0_count() < set.options().l0_trigger);
+    assert!(pool.stop().is_none());
+}
+
+#[test]
+fn a_waiter_is_released_when_its_pool_stops_with_a_compaction_still_running() {
+    let fs = SimFs::new(25);
+    // Nothing due on its own: only the manual compaction touches L0.
+    let quiet = CompactionOptions {
+        l0_trigger: 100,
+        base_level_target: 64 << 20,
+        ..small_options()
+    };
+    let set = Arc::new(open(&fs, quiet).unwrap());
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
+    for b in 1..=2 {
+        set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
+    }
+    // A manual compaction claims L0 and does not run yet: the pool is not idle.
+    let manual = pool.manual();
+    let claimed = manual
+        .claim(|v| {
+            let l0 = v.level(Level::L0).to_vec();
+            CompactionPlan::manual(v, Level::L0, Level::BOTTOM, l0, set.options())
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(pool.running(), 1);
+    let waiter = pool.idle_waiter();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiting = std::thread::spawn(move || tx.send(waiter.wait()).unwrap());
     assert!(
-        rx.try_recv().is_err(),
-        "due work: the waiter must still wait"
+        rx.recv_timeout(std::time::Duration::from_millis(100))
+            .is_err(),
+        "a compaction runs: the waiter must still wait"
     );
     pool.stop();
-    let ended = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let ended = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
     assert_eq!(ended.unwrap(), Idle::Stopped);
     waiting.join().unwrap();
+    // The stopped pool interrupts the claimed compaction; the tree is unchanged.
+    assert!(matches!(
+        manual.run(claimed),
+        Err(quickcache_compaction::Error::Stopped)
+    ));
+    assert_eq!(set.current().l0_count(), 2);
+}
+
+#[test]
+fn a_manual_claim_waits_only_for_the_compaction_holding_its_tables() {
+    let fs = SimFs::new(26);
+    // Nothing due on its own: only the manual compaction touches L0.
+    let quiet = CompactionOptions {
+        l0_trigger: 100,
+        base_level_target: 64 << 20,
+        ..small_options()
+    };
+    let set = Arc::new(open(&fs, quiet).unwrap());
+    let pool = Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
+    for b in 1..=2 {
+        set.flush(&mut frozen(&batch(b)), b, &[]).unwrap();
+    }
+    let l0_plan = |v: &quickcache_compaction::Version| {
+        let l0 = v.level(Level::L0).to_vec();
+        CompactionPlan::manual(v, Level::L0, Level::BOTTOM, l0, set.options())
+    };
+    let first = pool.manual();
+    let held = first.claim(l0_plan).unwrap().unwrap();
+    // A second claim of the same tables waits for the first to end, then plans
+    // again from the newer version, where L0 is empty: nothing left to do.
+    let second = pool.manual();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let set2 = Arc::clone(&set);
+    let claiming = std::thread::spawn(move || {
+        let again = second.claim(|v| {
+            let l0 = v.level(Level::L0).to_vec();
+            CompactionPlan::manual(v, Level::L0, Level::BOTTOM, l0, set2.options())
+        });
+        tx.send(again.map(|p| p.is_none()).unwrap_or(false))
+            .unwrap();
+    });
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(100))
+            .is_err(),
+        "the tables are busy: the second claim must wait"
+    );
+    first.run(held).unwrap();
+    let nothing_left = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+    assert!(nothing_left, "after the first compaction L0 is empty");
+    claiming.join().unwrap();
+    assert_eq!(set.current().l0_count(), 0);
+    assert!(pool.stop().is_none());
 }

@@ -411,7 +411,8 @@ fn the_background_pool_compacts_every_keyspace() {
     let sim = SimFs::new(9);
     let set = Arc::new(open(&sim, small_options()).unwrap());
     let log = set.create_keyspace(def("log"), 1).unwrap();
-    let compactor = quickcache_compaction::Compactor::start(Arc::clone(&set), Arc::new(Vec::new));
+    let compactor =
+        quickcache_compaction::Compactor::start(Arc::clone(&set), Arc::new(Vec::new)).unwrap();
     for b in 0..6 {
         flush_batch(&set, log, b);
         compactor.schedule();

@@ -232,10 +232,13 @@ impl WriteBatch {
     /// The entries in the order they were added.
     pub fn iter(&self) -> BatchIter<'_> {
         let mut reader = Reader::new(&self.rep);
-        // The buffer is well-formed by invariant, so the header read cannot fail; if
-        // it ever did, the iterator would simply be empty.
-        let remaining =
-            codec::read_header(&mut reader, BatchFormat::CURRENT).map_or(0, |h| h.count);
+        // The buffer is well-formed by invariant (built here, or validated by
+        // `decode`, which turns bad bytes from disk into an error), so the header read
+        // cannot fail. Debug builds assert it; an empty iterator is the release
+        // fallback, never a panic.
+        let header = codec::read_header(&mut reader, BatchFormat::CURRENT);
+        debug_assert!(header.is_ok(), "a batch's own header fails to decode");
+        let remaining = header.map_or(0, |h| h.count);
         BatchIter { reader, remaining }
     }
 
@@ -308,9 +311,11 @@ impl<'a> Iterator for BatchIter<'a> {
 
     fn next(&mut self) -> Option<BatchEntry<'a>> {
         self.remaining = self.remaining.checked_sub(1)?;
-        // Well-formed by the batch's invariant; a failure would end the iteration
-        // early rather than panic.
-        codec::read_entry(&mut self.reader, BatchFormat::CURRENT).ok()
+        // Well-formed by the batch's invariant (see `WriteBatch::iter`). Debug builds
+        // assert it; release builds would end the iteration early rather than panic.
+        let entry = codec::read_entry(&mut self.reader, BatchFormat::CURRENT);
+        debug_assert!(entry.is_ok(), "a batch's own entry fails to decode");
+        entry.ok()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -62,14 +62,23 @@ impl Head {
 
     /// The sequence number of the trailer.
     pub(crate) fn seqno(self) -> SeqNo {
-        // A trailer is built from a valid SeqNo shifted left by 8, so this is exact.
-        SeqNo::new(self.trailer >> 8).unwrap_or(SeqNo::MAX)
+        // A trailer is built from a valid SeqNo shifted left by 8, so this is exact
+        // (debug builds assert it).
+        let seqno = SeqNo::new(self.trailer >> 8);
+        debug_assert!(
+            seqno.is_some(),
+            "trailer {:#x}: seqno out of range",
+            self.trailer
+        );
+        seqno.unwrap_or(SeqNo::MAX)
     }
 
     /// The kind of the trailer.
     pub(crate) fn kind(self) -> ValueKind {
-        // Built from a ValueKind's own byte; the fallback is never taken.
-        ValueKind::from_u8(self.trailer as u8).unwrap_or(ValueKind::Value)
+        // Built from a ValueKind's own byte (debug builds assert it).
+        let kind = ValueKind::from_u8(self.trailer as u8);
+        debug_assert!(kind.is_some(), "trailer {:#x}: no value kind", self.trailer);
+        kind.unwrap_or(ValueKind::Value)
     }
 
     /// The order of this head's user key against the probe's.

@@ -27,7 +27,7 @@
 //! let mut batch = WriteBatch::new();
 //! batch.put(b"apple", b"red")?;
 //! batch.put(b"pear", b"green")?;
-//! let reservation = visibility.reserve(batch.count())?; // in WAL order
+//! let reservation = visibility.reserve(batch.count())?; // before the WAL append
 //! batch.set_base_seqno(reservation.first())?;
 //! // ... append batch.encoded() to the WAL ...
 //! let before = visibility.visible();

@@ -83,8 +83,11 @@ impl<'a> NodeRef<'a> {
 
     /// The node after this one, if any.
     pub(crate) fn next(&self) -> Option<NodeRef<'a>> {
-        let at = self.list.at(self.id)?;
-        self.list.node(at.link(0).id())
+        let at = self.list.at(self.id);
+        // A NodeRef names a linked node, which the store holds for the list's life:
+        // `None` here would end an iteration early, so debug builds refuse it.
+        debug_assert!(at.is_some(), "node {} is not in its list", self.id);
+        self.list.node(at?.link(0).id())
     }
 
     /// The node's name in its list, to find it again with [`SkipList::node`].
@@ -135,15 +138,24 @@ impl SkipList {
         (pred, succ): (Id, Link),
         probe: &KeyParts<'_>,
     ) -> Option<(Id, Link)> {
+        // The `else` branches below cannot be taken: `node` was just claimed, `pred`
+        // is the head or a linked node, and both have more than `level` levels. Debug
+        // builds assert it; release builds, which do not pay for the extra checks per
+        // insert, would leave the node unlinked at this level.
         let (Some(own), Some(mut pred)) = (self.at(node), self.at(pred)) else {
-            return Some((pred, succ)); // unreachable: both are claimed nodes or the head
+            debug_assert!(false, "linking node {node} after {pred}: not in the store");
+            return Some((pred, succ));
         };
+        debug_assert!(level < own.height(), "level {level} of node {node}");
         let (Some(own), mut succ) = (own.words.get(FIELDS + level), succ) else {
-            return Some((pred.id, succ)); // unreachable: the node has `height` links
+            debug_assert!(false, "node {node} has no link at level {level}");
+            return Some((pred.id, succ));
         };
         let to_node = Link::to(node, &probe.head);
         loop {
+            debug_assert!(level < pred.height(), "level {level} of node {}", pred.id);
             let Some(at) = pred.words.get(FIELDS + level) else {
+                debug_assert!(false, "node {} has no link at level {level}", pred.id);
                 return Some((pred.id, succ));
             };
             own.store(succ.0, Relaxed);
@@ -232,7 +244,9 @@ impl SkipList {
                 return (pred, link, Ordering::Greater);
             }
             let Some(words) = self.store.words(link.id()) else {
-                return (pred, link, Ordering::Greater); // the end of the level
+                // The end of the level: a link names NULL or a node the store holds.
+                debug_assert_eq!(link.id(), NULL, "a link names a node not in the store");
+                return (pred, link, Ordering::Greater);
             };
             let order = if link.fragment() < fragment {
                 Ordering::Less

@@ -8,10 +8,14 @@
 //! entries with seqno `<= s` ([`crate::Memtable::get`] skips the rest by the key
 //! order; a cursor's user filters them). A writer:
 //!
-//! 1. reserves consecutive seqnos for its batch ([`Visibility::reserve`]), in the same
-//!    order the batches go into the WAL;
+//! 1. reserves consecutive seqnos for its batch ([`Visibility::reserve`]), before it
+//!    appends the batch to the WAL (so concurrent batches may reach the WAL in
+//!    another order than their seqnos: the engine's `docs/design.md`, "Write order");
 //! 2. inserts every entry of the batch ([`crate::Memtable::apply`]);
 //! 3. publishes the reservation ([`Reservation::publish`]).
+//!
+//! Readers see batches in seqno order; the facade also stages WAL records in that
+//! order (docs/design.md, "Write order").
 //!
 //! `visible` only ever moves to the *last* seqno of a fully inserted batch, so it
 //! never lies inside a batch: a snapshot holds all of a batch or none of it.
@@ -99,17 +103,26 @@ impl Visibility {
     /// The snapshot a new reader should use: every batch at or below it is fully
     /// inserted, none above it is visible.
     pub fn visible(&self) -> SeqNo {
-        // Only values <= SeqNo::MAX are ever stored; the fallback is never taken.
-        SeqNo::new(self.visible.load(Ordering::Acquire)).unwrap_or(SeqNo::ZERO)
+        // Only published seqnos are stored (`new`'s `last`, a reservation's last), all
+        // valid SeqNos. Debug builds assert it; release builds keep every read to one
+        // atomic load, and would read nothing rather than everything.
+        let visible = SeqNo::new(self.visible.load(Ordering::Acquire));
+        debug_assert!(visible.is_some(), "visible seqno past SeqNo::MAX");
+        visible.unwrap_or(SeqNo::ZERO)
     }
 
     /// The last seqno handed out (the visible one if nothing is in flight).
     pub fn last_reserved(&self) -> SeqNo {
         let next = self.lock().next;
-        SeqNo::new(next - 1).unwrap_or(SeqNo::MAX)
+        // `next` is one past a valid SeqNo: `new`'s `last`, or a reservation's last,
+        // which `reserve` keeps at or below SeqNo::MAX.
+        let last = SeqNo::new(next - 1);
+        debug_assert!(last.is_some(), "next seqno {next} is two past SeqNo::MAX");
+        last.unwrap_or(SeqNo::MAX)
     }
 
-    /// Reserves `count` consecutive seqnos for one batch. Call in WAL order.
+    /// Reserves `count` consecutive seqnos for one batch, above every seqno reserved
+    /// before. Readers see batches in this order (see the module doc).
     ///
     /// Fails with [`Error::Stalled`] after a reservation was abandoned and with
     /// [`Error::SeqNoExhausted`] past [`SeqNo::MAX`]. A zero count reserves nothing.

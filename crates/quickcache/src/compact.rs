@@ -1,15 +1,16 @@
 //! Manual compaction: every table overlapping a key range pushed down to the bottom
 //! level, level by level, then the bottom level's older tables rewritten in place
-//! (RocksDB's `BottommostLevelCompaction::kForceOptimized`), with the background pool
-//! paused so plans never conflict.
+//! (RocksDB's `BottommostLevelCompaction::kForceOptimized`). Each step claims its
+//! tables from the compaction pool, so background compactions of other tables go on
+//! meanwhile, and a step waits only for the running compactions holding its inputs.
 
 use std::collections::HashSet;
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use quickcache_compaction::{
-    CompactionPlan, Compactor, Idle, Level, LevelTargets, TableHandle, TableId, Version, l0_output,
+    CompactionPlan, Idle, Interrupted, Level, LevelTargets, ManualCompaction, TableHandle, TableId,
+    Version, l0_output,
 };
 
 use crate::error::{Error, Result};
@@ -70,23 +71,14 @@ impl Inner {
         upper: &Bound<Vec<u8>>,
     ) -> Result<()> {
         self.flush_all()?;
-        // Before the lock: from here the flush thread does not wait for the pool.
-        self.manual_compaction.store(true, Ordering::Release);
-        let mut pool = lock(&self.compactor);
-        let Some(compactor) = pool.take() else {
-            self.manual_compaction.store(false, Ordering::Release);
-            return Err(Error::Closed);
+        let manual = {
+            let pool = lock(&self.compactor);
+            pool.as_ref().map(|c| c.manual()).ok_or(Error::Closed)?
         };
-        let idle = compactor.wait_idle();
-        compactor.stop();
-        let result = idle
-            .map_err(|source| Error::Compaction { source })
-            .and_then(|()| self.compact_levels(lower, upper));
-        let set = Arc::clone(&self.set);
-        let snapshots = Arc::clone(&self.snapshots);
-        *pool = Some(Compactor::start(set, Arc::new(move || snapshots.list())));
-        self.manual_compaction.store(false, Ordering::Release);
-        drop(pool);
+        let _waiting = self
+            .waits
+            .enter("compact_range: claiming and running its compactions");
+        let result = self.compact_levels(&manual, lower, upper);
         self.refresh_backlog();
         self.notify();
         result.map_err(|e| if e.is_io() { self.fail(e) } else { e })
@@ -97,80 +89,100 @@ impl Inner {
     pub(crate) fn wait_for_compactions(&self) -> Result<()> {
         self.check_writable()?;
         self.wait_flushed()?;
-        loop {
-            // The pool's lock is not held while waiting: the flush thread takes it
-            // after every flush.
-            let waiter = {
-                let pool = lock(&self.compactor);
-                let Some(compactor) = pool.as_ref() else {
-                    return Err(Error::Closed);
-                };
-                compactor.schedule();
-                compactor.idle_waiter()
+        // The pool's lock is not held while waiting: the flush thread takes it
+        // after every flush.
+        let waiter = {
+            let pool = lock(&self.compactor);
+            let Some(compactor) = pool.as_ref() else {
+                return Err(Error::Closed);
             };
-            match waiter.wait() {
-                Ok(Idle::Reached) => return Ok(()),
-                // A manual compaction replaced the pool, or the database is closing:
-                // wait on whatever pool there is now.
-                Ok(Idle::Stopped) => {}
-                Err(source) => return Err(self.fail(Error::Compaction { source })),
-            }
+            compactor.idle_waiter()
+        };
+        let _waiting = self
+            .waits
+            .enter("wait_for_compactions: the pool going idle");
+        match waiter.wait() {
+            Ok(Idle::Reached) => Ok(()),
+            Ok(Idle::Stopped) => Err(Error::Closed),
+            Err(source) => Err(self.fail(Error::Compaction { source })),
         }
     }
 
-    fn compact_levels(&self, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> Result<()> {
-        let start = self.set.current();
-        let base = LevelTargets::of(&start, self.set.options()).base;
+    fn compact_levels(
+        &self,
+        manual: &ManualCompaction,
+        lower: &Bound<Vec<u8>>,
+        upper: &Bound<Vec<u8>>,
+    ) -> Result<()> {
+        let options = self.set.options();
+        // The bottom level's tables from before the call: rewritten in place below.
+        let mut old: HashSet<TableId> = self
+            .set
+            .current()
+            .level(Level::BOTTOM)
+            .iter()
+            .map(|t| t.info().id)
+            .collect();
         let mut level = Level::L0;
         while level != Level::BOTTOM {
-            let version = self.set.current();
-            let output = if level == Level::L0 {
-                l0_output(&version, base)
-            } else {
-                level.below().unwrap_or(Level::BOTTOM)
-            };
-            let taken = inputs(&version, level, lower, upper);
-            if let Some(plan) =
-                CompactionPlan::manual(&version, level, output, taken, self.set.options())
-            {
-                self.run(&plan)?;
+            let mut output = level.below().unwrap_or(Level::BOTTOM);
+            let claimed = manual.claim(|version| {
+                if level == Level::L0 {
+                    // The same "L0 never below data" rule as the picker's, on the
+                    // version the plan is built from.
+                    output = l0_output(version, LevelTargets::of(version, options).base);
+                }
+                let taken = inputs(version, level, lower, upper);
+                CompactionPlan::manual(version, level, output, taken, options)
+            });
+            if let Some(plan) = claimed.map_err(interrupted)? {
+                self.run(manual, plan)?;
             }
             level = output.max(level.below().unwrap_or(Level::BOTTOM));
         }
         // The bottom level's own tables too: versions only a released snapshot
         // needed, and tombstones over nothing, stay there until rewritten. Tables the
-        // steps above wrote were merged just now and need no second pass.
-        let version = self.set.current();
-        // By id: a bottom level of many thousand tables would make a scan per table
-        // quadratic.
-        let old: HashSet<TableId> = start
-            .level(Level::BOTTOM)
-            .iter()
-            .map(|t| t.info().id)
-            .collect();
-        let was_there = |t: &Arc<TableHandle>| old.contains(&t.info().id);
-        // One plan per run of adjacent old tables, so no output spans a new table.
-        let bottom = inputs(&version, Level::BOTTOM, lower, upper);
-        for run in bottom.split(|t| !was_there(t)) {
-            let (bottom, tables) = (Level::BOTTOM, run.to_vec());
-            let in_place =
-                CompactionPlan::manual(&version, bottom, bottom, tables, self.set.options());
-            if let Some(plan) = in_place {
-                self.run(&plan)?;
+        // steps above wrote were merged just now and need no second pass. One plan
+        // per run of adjacent old tables, so no output spans a new table; a run's
+        // tables leave `old` once claimed, so each is rewritten once.
+        loop {
+            let claimed = manual.claim(|version| {
+                let bottom = inputs(version, Level::BOTTOM, lower, upper);
+                let run = bottom
+                    .split(|t| !old.contains(&t.info().id))
+                    .find(|run| !run.is_empty())?;
+                let (bottom, tables) = (Level::BOTTOM, run.to_vec());
+                CompactionPlan::manual(version, bottom, bottom, tables, options)
+            });
+            let Some(plan) = claimed.map_err(interrupted)? else {
+                return Ok(());
+            };
+            for t in &plan.plan().inputs {
+                old.remove(&t.info().id);
             }
+            self.run(manual, plan)?;
         }
-        Ok(())
     }
 
-    fn run(&self, plan: &CompactionPlan) -> Result<()> {
-        let never = AtomicBool::new(false);
-        let snapshots = self.snapshots.list();
-        self.set
-            .compact(plan, &snapshots, &never)
-            .map_err(|source| Error::Tree {
+    fn run(
+        &self,
+        manual: &ManualCompaction,
+        plan: quickcache_compaction::ManualPlan,
+    ) -> Result<()> {
+        manual.run(plan).map_err(|source| match source {
+            quickcache_compaction::Error::Stopped => Error::Closed,
+            source => Error::Tree {
                 operation: "compacting a range",
                 path: self.dir.clone(),
                 source: Box::new(source),
-            })
+            },
+        })
+    }
+}
+
+fn interrupted(why: Interrupted) -> Error {
+    match why {
+        Interrupted::Stopped => Error::Closed,
+        Interrupted::Failed(source) => Error::Compaction { source },
     }
 }

@@ -4,12 +4,13 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
 use quickcache_compaction::{Compactor, VersionSet};
 use quickcache_memtable::{Memtable, Visibility};
 use quickcache_wal::{Durability, Wal};
 
+use crate::diagnostics::Waits;
 use crate::error::{Error, Result};
 use crate::snapshot::SnapshotList;
 use crate::state::SuperVersion;
@@ -53,10 +54,10 @@ pub(crate) struct Inner {
     pub(crate) bg: Mutex<BgState>,
     /// Signalled on every flush, freeze, error and stop.
     pub(crate) bg_changed: Condvar,
+    /// Held only briefly: nobody waits for background work while holding it.
     pub(crate) compactor: Mutex<Option<Compactor>>,
-    /// Set by `compact_range` before it takes `compactor` for its whole run; the
-    /// flush thread then leaves the pool alone instead of waiting for it.
-    pub(crate) manual_compaction: AtomicBool,
+    /// The threads blocked on background work now, for diagnostics.
+    pub(crate) waits: Waits,
     pub(crate) snapshots: Arc<SnapshotList>,
     pub(crate) error: Mutex<Option<Arc<Error>>>,
     pub(crate) failed: AtomicBool,
@@ -81,20 +82,9 @@ impl fmt::Debug for Inner {
 }
 
 impl Inner {
-    /// Runs `f` on the compaction pool, unless a manual compaction holds it: the
-    /// flush thread must keep flushing (and writers writing) meanwhile, and the pool
-    /// the manual compaction restarts looks for due work when it starts. Waits for
-    /// any other holder, which holds it only briefly.
+    /// Runs `f` on the compaction pool, unless it is stopped.
     pub(crate) fn with_pool(&self, f: impl FnOnce(&Compactor)) {
-        let pool = match self.compactor.try_lock() {
-            Ok(pool) => pool,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) if self.manual_compaction.load(Ordering::Acquire) => {
-                return;
-            }
-            Err(TryLockError::WouldBlock) => lock(&self.compactor),
-        };
-        if let Some(compactor) = pool.as_ref() {
+        if let Some(compactor) = lock(&self.compactor).as_ref() {
             f(compactor);
         }
     }

@@ -130,6 +130,10 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     (Bound::Included(prefix.to_vec()), Bound::Unbounded)
 }
 
+/// What a `next` method's debug assertion says when a step reported an entry but
+/// the iterator holds none.
+const FOUND_NOTHING: &str = "a step found an entry, but the iterator stands on none";
+
 /// The value the merge stands on, as the user gets it: a view into a table's mapping,
 /// or a copy of a memtable's bytes.
 fn current_value(cursor: &MergingCursor<Source>) -> Value {
@@ -138,7 +142,12 @@ fn current_value(cursor: &MergingCursor<Source>) -> Value {
         .and_then(|i| cursor.children().get(i));
     match child.and_then(Source::value_ref) {
         Some(mapped) => Value::mapped(mapped),
-        None => Value::owned(cursor.value().unwrap_or_default().to_vec()),
+        None => {
+            // Called only while the merge stands on an entry, so it has a value.
+            let value = cursor.value();
+            debug_assert!(value.is_some(), "the merge's value asked while invalid");
+            Value::owned(value.unwrap_or_default().to_vec())
+        }
     }
 }
 
@@ -188,7 +197,8 @@ impl Iter {
     }
 
     /// Moves the front to the next visible entry; `true` iff there is one, the merge
-    /// standing on it.
+    /// standing on it (the `next` methods assert that `true` always comes with an
+    /// entry: `None` there would end the iteration as if the range were exhausted).
     fn step_front(&mut self) -> Result<bool> {
         let Some(view) = &self.view else {
             return self.error.take().map_or(Ok(false), |e| Err(*e));
@@ -249,7 +259,11 @@ impl Iter {
             return None;
         }
         match self.step_front() {
-            Ok(true) => self.front_entry().map(Ok),
+            Ok(true) => {
+                let entry = self.front_entry();
+                debug_assert!(entry.is_some(), "{FOUND_NOTHING}");
+                entry.map(Ok)
+            }
             step => self.finish_ref(step),
         }
     }
@@ -274,7 +288,11 @@ impl Iter {
             return None;
         }
         match self.step_back() {
-            Ok(true) => self.back_entry().map(Ok),
+            Ok(true) => {
+                let entry = self.back_entry();
+                debug_assert!(entry.is_some(), "{FOUND_NOTHING}");
+                entry.map(Ok)
+            }
             step => self.finish_ref(step),
         }
     }
@@ -295,8 +313,11 @@ impl Iterator for Iter {
         }
         match self.step_front() {
             Ok(true) => {
-                let cursor = self.front.as_ref()?;
-                Some(Ok((cursor.key()?.user_key.to_vec(), current_value(cursor))))
+                let cursor = self.front.as_ref();
+                let entry =
+                    cursor.and_then(|c| Some((c.key()?.user_key.to_vec(), current_value(c))));
+                debug_assert!(entry.is_some(), "{FOUND_NOTHING}");
+                entry.map(Ok)
             }
             step => self.finish_ref(step),
         }
@@ -310,10 +331,12 @@ impl DoubleEndedIterator for Iter {
         }
         match self.step_back() {
             // The owned value moves out: the next step replaces it anyway.
-            Ok(true) => Some(Ok((
-                self.ends.back_last.clone()?,
-                self.ends.back_value.take()?,
-            ))),
+            Ok(true) => {
+                let key = self.ends.back_last.clone();
+                let entry = key.zip(self.ends.back_value.take());
+                debug_assert!(entry.is_some(), "{FOUND_NOTHING}");
+                entry.map(Ok)
+            }
             step => self.finish_ref(step),
         }
     }

@@ -59,19 +59,21 @@ impl MemCursor {
         }
     }
 
+    // A slot always lies inside the buffer it was filled into (`fill_back` pushes
+    // both together and clears both together); debug builds assert it, where an
+    // empty key or value would otherwise be made up.
+
     fn slot_key(&self, slot: &Slot) -> KeyRef<'_> {
-        let user = self
-            .buf
-            .get(slot.key_start..slot.key_start + slot.key_len)
-            .unwrap_or_default();
-        KeyRef::new(user, slot.seqno, slot.kind)
+        let user = self.buf.get(slot.key_start..slot.key_start + slot.key_len);
+        debug_assert!(user.is_some(), "slot key outside the chunk buffer");
+        KeyRef::new(user.unwrap_or_default(), slot.seqno, slot.kind)
     }
 
     fn slot_value(&self, slot: &Slot) -> &[u8] {
         let start = slot.key_start + slot.key_len;
-        self.buf
-            .get(start..start + slot.value_len)
-            .unwrap_or_default()
+        let value = self.buf.get(start..start + slot.value_len);
+        debug_assert!(value.is_some(), "slot value outside the chunk buffer");
+        value.unwrap_or_default()
     }
 
     /// Positions the shared cursor with `position`, then copies up to `chunk` entries
@@ -114,6 +116,7 @@ impl MemCursor {
     fn save_edge(&mut self, slot: &Slot) {
         self.edge.clear();
         let user = self.buf.get(slot.key_start..slot.key_start + slot.key_len);
+        debug_assert!(user.is_some(), "slot key outside the chunk buffer");
         self.edge.extend_from_slice(user.unwrap_or_default());
     }
 

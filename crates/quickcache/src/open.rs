@@ -15,6 +15,7 @@ use quickcache_wal::frame::{Decoded, check_segment_header, decode_at, encode_seg
 use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
 
 use crate::db::Db;
+use crate::diagnostics::Waits;
 use crate::error::{Error, Result};
 use crate::inner::{BgState, Counters, Inner};
 use crate::keyspace::engine::KsState;
@@ -112,7 +113,15 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         .collect();
     let snapshots = Arc::new(SnapshotList::default());
     let source_list = Arc::clone(&snapshots);
-    let compactor = Compactor::start(Arc::clone(&set), Arc::new(move || source_list.list()));
+    let compactor = Compactor::start_with(
+        Arc::clone(&set),
+        Arc::new(move || source_list.list()),
+        options.sync_points.clone(),
+    )
+    .map_err(|source| Error::Spawn {
+        what: "compaction",
+        source,
+    })?;
     let memtable = Arc::new(memtable);
     let inner = Arc::new(Inner {
         dir: dir.to_path_buf(),
@@ -128,7 +137,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         bg: Mutex::new(BgState::default()),
         bg_changed: Condvar::new(),
         compactor: Mutex::new(Some(compactor)),
-        manual_compaction: AtomicBool::new(false),
+        waits: Waits::default(),
         snapshots,
         error: Mutex::new(None),
         failed: AtomicBool::new(false),
@@ -153,10 +162,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
 }
 
 /// Replays the WAL segments at or above the oldest log number any keyspace needs
-/// (never older ones, CRASH-SAFETY rule 8) into a memtable, flushing it to L0 whenever
-/// it fills, then starts the writer (continuing a clean, short last segment, or in a
-/// fresh one) and removes segments below that log number. The default keyspace takes
-/// its entries from segments at or above its own log number (`KeyspaceReplay`). `synced`: the previous run closed cleanly
+/// (never older ones, `docs/crash-safety.md` rule 8) into a memtable, flushing it to
+/// L0 whenever it fills, then starts the writer (continuing a clean, short last
+/// segment, or in a fresh one) and removes segments below that log number. The
+/// default keyspace takes its entries from segments at or above its own log number
+/// (`KeyspaceReplay`). `synced`: the previous run closed cleanly
 /// (see `clean`), so recovery need not sync what it reads before building on it.
 fn replay(
     set: &VersionSet,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use quickcache_compaction::CompactionOptions;
+use quickcache_compaction::{CompactionOptions, SyncPoints};
 use quickcache_fs::{DynFs, RealFs};
 use quickcache_sstable::TableOptions;
 use quickcache_wal::{Durability, RecoveryMode, WalOptions};
@@ -90,6 +90,11 @@ pub struct Options {
     pub max_total_wal_size: Option<u64>,
     /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
     pub fs: DynFs,
+    /// Tests' callbacks at named points of background work, to force one
+    /// interleaving of threads (see [`quickcache_compaction::SyncPoints`]). Not for
+    /// production use; none by default.
+    #[doc(hidden)]
+    pub sync_points: SyncPoints,
 }
 
 /// The largest `memtable_size` accepted: 64 GiB. A memtable's key filter is
@@ -171,6 +176,7 @@ impl Default for Options {
             flush_on_close: true,
             max_total_wal_size: None,
             fs: Arc::new(RealFs::new()),
+            sync_points: SyncPoints::default(),
         }
     }
 }

@@ -30,7 +30,7 @@ pub struct RecoveryReport {
     /// Entries (puts and deletes) replayed into the memtable.
     pub entries: u64,
     /// The manifest's log number: segments below it were already in tables and were
-    /// not replayed (CRASH-SAFETY rule 8).
+    /// not replayed (`docs/crash-safety.md` rule 8).
     pub log_number: u64,
     /// The highest sequence number after recovery.
     pub last_seqno: u64,

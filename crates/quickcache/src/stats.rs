@@ -233,6 +233,9 @@ fn level_stats(version: &quickcache_compaction::Version) -> Vec<LevelStats> {
 
 /// The log's bytes as written: the open segment is preallocated, so its file size
 /// says nothing about what it holds.
+///
+/// 0 when the segments cannot be listed or sized: `stats()` cannot fail, and the
+/// figure is only reported, never used to decide anything.
 fn wal_bytes(inner: &Inner) -> u64 {
     inner.wal.log_bytes().unwrap_or_default()
 }

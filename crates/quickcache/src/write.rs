@@ -54,6 +54,11 @@ impl Backlog {
         max_frozen.max(1)
     }
 
+    /// Whether the frozen memtables alone stop writes (the flush thread lifts that).
+    fn frozen_stops(self, o: &Options) -> bool {
+        self.frozen >= Self::frozen_stop(o.max_frozen_memtables)
+    }
+
     /// The slowdown thresholds are checked first: the common case is below them all.
     fn stall(self, o: &Options) -> Stall {
         if self.frozen < Self::frozen_slowdown(o.max_frozen_memtables)
@@ -121,22 +126,29 @@ impl Inner {
             .gate
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let reservation = self
-            .visibility
-            .reserve(batch.count())
-            .map_err(|e| Self::batch_error("reserving sequence numbers", e))?;
-        // From here every path publishes the reservation: an abandoned one would
-        // stall visibility for good.
-        if let Err(e) = batch.set_base_seqno(reservation.first()) {
-            reservation.publish();
-            return Err(Self::batch_error("numbering a batch", e));
-        }
-        if let Err(source) = self.wal.append(batch.encoded(), durability) {
-            reservation.publish();
-            let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
-            let error = self.wal_error("appending", source);
-            return Err(if too_large { error } else { self.fail(error) });
-        }
+        // Numbered under the WAL's lock, just before the record is staged, so the WAL
+        // holds batches in sequence-number order and a crash keeps a prefix in the
+        // order readers saw (docs/design.md, "Write order").
+        let appended = self.wal.append_with(durability, || {
+            let reservation = self.visibility.reserve(batch.count())?;
+            if let Err(e) = batch.set_base_seqno(reservation.first()) {
+                // Published empty: an abandoned reservation would stall visibility.
+                reservation.publish();
+                return Err(e);
+            }
+            Ok((reservation, batch.encoded()))
+        });
+        let reservation = match appended {
+            Err(e) => return Err(Self::batch_error("numbering a batch", e)),
+            Ok((reservation, Err(source))) => {
+                // From here every path publishes the reservation.
+                reservation.publish();
+                let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
+                let error = self.wal_error("appending", source);
+                return Err(if too_large { error } else { self.fail(error) });
+            }
+            Ok((reservation, Ok(_position))) => reservation,
+        };
         let applied = active.apply(batch);
         let last = reservation.last();
         reservation.publish();
@@ -167,11 +179,23 @@ impl Inner {
             self.check_writable()?;
             self.refresh_backlog();
             match self.backlog().stall(&self.options) {
+                // A stop by the compaction backlog with no compaction running or due
+                // would never be lifted: the picker may let L0 wait for a bigger batch
+                // while the pending bytes count it. Slow down instead.
+                Stall::Stop
+                    if !self.backlog().frozen_stops(&self.options) && self.compactions_idle() =>
+                {
+                    self.counters.slowdowns.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(SLOWDOWN);
+                }
                 Stall::Stop => {
                     if !stopped {
                         stopped = true;
                         self.counters.stops.fetch_add(1, Ordering::Relaxed);
                     }
+                    let _waiting = self
+                        .waits
+                        .enter("a write stopped by the flush or compaction backlog");
                     let bg = lock(&self.bg);
                     if bg.stop {
                         return Err(Error::Closed);
@@ -192,6 +216,13 @@ impl Inner {
             .stall_nanos
             .fetch_add(nanos, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Whether the compaction pool runs nothing and has nothing due (or is stopped).
+    fn compactions_idle(&self) -> bool {
+        let mut idle = true;
+        self.with_pool(|pool| idle = pool.is_idle());
+        idle
     }
 
     fn backlog(&self) -> Backlog {
@@ -258,13 +289,18 @@ impl Inner {
     }
 
     /// Waits until every frozen memtable is in a table and its WAL segments are gone.
+    /// The flush thread works whenever a frozen memtable waits, unless the database
+    /// failed (checked here) or is closing (likewise), so this wait always ends.
     pub(crate) fn wait_flushed(&self) -> Result<()> {
+        let _waiting = self.waits.enter("frozen memtables to be flushed");
         let mut bg = lock(&self.bg);
         loop {
-            self.check_writable()?;
+            // Done first: a flush that finished reports success even if a compaction
+            // it set off has failed since (the next write reports that).
             if self.frozen_count.load(Ordering::Acquire) == 0 {
                 return Ok(());
             }
+            self.check_writable()?;
             if bg.stop {
                 return Err(Error::Closed);
             }

@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
 //! Every public API of the facade, on the real file system.
 
+mod support;
+
 use quickcache::{Db, Durability, Options, WriteBatch, WriteOptions};
 
 fn small() -> Options {
@@ -18,6 +20,7 @@ fn keys(
 
 #[test]
 fn put_get_delete_contains_and_values_from_tables_are_mapped() {
+    let _dog = support::watchdog("put_get_delete_contains_and_values_from_tables_are_mapped");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
     db.put("a", "1").unwrap();
@@ -35,6 +38,7 @@ fn put_get_delete_contains_and_values_from_tables_are_mapped() {
 
 #[test]
 fn batches_and_per_write_durability() {
+    let _dog = support::watchdog("batches_and_per_write_durability");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
     let mut batch = WriteBatch::new();
@@ -58,6 +62,7 @@ fn batches_and_per_write_durability() {
 
 #[test]
 fn ranges_prefixes_and_both_directions() {
+    let _dog = support::watchdog("ranges_prefixes_and_both_directions");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(dir.path(), small()).unwrap();
     for i in 0..300u32 {
@@ -89,6 +94,7 @@ fn ranges_prefixes_and_both_directions() {
 
 #[test]
 fn snapshots_see_the_past_and_are_released() {
+    let _dog = support::watchdog("snapshots_see_the_past_and_are_released");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(dir.path(), small()).unwrap();
     db.put("k", "old").unwrap();
@@ -108,6 +114,7 @@ fn snapshots_see_the_past_and_are_released() {
 
 #[test]
 fn flush_compact_and_stats() {
+    let _dog = support::watchdog("flush_compact_and_stats");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(dir.path(), small()).unwrap();
     for i in 0..2000u32 {
@@ -137,6 +144,7 @@ fn flush_compact_and_stats() {
 
 #[test]
 fn waiting_for_compactions_leaves_a_quiet_tree_and_only_live_files() {
+    let _dog = support::watchdog("waiting_for_compactions_leaves_a_quiet_tree_and_only_live_files");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(dir.path(), small()).unwrap();
     for round in 0..12u32 {
@@ -172,6 +180,7 @@ fn waiting_for_compactions_leaves_a_quiet_tree_and_only_live_files() {
 
 #[test]
 fn reopen_keeps_everything_and_reports_recovery() {
+    let _dog = support::watchdog("reopen_keeps_everything_and_reports_recovery");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(dir.path(), small()).unwrap();
     for i in 0..1000u32 {
@@ -196,6 +205,7 @@ fn reopen_keeps_everything_and_reports_recovery() {
 
 #[test]
 fn a_second_open_is_refused_while_locked() {
+    let _dog = support::watchdog("a_second_open_is_refused_while_locked");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
     let err = Db::open(dir.path()).unwrap_err();
@@ -206,6 +216,7 @@ fn a_second_open_is_refused_while_locked() {
 
 #[test]
 fn a_foreign_directory_is_refused_and_left_alone() {
+    let _dog = support::watchdog("a_foreign_directory_is_refused_and_left_alone");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
     let err = Db::open(dir.path()).unwrap_err();
@@ -219,6 +230,7 @@ fn a_foreign_directory_is_refused_and_left_alone() {
 
 #[test]
 fn a_newer_manifest_format_is_refused_and_left_alone() {
+    let _dog = support::watchdog("a_newer_manifest_format_is_refused_and_left_alone");
     use quickcache::wal::SegmentId;
     use quickcache::wal::frame::{encode, encode_segment_header};
     let dir = tempfile::tempdir().unwrap();
@@ -252,6 +264,7 @@ fn a_newer_manifest_format_is_refused_and_left_alone() {
 
 #[test]
 fn oversized_writes_are_refused_without_harm() {
+    let _dog = support::watchdog("oversized_writes_are_refused_without_harm");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
     let huge = vec![0u8; (quickcache::wal::MAX_RECORD_LEN as usize) + 1];
@@ -262,6 +275,7 @@ fn oversized_writes_are_refused_without_harm() {
 
 #[test]
 fn verify_reports_a_damaged_table_and_a_torn_wal_tail() {
+    let _dog = support::watchdog("verify_reports_a_damaged_table_and_a_torn_wal_tail");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
     db.put("k", "v").unwrap();

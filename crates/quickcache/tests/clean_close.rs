@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,6 +36,7 @@ fn no_syncs() -> FaultPlan {
 
 #[test]
 fn a_clean_close_lets_the_next_open_skip_its_syncs() {
+    let _dog = support::watchdog("a_clean_close_lets_the_next_open_skip_its_syncs");
     let fs = SimFs::new(1);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     db.put("k", "v").unwrap();
@@ -63,6 +66,7 @@ fn a_clean_close_lets_the_next_open_skip_its_syncs() {
 
 #[test]
 fn a_run_killed_after_a_clean_open_leaves_no_marker_and_no_hole() {
+    let _dog = support::watchdog("a_run_killed_after_a_clean_open_leaves_no_marker_and_no_hole");
     let fs = SimFs::new(2);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     db.put("a", "1").unwrap();
@@ -104,6 +108,7 @@ fn a_run_killed_after_a_clean_open_leaves_no_marker_and_no_hole() {
 
 #[test]
 fn a_close_after_a_background_failure_leaves_no_marker() {
+    let _dog = support::watchdog("a_close_after_a_background_failure_leaves_no_marker");
     let fs = SimFs::new(3);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     db.put("k", "v").unwrap();

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +34,7 @@ fn is_table(path: &Path) -> bool {
 
 #[test]
 fn a_normal_close_returns_ok_and_leaves_the_marker() {
+    let _dog = support::watchdog("a_normal_close_returns_ok_and_leaves_the_marker");
     let fs = SimFs::new(1);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     for i in 0..4 {
@@ -45,6 +48,7 @@ fn a_normal_close_returns_ok_and_leaves_the_marker() {
 
 #[test]
 fn a_close_after_a_failed_background_flush_returns_the_error() {
+    let _dog = support::watchdog("a_close_after_a_failed_background_flush_returns_the_error");
     let fs = SimFs::new(2);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     db.put("k", "v").unwrap();
@@ -66,6 +70,7 @@ fn a_close_after_a_failed_background_flush_returns_the_error() {
 
 #[test]
 fn a_close_after_a_failed_compaction_returns_the_error() {
+    let _dog = support::watchdog("a_close_after_a_failed_compaction_returns_the_error");
     let fs = SimFs::new(3);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     // Overlapping tables, so that the compaction merges them rather than moving them.

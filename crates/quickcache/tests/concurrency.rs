@@ -2,6 +2,8 @@
 //! Writers, readers, snapshots and background compaction at once: batches stay
 //! atomic for every reader, snapshots stay frozen, nothing acknowledged is lost.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -11,6 +13,7 @@ use quickcache::{Db, Options, WriteBatch};
 
 #[test]
 fn writers_readers_snapshots_and_compaction_together() {
+    let _dog = support::watchdog("writers_readers_snapshots_and_compaction_together");
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(
         Db::open_with(

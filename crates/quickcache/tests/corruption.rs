@@ -270,6 +270,7 @@ fn run_case(base: &Base, case: &Case) -> Result<Seen, String> {
 
 #[test]
 fn every_file_kind_and_damage_gives_the_documented_outcome() {
+    let _dog = support::watchdog("every_file_kind_and_damage_gives_the_documented_outcome");
     let base = build();
     let cases = cases(&base);
     let mut failures = Vec::new();

@@ -3,6 +3,8 @@
 //! recovery every synced write is there and the state is that of some prefix of the
 //! issued writes (no holes, nothing invented).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -109,6 +111,8 @@ fn crash_once(seed: u64, crash_at: usize) {
 
 #[test]
 fn power_loss_at_sampled_points_keeps_a_prefix_with_every_synced_write() {
+    let _dog =
+        support::watchdog("power_loss_at_sampled_points_keeps_a_prefix_with_every_synced_write");
     for seed in 1..=6 {
         for crash_at in [0, 3, 40, 150, 400] {
             crash_once(seed, crash_at);
@@ -128,6 +132,7 @@ fn power_loss_at_many_points() {
 
 #[test]
 fn dropping_without_close_loses_nothing_written_with_os_durability() {
+    let _dog = support::watchdog("dropping_without_close_loses_nothing_written_with_os_durability");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(
         dir.path(),

@@ -13,6 +13,10 @@ mod support;
 use std::process::{Command, Stdio};
 
 use quickcache_stress::kill::{KillRun, child_from_env};
+use quickcache_stress::watchdog::Watchdog;
+
+/// A kill cycle (spawn, kill, verify, reopen) that takes longer than this has hung.
+const CYCLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The child's body; without the kill environment (a plain `--ignored` run) it
 /// returns at once.
@@ -35,21 +39,27 @@ fn a_killed_process_loses_no_acknowledged_write() {
         seed,
     );
     let exe = std::env::current_exe().unwrap();
-    let mut spawn = |run: &KillRun, cycle: u64| {
-        Command::new(&exe)
-            .args([
-                "--exact",
-                "kill_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .envs(run.child_env(cycle))
-            .stdout(Stdio::piped())
-            .spawn()
-    };
     for cycle in 0..cycles {
-        if let Err(violation) = run.cycle(cycle, &mut spawn) {
+        let dog = Watchdog::start(format!("kill cycle {cycle} (seed {seed})"), CYCLE_LIMIT);
+        let mut spawn = |run: &KillRun, cycle: u64| {
+            let child = Command::new(&exe)
+                .args([
+                    "--exact",
+                    "kill_child",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .envs(run.child_env(cycle))
+                .stdout(Stdio::piped())
+                .spawn()?;
+            // Killed by the watchdog too, if this cycle hangs.
+            dog.child(child.id());
+            Ok(child)
+        };
+        let outcome = run.cycle(cycle, &mut spawn);
+        dog.finish();
+        if let Err(violation) = outcome {
             panic!("{violation} (replay: QUICKCACHE_SEED={seed})");
         }
     }

@@ -13,6 +13,10 @@
 mod support;
 
 use quickcache_stress::power::{PowerConfig, power_seed};
+use quickcache_stress::watchdog::Watchdog;
+
+/// A seed that takes longer than this has hung (a seed takes well under a second).
+const SEED_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 #[test]
 fn power_loss_at_every_sampled_fs_operation_keeps_a_prefix_with_every_synced_write() {
@@ -21,7 +25,10 @@ fn power_loss_at_every_sampled_fs_operation_keeps_a_prefix_with_every_synced_wri
     let cfg = PowerConfig::default();
     let (mut states, mut fs_ops) = (0, 0);
     for seed in first..first + seeds {
-        match power_seed(seed, &cfg) {
+        let dog = Watchdog::start(format!("power-loss seed {seed}"), SEED_LIMIT);
+        let outcome = power_seed(seed, &cfg);
+        dog.finish();
+        match outcome {
             Ok(stats) => {
                 states += stats.crash_states;
                 fs_ops += stats.fs_ops;

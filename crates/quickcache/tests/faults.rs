@@ -3,6 +3,8 @@
 //! error state; reads keep working; reopening after the fault clears recovers every
 //! acknowledged write.
 
+mod support;
+
 use std::sync::Arc;
 
 use quickcache::fs::{Fault, FaultPlan, Op, SimFs};
@@ -19,6 +21,7 @@ fn options(fs: &Arc<SimFs>) -> Options {
 
 #[test]
 fn a_failed_flush_makes_the_database_read_only_until_reopened() {
+    let _dog = support::watchdog("a_failed_flush_makes_the_database_read_only_until_reopened");
     let fs = Arc::new(SimFs::new(3));
     let db = Db::open_with("/db", options(&fs)).unwrap();
     db.put("before", "fault").unwrap();
@@ -60,6 +63,7 @@ fn a_failed_flush_makes_the_database_read_only_until_reopened() {
 
 #[test]
 fn a_failed_wal_write_is_reported_and_sticks() {
+    let _dog = support::watchdog("a_failed_wal_write_is_reported_and_sticks");
     let fs = Arc::new(SimFs::new(4));
     let db = Db::open_with("/db", options(&fs)).unwrap();
     db.put("a", "1").unwrap();

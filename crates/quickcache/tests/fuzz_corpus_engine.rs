@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -115,6 +117,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn every_seed_passes_the_target() {
+    let _dog = support::watchdog("every_seed_passes_the_target");
     if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
         fs::create_dir_all(corpus_dir()).unwrap();
         for (name, bytes) in seeds() {
@@ -134,6 +137,7 @@ fn every_seed_passes_the_target() {
 
 #[test]
 fn the_built_seeds_pass_the_target_too() {
+    let _dog = support::watchdog("the_built_seeds_pass_the_target_too");
     for (name, bytes) in seeds() {
         if let Err(bug) = engine(&bytes) {
             panic!("{name}: {bug}");

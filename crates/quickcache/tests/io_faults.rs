@@ -19,7 +19,11 @@ use quickcache::fs::{Fault, FaultPlan, Op as FsOp, SimFs};
 use quickcache::{Db, Durability};
 use quickcache_stress::check::{describe_difference, read_consistently};
 use quickcache_stress::power::{DIR, small_options};
+use quickcache_stress::watchdog::Watchdog;
 use quickcache_stress::workload::{Edit, Model, Op};
+
+/// A case that takes longer than this has hung: the watchdog reports and fails.
+const CASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -103,9 +107,13 @@ fn case(phase: Phase, fault: Fault, n: u64) -> Outcome {
     let ctx = format!("{phase:?} {fault:?} at op {n}");
     let fs = SimFs::new(n);
     let shared = Arc::new(fs.clone());
+    let dog = Watchdog::start(ctx.clone(), CASE_LIMIT);
+    dog.phase("open and setup");
     let db = Db::open_with(DIR, small_options(&shared)).unwrap();
+    dog.watch("db", db.reporter());
     let mut acked = Model::new();
     setup(&db, &mut acked);
+    dog.phase("the phase's operations, with the fault armed");
     let counter = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(Mutex::new(None));
     let over = Arc::new(AtomicBool::new(false));
@@ -161,8 +169,11 @@ fn case(phase: Phase, fault: Fault, n: u64) -> Outcome {
         "{ctx}: reads after the fault: {}",
         describe_difference(&acked, &got)
     );
+    dog.phase("closing after the fault");
     drop(db);
     fs.clear_faults();
+    dog.unwatch_all();
+    dog.phase("reopening after the fault cleared");
     let db = Db::open_with(DIR, small_options(&shared))
         .unwrap_or_else(|e| panic!("{ctx}: reopen after the fault cleared: {e}"));
     let got = read_consistently(&db, &[]).unwrap_or_else(|e| panic!("{ctx}: after reopen: {e}"));
@@ -173,7 +184,9 @@ fn case(phase: Phase, fault: Fault, n: u64) -> Outcome {
     );
     db.put("after", "fault")
         .unwrap_or_else(|e| panic!("{ctx}: no writes after reopen: {e}"));
+    dog.phase("closing after the reopen");
     db.close().unwrap();
+    dog.finish();
     Outcome { failed, reported }
 }
 

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -51,6 +53,7 @@ fn last_record(bytes: &[u8], number: u64) -> usize {
 
 #[test]
 fn a_rotted_flush_edit_fails_the_open_and_removes_nothing() {
+    let _dog = support::watchdog("a_rotted_flush_edit_fails_the_open_and_removes_nothing");
     let fs = SimFs::new(41);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     for i in 0..100u32 {

@@ -2,6 +2,8 @@
 //! Random operation sequences against a `BTreeMap` model, on the simulated file system
 //! with tiny memtables so that flushes, compactions and reopens all happen.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -247,6 +249,7 @@ fn walk_matches(db: &Db, model: &Model, lo: &[u8], hi: &[u8], steps: &[u8]) -> b
 
 #[test]
 fn random_operations_match_a_btreemap() {
+    let _dog = support::watchdog("random_operations_match_a_btreemap");
     QuickCheck::new()
         .tests(150)
         .quickcheck(run as fn(Vec<Op>) -> bool);

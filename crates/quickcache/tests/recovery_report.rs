@@ -3,6 +3,8 @@
 //! torn or damaged, on the simulated file system: segments, records, entries, bytes
 //! and the cut tail, exact against what was written.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -84,6 +86,7 @@ fn segments(fs: &SimFs) -> Vec<SegmentId> {
 
 #[test]
 fn a_killed_run_is_replayed_in_full_from_the_log_number_on() {
+    let _dog = support::watchdog("a_killed_run_is_replayed_in_full_from_the_log_number_on");
     let fs = SimFs::new(1);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     // Flushed writes: their segment falls below the log number and is not replayed.
@@ -177,6 +180,7 @@ fn check_cut(
 
 #[test]
 fn a_torn_last_record_is_cut_and_reported_exactly() {
+    let _dog = support::watchdog("a_torn_last_record_is_cut_and_reported_exactly");
     let (fs, written, segment, offset) = killed_with_damage(2, |fs, path, _, end| {
         // The write reached the disk only up to three bytes short of its end.
         fs.truncate(path, end - 3).unwrap();
@@ -193,6 +197,7 @@ fn a_torn_last_record_is_cut_and_reported_exactly() {
 
 #[test]
 fn a_damaged_last_record_is_cut_and_reported_exactly() {
+    let _dog = support::watchdog("a_damaged_last_record_is_cut_and_reported_exactly");
     let mut stored = 0;
     let (fs, written, segment, offset) = killed_with_damage(3, |fs, path, offset, end| {
         // One flipped payload byte; the preallocated zeros after the record stay.

@@ -2,6 +2,8 @@
 //! Snapshots and plain iterators read one consistent point in time, and the versions
 //! a snapshot pinned are reclaimed by compaction once it is dropped.
 
+mod support;
+
 use std::sync::Arc;
 
 use quickcache::fs::SimFs;
@@ -72,6 +74,8 @@ fn pin_old_versions(db: &Db) -> (quickcache::Snapshot, u64) {
 
 #[test]
 fn a_full_compaction_after_the_snapshot_is_dropped_reclaims_its_versions() {
+    let _dog =
+        support::watchdog("a_full_compaction_after_the_snapshot_is_dropped_reclaims_its_versions");
     let fs = SimFs::new(1);
     let db = Db::open_with("/db", options(&fs)).unwrap();
     let (snapshot, one_version) = pin_old_versions(&db);
@@ -88,6 +92,9 @@ fn a_full_compaction_after_the_snapshot_is_dropped_reclaims_its_versions() {
 
 #[test]
 fn versions_a_dropped_snapshot_pinned_are_reclaimed_by_the_next_compaction_over_them() {
+    let _dog = support::watchdog(
+        "versions_a_dropped_snapshot_pinned_are_reclaimed_by_the_next_compaction_over_them",
+    );
     let fs = SimFs::new(2);
     let db = Db::open_with("/db", options(&fs)).unwrap();
     let (snapshot, one_version) = pin_old_versions(&db);
@@ -118,6 +125,8 @@ fn drain(iter: impl Iterator<Item = quickcache::Result<(Vec<u8>, quickcache::Val
 
 #[test]
 fn a_plain_iterator_reads_the_state_of_its_creation_in_both_directions() {
+    let _dog =
+        support::watchdog("a_plain_iterator_reads_the_state_of_its_creation_in_both_directions");
     let fs = SimFs::new(3);
     let db = Db::open_with("/db", options(&fs)).unwrap();
     // Half the keys in a table, half in the memtable, so both sources are pinned.

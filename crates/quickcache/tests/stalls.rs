@@ -3,6 +3,8 @@
 //! stopped, `stats()` counts it, and nothing written is lost. Also the amplification
 //! figures of `stats()` after a fill.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,6 +64,9 @@ fn write_until_stalled(db: &Db, min: u32) -> u32 {
 
 #[test]
 fn writers_that_outrun_background_work_are_slowed_and_stopped_and_lose_nothing() {
+    let _dog = support::watchdog(
+        "writers_that_outrun_background_work_are_slowed_and_stopped_and_lose_nothing",
+    );
     let fs = SimFs::new(1);
     let db = Db::open_with("/db", options(&fs)).unwrap();
     let n = write_until_stalled(&db, 500);
@@ -96,6 +101,7 @@ fn writers_that_outrun_background_work_are_slowed_and_stopped_and_lose_nothing()
 
 #[test]
 fn amplification_figures_are_sane_after_a_fill() {
+    let _dog = support::watchdog("amplification_figures_are_sane_after_a_fill");
     let fs = SimFs::new(2);
     let db = Db::open_with(
         "/db",

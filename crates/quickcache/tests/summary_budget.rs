@@ -2,6 +2,8 @@
 //! `Options::reader_summary_budget` reaches the table readers, and `Stats` reports
 //! the summaries' bytes and their limit.
 
+mod support;
+
 use std::sync::Arc;
 
 use quickcache::fs::SimFs;
@@ -31,6 +33,7 @@ fn stats_after_reads(budget: u64) -> quickcache::Stats {
 
 #[test]
 fn stats_report_summaries_within_the_configured_budget() {
+    let _dog = support::watchdog("stats_report_summaries_within_the_configured_budget");
     let full = stats_after_reads(32 << 20);
     assert_eq!(full.table_summary_budget, 32 << 20);
     assert!(full.table_summary_bytes > 0);

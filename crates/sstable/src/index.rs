@@ -101,14 +101,28 @@ impl Index {
     }
 
     fn build_windows(&mut self) {
-        let user = |i: usize| user_part(self.key(i)).unwrap_or_default();
+        // Every key here was re-encoded by `parse` from a decoded internal key, so it
+        // holds a trailer (debug builds assert these invariants).
+        let user = |i: usize| {
+            let user = user_part(self.key(i));
+            debug_assert!(user.is_some(), "index key {i} shorter than a trailer");
+            user.unwrap_or_default()
+        };
         let base = match self.len() {
             0 => KeyWindows::default(),
             n => KeyWindows::spanning(user(0), user(n - 1)),
         };
-        // Every separator lies between the first and the last, so has the prefix.
+        // Every separator lies between the first and the last (`parse` refused them
+        // out of order), so has the prefix.
         let windows: Vec<u64> = (0..self.len())
-            .map(|i| base.window_of(user(i)).unwrap_or_default())
+            .map(|i| {
+                let window = base.window_of(user(i));
+                debug_assert!(
+                    window.is_some(),
+                    "index key {i} outside the first..last span"
+                );
+                window.unwrap_or_default()
+            })
             .collect();
         (self.base, self.windows) = (base, WindowTree::new(&windows));
     }

@@ -17,10 +17,13 @@ pub struct ValueRef {
 }
 
 impl ValueRef {
-    /// The value at `map[start..start + len]`. Requires: the range lies inside `map`
-    /// (an empty value is returned otherwise).
+    /// The value at `map[start..start + len]`. Requires: the range lies inside `map`.
+    /// Callers pass a range the block decoder has already checked against the block
+    /// (bad bytes on disk are a corruption error there), so debug builds assert it;
+    /// release builds return an empty value rather than slice out of bounds.
     pub(crate) fn new(map: Mapping, start: usize, len: usize) -> Self {
         let ok = start.checked_add(len).is_some_and(|end| end <= map.len());
+        debug_assert!(ok, "value {start}+{len} outside a {}-byte file", map.len());
         let (start, len) = if ok { (start, len) } else { (0, 0) };
         ValueRef { map, start, len }
     }

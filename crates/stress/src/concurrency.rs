@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use quickcache::{Db, Options, WriteBatch};
 
 use crate::check::Violation;
+use crate::watchdog::Watchdog;
 
 /// How a run is shaped.
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +84,10 @@ fn version_of(v: &[u8]) -> Result<u64, Violation> {
         .ok_or_else(|| format!("unparsable value {text:?}"))
 }
 
+/// How long past its configured duration a run may take before the watchdog calls
+/// it hung: the threads stop at the deadline, the final check takes seconds.
+const HANG_MARGIN: Duration = Duration::from_secs(120);
+
 /// Runs writers, readers, snapshot readers and compactions on `db` for the configured
 /// time, then checks the final contents.
 ///
@@ -96,19 +101,38 @@ pub fn run(db: Db, cfg: ConcurrencyConfig) -> Result<ConcurrencyStats, Violation
         stop: AtomicBool::new(false),
         cfg,
     });
+    // A hang (a thread blocked on background work that never ends) fails the run
+    // with a report of every waiting thread and the pool, instead of hanging it.
+    let dog = Watchdog::start("the concurrency stress run", cfg.duration + HANG_MARGIN);
+    dog.watch("db", shared.db.reporter());
     let mut handles = Vec::new();
+    let mut spawn =
+        |name: String, body: Box<dyn FnOnce() -> Result<ConcurrencyStats, Violation> + Send>| {
+            let handle = thread::Builder::new()
+                .name(name)
+                .spawn(body)
+                .map_err(|e| format!("spawning a stress thread: {e}"))?;
+            handles.push(handle);
+            Ok::<(), Violation>(())
+        };
     for w in 0..cfg.writers {
         let s = Arc::clone(&shared);
-        handles.push(thread::spawn(move || writer(&s, w)));
+        spawn(format!("writer-{w}"), Box::new(move || writer(&s, w)))?;
     }
     for r in 0..cfg.readers {
         let s = Arc::clone(&shared);
-        handles.push(thread::spawn(move || point_reader(&s, r as u64)));
+        spawn(
+            format!("reader-{r}"),
+            Box::new(move || point_reader(&s, r as u64)),
+        )?;
         let s = Arc::clone(&shared);
-        handles.push(thread::spawn(move || snapshot_reader(&s)));
+        spawn(
+            format!("snapshot-reader-{r}"),
+            Box::new(move || snapshot_reader(&s)),
+        )?;
     }
     let s = Arc::clone(&shared);
-    handles.push(thread::spawn(move || compactor(&s)));
+    spawn("compactor".into(), Box::new(move || compactor(&s)))?;
     let deadline = Instant::now() + cfg.duration;
     while Instant::now() < deadline && !shared.stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(20));
@@ -135,7 +159,9 @@ pub fn run(db: Db, cfg: ConcurrencyConfig) -> Result<ConcurrencyStats, Violation
     if let Some(e) = first_error {
         return Err(e);
     }
+    dog.phase("the final check");
     final_check(&shared)?;
+    dog.finish();
     Ok(stats)
 }
 

@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod kill;
 pub mod power;
 pub mod rng;
+pub mod watchdog;
 pub mod workload;
 
 pub use check::Violation;

@@ -80,7 +80,37 @@ impl Group {
 
     /// Stages one record and waits for the requested durability.
     pub(crate) fn append(&self, payload: &[u8], durability: Durability) -> Result<Position> {
-        let mut st = self.lock_state();
+        let prepared = self.append_with(durability, || {
+            Ok::<_, std::convert::Infallible>(((), payload))
+        });
+        match prepared {
+            Ok(((), result)) => result,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Calls `prepare` under the state lock, stages the payload it returns, and waits
+    /// for the requested durability. Records are in the log in the order of their
+    /// `prepare` calls: a caller that numbers its record in `prepare` gets the log in
+    /// number order. `prepare`'s value comes back with the append's result, so a
+    /// caller can undo what it prepared for a record that was not appended.
+    pub(crate) fn append_with<'p, T, E>(
+        &self,
+        durability: Durability,
+        prepare: impl FnOnce() -> std::result::Result<(T, &'p [u8]), E>,
+    ) -> std::result::Result<(T, Result<Position>), E> {
+        let st = self.lock_state();
+        let (prepared, payload) = prepare()?;
+        let result = self.stage_and_wait(st, payload, durability);
+        Ok((prepared, result))
+    }
+
+    fn stage_and_wait<'a>(
+        &'a self,
+        mut st: Guard<'a>,
+        payload: &[u8],
+        durability: Durability,
+    ) -> Result<Position> {
         st.check_open()?;
         if st.segment_has_records()
             && st.segment_len >= self.limits.segment_size

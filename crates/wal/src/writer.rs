@@ -127,6 +127,25 @@ impl Wal {
         self.group.append(payload, durability)
     }
 
+    /// As [`Wal::append`], with `prepare` called under the writer's lock just before
+    /// its payload is staged: records are in the log in the order of their `prepare`
+    /// calls. A caller that numbers its records in `prepare` gets the log in number
+    /// order, while many callers still share one write and one sync. The value
+    /// `prepare` returns comes back beside the append's result, so a caller can undo
+    /// what it prepared for a record that was not appended. `prepare` must be quick:
+    /// every appender waits for it.
+    ///
+    /// # Errors
+    /// `prepare`'s error (nothing is appended); otherwise, beside its value, the
+    /// errors of [`Wal::append`].
+    pub fn append_with<'p, T, E>(
+        &self,
+        durability: Durability,
+        prepare: impl FnOnce() -> std::result::Result<(T, &'p [u8]), E>,
+    ) -> std::result::Result<(T, Result<Position>), E> {
+        self.group.append_with(durability, prepare)
+    }
+
     /// Hands every record appended so far to the OS.
     pub fn flush(&self) -> Result<()> {
         self.group.flush()

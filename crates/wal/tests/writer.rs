@@ -27,6 +27,55 @@ fn wal_is_send_and_sync() {
 }
 
 #[test]
+fn records_are_in_the_order_of_their_preparation_and_a_failed_one_appends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = Arc::new(RealFs::new());
+    let (wal, _) = Wal::open(fs.clone(), dir.path(), WalOptions::default()).unwrap();
+    let next = std::sync::Mutex::new(0u32);
+    let wal = &wal;
+    // Each thread numbers its record in `prepare`: the log must be in number order.
+    thread::scope(|scope| {
+        for t in 0..4u32 {
+            let next = &next;
+            scope.spawn(move || {
+                for _ in 0..50 {
+                    let mut payload = [0u8; 8];
+                    let (n, position) = wal
+                        .append_with(Durability::Os, || {
+                            let mut next = next.lock().unwrap();
+                            *next += 1;
+                            payload[..4].copy_from_slice(&next.to_le_bytes());
+                            payload[4..].copy_from_slice(&t.to_le_bytes());
+                            Ok::<_, ()>((*next, &payload[..]))
+                        })
+                        .unwrap();
+                    assert!(position.is_ok(), "record {n}: {position:?}");
+                }
+            });
+        }
+    });
+    assert_eq!(
+        wal.append_with(Durability::Synced, || Err::<((), &[u8]), _>("refused"))
+            .unwrap_err(),
+        "refused"
+    );
+    wal.close().unwrap();
+    let numbers: Vec<u32> = WalReader::new(
+        fs,
+        dir.path(),
+        Position::START,
+        RecoveryMode::AbsoluteConsistency,
+    )
+    .unwrap()
+    .map(|r| {
+        let payload = r.unwrap().payload;
+        u32::from_le_bytes(payload[..4].try_into().unwrap())
+    })
+    .collect();
+    assert_eq!(numbers, (1..=200).collect::<Vec<u32>>());
+}
+
+#[test]
 fn positions_returned_by_append_are_where_the_records_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let fs = Arc::new(RealFs::new());

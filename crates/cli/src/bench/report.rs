@@ -62,22 +62,6 @@ pub fn table(outcomes: &[Outcome]) -> String {
     out
 }
 
-/// Escapes `s` as the inside of a JSON string.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// One outcome as a JSON object on one line (times in nanoseconds).
 ///
 /// # Examples
@@ -104,7 +88,7 @@ pub fn json(o: &Outcome) -> String {
         concat!(
             r#"{{"workload":"{}","threads":{},"ops":{},"elapsed_ns":{},"ops_per_sec":{:.1},"#,
             r#""us_per_op":{:.4},"p50_ns":{},"p99_ns":{},"p999_ns":{},"max_ns":{},"#,
-            r#""mb_per_sec":{:.3},"bytes":{},"found":{},"note":"{}"}}"#
+            r#""mb_per_sec":{:.3},"bytes":{},"found":{},"note":{}}}"#
         ),
         o.workload.name(),
         o.threads,
@@ -119,18 +103,13 @@ pub fn json(o: &Outcome) -> String {
         o.mb_per_sec(),
         o.bytes,
         o.found,
-        json_str(&o.note),
+        crate::json::string(&o.note),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_strings_escape_quotes_and_controls() {
-        assert_eq!(json_str("a\"b\\c\n"), "a\\\"b\\\\c\\u000a");
-    }
 
     #[test]
     fn micros_keep_three_significant_digits() {

@@ -146,15 +146,11 @@ pub fn run(engine: &dyn Engine, workload: Workload, config: &Config) -> EngineRe
     for tally in tallies {
         total.merge(&tally?);
     }
-    let mut note = note(workload, config, writer.transpose()?, elapsed);
-    if total.latency.count() < ops {
-        note = format!(
-            "{note} (time limit: {} of {ops} ops)",
-            total.latency.count()
-        )
-        .trim()
-        .to_string();
-    }
+    let note = note(workload, config, writer.transpose()?, elapsed);
+    let note = match cut_short(&total, ops) {
+        Some(why) => format!("{note} ({why})").trim().to_string(),
+        None => note,
+    };
     Ok(Outcome {
         workload,
         threads,
@@ -165,6 +161,19 @@ pub fn run(engine: &dyn Engine, workload: Workload, config: &Config) -> EngineRe
         latency: total.latency,
         note,
     })
+}
+
+/// Why fewer than `ops` operations were done, if they were: a scan that met the
+/// end of the keys, or the time limit.
+fn cut_short(total: &Tally, ops: u64) -> Option<String> {
+    let done = total.latency.count();
+    if done >= ops {
+        None
+    } else if total.ran_out_of_keys {
+        Some(format!("ran out of keys after {done} of {ops} entries"))
+    } else {
+        Some(format!("time limit: {done} of {ops} ops"))
+    }
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, EngineResult<T>>) -> EngineResult<T> {
@@ -206,6 +215,17 @@ mod tests {
         assert_eq!(plan(Workload::FillSync4, &config), (1000, 4));
         assert_eq!(plan(Workload::ReadSeq, &config), (1_000_000, 1));
         assert_eq!(plan(Workload::ReadRandom, &config), (1_000_000, 2));
+    }
+
+    #[test]
+    fn a_short_run_says_why() {
+        let mut t = Tally::default();
+        t.latency.record_n(10, 5);
+        assert_eq!(cut_short(&t, 5), None);
+        assert_eq!(cut_short(&t, 8).as_deref(), Some("time limit: 5 of 8 ops"));
+        t.ran_out_of_keys = true;
+        let why = cut_short(&t, 8);
+        assert_eq!(why.as_deref(), Some("ran out of keys after 5 of 8 entries"));
     }
 
     #[test]

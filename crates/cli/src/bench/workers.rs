@@ -56,6 +56,10 @@ pub(crate) struct Tally {
     pub(crate) latency: Histogram,
     pub(crate) bytes: u64,
     pub(crate) found: u64,
+    /// Whether a scan met the end of the keys before its share of entries (the
+    /// store held fewer keys than `num`), as opposed to being stopped by the time
+    /// limit.
+    pub(crate) ran_out_of_keys: bool,
     /// When the last timed operation ended.
     last: Option<Instant>,
 }
@@ -65,6 +69,7 @@ impl Tally {
         self.latency.merge(&other.latency);
         self.bytes += other.bytes;
         self.found += other.found;
+        self.ran_out_of_keys |= other.ran_out_of_keys;
     }
 
     fn time<T>(&mut self, op: impl FnOnce() -> T) -> T {
@@ -233,6 +238,7 @@ fn scan(ctx: &Ctx<'_>, share: Share, reverse: bool) -> EngineResult<Tally> {
     let (mut bytes, mut seen, mut group_start) = (0u64, 0u64, Instant::now());
     let latency = &mut t.latency;
     let limit = share.count;
+    let mut timed_out = false;
     ctx.engine.scan(None, reverse, &mut |k, v| {
         bytes += (k.len() + v.len()) as u64;
         seen += 1;
@@ -245,11 +251,13 @@ fn scan(ctx: &Ctx<'_>, share: Share, reverse: bool) -> EngineResult<Tally> {
             group_start = now;
             ctx.bar.inc(SCAN_GROUP);
             if past_deadline(ctx) {
+                timed_out = true;
                 return false;
             }
         }
         seen < limit
     })?;
+    t.ran_out_of_keys = seen < limit && !timed_out;
     let rest = seen % SCAN_GROUP;
     if let Some(per_entry) = (group_start.elapsed().as_nanos() as u64).checked_div(rest) {
         latency.record_n(per_entry, rest);

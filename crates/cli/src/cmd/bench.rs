@@ -34,11 +34,25 @@ impl Drop for TempDir {
     }
 }
 
-/// Whether `dir` may be emptied by the fill workloads, and whether it holds a
-/// database already.
-fn check_bench_dir(dir: &Path) -> Result<bool, CliError> {
+/// Whether `dir` may be emptied by the fill workloads in `list`, and whether it
+/// holds a database already. A database is deleted only with `force`; a directory
+/// holding anything else, never.
+fn check_bench_dir(dir: &Path, list: &[Workload], force: bool) -> Result<bool, CliError> {
     if dir.join(CURRENT).is_file() {
-        return Ok(true);
+        let wipers: Vec<&str> = list
+            .iter()
+            .filter(|w| w.starts_empty())
+            .map(|w| w.name())
+            .collect();
+        if wipers.is_empty() || force {
+            return Ok(true);
+        }
+        return Err(CliError::Usage(format!(
+            "{} holds a quickcache database, which the workloads {} would delete; pass \
+             --force to let them, or run only workloads that read",
+            dir.display(),
+            wipers.join(", ")
+        )));
     }
     let empty = match std::fs::read_dir(dir) {
         Ok(mut entries) => entries.next().is_none(),
@@ -93,7 +107,7 @@ pub(crate) fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliErro
         .clone()
         .or_else(|| temp.as_ref().map(|t| t.0.clone()))
         .unwrap_or_default();
-    let loaded = check_bench_dir(&dir)?;
+    let loaded = check_bench_dir(&dir, &list, args.force)?;
     let config = Config {
         num: args.num,
         value_size: args.value_size,
@@ -118,7 +132,7 @@ pub(crate) fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliErro
     let factory = QuickcacheFactory::default();
     let mut session = Session::new(&factory, &dir, config, loaded);
     let mut outcomes = Vec::new();
-    for w in list {
+    for w in list.iter().copied() {
         let outcome = session.run(w).map_err(CliError::Bench)?;
         if args.json {
             writeln!(out, "{}", json(&outcome)).map_err(output)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use quickcache::compaction::parse_manifest_name;
 use quickcache::wal::SegmentId;
 
-use super::frames::{check_header, number_in_header, walk};
+use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
 use super::manifest_edit::describe;
 use super::read_file;
 use crate::CliError;
@@ -23,6 +23,7 @@ pub(crate) fn dump_manifest(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let bytes = read_file(path)?;
+    check_kind(path, &bytes, Expect::Manifest)?;
     let name = path.file_name().and_then(|n| n.to_str());
     let number = name
         .and_then(parse_manifest_name)

@@ -10,7 +10,7 @@ use quickcache::memtable::{BatchFormat, WriteBatch};
 use quickcache::sstable::ValueKind;
 use quickcache::wal::SegmentId;
 
-use super::frames::{check_header, number_in_header, walk};
+use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
 use super::read_file;
 use crate::CliError;
 use crate::error::output;
@@ -98,6 +98,7 @@ fn print_batch(
 /// The file cannot be read, or it is damaged (after printing what was readable).
 pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Result<(), CliError> {
     let bytes = read_file(path)?;
+    check_kind(path, &bytes, Expect::Wal)?;
     let id = segment_of(path, &bytes);
     writeln!(
         out,

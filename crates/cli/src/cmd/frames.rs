@@ -4,10 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use quickcache::compaction::parse_manifest_name;
 use quickcache::wal::frame::{
     Decoded, check_segment_header, decode_at, next_intact, zero_tail_start,
 };
-use quickcache::wal::{SEGMENT_HEADER_LEN, SegmentId};
+use quickcache::wal::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentId};
 
 use crate::CliError;
 
@@ -19,6 +20,68 @@ const HEADER_NUMBER_OFFSET: usize = 16;
 pub(crate) fn number_in_header(bytes: &[u8]) -> Option<u64> {
     let field = bytes.get(HEADER_NUMBER_OFFSET..HEADER_NUMBER_OFFSET + 8)?;
     Some(u64::from_le_bytes(field.try_into().ok()?))
+}
+
+/// What a file given to a dump is meant to be; a WAL segment and a manifest share
+/// the segment framing and its magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// A WAL segment, `dump-wal`.
+    Wal,
+    /// A manifest, `dump-manifest`.
+    Manifest,
+}
+
+impl Expect {
+    fn what(self) -> &'static str {
+        match self {
+            Expect::Wal => "a WAL segment",
+            Expect::Manifest => "a manifest",
+        }
+    }
+}
+
+/// What a database names a file called `name`, and the command that dumps it.
+fn named_as(name: &str) -> Option<(&'static str, &'static str)> {
+    if SegmentId::from_file_name(name).is_some() {
+        Some((Expect::Wal.what(), "dump-wal"))
+    } else if parse_manifest_name(name).is_some() {
+        Some((Expect::Manifest.what(), "dump-manifest"))
+    } else if name.ends_with(".sst") {
+        Some(("a table", "dump-sst"))
+    } else {
+        None
+    }
+}
+
+/// Refuses a file that is not `expect`, before anything about it is printed: one
+/// whose name says it is another kind of file, or one that neither begins with the
+/// segment magic nor is named as `expect` (a file so named is taken as a damaged
+/// one, and [`check_header`] says what is wrong).
+///
+/// # Errors
+/// [`CliError::Usage`] naming what the file is not, and the command for what its
+/// name says it is.
+pub(crate) fn check_kind(path: &Path, bytes: &[u8], expect: Expect) -> Result<(), CliError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let refuse = |why: String| {
+        CliError::Usage(format!(
+            "{} is not {}: {why}",
+            path.display(),
+            expect.what()
+        ))
+    };
+    match named_as(name) {
+        Some((what, _)) if what == expect.what() => Ok(()),
+        Some((what, command)) => Err(refuse(format!(
+            "its name is that of {what}; try `quickcache {command}`"
+        ))),
+        None if bytes.starts_with(&SEGMENT_MAGIC) => Ok(()),
+        None => Err(refuse(format!(
+            "it does not begin with the segment magic {:?}",
+            String::from_utf8_lossy(&SEGMENT_MAGIC)
+        ))),
+    }
 }
 
 /// Checks the segment header of `bytes` as segment `id`.
@@ -91,6 +154,46 @@ pub(crate) fn walk(
                 )?;
                 at = next;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quickcache::wal::frame::encode_segment_header;
+
+    fn usage_text(result: Result<(), CliError>) -> String {
+        match result {
+            Err(CliError::Usage(text)) => text,
+            other => format!("not a usage error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_is_taken_by_its_name_or_else_by_its_magic() {
+        let segment = encode_segment_header(SegmentId(3));
+        let wal = Path::new("000003.log");
+        assert!(check_kind(wal, &segment, Expect::Wal).is_ok());
+        // Named as a segment but garbled: left for check_header to call damaged.
+        assert!(check_kind(wal, b"garbage", Expect::Wal).is_ok());
+        assert!(check_kind(Path::new("copy"), &segment, Expect::Manifest).is_ok());
+        let text = usage_text(check_kind(Path::new("copy"), b"garbage", Expect::Wal));
+        assert!(text.contains("not a WAL segment"), "{text}");
+        assert!(text.contains("QCWALSEG"), "{text}");
+    }
+
+    #[test]
+    fn a_name_of_another_kind_points_at_its_command() {
+        let segment = encode_segment_header(SegmentId(1));
+        let cases = [
+            ("000007.sst", Expect::Wal, "dump-sst"),
+            ("MANIFEST-000001", Expect::Wal, "dump-manifest"),
+            ("000001.log", Expect::Manifest, "dump-wal"),
+        ];
+        for (name, expect, command) in cases {
+            let text = usage_text(check_kind(Path::new(name), &segment, expect));
+            assert!(text.contains(&format!("`quickcache {command}`")), "{text}");
         }
     }
 }

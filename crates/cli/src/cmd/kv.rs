@@ -30,9 +30,7 @@ pub(crate) fn existing(db: &quickcache::Db, name: &str) -> Result<quickcache::Ke
 /// # Errors
 /// No database, a database error, or the key is absent.
 pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let db = open_existing(&args.db.db)?;
     let value = match &args.keyspace {
@@ -41,7 +39,10 @@ pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
     };
     let value = value.map_err(db_error(&args.db.db))?;
     let value = value.ok_or_else(|| CliError::NotFound(format.show(&key)))?;
-    writeln!(out, "{}", format.show(&value)).map_err(output)?;
+    format.write(out, &value).map_err(output)?;
+    if format != Format::Raw {
+        writeln!(out).map_err(output)?;
+    }
     db.close().map_err(db_error(&args.db.db))
 }
 
@@ -50,9 +51,7 @@ pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
 /// # Errors
 /// No database (unless `--create`), a database error.
 pub(crate) fn put(args: &PutArgs) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let value = parse(format, &args.value, "value")?;
     let path = &args.db.db;
@@ -81,9 +80,7 @@ pub(crate) fn put(args: &PutArgs) -> Result<(), CliError> {
 /// # Errors
 /// No database, a database error.
 pub(crate) fn delete(args: &KeyArgs) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let db = open_existing(&args.db.db)?;
     let deleted = match &args.keyspace {

@@ -87,7 +87,7 @@ mod tests {
             .push((Level::all().nth(2).unwrap(), TableId(42)));
         let mut payload = Vec::new();
         edit.encode(&mut payload);
-        let text = Format { hex: false };
+        let text = Format::Text;
         assert_eq!(
             describe(&payload, text),
             Ok(vec!["log number 7".into(), "remove L2 table 42".into()])
@@ -116,7 +116,7 @@ mod tests {
         };
         let mut payload = Vec::new();
         edit.encode(&mut payload);
-        let lines = describe(&payload, Format { hex: false }).unwrap();
+        let lines = describe(&payload, Format::Text).unwrap();
         assert_eq!(lines[0], "keyspace 3");
         assert!(
             lines[1].starts_with("create keyspace 3 log: memtable 1 bytes"),
@@ -130,13 +130,13 @@ mod tests {
         };
         let mut payload = Vec::new();
         drop.encode(&mut payload);
-        let lines = describe(&payload, Format { hex: false }).unwrap();
+        let lines = describe(&payload, Format::Text).unwrap();
         assert_eq!(lines, ["keyspace 3", "drop keyspace 3"]);
     }
 
     #[test]
     fn damage_is_named_never_panics() {
-        let text = Format { hex: false };
+        let text = Format::Text;
         assert!(describe(&[9], text).is_err_and(|e| e.contains("version")));
         let truncated = [1, 1, 8, 0, 0, 0, 1, 2];
         assert!(describe(&truncated, text).is_err_and(|e| e.contains("at byte")));

@@ -1,6 +1,6 @@
 //! `scan`: pairs in key order within bounds, either direction.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::ops::Bound;
 
 use super::open::{db_error, open_existing};
@@ -8,6 +8,7 @@ use crate::CliError;
 use crate::args::ScanArgs;
 use crate::error::output;
 use crate::escape::Format;
+use crate::json::Object;
 
 /// A key range, lower and upper bound.
 pub(crate) type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
@@ -63,14 +64,27 @@ pub(crate) fn bounds(args: &ScanArgs, format: Format) -> Result<KeyRange, CliErr
     Ok((max_lower(from, prefix), min_upper(to, prefix_upper)))
 }
 
-/// Prints `key<TAB>value` lines.
+fn print_pair(out: &mut dyn Write, format: Format, key: &[u8], value: &[u8]) -> io::Result<()> {
+    format.write(out, key)?;
+    out.write_all(b"\t")?;
+    format.write(out, value)?;
+    out.write_all(b"\n")
+}
+
+/// `{"key":…,"value":…}` with the strings as `format` shows them.
+fn json_pair(format: Format, key: &[u8], value: &[u8]) -> String {
+    Object::new()
+        .str("key", &format.show(key))
+        .str("value", &format.show(value))
+        .finish()
+}
+
+/// Prints `key<TAB>value` lines, or JSON lines.
 ///
 /// # Errors
 /// No database, a database error (damage met while scanning), bad arguments.
 pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let format = Format {
-        hex: args.format.hex,
-    };
+    let format = args.format.format();
     let range = bounds(args, format)?;
     let path = &args.db.db;
     let db = open_existing(path)?;
@@ -86,7 +100,11 @@ pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError>
     let limit = args.limit.unwrap_or(u64::MAX);
     for kv in iter.take(usize::try_from(limit).unwrap_or(usize::MAX)) {
         let (k, v) = kv.map_err(db_error(path))?;
-        writeln!(out, "{}\t{}", format.show(&k), format.show(&v)).map_err(output)?;
+        if args.json {
+            writeln!(out, "{}", json_pair(format, &k, &v)).map_err(output)?;
+        } else {
+            print_pair(out, format, &k, &v).map_err(output)?;
+        }
     }
     db.close().map_err(db_error(path))
 }

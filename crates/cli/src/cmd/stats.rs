@@ -3,13 +3,14 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use quickcache::{LevelStats, Stats};
+use quickcache::{LevelStats, Stats, TableStats};
 
 use super::open::{db_error, open_existing};
 use crate::CliError;
-use crate::args::DbArgs;
+use crate::args::ReportArgs;
 use crate::error::output;
 use crate::escape::escape;
+use crate::json::{Object, array, string_or_null};
 
 /// Width of the largest level's bar, in characters.
 const BAR_WIDTH: u64 = 60;
@@ -155,14 +156,73 @@ fn summary(stats: &Stats) -> String {
     )
 }
 
-/// Prints the shape of the database in `--db`.
+fn table_json(t: &TableStats) -> String {
+    Object::new()
+        .num("id", t.id)
+        .num("size", t.size)
+        .num("entries", t.entries)
+        .str("smallest", &escape(&t.smallest))
+        .str("largest", &escape(&t.largest))
+        .finish()
+}
+
+fn level_json(level: &LevelStats) -> String {
+    Object::new()
+        .num("level", level.level)
+        .num("files", level.files)
+        .num("bytes", level.bytes)
+        .num(
+            "entries",
+            level.tables.iter().map(|t| t.entries).sum::<u64>(),
+        )
+        .raw("tables", &array(level.tables.iter().map(table_json)))
+        .finish()
+}
+
+/// The figures as one JSON object on one line (keys as escaped text, times in
+/// nanoseconds).
+pub fn stats_json(stats: &Stats) -> String {
+    let c = &stats.compaction;
+    Object::new()
+        .raw("levels", &array(stats.levels.iter().map(level_json)))
+        .num("memtable_bytes", stats.memtable_bytes)
+        .num("frozen_memtables", stats.frozen_memtables)
+        .num("wal_bytes", stats.wal_bytes)
+        .num("writes", stats.writes)
+        .num("user_bytes", stats.user_bytes)
+        .float("write_amplification", stats.write_amplification)
+        .num("read_amplification", stats.read_amplification)
+        .float("space_amplification", stats.space_amplification)
+        .num("slowdowns", stats.slowdowns)
+        .num("stops", stats.stops)
+        .num("stall_ns", stats.stall_time.as_nanos())
+        .num("table_reader_bytes", stats.table_reader_bytes)
+        .num("snapshots", stats.snapshots)
+        .num("flushes", c.flushes)
+        .num("flush_bytes", c.flush_bytes)
+        .num("compactions", c.compactions)
+        .num("trivial_moves", c.trivial_moves)
+        .num("compaction_read_bytes", c.compaction_read_bytes)
+        .num("compaction_write_bytes", c.compaction_write_bytes)
+        .raw(
+            "background_error",
+            &string_or_null(stats.background_error.as_deref()),
+        )
+        .finish()
+}
+
+/// Prints the shape of the database in `--db`, as text or JSON.
 ///
 /// # Errors
 /// No database, a database error.
-pub(crate) fn stats(args: &DbArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let db = open_existing(&args.db)?;
+pub(crate) fn stats(args: &ReportArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let path = &args.db.db;
+    let db = open_existing(path)?;
     let stats = db.stats();
-    db.close().map_err(db_error(&args.db))?;
+    db.close().map_err(db_error(path))?;
+    if args.json {
+        return writeln!(out, "{}", stats_json(&stats)).map_err(output);
+    }
     let mut text = format!(
         "{}\n{}\n{}",
         picture(&stats),
@@ -186,7 +246,6 @@ pub(crate) fn stats(args: &DbArgs, out: &mut dyn Write) -> Result<(), CliError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quickcache::TableStats;
 
     fn level(sizes: &[u64]) -> LevelStats {
         let tables: Vec<_> = sizes

@@ -103,7 +103,10 @@ impl SkipList {
         let mut level = 0;
         while let Some(&(pred, succ)) = levels.get(level) {
             let Some(at) = self.at(pred) else {
-                level = MAX_HEIGHT; // unreachable: preds are the head or claimed nodes
+                // Preds are the head or linked nodes. Should one ever be missing, a
+                // search from the top is still right, only slower.
+                debug_assert!(false, "splice pred {pred} is not in the store");
+                level = MAX_HEIGHT;
                 break;
             };
             if at.link(level) != succ {
@@ -134,7 +137,8 @@ impl SkipList {
             _ => levels.get(level).map_or(NULL, |l| l.0),
         };
         let Some(mut pred) = self.at(start) else {
-            return self.search(probe, false, levels).2; // unreachable, as above
+            debug_assert!(false, "splice pred {start} is not in the store");
+            return self.search(probe, false, levels).2; // right, only slower
         };
         // With no level re-searched, level 0's bracket was just checked: succ > key.
         let mut order = Ordering::Greater;

@@ -131,14 +131,27 @@ impl Store {
         self.words.get(id)
     }
 
-    /// The user key and value of the node named `id`.
+    /// The user key and value of the node named `id`, a claimed node (never
+    /// [`NULL`]).
+    ///
+    /// Its entry is always there: a node is reachable only once linked, and it is
+    /// linked only after its entry is stored. Debug builds assert that; release builds
+    /// keep the search free of the check and would read a missing entry as an empty
+    /// key and value.
     pub(crate) fn entry(&self, id: Id) -> (&[u8], &[u8]) {
-        let meta = self.words(id).map_or(0, |w| word(w, 3));
+        let words = self.words(id);
+        debug_assert!(words.is_some(), "node {id} is not in the store");
+        let meta = words.map_or(0, |w| word(w, 3));
         let slot = self.entries.get((meta >> 16) as usize);
-        // Always set: a node is linked only after its entry is stored.
         match slot.and_then(|s| s.first()).and_then(OnceLock::get) {
-            Some(e) => e.data.split_at_checked(e.key_len).unwrap_or((&e.data, &[])),
-            None => (&[], &[]),
+            Some(e) => {
+                debug_assert!(e.key_len <= e.data.len(), "node {id}: key past its entry");
+                e.data.split_at_checked(e.key_len).unwrap_or((&e.data, &[]))
+            }
+            None => {
+                debug_assert!(false, "node {id} is reachable but has no entry");
+                (&[], &[])
+            }
         }
     }
 
@@ -191,20 +204,41 @@ pub(crate) struct At<'a> {
 }
 
 impl At<'_> {
-    /// The link to the next node at `level`. `Acquire`: the node's words and entry
-    /// were written before the `Release` exchange that linked it.
+    /// The link to the next node at `level`, which must be below the node's height.
+    /// `Acquire`: the node's words and entry were written before the `Release`
+    /// exchange that linked it.
+    ///
+    /// `words` runs on to the end of the node's bucket, so a level at or above the
+    /// height would read the next node's words: debug builds assert it never is.
     #[inline(always)]
     pub(crate) fn link(&self, level: usize) -> Link {
+        debug_assert!(
+            level < self.height(),
+            "level {level} of node {}, which has {} levels",
+            self.id,
+            self.height()
+        );
         self.words
             .get(FIELDS + level)
             .map_or(Link::NONE, |l| Link(l.load(Acquire)))
     }
+
+    /// The node's number of levels; the head has them all.
+    pub(crate) fn height(&self) -> usize {
+        if self.id == NULL {
+            MAX_HEIGHT
+        } else {
+            (word(self.words, 3) & 0xff) as usize
+        }
+    }
 }
 
-/// Word `i` of a node's `words`; 0 if out of range, which a node's key and meta words
-/// never are (a node is claimed whole within one bucket).
+/// Word `i` of a node's `words`. A node is claimed whole within one bucket, so its
+/// key, meta and link words are always in range (debug builds assert it); the 0 for
+/// out of range is never read.
 #[inline(always)]
 pub(crate) fn word(words: &[AtomicU64], i: usize) -> u64 {
+    debug_assert!(i < words.len(), "word {i} of a node with {}", words.len());
     words.get(i).map_or(0, |w| w.load(Relaxed))
 }
 
@@ -271,6 +305,14 @@ mod tests {
         let at = At { id, words };
         assert!((0..height).all(|level| at.link(level) == Link::NONE));
         assert!(store.words(NULL).is_none());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in the store")]
+    fn a_missing_node_is_an_assertion_not_an_empty_entry() {
+        let store = Store::new();
+        let _ = store.entry(5);
     }
 
     fn head(user_key: &[u8]) -> Head {

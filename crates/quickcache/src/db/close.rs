@@ -74,6 +74,9 @@ impl Db {
         let inner = &self.inner;
         lock(&inner.bg).stop = true;
         inner.bg_changed.notify_all();
+        let _waiting = inner
+            .waits
+            .enter("close: stopping the flush thread and the compaction pool");
         if let Some(thread) = lock(&self.flusher).take() {
             // The thread only loops on its state; a panic there is already reported.
             let _joined = thread.join();

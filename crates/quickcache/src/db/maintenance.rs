@@ -86,4 +86,40 @@ impl Db {
             .sync()
             .map_err(|source| inner.fail(inner.wal_error("syncing", source)))
     }
+
+    /// What the background threads and the calls waiting on them are doing, as text
+    /// for people (the format is not stable): the flush backlog, the compaction pool
+    /// (compactions running, due and waiting, busy tables), the error state, and every
+    /// thread blocked on background work, with what it waits for and since when.
+    /// For diagnosing a stuck process; it never blocks for long.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let report = db.background_report();
+    /// assert!(report.contains("compaction pool: 1 threads"), "{report}");
+    /// assert!(report.contains("pending waits: 0"), "{report}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn background_report(&self) -> String {
+        self.reporter().report()
+    }
+
+    /// A handle that produces [`Db::background_report`] from another thread (a
+    /// watchdog's, say) without keeping the database open.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let reporter = db.reporter();
+    /// assert!(reporter.report().contains("frozen memtables 0"));
+    /// drop(db);
+    /// assert_eq!(reporter.report(), "database closed and dropped");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reporter(&self) -> crate::BackgroundReporter {
+        crate::BackgroundReporter(std::sync::Arc::downgrade(&self.inner))
+    }
 }

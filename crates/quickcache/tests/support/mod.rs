@@ -24,3 +24,13 @@ pub(crate) fn env_secs(name: &str, default: u64) -> Duration {
 pub(crate) fn first_seed() -> u64 {
     env_count("QUICKCACHE_SEED", 1)
 }
+
+/// How long any one test of these suites may run before it counts as hung.
+const TEST_LIMIT: Duration = Duration::from_secs(600);
+
+/// The watchdog a test that waits on background work starts with: if the test hangs,
+/// it prints what it can (add a database with `watch`) and fails the test binary
+/// within [`TEST_LIMIT`], instead of leaving CI to time out without a word.
+pub(crate) fn watchdog(test: &str) -> quickcache_stress::watchdog::Watchdog {
+    quickcache_stress::watchdog::Watchdog::start(test, TEST_LIMIT)
+}

@@ -1,0 +1,150 @@
+//! `bench`: the workloads, their reports, and the directory it may or may not delete.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests: a panic is a failed test"
+)]
+
+mod common;
+
+use common::{assert_clean_error, json_lines, path, qc, sample_db, stderr, stdout};
+use quickcache_cli::Exit;
+
+#[test]
+fn bench_runs_every_workload_and_prints_the_table() {
+    let o = qc(&["bench", "--num", "3000"]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    for name in [
+        "fillseq",
+        "fillrandom",
+        "fillbatch",
+        "overwrite",
+        "readrandom",
+        "readmissing",
+        "seekrandom",
+        "readseq",
+        "readreverse",
+        "readwhilewriting",
+        "deleterandom",
+        "fillsync",
+        "fillsync4",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{text}"
+        );
+    }
+    assert!(text.contains("p99.9"), "{text}");
+    assert!(text.contains("removed afterwards"), "{text}");
+}
+
+#[test]
+fn bench_json_reports_measured_reads_and_keeps_a_given_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let o = qc(&[
+        "bench",
+        "--num",
+        "2000",
+        "--threads",
+        "2",
+        "--json",
+        "--db",
+        path(&db),
+        "--benchmarks",
+        "readrandom,readmissing,readseq",
+    ]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].contains(r#""workload":"readrandom","threads":2,"ops":2000,"#),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(r#""found":2000"#),
+        "reads of a loaded store find every key: {}",
+        lines[0]
+    );
+    assert!(lines[1].contains(r#""found":0"#), "{}", lines[1]);
+    assert!(lines[2].contains(r#""found":2000"#), "{}", lines[2]);
+    assert!(db.join("CURRENT").is_file());
+}
+
+#[test]
+fn bench_rejects_an_unknown_workload() {
+    assert_clean_error(
+        &qc(&["bench", "--benchmarks", "fillseq,nope"]),
+        Exit::Usage,
+        "unknown benchmark \"nope\"",
+    );
+}
+
+#[test]
+fn bench_deletes_a_database_only_with_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    let d = path(tmp.path());
+    let refused = qc(&[
+        "bench",
+        "--db",
+        d,
+        "--num",
+        "100",
+        "--benchmarks",
+        "readrandom,fillseq",
+    ]);
+    assert_clean_error(&refused, Exit::Usage, "fillseq would delete; pass --force");
+    assert_eq!(stdout(&qc(&["get", "--db", d, "a"])), "value-a\n");
+    // Workloads that only read leave it alone, so they need no --force.
+    let reads = qc(&[
+        "bench",
+        "--db",
+        d,
+        "--num",
+        "100",
+        "--benchmarks",
+        "readrandom",
+    ]);
+    assert!(reads.status.success(), "{}", stderr(&reads));
+    assert_eq!(stdout(&qc(&["get", "--db", d, "a"])), "value-a\n");
+    let forced = qc(&[
+        "bench",
+        "--db",
+        d,
+        "--num",
+        "100",
+        "--benchmarks",
+        "fillseq",
+        "--force",
+    ]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_eq!(qc(&["get", "--db", d, "a"]).status.code(), Some(3));
+}
+
+#[test]
+fn bench_says_a_scan_ran_out_of_keys_rather_than_time() {
+    let o = qc(&[
+        "bench",
+        "--num",
+        "2000",
+        "--json",
+        "--benchmarks",
+        "fillrandom,readseq",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = json_lines(&stdout(&o));
+    let readseq = &lines[1];
+    let note = readseq["note"].as_str().unwrap();
+    let ops = readseq["ops"].as_u64().unwrap();
+    assert!(ops < 2000, "fillrandom repeats keys: {readseq}");
+    assert!(
+        note.contains(&format!("ran out of keys after {ops} of 2000 entries")),
+        "{note}"
+    );
+    assert!(!note.contains("time limit"), "{note}");
+}
