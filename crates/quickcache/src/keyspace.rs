@@ -404,11 +404,11 @@ impl Db {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn find_keyspace(&self, name: &str) -> Option<Keyspace> {
-        let state = self
-            .inner
-            .keyspace_states()
-            .into_iter()
-            .find(|k| k.name == name)?;
+        // Under the registry's read lock, without copying it: the lookup is cheap.
+        let all = self.inner.keyspaces.read();
+        let all = all.unwrap_or_else(std::sync::PoisonError::into_inner);
+        let state = Arc::clone(all.values().find(|k| k.name == name)?);
+        drop(all);
         Some(Keyspace {
             inner: Arc::clone(&self.inner),
             state,
