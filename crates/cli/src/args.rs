@@ -120,6 +120,9 @@ pub struct KeyArgs {
     pub db: DbArgs,
     /// The key.
     pub key: String,
+    /// The keyspace to use instead of the default one.
+    #[arg(long, value_name = "NAME")]
+    pub keyspace: Option<String>,
     /// Format of keys and values.
     #[command(flatten)]
     pub format: FormatArgs,
@@ -141,6 +144,9 @@ pub struct PutArgs {
     /// Fsync before returning (survives power loss).
     #[arg(long)]
     pub sync: bool,
+    /// The keyspace to write to instead of the default one (created if missing).
+    #[arg(long, value_name = "NAME")]
+    pub keyspace: Option<String>,
     /// Format of keys and values.
     #[command(flatten)]
     pub format: FormatArgs,
@@ -167,6 +173,9 @@ pub struct ScanArgs {
     /// At most this many pairs.
     #[arg(long)]
     pub limit: Option<u64>,
+    /// The keyspace to use instead of the default one.
+    #[arg(long, value_name = "NAME")]
+    pub keyspace: Option<String>,
     /// One JSON object per pair and line, `{"key":…,"value":…}`, the strings as
     /// without --json (escaped text, or hex with --hex).
     #[arg(long, conflicts_with = "raw")]

@@ -12,7 +12,7 @@ mod session;
 mod workers;
 mod workload;
 
-pub use engine::{Engine, EngineError, EngineFactory, EngineResult};
+pub use engine::{Engine, EngineError, EngineFactory, EngineResult, KEYSPACES};
 pub use histogram::Histogram;
 pub use keys::{Rng, Values, write_key, write_missing_key};
 pub use quickcache::QuickcacheFactory;

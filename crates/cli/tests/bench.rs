@@ -148,3 +148,39 @@ fn bench_says_a_scan_ran_out_of_keys_rather_than_time() {
     );
     assert!(!note.contains("time limit"), "{note}");
 }
+
+#[test]
+fn bench_runs_the_keyspace_workloads_on_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let o = qc(&[
+        "bench",
+        "--num",
+        "3000",
+        "--json",
+        "--db",
+        path(&db),
+        "--benchmarks",
+        "fill16keyspaces,batch16keyspaces,fillbatch,readrandom",
+    ]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].contains(r#""workload":"fill16keyspaces""#),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains(r#""ops":3000"#), "{}", lines[0]);
+    assert!(
+        lines[1].contains(r#""workload":"batch16keyspaces""#),
+        "{}",
+        lines[1]
+    );
+    // readrandom after the keyspace fills still finds its keys: the default keyspace
+    // was filled again (fillbatch), not taken for loaded.
+    assert!(lines[3].contains(r#""found":3000"#), "{}", lines[3]);
+    // fillbatch started from an empty store: the keyspaces went with it.
+    assert_eq!(quickcache::Db::open(&db).unwrap().keyspaces(), ["default"]);
+}

@@ -210,3 +210,39 @@ fn dump_manifest_shows_the_edits() {
         "damaged",
     );
 }
+
+#[test]
+fn dump_wal_reads_a_version_1_segment_and_names_keyspaces_in_version_2() {
+    // The committed format-v1 fixture's WAL segment (read in place: dump-wal only reads).
+    let v1 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../quickcache/tests/fixtures/format-v1/wal/000003.log"
+    );
+    let o = qc(&["dump-wal", v1]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(text.contains("PUT key00340 = three-340"), "{text}");
+    assert!(text.contains("DEL key00100"), "{text}");
+    assert!(!text.contains("[keyspace"), "{text}");
+
+    use quickcache::memtable::WriteBatch;
+    use quickcache::sstable::{KeyspaceId, SeqNo};
+    use quickcache::wal::{Durability, Wal, WalOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let fs: quickcache::fs::DynFs = std::sync::Arc::new(quickcache::fs::RealFs::new());
+    let (wal, _) = Wal::open(fs, tmp.path(), WalOptions::default()).unwrap();
+    let mut batch = WriteBatch::new();
+    batch.put(b"plain", b"0").unwrap();
+    batch.put_in(KeyspaceId(4), b"log", b"entry").unwrap();
+    batch.delete_in(KeyspaceId(4), b"old").unwrap();
+    batch.set_base_seqno(SeqNo::new(1).unwrap()).unwrap();
+    wal.append(batch.encoded(), Durability::Synced).unwrap();
+    wal.close().unwrap();
+    let segment = files_with(tmp.path(), ".log").pop().unwrap();
+    let o = qc(&["dump-wal", path(&segment)]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(text.contains("PUT plain = 0"), "{text}");
+    assert!(text.contains("PUT [keyspace 4] log = entry"), "{text}");
+    assert!(text.contains("DEL [keyspace 4] old"), "{text}");
+}

@@ -188,3 +188,67 @@ fn quickcache_db_names_the_database_when_db_is_not_given() {
     assert!(stdout(&bench).contains("removed afterwards"));
     assert_eq!(stdout(&with_env(&["get", "a"])), "value-a\n");
 }
+
+#[test]
+fn keyspace_flag_reads_and_writes_one_keyspace_and_stats_shows_its_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = path(tmp.path());
+    let put = qc(&[
+        "put",
+        "--db",
+        db,
+        "--create",
+        "--keyspace",
+        "log",
+        "k",
+        "in-log",
+    ]);
+    assert!(put.status.success(), "{}", stderr(&put));
+    assert!(qc(&["put", "--db", db, "k", "in-default"]).status.success());
+    let o = qc(&["get", "--db", db, "--keyspace", "log", "k"]);
+    assert_eq!(stdout(&o), "in-log\n", "{}", stderr(&o));
+    let o = qc(&["get", "--db", db, "k"]);
+    assert_eq!(stdout(&o), "in-default\n");
+    let o = qc(&["scan", "--db", db, "--keyspace", "log"]);
+    assert_eq!(stdout(&o), "k\tin-log\n");
+    // Reads never create a keyspace.
+    let missing = qc(&["get", "--db", db, "--keyspace", "nope", "k"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(Exit::NotFound as i32),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(stderr(&missing).contains("keyspace nope"));
+    let o = qc(&["stats", "--db", db]);
+    assert!(
+        stdout(&o).contains("keyspace log: memtable"),
+        "{}",
+        stdout(&o)
+    );
+    let o = qc(&["delete", "--db", db, "--keyspace", "log", "k"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = qc(&["get", "--db", db, "--keyspace", "log", "k"]);
+    assert_eq!(o.status.code(), Some(Exit::NotFound as i32));
+    let o = qc(&["get", "--db", db, "k"]);
+    assert_eq!(stdout(&o), "in-default\n");
+    let dump = common::files_with(tmp.path(), "").into_iter().find(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("MANIFEST-"))
+    });
+    let o = qc(&["dump-manifest", path(&dump.unwrap())]);
+    assert!(
+        stdout(&o).contains("create keyspace 1 log"),
+        "{}",
+        stdout(&o)
+    );
+    // The WAL names the keyspace by id; inside a database the manifest gives its name.
+    let segment = common::files_with(tmp.path(), ".log").pop().unwrap();
+    let o = qc(&["dump-wal", path(&segment)]);
+    assert!(
+        stdout(&o).contains("DEL [keyspace 1 log] k"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 
 use quickcache_sstable::SeqNo;
 
-use crate::{Busy, CompactionPlan, Error, Result, SyncPoints, VersionSet, pick};
+use crate::{Busy, CompactionPlan, Error, Result, SyncPoints, VersionSet};
 
 mod idle;
 mod manual;
@@ -172,12 +172,7 @@ impl Compactor {
         let state = guard(&self.shared.state);
         state.running == 0
             && state.manual == 0
-            && pick(
-                &self.shared.set.current(),
-                self.shared.set.options(),
-                &state.taken(),
-            )
-            .is_none()
+            && self.shared.set.pick_any(&state.taken()).is_none()
     }
 
     /// Blocks until no compaction is due or running (or one failed), then reports the
@@ -338,7 +333,7 @@ fn claim(shared: &Shared) -> Option<CompactionPlan> {
     if state.error.is_some() {
         return None;
     }
-    let plan = pick(&shared.set.current(), shared.set.options(), &state.taken())?;
+    let plan = shared.set.pick_any(&state.taken())?;
     Shared::mark_busy(&mut state, &plan);
     state.running += 1;
     Some(plan)

@@ -9,16 +9,33 @@ pub(crate) mod codec;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use quickcache_sstable::{InternalKey, SeqNo};
+use quickcache_sstable::{InternalKey, KeyspaceId, SeqNo};
 use snafu::Snafu;
 
-use crate::{Level, TableHandle, TableId, TableInfo, Version};
+use crate::{KeyspaceDef, Level, TableHandle, TableId, TableInfo, Version};
 
-/// A change to the tree: tables added and removed, plus the bookkeeping numbers that
-/// must become durable together with them.
+/// A change to one keyspace's tree: tables added and removed, plus the bookkeeping
+/// numbers that must become durable together with them; or the creation or drop of a
+/// keyspace.
+///
+/// The log number, compaction pointers and tables belong to [`VersionEdit::keyspace`]
+/// (the default keyspace unless set); the next file number, last sequence number and
+/// last keyspace id are the database's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VersionEdit {
-    /// WAL segments numbered below this are fully contained in tables and obsolete.
+    /// The keyspace the tree fields below belong to, and which `create` or `drop`
+    /// applies to.
+    pub keyspace: KeyspaceId,
+    /// Creates `keyspace` with this name and these options. Never the default one.
+    pub create: Option<KeyspaceDef>,
+    /// Drops `keyspace`: its tables are obsolete once the edit is durable, and WAL
+    /// entries for it are skipped by recovery. Never the default one.
+    pub drop: bool,
+    /// The largest keyspace id handed out so far: ids are never reused, so a WAL
+    /// entry of a dropped keyspace is never taken for a later one's.
+    pub last_keyspace: Option<KeyspaceId>,
+    /// WAL segments numbered below this hold nothing of `keyspace` that is not in its
+    /// tables.
     pub log_number: Option<u64>,
     /// The next file number to hand out (tables and manifests share the counter).
     pub next_file: Option<u64>,

@@ -116,6 +116,13 @@ pub enum Error {
         /// The manifest.
         path: PathBuf,
     },
+    /// A flush or compaction was to change a keyspace that does not exist (dropped
+    /// meanwhile): nothing was written to the manifest.
+    #[snafu(display("{keyspace} does not exist (dropped?); nothing was written"))]
+    NoSuchKeyspace {
+        /// The keyspace.
+        keyspace: quickcache_sstable::KeyspaceId,
+    },
     /// The background compaction pool has stopped.
     #[snafu(display("the background compaction pool has stopped"))]
     Stopped,

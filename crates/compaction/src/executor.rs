@@ -35,7 +35,10 @@ impl VersionSet {
         snapshots: &[SeqNo],
         stop: &AtomicBool,
     ) -> Result<()> {
-        let mut edit = VersionEdit::new();
+        let mut edit = VersionEdit {
+            keyspace: plan.keyspace,
+            ..VersionEdit::new()
+        };
         for t in &plan.inputs {
             edit.removed.push((plan.level, t.info().id));
         }
@@ -51,13 +54,18 @@ impl VersionSet {
                 .iter()
                 .map(|t| (plan.output_level, t.info().clone()))
                 .collect();
-            self.log_and_apply(edit)?;
+            self.log_and_apply(edit).map_err(gone_is_stopped)?;
             Stats::add(&self.stats.trivial_moves, 1);
             return Ok(());
         }
-        let mut outputs = Outputs::new(self, &self.stats.compaction_write_bytes);
-        let written =
-            merge_into(self, plan, snapshots, stop, &mut outputs).and_then(|()| outputs.finish());
+        let options = self.options_of(plan.keyspace);
+        let mut outputs = Outputs::new(
+            self,
+            options.table.clone(),
+            &self.stats.compaction_write_bytes,
+        );
+        let written = merge_into(&options, plan, snapshots, stop, &mut outputs)
+            .and_then(|()| outputs.finish());
         let tables = match written {
             Ok(tables) => tables,
             Err(e) => {
@@ -66,7 +74,13 @@ impl VersionSet {
             }
         };
         edit.added = tables.into_iter().map(|t| (plan.output_level, t)).collect();
-        self.log_and_apply(edit)?;
+        if let Err(e) = self.log_and_apply(edit) {
+            // Dropped meanwhile: nothing lists the outputs, so they go now.
+            if matches!(e, crate::Error::NoSuchKeyspace { .. }) {
+                outputs.abandon();
+            }
+            return Err(gone_is_stopped(e));
+        }
         Stats::add(&self.stats.compactions, 1);
         Stats::add(&self.stats.compaction_read_bytes, plan.input_bytes());
         Ok(())
@@ -79,8 +93,7 @@ impl VersionSet {
     pub fn compact_until_idle(&self, snapshots: &[SeqNo]) -> Result<usize> {
         let never = AtomicBool::new(false);
         let mut done = 0;
-        while let Some(plan) = crate::pick(&self.current(), &self.options, &crate::Busy::default())
-        {
+        while let Some(plan) = self.pick_any(&crate::Busy::default()) {
             self.compact(&plan, snapshots, &never)?;
             done += 1;
         }
@@ -103,8 +116,17 @@ fn input_cursor(plan: &CompactionPlan) -> crate::MergingCursor<BoxCursor> {
     crate::MergingCursor::new(children)
 }
 
+/// A compaction of a keyspace dropped while it ran is not a failure: it stops, as an
+/// interrupted one does, and leaves the tree (and the pool) as they were.
+fn gone_is_stopped(e: crate::Error) -> crate::Error {
+    match e {
+        crate::Error::NoSuchKeyspace { .. } => crate::Error::Stopped,
+        e => e,
+    }
+}
+
 fn merge_into(
-    set: &VersionSet,
+    options: &crate::CompactionOptions,
     plan: &CompactionPlan,
     snapshots: &[SeqNo],
     stop: &AtomicBool,
@@ -112,11 +134,7 @@ fn merge_into(
 ) -> Result<()> {
     let mut input = input_cursor(plan);
     let mut retention = Retention::new(snapshots.to_vec());
-    let mut cutter = Cutter::new(
-        plan,
-        set.options.table_size,
-        set.options.max_grandparent_overlap,
-    );
+    let mut cutter = Cutter::new(plan, options.table_size, options.max_grandparent_overlap);
     let mut last_user: Vec<u8> = Vec::new();
     let mut count = 0u64;
     input.seek_to_first().context(InputSnafu)?;

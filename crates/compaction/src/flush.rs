@@ -1,7 +1,7 @@
 //! Flush: a frozen memtable's entries into one L0 table, installed together with the
 //! WAL number it makes obsolete.
 
-use quickcache_sstable::{Cursor, SeqNo};
+use quickcache_sstable::{Cursor, KeyspaceId, SeqNo};
 use snafu::ResultExt;
 
 use crate::error::InputSnafu;
@@ -27,7 +27,22 @@ impl VersionSet {
         log_number: u64,
         snapshots: &[SeqNo],
     ) -> Result<Option<TableInfo>> {
-        let mut outputs = Outputs::new(self, &self.stats.flush_bytes);
+        self.flush_keyspace(KeyspaceId::DEFAULT, memtable, log_number, snapshots)
+    }
+
+    /// [`VersionSet::flush`] into the tree of `keyspace`: the table joins that
+    /// keyspace's L0 and `log_number` becomes its log number (the others' stay).
+    /// Fails with [`crate::Error::NoSuchKeyspace`] if the keyspace does not exist
+    /// (dropped meanwhile); the table written is removed again.
+    pub fn flush_keyspace(
+        &self,
+        keyspace: KeyspaceId,
+        memtable: &mut dyn Cursor,
+        log_number: u64,
+        snapshots: &[SeqNo],
+    ) -> Result<Option<TableInfo>> {
+        let table = self.options_of(keyspace).table;
+        let mut outputs = Outputs::new(self, table, &self.stats.flush_bytes);
         let written =
             write_memtable(&mut outputs, memtable, snapshots).and_then(|()| outputs.finish());
         let tables = match written {
@@ -39,6 +54,7 @@ impl VersionSet {
         };
         let table = tables.into_iter().next();
         let mut edit = VersionEdit {
+            keyspace,
             log_number: Some(log_number),
             ..VersionEdit::new()
         };
@@ -46,7 +62,13 @@ impl VersionSet {
             edit.last_seqno = Some(info.max_seqno);
             edit.added.push((Level::L0, info.clone()));
         }
-        self.log_and_apply(edit)?;
+        if let Err(e) = self.log_and_apply(edit) {
+            // Dropped meanwhile: nothing lists the table, so it goes now.
+            if matches!(e, crate::Error::NoSuchKeyspace { .. }) {
+                outputs.abandon();
+            }
+            return Err(e);
+        }
         Stats::add(&self.stats.flushes, 1);
         Ok(table)
     }

@@ -36,6 +36,8 @@ pub(crate) struct Damage {
 pub(crate) struct Records<'a> {
     pub(crate) records: Vec<(u64, &'a [u8])>,
     pub(crate) dropped: Option<Damage>,
+    /// The format version in the file's header (the WAL segment format version).
+    pub(crate) format: u32,
 }
 
 /// The records of manifest `number`, whose file holds `bytes`, each with its offset.
@@ -51,11 +53,11 @@ pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Records<'_>, Damage> 
         offset: offset as u64,
         reason,
     };
-    match check_segment_header(bytes, id) {
-        Ok(Ok(())) => {}
+    let format = match check_segment_header(bytes, id) {
+        Ok(Ok(format)) => format,
         Ok(Err(kind)) => return Err(damage(0, kind.to_string())),
         Err(e) => return Err(damage(0, e.to_string())),
-    }
+    };
     let mut out = Vec::new();
     let mut at = SEGMENT_HEADER_LEN;
     loop {
@@ -69,12 +71,14 @@ pub(crate) fn records(bytes: &[u8], number: u64) -> Result<Records<'_>, Damage> 
                 return Ok(Records {
                     records: out,
                     dropped: None,
+                    format,
                 });
             }
             Err(kind) => {
                 return torn_tail_or_corrupt(bytes, id, at, kind).map(|tail| Records {
                     records: out,
                     dropped: Some(tail),
+                    format,
                 });
             }
         }

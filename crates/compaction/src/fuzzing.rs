@@ -43,7 +43,9 @@ pub fn manifest(data: &[u8]) -> Result<(), Violation> {
     Ok(())
 }
 
-/// Recovers a tree whose only manifest holds `bytes`; any result but a panic is fine.
+/// Recovers a tree whose only manifest holds `bytes`; any result but a panic is fine,
+/// but a tree that opens must open again the same (keyspaces, log numbers, tables):
+/// the first open may have written a fresh manifest from its snapshot.
 fn open_manifest(bytes: &[u8]) -> Result<(), Violation> {
     let sim = SimFs::new(0);
     let fs: DynFs = Arc::new(sim);
@@ -63,6 +65,41 @@ fn open_manifest(bytes: &[u8]) -> Result<(), Violation> {
     };
     setup().map_err(|e| format!("setup: {e}"))?;
     let _inspected = VersionSet::inspect(Arc::clone(&fs), dir);
-    let _opened = VersionSet::open(fs, dir, crate::CompactionOptions::default());
+    let options = crate::CompactionOptions::default();
+    let Ok(first) = VersionSet::open(Arc::clone(&fs), dir, options.clone()) else {
+        return Ok(());
+    };
+    let before = shape(&first);
+    drop(first);
+    let again = VersionSet::open(fs, dir, options)
+        .map_err(|e| format!("a tree that opened does not open again: {e}"))?;
+    let after = shape(&again);
+    if after != before {
+        return Err(format!("reopened as {after:?}, was {before:?}"));
+    }
     Ok(())
+}
+
+/// What must survive a reopen: the default keyspace's log number and tables, and
+/// each other keyspace's id, definition, log number and tables.
+fn shape(set: &VersionSet) -> Vec<String> {
+    let ids = |v: &crate::Version| {
+        let mut ids: Vec<u64> = v.tables().map(|(_, t)| t.info().id.0).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let mut out = vec![format!(
+        "default log {} tables {:?}",
+        set.log_number(),
+        ids(&set.current())
+    )];
+    for (id, tree) in set.keyspaces() {
+        out.push(format!(
+            "{id} {:?} log {} tables {:?}",
+            tree.def,
+            tree.log_number,
+            ids(&tree.version)
+        ));
+    }
+    out
 }

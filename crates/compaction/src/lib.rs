@@ -62,6 +62,7 @@
 #![forbid(unsafe_code)]
 
 mod background;
+mod catalogue;
 mod current;
 mod edit;
 mod error;
@@ -71,6 +72,7 @@ mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
+mod keyspace;
 mod level;
 mod manifest;
 mod merge;
@@ -92,11 +94,15 @@ pub use background::{
     Compactor, Idle, IdleWaiter, Interrupted, ManualCompaction, ManualPlan, PoolState,
     SnapshotSource,
 };
+pub use catalogue::KeyspaceTree;
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
-pub use edit::codec::{DecodeError, EDIT_FORMAT};
+pub use edit::codec::{DecodeError, EDIT_FORMAT, OLDEST_EDIT_FORMAT};
 pub use edit::{InvalidEdit, VersionEdit};
 pub use error::{Error, Result};
 pub use handle::TableHandle;
+pub use keyspace::{
+    DEFAULT_KEYSPACE_NAME, KeyspaceDef, MAX_KEYSPACE_NAME_LEN, TreeOptions, check_keyspace_name,
+};
 pub use level::{LevelCursor, LevelTable};
 pub use merge::MergingCursor;
 pub use meta::{LEVELS, Level, TableId, TableInfo};

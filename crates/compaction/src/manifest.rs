@@ -32,13 +32,13 @@ pub(crate) struct ManifestWriter {
 }
 
 impl ManifestWriter {
-    /// Creates manifest `number` in `dir` holding `snapshot` as its first edit, synced
-    /// and with its name made durable.
+    /// Creates manifest `number` in `dir` holding the `snapshot` edits as its first
+    /// records, synced and with its name made durable.
     pub(crate) fn create(
         fs: &dyn FileSystem,
         dir: &Path,
         number: u64,
-        snapshot: &VersionEdit,
+        snapshot: &[VersionEdit],
     ) -> Result<Self> {
         let path = dir.join(manifest_name(number));
         let mut file = fs.create(&path).context(FsSnafu { path: &path })?;
@@ -51,7 +51,7 @@ impl ManifestWriter {
             poisoned: false,
             scratch: Vec::new(),
         };
-        writer.append(snapshot)?;
+        writer.append_all(snapshot)?;
         fs.sync_dir(dir).context(FsSnafu { path: dir })?;
         Ok(writer)
     }
@@ -117,14 +117,27 @@ impl ManifestWriter {
     /// Appends `edit` and syncs it. After a failure the writer is poisoned: the record
     /// may or may not be durable, so nothing more may be appended.
     pub(crate) fn append(&mut self, edit: &VersionEdit) -> Result<()> {
+        self.append_all(std::slice::from_ref(edit))
+    }
+
+    /// Appends `edits`, one record each, with one write and one sync. Poisons the
+    /// writer on failure, like [`ManifestWriter::append`].
+    pub(crate) fn append_all(&mut self, edits: &[VersionEdit]) -> Result<()> {
         if self.poisoned {
             return PoisonedSnafu { path: &self.path }.fail();
         }
         let mut payload = std::mem::take(&mut self.scratch);
-        payload.clear();
-        codec::encode(edit, &mut payload);
-        let mut frame = Vec::with_capacity(payload.len() + 32);
-        let framed = crate::framing::frame(&mut frame, self.number, self.len(), &payload);
+        let mut frames = Vec::new();
+        let mut framed = Ok(());
+        for edit in edits {
+            payload.clear();
+            codec::encode(edit, &mut payload);
+            let at = self.len() + frames.len() as u64;
+            framed = crate::framing::frame(&mut frames, self.number, at, &payload);
+            if framed.is_err() {
+                break;
+            }
+        }
         self.scratch = payload;
         // Refused before anything is written: the file is as it was, no need to poison.
         framed.map_err(|reason| {
@@ -136,7 +149,7 @@ impl ManifestWriter {
         })?;
         self.poisoned = true;
         self.file
-            .append(&frame)
+            .append(&frames)
             .context(FsSnafu { path: &self.path })?;
         self.file
             .sync_data()
@@ -154,6 +167,9 @@ pub(crate) struct ReadBack {
     pub(crate) edits: Vec<(u64, VersionEdit)>,
     pub(crate) dropped: Option<DroppedTail>,
     pub(crate) len: u64,
+    /// Whether the file is in this build's formats (framing and edit encoding): only
+    /// then may it be continued, so that a manifest never mixes versions.
+    pub(crate) current_format: bool,
 }
 
 /// Reads manifest `number` in `dir`.
@@ -169,9 +185,17 @@ pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<ReadB
         .build()
     };
     let read = crate::framing::records(&bytes, number).map_err(|d| corrupt(d.offset, d.reason))?;
-    if read.records.is_empty() {
+    let Some(edit_format) = read.records.first().and_then(|(_, p)| p.first().copied()) else {
         return Err(corrupt(0, "holds no snapshot record".to_owned()));
+    };
+    // A manifest is written in one edit version from its snapshot on.
+    if let Some((offset, _)) = (read.records.iter()).find(|(_, p)| p.first() != Some(&edit_format))
+    {
+        let reason = format!("an edit of another version than the snapshot's ({edit_format})");
+        return Err(corrupt(*offset, reason));
     }
+    let current_format =
+        read.format == quickcache_wal::FORMAT_VERSION && edit_format == codec::EDIT_FORMAT;
     let edits = (read.records.into_iter())
         .map(|(offset, payload)| match codec::decode(payload) {
             Ok(edit) => Ok((offset, edit)),
@@ -189,5 +213,6 @@ pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<ReadB
         edits,
         dropped,
         len,
+        current_format,
     })
 }

@@ -44,6 +44,45 @@ pub struct CompactionOptions {
     pub reader_summary_budget: u64,
 }
 
+impl CompactionOptions {
+    /// These options with a keyspace's stored ones in place of the tree-shaping knobs
+    /// (table and block size, bloom bits, level targets); the rest (threads, manifest
+    /// size, L0 trigger) are the database's.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_compaction::{CompactionOptions, TreeOptions};
+    /// let tree = TreeOptions {
+    ///     memtable_size: 1 << 20,
+    ///     table_size: 2 << 20,
+    ///     block_size: 1024,
+    ///     bloom_bits_per_key: 0,
+    ///     base_level_size: 16 << 20,
+    ///     level_multiplier: 8,
+    /// };
+    /// let options = CompactionOptions::default().for_tree(&tree);
+    /// assert_eq!(options.table_size, 2 << 20);
+    /// assert_eq!(options.max_grandparent_overlap, 20 << 20);
+    /// assert_eq!((options.table.block_size, options.table.bloom_bits_per_key), (1024, 0));
+    /// ```
+    pub fn for_tree(&self, tree: &crate::TreeOptions) -> CompactionOptions {
+        let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        let table_size = tree.table_size.max(1);
+        CompactionOptions {
+            base_level_target: tree.base_level_size.max(1),
+            multiplier: tree.level_multiplier.max(2),
+            table_size,
+            max_grandparent_overlap: table_size.saturating_mul(10),
+            table: quickcache_sstable::TableOptions {
+                block_size: size(tree.block_size).max(1),
+                bloom_bits_per_key: size(tree.bloom_bits_per_key),
+                ..self.table.clone()
+            },
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for CompactionOptions {
     fn default() -> Self {
         let table_size = 8 << 20;

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use quickcache_sstable::{KeyRef, TableBuilder, TableMeta};
+use quickcache_sstable::{KeyRef, TableBuilder, TableMeta, TableOptions};
 use snafu::ResultExt;
 
 use crate::error::{FsSnafu, TableSnafu};
@@ -13,6 +13,7 @@ use crate::{Result, Stats, TableId, TableInfo, VersionSet};
 #[derive(Debug)]
 pub(crate) struct Outputs<'a> {
     set: &'a VersionSet,
+    table: TableOptions,
     current: Option<(TableId, TableBuilder)>,
     done: Vec<TableInfo>,
     /// Every file this job created, finished or not: removed if the job fails.
@@ -21,10 +22,11 @@ pub(crate) struct Outputs<'a> {
 }
 
 impl<'a> Outputs<'a> {
-    /// Outputs whose written bytes are added to `counter`.
-    pub(crate) fn new(set: &'a VersionSet, counter: &'a AtomicU64) -> Self {
+    /// Outputs laid out as `table` says, whose written bytes are added to `counter`.
+    pub(crate) fn new(set: &'a VersionSet, table: TableOptions, counter: &'a AtomicU64) -> Self {
         Outputs {
             set,
+            table,
             current: None,
             done: Vec::new(),
             created: Vec::new(),
@@ -38,9 +40,8 @@ impl<'a> Outputs<'a> {
             let id = self.set.new_table_id();
             let path = id.path(self.set.dir());
             self.created.push(id);
-            let builder =
-                TableBuilder::new(self.set.fs.as_ref(), &path, self.set.options.table.clone())
-                    .context(TableSnafu { id, path: &path })?;
+            let builder = TableBuilder::new(self.set.fs.as_ref(), &path, self.table.clone())
+                .context(TableSnafu { id, path: &path })?;
             self.current = Some((id, builder));
         }
         match &mut self.current {

@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use quickcache_sstable::InternalKey;
+use quickcache_sstable::{InternalKey, KeyspaceId};
 
 use crate::{CompactionOptions, Level, LevelTargets, TableHandle, TableId, Version};
 
@@ -47,6 +47,10 @@ pub struct CompactionPlan {
     pub pointer: Option<InternalKey>,
     /// The score that made this compaction due.
     pub score: f64,
+    /// The keyspace whose tree the plan compacts: [`crate::pick`] plans for the tree
+    /// it is given, and the caller that knows which keyspace that is sets it
+    /// ([`crate::VersionSet::pick_any`] does). The default keyspace unless set.
+    pub keyspace: KeyspaceId,
 }
 
 impl CompactionPlan {
@@ -378,6 +382,7 @@ fn finish(
         trivial_move,
         pointer,
         score,
+        keyspace: KeyspaceId::DEFAULT,
     }
 }
 

@@ -7,13 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use quickcache_fs::DynFs;
-use quickcache_sstable::SummaryBudget;
+use quickcache_sstable::{KeyspaceId, SummaryBudget};
 use snafu::ResultExt;
 
+use crate::catalogue::Catalogue;
 use crate::current::{CURRENT, read_current, set_current};
 use crate::error::{FsSnafu, ManifestCorruptSnafu, MissingTableSnafu, TableSizeMismatchSnafu};
 use crate::manifest::{self, ManifestWriter};
-use crate::version_set::{LogState, merge_state, snapshot_edit};
+use crate::version_set::{LogState, merge_state, snapshot_edits};
 use crate::{
     CompactionOptions, DroppedTail, Result, TableHandle, TableId, TableInfo, Version, VersionEdit,
     VersionSet, parse_manifest_name,
@@ -48,7 +49,7 @@ impl VersionSet {
         fs.create_dir_all(dir).context(FsSnafu { path: dir })?;
         let version = Version::new();
         let state = LogState::default();
-        let snapshot = snapshot_edit(&version, &state, 2);
+        let snapshot = snapshot_edits(&version, &state, 2);
         let writer = ManifestWriter::create(fs.as_ref(), dir, 1, &snapshot)?;
         set_current(fs.as_ref(), dir, 1)?;
         let budget = SummaryBudget::new(options.reader_summary_budget);
@@ -94,17 +95,31 @@ impl VersionSet {
         let budget = SummaryBudget::new(options.reader_summary_budget);
         let (version, state, recorded, read) = replay(&fs, dir, old, &budget)?;
         check_tables(&fs, &version, read.dropped.as_ref())?;
+        for tree in state.catalogue.keyspaces.values() {
+            check_tables(&fs, &tree.version, read.dropped.as_ref())?;
+        }
         let path = dir.join(crate::manifest_name(old));
-        let max_id = version.tables().map(|(_, t)| t.info().id.0).max();
+        let other_ids = state.catalogue.table_ids().into_keys().map(|id| id.0);
+        let max_id = version
+            .tables()
+            .map(|(_, t)| t.info().id.0)
+            .chain(other_ids)
+            .max();
         let mut next_file = recorded
             .max(after(max_id.unwrap_or(0), "table id", &path)?)
             .max(after(old, "manifest number", &path)?);
-        let writer = if read.dropped.is_none() && read.len < options.max_manifest_size / 2 {
+        // Continued only when clean, small, and of this build's format: an older one is
+        // replaced by a fresh manifest (snapshot) in the current format before anything
+        // in the new formats is written (`docs/format/manifest.md`, "Versions").
+        let reuse = read.dropped.is_none()
+            && read.current_format
+            && read.len < options.max_manifest_size / 2;
+        let writer = if reuse {
             ManifestWriter::reopen(fs.as_ref(), dir, old, read.len, options.previous_run_synced)?
         } else {
             let number = next_file;
             next_file = after(number, "next file number", &path)?;
-            let snapshot = snapshot_edit(&version, &state, next_file);
+            let snapshot = snapshot_edits(&version, &state, next_file);
             let writer = ManifestWriter::create(fs.as_ref(), dir, number, &snapshot)?;
             set_current(fs.as_ref(), dir, number)?;
             writer
@@ -122,11 +137,17 @@ impl VersionSet {
         // Tables are not opened here: the budget is never drawn on.
         let budget = SummaryBudget::unlimited();
         let (version, state, _, _) = replay(&fs, dir, manifest_number, &budget)?;
+        let keyspaces = state.catalogue.keyspaces.iter();
+        let keyspaces: Vec<_> = keyspaces.map(|(&id, tree)| (id, tree.clone())).collect();
+        let others = keyspaces.iter().map(|(_, tree)| tree.log_number);
+        let min_log_number = others.fold(state.log_number, u64::min);
         Ok(TreeInspection {
             manifest_number,
             version,
             log_number: state.log_number,
             last_seqno: state.last_seqno,
+            keyspaces,
+            min_log_number,
         })
     }
 
@@ -141,8 +162,11 @@ impl VersionSet {
             .list(&self.dir)
             .context(FsSnafu { path: &self.dir })?;
         let version = self.current();
-        let live: std::collections::HashSet<TableId> =
+        let mut live: std::collections::HashSet<TableId> =
             version.tables().map(|(_, t)| t.info().id).collect();
+        // The other keyspaces' tables; a dropped keyspace's are gone from the
+        // catalogue, so a crash in the middle of a drop leaves them to this cleanup.
+        live.extend(self.catalogue_table_ids());
         let manifest = self.manifest_number();
         let garbage = |name: &str| match (TableId::from_file_name(name), parse_manifest_name(name))
         {
@@ -165,12 +189,16 @@ impl VersionSet {
 pub struct TreeInspection {
     /// The manifest `CURRENT` names.
     pub manifest_number: u64,
-    /// The version its edits build.
+    /// The version its edits build (the default keyspace's).
     pub version: Version,
-    /// WAL segments below this are contained in tables.
+    /// The default keyspace's log number.
     pub log_number: u64,
     /// The largest sequence number recorded.
     pub last_seqno: quickcache_sstable::SeqNo,
+    /// The other live keyspaces, by id, each with its tables and log number.
+    pub keyspaces: Vec<(KeyspaceId, crate::KeyspaceTree)>,
+    /// The smallest log number of every keyspace: WAL segments at or above it are live.
+    pub min_log_number: u64,
 }
 
 /// What replaying a manifest gives: the version, the log state, the next file number
@@ -208,14 +236,52 @@ fn replay(fs: &DynFs, dir: &Path, number: u64, budget: &SummaryBudget) -> Result
                 "edit {i} uses file number {n}, the last one"
             )));
         }
-        let applied = edit
-            .apply(&version, &mut open)
-            .map_err(|e| corrupt(format!("edit {i} does not fit: {e}")))?;
-        version = applied.version;
+        if edit.keyspace.is_default() && edit.create.is_none() && !edit.drop {
+            let applied = edit
+                .apply(&version, &mut open)
+                .map_err(|e| corrupt(format!("edit {i} does not fit: {e}")))?;
+            version = applied.version;
+        } else {
+            let applied = (state.catalogue)
+                .apply(edit, &mut open)
+                .map_err(|e| corrupt(format!("edit {i} does not fit: {e}")))?;
+            state.catalogue = applied.catalogue;
+        }
         merge_state(&mut state, edit);
         next_file = next_file.max(edit.next_file.unwrap_or(0));
     }
+    check_one_owner(&version, &state.catalogue).map_err(|reason| {
+        let path = dir.join(crate::manifest_name(number));
+        ManifestCorruptSnafu {
+            path,
+            offset: 0u64,
+            reason,
+        }
+        .build()
+    })?;
     Ok((version, state, next_file, read))
+}
+
+/// Refuses a table listed by two keyspaces: dropping one would delete the other's.
+fn check_one_owner(default: &Version, catalogue: &Catalogue) -> Result<(), String> {
+    let mut owners = std::collections::HashMap::new();
+    let default_ids = default
+        .tables()
+        .map(|(_, t)| (t.info().id, KeyspaceId::DEFAULT));
+    let other_ids = catalogue.keyspaces.iter().flat_map(|(&ks, tree)| {
+        let ids: Vec<_> = tree
+            .version
+            .tables()
+            .map(|(_, t)| (t.info().id, ks))
+            .collect();
+        ids
+    });
+    for (id, ks) in default_ids.chain(other_ids) {
+        if let Some(first) = owners.insert(id, ks) {
+            return Err(format!("table {id} is listed by {first} and by {ks}"));
+        }
+    }
+    Ok(())
 }
 
 /// `u64::MAX` if `edit` records it as a table id or next file number: no number

@@ -6,19 +6,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use quickcache_fs::DynFs;
-use quickcache_sstable::{SeqNo, SummaryBudget};
+use quickcache_sstable::{KeyspaceId, SeqNo, SummaryBudget};
 
+use crate::catalogue::{Catalogue, KeyspaceTree};
+use crate::edit::InvalidEdit;
 use crate::error::EditRefusedSnafu;
 use crate::manifest::ManifestWriter;
 use crate::{
-    CompactionOptions, Result, Stats, TableHandle, TableId, TableInfo, Version, VersionEdit,
+    CompactionOptions, KeyspaceDef, Result, Stats, TableHandle, TableId, TableInfo, Version,
+    VersionEdit,
 };
 
-/// The bookkeeping numbers recorded with the tables.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The bookkeeping recorded with the tables: the default keyspace's log number, the
+/// database's last sequence number, and the other keyspaces.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct LogState {
     pub(crate) log_number: u64,
     pub(crate) last_seqno: SeqNo,
+    pub(crate) catalogue: Catalogue,
 }
 
 /// The tree's versions and manifest.
@@ -32,6 +37,10 @@ pub struct VersionSet {
     pub(crate) dir: PathBuf,
     pub(crate) options: CompactionOptions,
     current: Mutex<Arc<Version>>,
+    /// The other keyspaces as of the last installed edit: a copy of the manifest
+    /// state's catalogue that readers and the compaction picker clone under a short
+    /// lock, never waiting for a manifest append.
+    catalogue: Mutex<Arc<Catalogue>>,
     manifest: Mutex<(ManifestWriter, LogState)>,
     next_file: AtomicU64,
     pub(crate) stats: Stats,
@@ -65,6 +74,7 @@ impl VersionSet {
             dir: dir.to_path_buf(),
             options,
             current: Mutex::new(Arc::new(version)),
+            catalogue: Mutex::new(Arc::new(state.catalogue.clone())),
             manifest: Mutex::new((writer, state)),
             next_file: AtomicU64::new(next_file),
             stats: Stats::default(),
@@ -98,15 +108,79 @@ impl VersionSet {
         &self.budget
     }
 
-    /// Tables in L0 now: the facade slows writes down as this nears a limit.
+    /// Tables in the fullest L0 of all keyspaces now: the facade slows writes down
+    /// as this nears a limit (writes to every keyspace share the WAL and the write
+    /// path, so the keyspace furthest behind sets the pace).
     pub fn l0_count(&self) -> usize {
-        self.current().l0_count()
+        let others = self
+            .keyspace_trees()
+            .into_iter()
+            .map(|(_, v, _)| v.l0_count());
+        others.fold(self.current().l0_count(), usize::max)
     }
 
-    /// Bytes compaction still has to rewrite to bring every level under its target:
-    /// the other write-stall signal.
+    /// Bytes compaction still has to rewrite to bring every level of every keyspace
+    /// under its target: the other write-stall signal.
     pub fn pending_compaction_bytes(&self) -> u64 {
-        crate::pending_compaction_bytes(&self.current(), &self.options)
+        let mut pending = crate::pending_compaction_bytes(&self.current(), &self.options);
+        for (_, version, options) in self.keyspace_trees() {
+            let more = crate::pending_compaction_bytes(&version, &options);
+            pending = pending.saturating_add(more);
+        }
+        pending
+    }
+
+    /// The current version of `keyspace`'s tree, or `None` if it does not exist.
+    pub fn current_of(&self, keyspace: KeyspaceId) -> Option<Arc<Version>> {
+        if keyspace.is_default() {
+            return Some(self.current());
+        }
+        let catalogue = self.catalogue();
+        let tree = catalogue.keyspaces.get(&keyspace)?;
+        Some(Arc::clone(&tree.version))
+    }
+
+    /// The options `keyspace`'s flushes and compactions use: the tree's own with its
+    /// stored options applied ([`CompactionOptions::for_tree`]); the tree's own for the
+    /// default keyspace, or for one that does not exist.
+    pub fn options_of(&self, keyspace: KeyspaceId) -> CompactionOptions {
+        if keyspace.is_default() {
+            return self.options.clone();
+        }
+        match self.catalogue().keyspaces.get(&keyspace) {
+            Some(tree) => self.options.for_tree(&tree.def.options),
+            None => self.options.clone(),
+        }
+    }
+
+    /// Each keyspace besides the default: id, current version, options.
+    fn keyspace_trees(&self) -> Vec<(KeyspaceId, Arc<Version>, CompactionOptions)> {
+        let catalogue = self.catalogue();
+        let all = catalogue.keyspaces.iter();
+        all.map(|(&id, tree)| {
+            let options = self.options.for_tree(&tree.def.options);
+            (id, Arc::clone(&tree.version), options)
+        })
+        .collect()
+    }
+
+    /// The most urgent due compaction of any keyspace (the highest score; the default
+    /// keyspace first on a tie), avoiding `busy` tables and output ranges, with its
+    /// [`crate::CompactionPlan::keyspace`] set. `busy` is shared by all keyspaces:
+    /// table ids are unique across them, and a range busy in one keyspace only makes
+    /// another wait, never overlap.
+    pub fn pick_any(&self, busy: &crate::Busy) -> Option<crate::CompactionPlan> {
+        let default = (KeyspaceId::DEFAULT, self.current(), self.options.clone());
+        let mut best: Option<crate::CompactionPlan> = None;
+        for (id, version, options) in std::iter::once(default).chain(self.keyspace_trees()) {
+            if let Some(mut plan) = crate::pick(&version, &options, busy)
+                && best.as_ref().is_none_or(|b| plan.score > b.score)
+            {
+                plan.keyspace = id;
+                best = Some(plan);
+            }
+        }
+        best
     }
 
     /// A fresh file number, never handed out before (also across restarts: the
@@ -124,6 +198,82 @@ impl VersionSet {
     /// the segments at or above it (`docs/crash-safety.md` rule 8), and the older ones may go.
     pub fn log_number(&self) -> u64 {
         guard(&self.manifest).1.log_number
+    }
+
+    /// The oldest WAL segment any keyspace still needs: the smallest log number of
+    /// the default keyspace and every other live keyspace. Recovery replays from it,
+    /// and segments below it may go (the oldest-log rule).
+    pub fn min_log_number(&self) -> u64 {
+        let manifest = guard(&self.manifest);
+        let state = &manifest.1;
+        let others = state.catalogue.keyspaces.values().map(|k| k.log_number);
+        others.fold(state.log_number, u64::min)
+    }
+
+    /// The largest keyspace id ever handed out (0 if none): ids are never reused, so
+    /// a WAL entry naming an id at or below it and not live is of a dropped keyspace.
+    pub fn last_keyspace(&self) -> KeyspaceId {
+        self.catalogue().last
+    }
+
+    /// The installed catalogue (see the field).
+    fn catalogue(&self) -> Arc<Catalogue> {
+        Arc::clone(&guard(&self.catalogue))
+    }
+
+    /// The keyspaces besides the default, by id: name, stored options, tables and log
+    /// number of each.
+    pub fn keyspaces(&self) -> Vec<(KeyspaceId, KeyspaceTree)> {
+        let catalogue = self.catalogue();
+        let all = catalogue.keyspaces.iter();
+        all.map(|(&id, tree)| (id, tree.clone())).collect()
+    }
+
+    /// Creates a keyspace, durably: one manifest edit naming a new id (above every id
+    /// handed out before, never reused), its name and options, and `log_number`, the
+    /// WAL segment from which its writes will be logged. Refused
+    /// ([`crate::Error::EditRefused`]) when the name is in use or invalid.
+    pub fn create_keyspace(&self, def: KeyspaceDef, log_number: u64) -> Result<KeyspaceId> {
+        let mut manifest = guard(&self.manifest);
+        let last = manifest.1.catalogue.last;
+        let refuse = |reason: String| {
+            EditRefusedSnafu {
+                path: manifest.0.path(),
+                reason,
+            }
+            .build()
+        };
+        if let Err(problem) = crate::check_keyspace_name(def.name.as_bytes()) {
+            return Err(refuse(format!("keyspace name {:?} {problem}", def.name)));
+        }
+        let id = last.0.checked_add(1).map(KeyspaceId);
+        let id = id.ok_or_else(|| refuse("every keyspace id was handed out".to_owned()))?;
+        let edit = VersionEdit {
+            keyspace: id,
+            create: Some(def),
+            last_keyspace: Some(id),
+            log_number: Some(log_number),
+            ..VersionEdit::default()
+        };
+        self.log_keyspace_edit(&mut manifest, edit)?;
+        Ok(id)
+    }
+
+    /// Drops keyspace `id`, durably. Its tables are removed once no reader holds
+    /// them; an open after a crash removes those it finds unreferenced.
+    pub fn drop_keyspace(&self, id: KeyspaceId) -> Result<()> {
+        let mut manifest = guard(&self.manifest);
+        let edit = VersionEdit {
+            keyspace: id,
+            drop: true,
+            ..VersionEdit::default()
+        };
+        self.log_keyspace_edit(&mut manifest, edit)
+    }
+
+    /// The ids of the tables of every keyspace besides the default.
+    pub(crate) fn catalogue_table_ids(&self) -> Vec<TableId> {
+        self.catalogue().table_ids().into_keys().collect()
     }
 
     /// The largest sequence number recorded in the manifest.
@@ -146,27 +296,23 @@ impl VersionSet {
     /// [`crate::Error::Poisoned`] until the tree is reopened.
     pub fn log_and_apply(&self, mut edit: VersionEdit) -> Result<Arc<Version>> {
         let mut manifest = guard(&self.manifest);
+        if !edit.keyspace.is_default() || edit.create.is_some() || edit.drop {
+            self.log_keyspace_edit(&mut manifest, edit)?;
+            return Ok(self.current());
+        }
         let (writer, state) = &mut *manifest;
         let base = self.current();
         let next = self.next_file.load(Ordering::SeqCst);
         edit.next_file = Some(next);
-        let mut open = |info: &TableInfo| {
-            Arc::new(TableHandle::with_budget(
-                Arc::clone(&self.fs),
-                &self.dir,
-                info.clone(),
-                self.budget.clone(),
-            ))
-        };
-        let applied = edit.apply(&base, &mut open).map_err(|e| {
-            EditRefusedSnafu {
-                path: writer.path(),
-                reason: e.to_string(),
-            }
-            .build()
-        })?;
+        let mut open = |info: &TableInfo| self.open_table(info);
+        let applied = edit
+            .apply(&base, &mut open)
+            .map_err(|e| refused(writer, &e))?;
         writer.append(&edit)?;
         merge_state(state, &edit);
+        if edit.last_keyspace.is_some() {
+            *guard(&self.catalogue) = Arc::new(state.catalogue.clone());
+        }
         let version = Arc::new(applied.version);
         *guard(&self.current) = Arc::clone(&version);
         // Durable: the removed tables may go once the last reader lets go of them.
@@ -174,21 +320,110 @@ impl VersionSet {
             table.mark_obsolete();
         }
         drop(applied.dropped);
-        if manifest.0.len() > self.options.max_manifest_size
-            && self.rotate(&mut manifest, &version).is_err()
-        {
-            // The edit is durable, so this call succeeded; but whether CURRENT names the
-            // old manifest or the new one is unknown: append to neither.
-            manifest.0.poison();
-        }
+        self.rotate_if_large(&mut manifest);
         Ok(version)
+    }
+
+    /// [`VersionSet::log_and_apply`] for an edit of the catalogue: a keyspace other
+    /// than the default, its creation or its drop.
+    fn log_keyspace_edit(
+        &self,
+        manifest: &mut (ManifestWriter, LogState),
+        mut edit: VersionEdit,
+    ) -> Result<()> {
+        let (writer, state) = &mut *manifest;
+        let id = edit.keyspace;
+        if !id.is_default() && edit.create.is_none() && !state.catalogue.keyspaces.contains_key(&id)
+        {
+            return Err(crate::Error::NoSuchKeyspace { keyspace: id });
+        }
+        edit.next_file = Some(self.next_file.load(Ordering::SeqCst));
+        let mut open = |info: &TableInfo| self.open_table(info);
+        let applied = (state.catalogue)
+            .apply(&edit, &mut open)
+            .map_err(|e| refused(writer, &e))?;
+        writer.append(&edit)?;
+        merge_state(state, &edit);
+        state.catalogue = applied.catalogue;
+        *guard(&self.catalogue) = Arc::new(state.catalogue.clone());
+        for table in &applied.dropped {
+            table.mark_obsolete();
+        }
+        drop(applied.dropped);
+        self.rotate_if_large(manifest);
+        Ok(())
+    }
+
+    /// Records new log numbers for several keyspaces other than the default (those
+    /// that hold nothing unflushed), with one manifest append and one sync however
+    /// many there are; each only if it moves forward. Keyspaces that no longer exist
+    /// are skipped.
+    pub fn advance_log_numbers(&self, logs: &[(KeyspaceId, u64)]) -> Result<()> {
+        let mut manifest = guard(&self.manifest);
+        let (writer, state) = &mut *manifest;
+        let next_file = self.next_file.load(Ordering::SeqCst);
+        let mut catalogue = state.catalogue.clone();
+        let mut edits = Vec::new();
+        for &(id, log_number) in logs {
+            let behind = catalogue
+                .keyspaces
+                .get(&id)
+                .is_some_and(|t| t.log_number < log_number);
+            if id.is_default() || !behind {
+                continue;
+            }
+            let edit = VersionEdit {
+                keyspace: id,
+                log_number: Some(log_number),
+                next_file: Some(next_file),
+                ..VersionEdit::default()
+            };
+            let mut open = |info: &TableInfo| self.open_table(info);
+            catalogue = catalogue
+                .apply(&edit, &mut open)
+                .map_err(|e| refused(writer, &e))?
+                .catalogue;
+            edits.push(edit);
+        }
+        if edits.is_empty() {
+            return Ok(());
+        }
+        writer.append_all(&edits)?;
+        for edit in &edits {
+            merge_state(state, edit);
+        }
+        state.catalogue = catalogue;
+        *guard(&self.catalogue) = Arc::new(state.catalogue.clone());
+        self.rotate_if_large(&mut manifest);
+        Ok(())
+    }
+
+    fn open_table(&self, info: &TableInfo) -> Arc<TableHandle> {
+        Arc::new(TableHandle::with_budget(
+            Arc::clone(&self.fs),
+            &self.dir,
+            info.clone(),
+            self.budget.clone(),
+        ))
+    }
+
+    /// Switches to a fresh manifest once this one is over `max_manifest_size`.
+    fn rotate_if_large(&self, manifest: &mut (ManifestWriter, LogState)) {
+        if manifest.0.len() > self.options.max_manifest_size {
+            let version = self.current();
+            if self.rotate(manifest, &version).is_err() {
+                // The edit is durable, so this call succeeded; but whether CURRENT names
+                // the old manifest or the new one is unknown: append to neither.
+                manifest.0.poison();
+            }
+        }
     }
 
     /// Replaces the manifest by a new one holding a snapshot: new file synced, CURRENT
     /// switched, directory synced, then the old file removed (`docs/crash-safety.md` rules 3, 4).
     fn rotate(&self, manifest: &mut (ManifestWriter, LogState), version: &Version) -> Result<()> {
         let number = self.new_file_number();
-        let snapshot = snapshot_edit(version, &manifest.1, self.next_file.load(Ordering::SeqCst));
+        let snapshot = snapshot_edits(version, &manifest.1, self.next_file.load(Ordering::SeqCst));
         let writer = ManifestWriter::create(self.fs.as_ref(), &self.dir, number, &snapshot)?;
         crate::current::set_current(self.fs.as_ref(), &self.dir, number)?;
         let old = std::mem::replace(&mut manifest.0, writer);
@@ -198,24 +433,53 @@ impl VersionSet {
     }
 }
 
-/// Keeps the largest log and sequence numbers an edit records.
+/// The refusal of an edit that does not fit, naming the manifest.
+fn refused(writer: &ManifestWriter, e: &InvalidEdit) -> crate::Error {
+    EditRefusedSnafu {
+        path: writer.path(),
+        reason: e.to_string(),
+    }
+    .build()
+}
+
+/// Keeps the largest log and sequence numbers an edit records (the log number only
+/// for the default keyspace; the catalogue keeps the others') and the last keyspace id.
 pub(crate) fn merge_state(state: &mut LogState, edit: &VersionEdit) {
-    if let Some(n) = edit.log_number {
+    if let Some(n) = edit.log_number
+        && edit.keyspace.is_default()
+    {
         state.log_number = state.log_number.max(n);
     }
     if let Some(s) = edit.last_seqno {
         state.last_seqno = state.last_seqno.max(s);
     }
+    state.catalogue.note_last(edit);
 }
 
-/// An edit that rebuilds `version` and `state` from nothing: a new manifest's first.
-pub(crate) fn snapshot_edit(version: &Version, state: &LogState, next_file: u64) -> VersionEdit {
-    let mut edit = VersionEdit {
+/// The edits that rebuild `version` (the default keyspace's), `state` and the other
+/// keyspaces from nothing: a new manifest's first records. The other keyspaces come
+/// first (see [`Catalogue::snapshot_edits`]), then the default keyspace's edit.
+pub(crate) fn snapshot_edits(
+    version: &Version,
+    state: &LogState,
+    next_file: u64,
+) -> Vec<VersionEdit> {
+    let mut edits = state.catalogue.snapshot_edits();
+    let last = state.catalogue.last;
+    edits.push(VersionEdit {
         log_number: Some(state.log_number),
         next_file: Some(next_file),
         last_seqno: Some(state.last_seqno),
-        ..VersionEdit::default()
-    };
+        last_keyspace: (!last.is_default()).then_some(last),
+        ..tree_snapshot(version)
+    });
+    edits
+}
+
+/// An edit that adds every table of `version` at its level, with its compaction
+/// pointers.
+pub(crate) fn tree_snapshot(version: &Version) -> VersionEdit {
+    let mut edit = VersionEdit::default();
     for level in crate::Level::all() {
         if let Some(p) = version.compaction_pointer(level) {
             edit.pointers.push((level, p.clone()));

@@ -394,5 +394,6 @@ fn force(
         below,
         pointer: None,
         score: 0.0,
+        keyspace: quickcache_sstable::KeyspaceId::DEFAULT,
     }
 }

@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use quickcache_compaction::{VersionSet, fuzzing, manifest_name};
+use quickcache_compaction::{KeyspaceDef, TreeOptions, VersionSet, fuzzing, manifest_name};
 use quickcache_fs::{FileSystem, SimFs};
 
 fn corpus_dir() -> PathBuf {
@@ -49,6 +49,26 @@ fn real_manifest_body() -> Vec<u8> {
         set.flush(&mut common::frozen(&mem), b + 1, &[]).unwrap();
     }
     assert!(set.compact_until_idle(&[]).unwrap() > 0);
+    // Keyspaces: one created and flushed into, one created and dropped.
+    let options = TreeOptions {
+        memtable_size: 1 << 20,
+        table_size: 2 << 10,
+        block_size: 512,
+        bloom_bits_per_key: 10,
+        base_level_size: 8 << 10,
+        level_multiplier: 10,
+    };
+    let def = |name: &str| KeyspaceDef {
+        name: name.to_owned(),
+        options,
+    };
+    let log = set.create_keyspace(def("log"), 7).unwrap();
+    let gone = set.create_keyspace(def("gone"), 7).unwrap();
+    let mut mem = BTreeMap::new();
+    common::put(&mut mem, "entry", 1000, "e");
+    set.flush_keyspace(log, &mut common::frozen(&mem), 8, &[])
+        .unwrap();
+    set.drop_keyspace(gone).unwrap();
     let stats = set.stats().snapshot();
     assert!(stats.compactions > 0, "{stats:?}");
     let number = set.manifest_number();
@@ -76,10 +96,37 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     add.extend(field(6, &table));
     let mut huge_len = vec![1u8, 6];
     huge_len.extend_from_slice(&u32::MAX.to_le_bytes());
+    // Version 2: the keyspace fields.
+    let keyspace = field(7, &3u32.to_le_bytes());
+    let mut create_body = vec![3, b'l', b'o', b'g'];
+    for n in [1u64 << 20, 8 << 20] {
+        create_body.extend_from_slice(&n.to_le_bytes());
+    }
+    create_body.extend_from_slice(&4096u32.to_le_bytes());
+    create_body.extend_from_slice(&10u32.to_le_bytes());
+    create_body.extend_from_slice(&(64u64 << 20).to_le_bytes());
+    create_body.extend_from_slice(&10u64.to_le_bytes());
+    let create = [
+        vec![2u8],
+        keyspace.clone(),
+        field(8, &create_body),
+        field(10, &3u32.to_le_bytes()),
+        field(1, &5u64.to_le_bytes()),
+    ]
+    .concat();
+    let drop = [vec![2u8], keyspace.clone(), field(9, &[])].concat();
+    let keyspace_table = [vec![2u8], keyspace.clone(), field(6, &table)].concat();
+    let default_drop = [vec![2u8], field(9, &[])].concat();
+    let bad_name = [vec![2u8], keyspace, field(8, &[2, 0xc3, 0x28])].concat();
     vec![
         ("seed-empty", Vec::new()),
         ("seed-version-only", vec![1]),
-        ("seed-newer-version", vec![2, 1, 8, 0, 0, 0]),
+        ("seed-newer-version", vec![3, 1, 8, 0, 0, 0]),
+        ("seed-v2-create-keyspace", create),
+        ("seed-v2-drop-keyspace", drop),
+        ("seed-v2-keyspace-add-table", keyspace_table),
+        ("seed-v2-drop-default", default_drop),
+        ("seed-v2-bad-keyspace-name", bad_name),
         ("seed-numbers", numbers),
         ("seed-remove-table", remove),
         ("seed-add-table", add),
@@ -115,4 +162,38 @@ fn the_built_seeds_pass_the_target_too() {
             panic!("{name}: {bug}");
         }
     }
+}
+
+/// The create seed, framed as the only record of a manifest, opens as a tree holding
+/// that keyspace: the target's reopen check runs on keyspaces, not only on refusals.
+#[test]
+fn the_create_seed_opens_as_a_tree_with_its_keyspace() {
+    let (_, create) = seeds()
+        .into_iter()
+        .find(|(name, _)| *name == "seed-v2-create-keyspace")
+        .unwrap();
+    let sim = SimFs::new(1);
+    let dir = Path::new(common::DIR);
+    sim.create_dir_all(dir).unwrap();
+    let mut bytes =
+        quickcache_wal::frame::encode_segment_header(quickcache_wal::SegmentId(1)).to_vec();
+    let at = bytes.len() as u64;
+    quickcache_wal::frame::encode(&mut bytes, quickcache_wal::SegmentId(1), at, &create).unwrap();
+    for (name, contents) in [
+        (manifest_name(1), bytes),
+        ("CURRENT".into(), b"MANIFEST-000001\n".to_vec()),
+    ] {
+        let mut file = sim.create(&dir.join(name)).unwrap();
+        file.append(&contents).unwrap();
+        file.sync_all().unwrap();
+        file.close().unwrap();
+    }
+    let set = common::open(&sim, common::small_options()).unwrap();
+    let keyspaces = set.keyspaces();
+    assert_eq!(keyspaces.len(), 1);
+    assert_eq!(
+        (keyspaces[0].0.0, keyspaces[0].1.def.name.as_str()),
+        (3, "log")
+    );
+    assert_eq!(keyspaces[0].1.log_number, 5);
 }

@@ -7,9 +7,10 @@
 
 pub(crate) mod codec;
 
-use quickcache_sstable::{SeqNo, ValueKind};
+use quickcache_sstable::{KeyspaceId, SeqNo, ValueKind};
 
 use crate::error::{Error, Result};
+pub use codec::BatchFormat;
 use codec::{MAX_LEN, Reader};
 
 /// One entry of a batch, borrowed from its bytes.
@@ -17,6 +18,8 @@ use codec::{MAX_LEN, Reader};
 pub struct BatchEntry<'a> {
     /// Put ([`ValueKind::Value`]) or delete ([`ValueKind::Tombstone`]).
     pub kind: ValueKind,
+    /// The keyspace (tree) the entry is for.
+    pub keyspace: KeyspaceId,
     /// The user key.
     pub key: &'a [u8],
     /// The value; empty for a delete.
@@ -27,7 +30,10 @@ pub struct BatchEntry<'a> {
 ///
 /// Entry *i* is written with sequence number `base_seqno() + i`; the engine assigns the
 /// base with [`WriteBatch::set_base_seqno`] just before logging the batch. Later
-/// entries for the same key win, because they get higher sequence numbers.
+/// entries for the same key win, because they get higher sequence numbers. Each entry
+/// names its keyspace ([`WriteBatch::put_in`]); [`WriteBatch::put`] and
+/// [`WriteBatch::delete`] write to the default one. One batch, whatever keyspaces it
+/// touches, is one WAL record, so it is atomic across them.
 ///
 /// Invariant: the buffer always holds one well-formed encoded batch, so
 /// [`WriteBatch::encoded`] is always a valid WAL payload.
@@ -67,24 +73,57 @@ impl WriteBatch {
     /// already holds `u32::MAX` entries, and with [`Error::SeqNoExhausted`] if the batch
     /// is sequenced and one more entry would run past [`SeqNo::MAX`].
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.push(ValueKind::Value, key, value)
+        self.put_in(KeyspaceId::DEFAULT, key, value)
     }
 
     /// Adds a delete of `key`. Fails like [`WriteBatch::put`].
     pub fn delete(&mut self, key: &[u8]) -> Result<()> {
-        self.push(ValueKind::Tombstone, key, &[])
+        self.delete_in(KeyspaceId::DEFAULT, key)
     }
 
-    fn push(&mut self, kind: ValueKind, key: &[u8], value: &[u8]) -> Result<()> {
-        check_len("key", key.len())?;
-        check_len("value", value.len())?;
+    /// Adds a put of `key` to `value` in `keyspace`. Fails like [`WriteBatch::put`].
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_memtable::WriteBatch;
+    /// use quickcache_sstable::KeyspaceId;
+    ///
+    /// let mut batch = WriteBatch::new();
+    /// batch.put_in(KeyspaceId(2), b"k", b"v")?;
+    /// batch.delete(b"k")?;
+    /// let keyspaces: Vec<_> = batch.iter().map(|e| e.keyspace).collect();
+    /// assert_eq!(keyspaces, [KeyspaceId(2), KeyspaceId::DEFAULT]);
+    /// # Ok::<(), quickcache_memtable::Error>(())
+    /// ```
+    pub fn put_in(&mut self, keyspace: KeyspaceId, key: &[u8], value: &[u8]) -> Result<()> {
+        self.push(BatchEntry {
+            kind: ValueKind::Value,
+            keyspace,
+            key,
+            value,
+        })
+    }
+
+    /// Adds a delete of `key` in `keyspace`. Fails like [`WriteBatch::put`].
+    pub fn delete_in(&mut self, keyspace: KeyspaceId, key: &[u8]) -> Result<()> {
+        self.push(BatchEntry {
+            kind: ValueKind::Tombstone,
+            keyspace,
+            key,
+            value: &[],
+        })
+    }
+
+    fn push(&mut self, entry: BatchEntry<'_>) -> Result<()> {
+        check_len("key", entry.key.len())?;
+        check_len("value", entry.value.len())?;
         let count = self.count.checked_add(1).ok_or(Error::TooLarge {
             what: "entry count",
             len: u64::from(self.count) + 1,
             max: u64::from(u32::MAX),
         })?;
         check_seqnos(self.seqno, count)?;
-        codec::append_entry(&mut self.rep, kind, key, value);
+        codec::append_entry(&mut self.rep, &entry);
         codec::write_count(&mut self.rep, count);
         self.count = count;
         Ok(())
@@ -133,7 +172,8 @@ impl WriteBatch {
         self.rep.len()
     }
 
-    /// Decodes a batch from its encoding, checking every field.
+    /// Decodes a batch from its encoding in the current layout
+    /// ([`BatchFormat::CURRENT`]), checking every field.
     ///
     /// Never panics; damaged or truncated bytes give [`Error::Corruption`].
     pub fn decode(bytes: &[u8]) -> Result<WriteBatch> {
@@ -143,6 +183,40 @@ impl WriteBatch {
             count: header.count,
             seqno: header.seqno,
         })
+    }
+
+    /// Decodes a batch laid out as `format`. A [`BatchFormat::V1`] batch (from a WAL
+    /// segment of format version 1) is re-encoded in the current layout, its entries
+    /// in the default keyspace; [`WriteBatch::encoded`] then differs from `bytes`.
+    ///
+    /// Never panics; damaged or truncated bytes give [`Error::Corruption`], with
+    /// offsets into `bytes`.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_memtable::{BatchFormat, WriteBatch};
+    /// use quickcache_sstable::KeyspaceId;
+    ///
+    /// // Version 1: base seqno 7, one put of "a" to "x", no keyspace field.
+    /// let v1 = [7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, b'a', 1, b'x'];
+    /// let batch = WriteBatch::decode_format(&v1, BatchFormat::V1)?;
+    /// let entry = batch.iter().next().unwrap();
+    /// assert_eq!((entry.keyspace, entry.key), (KeyspaceId::DEFAULT, &b"a"[..]));
+    /// assert_eq!(batch.base_seqno().get(), 7);
+    /// # Ok::<(), quickcache_memtable::Error>(())
+    /// ```
+    pub fn decode_format(bytes: &[u8], format: BatchFormat) -> Result<WriteBatch> {
+        match format {
+            BatchFormat::V2 => WriteBatch::decode(bytes),
+            BatchFormat::V1 => {
+                let (header, rep) = codec::decode_v1(bytes)?;
+                Ok(WriteBatch {
+                    rep,
+                    count: header.count,
+                    seqno: header.seqno,
+                })
+            }
+        }
     }
 
     /// Like [`WriteBatch::decode`], taking ownership of the bytes instead of copying.
@@ -162,7 +236,7 @@ impl WriteBatch {
         // `decode`, which turns bad bytes from disk into an error), so the header read
         // cannot fail. Debug builds assert it; an empty iterator is the release
         // fallback, never a panic.
-        let header = codec::read_header(&mut reader);
+        let header = codec::read_header(&mut reader, BatchFormat::CURRENT);
         debug_assert!(header.is_ok(), "a batch's own header fails to decode");
         let remaining = header.map_or(0, |h| h.count);
         BatchIter { reader, remaining }
@@ -239,7 +313,7 @@ impl<'a> Iterator for BatchIter<'a> {
         self.remaining = self.remaining.checked_sub(1)?;
         // Well-formed by the batch's invariant (see `WriteBatch::iter`). Debug builds
         // assert it; release builds would end the iteration early rather than panic.
-        let entry = codec::read_entry(&mut self.reader);
+        let entry = codec::read_entry(&mut self.reader, BatchFormat::CURRENT);
         debug_assert!(entry.is_ok(), "a batch's own entry fails to decode");
         entry.ok()
     }
@@ -258,14 +332,25 @@ mod tests {
     use quickcheck::{TestResult, quickcheck};
 
     type Ops = Vec<(bool, Vec<u8>, Vec<u8>)>;
+    /// Ops with a keyspace each: (keyspace, put?, key, value).
+    type KsOps = Vec<(u32, bool, Vec<u8>, Vec<u8>)>;
 
     fn build(ops: &Ops) -> WriteBatch {
+        let ops: KsOps = ops
+            .iter()
+            .map(|(p, k, v)| (0, *p, k.clone(), v.clone()))
+            .collect();
+        build_in(&ops)
+    }
+
+    fn build_in(ops: &KsOps) -> WriteBatch {
         let mut batch = WriteBatch::new();
-        for (put, key, value) in ops {
+        for (keyspace, put, key, value) in ops {
+            let keyspace = KeyspaceId(*keyspace);
             if *put {
-                batch.put(key, value).unwrap();
+                batch.put_in(keyspace, key, value).unwrap();
             } else {
-                batch.delete(key).unwrap();
+                batch.delete_in(keyspace, key).unwrap();
             }
         }
         batch
@@ -294,15 +379,34 @@ mod tests {
     fn encoding_matches_the_spec_example() {
         let mut batch = WriteBatch::new();
         batch.put(b"ab", b"x").unwrap();
-        batch.delete(b"ab").unwrap();
+        batch.delete_in(KeyspaceId(3), b"ab").unwrap();
         batch.set_base_seqno(SeqNo::new(7).unwrap()).unwrap();
         let want = [
+            7, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, // header
+            1, 0, 2, b'a', b'b', 1, b'x', // put in keyspace 0
+            2, 3, 2, b'a', b'b', 0, // delete in keyspace 3
+        ];
+        assert_eq!(batch.encoded(), want);
+        assert_eq!(batch.approximate_size(), want.len());
+    }
+
+    /// The version-1 example in `docs/format/write_batch.md`, read back.
+    #[test]
+    fn the_version_1_spec_example_decodes_into_the_default_keyspace() {
+        let v1 = [
             7, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, // header
             1, 2, b'a', b'b', 1, b'x', // put
             2, 2, b'a', b'b', 0, // delete
         ];
-        assert_eq!(batch.encoded(), want);
-        assert_eq!(batch.approximate_size(), want.len());
+        let batch = WriteBatch::decode_format(&v1, BatchFormat::V1).unwrap();
+        let mut want = WriteBatch::new();
+        want.put(b"ab", b"x").unwrap();
+        want.delete(b"ab").unwrap();
+        want.set_base_seqno(SeqNo::new(7).unwrap()).unwrap();
+        assert_eq!(batch, want);
+        assert!(WriteBatch::decode_format(&v1, BatchFormat::V2).is_err());
+        let err = WriteBatch::decode_format(&v1[..20], BatchFormat::V1).unwrap_err();
+        assert!(err.is_corruption(), "{err}");
     }
 
     #[test]
@@ -330,16 +434,16 @@ mod tests {
     }
 
     quickcheck! {
-        fn encoding_round_trips(ops: Ops, seqno: u64) -> bool {
-            let mut batch = build(&ops);
+        fn encoding_round_trips(ops: KsOps, seqno: u64) -> bool {
+            let mut batch = build_in(&ops);
             let base = SeqNo::new(seqno % (1 << 40)).unwrap();
             batch.set_base_seqno(base).unwrap();
             let decoded = WriteBatch::decode(batch.encoded()).unwrap();
-            let entries: Vec<_> = decoded.iter().map(|e| (
-                e.kind == ValueKind::Value, e.key.to_vec(), e.value.to_vec()
+            let entries: KsOps = decoded.iter().map(|e| (
+                e.keyspace.0, e.kind == ValueKind::Value, e.key.to_vec(), e.value.to_vec()
             )).collect();
-            let want: Ops = ops.iter().map(|(put, k, v)| {
-                (*put, k.clone(), if *put { v.clone() } else { Vec::new() })
+            let want: KsOps = ops.iter().map(|(ks, put, k, v)| {
+                (*ks, *put, k.clone(), if *put { v.clone() } else { Vec::new() })
             }).collect();
             decoded == batch
                 && decoded.base_seqno() == base
@@ -347,15 +451,33 @@ mod tests {
                 && WriteBatch::from_encoded(batch.encoded().to_vec()).unwrap() == batch
         }
 
+        fn a_version_1_batch_reads_as_the_same_entries_in_the_default_keyspace(
+            ops: Ops, seqno: u64
+        ) -> bool {
+            let mut batch = build(&ops);
+            batch.set_base_seqno(SeqNo::new(seqno % (1 << 40)).unwrap()).unwrap();
+            // The version-1 bytes: each entry without its keyspace byte (always 0 here,
+            // one byte, right after the kind).
+            let mut v1 = batch.encoded()[..codec::HEADER_LEN].to_vec();
+            for entry in &batch {
+                v1.push(entry.kind as u8);
+                let mut one = Vec::new();
+                codec::append_entry(&mut one, &entry);
+                v1.extend_from_slice(&one[2..]);
+            }
+            WriteBatch::decode_format(&v1, BatchFormat::V1).unwrap() == batch
+        }
+
         fn decode_never_panics(bytes: Vec<u8>) -> bool {
             let _ = WriteBatch::decode(&bytes);
+            let _ = WriteBatch::decode_format(&bytes, BatchFormat::V1);
             true
         }
 
-        fn decoding_damaged_batches_never_panics(ops: Ops, at: usize, byte: u8, cut: usize)
+        fn decoding_damaged_batches_never_panics(ops: KsOps, at: usize, byte: u8, cut: usize)
             -> TestResult
         {
-            let batch = build(&ops);
+            let batch = build_in(&ops);
             let mut bytes = batch.encoded().to_vec();
             let i = at % bytes.len();
             bytes[i] = byte;

@@ -5,9 +5,11 @@
 //! that must hold for every input. Decoding errors are expected and fine; `Err` means a
 //! property failed, which is a bug (the fuzz target panics on it).
 
-use quickcache_sstable::{Cursor, SeqNo, ValueKind};
+use std::collections::BTreeMap;
 
-use crate::{Lookup, Memtable, WriteBatch};
+use quickcache_sstable::{Cursor, KeyspaceId, SeqNo, ValueKind};
+
+use crate::{BatchFormat, Lookup, Memtable, WriteBatch};
 
 /// Batches with more entries than this are not applied, so each input runs quickly.
 const MAX_APPLIED: u32 = 4096;
@@ -15,10 +17,18 @@ const MAX_APPLIED: u32 = 4096;
 /// A broken property, described.
 pub type Bug = String;
 
-/// Decodes `data` as a write batch. Properties: a rejection is a corruption error; an
-/// accepted batch is canonical (rebuilding it entry by entry gives the same bytes), and
-/// once applied to a memtable each entry is what `get` finds at its own seqno.
+/// Decodes `data` as a write batch in each layout. Properties, in the current layout:
+/// a rejection is a corruption error; an accepted batch is canonical (rebuilding it
+/// entry by entry gives the same bytes), and once applied, each keyspace to its own
+/// memtable, each entry is what `get` finds at its own seqno. In the version-1 layout:
+/// a rejection is a corruption error; an accepted batch is the same entries in the
+/// default keyspace, and its current encoding decodes back to it.
 pub fn write_batch(data: &[u8]) -> Result<(), Bug> {
+    current_layout(data)?;
+    version_1_layout(data)
+}
+
+fn current_layout(data: &[u8]) -> Result<(), Bug> {
     let batch = match WriteBatch::decode(data) {
         Ok(batch) => batch,
         Err(e) if e.is_corruption() => return Ok(()),
@@ -37,13 +47,35 @@ pub fn write_batch(data: &[u8]) -> Result<(), Bug> {
     Ok(())
 }
 
+fn version_1_layout(data: &[u8]) -> Result<(), Bug> {
+    let batch = match WriteBatch::decode_format(data, BatchFormat::V1) {
+        Ok(batch) => batch,
+        Err(e) if e.is_corruption() => return Ok(()),
+        Err(e) => return Err(format!("version-1 decode failed without corruption: {e}")),
+    };
+    if let Some(entry) = batch.iter().find(|e| !e.keyspace.is_default()) {
+        return Err(format!("a version-1 entry landed in {}", entry.keyspace));
+    }
+    if batch.iter().len() != batch.count() as usize
+        || batch.iter().count() != batch.count() as usize
+    {
+        return Err("a version-1 batch lost entries in the conversion".into());
+    }
+    let again = WriteBatch::decode(batch.encoded())
+        .map_err(|e| format!("a converted version-1 batch does not decode: {e}"))?;
+    if again != batch || rebuild(&batch)? != batch {
+        return Err("a converted version-1 batch does not round-trip".into());
+    }
+    Ok(())
+}
+
 /// The batch rebuilt through the public building API.
 fn rebuild(batch: &WriteBatch) -> Result<WriteBatch, Bug> {
     let mut out = WriteBatch::new();
     for entry in batch {
         match entry.kind {
-            ValueKind::Value => out.put(entry.key, entry.value),
-            ValueKind::Tombstone => out.delete(entry.key),
+            ValueKind::Value => out.put_in(entry.keyspace, entry.key, entry.value),
+            ValueKind::Tombstone => out.delete_in(entry.keyspace, entry.key),
         }
         .map_err(|e| format!("rebuild rejected a decoded entry: {e}"))?;
     }
@@ -59,13 +91,27 @@ fn rebuild(batch: &WriteBatch) -> Result<WriteBatch, Bug> {
     Ok(out)
 }
 
+/// Applies the batch to one memtable per keyspace it names and checks that each
+/// entry reads back from its keyspace's memtable at its own seqno, and that the
+/// memtables together hold exactly the batch's entries.
 fn check_applied(batch: &WriteBatch) -> Result<(), Bug> {
-    let memtable = Memtable::new();
-    memtable
-        .apply(batch)
-        .map_err(|e| format!("apply failed: {e}"))?;
+    let mut memtables: BTreeMap<KeyspaceId, Memtable> = BTreeMap::new();
+    for entry in batch {
+        // Small: an input may name thousands of keyspaces, each gets a key filter.
+        memtables
+            .entry(entry.keyspace)
+            .or_insert_with(|| Memtable::with_capacity(4096));
+    }
+    for (&keyspace, memtable) in &memtables {
+        memtable
+            .apply_keyspace(batch, keyspace)
+            .map_err(|e| format!("apply to {keyspace} failed: {e}"))?;
+    }
     let mut seqno = batch.base_seqno();
     for entry in batch {
+        let memtable = memtables
+            .get(&entry.keyspace)
+            .ok_or_else(|| format!("no memtable for {}", entry.keyspace))?;
         let found = match memtable.get(entry.key, seqno) {
             Some(Lookup::Value(v)) => Some((ValueKind::Value, v.value().to_vec(), v.seqno())),
             Some(Lookup::Deleted(s)) => Some((ValueKind::Tombstone, Vec::new(), s)),
@@ -76,6 +122,18 @@ fn check_applied(batch: &WriteBatch) -> Result<(), Bug> {
         }
         seqno = seqno.checked_add(1).unwrap_or(SeqNo::MAX);
     }
+    let walked: u64 = memtables.values().map(walk).sum();
+    if walked != u64::from(batch.count()) {
+        return Err(format!(
+            "cursors walked {walked} of {} entries",
+            batch.count()
+        ));
+    }
+    Ok(())
+}
+
+/// The entries a cursor walks from the first.
+fn walk(memtable: &Memtable) -> u64 {
     let mut cursor = memtable.cursor();
     let mut walked = 0u64;
     let mut step = cursor.seek_to_first();
@@ -83,11 +141,5 @@ fn check_applied(batch: &WriteBatch) -> Result<(), Bug> {
         walked += 1;
         step = cursor.next();
     }
-    if walked != u64::from(batch.count()) {
-        return Err(format!(
-            "cursor walked {walked} of {} entries",
-            batch.count()
-        ));
-    }
-    Ok(())
+    walked
 }

@@ -61,7 +61,7 @@ mod memtable;
 mod skiplist;
 pub mod visibility;
 
-pub use batch::{BatchEntry, BatchIter, WriteBatch};
+pub use batch::{BatchEntry, BatchFormat, BatchIter, WriteBatch};
 pub use cursor::{MemtableCursor, SharedCursor};
 pub use error::{Error, Result};
 pub use frozen::FrozenMemtable;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use quickcache_sstable::{KeyRef, SeqNo, ValueKind};
+use quickcache_sstable::{KeyRef, KeyspaceId, SeqNo, ValueKind};
 
 use crate::WriteBatch;
 use crate::cursor::{MemtableCursor, SharedCursor};
@@ -134,31 +134,106 @@ impl Memtable {
         self.note_seqnos(seqno, seqno);
     }
 
-    /// Inserts every entry of `batch`, entry *i* at `batch.base_seqno() + i`.
+    /// Inserts the entries of `batch` in the default keyspace, entry *i* at
+    /// `batch.base_seqno() + i`: [`Memtable::apply_keyspace`] for
+    /// [`KeyspaceId::DEFAULT`].
+    pub fn apply(&self, batch: &WriteBatch) -> Result<()> {
+        self.apply_keyspace(batch, KeyspaceId::DEFAULT)
+    }
+
+    /// Inserts the entries of `batch` that are for `keyspace`, entry *i* at
+    /// `batch.base_seqno() + i` (its position in the whole batch, so that the
+    /// keyspaces of one batch share its sequence numbers). A memtable holds one
+    /// keyspace; the other entries are skipped, each keyspace's memtable takes its own.
     ///
     /// The entries become visible to readers only once the engine publishes the
     /// batch's last sequence number (see [`crate::Visibility`]); until then a reader's
     /// snapshot is below all of them. Fails with [`Error::Unsequenced`] if the batch
     /// has no base sequence number; inserts nothing then.
-    pub fn apply(&self, batch: &WriteBatch) -> Result<()> {
+    pub fn apply_keyspace(&self, batch: &WriteBatch, keyspace: KeyspaceId) -> Result<()> {
         let base = batch.base_seqno();
         if base == SeqNo::ZERO {
             return Err(Error::Unsequenced);
         }
-        let Some(last) = batch.last_seqno() else {
+        if batch.last_seqno().is_none() {
             return Ok(());
-        };
+        }
         let mut seqno = base;
+        let mut applied: Option<(SeqNo, SeqNo)> = None;
         // One search path for the whole batch: batches mostly hold ascending keys, and
         // each insert then starts where the previous one linked (see the splice).
         let mut splice = Splice::new();
         for entry in batch {
-            let key = KeyRef::new(entry.key, seqno, entry.kind);
-            self.insert(&mut splice, key, entry.value);
-            // Past the last entry this saturates harmlessly; `last` was checked.
+            if entry.keyspace == keyspace {
+                let key = KeyRef::new(entry.key, seqno, entry.kind);
+                self.insert(&mut splice, key, entry.value);
+                applied = Some((applied.map_or(seqno, |(first, _)| first), seqno));
+            }
+            // Past the last entry this saturates harmlessly; the batch's last
+            // sequence number was checked when it was sequenced.
             seqno = seqno.checked_add(1).unwrap_or(SeqNo::MAX);
         }
-        self.note_seqnos(base, last);
+        if let Some((first, last)) = applied {
+            self.note_seqnos(first, last);
+        }
+        Ok(())
+    }
+
+    /// Inserts each entry of `batch` into the memtable of its keyspace among
+    /// `memtables` (entries of keyspaces not listed are skipped), entry *i* at
+    /// `batch.base_seqno() + i`: [`Memtable::apply_keyspace`] for several keyspaces
+    /// in one pass over the batch, however many keyspaces it spans.
+    ///
+    /// Fails with [`Error::Unsequenced`] if the batch has no base sequence number;
+    /// inserts nothing then.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_memtable::{Memtable, WriteBatch};
+    /// use quickcache_sstable::{KeyspaceId, SeqNo};
+    ///
+    /// let (default, log) = (Memtable::new(), Memtable::new());
+    /// let mut batch = WriteBatch::new();
+    /// batch.put(b"k", b"d")?;
+    /// batch.put_in(KeyspaceId(1), b"k", b"l")?;
+    /// batch.set_base_seqno(SeqNo::new(5).unwrap())?;
+    /// Memtable::apply_split(&batch, &[(KeyspaceId::DEFAULT, &default), (KeyspaceId(1), &log)])?;
+    /// assert_eq!((default.len(), log.len()), (1, 1));
+    /// assert_eq!(log.seqno_range(), Some((SeqNo::new(6).unwrap(), SeqNo::new(6).unwrap())));
+    /// # Ok::<(), quickcache_memtable::Error>(())
+    /// ```
+    pub fn apply_split(batch: &WriteBatch, memtables: &[(KeyspaceId, &Memtable)]) -> Result<()> {
+        let base = batch.base_seqno();
+        if base == SeqNo::ZERO {
+            return Err(Error::Unsequenced);
+        }
+        if batch.last_seqno().is_none() {
+            return Ok(());
+        }
+        let mut splices: Vec<Splice> = memtables.iter().map(|_| Splice::new()).collect();
+        let mut applied: Vec<Option<(SeqNo, SeqNo)>> = vec![None; memtables.len()];
+        let mut seqno = base;
+        for entry in batch {
+            let at = memtables.iter().position(|(id, _)| *id == entry.keyspace);
+            if let Some(i) = at
+                && let (Some((_, memtable)), Some(splice), Some(range)) =
+                    (memtables.get(i), splices.get_mut(i), applied.get_mut(i))
+            {
+                memtable.insert(
+                    splice,
+                    KeyRef::new(entry.key, seqno, entry.kind),
+                    entry.value,
+                );
+                *range = Some((range.map_or(seqno, |(first, _)| first), seqno));
+            }
+            // Past the last entry this saturates harmlessly; it was checked.
+            seqno = seqno.checked_add(1).unwrap_or(SeqNo::MAX);
+        }
+        for ((_, memtable), range) in memtables.iter().zip(applied) {
+            if let Some((first, last)) = range {
+                memtable.note_seqnos(first, last);
+            }
+        }
         Ok(())
     }
 
@@ -337,6 +412,31 @@ mod tests {
         assert_eq!(value_at(&m, b"b", 12), Some(Err(seq(12))));
         assert_eq!(m.seqno_range(), Some((seq(10), seq(12))));
         assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn each_keyspace_takes_its_entries_at_their_place_in_the_batch() {
+        let (default, other) = (Memtable::new(), Memtable::new());
+        let mut batch = WriteBatch::new();
+        batch.put(b"a", b"0").unwrap();
+        batch.put_in(KeyspaceId(4), b"a", b"4").unwrap();
+        batch.delete_in(KeyspaceId(4), b"b").unwrap();
+        batch.put(b"c", b"0").unwrap();
+        batch.set_base_seqno(seq(20)).unwrap();
+        default.apply(&batch).unwrap();
+        other.apply_keyspace(&batch, KeyspaceId(4)).unwrap();
+        assert_eq!(value_at(&default, b"a", 20), Some(Ok(b"0".to_vec())));
+        assert_eq!(value_at(&default, b"c", 23), Some(Ok(b"0".to_vec())));
+        assert_eq!(value_at(&default, b"b", 23), None);
+        assert_eq!(default.seqno_range(), Some((seq(20), seq(23))));
+        assert_eq!(value_at(&other, b"a", 21), Some(Ok(b"4".to_vec())));
+        assert_eq!(value_at(&other, b"b", 22), Some(Err(seq(22))));
+        assert_eq!(value_at(&other, b"c", 23), None);
+        assert_eq!(other.seqno_range(), Some((seq(21), seq(22))));
+        let untouched = Memtable::new();
+        untouched.apply_keyspace(&batch, KeyspaceId(9)).unwrap();
+        assert!(untouched.is_empty());
+        assert_eq!(untouched.seqno_range(), None);
     }
 
     #[test]

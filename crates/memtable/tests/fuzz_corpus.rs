@@ -10,8 +10,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use quickcache_memtable::{WriteBatch, fuzzing};
-use quickcache_sstable::SeqNo;
+use quickcache_memtable::{BatchFormat, WriteBatch, fuzzing};
+use quickcache_sstable::{KeyspaceId, SeqNo};
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/write_batch")
@@ -29,6 +29,19 @@ fn batch(base: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
     b.encoded().to_vec()
 }
 
+/// A version-1 batch (no keyspace field), as WAL segments of format version 1 hold.
+fn v1(base: u64, entries: &[(u8, &[u8], &[u8])]) -> Vec<u8> {
+    let mut out = base.to_le_bytes().to_vec();
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for (kind, key, value) in entries {
+        out.extend_from_slice(&[*kind, key.len() as u8]);
+        out.extend_from_slice(key);
+        out.push(value.len() as u8);
+        out.extend_from_slice(value);
+    }
+    out
+}
+
 /// Valid batches of each shape, and damaged ones that must be rejected.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let two = batch(7, &[(b"apple", Some(b"red")), (b"pear", None)]);
@@ -38,6 +51,17 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     bad_kind[12] = 3;
     let mut trailing = two.clone();
     trailing.push(0);
+    let mut keyspaces = WriteBatch::new();
+    keyspaces.put_in(KeyspaceId(1), b"log", b"entry").unwrap();
+    keyspaces.put(b"meta", b"m").unwrap();
+    keyspaces.delete_in(KeyspaceId(300), b"index").unwrap();
+    keyspaces
+        .put_in(KeyspaceId(u32::MAX), b"log", b"last")
+        .unwrap();
+    keyspaces.set_base_seqno(SeqNo::new(40).unwrap()).unwrap();
+    let keyspaces = keyspaces.encoded().to_vec();
+    let mut bad_keyspace = two.clone();
+    bad_keyspace.splice(13..14, [0xff, 0xff, 0xff, 0xff, 0x10]);
     vec![
         ("empty", WriteBatch::new().encoded().to_vec()),
         ("one-put", batch(1, &[(b"k", Some(b"v"))])),
@@ -65,9 +89,16 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("trailing-byte", trailing),
         ("non-minimal-varint", {
             let mut b = batch(1, &[(b"", None)]);
-            b.splice(13..14, [0x80, 0x00]);
+            b.splice(14..15, [0x80, 0x00]);
             b
         }),
+        ("several-keyspaces", keyspaces),
+        ("keyspace-overflows-u32", bad_keyspace),
+        (
+            "v1-put-and-delete",
+            v1(7, &[(1, b"apple", b"red"), (2, b"pear", b"")]),
+        ),
+        ("v1-unknown-kind", v1(7, &[(3, b"apple", b"")])),
     ]
 }
 
@@ -83,7 +114,7 @@ fn every_seed_passes_the_target() {
     if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
         write_seeds();
     }
-    let (mut count, mut valid) = (0, 0);
+    let (mut count, mut valid, mut valid_v1) = (0, 0, 0);
     for entry in fs::read_dir(corpus_dir()).unwrap() {
         let path = entry.unwrap().path();
         let data = fs::read(&path).unwrap();
@@ -92,7 +123,9 @@ fn every_seed_passes_the_target() {
         }
         count += 1;
         valid += usize::from(WriteBatch::decode(&data).is_ok());
+        valid_v1 += usize::from(WriteBatch::decode_format(&data, BatchFormat::V1).is_ok());
     }
+    assert!(valid_v1 >= 1, "no seed decodes as a version-1 batch");
     assert!(count >= seeds().len(), "corpus has only {count} files");
     assert!(
         valid >= 6 && valid < count,

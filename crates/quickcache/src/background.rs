@@ -7,7 +7,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use quickcache_compaction::Compactor;
-use quickcache_wal::SegmentId;
 
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
@@ -36,11 +35,15 @@ fn run(inner: &Inner) {
             inner.flush_one(&job);
             continue;
         }
+        if let Some((keyspace, job)) = inner.next_keyspace_flush() {
+            inner.flush_keyspace_one(&keyspace, &job);
+            continue;
+        }
         let bg = lock(&inner.bg);
         if bg.stop {
             return;
         }
-        if inner.next_flush().is_some() {
+        if inner.next_flush().is_some() || inner.next_keyspace_flush().is_some() {
             continue;
         }
         let _woken = inner.bg_changed.wait_timeout(bg, POLL);
@@ -92,10 +95,7 @@ impl Inner {
                 frozen,
             });
         }
-        let obsolete = SegmentId(self.set.log_number());
-        if let Err(source) = self.wal.delete_segments_below(obsolete) {
-            let _reported = self.fail(self.wal_error("deleting obsolete segments", source));
-        }
+        self.trim_wal();
         // Counted down only now, so `flush()` returns after the segments are gone too
         // and a caller sees no file operation of this flush after it.
         self.frozen_count.fetch_sub(1, Ordering::AcqRel);

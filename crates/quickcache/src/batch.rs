@@ -1,8 +1,24 @@
 //! `WriteBatch`: puts and deletes applied atomically by [`crate::Db::write`].
 
+use std::sync::Arc;
+
+use quickcache_sstable::KeyspaceId;
 use snafu::ResultExt;
 
+use crate::Keyspace;
 use crate::error::{BatchSnafu, Result};
+use crate::inner::Inner;
+use crate::keyspace::engine::KsState;
+
+/// A batch ready to be written: its bytes, and the keyspaces besides the default it
+/// names, ascending by id.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub(crate) batch: quickcache_memtable::WriteBatch,
+    pub(crate) targets: Vec<Arc<KsState>>,
+    /// Whether some entry is for the default keyspace.
+    pub(crate) has_default: bool,
+}
 
 /// A group of puts and deletes that [`crate::Db::write`] applies all at once: after a
 /// crash either every entry is there or none is, and no reader sees part of it.
@@ -29,6 +45,15 @@ use crate::error::{BatchSnafu, Result};
 pub struct WriteBatch {
     inner: quickcache_memtable::WriteBatch,
     error: Option<quickcache_memtable::Error>,
+    /// Built outside this type (a lower-crate batch): its entries may name any
+    /// keyspace, so the write checks them. Batches built here only name the default
+    /// keyspace and the keyspaces in `targets`.
+    foreign: bool,
+    /// The keyspaces besides the default that entries were added for
+    /// ([`WriteBatch::put_in`]), each once.
+    targets: Vec<Arc<KsState>>,
+    /// Whether an entry was added for the default keyspace ([`WriteBatch::put`]).
+    has_default: bool,
 }
 
 impl WriteBatch {
@@ -51,12 +76,63 @@ impl WriteBatch {
     /// assert_eq!(batch.len(), 2);
     /// ```
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        self.has_default = true;
         if self.error.is_none()
             && let Err(e) = self.inner.put(key.as_ref(), value.as_ref())
         {
             self.error = Some(e);
         }
         self
+    }
+
+    /// Adds a put of `key` → `value` in `keyspace`. A batch may mix keyspaces (and the
+    /// default one, through [`WriteBatch::put`]): [`crate::Db::write`] applies it
+    /// atomically across them, as one WAL record.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::{Db, WriteBatch};
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Db::open(dir.path())?;
+    /// let (log, index) = (db.keyspace("log")?, db.keyspace("index")?);
+    /// let mut batch = WriteBatch::new();
+    /// batch.put_in(&log, "0001", "set x=1").put_in(&index, "x", "0001").put("applied", "0001");
+    /// db.write(batch)?;
+    /// assert_eq!(index.get("x")?.unwrap(), b"0001");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_in(
+        &mut self,
+        keyspace: &Keyspace,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> &mut Self {
+        let id = self.target(keyspace);
+        if self.error.is_none()
+            && let Err(e) = self.inner.put_in(id, key.as_ref(), value.as_ref())
+        {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    /// Adds a delete of `key` in `keyspace`; see [`WriteBatch::put_in`].
+    pub fn delete_in(&mut self, keyspace: &Keyspace, key: impl AsRef<[u8]>) -> &mut Self {
+        let id = self.target(keyspace);
+        if self.error.is_none()
+            && let Err(e) = self.inner.delete_in(id, key.as_ref())
+        {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    fn target(&mut self, keyspace: &Keyspace) -> KeyspaceId {
+        let state = keyspace.state();
+        if !self.targets.iter().any(|t| Arc::ptr_eq(t, state)) {
+            self.targets.push(Arc::clone(state));
+        }
+        state.id
     }
 
     /// Adds a delete of `key`.
@@ -68,6 +144,7 @@ impl WriteBatch {
     /// assert_eq!(batch.len(), 1);
     /// ```
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        self.has_default = true;
         if self.error.is_none()
             && let Err(e) = self.inner.delete(key.as_ref())
         {
@@ -110,6 +187,8 @@ impl WriteBatch {
     pub fn clear(&mut self) {
         self.inner.clear();
         self.error = None;
+        self.targets.clear();
+        self.has_default = false;
     }
 
     /// The lower crate's batch, for tools that decode WAL records.
@@ -124,20 +203,63 @@ impl WriteBatch {
         &self.inner
     }
 
-    /// The batch ready for the WAL, or the first error an entry raised.
-    pub(crate) fn into_checked(self) -> Result<quickcache_memtable::WriteBatch> {
-        match self.error {
-            Some(source) => Err(source).context(BatchSnafu {
+    /// The batch ready for the WAL, or the first error an entry raised. A batch
+    /// wrapped from a lower-crate one may write only to keyspaces the database has:
+    /// the default one (`Error::NoSuchKeyspace` otherwise, before anything is
+    /// written).
+    pub(crate) fn into_checked(self, db: &Inner) -> Result<Checked> {
+        if let Some(source) = self.error {
+            return Err(source).context(BatchSnafu {
                 operation: "building a write batch",
-            }),
-            None => Ok(self.inner),
+            });
         }
+        let mut targets = self.targets;
+        let live = if targets.is_empty() && !self.foreign {
+            Vec::new()
+        } else {
+            db.keyspace_states()
+        };
+        for target in &targets {
+            target.check_live()?;
+            let ours = live.iter().any(|k| Arc::ptr_eq(k, target));
+            if !ours {
+                return Err(crate::Error::InvalidKeyspaceName {
+                    name: target.name.clone(),
+                    reason: "is a keyspace of another database".to_owned(),
+                });
+            }
+        }
+        if self.foreign {
+            for entry in self.inner.iter().filter(|e| !e.keyspace.is_default()) {
+                let id = entry.keyspace;
+                if targets.iter().any(|t| t.id == id) {
+                    continue;
+                }
+                let state = live.iter().find(|k| k.id == id);
+                let state = state.ok_or(crate::Error::NoSuchKeyspace { keyspace: id.0 })?;
+                targets.push(Arc::clone(state));
+            }
+        }
+        targets.sort_by_key(|t| t.id);
+        // A foreign batch is scanned; one built here knows.
+        let has_default = if self.foreign {
+            !targets.is_empty() && (self.inner.iter()).any(|e| e.keyspace.is_default())
+        } else {
+            self.has_default
+        };
+        Ok(Checked {
+            batch: self.inner,
+            targets,
+            has_default,
+        })
     }
 }
 
 /// Wraps a lower-crate batch, such as one decoded from a WAL record, so that
 /// [`crate::Db::write`] can apply it. Its entries were checked when it was built or
-/// decoded; its sequence numbers are replaced by the write.
+/// decoded; its sequence numbers are replaced by the write. An entry naming a keyspace
+/// the database does not have makes the write fail with
+/// [`crate::Error::NoSuchKeyspace`], writing nothing.
 ///
 /// # Examples
 /// ```
@@ -155,6 +277,12 @@ impl WriteBatch {
 /// ```
 impl From<quickcache_memtable::WriteBatch> for WriteBatch {
     fn from(inner: quickcache_memtable::WriteBatch) -> Self {
-        WriteBatch { inner, error: None }
+        WriteBatch {
+            inner,
+            error: None,
+            foreign: true,
+            targets: Vec::new(),
+            has_default: false,
+        }
     }
 }

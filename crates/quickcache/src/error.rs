@@ -133,6 +133,54 @@ pub enum Error {
         #[snafu(source(from(quickcache_memtable::Error, Box::new)))]
         source: Box<quickcache_memtable::Error>,
     },
+    /// A keyspace name is refused: empty, over 255 bytes, the default keyspace's
+    /// where a named one is needed, or naming no keyspace.
+    #[snafu(display("keyspace name {name:?} {reason}"))]
+    InvalidKeyspaceName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The keyspace was dropped; its handle no longer reads or writes.
+    #[snafu(display("keyspace {name:?} was dropped"))]
+    KeyspaceDropped {
+        /// The keyspace's name.
+        name: String,
+    },
+    /// [`crate::Db::keyspace_with`] was given options that differ from those stored
+    /// when the keyspace was created; nothing was changed.
+    #[snafu(display(
+        "keyspace {name:?} exists with other options than those given; open it with Db::keyspace to use its stored options"
+    ))]
+    KeyspaceOptionsConflict {
+        /// The keyspace's name.
+        name: String,
+    },
+    /// A write names a keyspace the database does not have; nothing was written.
+    #[snafu(display(
+        "the write names keyspace {keyspace}, which this database does not have; nothing was written"
+    ))]
+    NoSuchKeyspace {
+        /// The keyspace id the write names.
+        keyspace: u32,
+    },
+    /// A WAL record writes to a keyspace the manifest never created: the record or
+    /// the manifest is damaged.
+    #[snafu(display(
+        "WAL segment {} has a record at offset {offset} writing to keyspace {keyspace}, which the manifest never created (the last id it handed out is {last})",
+        path.display()
+    ))]
+    UnknownKeyspace {
+        /// The WAL segment.
+        path: PathBuf,
+        /// The record's offset in it.
+        offset: u64,
+        /// The keyspace id the record names.
+        keyspace: u32,
+        /// The largest keyspace id the manifest handed out.
+        last: u32,
+    },
     /// A flush or compaction failed earlier; the database accepts no more writes
     /// until it is reopened. Reads keep working, and [`crate::Db::close`] reports it.
     #[snafu(display("database is read-only after a background error: {source}"))]
@@ -182,7 +230,7 @@ impl Error {
             Error::Batch { source, .. } => source.is_corruption(),
             Error::Background { source } => source.is_corruption(),
             Error::Compaction { source } => source.is_corruption(),
-            Error::MissingManifest { .. } => true,
+            Error::MissingManifest { .. } | Error::UnknownKeyspace { .. } => true,
             _ => false,
         }
     }

@@ -67,6 +67,12 @@ pub(crate) struct Inner {
     pub(crate) pending_cached: AtomicU64,
     pub(crate) counters: Counters,
     pub(crate) report: RecoveryReport,
+    /// The keyspaces besides the default.
+    pub(crate) keyspaces: crate::keyspace::engine::Registry,
+    /// Serializes creating and dropping keyspaces.
+    pub(crate) keyspace_lock: Mutex<()>,
+    /// Bytes written to keyspaces since the write-buffer budget was last summed.
+    pub(crate) budget_written: AtomicUsize,
 }
 
 impl fmt::Debug for Inner {

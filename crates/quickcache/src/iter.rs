@@ -90,6 +90,9 @@ pub struct Iter {
     /// moving a cursor out of its slot and back on every entry.
     ends: Ends,
     done: bool,
+    /// An error to yield once instead of entries: an iterator over a keyspace that was
+    /// dropped, made by [`Iter::failed`].
+    error: Option<Box<Error>>,
 }
 
 impl fmt::Debug for Iter {
@@ -163,6 +166,33 @@ impl Iter {
                 back_value: None,
             },
             done: false,
+            error: None,
+        }
+    }
+
+    /// An iterator that yields `error` once (from either end), then nothing.
+    pub(crate) fn failed(error: Error) -> Iter {
+        let mut iter = Iter::new_empty();
+        // Boxed: every iterator carries the slot, and an `Error` is large.
+        iter.error = Some(Box::new(error));
+        iter
+    }
+
+    fn new_empty() -> Iter {
+        Iter {
+            view: None,
+            front: None,
+            back: None,
+            ends: Ends {
+                lower: Bound::Unbounded,
+                upper: Bound::Unbounded,
+                front_last: None,
+                back_last: None,
+                front_pending: false,
+                back_value: None,
+            },
+            done: false,
+            error: None,
         }
     }
 
@@ -171,7 +201,7 @@ impl Iter {
     /// entry: `None` there would end the iteration as if the range were exhausted).
     fn step_front(&mut self) -> Result<bool> {
         let Some(view) = &self.view else {
-            return Ok(false);
+            return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
         let cursor = match &mut self.front {
             Some(c) => c,
@@ -184,7 +214,7 @@ impl Iter {
     /// `back_last` and `back_value`.
     fn step_back(&mut self) -> Result<bool> {
         let Some(view) = &self.view else {
-            return Ok(false);
+            return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
         let cursor = match &mut self.back {
             Some(c) => c,

@@ -9,8 +9,8 @@ use quickcache_compaction::{
     CURRENT, CompactionOptions, Compactor, EDIT_FORMAT, VersionSet, parse_manifest_name,
 };
 use quickcache_fs::FileSystem;
-use quickcache_memtable::{FrozenMemtable, Memtable, Visibility, WriteBatch};
-use quickcache_sstable::SeqNo;
+use quickcache_memtable::{BatchFormat, FrozenMemtable, Memtable, Visibility, WriteBatch};
+use quickcache_sstable::{KeyspaceId, SeqNo};
 use quickcache_wal::frame::{Decoded, check_segment_header, decode_at, encode_segment_header};
 use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
 
@@ -18,6 +18,7 @@ use crate::db::Db;
 use crate::diagnostics::Waits;
 use crate::error::{Error, Result};
 use crate::inner::{BgState, Counters, Inner};
+use crate::keyspace::engine::KsState;
 use crate::snapshot::SnapshotList;
 use crate::state::SuperVersion;
 use crate::{Options, RecoveryReport};
@@ -105,7 +106,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     let set = VersionSet::open_or_create_deferring_cleanup(Arc::clone(&fs), dir, tree_options)
         .map_err(tree_error("opening the tree", dir))?;
     let set = Arc::new(set);
-    let (wal, memtable, report) = replay(&set, dir, &options, created, synced)?;
+    let (wal, memtable, others, report) = replay(&set, dir, &options, created, synced)?;
+    let keyspaces = others
+        .into_iter()
+        .map(|k| (k.id, Arc::new(KsState::new(k.id, k.name, k.size, k.mem))))
+        .collect();
     let snapshots = Arc::new(SnapshotList::default());
     let source_list = Arc::clone(&snapshots);
     let compactor = Compactor::start_with(
@@ -143,6 +148,9 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         counters: Counters::default(),
         report,
         options,
+        keyspaces: RwLock::new(keyspaces),
+        keyspace_lock: Mutex::new(()),
+        budget_written: AtomicUsize::new(0),
     });
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;
@@ -153,10 +161,12 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     })
 }
 
-/// Replays the WAL segments at or above the manifest's log number (never older ones,
-/// `docs/crash-safety.md` rule 8) into a memtable, flushing it to L0 whenever it fills, then
-/// starts the writer (continuing a clean, short last segment, or in a fresh one) and
-/// removes segments below the log number. `synced`: the previous run closed cleanly
+/// Replays the WAL segments at or above the oldest log number any keyspace needs
+/// (never older ones, `docs/crash-safety.md` rule 8) into a memtable, flushing it to
+/// L0 whenever it fills, then starts the writer (continuing a clean, short last
+/// segment, or in a fresh one) and removes segments below that log number. The
+/// default keyspace takes its entries from segments at or above its own log number
+/// (`KeyspaceReplay`). `synced`: the previous run closed cleanly
 /// (see `clean`), so recovery need not sync what it reads before building on it.
 fn replay(
     set: &VersionSet,
@@ -164,10 +174,11 @@ fn replay(
     options: &Options,
     created: bool,
     synced: bool,
-) -> Result<(Wal, Memtable, RecoveryReport)> {
+) -> Result<(Wal, Memtable, Vec<ReplayedKeyspace>, RecoveryReport)> {
     let wal_dir = dir.join(WAL_DIR);
     let werr = wal_error("recovering", &wal_dir);
-    let log_number = set.log_number();
+    let log_number = set.min_log_number();
+    let keyspaces = KeyspaceReplay::new(set);
     check_log_start(options.fs.as_ref(), &wal_dir, log_number).map_err(|source| {
         match set.dropped_tail() {
             Some(tail) => tree_error("recovering", dir)(tail.lost_edit(format!(
@@ -196,16 +207,25 @@ fn replay(
     };
     let mut last = set.last_seqno();
     let mut memtable = Memtable::with_capacity(options.memtable_size);
+    let mut others = ReplayedKeyspace::all(set);
     for record in recovery.by_ref() {
         let record = record.map_err(&werr)?;
-        let batch = WriteBatch::decode(&record.payload).map_err(|source| Error::Batch {
+        let batch = decode_record(&record).map_err(|source| Error::Batch {
             operation: "replaying the WAL",
             source: Box::new(source),
         })?;
-        memtable.apply(&batch).map_err(|source| Error::Batch {
-            operation: "replaying the WAL",
-            source: Box::new(source),
-        })?;
+        keyspaces.check(&batch, &record, &wal_dir)?;
+        if keyspaces.default_takes(&record) {
+            memtable.apply(&batch).map_err(|source| Error::Batch {
+                operation: "replaying the WAL",
+                source: Box::new(source),
+            })?;
+        }
+        for ks in &mut others {
+            if ks.takes(&record) && ks.apply(&batch, set, record.position.segment.0, dir)? {
+                report.flushes += 1;
+            }
+        }
         last = last.max(batch.last_seqno().unwrap_or(SeqNo::ZERO));
         report.bytes += record.payload.len() as u64;
         report.entries += u64::from(batch.count());
@@ -221,11 +241,128 @@ fn replay(
         }
     }
     let (wal, wal_report) = recovery.finish().map_err(&werr)?;
-    let obsolete = SegmentId(set.log_number());
+    let obsolete = SegmentId(set.min_log_number());
     report.obsolete_segments_removed = wal.delete_segments_below(obsolete).map_err(&werr)?;
     report.wal = wal_report;
     report.last_seqno = last.get();
-    Ok((wal, memtable, report))
+    Ok((wal, memtable, others, report))
+}
+
+/// A keyspace besides the default, as recovery rebuilds its memtable.
+struct ReplayedKeyspace {
+    id: KeyspaceId,
+    name: String,
+    size: usize,
+    log_number: u64,
+    mem: Memtable,
+}
+
+/// The largest memtable a stored option may ask for (its key filter is allocated up
+/// front): the bound `Options::validate` puts on the database's own.
+const MAX_KEYSPACE_MEMTABLE: u64 = 1 << 36;
+
+impl ReplayedKeyspace {
+    fn all(set: &VersionSet) -> Vec<ReplayedKeyspace> {
+        let all = set.keyspaces().into_iter();
+        all.map(|(id, tree)| {
+            let size = tree
+                .def
+                .options
+                .memtable_size
+                .clamp(1, MAX_KEYSPACE_MEMTABLE);
+            let size = usize::try_from(size).unwrap_or(usize::MAX);
+            ReplayedKeyspace {
+                id,
+                name: tree.def.name,
+                size,
+                log_number: tree.log_number,
+                mem: Memtable::with_capacity(size),
+            }
+        })
+        .collect()
+    }
+
+    /// Whether the record is at or after the keyspace's log number.
+    fn takes(&self, record: &quickcache_wal::Record) -> bool {
+        record.position.segment.0 >= self.log_number
+    }
+
+    /// Inserts the batch's entries of this keyspace; flushes the memtable to its tree
+    /// when full, with `segment` as its log number (as the default keyspace's replay
+    /// does). Returns whether it flushed.
+    fn apply(
+        &mut self,
+        batch: &WriteBatch,
+        set: &VersionSet,
+        segment: u64,
+        dir: &Path,
+    ) -> Result<bool> {
+        self.mem
+            .apply_keyspace(batch, self.id)
+            .map_err(|source| Error::Batch {
+                operation: "replaying the WAL",
+                source: Box::new(source),
+            })?;
+        if self.mem.approximate_memory() < self.size {
+            return Ok(false);
+        }
+        let fresh = Memtable::with_capacity(self.size);
+        let full: FrozenMemtable = std::mem::replace(&mut self.mem, fresh).into();
+        set.flush_keyspace(self.id, &mut full.cursor(), segment, &[])
+            .map_err(tree_error("flushing a keyspace during recovery", dir))?;
+        Ok(true)
+    }
+}
+
+/// The write batch a WAL record holds, in the layout of its segment's format version:
+/// version 1 segments hold batches without keyspace ids (all in the default keyspace).
+pub(crate) fn decode_record(
+    record: &quickcache_wal::Record,
+) -> std::result::Result<WriteBatch, quickcache_memtable::Error> {
+    let format = match record.format {
+        1 => BatchFormat::V1,
+        _ => BatchFormat::CURRENT,
+    };
+    WriteBatch::decode_format(&record.payload, format)
+}
+
+/// Which WAL entries recovery gives to which keyspace (`docs/format/manifest.md`,
+/// "Keyspaces"): an entry is replayed into its keyspace only from that keyspace's own
+/// log number on (older segments are in its tables already). Entries of the other live
+/// keyspaces stay in the WAL, whose segments their log numbers keep; entries of a
+/// dropped keyspace are skipped; an entry of a keyspace never created is corruption.
+#[derive(Debug)]
+struct KeyspaceReplay {
+    default_log: u64,
+    last: KeyspaceId,
+}
+
+impl KeyspaceReplay {
+    fn new(set: &VersionSet) -> KeyspaceReplay {
+        KeyspaceReplay {
+            default_log: set.log_number(),
+            last: set.last_keyspace(),
+        }
+    }
+
+    /// Whether the default keyspace's memtable takes the record's entries.
+    fn default_takes(&self, record: &quickcache_wal::Record) -> bool {
+        record.position.segment.0 >= self.default_log
+    }
+
+    /// Refuses a record that names a keyspace the manifest never created: an id above
+    /// every id it handed out (live keyspaces and dropped ones are at or below).
+    fn check(&self, batch: &WriteBatch, record: &quickcache_wal::Record, dir: &Path) -> Result<()> {
+        match batch.iter().map(|e| e.keyspace).find(|&id| id > self.last) {
+            Some(id) => Err(Error::UnknownKeyspace {
+                path: record.position.segment.path_in(dir),
+                offset: record.position.offset,
+                keyspace: id.0,
+                last: self.last.0,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Refuses a WAL that starts after the manifest's log number. Segments are removed

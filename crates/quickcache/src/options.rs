@@ -84,6 +84,10 @@ pub struct Options {
     /// one flush and the next open faster by one replay; a crash replays either way.
     /// Default true.
     pub flush_on_close: bool,
+    /// WAL bytes past which the keyspaces holding the oldest segment are flushed
+    /// (RocksDB's `max_total_wal_size`): a keyspace written rarely would otherwise
+    /// keep every segment since its last write. `None`: four times `memtable_size`.
+    pub max_total_wal_size: Option<u64>,
     /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
     pub fs: DynFs,
     /// Tests' callbacks at named points of background work, to force one
@@ -113,7 +117,7 @@ impl Options {
     /// assert!(err.to_string().contains("l0_slowdown"));
     /// ```
     pub fn validate(&self) -> crate::Result<()> {
-        let checks: [(bool, &str); 11] = [
+        let checks: [(bool, &str); 12] = [
             (self.memtable_size > 0, "memtable_size is 0"),
             (
                 self.memtable_size <= MAX_MEMTABLE_SIZE,
@@ -134,6 +138,10 @@ impl Options {
             (self.table_size > 0, "table_size is 0"),
             (self.block_size > 0, "block_size is 0"),
             (self.background_threads > 0, "background_threads is 0"),
+            (
+                self.max_total_wal_size != Some(0),
+                "max_total_wal_size is 0",
+            ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, reason)) => Err(crate::Error::InvalidOptions {
@@ -166,6 +174,7 @@ impl Default for Options {
             background_threads: 1,
             reader_summary_budget: 32 << 20,
             flush_on_close: true,
+            max_total_wal_size: None,
             fs: Arc::new(RealFs::new()),
             sync_points: SyncPoints::default(),
         }
@@ -173,6 +182,12 @@ impl Default for Options {
 }
 
 impl Options {
+    /// [`Options::max_total_wal_size`], or its default.
+    pub(crate) fn wal_size_limit(&self) -> u64 {
+        let default = (self.memtable_size as u64).saturating_mul(4);
+        self.max_total_wal_size.unwrap_or(default)
+    }
+
     pub(crate) fn wal(&self) -> WalOptions {
         WalOptions {
             segment_size: self.wal_segment_size,

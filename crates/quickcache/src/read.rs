@@ -12,6 +12,7 @@ use quickcache_sstable::SeqNo;
 use crate::error::{Error, Result};
 use crate::inner::Inner;
 use crate::iter::View;
+use crate::keyspace::engine::KsState;
 use crate::state::SuperVersion;
 use crate::{Iter, Value};
 
@@ -37,6 +38,17 @@ impl Inner {
     /// first, then the tree.
     pub(crate) fn get_at(&self, key: &[u8], at: Option<SeqNo>) -> Result<Option<Value>> {
         let (memtables, version, snapshot) = self.read_view(at);
+        self.get_from(&memtables, &version, key, snapshot)
+    }
+
+    /// `key` at `snapshot` in `memtables` newest first, then in `version`.
+    fn get_from(
+        &self,
+        memtables: &SuperVersion,
+        version: &Version,
+        key: &[u8],
+        snapshot: SeqNo,
+    ) -> Result<Option<Value>> {
         match memtables.active.get(key, snapshot) {
             Some(Lookup::Value(v)) => return Ok(Some(Value::owned(v.value().to_vec()))),
             Some(Lookup::Deleted(_)) => return Ok(None),
@@ -55,6 +67,56 @@ impl Inner {
             source: Box::new(source),
         })?;
         Ok(entry.and_then(|e| e.into_value()).map(Value::mapped))
+    }
+
+    /// The value of `key` in keyspace `ks` at snapshot `at` (`None`: the newest).
+    pub(crate) fn get_in(
+        &self,
+        ks: &KsState,
+        key: &[u8],
+        at: Option<SeqNo>,
+    ) -> Result<Option<Value>> {
+        let (memtables, version, snapshot) = self.read_view_in(ks, at)?;
+        self.get_from(&memtables, &version, key, snapshot)
+    }
+
+    /// An iterator over `lower..upper` of keyspace `ks` at snapshot `at`; one that
+    /// yields [`Error::KeyspaceDropped`] once if it was dropped.
+    pub(crate) fn iter_in(
+        &self,
+        ks: &KsState,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        at: Option<SeqNo>,
+    ) -> Iter {
+        match self.read_view_in(ks, at) {
+            Ok((memtables, version, snapshot)) => {
+                let view = View {
+                    memtables,
+                    version,
+                    snapshot,
+                    dir: self.dir.clone(),
+                };
+                Iter::new(view, lower, upper)
+            }
+            Err(e) => Iter::failed(e),
+        }
+    }
+
+    /// [`Inner::read_view`] for keyspace `ks`, in the same order.
+    fn read_view_in(
+        &self,
+        ks: &KsState,
+        at: Option<SeqNo>,
+    ) -> Result<(Arc<SuperVersion>, Arc<Version>, SeqNo)> {
+        let dropped = || Error::KeyspaceDropped {
+            name: ks.name.clone(),
+        };
+        ks.check_live()?;
+        let memtables = ks.current_memtables();
+        let version = self.set.current_of(ks.id).ok_or_else(dropped)?;
+        let snapshot = at.unwrap_or_else(|| self.visibility.visible());
+        Ok((memtables, version, snapshot))
     }
 
     /// An iterator over `lower..upper` at snapshot `at` (`None`: the newest).

@@ -10,7 +10,7 @@ use quickcache_sstable::SeqNo;
 
 use crate::inner::Inner;
 use crate::iter::{owned_bounds, prefix_bounds};
-use crate::{Iter, Result, Value};
+use crate::{Iter, Keyspace, Result, Value};
 
 /// Live snapshots, counted per sequence number. `Send + Sync`.
 #[derive(Debug, Default)]
@@ -179,6 +179,59 @@ impl Snapshot {
     /// ```
     pub fn iter(&self) -> Iter {
         self.range::<&[u8], _>(..)
+    }
+
+    /// The value of `key` in `keyspace` as of the snapshot. One snapshot reads every
+    /// keyspace at the same sequence number, so reads of two keyspaces through it see
+    /// the same instant (a batch across them all or nothing).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let (a, b) = (db.keyspace("a")?, db.keyspace("b")?);
+    /// let mut batch = quickcache::WriteBatch::new();
+    /// batch.put_in(&a, "k", "1").put_in(&b, "k", "1");
+    /// db.write(batch)?;
+    /// let snapshot = db.snapshot();
+    /// a.put("k", "2")?;
+    /// assert_eq!(snapshot.get_in(&a, "k")?.unwrap(), b"1");
+    /// assert_eq!(snapshot.get_in(&b, "k")?.unwrap(), b"1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get_in(&self, keyspace: &Keyspace, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
+        self.check_ours(keyspace)?;
+        self.inner
+            .get_in(keyspace.state(), key.as_ref(), Some(self.seqno))
+    }
+
+    /// The keys and values of `keyspace` in `range` as of the snapshot.
+    pub fn range_in<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        keyspace: &Keyspace,
+        range: R,
+    ) -> Iter {
+        if let Err(e) = self.check_ours(keyspace) {
+            return Iter::failed(e);
+        }
+        let (lower, upper) = owned_bounds(&range);
+        self.inner
+            .iter_in(keyspace.state(), lower, upper, Some(self.seqno))
+    }
+
+    /// Every key and value of `keyspace` as of the snapshot.
+    pub fn iter_in(&self, keyspace: &Keyspace) -> Iter {
+        self.range_in::<&[u8], _>(keyspace, ..)
+    }
+
+    fn check_ours(&self, keyspace: &Keyspace) -> Result<()> {
+        if Arc::ptr_eq(&self.inner, keyspace.inner()) {
+            return Ok(());
+        }
+        Err(crate::Error::InvalidKeyspaceName {
+            name: keyspace.name().to_owned(),
+            reason: "is a keyspace of another database".to_owned(),
+        })
     }
 }
 

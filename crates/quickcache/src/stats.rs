@@ -112,32 +112,44 @@ pub struct Stats {
     pub compaction: StatsSnapshot,
     /// The error that put the database in its read-only state, if any.
     pub background_error: Option<String>,
+    /// The keyspaces besides the default, by creation: each one's tree and memtables.
+    /// The figures above are the default keyspace's, except `memtable_bytes` and
+    /// `frozen_memtables`, which count every keyspace (they share one budget).
+    pub keyspaces: Vec<KeyspaceStats>,
+}
+
+/// One keyspace's tree, in [`Stats::keyspaces`].
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// db.keyspace("log")?.put("k", "v")?;
+/// db.flush()?;
+/// let stats = db.stats();
+/// assert_eq!(stats.keyspaces[0].name, "log");
+/// assert_eq!(stats.keyspaces[0].levels[0].files, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyspaceStats {
+    /// Its name.
+    pub name: String,
+    /// Per level, L0 first.
+    pub levels: Vec<LevelStats>,
+    /// Bytes held by its active and frozen memtables.
+    pub memtable_bytes: u64,
+    /// Its frozen memtables waiting for their flush.
+    pub frozen_memtables: usize,
 }
 
 impl Stats {
     pub(crate) fn gather(inner: &Inner) -> Stats {
         let memtables = inner.current_memtables();
         let version = inner.set.current();
-        let levels: Vec<LevelStats> = Level::all()
-            .map(|level| {
-                let tables: Vec<TableStats> = version
-                    .infos(level)
-                    .map(|t| TableStats {
-                        id: t.id.0,
-                        size: t.size,
-                        smallest: t.smallest_user().to_vec(),
-                        largest: t.largest_user().to_vec(),
-                        entries: t.entries,
-                    })
-                    .collect();
-                LevelStats {
-                    level: level.index(),
-                    files: tables.len(),
-                    bytes: tables.iter().map(|t| t.size).sum(),
-                    tables,
-                }
-            })
-            .collect();
+        let levels = level_stats(&version);
+        let keyspaces = keyspace_stats(inner);
         let compaction = inner.set.stats().snapshot();
         let user_bytes = inner.counters.user_bytes.load(Ordering::Relaxed);
         let total: u64 = levels.iter().map(|l| l.bytes).sum();
@@ -150,14 +162,16 @@ impl Stats {
         Stats {
             read_amplification: 1 + memtables.frozen.len() + levels[0].files + deeper,
             levels,
-            memtable_bytes: memtables.memory() as u64,
+            memtable_bytes: memtables.memory() as u64
+                + keyspaces.iter().map(|k| k.memtable_bytes).sum::<u64>(),
             table_reader_bytes: version
                 .tables()
                 .map(|(_, t)| t.reader_memory() as u64)
                 .sum(),
             table_summary_bytes: inner.set.summary_budget().used(),
             table_summary_budget: inner.set.summary_budget().limit(),
-            frozen_memtables: memtables.frozen.len(),
+            frozen_memtables: memtables.frozen.len()
+                + keyspaces.iter().map(|k| k.frozen_memtables).sum::<usize>(),
             wal_bytes: wal_bytes(inner),
             writes: inner.counters.writes.load(Ordering::Relaxed),
             user_bytes,
@@ -173,8 +187,48 @@ impl Stats {
             snapshots: inner.snapshots.len(),
             compaction,
             background_error: inner.background_error().map(|e| e.to_string()),
+            keyspaces,
         }
     }
+}
+
+/// Every keyspace but the default, by id (creation order).
+fn keyspace_stats(inner: &Inner) -> Vec<KeyspaceStats> {
+    let versions = inner.set.keyspaces();
+    let stats = inner.keyspace_states().into_iter().filter_map(|ks| {
+        let (_, tree) = versions.iter().find(|(id, _)| *id == ks.id)?;
+        let memtables = ks.current_memtables();
+        Some(KeyspaceStats {
+            name: ks.name.clone(),
+            levels: level_stats(&tree.version),
+            memtable_bytes: memtables.memory() as u64,
+            frozen_memtables: memtables.frozen.len(),
+        })
+    });
+    stats.collect()
+}
+
+fn level_stats(version: &quickcache_compaction::Version) -> Vec<LevelStats> {
+    Level::all()
+        .map(|level| {
+            let tables: Vec<TableStats> = version
+                .infos(level)
+                .map(|t| TableStats {
+                    id: t.id.0,
+                    size: t.size,
+                    smallest: t.smallest_user().to_vec(),
+                    largest: t.largest_user().to_vec(),
+                    entries: t.entries,
+                })
+                .collect();
+            LevelStats {
+                level: level.index(),
+                files: tables.len(),
+                bytes: tables.iter().map(|t| t.size).sum(),
+                tables,
+            }
+        })
+        .collect()
 }
 
 /// The log's bytes as written: the open segment is preallocated, so its file size

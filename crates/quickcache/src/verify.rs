@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use quickcache_compaction::VersionSet;
 use quickcache_fs::{DynFs, RealFs};
-use quickcache_memtable::WriteBatch;
 use quickcache_sstable::Table;
 use quickcache_wal::{Position, RecoveryMode, SegmentId, WalReader};
 
@@ -76,7 +75,8 @@ impl VerifyReport {
 
 /// Checks the database in `path` on the real file system without locking or
 /// changing it: `CURRENT` and the manifest, every table's checksums, filter and key
-/// order ([`Table::verify`]) and size, and every live WAL segment (a torn tail of the
+/// order ([`Table::verify`]) and size, of every keyspace, and every live WAL segment
+/// (from the oldest any keyspace needs) (a torn tail of the
 /// last segment is a warning, any other damage is reported).
 ///
 /// # Errors
@@ -112,13 +112,17 @@ pub fn verify_with(path: impl AsRef<Path>, fs: DynFs) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let log_number = match VersionSet::inspect(Arc::clone(&fs), dir) {
         Ok(tree) => {
-            for (_, handle) in tree.version.tables() {
-                report.tables += 1;
-                if let Some(problem) = check_table(&fs, handle.path(), handle.info().size) {
-                    report.damaged.push(problem);
+            let others = tree.keyspaces.iter().map(|(_, k)| k.version.as_ref());
+            for version in std::iter::once(&tree.version).chain(others) {
+                for (_, handle) in version.tables() {
+                    report.tables += 1;
+                    if let Some(problem) = check_table(&fs, handle.path(), handle.info().size) {
+                        report.damaged.push(problem);
+                    }
                 }
             }
-            tree.log_number
+            // Every keyspace's live segments: the oldest-log rule.
+            tree.min_log_number
         }
         Err(e) => {
             report.damaged.push(manifest_problem(dir, &e));
@@ -183,7 +187,7 @@ fn check_wal(fs: &DynFs, wal_dir: &Path, log_number: u64, report: &mut VerifyRep
         match record {
             Ok(record) => {
                 report.wal_records += 1;
-                if let Err(e) = WriteBatch::decode(&record.payload) {
+                if let Err(e) = crate::open::decode_record(&record) {
                     report.damaged.push(FileProblem {
                         path: record.position.segment.path_in(wal_dir),
                         offset: Some(record.position.offset),

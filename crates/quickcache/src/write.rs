@@ -169,7 +169,7 @@ impl Inner {
     }
 
     /// Slows a write down, or stops it, while flushes or compactions are behind.
-    fn throttle(&self) -> Result<()> {
+    pub(crate) fn throttle(&self) -> Result<()> {
         if self.backlog().stall(&self.options) == Stall::None {
             return Ok(());
         }
@@ -235,9 +235,9 @@ impl Inner {
 
     /// Re-reads the backlog figures the write path checks without locking.
     pub(crate) fn refresh_backlog(&self) {
-        let version = self.set.current();
-        self.l0_cached.store(version.l0_count(), Ordering::Relaxed);
-        let pending = quickcache_compaction::pending_compaction_bytes(&version, self.set.options());
+        // Every keyspace's tree: the fullest L0, all pending bytes.
+        self.l0_cached.store(self.set.l0_count(), Ordering::Relaxed);
+        let pending = self.set.pending_compaction_bytes();
         self.pending_cached.store(pending, Ordering::Relaxed);
     }
 

@@ -19,8 +19,9 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// One step: opcode (see `next_op`: 0-4 put, 5-6 delete, 7 batch, 8 synced put,
-/// 9 flush, 10 compact, 11 sync, 12 check, 13 reopen, 14 power loss, 15 buffered put)
-/// and four argument bytes.
+/// 9 flush, 10 compact, 11 sync, 12 check, 13 reopen, 14 power loss, 15 buffered put,
+/// 16 drop and re-create keyspace b) and four argument bytes; a key byte also picks
+/// the keyspace (0-23 default, 24-47 a, 48-71 b, repeating).
 fn step(code: u8, args: [u8; 4]) -> Vec<u8> {
     let mut s = vec![code];
     s.extend_from_slice(&args);
@@ -86,6 +87,31 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             ]),
         ),
         ("seed-mixed", program(&mixed)),
+        // Key bytes 24..48 write to keyspace a, 48..72 to b (see `keyspace`).
+        (
+            "seed-keyspace-batches-power-loss",
+            program(&[
+                (7, [30, 10, 50, 3]),
+                (8, [1, 10, 0, 0]),
+                (7, [55, 10, 26, 60]),
+                (0, [49, 10, 0, 0]),
+                (14, [0; 4]),
+                (12, [0; 4]),
+            ]),
+        ),
+        (
+            "seed-drop-keyspace-b",
+            program(&[
+                (0, [50, 20, 0, 0]),
+                (0, [30, 20, 0, 0]),
+                (9, [0; 4]),
+                (16, [0; 4]),
+                (0, [51, 20, 0, 0]),
+                (14, [0; 4]),
+                (13, [0; 4]),
+                (12, [0; 4]),
+            ]),
+        ),
     ]
 }
 

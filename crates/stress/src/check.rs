@@ -60,6 +60,56 @@ pub fn read_consistently(db: &Db, extra_keys: &[Vec<u8>]) -> Result<Model, Viola
     Ok(forward)
 }
 
+/// [`read_consistently`] over every keyspace a spread workload writes
+/// ([`crate::workload::Op::run_spread`]), as one map: each keyspace is read three
+/// ways, and a key found in a keyspace other than the one it belongs to is a
+/// violation.
+///
+/// # Errors
+/// A read failed, two ways of reading disagree, or a key is in the wrong keyspace.
+pub fn read_spread(db: &Db, extra_keys: &[Vec<u8>]) -> Result<Model, Violation> {
+    use crate::workload::{KEYSPACES, keyspace_of};
+    let mut all = read_consistently(db, extra_keys)?;
+    if let Some(k) = all.keys().find(|k| keyspace_of(k).is_some()) {
+        return Err(format!("{} is in the default keyspace", show(k)));
+    }
+    for (i, name) in KEYSPACES.iter().enumerate() {
+        let Some(ks) = db.find_keyspace(name) else {
+            continue;
+        };
+        let mut forward = Vec::new();
+        for kv in ks.iter() {
+            let (k, v) = kv.map_err(|e| format!("scan of keyspace {name} failed: {e}"))?;
+            forward.push((k, v.to_vec()));
+        }
+        let mut reverse = Vec::new();
+        for kv in ks.iter().rev() {
+            let (k, v) = kv.map_err(|e| format!("reverse scan of keyspace {name}: {e}"))?;
+            reverse.push((k, v.to_vec()));
+        }
+        reverse.reverse();
+        if reverse != forward {
+            return Err(format!("keyspace {name}: the reverse scan differs"));
+        }
+        for (k, v) in forward {
+            if keyspace_of(&k) != Some(i) {
+                return Err(format!("{} is in keyspace {name}", show(&k)));
+            }
+            let got = ks
+                .get(&k)
+                .map_err(|e| format!("get in keyspace {name}: {e}"))?;
+            if got.as_deref() != Some(v.as_slice()) {
+                return Err(format!(
+                    "keyspace {name}: get {} disagrees with the scan",
+                    show(&k)
+                ));
+            }
+            all.insert(k, v);
+        }
+    }
+    Ok(all)
+}
+
 /// Checks that `db` holds exactly `model`, read three ways.
 ///
 /// # Errors

@@ -3,63 +3,66 @@
 //! run the same code. Not part of the stable API.
 //!
 //! [`engine`] reads the input as a program of operations on a database on the
-//! simulated file system, run against a `BTreeMap` model: puts, deletes, batches,
-//! synced writes, reads, scans, flushes, compactions, clean reopens (nothing may be
-//! lost) and power losses (the state must be that after some prefix of the writes,
-//! holding every synced one).
+//! simulated file system with three keyspaces (the default one, `a` and `b`), run
+//! against one `BTreeMap` model per keyspace: puts, deletes, batches (across
+//! keyspaces), synced writes, reads, scans, flushes, compactions, drops and
+//! re-creations of keyspace `b`, clean reopens (nothing may be lost) and power losses
+//! (the state must be that after some prefix of the writes, holding every synced one,
+//! with every batch whole in every keyspace).
 
 use std::sync::Arc;
 
 use quickcache::fs::SimFs;
-use quickcache::{Db, Durability};
+use quickcache::{Db, Durability, Keyspace, WriteBatch, WriteOptions};
 
-use crate::check::{Violation, describe_difference, expect_model, read_consistently};
+use crate::check::{Violation, describe_difference, read_consistently, show};
 use crate::power::{DIR, small_options};
-use crate::workload::{Edit, Model, Op};
+use crate::workload::{Edit, Model, Op, value};
 
 /// Operations read from one input at most (keeps each run short).
 const MAX_OPS: usize = 300;
+/// The named keyspaces; index 0 of a state is the default keyspace, then these.
+const NAMES: [&str; 2] = ["a", "b"];
 
 fn key(b: u8) -> Vec<u8> {
     format!("k{:02}", b % 24).into_bytes()
 }
 
+/// The keyspace a key byte writes to: the bits `key` leaves unused.
+fn keyspace(b: u8) -> usize {
+    usize::from(b / 24) % 3
+}
+
+/// The state of every keyspace: the default one first.
+type State = [Model; 3];
+
 /// Decodes the operation at the start of `data`, returning it and the bytes used.
 fn next_op(data: &[u8]) -> Option<(Step, usize)> {
     let (&code, rest) = data.split_first()?;
     let arg = |i: usize| rest.get(i).copied().unwrap_or(0);
-    let put = |i: usize, tag: u64| Edit::Put {
-        key: key(arg(i)),
-        tag,
-        len: usize::from(arg(i + 1)) * 4 + 1,
+    let put = |i: usize, tag: u64| {
+        let edit = Edit::Put {
+            key: key(arg(i)),
+            tag,
+            len: usize::from(arg(i + 1)) * 4 + 1,
+        };
+        (keyspace(arg(i)), edit)
     };
-    let step = match code % 16 {
-        0..=4 => Step::Op(Op::Write {
-            edits: vec![put(0, 0)],
-            durability: Durability::Os,
-        }),
-        5 | 6 => Step::Op(Op::Write {
-            edits: vec![Edit::Delete { key: key(arg(0)) }],
-            durability: Durability::Os,
-        }),
-        7 => Step::Op(Op::Write {
-            edits: vec![put(0, 0), Edit::Delete { key: key(arg(2)) }, put(3, 1)],
-            durability: Durability::Os,
-        }),
-        8 => Step::Op(Op::Write {
-            edits: vec![put(0, 0)],
-            durability: Durability::Synced,
-        }),
-        9 => Step::Op(Op::Flush),
-        10 => Step::Op(Op::Compact),
-        11 => Step::Op(Op::Sync),
+    let delete = |i: usize| (keyspace(arg(i)), Edit::Delete { key: key(arg(i)) });
+    let write = |edits, durability| Step::Write { edits, durability };
+    let step = match code % 17 {
+        0..=4 => write(vec![put(0, 0)], Durability::Os),
+        5 | 6 => write(vec![delete(0)], Durability::Os),
+        7 => write(vec![put(0, 0), delete(2), put(3, 1)], Durability::Os),
+        8 => write(vec![put(0, 0)], Durability::Synced),
+        9 => Step::Maintenance(Op::Flush),
+        10 => Step::Maintenance(Op::Compact),
+        11 => Step::Maintenance(Op::Sync),
         12 => Step::Check,
         13 => Step::Reopen,
         14 => Step::PowerLoss,
-        _ => Step::Op(Op::Write {
-            edits: vec![put(0, 0)],
-            durability: Durability::Buffered,
-        }),
+        15 => write(vec![put(0, 0)], Durability::Buffered),
+        _ => Step::DropB,
     };
     Some((step, 1 + 4))
 }
@@ -67,19 +70,26 @@ fn next_op(data: &[u8]) -> Option<(Step, usize)> {
 /// One step of a fuzz program.
 #[derive(Debug)]
 enum Step {
-    Op(Op),
+    /// An atomic batch: each entry with the index of its keyspace.
+    Write {
+        edits: Vec<(usize, Edit)>,
+        durability: Durability,
+    },
+    Maintenance(Op),
     Check,
     Reopen,
     PowerLoss,
+    /// Drops keyspace `b` and creates it again, empty.
+    DropB,
 }
 
-/// The program's state: the disk, the open database, the model and the oracle.
+/// The program's state: the disk, the open database, the models and the oracle.
 struct Run {
     fs: SimFs,
-    db: Option<Db>,
-    /// The model after every write since the last durable point, oldest first;
+    db: Option<(Db, Vec<Keyspace>)>,
+    /// The state after every write since the last durable point, oldest first;
     /// `states[0]` is durable.
-    states: Vec<Model>,
+    states: Vec<State>,
     tags: u64,
 }
 
@@ -87,68 +97,181 @@ impl Run {
     fn open(&mut self) -> Result<(), Violation> {
         let fs = Arc::new(self.fs.clone());
         let db = Db::open_with(DIR, small_options(&fs)).map_err(|e| format!("open: {e}"))?;
-        self.db = Some(db);
+        let keyspaces = NAMES
+            .iter()
+            .map(|n| db.keyspace(n).map_err(|e| format!("keyspace {n}: {e}")))
+            .collect::<Result<_, _>>()?;
+        self.db = Some((db, keyspaces));
         Ok(())
     }
 
-    fn db(&self) -> Result<&Db, Violation> {
+    fn db(&self) -> Result<&(Db, Vec<Keyspace>), Violation> {
         self.db
             .as_ref()
             .ok_or_else(|| "no open database".to_string())
     }
 
-    fn model(&self) -> &Model {
+    fn state(&self) -> &State {
         // `states` is never empty.
         &self.states[self.states.len() - 1]
     }
 
+    fn write(
+        &mut self,
+        edits: Vec<(usize, Edit)>,
+        durability: Durability,
+    ) -> Result<(), Violation> {
+        let mut state = self.state().clone();
+        let mut batch = WriteBatch::new();
+        let mut tags = self.tags;
+        let (db, keyspaces) = self.db()?;
+        for (ks, mut edit) in edits {
+            if let Edit::Put { tag, .. } = &mut edit {
+                tags += 1;
+                *tag = tags;
+            }
+            let named = ks.checked_sub(1).and_then(|i| keyspaces.get(i));
+            match (&edit, named) {
+                (Edit::Put { key, tag, len }, None) => batch.put(key, value(*tag, *len)),
+                (Edit::Put { key, tag, len }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
+                (Edit::Delete { key }, None) => batch.delete(key),
+                (Edit::Delete { key }, Some(k)) => batch.delete_in(k, key),
+            };
+            let model = &mut state[ks];
+            match edit {
+                Edit::Put { key, tag, len } => model.insert(key, value(tag, len)),
+                Edit::Delete { key } => model.remove(&key),
+            };
+        }
+        let options = WriteOptions {
+            durability: Some(durability),
+        };
+        db.write_with(batch, &options)
+            .map_err(|e| format!("write: {e}"))?;
+        self.tags = tags;
+        if durability == Durability::Synced {
+            self.states = vec![state];
+        } else {
+            self.states.push(state);
+        }
+        Ok(())
+    }
+
     fn step(&mut self, step: Step) -> Result<(), Violation> {
         match step {
-            Step::Op(mut op) => {
-                if let Op::Write { edits, .. } = &mut op {
-                    for edit in edits {
-                        if let Edit::Put { tag, .. } = edit {
-                            self.tags += 1;
-                            *tag = self.tags;
-                        }
-                    }
-                }
-                op.run(self.db()?).map_err(|e| format!("{op:?}: {e}"))?;
-                let mut model = self.model().clone();
-                op.apply(&mut model);
+            Step::Write { edits, durability } => self.write(edits, durability)?,
+            Step::Maintenance(op) => {
+                op.run(&self.db()?.0).map_err(|e| format!("{op:?}: {e}"))?;
                 if op.makes_durable() {
-                    self.states = vec![model];
-                } else if matches!(op, Op::Write { .. }) {
-                    self.states.push(model);
+                    self.states = vec![self.state().clone()];
                 }
             }
-            Step::Check => expect_model(self.db()?, self.model(), &[])?,
+            Step::Check => expect_state(self.db()?, self.state())?,
             Step::Reopen => {
-                if let Some(db) = self.db.take() {
+                if let Some((db, _)) = self.db.take() {
                     db.close().map_err(|e| format!("close: {e}"))?;
                 }
                 self.open()?;
-                let model = self.model().clone();
-                expect_model(self.db()?, &model, &[]).map_err(|e| format!("after reopen: {e}"))?;
-                self.states = vec![model];
+                let state = self.state().clone();
+                expect_state(self.db()?, &state).map_err(|e| format!("after reopen: {e}"))?;
+                self.states = vec![state];
             }
             Step::PowerLoss => {
                 let after = self.fs.crash();
                 drop(self.db.take());
                 self.fs = after;
                 self.open()?;
-                let got = read_consistently(self.db()?, &[])?;
-                let Some(at) = self.states.iter().position(|m| *m == got) else {
+                let got = read_state(self.db()?)?;
+                let Some(at) = self.states.iter().position(|s| *s == got) else {
+                    let want = &self.states[0];
+                    let i = (0..3).find(|&i| want[i] != got[i]).unwrap_or(0);
                     return Err(format!(
-                        "after a power loss the state is no prefix holding the synced writes: {}",
-                        describe_difference(&self.states[0], &got)
+                        "after a power loss the state is no prefix holding the synced writes, nor whole batches (keyspace {i}): {}",
+                        describe_difference(&want[i], &got[i])
                     ));
                 };
                 self.states = vec![self.states[at].clone()];
             }
+            Step::DropB => self.drop_b()?,
         }
         Ok(())
     }
+
+    /// Drops `b` and creates it again. Both are durable when they return (synced
+    /// manifest edits), so `b` is empty in every state a power loss may leave from
+    /// here on, whatever became of the unsynced writes of the other keyspaces.
+    fn drop_b(&mut self) -> Result<(), Violation> {
+        let (db, keyspaces) = self
+            .db
+            .as_mut()
+            .ok_or_else(|| "no open database".to_string())?;
+        db.drop_keyspace(NAMES[1])
+            .map_err(|e| format!("drop b: {e}"))?;
+        let fresh = db
+            .keyspace(NAMES[1])
+            .map_err(|e| format!("re-create b: {e}"))?;
+        keyspaces[1] = fresh;
+        for state in &mut self.states {
+            state[2].clear();
+        }
+        Ok(())
+    }
+}
+
+/// Every keyspace read three ways (forward, backward, `get`), which must agree.
+fn read_state((db, keyspaces): &(Db, Vec<Keyspace>)) -> Result<State, Violation> {
+    let default = read_consistently(db, &[])?;
+    let a = read_keyspace(&keyspaces[0])?;
+    let b = read_keyspace(&keyspaces[1])?;
+    Ok([default, a, b])
+}
+
+/// A scan's pairs, in the order the iterator yields them.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn collect_scan(
+    name: &str,
+    iter: impl Iterator<Item = quickcache::Result<(Vec<u8>, quickcache::Value)>>,
+) -> Result<Pairs, Violation> {
+    iter.map(|kv| {
+        kv.map(|(k, v)| (k, v.to_vec()))
+            .map_err(|e| format!("scan of {name}: {e}"))
+    })
+    .collect()
+}
+
+fn read_keyspace(ks: &Keyspace) -> Result<Model, Violation> {
+    let name = ks.name();
+    let forward = collect_scan(name, ks.iter())?;
+    let mut backward = collect_scan(name, ks.iter().rev())?;
+    backward.reverse();
+    if backward != forward {
+        return Err(format!("keyspace {name}: the reverse scan differs"));
+    }
+    let model: Model = forward.into_iter().collect();
+    for (k, v) in &model {
+        let got = ks.get(k).map_err(|e| format!("get in {name}: {e}"))?;
+        if got.as_deref() != Some(v.as_slice()) {
+            return Err(format!(
+                "keyspace {name}: get {} disagrees with the scan",
+                show(k)
+            ));
+        }
+    }
+    Ok(model)
+}
+
+fn expect_state(db: &(Db, Vec<Keyspace>), want: &State) -> Result<(), Violation> {
+    let got = read_state(db)?;
+    for i in 0..3 {
+        if got[i] != want[i] {
+            return Err(format!(
+                "keyspace {i}: {}",
+                describe_difference(&want[i], &got[i])
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs the program `data` encodes; `Err` is a broken guarantee (a bug).
@@ -156,7 +279,7 @@ pub fn engine(data: &[u8]) -> Result<(), Violation> {
     let mut run = Run {
         fs: SimFs::new(u64::from(data.first().copied().unwrap_or(0))),
         db: None,
-        states: vec![Model::new()],
+        states: vec![State::default()],
         tags: 0,
     };
     run.open()?;

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use quickcache::{Db, Options};
 
-use crate::check::{Violation, describe_difference, read_consistently};
+use crate::check::{Violation, describe_difference, read_spread};
 use crate::rng::Rng;
 use crate::workload::{Model, Op, Shape, draw, key};
 
@@ -96,7 +96,7 @@ fn child(dir: &Path, oracle: &Path, seed: u64, cycle: u64) -> Result<Violation, 
     for i in 0.. {
         let op = draw(&mut rng, &shape, cycle * TAGS_PER_CYCLE + i);
         say(format!("I {cycle} {i} {}", op.to_line()))?;
-        op.run(&db)
+        op.run_spread(&db)
             .map_err(|e| format!("cycle {cycle} op {i}: {e}"))?;
         say(format!("A {cycle} {i}"))?;
     }
@@ -175,7 +175,7 @@ impl KillRun {
         let db = Db::open_with(&self.dir, options())
             .map_err(|e| format!("reopen after the kill: {e}"))?;
         let keys: Vec<Vec<u8>> = (0..shape().keys).map(key).collect();
-        let recovered = read_consistently(&db, &keys)?;
+        let recovered = read_spread(&db, &keys)?;
         db.close().map_err(|e| format!("close: {e}"))?;
         let least = ops
             .iter()

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use quickcache::fs::{Fault, FaultPlan, SimFs};
 use quickcache::{Db, Options};
 
-use crate::check::{Violation, describe_difference, read_consistently};
+use crate::check::{Violation, describe_difference, read_spread};
 use crate::rng::Rng;
 use crate::workload::{Model, Op, Shape, generate, key};
 
@@ -88,7 +88,7 @@ struct Oracle {
 fn run_until_error(db: &Db, ops: &[Op], oracle: &mut Oracle) {
     for op in ops {
         oracle.issued += 1;
-        if op.run(db).is_err() {
+        if op.run_spread(db).is_err() {
             return;
         }
         if op.makes_durable() {
@@ -175,7 +175,7 @@ fn check_crash_state(
     let db = Db::open_with(DIR, small_options(&fs))
         .map_err(|e| format!("reopen after the power loss failed: {e}"))?;
     let keys: Vec<Vec<u8>> = (0..shape.keys).map(key).collect();
-    let recovered = read_consistently(&db, &keys)?;
+    let recovered = read_spread(&db, &keys)?;
     matching_prefix(&recovered, ops, oracle)?;
     db.put("after-crash", "x")
         .map_err(|e| format!("the recovered database refuses writes: {e}"))?;

@@ -141,7 +141,53 @@ pub fn generate(seed: u64, shape: &Shape, ops: usize) -> Vec<Op> {
     (0..ops as u64).map(|i| draw(&mut rng, shape, i)).collect()
 }
 
+/// The keyspaces a spread workload writes besides the default one
+/// ([`Op::run_spread`]).
+pub const KEYSPACES: [&str; 2] = ["a", "b"];
+
+/// The keyspace a spread workload writes `key` to: `None` for the default one, else
+/// an index into [`KEYSPACES`]. Fixed by the key (its last byte), so each key lives in
+/// one keyspace and the model stays one map.
+pub fn keyspace_of(key: &[u8]) -> Option<usize> {
+    let last = key.last().copied().unwrap_or(0);
+    (usize::from(last) % 3).checked_sub(1)
+}
+
 impl Op {
+    /// Runs the operation with each entry in the keyspace [`keyspace_of`] its key
+    /// names (created on first use), so a batch of several keys spans keyspaces. A
+    /// flush and a sync cover every keyspace; a compaction is the default one's.
+    ///
+    /// # Errors
+    /// The database's error, unchanged.
+    pub fn run_spread(&self, db: &Db) -> quickcache::Result<()> {
+        let Op::Write { edits, durability } = self else {
+            return self.run(db);
+        };
+        let handles = KEYSPACES
+            .iter()
+            .map(|name| db.keyspace(name))
+            .collect::<quickcache::Result<Vec<_>>>()?;
+        let mut batch = WriteBatch::new();
+        for edit in edits {
+            let (key, handle) = match edit {
+                Edit::Put { key, .. } | Edit::Delete { key } => {
+                    (key, keyspace_of(key).and_then(|i| handles.get(i)))
+                }
+            };
+            let _ = match (edit, handle) {
+                (Edit::Put { tag, len, .. }, None) => batch.put(key, value(*tag, *len)),
+                (Edit::Put { tag, len, .. }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
+                (Edit::Delete { .. }, None) => batch.delete(key),
+                (Edit::Delete { .. }, Some(k)) => batch.delete_in(k, key),
+            };
+        }
+        let options = WriteOptions {
+            durability: Some(*durability),
+        };
+        db.write_with(batch, &options)
+    }
+
     /// Runs the operation.
     ///
     /// # Errors

@@ -1,7 +1,7 @@
 //! Reading the records of one segment held in memory, applying the recovery mode to
 //! whatever damage is found.
 
-use crate::format::{SEGMENT_HEADER_LEN, check_segment_header};
+use crate::format::{FORMAT_VERSION, SEGMENT_HEADER_LEN, check_segment_header};
 use crate::record::{Decoded, decode_at, next_intact_before};
 use crate::zeros::zero_tail_start;
 use crate::{DamageKind, DamagedRange, Error, Position, RecoveryMode, Result, SegmentId};
@@ -13,6 +13,11 @@ pub struct Record {
     pub position: Position,
     /// The bytes that were appended.
     pub payload: Vec<u8>,
+    /// The format version of the segment the record is in (from
+    /// [`crate::OLDEST_FORMAT_VERSION`] to [`crate::FORMAT_VERSION`]): it tells how
+    /// the payload is laid out, for a user whose payload layout changed with the
+    /// version.
+    pub format: u32,
 }
 
 /// What one step through a segment found.
@@ -61,6 +66,12 @@ pub(crate) struct SegmentCursor {
     is_last: bool,
     mode: RecoveryMode,
     phase: Phase,
+    /// The version in the segment's header, once read; records are tagged with it.
+    /// A header that is damaged (the skip mode reads on) tells none: its records are
+    /// taken for the current version.
+    format: u32,
+    /// Whether the header was read and intact.
+    header_intact: bool,
 }
 
 impl SegmentCursor {
@@ -75,6 +86,8 @@ impl SegmentCursor {
             is_last,
             mode,
             phase: Phase::Header,
+            format: FORMAT_VERSION,
+            header_intact: false,
         }
     }
 
@@ -83,8 +96,12 @@ impl SegmentCursor {
         if self.phase == Phase::Header {
             self.phase = Phase::Records;
             self.at = SEGMENT_HEADER_LEN;
-            if let Err(damage) = check_segment_header(&self.bytes, self.id)? {
-                return self.damaged(0, damage);
+            match check_segment_header(&self.bytes, self.id)? {
+                Ok(format) => {
+                    self.format = format;
+                    self.header_intact = true;
+                }
+                Err(damage) => return self.damaged(0, damage),
             }
         }
         if self.phase == Phase::Done {
@@ -103,6 +120,7 @@ impl SegmentCursor {
                         offset: self.at as u64,
                     },
                     payload: payload.to_vec(),
+                    format: self.format,
                 };
                 self.at = next;
                 Ok(Step::Record(record))
@@ -118,6 +136,17 @@ impl SegmentCursor {
     /// The segment being read.
     pub(crate) fn id(&self) -> SegmentId {
         self.id
+    }
+
+    /// The segment's format version: read from its header once the first step is
+    /// taken ([`FORMAT_VERSION`] before, or when the header was damaged).
+    pub(crate) fn format(&self) -> u32 {
+        self.format
+    }
+
+    /// Whether the segment's header has been read and was intact.
+    pub(crate) fn header_intact(&self) -> bool {
+        self.header_intact
     }
 
     /// Where the unused (zero-filled) space after the last record starts, once the

@@ -11,11 +11,14 @@
 //!  0               8          12         16               24               32
 //!  +---------------+----------+----------+----------------+----------------+
 //!  | magic         | version  | reserved | segment number | header xxh3    |
-//!  | "QCWALSEG"    | u32 = 1  | u32 = 0  | u64            | u64 (bytes 0..24)
+//!  | "QCWALSEG"    | u32 = 2  | u32 = 0  | u64            | u64 (bytes 0..24)
 //!  +---------------+----------+----------+----------------+----------------+
 //! ```
 //!
-//! The record frame is in [`crate::record`].
+//! The record frame is in [`crate::record`]. Versions 1 and 2 frame records the same
+//! way; the version tells the reader of the payloads how they are laid out (for the
+//! engine: write batches without, then with, keyspace ids). Both are read; version 2
+//! is written.
 
 use std::fmt;
 
@@ -25,9 +28,14 @@ use crate::{Error, SegmentId};
 
 /// The first eight bytes of every segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QCWALSEG";
-/// The format version this build writes and reads. Bumped by any change to the
-/// segment header or the record frame.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. Bumped by any change to the segment header,
+/// the record frame, or the layout of the payloads its user logs (version 2: write
+/// batches carry keyspace ids; `docs/format/wal.md`, "Versioning").
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads. Segments of versions from this one to
+/// [`FORMAT_VERSION`] are read; [`crate::Record::format`] says which one each record
+/// came from.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 const MAGIC_OFFSET: usize = 0;
 const VERSION_OFFSET: usize = MAGIC_OFFSET + SEGMENT_MAGIC.len();
@@ -121,12 +129,13 @@ pub(crate) fn le_bytes<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]>
     buf.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
-/// Checks the header of segment `id` at the start of `bytes`.
+/// Checks the header of segment `id` at the start of `bytes` and returns the segment's
+/// format version (from [`OLDEST_FORMAT_VERSION`] to [`FORMAT_VERSION`]).
 ///
 /// `Ok(Err(damage))` is damage the recovery mode decides about (a torn or garbled
 /// header); `Err` is a definitive error no mode accepts: an intact header that belongs
-/// to another segment or to another format version.
-pub fn check_segment_header(bytes: &[u8], id: SegmentId) -> Result<Result<(), DamageKind>, Error> {
+/// to another segment or to a format version this build does not read.
+pub fn check_segment_header(bytes: &[u8], id: SegmentId) -> Result<Result<u32, DamageKind>, Error> {
     let Some(header) = le_bytes::<SEGMENT_HEADER_LEN>(bytes, 0) else {
         return Ok(Err(DamageKind::SegmentHeaderTruncated));
     };
@@ -138,7 +147,7 @@ pub fn check_segment_header(bytes: &[u8], id: SegmentId) -> Result<Result<(), Da
     }
     let field = |at| le_bytes::<4>(&header, at).map_or(0, u32::from_le_bytes);
     let version = field(VERSION_OFFSET);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion {
             segment: id,
             version,
@@ -157,7 +166,7 @@ pub fn check_segment_header(bytes: &[u8], id: SegmentId) -> Result<Result<(), Da
     if found != id.0 {
         return Err(definitive(DamageKind::SegmentNumberMismatch { found }));
     }
-    Ok(Ok(()))
+    Ok(Ok(version))
 }
 
 #[cfg(test)]
@@ -170,8 +179,9 @@ mod tests {
         assert_eq!(&h[..8], b"QCWALSEG");
         assert!(matches!(
             check_segment_header(&h, SegmentId(42)),
-            Ok(Ok(()))
+            Ok(Ok(FORMAT_VERSION))
         ));
+        assert_eq!(&h[8..12], &[2, 0, 0, 0]);
     }
 
     #[test]
@@ -212,13 +222,29 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn another_version_is_refused_by_name() {
-        let mut h = encode_segment_header(SegmentId(3));
-        h[VERSION_OFFSET..RESERVED_OFFSET].copy_from_slice(&2u32.to_le_bytes());
+    fn with_version(id: SegmentId, version: u32) -> [u8; SEGMENT_HEADER_LEN] {
+        let mut h = encode_segment_header(id);
+        h[VERSION_OFFSET..RESERVED_OFFSET].copy_from_slice(&version.to_le_bytes());
         let sum = xxh3_64(&h[..HEADER_CHECKSUM_OFFSET]);
         h[HEADER_CHECKSUM_OFFSET..].copy_from_slice(&sum.to_le_bytes());
-        let err = check_segment_header(&h, SegmentId(3)).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedVersion { version: 2, .. }));
+        h
+    }
+
+    #[test]
+    fn versions_this_build_does_not_read_are_refused_by_name() {
+        for version in [0, FORMAT_VERSION + 1, u32::MAX] {
+            let h = with_version(SegmentId(3), version);
+            let err = check_segment_header(&h, SegmentId(3)).unwrap_err();
+            assert!(
+                matches!(err, Error::UnsupportedVersion { version: v, supported: FORMAT_VERSION, .. } if v == version),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_version_1_header_is_read_and_named() {
+        let h = with_version(SegmentId(3), 1);
+        assert!(matches!(check_segment_header(&h, SegmentId(3)), Ok(Ok(1))));
     }
 }

@@ -94,6 +94,17 @@ fn read_all(fs: &DynFs, mode: RecoveryMode, data_len: usize) -> Result<Outcome, 
             return Err(format!("{mode:?}: more than {bound} records"));
         }
     }
+    let versions = crate::OLDEST_FORMAT_VERSION..=crate::FORMAT_VERSION;
+    if let Some(r) = outcome
+        .records
+        .iter()
+        .find(|r| !versions.contains(&r.format))
+    {
+        return Err(format!(
+            "{mode:?}: record at {} of version {}",
+            r.position, r.format
+        ));
+    }
     for pair in outcome.records.windows(2) {
         if pair[0].position >= pair[1].position {
             return Err(format!("{mode:?}: positions out of order: {pair:?}"));

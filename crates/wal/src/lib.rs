@@ -64,7 +64,9 @@ mod zeros;
 
 pub use cursor::Record;
 pub use error::{Error, Result};
-pub use format::{DamageKind, FORMAT_VERSION, SEGMENT_HEADER_LEN, SEGMENT_MAGIC};
+pub use format::{
+    DamageKind, FORMAT_VERSION, OLDEST_FORMAT_VERSION, SEGMENT_HEADER_LEN, SEGMENT_MAGIC,
+};
 pub use options::{Durability, RecoveryMode, WalOptions};
 pub use reader::WalReader;
 pub use record::{MAX_RECORD_LEN, RECORD_HEADER_LEN};

@@ -32,6 +32,8 @@ pub struct WalReader {
     cursor: Option<SegmentCursor>,
     /// Where the last segment's unused preallocated space starts, once read.
     zero_tail: Option<Position>,
+    /// The format version of the last segment, once its header was read intact.
+    last_format: Option<u32>,
     report: RecoveryReport,
     failed: bool,
 }
@@ -62,6 +64,7 @@ impl WalReader {
             last,
             cursor: None,
             zero_tail: None,
+            last_format: None,
             report: RecoveryReport {
                 mode,
                 ..RecoveryReport::default()
@@ -85,6 +88,14 @@ impl WalReader {
     /// [`crate::Recovery::finish`] cuts off. Not damage, so not in the report.
     pub(crate) fn zero_tail(&self) -> Option<Position> {
         self.zero_tail
+    }
+
+    /// The format version of the directory's last segment, once it has been read and
+    /// its header was intact; `None` before, or if it is below the start position.
+    /// A writer continues only a segment of its own version, so that one segment
+    /// never mixes versions.
+    pub fn last_segment_format(&self) -> Option<u32> {
+        self.last_format
     }
 
     /// The directory being read.
@@ -121,6 +132,9 @@ impl WalReader {
                 Step::Skipped(range) => self.report.skipped.push(range),
                 Step::TornTail(range) => self.report.torn_tail = Some(range),
                 Step::End => {
+                    if Some(cursor.id()) == self.last && cursor.header_intact() {
+                        self.last_format = Some(cursor.format());
+                    }
                     if let Some(offset) = cursor.zero_tail() {
                         let segment = cursor.id();
                         let offset = offset as u64;

@@ -79,8 +79,8 @@ impl Recovery {
     /// last run left (a segment that is not the last must end at its last record),
     /// makes the last segment durable (unless [`WalOptions::previous_run_synced`] says it
     /// is already and nothing was cut), and starts the writer: at the end of the last
-    /// segment when it ended cleanly (no torn tail) and is under half a segment long,
-    /// otherwise in a new segment after the last existing one (and no lower than the
+    /// segment when it ended cleanly (no torn tail), is of this build's format version
+    /// and under half a segment long, otherwise in a new segment after the last existing one (and no lower than the
     /// recovery's start segment).
     ///
     /// # Errors
@@ -91,6 +91,7 @@ impl Recovery {
         }
         let report = self.reader.report().clone();
         let mut last = self.reader.last_segment();
+        let last_format = self.reader.last_segment_format();
         let zero_tail = self.reader.zero_tail();
         let synced =
             self.options.previous_run_synced && report.torn_tail.is_none() && zero_tail.is_none();
@@ -120,9 +121,12 @@ impl Recovery {
             self.fs.sync_dir(dir).context(SyncDirSnafu { dir })?;
         }
         // A clean last segment with room left is continued: creating a segment costs
-        // a new file's syncs and a directory sync, most of a clean reopen's time.
+        // a new file's syncs and a directory sync, most of a clean reopen's time. Only
+        // one of this build's version: a segment never mixes versions, whose payloads
+        // its reader would decode with one layout.
         if let Some(last) = last
             && report.torn_tail.is_none()
+            && last_format == Some(crate::FORMAT_VERSION)
             && last >= self.from.segment
             && self.has_room(last)
         {

@@ -221,3 +221,39 @@ fn a_segment_copied_under_another_number_is_refused_in_every_mode() {
         );
     }
 }
+
+/// Turns segment 1 of a closed log into a version-1 segment: the same frames under a
+/// header naming version 1 (the frame layout did not change between the versions).
+fn make_version_1(fs: &DynFs) {
+    let mut bytes = fs.read_file(&segment_path(1)).unwrap();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let sum = xxhash_rust::xxh3::xxh3_64(&bytes[..24]);
+    bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+    rewrite(fs, 1, &bytes);
+}
+
+#[test]
+fn records_of_a_version_1_segment_are_read_and_tagged_with_their_version() {
+    let (_sim, fs) = sim(1);
+    log_of(&fs, &[b"old one", b"old two"]);
+    make_version_1(&fs);
+    let mut recovery = Wal::recover(fs.clone(), DIR, options(1 << 20), Position::START).unwrap();
+    let records: Vec<_> = recovery.by_ref().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.format == 1), "{records:?}");
+    assert_eq!(records[1].payload, b"old two");
+    let (wal, report) = recovery.finish().unwrap();
+    assert!(report.is_clean());
+    // A short, clean segment of the old version is not continued: the writer starts a
+    // new one, so that no segment mixes versions.
+    assert_eq!(wal.current_segment(), SegmentId(2));
+    let at = wal.append(b"new", Durability::Os).unwrap();
+    assert_eq!(at.segment, SegmentId(2));
+    wal.close().unwrap();
+    let mut recovery = Wal::recover(fs.clone(), DIR, options(1 << 20), Position::START).unwrap();
+    let formats: Vec<_> = recovery.by_ref().map(|r| r.unwrap().format).collect();
+    assert_eq!(formats, [1, 1, quickcache_wal::FORMAT_VERSION]);
+    // And the new segment, of this version, is continued.
+    let (wal, _) = recovery.finish().unwrap();
+    assert_eq!(wal.current_segment(), SegmentId(2));
+}

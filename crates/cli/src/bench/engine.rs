@@ -43,12 +43,30 @@ pub trait Engine: Send + Sync {
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> EngineResult<u64>;
 
+    /// Writes `key` → `value` into keyspace number `keyspace` (of [`KEYSPACES`]), for
+    /// the keyspace workloads. Engines without keyspaces (or column families) keep
+    /// this default, which refuses.
+    fn put_in(&self, keyspace: usize, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        let _ = (keyspace, key, value);
+        Err("this engine has no keyspaces".into())
+    }
+
+    /// Writes all `entries` (keyspace number, key, value) atomically across their
+    /// keyspaces. Refused by default, as [`Engine::put_in`].
+    fn put_batch_in(&self, entries: &[(usize, &[u8], &[u8])]) -> EngineResult<()> {
+        let _ = entries;
+        Err("this engine has no keyspaces".into())
+    }
+
     /// Makes everything written so far durable and waits for the engine's background
     /// work (flushes, compactions) to finish, so that the next workload measures the
     /// store, not the tail of the previous one (db_bench's `waitforcompaction`). Called
     /// between workloads, not timed.
     fn settle(&self) -> EngineResult<()>;
 }
+
+/// How many keyspaces the keyspace workloads spread their writes over.
+pub const KEYSPACES: usize = 16;
 
 /// Opens an engine in a directory, for the workloads that start from an empty store
 /// and to measure reopening.

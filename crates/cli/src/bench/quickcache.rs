@@ -4,9 +4,18 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use quickcache::{Db, Options, WriteBatch, WriteOptions};
+use quickcache::{Db, Keyspace, Options, WriteBatch, WriteOptions};
 
-use super::engine::{Engine, EngineFactory, EngineResult};
+use super::engine::{Engine, EngineFactory, EngineResult, KEYSPACES};
+
+/// Bench keyspace number `n`, created on first use.
+fn bench_keyspace(db: &Db, n: usize) -> quickcache::Result<Keyspace> {
+    let name = format!("bench{n:02}");
+    match db.find_keyspace(&name) {
+        Some(keyspace) => Ok(keyspace),
+        None => db.keyspace(&name),
+    }
+}
 
 /// Opens quickcache databases with the given options (default: [`Options::default`]).
 #[derive(Debug, Clone, Default)]
@@ -38,6 +47,25 @@ impl Engine for Db {
         let mut batch = WriteBatch::new();
         for (k, v) in pairs {
             batch.put(k, v);
+        }
+        Ok(self.write(batch)?)
+    }
+
+    fn put_in(&self, keyspace: usize, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        Ok(bench_keyspace(self, keyspace)?.put(key, value)?)
+    }
+
+    fn put_batch_in(&self, entries: &[(usize, &[u8], &[u8])]) -> EngineResult<()> {
+        let mut handles: Vec<Option<Keyspace>> = vec![None; KEYSPACES];
+        let mut batch = WriteBatch::new();
+        for &(keyspace, k, v) in entries {
+            let slot = handles.get_mut(keyspace).ok_or("no such bench keyspace")?;
+            if slot.is_none() {
+                *slot = Some(bench_keyspace(self, keyspace)?);
+            }
+            if let Some(handle) = slot {
+                batch.put_in(handle, k, v);
+            }
         }
         Ok(self.write(batch)?)
     }

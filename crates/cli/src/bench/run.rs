@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::engine::{Engine, EngineError, EngineResult};
+use super::engine::{Engine, EngineError, EngineResult, KEYSPACES};
 use super::histogram::Histogram;
 use super::keys::Values;
 use super::workers::{self, Share, Tally};
@@ -188,6 +188,13 @@ fn note(workload: Workload, config: &Config, writer: Option<Tally>, elapsed: Dur
             format!("num/1000 = {} synced puts", Workload::sync_ops(config.num))
         }
         Workload::FillBatch => format!("batches of {}", config.batch_size),
+        Workload::FillKeyspaces => format!("round-robin over {KEYSPACES} keyspaces"),
+        Workload::BatchKeyspaces => {
+            format!(
+                "batches of {} over {KEYSPACES} keyspaces",
+                config.batch_size
+            )
+        }
         Workload::SeekRandom => "seek + 10 nexts per op".to_string(),
         Workload::ReadSeq | Workload::ReadReverse => "latency per 1024 entries / 1024".into(),
         _ => match writer {

@@ -56,7 +56,7 @@ impl<'f> Session<'f> {
         let outcome = run::run(engine, workload, &config)?;
         engine.settle()?;
         if workload.starts_empty() {
-            self.loaded = !matches!(workload, Workload::FillSync | Workload::FillSync4);
+            self.loaded = workload.leaves_data();
         }
         Ok(outcome)
     }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 
-use super::engine::{Engine, EngineResult};
+use super::engine::{Engine, EngineResult, KEYSPACES};
 use super::histogram::Histogram;
 use super::keys::{Rng, Values, write_key, write_missing_key};
 use super::run::Config;
@@ -87,7 +87,9 @@ pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> Eng
     let seed = (w as u64 + 1) * 1_000_003 + thread;
     match w {
         Workload::FillSeq | Workload::FillSync | Workload::FillSync4 => fill_seq(ctx, w, share),
-        Workload::FillBatch => fill_batch(ctx, share),
+        Workload::FillBatch => fill_batch(ctx, share, false),
+        Workload::BatchKeyspaces => fill_batch(ctx, share, true),
+        Workload::FillKeyspaces => fill_keyspaces(ctx, share),
         Workload::FillRandom | Workload::Overwrite => fill_random(ctx, share, seed),
         Workload::ReadRandom | Workload::ReadWhileWriting => read(ctx, share, seed, false),
         Workload::ReadMissing => read(ctx, share, seed, true),
@@ -153,7 +155,25 @@ fn fill_random(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
     Ok(t)
 }
 
-fn fill_batch(ctx: &Ctx<'_>, share: Share) -> EngineResult<Tally> {
+/// Ascending keys, key `n` into keyspace `n % KEYSPACES`.
+fn fill_keyspaces(ctx: &Ctx<'_>, share: Share) -> EngineResult<Tally> {
+    let (mut t, mut key) = (Tally::default(), vec![0; ctx.config.key_size]);
+    for i in 0..share.count {
+        let n = share.first + i;
+        write_key(&mut key, n);
+        let value = ctx.values.get(n);
+        t.time(|| ctx.engine.put_in(n as usize % KEYSPACES, &key, value))?;
+        t.bytes += (key.len() + value.len()) as u64;
+        if !tick(ctx, i, &t) {
+            break;
+        }
+    }
+    Ok(t)
+}
+
+/// Batches of ascending keys; `spread`: key `n` of each into keyspace
+/// `n % KEYSPACES`, else all into the default keyspace.
+fn fill_batch(ctx: &Ctx<'_>, share: Share, spread: bool) -> EngineResult<Tally> {
     let size = ctx.config.batch_size.max(1) as u64;
     let ks = ctx.config.key_size;
     let mut t = Tally::default();
@@ -171,7 +191,15 @@ fn fill_batch(ctx: &Ctx<'_>, share: Share) -> EngineResult<Tally> {
             pairs.push((key, value));
         }
         let start = Instant::now();
-        ctx.engine.put_batch(&pairs)?;
+        if spread {
+            let first = share.first + done;
+            let entries: Vec<_> = (pairs.iter().enumerate())
+                .map(|(j, &(k, v))| ((first + j as u64) as usize % KEYSPACES, k, v))
+                .collect();
+            ctx.engine.put_batch_in(&entries)?;
+        } else {
+            ctx.engine.put_batch(&pairs)?;
+        }
         t.latency
             .record_n(start.elapsed().as_nanos() as u64 / len, len);
         done += len;

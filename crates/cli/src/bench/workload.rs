@@ -34,6 +34,13 @@ pub enum Workload {
     /// `num` random gets by the reader threads while one more thread overwrites
     /// random keys as fast as it can.
     ReadWhileWriting,
+    /// `num` puts of keys in ascending order, round-robin over 16 keyspaces, into an
+    /// empty store. Only engines with keyspaces; not run by default.
+    FillKeyspaces,
+    /// `num` keys in atomic batches of 1000, each batch spread over 16 keyspaces, into
+    /// an empty store: compare with `fillbatch`, the same batches in one keyspace.
+    /// Only engines with keyspaces; not run by default.
+    BatchKeyspaces,
 }
 
 impl Workload {
@@ -55,6 +62,10 @@ impl Workload {
         Workload::FillSync4,
     ];
 
+    /// Workloads that only some engines can run (keyspaces): named with
+    /// `--benchmarks`, never run by default.
+    pub const EXTRA: [Workload; 2] = [Workload::FillKeyspaces, Workload::BatchKeyspaces];
+
     /// The workload's name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -71,6 +82,8 @@ impl Workload {
             Workload::FillSync => "fillsync",
             Workload::FillSync4 => "fillsync4",
             Workload::ReadWhileWriting => "readwhilewriting",
+            Workload::FillKeyspaces => "fill16keyspaces",
+            Workload::BatchKeyspaces => "batch16keyspaces",
         }
     }
 
@@ -83,7 +96,7 @@ impl Workload {
     /// assert_eq!(Workload::parse("nope"), None);
     /// ```
     pub fn parse(name: &str) -> Option<Workload> {
-        Workload::ALL.into_iter().find(|w| w.name() == name)
+        (Workload::ALL.into_iter().chain(Workload::EXTRA)).find(|w| w.name() == name)
     }
 
     /// Parses a comma-separated list; the error names the unknown workload.
@@ -107,6 +120,17 @@ impl Workload {
                 | Workload::FillBatch
                 | Workload::FillSync
                 | Workload::FillSync4
+                | Workload::FillKeyspaces
+                | Workload::BatchKeyspaces
+        )
+    }
+
+    /// Whether the workload leaves the keys `0..num` in the default keyspace, as the
+    /// workloads that need data expect.
+    pub fn leaves_data(self) -> bool {
+        matches!(
+            self,
+            Workload::FillSeq | Workload::FillRandom | Workload::FillBatch
         )
     }
 
@@ -133,7 +157,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for w in Workload::ALL {
+        for w in Workload::ALL.into_iter().chain(Workload::EXTRA) {
             assert_eq!(Workload::parse(w.name()), Some(w));
         }
     }

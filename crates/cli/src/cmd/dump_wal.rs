@@ -1,10 +1,12 @@
 //! `dump-wal`: every record of one WAL segment file, decoded as a write batch, and
-//! every damaged range, with no database around the file.
+//! every damaged range, with no database needed around the file (when there is one,
+//! its manifest names the keyspaces).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use quickcache::memtable::WriteBatch;
+use quickcache::memtable::{BatchFormat, WriteBatch};
 use quickcache::sstable::ValueKind;
 use quickcache::wal::SegmentId;
 
@@ -22,8 +24,38 @@ fn segment_of(path: &Path, bytes: &[u8]) -> SegmentId {
         .unwrap_or(SegmentId(0))
 }
 
-fn print_batch(out: &mut dyn Write, payload: &[u8], format: Format) -> std::io::Result<()> {
-    let batch = match WriteBatch::decode(payload) {
+/// The batch layout of a segment of format `version`: version 1 has no keyspace ids.
+fn layout(version: u32) -> BatchFormat {
+    if version == 1 {
+        BatchFormat::V1
+    } else {
+        BatchFormat::CURRENT
+    }
+}
+
+/// Keyspace ids to names, from the manifest of the database the segment lives in
+/// (`<db>/wal/<segment>`), read without changing anything; empty if there is none.
+fn keyspace_names(path: &Path) -> BTreeMap<u32, String> {
+    let Some(db) = path.parent().and_then(Path::parent) else {
+        return BTreeMap::new();
+    };
+    let fs: quickcache::fs::DynFs = std::sync::Arc::new(quickcache::fs::RealFs::new());
+    match quickcache::compaction::VersionSet::inspect(fs, db) {
+        Ok(tree) => (tree.keyspaces.into_iter())
+            .map(|(id, k)| (id.0, k.def.name))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+fn print_batch(
+    out: &mut dyn Write,
+    payload: &[u8],
+    layout: BatchFormat,
+    format: Format,
+    names: &BTreeMap<u32, String>,
+) -> std::io::Result<()> {
+    let batch = match WriteBatch::decode_format(payload, layout) {
         Ok(batch) => batch,
         Err(e) => return writeln!(out, "    DAMAGE: payload is not a write batch: {e}"),
     };
@@ -37,11 +69,21 @@ fn print_batch(out: &mut dyn Write, payload: &[u8], format: Format) -> std::io::
         batch.count()
     )?;
     for entry in batch.iter() {
+        // The default keyspace's entries read as before; others name their keyspace
+        // id (the WAL holds ids only; `dump-manifest` maps them to names).
+        let id = entry.keyspace.0;
+        let keyspace = match names.get(&id) {
+            _ if entry.keyspace.is_default() => String::new(),
+            Some(name) => format!("[keyspace {id} {}] ", format.show(name.as_bytes())),
+            None => format!("[keyspace {id}] "),
+        };
         match entry.kind {
-            ValueKind::Tombstone => writeln!(out, "    DEL {}", format.show(entry.key))?,
+            ValueKind::Tombstone => {
+                writeln!(out, "    DEL {keyspace}{}", format.show(entry.key))?;
+            }
             _ => writeln!(
                 out,
-                "    PUT {} = {}",
+                "    PUT {keyspace}{} = {}",
                 format.show(entry.key),
                 format.show(entry.value)
             )?,
@@ -66,12 +108,13 @@ pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Resu
         bytes.len()
     )
     .map_err(output)?;
-    check_header(path, &bytes, id)?;
+    let layout = layout(check_header(path, &bytes, id)?);
+    let names = keyspace_names(path);
     let mut bad_batches = 0u64;
     let (records, damaged) = walk(out, &bytes, id, true, &mut |out, at, payload| {
         writeln!(out, "@{at} record, {} payload bytes", payload.len())?;
-        bad_batches += u64::from(WriteBatch::decode(payload).is_err());
-        print_batch(out, payload, format)
+        bad_batches += u64::from(WriteBatch::decode_format(payload, layout).is_err());
+        print_batch(out, payload, layout, format, &names)
     })
     .map_err(output)?;
     writeln!(

@@ -88,13 +88,14 @@ pub(crate) fn check_kind(path: &Path, bytes: &[u8], expect: Expect) -> Result<()
 ///
 /// # Errors
 /// [`CliError::Damaged`] naming what is wrong.
-pub(crate) fn check_header(path: &Path, bytes: &[u8], id: SegmentId) -> Result<(), CliError> {
+/// Returns the segment's format version.
+pub(crate) fn check_header(path: &Path, bytes: &[u8], id: SegmentId) -> Result<u32, CliError> {
     let damaged = |what: String| CliError::Damaged {
         path: path.to_path_buf(),
         what,
     };
     match check_segment_header(bytes, id) {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(version)) => Ok(version),
         Ok(Err(kind)) => Err(damaged(format!("segment header: {kind}"))),
         Err(e) => Err(damaged(format!("segment header: {e}"))),
     }

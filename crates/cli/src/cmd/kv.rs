@@ -16,6 +16,15 @@ fn parse(format: Format, text: &str, what: &str) -> Result<Vec<u8>, CliError> {
         .map_err(|e| CliError::Usage(format!("{what}: {e}")))
 }
 
+/// The keyspace `name` of `db`, which must exist (reads and deletes never create one).
+///
+/// # Errors
+/// [`CliError::NotFound`] naming the keyspace.
+pub(crate) fn existing(db: &quickcache::Db, name: &str) -> Result<quickcache::Keyspace, CliError> {
+    db.find_keyspace(name)
+        .ok_or_else(|| CliError::NotFound(format!("keyspace {name}")))
+}
+
 /// Prints the value of the key, or fails with [`CliError::NotFound`].
 ///
 /// # Errors
@@ -24,7 +33,11 @@ pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let db = open_existing(&args.db.db)?;
-    let value = db.get(&key).map_err(db_error(&args.db.db))?;
+    let value = match &args.keyspace {
+        Some(name) => existing(&db, name)?.get(&key),
+        None => db.get(&key),
+    };
+    let value = value.map_err(db_error(&args.db.db))?;
     let value = value.ok_or_else(|| CliError::NotFound(format.show(&key)))?;
     format.write(out, &value).map_err(output)?;
     if format != Format::Raw {
@@ -52,8 +65,13 @@ pub(crate) fn put(args: &PutArgs) -> Result<(), CliError> {
     } else {
         WriteOptions::default()
     };
-    db.put_with(&key, &value, &options)
-        .map_err(db_error(path))?;
+    let written = match &args.keyspace {
+        Some(name) => db
+            .keyspace(name)
+            .and_then(|ks| ks.put_with(&key, &value, &options)),
+        None => db.put_with(&key, &value, &options),
+    };
+    written.map_err(db_error(path))?;
     db.close().map_err(db_error(path))
 }
 
@@ -65,6 +83,10 @@ pub(crate) fn delete(args: &KeyArgs) -> Result<(), CliError> {
     let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
     let db = open_existing(&args.db.db)?;
-    db.delete(&key).map_err(db_error(&args.db.db))?;
+    let deleted = match &args.keyspace {
+        Some(name) => existing(&db, name)?.delete(&key),
+        None => db.delete(&key),
+    };
+    deleted.map_err(db_error(&args.db.db))?;
     db.close().map_err(db_error(&args.db.db))
 }

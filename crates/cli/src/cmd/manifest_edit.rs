@@ -26,14 +26,39 @@ fn add_table(level: impl std::fmt::Display, t: &TableInfo, format: Format) -> St
     )
 }
 
-/// The edit's fields, one line each: numbers, compaction pointers, removed tables,
-/// added tables.
+/// The edit's fields, one line each: the keyspace it is about (when not the default),
+/// a create (id, name, stored options) or drop, numbers, compaction pointers, removed
+/// tables, added tables.
 ///
 /// # Errors
 /// The decoder's report of the damaged field: which, where, what is wrong.
 pub(crate) fn describe(payload: &[u8], format: Format) -> Result<Vec<String>, String> {
     let edit = VersionEdit::decode(payload).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
+    let id = edit.keyspace.0;
+    if !edit.keyspace.is_default() {
+        lines.push(format!("keyspace {id}"));
+    }
+    if let Some(def) = &edit.create {
+        let o = &def.options;
+        lines.push(format!(
+            "create keyspace {id} {}: memtable {} bytes, tables {} bytes, blocks {} bytes, bloom {} bits/key, base level {} bytes, level multiplier {}",
+            format.show(def.name.as_bytes()),
+            o.memtable_size,
+            o.table_size,
+            o.block_size,
+            o.bloom_bits_per_key,
+            o.base_level_size,
+            o.level_multiplier
+        ));
+    }
+    if edit.drop {
+        lines.push(format!("drop keyspace {id}"));
+    }
+    lines.extend(
+        edit.last_keyspace
+            .map(|k| format!("last keyspace id {}", k.0)),
+    );
     lines.extend(edit.log_number.map(|n| format!("log number {n}")));
     lines.extend(edit.next_file.map(|n| format!("next file {n}")));
     lines.extend(edit.last_seqno.map(|n| format!("last seqno {n}")));
@@ -67,6 +92,46 @@ mod tests {
             describe(&payload, text),
             Ok(vec!["log number 7".into(), "remove L2 table 42".into()])
         );
+    }
+
+    #[test]
+    fn keyspace_fields_are_shown() {
+        use quickcache::compaction::{KeyspaceDef, TreeOptions};
+        use quickcache::sstable::KeyspaceId;
+        let edit = VersionEdit {
+            keyspace: KeyspaceId(3),
+            create: Some(KeyspaceDef {
+                name: "log".into(),
+                options: TreeOptions {
+                    memtable_size: 1,
+                    table_size: 2,
+                    block_size: 3,
+                    bloom_bits_per_key: 4,
+                    base_level_size: 5,
+                    level_multiplier: 6,
+                },
+            }),
+            last_keyspace: Some(KeyspaceId(3)),
+            ..VersionEdit::new()
+        };
+        let mut payload = Vec::new();
+        edit.encode(&mut payload);
+        let lines = describe(&payload, Format::Text).unwrap();
+        assert_eq!(lines[0], "keyspace 3");
+        assert!(
+            lines[1].starts_with("create keyspace 3 log: memtable 1 bytes"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[2], "last keyspace id 3");
+        let drop = VersionEdit {
+            keyspace: KeyspaceId(3),
+            drop: true,
+            ..VersionEdit::new()
+        };
+        let mut payload = Vec::new();
+        drop.encode(&mut payload);
+        let lines = describe(&payload, Format::Text).unwrap();
+        assert_eq!(lines, ["keyspace 3", "drop keyspace 3"]);
     }
 
     #[test]

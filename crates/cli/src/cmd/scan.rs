@@ -88,7 +88,10 @@ pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError>
     let range = bounds(args, format)?;
     let path = &args.db.db;
     let db = open_existing(path)?;
-    let iter = db.range::<Vec<u8>, _>(range);
+    let iter = match &args.keyspace {
+        Some(name) => super::kv::existing(&db, name)?.range::<Vec<u8>, _>(range),
+        None => db.range::<Vec<u8>, _>(range),
+    };
     let iter: Box<dyn Iterator<Item = _>> = if args.reverse {
         Box::new(iter.rev())
     } else {

@@ -60,13 +60,18 @@ fn level_range(level: &LevelStats) -> String {
 
 /// The level table and the per-file table.
 pub fn shape_table(stats: &Stats) -> String {
+    levels_table(&stats.levels)
+}
+
+/// [`shape_table`] of one tree's levels.
+fn levels_table(levels: &[LevelStats]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{:<5} {:>5} {:>10} {:>11}  key range",
         "level", "files", "bytes", "entries"
     );
-    for level in &stats.levels {
+    for level in levels {
         let entries: u64 = level.tables.iter().map(|t| t.entries).sum();
         let _ = writeln!(
             out,
@@ -83,7 +88,7 @@ pub fn shape_table(stats: &Stats) -> String {
         "\n{:<5} {:>8} {:>10} {:>11}  key range",
         "level", "table", "bytes", "entries"
     );
-    for level in &stats.levels {
+    for level in levels {
         for t in &level.tables {
             let range = format!("{} .. {}", short_key(&t.smallest), short_key(&t.largest));
             let _ = writeln!(
@@ -117,15 +122,14 @@ fn bar(level: &LevelStats, width: u64) -> String {
 
 /// The picture: a bar per level, the largest level `BAR_WIDTH` wide.
 pub fn picture(stats: &Stats) -> String {
-    let largest = stats
-        .levels
-        .iter()
-        .map(|l| l.bytes)
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    levels_picture(&stats.levels)
+}
+
+/// [`picture`] of one tree's levels.
+fn levels_picture(levels: &[LevelStats]) -> String {
+    let largest = levels.iter().map(|l| l.bytes).max().unwrap_or(0).max(1);
     let mut out = String::new();
-    for level in &stats.levels {
+    for level in levels {
         let width = (level.bytes * BAR_WIDTH).div_ceil(largest);
         let _ = writeln!(
             out,
@@ -219,12 +223,23 @@ pub(crate) fn stats(args: &ReportArgs, out: &mut dyn Write) -> Result<(), CliErr
     if args.json {
         return writeln!(out, "{}", stats_json(&stats)).map_err(output);
     }
-    let text = format!(
+    let mut text = format!(
         "{}\n{}\n{}",
         picture(&stats),
         shape_table(&stats),
         summary(&stats)
     );
+    for keyspace in &stats.keyspaces {
+        let _ = write!(
+            text,
+            "\n\nkeyspace {}: memtable {} ({} frozen)\n{}\n{}",
+            escape(keyspace.name.as_bytes()),
+            human_bytes(keyspace.memtable_bytes),
+            keyspace.frozen_memtables,
+            levels_picture(&keyspace.levels),
+            levels_table(&keyspace.levels).trim_end()
+        );
+    }
     writeln!(out, "{text}").map_err(output)
 }
 

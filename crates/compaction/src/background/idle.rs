@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{Shared, guard};
-use crate::{Error, pick};
+use crate::Error;
 
 /// How [`IdleWaiter::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl IdleWaiter {
             if shared.stopping() {
                 return Ok(Idle::Stopped);
             }
-            let due = pick(&shared.set.current(), shared.set.options(), &state.taken()).is_some();
+            let due = shared.set.pick_any(&state.taken()).is_some();
             if due {
                 state.nudges += shared.threads;
                 shared.work.notify_all();

@@ -5,7 +5,7 @@ use std::sync::TryLockError;
 use std::time::Duration;
 
 use super::Shared;
-use crate::{Level, TableId, pick};
+use crate::{Level, TableId};
 
 /// The pool's state at one moment; see [`super::Compactor::state`].
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +47,9 @@ impl PoolState {
                     continue;
                 }
             };
-            let due = pick(&shared.set.current(), shared.set.options(), &state.taken())
+            let due = shared
+                .set
+                .pick_any(&state.taken())
                 .map(|p| (p.level, p.output_level));
             let mut busy_tables: Vec<TableId> = state.busy.tables.iter().copied().collect();
             busy_tables.sort_unstable();

@@ -5,33 +5,46 @@
 //! ```text
 //! +----------------+---------+---------+-----+
 //! | format version | field 0 | field 1 | ... |
-//! | u8 = 1         |         |         |     |
+//! | u8 = 2         |         |         |     |
 //! +----------------+---------+---------+-----+
 //!
 //! field = | tag u8 | body length u32 | body (length bytes) |
 //!
-//! tag 1 log number         body: u64
-//! tag 2 next file number   body: u64
-//! tag 3 last sequence      body: u64
-//! tag 4 compaction pointer body: level u8 | encoded internal key (rest of body)
-//! tag 5 remove table       body: level u8 | table id u64
-//! tag 6 add table          body: level u8 | table id u64 | size u64 | min seqno u64 |
-//!                                max seqno u64 | entries u64 | tombstones u64 |
-//!                                smallest key length u32 | smallest key |
-//!                                largest key (rest of body)
+//! tag 1  log number          body: u64                        (of the edit's keyspace)
+//! tag 2  next file number    body: u64
+//! tag 3  last sequence       body: u64
+//! tag 4  compaction pointer  body: level u8 | encoded internal key (rest of body)
+//! tag 5  remove table        body: level u8 | table id u64
+//! tag 6  add table           body: level u8 | table id u64 | size u64 | min seqno u64 |
+//!                                  max seqno u64 | entries u64 | tombstones u64 |
+//!                                  smallest key length u32 | smallest key |
+//!                                  largest key (rest of body)
+//! version 2 only:
+//! tag 7  keyspace            body: id u32: the keyspace of tags 1, 4, 5, 6, 8, 9
+//! tag 8  create keyspace     body: name length u8 | name | memtable size u64 |
+//!                                  table size u64 | block size u32 |
+//!                                  bloom bits per key u32 | base level size u64 |
+//!                                  level multiplier u64
+//! tag 9  drop keyspace       body: empty
+//! tag 10 last keyspace id    body: id u32
 //! ```
 //!
-//! Tag 0 is reserved. Keys are encoded internal keys (user key, then the trailer
-//! `seqno << 8 | kind` as u64). Decoding checks every length against what remains and
-//! never panics; the record's checksum is the WAL frame's, outside this encoding.
+//! Tag 0 is reserved. Version 1 has tags 1 to 6 only, all of the default keyspace
+//! (id 0); an edit without tag 7 is of the default keyspace in version 2 too. Keys are
+//! encoded internal keys (user key, then the trailer `seqno << 8 | kind` as u64).
+//! Decoding checks every length against what remains and never panics; the record's
+//! checksum is the WAL frame's, outside this encoding.
 
-use quickcache_sstable::{InternalKey, KeyRef, SeqNo};
+use quickcache_sstable::{InternalKey, KeyRef, KeyspaceId, SeqNo};
 use snafu::Snafu;
 
-use crate::{Level, TableId, TableInfo, VersionEdit};
+use crate::{KeyspaceDef, Level, TableId, TableInfo, TreeOptions, VersionEdit};
 
-/// The edit encoding version this code writes and reads.
-pub const EDIT_FORMAT: u8 = 1;
+/// The edit encoding version this code writes: the database's format version
+/// (`docs/format/manifest.md`, "Versions").
+pub const EDIT_FORMAT: u8 = 2;
+/// The oldest edit encoding version this code reads.
+pub const OLDEST_EDIT_FORMAT: u8 = 1;
 
 /// Field tags. Persisted: values are fixed, 0 is reserved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +56,15 @@ enum Tag {
     CompactionPointer = 4,
     RemoveTable = 5,
     AddTable = 6,
+    Keyspace = 7,
+    CreateKeyspace = 8,
+    DropKeyspace = 9,
+    LastKeyspace = 10,
 }
 
 impl Tag {
-    fn from_u8(b: u8) -> Option<Tag> {
+    /// The tag of byte `b` in an edit of encoding `version`.
+    fn from_u8(b: u8, version: u8) -> Option<Tag> {
         Some(match b {
             1 => Tag::LogNumber,
             2 => Tag::NextFile,
@@ -54,6 +72,11 @@ impl Tag {
             4 => Tag::CompactionPointer,
             5 => Tag::RemoveTable,
             6 => Tag::AddTable,
+            7..=10 if version < 2 => return None,
+            7 => Tag::Keyspace,
+            8 => Tag::CreateKeyspace,
+            9 => Tag::DropKeyspace,
+            10 => Tag::LastKeyspace,
             _ => return None,
         })
     }
@@ -74,6 +97,19 @@ pub struct DecodeError {
 /// Appends the encoding of `edit` to `out`.
 pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
     out.push(EDIT_FORMAT);
+    if !edit.keyspace.is_default() {
+        field(out, Tag::Keyspace, |b| {
+            b.extend_from_slice(&edit.keyspace.0.to_le_bytes());
+        });
+    }
+    if let Some(def) = &edit.create {
+        field(out, Tag::CreateKeyspace, |b| encode_keyspace(b, def));
+    }
+    if let Some(id) = edit.last_keyspace {
+        field(out, Tag::LastKeyspace, |b| {
+            b.extend_from_slice(&id.0.to_le_bytes())
+        });
+    }
     let numbers = [
         (Tag::LogNumber, edit.log_number),
         (Tag::NextFile, edit.next_file),
@@ -99,6 +135,24 @@ pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
     for (level, info) in &edit.added {
         field(out, Tag::AddTable, |b| encode_table(b, *level, info));
     }
+    if edit.drop {
+        field(out, Tag::DropKeyspace, |_| {});
+    }
+}
+
+/// Requires: the name is 1 to 255 bytes (the creator checks it, the decoder too).
+fn encode_keyspace(b: &mut Vec<u8>, def: &KeyspaceDef) {
+    let name = def.name.as_bytes();
+    let name = name.get(..crate::MAX_KEYSPACE_NAME_LEN).unwrap_or(name);
+    b.push(name.len() as u8);
+    b.extend_from_slice(name);
+    let o = &def.options;
+    b.extend_from_slice(&o.memtable_size.to_le_bytes());
+    b.extend_from_slice(&o.table_size.to_le_bytes());
+    b.extend_from_slice(&o.block_size.to_le_bytes());
+    b.extend_from_slice(&o.bloom_bits_per_key.to_le_bytes());
+    b.extend_from_slice(&o.base_level_size.to_le_bytes());
+    b.extend_from_slice(&o.level_multiplier.to_le_bytes());
 }
 
 fn field(out: &mut Vec<u8>, tag: Tag, body: impl FnOnce(&mut Vec<u8>)) {
@@ -131,28 +185,78 @@ fn encode_table(b: &mut Vec<u8>, level: Level, t: &TableInfo) {
     t.largest.as_ref().encode_into(b);
 }
 
-/// Decodes one edit.
+/// Decodes one edit, of encoding version 1 or 2.
 pub(crate) fn decode(buf: &[u8]) -> Result<VersionEdit, DecodeError> {
     let mut r = Reader { buf, at: 0 };
     let version = r.u8("format version")?;
-    if version != EDIT_FORMAT {
+    if !(OLDEST_EDIT_FORMAT..=EDIT_FORMAT).contains(&version) {
         return Err(r.bad(0, "format version", "unsupported"));
     }
     let mut edit = VersionEdit::new();
+    let mut seen = Seen::default();
     while r.at < buf.len() {
         let start = r.at;
         let tag = r.u8("field tag")?;
-        let tag = Tag::from_u8(tag).ok_or_else(|| r.bad(start, "field tag", "unknown"))?;
+        let tag = Tag::from_u8(tag, version).ok_or_else(|| r.bad(start, "field tag", "unknown"))?;
         let len = r.u32("field length")? as usize;
         let body_at = r.at;
         let body = r.take(len, "field body")?;
+        seen.note(tag, start)?;
         let mut b = Reader { buf: body, at: 0 };
         decode_field(&mut edit, tag, &mut b).map_err(|e| DecodeError {
             at: body_at + e.at,
             ..e
         })?;
     }
+    seen.check(&edit)?;
     Ok(edit)
+}
+
+/// Where the keyspace fields that may appear once were found, for the checks that
+/// need the whole edit (fields come in any order).
+#[derive(Debug, Default)]
+struct Seen {
+    keyspace: Option<usize>,
+    create: Option<usize>,
+    drop: Option<usize>,
+    last_keyspace: Option<usize>,
+}
+
+impl Seen {
+    fn note(&mut self, tag: Tag, at: usize) -> Result<(), DecodeError> {
+        let (slot, field) = match tag {
+            Tag::Keyspace => (&mut self.keyspace, "keyspace"),
+            Tag::CreateKeyspace => (&mut self.create, "create keyspace"),
+            Tag::DropKeyspace => (&mut self.drop, "drop keyspace"),
+            Tag::LastKeyspace => (&mut self.last_keyspace, "last keyspace id"),
+            _ => return Ok(()),
+        };
+        if slot.is_some() {
+            return Err(DecodeError {
+                at,
+                field,
+                problem: "appears twice",
+            });
+        }
+        *slot = Some(at);
+        Ok(())
+    }
+
+    /// A create or drop names a keyspace other than the default, not both at once,
+    /// and a dropped keyspace gains no tables.
+    fn check(&self, edit: &VersionEdit) -> Result<(), DecodeError> {
+        let bad = |at: usize, field, problem| Err(DecodeError { at, field, problem });
+        let default = edit.keyspace.is_default();
+        match (self.create, self.drop) {
+            (Some(at), _) if default => bad(at, "create keyspace", "names the default keyspace"),
+            (_, Some(at)) if default => bad(at, "drop keyspace", "names the default keyspace"),
+            (Some(_), Some(at)) => bad(at, "drop keyspace", "in the edit that creates it"),
+            (_, Some(at)) if !edit.added.is_empty() => {
+                bad(at, "drop keyspace", "in an edit that adds tables")
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<(), DecodeError> {
@@ -174,8 +278,30 @@ fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<
             let level = b.level("added table level")?;
             edit.added.push((level, decode_table(b)?));
         }
+        Tag::Keyspace => edit.keyspace = KeyspaceId(b.u32("keyspace")?),
+        Tag::CreateKeyspace => edit.create = Some(decode_keyspace(b)?),
+        Tag::DropKeyspace => edit.drop = true,
+        Tag::LastKeyspace => edit.last_keyspace = Some(KeyspaceId(b.u32("last keyspace id")?)),
     }
     b.finished()
+}
+
+fn decode_keyspace(b: &mut Reader<'_>) -> Result<KeyspaceDef, DecodeError> {
+    let len = usize::from(b.u8("keyspace name length")?);
+    let at = b.at;
+    let name = b.take(len, "keyspace name")?;
+    let name = crate::check_keyspace_name(name)
+        .map_err(|problem| b.bad(at, "keyspace name", problem))?
+        .to_owned();
+    let options = TreeOptions {
+        memtable_size: b.u64("keyspace memtable size")?,
+        table_size: b.u64("keyspace table size")?,
+        block_size: b.u32("keyspace block size")?,
+        bloom_bits_per_key: b.u32("keyspace bloom bits per key")?,
+        base_level_size: b.u64("keyspace base level size")?,
+        level_multiplier: b.u64("keyspace level multiplier")?,
+    };
+    Ok(KeyspaceDef { name, options })
 }
 
 fn decode_table(b: &mut Reader<'_>) -> Result<TableInfo, DecodeError> {

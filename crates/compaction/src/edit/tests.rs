@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use quickcache_fs::{DynFs, SimFs};
-use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
+use quickcache_sstable::{InternalKey, KeyspaceId, SeqNo, ValueKind};
 use quickcheck::{Arbitrary, Gen, quickcheck};
 
-use super::codec::{decode, encode};
+use super::codec::{EDIT_FORMAT, decode, encode};
 use super::*;
+use crate::TreeOptions;
 
 fn key(user: &[u8], seq: u64) -> InternalKey {
     InternalKey::new(user.to_vec(), SeqNo::new(seq).unwrap(), ValueKind::Value)
@@ -68,7 +69,42 @@ impl Arbitrary for AnyEdit {
             };
             edit.added.push((any_level(g), info));
         }
+        any_keyspace_part(g, &mut edit);
         AnyEdit(edit)
+    }
+}
+
+/// The keyspace fields, as a valid edit may hold them: a create or a drop only of a
+/// keyspace other than the default, never both, and no tables added by a drop.
+fn any_keyspace_part(g: &mut Gen, edit: &mut VersionEdit) {
+    edit.keyspace = KeyspaceId(u32::arbitrary(g) % 4);
+    edit.last_keyspace = Option::<u32>::arbitrary(g).map(KeyspaceId);
+    if edit.keyspace.is_default() {
+        return;
+    }
+    match u8::arbitrary(g) % 3 {
+        0 => {
+            let name: String = String::arbitrary(g).chars().take(60).collect();
+            let name = if name.is_empty() {
+                "k".to_owned()
+            } else {
+                name
+            };
+            let options = TreeOptions {
+                memtable_size: u64::arbitrary(g),
+                table_size: u64::arbitrary(g),
+                block_size: u32::arbitrary(g),
+                bloom_bits_per_key: u32::arbitrary(g),
+                base_level_size: u64::arbitrary(g),
+                level_multiplier: u64::arbitrary(g),
+            };
+            edit.create = Some(KeyspaceDef { name, options });
+        }
+        1 => {
+            edit.drop = true;
+            edit.added.clear();
+        }
+        _ => {}
     }
 }
 
@@ -105,11 +141,163 @@ fn decode_names_the_bad_field() {
     buf.truncate(buf.len() - 3);
     let err = decode(&buf).unwrap_err();
     assert_eq!(err.field, "field body");
-    assert_eq!(decode(&[2]).unwrap_err().field, "format version");
+    assert_eq!(decode(&[3]).unwrap_err().field, "format version");
+    assert_eq!(decode(&[0]).unwrap_err().field, "format version");
     assert_eq!(decode(&[1, 0, 0, 0, 0, 0]).unwrap_err().problem, "unknown");
     assert_eq!(
         decode(&[1, 5, 1, 0, 0, 0, 9]).unwrap_err().field,
         "removed table level"
+    );
+}
+
+fn options() -> TreeOptions {
+    TreeOptions {
+        memtable_size: 1 << 20,
+        table_size: 2 << 20,
+        block_size: 4096,
+        bloom_bits_per_key: 10,
+        base_level_size: 64 << 20,
+        level_multiplier: 10,
+    }
+}
+
+/// The field bytes of one tag: tag, length, body.
+fn field(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn keyspace_fields_follow_the_spec_layout() {
+    let edit = VersionEdit {
+        keyspace: KeyspaceId(5),
+        create: Some(KeyspaceDef {
+            name: "log".to_owned(),
+            options: options(),
+        }),
+        last_keyspace: Some(KeyspaceId(5)),
+        log_number: Some(9),
+        ..VersionEdit::default()
+    };
+    let mut buf = Vec::new();
+    encode(&edit, &mut buf);
+    let mut create = vec![3, b'l', b'o', b'g'];
+    for n in [1u64 << 20, 2 << 20] {
+        create.extend_from_slice(&n.to_le_bytes());
+    }
+    create.extend_from_slice(&4096u32.to_le_bytes());
+    create.extend_from_slice(&10u32.to_le_bytes());
+    create.extend_from_slice(&(64u64 << 20).to_le_bytes());
+    create.extend_from_slice(&10u64.to_le_bytes());
+    let mut want = vec![EDIT_FORMAT];
+    want.extend(field(7, &5u32.to_le_bytes()));
+    want.extend(field(8, &create));
+    want.extend(field(10, &5u32.to_le_bytes()));
+    want.extend(field(1, &9u64.to_le_bytes()));
+    assert_eq!(buf, want);
+    assert_eq!(decode(&buf), Ok(edit));
+    // A drop: an empty body, after the keyspace.
+    let drop = VersionEdit {
+        keyspace: KeyspaceId(5),
+        drop: true,
+        ..VersionEdit::default()
+    };
+    let mut buf = Vec::new();
+    encode(&drop, &mut buf);
+    let mut want = vec![EDIT_FORMAT];
+    want.extend(field(7, &5u32.to_le_bytes()));
+    want.extend(field(9, &[]));
+    assert_eq!(buf, want);
+}
+
+#[test]
+fn a_version_1_edit_reads_into_the_default_keyspace_and_knows_no_keyspace_tags() {
+    let mut v1 = vec![1];
+    v1.extend(field(1, &4u64.to_le_bytes()));
+    v1.extend(field(5, &[1, 7, 0, 0, 0, 0, 0, 0, 0]));
+    let edit = decode(&v1).unwrap();
+    assert_eq!(edit.keyspace, KeyspaceId::DEFAULT);
+    assert_eq!(edit.log_number, Some(4));
+    assert_eq!(edit.removed, [(l(1), TableId(7))]);
+    for tag in 7..=10u8 {
+        let mut bad = vec![1];
+        bad.extend(field(tag, &5u32.to_le_bytes()));
+        let err = decode(&bad).unwrap_err();
+        assert_eq!(
+            (err.at, err.field, err.problem),
+            (1, "field tag", "unknown"),
+            "tag {tag}"
+        );
+    }
+}
+
+#[test]
+fn keyspace_fields_that_cannot_be_right_are_refused_by_name() {
+    let ks = |id: u32| field(7, &id.to_le_bytes());
+    let mut create_body = vec![1, b'x'];
+    create_body.extend_from_slice(&[0; 40]);
+    let create = field(8, &create_body);
+    let cases: Vec<(Vec<Vec<u8>>, &str, &str)> = vec![
+        (vec![ks(1), ks(2)], "keyspace", "appears twice"),
+        (
+            vec![create.clone()],
+            "create keyspace",
+            "names the default keyspace",
+        ),
+        (
+            vec![field(9, &[])],
+            "drop keyspace",
+            "names the default keyspace",
+        ),
+        (
+            vec![ks(3), create.clone(), field(9, &[])],
+            "drop keyspace",
+            "in the edit that creates it",
+        ),
+        (
+            vec![ks(3), field(9, &[1])],
+            "field body",
+            "has trailing bytes",
+        ),
+        (vec![ks(3), field(8, &[0])], "keyspace name", "is empty"),
+        (
+            vec![ks(3), field(8, &[2, 0xff, 0xfe])],
+            "keyspace name",
+            "is not UTF-8",
+        ),
+        (
+            vec![ks(3), field(8, &[5, b'a'])],
+            "keyspace name",
+            "runs past the end",
+        ),
+        (
+            vec![ks(3), field(8, &[1, b'a', 0])],
+            "keyspace memtable size",
+            "runs past the end",
+        ),
+        (vec![field(7, &[1, 0])], "keyspace", "runs past the end"),
+    ];
+    for (fields, field_name, problem) in cases {
+        let mut buf = vec![EDIT_FORMAT];
+        buf.extend(fields.concat());
+        let err = decode(&buf).unwrap_err();
+        assert_eq!((err.field, err.problem), (field_name, problem), "{buf:?}");
+    }
+    let mut adds_and_drops = VersionEdit {
+        keyspace: KeyspaceId(3),
+        ..VersionEdit::default()
+    };
+    adds_and_drops
+        .added
+        .push((Level::L0, info(7, b"a", b"b", 1)));
+    let mut buf = Vec::new();
+    encode(&adds_and_drops, &mut buf);
+    buf.extend(field(9, &[]));
+    assert_eq!(
+        decode(&buf).unwrap_err().problem,
+        "in an edit that adds tables"
     );
 }
 

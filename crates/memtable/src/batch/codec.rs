@@ -1,6 +1,6 @@
 //! The write-batch encoding: the bytes a batch is kept in and logged as.
 //!
-//! Specified in `docs/format/write_batch.md`; the layout, repeated here:
+//! Specified in `docs/format/write_batch.md`; the layout of version 2, repeated here:
 //!
 //! ```text
 //! header, 12 bytes:
@@ -10,10 +10,14 @@
 //! 0                           8                   12
 //!
 //! then `count` entries, back to back, nothing after the last:
-//! +-----------+---------------+---------+-----------------+-----------+
-//! | kind: u8  | key len: v32  | key     | value len: v32  | value     |
-//! +-----------+---------------+---------+-----------------+-----------+
+//! +-----------+----------------+---------------+---------+-----------------+-----------+
+//! | kind: u8  | keyspace: v32  | key len: v32  | key     | value len: v32  | value     |
+//! +-----------+----------------+---------------+---------+-----------------+-----------+
 //! ```
+//!
+//! Version 1 (WAL segments of format version 1) has the same header and entries
+//! without the keyspace field; its entries belong to the default keyspace. It is only
+//! decoded, never written: [`decode_v1`] turns it into a version-2 encoding.
 //!
 //! `v32` is an unsigned LEB128 varint of at most 5 bytes holding a `u32`, in its
 //! shortest form. `kind` is a [`ValueKind`] byte (0 is reserved). Tombstones carry an
@@ -23,7 +27,7 @@
 //! Every reader here checks each length against the bytes that remain before slicing,
 //! and names the field it reads in its error.
 
-use quickcache_sstable::{SeqNo, ValueKind};
+use quickcache_sstable::{KeyspaceId, SeqNo, ValueKind};
 
 use super::BatchEntry;
 use crate::error::{Error, Result};
@@ -34,8 +38,29 @@ const SEQNO_OFFSET: usize = 0;
 const COUNT_OFFSET: usize = SEQNO_OFFSET + 8;
 /// Length of the header; entries start here.
 pub(crate) const HEADER_LEN: usize = COUNT_OFFSET + 4;
-/// The shortest entry: a kind byte and two one-byte lengths.
-const MIN_ENTRY_LEN: usize = 3;
+/// The layouts of a batch's bytes. Persisted (as the WAL segment's format version,
+/// which selects the layout of its records): values are fixed, 0 is reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum BatchFormat {
+    /// Entries without a keyspace: all in the default keyspace. Read, never written.
+    V1 = 1,
+    /// Every entry names its keyspace. What this build writes.
+    V2 = 2,
+}
+
+impl BatchFormat {
+    /// The layout this build writes.
+    pub const CURRENT: BatchFormat = BatchFormat::V2;
+
+    /// The shortest entry: a kind byte and one-byte varints.
+    const fn min_entry_len(self) -> usize {
+        match self {
+            BatchFormat::V1 => 3,
+            BatchFormat::V2 => 4,
+        }
+    }
+}
 /// The longest key or value the format can carry.
 pub(crate) const MAX_LEN: u64 = u32::MAX as u64;
 
@@ -63,9 +88,17 @@ pub(crate) fn write_count(rep: &mut [u8], count: u32) {
     rep[COUNT_OFFSET..HEADER_LEN].copy_from_slice(&count.to_le_bytes());
 }
 
-/// Appends one entry. Requires: both lengths are at most [`MAX_LEN`].
-pub(crate) fn append_entry(rep: &mut Vec<u8>, kind: ValueKind, key: &[u8], value: &[u8]) {
+/// Appends one entry in the current layout. Requires: both lengths are at most
+/// [`MAX_LEN`].
+pub(crate) fn append_entry(rep: &mut Vec<u8>, entry: &BatchEntry<'_>) {
+    let BatchEntry {
+        kind,
+        keyspace,
+        key,
+        value,
+    } = *entry;
     rep.push(kind as u8);
+    put_varint32(rep, keyspace.0 as usize);
     put_varint32(rep, key.len());
     rep.extend_from_slice(key);
     put_varint32(rep, value.len());
@@ -81,12 +114,17 @@ fn put_varint32(buf: &mut Vec<u8>, len: usize) {
     buf.push(v as u8);
 }
 
-/// Checks that `bytes` is exactly one well-formed batch and returns its header.
+/// Checks that `bytes` is exactly one well-formed batch in the current layout and
+/// returns its header.
 pub(crate) fn validate(bytes: &[u8]) -> Result<Header> {
+    validate_as(bytes, BatchFormat::CURRENT)
+}
+
+fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
     let mut r = Reader::new(bytes);
-    let header = read_header(&mut r)?;
+    let header = read_header(&mut r, format)?;
     for _ in 0..header.count {
-        read_entry(&mut r)?;
+        read_entry(&mut r, format)?;
     }
     if r.remaining() != 0 {
         return Err(r.corrupt("entries", "bytes after the last entry".into()));
@@ -94,15 +132,30 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<Header> {
     Ok(header)
 }
 
+/// Decodes a version-1 batch and re-encodes it in the current layout, every entry in
+/// the default keyspace. Offsets in errors are those of the version-1 bytes.
+pub(crate) fn decode_v1(bytes: &[u8]) -> Result<(Header, Vec<u8>)> {
+    let header = validate_as(bytes, BatchFormat::V1)?;
+    let mut r = Reader::new(bytes);
+    read_header(&mut r, BatchFormat::V1)?;
+    // One more byte per entry (the keyspace); the input's length bounds the count.
+    let mut rep = Vec::with_capacity(bytes.len().saturating_add(header.count as usize));
+    rep.extend_from_slice(bytes.get(..HEADER_LEN).unwrap_or_default());
+    for _ in 0..header.count {
+        append_entry(&mut rep, &read_entry(&mut r, BatchFormat::V1)?);
+    }
+    Ok((header, rep))
+}
+
 /// Reads and checks the header: the count must fit in the bytes that follow, and the
 /// entries' sequence numbers must not run past [`SeqNo::MAX`].
-pub(crate) fn read_header(r: &mut Reader<'_>) -> Result<Header> {
+pub(crate) fn read_header(r: &mut Reader<'_>, format: BatchFormat) -> Result<Header> {
     let at = r.pos;
     let raw = r.u64_le("base seqno")?;
     let seqno = SeqNo::new(raw)
         .ok_or_else(|| r.corrupt_at(at, "base seqno", format!("{raw} exceeds the maximum")))?;
     let count = r.u32_le("count")?;
-    if (count as usize).saturating_mul(MIN_ENTRY_LEN) > r.remaining() {
+    if (count as usize).saturating_mul(format.min_entry_len()) > r.remaining() {
         let reason = format!("{count} entries cannot fit in {} bytes", r.remaining());
         return Err(r.corrupt_at(COUNT_OFFSET, "count", reason));
     }
@@ -119,12 +172,16 @@ pub(crate) fn last_seqno(base: SeqNo, count: u32) -> Option<SeqNo> {
     base.checked_add(u64::from(count).saturating_sub(1))
 }
 
-/// Reads one entry.
-pub(crate) fn read_entry<'a>(r: &mut Reader<'a>) -> Result<BatchEntry<'a>> {
+/// Reads one entry laid out as `format`.
+pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<BatchEntry<'a>> {
     let at = r.pos;
     let byte = r.u8("entry kind")?;
     let kind = ValueKind::from_u8(byte)
         .ok_or_else(|| r.corrupt_at(at, "entry kind", format!("unknown kind {byte}")))?;
+    let keyspace = match format {
+        BatchFormat::V1 => KeyspaceId::DEFAULT,
+        BatchFormat::V2 => KeyspaceId(r.varint_u32("keyspace")?),
+    };
     let key_len = r.varint32("key length")?;
     let key = r.bytes(key_len, "key")?;
     let value_at = r.pos;
@@ -134,7 +191,12 @@ pub(crate) fn read_entry<'a>(r: &mut Reader<'a>) -> Result<BatchEntry<'a>> {
         let reason = "a tombstone carries a value".into();
         return Err(r.corrupt_at(value_at, "value length", reason));
     }
-    Ok(BatchEntry { kind, key, value })
+    Ok(BatchEntry {
+        kind,
+        keyspace,
+        key,
+        value,
+    })
 }
 
 /// A bounds-checked reader over encoded batch bytes. It never slices past the end: a
@@ -188,20 +250,27 @@ impl<'a> Reader<'a> {
     /// A shortest-form LEB128 `u32` of at most 5 bytes, returned as a length.
     fn varint32(&mut self, field: &'static str) -> Result<usize> {
         let at = self.pos;
-        let mut value: u64 = 0;
+        let value = self.varint_u32(field)?;
+        usize::try_from(value)
+            .map_err(|_| self.corrupt_at(at, field, "length exceeds memory".into()))
+    }
+
+    /// A shortest-form LEB128 `u32` of at most 5 bytes.
+    fn varint_u32(&mut self, field: &'static str) -> Result<u32> {
+        let at = self.pos;
+        let mut value: u32 = 0;
         for i in 0..5 {
             let byte = self.u8(field)?;
             // The fifth byte may only hold the top 4 bits of a u32 and must end it.
             if i == 4 && byte > 0x0f {
                 return Err(self.corrupt_at(at, field, "varint overflows u32".into()));
             }
-            value |= u64::from(byte & 0x7f) << (7 * i);
+            value |= u32::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
                 if i > 0 && byte == 0 {
                     return Err(self.corrupt_at(at, field, "varint not in shortest form".into()));
                 }
-                return usize::try_from(value)
-                    .map_err(|_| self.corrupt_at(at, field, "length exceeds memory".into()));
+                return Ok(value);
             }
         }
         Err(self.corrupt_at(at, field, "varint longer than 5 bytes".into()))
@@ -224,18 +293,30 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn batch_bytes(seqno: u64, entries: &[(u8, &[u8], &[u8])]) -> Vec<u8> {
+    type Raw<'a> = (u8, u32, &'a [u8], &'a [u8]);
+
+    /// The bytes of a batch laid out as `format`, fields taken as given (not checked),
+    /// so that tests can build malformed ones. Version 1 leaves the keyspace out.
+    fn bytes_as(format: BatchFormat, seqno: u64, entries: &[Raw<'_>]) -> Vec<u8> {
         let mut rep = empty();
         write_seqno(&mut rep, SeqNo::new(seqno).unwrap());
         write_count(&mut rep, entries.len() as u32);
-        for (kind, key, value) in entries {
+        for (kind, keyspace, key, value) in entries {
             rep.push(*kind);
+            if format == BatchFormat::V2 {
+                put_varint32(&mut rep, *keyspace as usize);
+            }
             put_varint32(&mut rep, key.len());
             rep.extend_from_slice(key);
             put_varint32(&mut rep, value.len());
             rep.extend_from_slice(value);
         }
         rep
+    }
+
+    fn batch_bytes(seqno: u64, entries: &[(u8, &[u8], &[u8])]) -> Vec<u8> {
+        let raw: Vec<Raw<'_>> = entries.iter().map(|&(k, key, v)| (k, 0, key, v)).collect();
+        bytes_as(BatchFormat::V2, seqno, &raw)
     }
 
     fn corruption_at(bytes: &[u8]) -> (u64, &'static str) {
@@ -249,10 +330,61 @@ mod tests {
     fn header_layout_is_seqno_then_count_little_endian() {
         let bytes = batch_bytes(0x0102, &[(1, b"k", b"v")]);
         assert_eq!(&bytes[..12], &[2, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
-        assert_eq!(&bytes[12..], &[1, 1, b'k', 1, b'v']);
+        assert_eq!(&bytes[12..], &[1, 0, 1, b'k', 1, b'v']);
         let header = validate(&bytes).unwrap();
         assert_eq!(header.count, 1);
         assert_eq!(header.seqno.get(), 0x0102);
+    }
+
+    #[test]
+    fn the_keyspace_follows_the_kind_as_a_varint() {
+        let bytes = bytes_as(
+            BatchFormat::V2,
+            5,
+            &[(1, 300, b"k", b"v"), (2, 7, b"d", b"")],
+        );
+        assert_eq!(
+            &bytes[12..],
+            &[1, 0xac, 0x02, 1, b'k', 1, b'v', 2, 7, 1, b'd', 0]
+        );
+        let mut r = Reader::new(&bytes);
+        read_header(&mut r, BatchFormat::V2).unwrap();
+        let first = read_entry(&mut r, BatchFormat::V2).unwrap();
+        assert_eq!((first.keyspace, first.key), (KeyspaceId(300), &b"k"[..]));
+        let second = read_entry(&mut r, BatchFormat::V2).unwrap();
+        assert_eq!(
+            (second.keyspace, second.kind),
+            (KeyspaceId(7), ValueKind::Tombstone)
+        );
+    }
+
+    #[test]
+    fn a_version_1_batch_becomes_version_2_in_the_default_keyspace() {
+        let v1 = bytes_as(
+            BatchFormat::V1,
+            9,
+            &[(1, 0, b"ab", b"x"), (2, 0, b"ab", b"")],
+        );
+        assert_eq!(&v1[12..], &[1, 2, b'a', b'b', 1, b'x', 2, 2, b'a', b'b', 0]);
+        let (header, rep) = decode_v1(&v1).unwrap();
+        assert_eq!((header.seqno.get(), header.count), (9, 2));
+        let want = bytes_as(
+            BatchFormat::V2,
+            9,
+            &[(1, 0, b"ab", b"x"), (2, 0, b"ab", b"")],
+        );
+        assert_eq!(rep, want);
+        assert_eq!(validate(&rep).unwrap(), header);
+    }
+
+    #[test]
+    fn each_layout_is_refused_as_the_other_where_it_does_not_fit() {
+        // A version-1 entry read as version 2 takes its key length for the keyspace and
+        // runs out of bytes; a version-2 entry read as version 1 leaves bytes over.
+        let v1 = bytes_as(BatchFormat::V1, 1, &[(1, 0, b"key", b"")]);
+        assert!(validate(&v1).is_err());
+        let v2 = batch_bytes(1, &[(1, b"key", b"")]);
+        assert!(decode_v1(&v2).unwrap_err().is_corruption());
     }
 
     #[test]
@@ -285,6 +417,14 @@ mod tests {
     }
 
     #[test]
+    fn rejects_a_malformed_keyspace_naming_the_field() {
+        let mut bytes = batch_bytes(1, &[(1, b"k", b"")]);
+        bytes[13] = 0x80; // a varint continued into the key length: not shortest form
+        bytes[14] = 0x00;
+        assert_eq!(corruption_at(&bytes), (13, "keyspace"));
+    }
+
+    #[test]
     fn rejects_a_truncated_header() {
         assert_eq!(corruption_at(&[0; 11]), (8, "count"));
         assert_eq!(corruption_at(&[0; 7]), (0, "base seqno"));
@@ -301,21 +441,21 @@ mod tests {
     #[test]
     fn rejects_a_tombstone_with_a_value() {
         let bytes = batch_bytes(1, &[(2, b"k", b"v")]);
-        assert_eq!(corruption_at(&bytes), (15, "value length"));
+        assert_eq!(corruption_at(&bytes), (16, "value length"));
     }
 
     #[test]
     fn rejects_a_key_longer_than_what_remains() {
         let mut bytes = batch_bytes(1, &[(1, b"key", b"")]);
-        bytes[13] = 50;
-        assert_eq!(corruption_at(&bytes), (14, "key"));
+        bytes[14] = 50;
+        assert_eq!(corruption_at(&bytes), (15, "key"));
     }
 
     #[test]
     fn rejects_trailing_bytes_and_a_count_that_cannot_fit() {
         let mut bytes = batch_bytes(1, &[(1, b"k", b"v")]);
         bytes.push(0);
-        assert_eq!(corruption_at(&bytes), (17, "entries"));
+        assert_eq!(corruption_at(&bytes), (18, "entries"));
         let mut bytes = batch_bytes(1, &[(1, b"k", b"v")]);
         write_count(&mut bytes, 2);
         assert_eq!(corruption_at(&bytes), (8, "count"));

@@ -41,7 +41,7 @@ impl Db {
         // No writer is left (closing takes the handle), so nothing lands in the
         // memtable after this flush; in the error state there is nothing to try.
         let flushed = if inner.options.flush_on_close && !inner.failed.load(Ordering::Acquire) {
-            inner.flush_all()
+            inner.flush_everything()
         } else {
             Ok(())
         };

@@ -20,7 +20,7 @@ impl Db {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn flush(&self) -> Result<()> {
-        self.inner.flush_all()
+        self.inner.flush_everything()
     }
 
     /// Compacts every table overlapping `range` down to the bottom level (a full

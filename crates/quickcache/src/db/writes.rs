@@ -140,9 +140,18 @@ impl Db {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_with(&self, batch: WriteBatch, options: &WriteOptions) -> Result<()> {
-        let mut batch = batch.into_checked()?;
+        let mut checked = batch.into_checked(&self.inner)?;
         let durability = self.inner.durability(options);
-        self.inner.write(&mut batch, durability)
+        if checked.targets.is_empty() {
+            // Only the default keyspace: its own write path.
+            return self.inner.write(&mut checked.batch, durability);
+        }
+        self.inner.write_in(
+            &mut checked.batch,
+            durability,
+            &checked.targets,
+            checked.has_default,
+        )
     }
 
     /// Writes a one-entry batch that `fill` builds in this thread's reusable batch, so

@@ -1,0 +1,498 @@
+//! Keyspaces: named ordered maps in one database, each its own LSM tree, written
+//! atomically together through the one WAL ([`Keyspace`], [`KeyspaceOptions`], and
+//! the [`Db`] methods that open, list and drop them).
+
+pub(crate) mod engine;
+
+use std::fmt;
+use std::ops::RangeBounds;
+use std::sync::Arc;
+
+use quickcache_compaction::{DEFAULT_KEYSPACE_NAME, KeyspaceDef, TreeOptions, check_keyspace_name};
+use quickcache_memtable::WriteBatch as MemBatch;
+
+use crate::error::{Error, Result};
+use crate::inner::{Inner, lock};
+use crate::iter::{owned_bounds, prefix_bounds};
+use crate::{Db, Iter, Options, Value, WriteOptions};
+use engine::KsState;
+
+thread_local! {
+    /// The batch `Keyspace::put` and `Keyspace::delete` encode into, reused across
+    /// calls; taken out while in use.
+    static SCRATCH: std::cell::Cell<Option<MemBatch>> = const { std::cell::Cell::new(None) };
+}
+
+/// The largest encoding a thread keeps in `SCRATCH` for reuse.
+const SCRATCH_KEEP: usize = 64 << 10;
+
+/// The options of a keyspace, stored in the manifest when it is created.
+///
+/// Reopening a keyspace with [`Db::keyspace`] uses the stored options. Passing other
+/// options to [`Db::keyspace_with`] for an existing keyspace is **refused**
+/// ([`Error::KeyspaceOptionsConflict`]), so that what a keyspace runs with is always
+/// what its creation recorded.
+///
+/// # Examples
+/// ```
+/// use quickcache::{Db, KeyspaceOptions};
+/// let dir = tempfile::tempdir()?;
+/// let db = Db::open(dir.path())?;
+/// let options = KeyspaceOptions { bloom_bits_per_key: 0, ..KeyspaceOptions::from(db.options()) };
+/// let log = db.keyspace_with("log", options)?;
+/// log.put("1", "first")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyspaceOptions {
+    /// Bytes its memtable holds before it is frozen and flushed (the database's
+    /// write-buffer budget, [`Options::memtable_size`], still bounds all keyspaces'
+    /// memtables together).
+    pub memtable_size: usize,
+    /// Its tables are cut at this size.
+    pub table_size: u64,
+    /// Target size of a data block of its tables.
+    pub block_size: usize,
+    /// Bloom filter bits per key; 0 writes no filter.
+    pub bloom_bits_per_key: usize,
+    /// Target size of the level its L0 is compacted into.
+    pub base_level_size: u64,
+    /// Size ratio between adjacent levels.
+    pub level_multiplier: u64,
+}
+
+impl From<&Options> for KeyspaceOptions {
+    /// The database's own settings for each knob.
+    fn from(o: &Options) -> Self {
+        KeyspaceOptions {
+            memtable_size: o.memtable_size,
+            table_size: o.table_size,
+            block_size: o.block_size,
+            bloom_bits_per_key: o.bloom_bits_per_key,
+            base_level_size: o.base_level_size,
+            level_multiplier: o.level_multiplier,
+        }
+    }
+}
+
+impl KeyspaceOptions {
+    fn stored(self) -> Result<TreeOptions> {
+        let invalid = |reason: &str| Error::InvalidOptions {
+            reason: reason.to_owned(),
+        };
+        let u32_of = |n: usize, what: &str| {
+            u32::try_from(n).map_err(|_| invalid(&format!("keyspace {what} is over 4 GiB")))
+        };
+        let checks = [
+            (self.memtable_size > 0, "keyspace memtable_size is 0"),
+            (self.table_size > 0, "keyspace table_size is 0"),
+            (self.block_size > 0, "keyspace block_size is 0"),
+            (self.base_level_size > 0, "keyspace base_level_size is 0"),
+            (
+                self.level_multiplier >= 2,
+                "keyspace level_multiplier is below 2",
+            ),
+        ];
+        if let Some((_, reason)) = checks.iter().find(|(ok, _)| !ok) {
+            return Err(invalid(reason));
+        }
+        Ok(TreeOptions {
+            memtable_size: self.memtable_size as u64,
+            table_size: self.table_size,
+            block_size: u32_of(self.block_size, "block_size")?,
+            bloom_bits_per_key: u32_of(self.bloom_bits_per_key, "bloom_bits_per_key")?,
+            base_level_size: self.base_level_size,
+            level_multiplier: self.level_multiplier,
+        })
+    }
+
+    fn of_stored(t: &TreeOptions) -> KeyspaceOptions {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        KeyspaceOptions {
+            memtable_size: size(t.memtable_size),
+            table_size: t.table_size,
+            block_size: size(u64::from(t.block_size)),
+            bloom_bits_per_key: size(u64::from(t.bloom_bits_per_key)),
+            base_level_size: t.base_level_size,
+            level_multiplier: t.level_multiplier,
+        }
+    }
+}
+
+/// A named keyspace of a [`Db`]: an ordered map of its own, with the same reads and
+/// writes as the database's default keyspace. Cheap to clone, `Send + Sync`.
+///
+/// After [`Db::drop_keyspace`], every call through a handle of the dropped keyspace
+/// fails with [`Error::KeyspaceDropped`] (iterators made before keep reading what
+/// they pinned).
+///
+/// # Examples
+/// ```
+/// use quickcache::Db;
+/// let dir = tempfile::tempdir()?;
+/// let db = Db::open(dir.path())?;
+/// let users = db.keyspace("users")?;
+/// users.put("ann", "1")?;
+/// db.put("ann", "default keyspace")?;
+/// assert_eq!(users.get("ann")?.unwrap(), b"1");
+/// assert_eq!(db.keyspaces(), ["default", "users"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Keyspace {
+    inner: Arc<Inner>,
+    state: Arc<KsState>,
+}
+
+impl fmt::Debug for Keyspace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyspace")
+            .field("name", &self.state.name)
+            .field("id", &self.state.id.0)
+            .finish()
+    }
+}
+
+impl Keyspace {
+    pub(crate) fn state(&self) -> &Arc<KsState> {
+        &self.state
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// The keyspace's name.
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    /// The value of `key`, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::KeyspaceDropped`] once the keyspace is dropped; damage met reading.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// log.put("1", "one")?;
+    /// assert_eq!(log.get("1")?.unwrap(), b"one");
+    /// assert!(log.get("2")?.is_none());
+    /// assert!(log.contains_key("1")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
+        self.state.check_live()?;
+        self.inner.get_in(&self.state, key.as_ref(), None)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// Sets `key` to `value`, durable as [`Options::durability`] says.
+    ///
+    /// # Errors
+    /// [`Error::KeyspaceDropped`] once the keyspace is dropped; a key or value too
+    /// large; the read-only state after a background failure.
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.put_with(key, value, &WriteOptions::default())
+    }
+
+    /// Sets `key` to `value`, durable as `options` ask.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::WriteOptions;
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let votes = db.keyspace("votes")?;
+    /// votes.put_with("term", "7", &WriteOptions::synced())?; // survives power loss
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_with(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        options: &WriteOptions,
+    ) -> Result<()> {
+        let id = self.state.id;
+        self.write_one(|b| b.put_in(id, key.as_ref(), value.as_ref()), options)
+    }
+
+    /// Deletes `key`, durable as [`Options::durability`] says.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// log.put("1", "one")?;
+    /// log.delete("1")?;
+    /// assert!(log.get("1")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.delete_with(key, &WriteOptions::default())
+    }
+
+    /// Deletes `key`, durable as `options` ask.
+    pub fn delete_with(&self, key: impl AsRef<[u8]>, options: &WriteOptions) -> Result<()> {
+        let id = self.state.id;
+        self.write_one(|b| b.delete_in(id, key.as_ref()), options)
+    }
+
+    /// Writes a one-entry batch that `fill` builds in this thread's reusable batch
+    /// (as `Db::put` does: no allocation per write in the steady state).
+    fn write_one(
+        &self,
+        fill: impl FnOnce(&mut MemBatch) -> std::result::Result<(), quickcache_memtable::Error>,
+        options: &WriteOptions,
+    ) -> Result<()> {
+        let mut batch = SCRATCH.take().unwrap_or_default();
+        batch.clear();
+        let durability = self.inner.durability(options);
+        let targets = std::slice::from_ref(&self.state);
+        let result = match fill(&mut batch) {
+            Ok(()) => self.inner.write_in(&mut batch, durability, targets, false),
+            Err(source) => Err(building(source)),
+        };
+        if batch.approximate_size() <= SCRATCH_KEEP {
+            SCRATCH.set(Some(batch));
+        }
+        result
+    }
+
+    /// The keys and values in `range`, ascending (`.rev()` for descending). A handle
+    /// of a dropped keyspace gives an iterator that yields that error once.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// for i in 1..=5 {
+    ///     log.put(format!("{i:04}"), "entry")?;
+    /// }
+    /// let keys: Vec<Vec<u8>> = log.range("0002".."0004").map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, [b"0002".to_vec(), b"0003".to_vec()]);
+    /// let last = log.iter().rev().next().unwrap()?;
+    /// assert_eq!(last.0, b"0005");
+    /// assert_eq!(log.prefix("000").count(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
+        let (lower, upper) = owned_bounds(&range);
+        self.inner.iter_in(&self.state, lower, upper, None)
+    }
+
+    /// The keys starting with `prefix` and their values, ascending.
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
+        let (lower, upper) = prefix_bounds(prefix.as_ref());
+        self.inner.iter_in(&self.state, lower, upper, None)
+    }
+
+    /// Every key and value, ascending.
+    pub fn iter(&self) -> Iter {
+        self.range::<&[u8], _>(..)
+    }
+}
+
+fn building(source: quickcache_memtable::Error) -> Error {
+    Error::Batch {
+        operation: "building a write batch",
+        source: Box::new(source),
+    }
+}
+
+impl Db {
+    /// The keyspace named `name`, created (with the database's settings,
+    /// [`KeyspaceOptions::from`]`(db.options())`) if it does not exist. `"default"`
+    /// is the database's own keyspace, which [`Db`]'s methods use; it has no handle.
+    ///
+    /// # Errors
+    /// A name that is empty, over 255 bytes or `"default"`
+    /// ([`Error::InvalidKeyspaceName`]); a failed manifest write.
+    pub fn keyspace(&self, name: &str) -> Result<Keyspace> {
+        self.open_keyspace(name, None)
+    }
+
+    /// The keyspace named `name`, created with `options` if it does not exist. An
+    /// existing keyspace whose stored options differ is refused
+    /// ([`Error::KeyspaceOptionsConflict`]).
+    pub fn keyspace_with(&self, name: &str, options: KeyspaceOptions) -> Result<Keyspace> {
+        self.open_keyspace(name, Some(options))
+    }
+
+    fn open_keyspace(&self, name: &str, options: Option<KeyspaceOptions>) -> Result<Keyspace> {
+        let invalid = |reason: &str| Error::InvalidKeyspaceName {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        check_keyspace_name(name.as_bytes()).map_err(invalid)?;
+        if name == DEFAULT_KEYSPACE_NAME {
+            return Err(invalid(
+                "is the default keyspace, which Db's own methods use",
+            ));
+        }
+        let inner = &self.inner;
+        let _one = lock(&inner.keyspace_lock);
+        if let Some(state) = inner.keyspace_states().into_iter().find(|k| k.name == name) {
+            if let Some(given) = options {
+                let stored = inner
+                    .set
+                    .keyspaces()
+                    .into_iter()
+                    .find(|(id, _)| *id == state.id);
+                let stored = stored.map(|(_, t)| KeyspaceOptions::of_stored(&t.def.options));
+                if stored.is_some_and(|s| s != given) {
+                    return Err(Error::KeyspaceOptionsConflict {
+                        name: name.to_owned(),
+                    });
+                }
+            }
+            return Ok(Keyspace {
+                inner: Arc::clone(inner),
+                state,
+            });
+        }
+        inner.check_writable()?;
+        let options = options.unwrap_or_else(|| KeyspaceOptions::from(&inner.options));
+        let def = KeyspaceDef {
+            name: name.to_owned(),
+            options: options.stored()?,
+        };
+        // No write of the new keyspace can be in an older segment.
+        let log_number = inner.wal.current_segment().0;
+        let id = inner
+            .set
+            .create_keyspace(def, log_number)
+            .map_err(|source| {
+                inner.fail(Error::Tree {
+                    operation: "creating a keyspace",
+                    path: inner.dir.clone(),
+                    source: Box::new(source),
+                })
+            })?;
+        let size = options.memtable_size;
+        let memtable = quickcache_memtable::Memtable::with_capacity(size);
+        let state = Arc::new(KsState::new(id, name.to_owned(), size, memtable));
+        let mut all = inner
+            .keyspaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.insert(id, Arc::clone(&state));
+        Ok(Keyspace {
+            inner: Arc::clone(inner),
+            state,
+        })
+    }
+
+    /// The keyspace named `name` if it exists; never creates one (for readers that
+    /// must not write, like the command line's `get`).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// assert!(db.find_keyspace("log").is_none());
+    /// db.keyspace("log")?;
+    /// assert_eq!(db.find_keyspace("log").unwrap().name(), "log");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn find_keyspace(&self, name: &str) -> Option<Keyspace> {
+        // Under the registry's read lock, without copying it: the lookup is cheap.
+        let all = self.inner.keyspaces.read();
+        let all = all.unwrap_or_else(std::sync::PoisonError::into_inner);
+        let state = Arc::clone(all.values().find(|k| k.name == name)?);
+        drop(all);
+        Some(Keyspace {
+            inner: Arc::clone(&self.inner),
+            state,
+        })
+    }
+
+    /// The names of the keyspaces, `"default"` first, then the others by creation.
+    pub fn keyspaces(&self) -> Vec<String> {
+        let mut names = vec![DEFAULT_KEYSPACE_NAME.to_owned()];
+        names.extend(self.inner.keyspace_states().iter().map(|k| k.name.clone()));
+        names
+    }
+
+    /// Drops the keyspace named `name`: durably, with one manifest edit. Its handles
+    /// fail from then on; its files are removed once no iterator or snapshot reads
+    /// them (or, after a crash, by the next open).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyspaceName`] for `"default"` or a name no keyspace has; a
+    /// failed manifest write (the database is then read-only).
+    pub fn drop_keyspace(&self, name: &str) -> Result<()> {
+        let inner = &self.inner;
+        let _one = lock(&inner.keyspace_lock);
+        let state = inner.keyspace_states().into_iter().find(|k| k.name == name);
+        let Some(state) = state else {
+            let reason = if name == DEFAULT_KEYSPACE_NAME {
+                "is the default keyspace, which cannot be dropped"
+            } else {
+                "names no keyspace"
+            };
+            return Err(Error::InvalidKeyspaceName {
+                name: name.to_owned(),
+                reason: reason.to_owned(),
+            });
+        };
+        inner.check_writable()?;
+        {
+            // No writer of the keyspace is in flight once its gate is ours.
+            let _gate = state
+                .gate
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state
+                .dropped
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        if let Err(source) = inner.set.drop_keyspace(state.id) {
+            // Whether the drop is durable is unknown; the database is read-only now,
+            // and the keyspace stays readable until a reopen tells.
+            state
+                .dropped
+                .store(false, std::sync::atomic::Ordering::Release);
+            return Err(inner.fail(Error::Tree {
+                operation: "dropping a keyspace",
+                path: inner.dir.clone(),
+                source: Box::new(source),
+            }));
+        }
+        let mut all = inner
+            .keyspaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.remove(&state.id);
+        drop(all);
+        // Its frozen memtables will never be flushed: they stop counting.
+        let count = {
+            let mut memtables = lock(&state.memtables);
+            let count = memtables.frozen.len();
+            *memtables = Arc::new(crate::state::SuperVersion {
+                active: Arc::clone(&memtables.active),
+                frozen: Vec::new(),
+            });
+            count
+        };
+        inner
+            .frozen_count
+            .fetch_sub(count, std::sync::atomic::Ordering::AcqRel);
+        inner.trim_wal();
+        inner.notify();
+        Ok(())
+    }
+
+    /// The options the database was opened with.
+    pub fn options(&self) -> &Options {
+        &self.inner.options
+    }
+}
