@@ -63,6 +63,30 @@ fn compact_moves_everything_to_the_bottom() {
 }
 
 #[test]
+fn compact_moves_every_keyspace_to_the_bottom() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    {
+        let db = quickcache::Db::open(tmp.path()).unwrap();
+        let log = db.keyspace("log").unwrap();
+        log.put("1", "one").unwrap();
+        log.flush().unwrap();
+        db.close().unwrap();
+    }
+    let o = qc(&["compact", "--db", path(tmp.path())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let db = quickcache::Db::open(tmp.path()).unwrap();
+    let log = &db.stats().keyspaces[0];
+    let files: Vec<usize> = log.levels.iter().map(|l| l.files).collect();
+    assert_eq!(
+        files.last(),
+        Some(&1),
+        "log's table is at the bottom: {files:?}"
+    );
+    assert_eq!(files.iter().sum::<usize>(), 1, "{files:?}");
+}
+
+#[test]
 fn verify_passes_a_sound_database() {
     let tmp = tempfile::tempdir().unwrap();
     sample_db(tmp.path());

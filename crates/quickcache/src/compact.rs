@@ -12,6 +12,7 @@ use quickcache_compaction::{
     CompactionPlan, Idle, Interrupted, Level, LevelTargets, ManualCompaction, TableHandle, TableId,
     Version, l0_output,
 };
+use quickcache_sstable::KeyspaceId;
 
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
@@ -65,12 +66,16 @@ fn inputs(
 }
 
 impl Inner {
+    /// Compacts `keyspace`'s tables in the range (see `Db::compact_range`), after
+    /// flushing every keyspace's memtable: a write batch may span keyspaces, and
+    /// flushing all keeps the WAL's oldest-segment rule simple.
     pub(crate) fn compact_range(
         &self,
+        keyspace: KeyspaceId,
         lower: &Bound<Vec<u8>>,
         upper: &Bound<Vec<u8>>,
     ) -> Result<()> {
-        self.flush_all()?;
+        self.flush_everything()?;
         let manual = {
             let pool = lock(&self.compactor);
             pool.as_ref().map(|c| c.manual()).ok_or(Error::Closed)?
@@ -78,7 +83,7 @@ impl Inner {
         let _waiting = self
             .waits
             .enter("compact_range: claiming and running its compactions");
-        let result = self.compact_levels(&manual, lower, upper);
+        let result = self.compact_levels(&manual, keyspace, lower, upper);
         self.refresh_backlog();
         self.notify();
         result.map_err(|e| if e.is_io() { self.fail(e) } else { e })
@@ -111,22 +116,26 @@ impl Inner {
     fn compact_levels(
         &self,
         manual: &ManualCompaction,
+        keyspace: KeyspaceId,
         lower: &Bound<Vec<u8>>,
         upper: &Bound<Vec<u8>>,
     ) -> Result<()> {
-        let options = self.set.options();
+        let options = &self.set.options_of(keyspace);
+        // A keyspace dropped since the caller checked has nothing left to compact.
+        let Some(current) = self.set.current_of(keyspace) else {
+            return Ok(());
+        };
         // The bottom level's tables from before the call: rewritten in place below.
-        let mut old: HashSet<TableId> = self
-            .set
-            .current()
+        let mut old: HashSet<TableId> = current
             .level(Level::BOTTOM)
             .iter()
             .map(|t| t.info().id)
             .collect();
+        drop(current);
         let mut level = Level::L0;
         while level != Level::BOTTOM {
             let mut output = level.below().unwrap_or(Level::BOTTOM);
-            let claimed = manual.claim(|version| {
+            let claimed = manual.claim_in(keyspace, |version| {
                 if level == Level::L0 {
                     // The same "L0 never below data" rule as the picker's, on the
                     // version the plan is built from.
@@ -146,7 +155,7 @@ impl Inner {
         // per run of adjacent old tables, so no output spans a new table; a run's
         // tables leave `old` once claimed, so each is rewritten once.
         loop {
-            let claimed = manual.claim(|version| {
+            let claimed = manual.claim_in(keyspace, |version| {
                 let bottom = inputs(version, Level::BOTTOM, lower, upper);
                 let run = bottom
                     .split(|t| !old.contains(&t.info().id))

@@ -3,6 +3,7 @@
 //! the [`Db`] methods that open, list and drop them).
 
 pub(crate) mod engine;
+mod maintenance;
 
 use std::fmt;
 use std::ops::RangeBounds;

@@ -281,13 +281,6 @@ impl Inner {
         Ok(true)
     }
 
-    /// Freezes the active memtable and waits until every frozen one is in a table.
-    pub(crate) fn flush_all(&self) -> Result<()> {
-        self.check_writable()?;
-        self.freeze(None)?;
-        self.wait_flushed()
-    }
-
     /// Waits until every frozen memtable is in a table and its WAL segments are gone.
     /// The flush thread works whenever a frozen memtable waits, unless the database
     /// failed (checked here) or is closing (likewise), so this wait always ends.

@@ -41,7 +41,19 @@ fn spinner() -> ProgressBar {
     bar
 }
 
-/// Compacts the database in `--db` down to the bottom level.
+/// Compacts the default keyspace, then every named one, down to the bottom level.
+fn compact_every_keyspace(db: &quickcache::Db) -> quickcache::Result<()> {
+    db.compact_range::<&[u8], _>(..)?;
+    let named = db.keyspaces().into_iter().skip(1);
+    // A keyspace dropped meanwhile by another process cannot be: the CLI holds the
+    // lock. `find_keyspace` finds every name `keyspaces` listed.
+    for keyspace in named.filter_map(|name| db.find_keyspace(&name)) {
+        keyspace.compact_range::<&[u8], _>(..)?;
+    }
+    Ok(())
+}
+
+/// Compacts the database in `--db` (every keyspace) down to the bottom level.
 ///
 /// # Errors
 /// No database, a database error.
@@ -50,7 +62,7 @@ pub(crate) fn compact(args: &DbArgs, out: &mut dyn Write) -> Result<(), CliError
     writeln!(out, "before: {}", shape(&db.stats())).map_err(output)?;
     let bar = spinner();
     let result = std::thread::scope(|s| {
-        let job = s.spawn(|| db.compact_range::<&[u8], _>(..));
+        let job = s.spawn(|| compact_every_keyspace(&db));
         while !job.is_finished() {
             bar.set_message(shape(&db.stats()));
             bar.tick();

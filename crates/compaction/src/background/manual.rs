@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use super::{Shared, guard, mark};
+use quickcache_sstable::KeyspaceId;
+
 use crate::{Busy, CompactionPlan, Error, Result, Version};
 
 /// Why a manual compaction could not go on.
@@ -56,6 +58,20 @@ impl ManualCompaction {
     /// [`Interrupted`] if the pool stops or a background compaction failed.
     pub fn claim(
         &self,
+        build: impl FnMut(&Version) -> Option<CompactionPlan>,
+    ) -> Result<Option<ManualPlan>, Interrupted> {
+        self.claim_in(KeyspaceId::DEFAULT, build)
+    }
+
+    /// [`ManualCompaction::claim`] on `keyspace`'s tree: `build` sees that tree's
+    /// current version, and the plan is marked as the keyspace's. `None` as well
+    /// once the keyspace is dropped: a dropped tree has nothing left to compact.
+    ///
+    /// # Errors
+    /// [`Interrupted`] if the pool stops or a background compaction failed.
+    pub fn claim_in(
+        &self,
+        keyspace: KeyspaceId,
         mut build: impl FnMut(&Version) -> Option<CompactionPlan>,
     ) -> Result<Option<ManualPlan>, Interrupted> {
         let shared = &self.shared;
@@ -68,9 +84,13 @@ impl ManualCompaction {
             if shared.stopping() {
                 return Err(Interrupted::Stopped);
             }
-            let Some(plan) = build(&shared.set.current()) else {
+            let Some(version) = shared.set.current_of(keyspace) else {
                 return Ok(None);
             };
+            let Some(mut plan) = build(&version) else {
+                return Ok(None);
+            };
+            plan.keyspace = keyspace;
             if !state.busy.conflicts(&plan) {
                 Shared::mark_busy(&mut state, &plan);
                 state.manual += 1;

@@ -3,6 +3,8 @@
 
 use std::ops::RangeBounds;
 
+use quickcache_sstable::KeyspaceId;
+
 use super::Db;
 use crate::error::Result;
 use crate::iter::owned_bounds;
@@ -42,7 +44,8 @@ impl Db {
     /// ```
     pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
         let (lower, upper) = owned_bounds(&range);
-        self.inner.compact_range(&lower, &upper)
+        self.inner
+            .compact_range(KeyspaceId::DEFAULT, &lower, &upper)
     }
 
     /// Waits until background work is done: every frozen memtable flushed and no

@@ -1,0 +1,60 @@
+//! The maintenance calls of a [`Keyspace`]: flushing and compacting its own tree.
+
+use std::ops::RangeBounds;
+
+use super::Keyspace;
+use crate::error::Result;
+use crate::iter::owned_bounds;
+
+impl Keyspace {
+    /// Writes this keyspace's memtable to L0 tables and waits until every frozen
+    /// memtable of the database is flushed.
+    ///
+    /// # Errors
+    /// [`crate::Error::KeyspaceDropped`] once the keyspace is dropped; a failed flush.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// log.put("1", "one")?;
+    /// log.flush()?;
+    /// assert_eq!(db.stats().keyspaces[0].levels[0].files, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn flush(&self) -> Result<()> {
+        self.state.check_live()?;
+        let inner = &self.inner;
+        inner.check_writable()?;
+        inner.freeze_keyspace(&self.state, None)?;
+        inner.wait_flushed()
+    }
+
+    /// Compacts this keyspace's tables overlapping `range` down to the bottom level,
+    /// as [`crate::Db::compact_range`] does for the default keyspace; other keyspaces'
+    /// trees are left as they are (their memtables are flushed first, as every
+    /// keyspace's are). Waits until done.
+    ///
+    /// # Errors
+    /// [`crate::Error::KeyspaceDropped`] once the keyspace is dropped; a failed flush
+    /// or compaction.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let log = db.keyspace("log")?;
+    /// log.put("1", "one")?;
+    /// log.delete("1")?;
+    /// log.compact_range::<&[u8], _>(..)?;
+    /// // The put and its tombstone met at the bottom level and are gone.
+    /// assert!(db.stats().keyspaces[0].levels.iter().all(|l| l.files == 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        self.state.check_live()?;
+        let (lower, upper) = owned_bounds(&range);
+        self.inner.compact_range(self.state.id, &lower, &upper)
+    }
+}
