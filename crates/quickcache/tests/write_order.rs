@@ -11,9 +11,9 @@ mod support;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use quickcache::memtable::WriteBatch;
+use quickcache::memtable::WriteBatch as WalBatch;
 use quickcache::wal::{Position, RecoveryMode, WalReader};
-use quickcache::{Db, Durability, Options, WAL_DIR, WriteOptions};
+use quickcache::{Db, Durability, Options, WAL_DIR, WriteBatch, WriteOptions};
 
 #[test]
 fn concurrent_writers_leave_the_wal_in_sequence_number_order() {
@@ -32,12 +32,25 @@ fn concurrent_writers_leave_the_wal_in_sequence_number_order() {
             thread::spawn(move || {
                 let levels = [Durability::Synced, Durability::Os, Durability::Buffered];
                 start.wait();
+                // Every path that numbers a batch: the default keyspace's, a named
+                // keyspace's, and a batch across both.
+                let log = db.keyspace("log").unwrap();
                 for i in 0..writes {
                     let durability = levels[(t + i) % 3];
                     let options = WriteOptions {
                         durability: Some(durability),
                     };
-                    db.put_with(format!("t{t}-{i}"), "v", &options).unwrap();
+                    let key = format!("t{t}-{i}");
+                    match i % 3 {
+                        0 => db.put_with(key, "v", &options).unwrap(),
+                        1 => log.put_with(key, "v", &options).unwrap(),
+                        _ => {
+                            let mut batch = WriteBatch::new();
+                            batch.put(&key, "v");
+                            batch.put_in(&log, &key, "v");
+                            db.write_with(batch, &options).unwrap();
+                        }
+                    }
                 }
             })
         })
@@ -56,7 +69,7 @@ fn concurrent_writers_leave_the_wal_in_sequence_number_order() {
     .unwrap();
     let seqnos: Vec<u64> = reader
         .map(|r| {
-            WriteBatch::decode(&r.unwrap().payload)
+            WalBatch::decode(&r.unwrap().payload)
                 .unwrap()
                 .base_seqno()
                 .get()

@@ -136,20 +136,29 @@ impl Inner {
         for ks in targets {
             ks.check_live()?;
         }
-        let reservation = self
-            .visibility
-            .reserve(batch.count())
-            .map_err(|e| batch_error("reserving sequence numbers", e))?;
-        if let Err(e) = batch.set_base_seqno(reservation.first()) {
-            reservation.publish();
-            return Err(batch_error("numbering a batch", e));
-        }
-        if let Err(source) = self.wal.append(batch.encoded(), durability) {
-            reservation.publish();
-            let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
-            let error = self.wal_error("appending", source);
-            return Err(if too_large { error } else { self.fail(error) });
-        }
+        // Numbered under the WAL's lock, as the default keyspace's writes are, so the
+        // WAL holds every batch in sequence-number order (docs/design.md, "Write
+        // order").
+        let appended = self.wal.append_with(durability, || {
+            let reservation = self.visibility.reserve(batch.count())?;
+            if let Err(e) = batch.set_base_seqno(reservation.first()) {
+                // Published empty: an abandoned reservation would stall visibility.
+                reservation.publish();
+                return Err(e);
+            }
+            Ok((reservation, batch.encoded()))
+        });
+        let reservation = match appended {
+            Err(e) => return Err(batch_error("numbering a batch", e)),
+            Ok((reservation, Err(source))) => {
+                // From here every path publishes the reservation.
+                reservation.publish();
+                let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
+                let error = self.wal_error("appending", source);
+                return Err(if too_large { error } else { self.fail(error) });
+            }
+            Ok((reservation, Ok(_position))) => reservation,
+        };
         let mut memtables: Vec<(KeyspaceId, &Memtable)> = Vec::with_capacity(targets.len() + 1);
         if let Some(default) = &default {
             memtables.push((KeyspaceId::DEFAULT, default));
