@@ -11,7 +11,7 @@
 //! meet in the middle without yielding a key twice.
 
 use std::fmt;
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -104,18 +104,6 @@ impl fmt::Debug for Iter {
             .field("done", &self.done)
             .finish()
     }
-}
-
-/// Copies a range's bounds.
-pub(crate) fn owned_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(
-    range: &R,
-) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let own = |b: Bound<&K>| match b {
-        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (own(range.start_bound()), own(range.end_bound()))
 }
 
 /// The bounds of every key starting with `prefix`.
