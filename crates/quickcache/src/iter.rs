@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 mod ends;
+mod seek;
 mod source;
 
 use quickcache_compaction::{LEVELS, MergingCursor, Version};
@@ -152,6 +153,8 @@ impl Iter {
                 back_last: None,
                 front_pending: false,
                 back_value: None,
+                front_target: None,
+                back_target: None,
             },
             done: false,
             error: None,
@@ -178,6 +181,8 @@ impl Iter {
                 back_last: None,
                 front_pending: false,
                 back_value: None,
+                front_target: None,
+                back_target: None,
             },
             done: false,
             error: None,

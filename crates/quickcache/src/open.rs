@@ -84,6 +84,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     options.validate()?;
     let fs = Arc::clone(&options.fs);
     let created = precheck(fs.as_ref(), dir)?;
+    if created && !options.create_if_missing {
+        return Err(Error::NoDatabase {
+            path: dir.to_path_buf(),
+        });
+    }
     fs.create_dir_all(dir)
         .map_err(fs_error("creating the database directory", dir))?;
     let lock = fs
