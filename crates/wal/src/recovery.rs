@@ -69,7 +69,7 @@ impl Wal {
     /// let (wal, _) = Wal::open_dir(dir.path(), WalOptions::default())?;
     /// wal.append(b"put a=1", Durability::Synced)?;
     /// wal.close()?;
-    /// # Ok::<(), quickcache_wal::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_dir(dir: impl Into<PathBuf>, options: WalOptions) -> Result<(Wal, RecoveryReport)> {
         Wal::open(real_fs(), dir, options)
@@ -86,9 +86,9 @@ impl Wal {
     /// wal.close()?;
     /// let mut recovery = Wal::recover_dir(dir.path(), WalOptions::default())?;
     /// assert_eq!(recovery.next().unwrap()?.payload, b"first");
-    /// let (wal, report) = recovery.finish()?;
+    /// let (_wal, report) = recovery.finish()?;
     /// assert!(report.is_clean());
-    /// # Ok::<(), quickcache_wal::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recover_dir(dir: impl Into<PathBuf>, options: WalOptions) -> Result<Recovery> {
         Wal::recover(real_fs(), dir, options, Position::START)
