@@ -72,7 +72,7 @@ pub use reader::WalReader;
 pub use record::{MAX_RECORD_LEN, RECORD_HEADER_LEN};
 pub use recovery::Recovery;
 pub use report::{DamagedRange, RecoveryReport};
-pub use segment::{Position, SegmentId, list_segments};
+pub use segment::{Position, SegmentId, list_segments, newer_segment};
 pub use writer::Wal;
 
 /// The file-system layer the log writes through (`quickcache-fs`), re-exported so a
