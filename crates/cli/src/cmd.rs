@@ -10,6 +10,7 @@ mod kv;
 mod manifest_edit;
 mod open;
 mod scan;
+mod spinner;
 mod stats;
 mod stats_svg;
 mod verify;

@@ -82,6 +82,7 @@ fn compact_moves_everything_to_the_bottom() {
     let text = stdout(&o);
     assert!(text.contains("before: L0 1 files"), "{text}");
     assert!(text.contains("after:  L6 1 files"), "{text}");
+    assert_eq!(stderr(&o), "", "no spinner when stderr is not a terminal");
     let scan = stdout(&qc(&["scan", "--db", path(tmp.path())]));
     assert_eq!(scan.lines().count(), 5);
 }
@@ -118,6 +119,7 @@ fn verify_passes_a_sound_database() {
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).contains("checked 1 tables"), "{}", stdout(&o));
     assert!(stdout(&o).contains("OK"));
+    assert_eq!(stderr(&o), "", "no spinner when stderr is not a terminal");
 }
 
 #[test]
