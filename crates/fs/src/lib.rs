@@ -31,6 +31,7 @@ mod filesystem;
 mod mapping;
 mod mmap;
 mod real;
+mod rng;
 mod sim;
 
 pub use error::{Error, Op, Result};
@@ -38,4 +39,5 @@ pub use fault::{Fault, FaultPlan};
 pub use filesystem::{DynFs, FileLock, FileSystem, ReadableFile, WritableFile, write_atomic};
 pub use mapping::Mapping;
 pub use real::RealFs;
+pub use rng::Rng;
 pub use sim::{CrashMode, SimFs};

@@ -46,11 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let db = Db::open_with("/db", options)?;
         let mut stalls = Vec::new();
         let start = Instant::now();
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = quickcache::fs::Rng::new(u64::from(round));
         for _ in 0..keys {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             let begun = Instant::now();
             db.put(x.to_be_bytes(), [7u8; 100])?;
             let done = Instant::now();
