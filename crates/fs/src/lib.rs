@@ -25,6 +25,7 @@
 //! # Ok::<(), quickcache_fs::Error>(())
 //! ```
 
+mod crash_test;
 mod error;
 mod fault;
 mod filesystem;
@@ -34,6 +35,7 @@ mod real;
 mod rng;
 mod sim;
 
+pub use crash_test::{CrashFailure, CrashPoint, CrashReport, CrashTest};
 pub use error::{Error, Op, Result};
 pub use fault::{Fault, FaultPlan};
 pub use filesystem::{DynFs, FileLock, FileSystem, ReadableFile, WritableFile, write_atomic};
