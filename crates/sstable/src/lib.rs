@@ -61,6 +61,7 @@ mod block;
 mod bloom;
 mod checksum;
 mod compare;
+mod compression;
 mod cursor;
 mod error;
 mod footer;
@@ -76,16 +77,18 @@ mod window;
 mod wire;
 mod wtree;
 
+pub use compression::{Compression, MAX_RAW_LEN, UnknownCompression, ZSTD_LEVEL};
 pub use cursor::Cursor;
 #[cfg(any(test, feature = "conformance"))]
 pub use cursor::conformance;
 pub use error::{Error, Result};
-pub use footer::FORMAT_VERSION;
+pub use footer::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
 pub use key::{InternalKey, KeyRef, SeqNo, TRAILER_LEN, ValueKind, compare_encoded};
 pub use properties::Properties;
 pub use table::Table;
-pub use table::budget::SummaryBudget;
+pub use table::budget::{DEFAULT_BLOCK_CACHE, SummaryBudget};
 pub use table::builder::{TableBuilder, TableMeta, TableOptions};
+pub use table::cache::BlockCache;
 pub use table::cursor::TableCursor;
 pub use table::iter::{Iter, PlainIter};
 pub use value::{Entry, ValueRef};

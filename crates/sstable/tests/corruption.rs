@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use quickcache_fs::{FileSystem, Mapping, SimFs};
 use quickcache_sstable::conformance::Model;
-use quickcache_sstable::{Cursor, Error, InternalKey, SeqNo, Table, TableOptions};
+use quickcache_sstable::{Compression, Cursor, Error, InternalKey, SeqNo, Table, TableOptions};
 use std::path::Path;
 
 fn small_table() -> (Model, Vec<u8>) {
@@ -24,6 +24,7 @@ fn small_table() -> (Model, Vec<u8>) {
             block_size: 64,
             restart_interval: 2,
             bloom_bits_per_key: 10,
+            compression: Compression::None,
         },
     );
     (model, fs.read_file(path).unwrap())

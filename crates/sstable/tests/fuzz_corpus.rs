@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 use quickcache_fs::{FileSystem, SimFs};
 use quickcache_sstable::conformance::Model;
-use quickcache_sstable::{TableBuilder, TableOptions, fuzzing};
+use quickcache_sstable::{Compression, TableBuilder, TableOptions, fuzzing};
 
 type Target = fn(&[u8]) -> Result<(), fuzzing::Bug>;
 
@@ -95,6 +95,7 @@ fn seed_tables() -> Vec<(&'static str, Vec<u8>)> {
                 block_size: 64,
                 restart_interval: 2,
                 bloom_bits_per_key: 10,
+                compression: Compression::None,
             },
         ),
         (
@@ -104,6 +105,7 @@ fn seed_tables() -> Vec<(&'static str, Vec<u8>)> {
                 block_size: 128,
                 restart_interval: 1,
                 bloom_bits_per_key: 0,
+                compression: Compression::None,
             },
         ),
     ];

@@ -8,11 +8,14 @@
 //! the other's reservation given back. A lookup borrows its summary from the table, so
 //! summaries are never evicted (see `budget.rs`).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering as AtomicOrdering;
 
 use super::summary::BlockSummary;
 use super::{Inner, Table};
+use quickcache_fs::Mapping;
+
 use crate::Result;
 use crate::block::BlockLayout;
 use crate::origin::BlockId;
@@ -29,21 +32,27 @@ pub(super) const CHUNK: usize = 64;
 pub(super) type Chunk = [OnceLock<BlockSummary>; CHUNK];
 
 impl Table {
-    /// The layout of data block `i`, its checksum verified on first use, for reading
-    /// it from an end (a scan). That needs no summary, so a table's first scan (a
-    /// compaction's, say) does not pay for summaries it would not use.
-    /// Requires: `i < block_count()`.
-    pub(crate) fn block_layout(&self, i: usize) -> Result<BlockLayout> {
+    /// The bytes and layout of data block `i` (see [`Table::block`]), its checksum
+    /// verified on first use, for reading it from an end (a scan). That needs no
+    /// summary, so a table's first scan (a compaction's, say) does not pay for
+    /// summaries it would not use. Requires: `i < block_count()`.
+    pub(crate) fn block_layout(&self, i: usize) -> Result<(Cow<'_, Mapping>, BlockLayout)> {
         let chunk = self.inner.summaries[i / CHUNK].get();
         match chunk.and_then(|c| c[i % CHUNK].get()) {
-            Some(summary) => Ok(summary.layout(BlockId::Data(i))),
-            None => self.verified_layout(i),
+            // Only blocks stored uncompressed have summaries.
+            Some(summary) => Ok((
+                Cow::Borrowed(&self.inner.map),
+                summary.layout(BlockId::Data(i)),
+            )),
+            None => self.block(i),
         }
     }
 
     /// The summary of data block `i`, built when the block is first used, right after
     /// its checksum is verified; `None` if the budget has no room for it (nor for its
-    /// chunk). Requires: `i < block_count()`.
+    /// chunk), or if the block is stored compressed: its decompressed bytes live in
+    /// the cache, not at a fixed place a summary could point into.
+    /// Requires: `i < block_count()`.
     pub(crate) fn summary(&self, i: usize) -> Result<Option<&BlockSummary>> {
         let Some(chunk) = self.chunk(i / CHUNK) else {
             return Ok(None);
@@ -53,10 +62,12 @@ impl Table {
             return Ok(Some(summary));
         }
         let inner = &*self.inner;
-        if inner.budget.is_full() {
+        if inner.budget.is_full() || self.is_compressed(i) {
             return Ok(None);
         }
-        let layout = self.verified_layout(i)?;
+        let (Cow::Borrowed(_), layout) = self.block(i)? else {
+            return Ok(None);
+        };
         let summary = BlockSummary::build(&inner.map, &layout, &inner.file, &inner.windows)?;
         let bytes = summary.heap_bytes();
         if !self.reserve(bytes) {
@@ -113,5 +124,10 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.budget
             .release(self.summary_bytes.load(AtomicOrdering::Relaxed) as u64);
+        if self.compressed_seen.load(AtomicOrdering::Relaxed) {
+            self.budget
+                .block_cache()
+                .forget_table(self.cache_id, self.index.len());
+        }
     }
 }
