@@ -100,11 +100,7 @@ impl Table {
     /// up to the next point of the block's summary requested; `None` if the block has
     /// no entries. Requires: `i < block_count()`.
     #[inline]
-    fn get_start(
-        &self,
-        i: usize,
-        target: KeyRef<'_>,
-    ) -> Result<Option<GetStart<'_>>> {
+    fn get_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<GetStart<'_>>> {
         let inner = &*self.inner;
         let Some(summary) = self.summary(i)? else {
             return Ok(self
