@@ -55,7 +55,7 @@ impl VersionSet {
             Stats::add(&self.stats.trivial_moves, 1);
             return Ok(());
         }
-        let mut outputs = Outputs::new(self, &self.stats.compaction_write_bytes);
+        let mut outputs = Outputs::new(self, &self.stats.compaction_write_bytes, plan.output_level);
         let written =
             merge_into(self, plan, snapshots, stop, &mut outputs).and_then(|()| outputs.finish());
         let tables = match written {

@@ -27,7 +27,7 @@ impl VersionSet {
         log_number: u64,
         snapshots: &[SeqNo],
     ) -> Result<Option<TableInfo>> {
-        let mut outputs = Outputs::new(self, &self.stats.flush_bytes);
+        let mut outputs = Outputs::new(self, &self.stats.flush_bytes, Level::L0);
         let written =
             write_memtable(&mut outputs, memtable, snapshots).and_then(|()| outputs.finish());
         let tables = match written {

@@ -7,7 +7,7 @@ use quickcache_sstable::{KeyRef, TableBuilder, TableMeta};
 use snafu::ResultExt;
 
 use crate::error::{FsSnafu, TableSnafu};
-use crate::{Result, Stats, TableId, TableInfo, VersionSet};
+use crate::{Level, Result, Stats, TableId, TableInfo, VersionSet};
 
 /// The output tables of one job.
 #[derive(Debug)]
@@ -18,12 +18,15 @@ pub(crate) struct Outputs<'a> {
     /// Every file this job created, finished or not: removed if the job fails.
     created: Vec<TableId>,
     counter: &'a AtomicU64,
+    /// The level the tables are written to: it picks their compression.
+    level: Level,
 }
 
 impl<'a> Outputs<'a> {
-    /// Outputs whose written bytes are added to `counter`.
-    pub(crate) fn new(set: &'a VersionSet, counter: &'a AtomicU64) -> Self {
+    /// Outputs for `level` whose written bytes are added to `counter`.
+    pub(crate) fn new(set: &'a VersionSet, counter: &'a AtomicU64, level: Level) -> Self {
         Outputs {
+            level,
             set,
             current: None,
             done: Vec::new(),
@@ -38,9 +41,9 @@ impl<'a> Outputs<'a> {
             let id = self.set.new_table_id();
             let path = id.path(self.set.dir());
             self.created.push(id);
-            let builder =
-                TableBuilder::new(self.set.fs.as_ref(), &path, self.set.options.table.clone())
-                    .context(TableSnafu { id, path: &path })?;
+            let options = self.set.options.table_options(self.level);
+            let builder = TableBuilder::new(self.set.fs.as_ref(), &path, options)
+                .context(TableSnafu { id, path: &path })?;
             self.current = Some((id, builder));
         }
         match &mut self.current {

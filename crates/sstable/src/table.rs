@@ -270,6 +270,38 @@ impl Table {
         crate::PlainIter::new(self)
     }
 
+    /// How each data block is stored, in order, each block's checksum checked (a
+    /// diagnostic: it reads every block's trailer).
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_fs::SimFs;
+    /// use quickcache_sstable::{Compression, Table, TableBuilder, TableOptions};
+    ///
+    /// let fs = SimFs::new(1);
+    /// let path = std::path::Path::new("/t.sst");
+    /// let options = TableOptions { compression: Compression::Zstd, ..TableOptions::default() };
+    /// let mut builder = TableBuilder::new(&fs, path, options)?;
+    /// builder.add_plain(b"json", br#"{"a":1,"a":1,"a":1,"a":1,"a":1,"a":1,"a":1,"a":1}"#)?;
+    /// builder.add_plain(b"noise", b"\x8f\x02")?;
+    /// builder.finish()?;
+    /// let table = Table::open(&fs, path)?;
+    /// assert_eq!(table.data_block_compression()?, [Compression::Zstd]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn data_block_compression(&self) -> Result<Vec<Compression>> {
+        let inner = &*self.inner;
+        let limit = data_end_limit(&inner.footer);
+        (0..inner.index.len())
+            .map(|i| {
+                let handle = inner.index.handle(i);
+                let id = BlockId::Data(i);
+                check_block(&inner.map, handle, limit, &inner.file, id, inner.stored)
+                    .map(|(_, kind)| kind)
+            })
+            .collect()
+    }
+
     /// Number of data blocks.
     pub(crate) fn block_count(&self) -> usize {
         self.inner.index.len()
