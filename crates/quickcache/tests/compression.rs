@@ -66,7 +66,11 @@ fn compressed_levels_are_smaller_and_read_the_same() {
         assert_eq!(stats.block_cache_capacity, 1 << 20);
         assert!(stats.block_cache_bytes <= stats.block_cache_capacity);
         // Only decompressed blocks take cache bytes.
-        assert_eq!(stats.block_cache_bytes > 0, kind != Compression::None, "{kind}");
+        assert_eq!(
+            stats.block_cache_bytes > 0,
+            kind != Compression::None,
+            "{kind}"
+        );
     }
     let [none, lz4, zstd] = sizes[..] else {
         unreachable!()
