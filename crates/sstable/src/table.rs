@@ -324,50 +324,65 @@ impl Table {
     /// decompressed contents otherwise, from the cache or decompressed now and cached.
     /// Requires: `i < block_count()`.
     pub(super) fn block(&self, i: usize) -> Result<(Cow<'_, Mapping>, BlockLayout)> {
+        self.block_filling(i, true)
+    }
+
+    /// [`Table::block`]; a block decompressed now is cached only if `fill_cache`
+    /// (scans, compactions' above all, read each block once: they would only push
+    /// out the blocks that lookups reuse).
+    pub(super) fn block_filling(
+        &self,
+        i: usize,
+        fill_cache: bool,
+    ) -> Result<(Cow<'_, Mapping>, BlockLayout)> {
         let inner = &*self.inner;
-        let (handle, id) = (inner.index.handle(i), BlockId::Data(i));
-        // Relaxed: the state publishes no data, the mapped bytes never change.
-        let state = inner.verified[i].load(AtomicOrdering::Relaxed);
-        let (range, kind) = match Compression::from_byte(state) {
-            // `check_block` returned this very range before.
-            Some(kind) => {
-                let start = handle.offset as usize;
-                (start..start + handle.size as usize, kind)
-            }
-            None => {
-                let limit = data_end_limit(&inner.footer);
-                let (range, kind) =
-                    check_block(&inner.map, handle, limit, &inner.file, id, inner.stored)?;
-                if kind != Compression::None {
-                    inner.compressed_seen.store(true, AtomicOrdering::Relaxed);
-                }
-                inner.verified[i].store(kind as u8, AtomicOrdering::Relaxed);
-                (range, kind)
-            }
-        };
+        let (range, kind) = self.verified(i)?;
         if kind == Compression::None {
+            let id = BlockId::Data(i);
             let layout = BlockLayout::parse(&inner.map, range.start, range.len(), &inner.file, id)?;
             return Ok((Cow::Borrowed(&inner.map), layout));
         }
-        let raw = self.decompressed(i, kind, range)?;
+        let raw = self.decompressed(i, kind, range, fill_cache)?;
         let id = BlockId::Decompressed {
             block: i,
-            at: handle.offset,
+            at: inner.index.handle(i).offset,
         };
         let layout = BlockLayout::parse(&raw, 0, raw.len(), &inner.file, id)?;
         Ok((Cow::Owned(raw), layout))
     }
 
-    /// Whether data block `i` is known to be stored compressed (its checksum was
-    /// verified and its trailer names a compression).
-    pub(super) fn is_compressed(&self, i: usize) -> bool {
-        let state = self.inner.verified[i].load(AtomicOrdering::Relaxed);
-        state != UNVERIFIED && state != Compression::None as u8
+    /// The range of data block `i`'s stored contents in the map and how they are
+    /// stored, its checksum verified unless that was done before.
+    /// Requires: `i < block_count()`.
+    pub(super) fn verified(&self, i: usize) -> Result<(Range<usize>, Compression)> {
+        let inner = &*self.inner;
+        let handle = inner.index.handle(i);
+        // Relaxed: the state publishes no data, the mapped bytes never change.
+        let state = inner.verified[i].load(AtomicOrdering::Relaxed);
+        if let Some(kind) = Compression::from_byte(state) {
+            // `check_block` returned this very range before.
+            let start = handle.offset as usize;
+            return Ok((start..start + handle.size as usize, kind));
+        }
+        let limit = data_end_limit(&inner.footer);
+        let id = BlockId::Data(i);
+        let (range, kind) = check_block(&inner.map, handle, limit, &inner.file, id, inner.stored)?;
+        if kind != Compression::None {
+            inner.compressed_seen.store(true, AtomicOrdering::Relaxed);
+        }
+        inner.verified[i].store(kind as u8, AtomicOrdering::Relaxed);
+        Ok((range, kind))
     }
 
     /// The decompressed contents of data block `i`, stored as `kind` at `range` of the
     /// map (checksum verified): from the cache, or decompressed and cached.
-    fn decompressed(&self, i: usize, kind: Compression, range: Range<usize>) -> Result<Mapping> {
+    fn decompressed(
+        &self,
+        i: usize,
+        kind: Compression,
+        range: Range<usize>,
+        fill_cache: bool,
+    ) -> Result<Mapping> {
         let inner = &*self.inner;
         let cache = inner.budget.block_cache();
         let key = (inner.cache_id, i);
@@ -375,7 +390,10 @@ impl Table {
             return Ok(raw);
         }
         let raw = decompress_block(&inner.map, &inner.file, i, kind, range)?;
-        Ok(cache.insert(key, raw))
+        Ok(match fill_cache {
+            true => cache.insert(key, raw),
+            false => raw,
+        })
     }
 
     /// The footer, for `verify`.

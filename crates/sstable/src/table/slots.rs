@@ -16,9 +16,9 @@ use super::summary::BlockSummary;
 use super::{Inner, Table};
 use quickcache_fs::Mapping;
 
-use crate::Result;
 use crate::block::BlockLayout;
 use crate::origin::BlockId;
+use crate::{Compression, Result};
 
 /// Data blocks per chunk of summary slots.
 pub(super) const CHUNK: usize = 64;
@@ -44,7 +44,7 @@ impl Table {
                 Cow::Borrowed(&self.inner.map),
                 summary.layout(BlockId::Data(i)),
             )),
-            None => self.block(i),
+            None => self.block_filling(i, false),
         }
     }
 
@@ -54,7 +54,7 @@ impl Table {
     /// the cache, not at a fixed place a summary could point into.
     /// Requires: `i < block_count()`.
     pub(crate) fn summary(&self, i: usize) -> Result<Option<&BlockSummary>> {
-        let Some(chunk) = self.chunk(i / CHUNK) else {
+        let Some(chunk) = self.chunk(i)? else {
             return Ok(None);
         };
         let cell = &chunk[i % CHUNK];
@@ -62,10 +62,11 @@ impl Table {
             return Ok(Some(summary));
         }
         let inner = &*self.inner;
-        if inner.budget.is_full() || self.is_compressed(i) {
+        if inner.budget.is_full() {
             return Ok(None);
         }
         let (Cow::Borrowed(_), layout) = self.block(i)? else {
+            // Stored compressed: no summary.
             return Ok(None);
         };
         let summary = BlockSummary::build(&inner.map, &layout, &inner.file, &inner.windows)?;
@@ -80,14 +81,19 @@ impl Table {
         Ok(cell.get())
     }
 
-    /// Chunk `c` of the summary slots, allocated if the budget has room.
-    fn chunk(&self, c: usize) -> Option<&Chunk> {
-        let cell = &self.inner.summaries[c];
+    /// The chunk of summary slots of data block `i`, allocated if the budget has
+    /// room and block `i` is stored uncompressed (a table of compressed blocks
+    /// allocates none; the block's checksum is verified to know).
+    fn chunk(&self, i: usize) -> Result<Option<&Chunk>> {
+        let cell = &self.inner.summaries[i / CHUNK];
         if let Some(chunk) = cell.get() {
-            return Some(chunk);
+            return Ok(Some(chunk));
         }
-        if self.inner.budget.is_full() || !self.reserve(size_of::<Chunk>()) {
-            return None;
+        if self.inner.budget.is_full() || self.verified(i)?.1 != Compression::None {
+            return Ok(None);
+        }
+        if !self.reserve(size_of::<Chunk>()) {
+            return Ok(None);
         }
         if cell
             .set(Box::new(std::array::from_fn(|_| OnceLock::new())))
@@ -95,7 +101,7 @@ impl Table {
         {
             self.give_back(size_of::<Chunk>());
         }
-        cell.get().map(|chunk| &**chunk)
+        Ok(cell.get().map(|chunk| &**chunk))
     }
 
     /// Takes `bytes` from the budget for this table's summaries, if it has them.
