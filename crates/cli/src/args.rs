@@ -228,4 +228,8 @@ pub struct BenchArgs {
     /// --compression_ratio; its default is 0.5). 1.0 makes incompressible values.
     #[arg(long, value_name = "FRACTION", default_value_t = 1.0)]
     pub compression_ratio: f64,
+    /// Size of the cache of decompressed blocks, in MiB (default: the engine's,
+    /// 32 MiB). Only compressed blocks use it.
+    #[arg(long, value_name = "MIB")]
+    pub block_cache_mb: Option<usize>,
 }

@@ -182,6 +182,7 @@ fn bench_compression_applies_to_every_level_and_reads_find_every_key() {
         assert!(o.status.success(), "{text}{}", stderr(&o));
         assert!(text.contains(&format!("compression {kind}")), "{text}");
         assert!(text.contains("(0.5 random)"), "{text}");
+        assert!(text.contains("(block cache 32 MiB)"), "{text}");
         sizes.push(table_bytes(&db));
     }
     // Half of every value repeats: zstd tables take well under the plain ones.

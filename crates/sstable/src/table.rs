@@ -374,6 +374,14 @@ impl Table {
         Ok((range, kind))
     }
 
+    /// The decompressed contents of data block `i`, stored compressed: from the cache,
+    /// or decompressed and cached. Requires: `i < block_count()`, the block is stored
+    /// compressed (else an error).
+    pub(super) fn cached_block(&self, i: usize) -> Result<Mapping> {
+        let (range, kind) = self.verified(i)?;
+        self.decompressed(i, kind, range, true)
+    }
+
     /// The decompressed contents of data block `i`, stored as `kind` at `range` of the
     /// map (checksum verified): from the cache, or decompressed and cached.
     fn decompressed(

@@ -1,6 +1,6 @@
 //! Compressed tables and the block cache: lookups cache the blocks they decompress,
-//! scans do not (a compaction's scan would only push out what lookups reuse), and no
-//! summary memory is spent on compressed blocks.
+//! scans do not (a compaction's scan would only push out what lookups reuse), and a
+//! dropped table leaves nothing behind.
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
 
@@ -46,11 +46,8 @@ fn lookups_fill_the_cache_and_scans_do_not() {
         assert!(!cache.is_empty(), "{kind}: gets cached nothing");
         check_cursor(&mut table.cursor(), &model);
         assert!(cache.usage() <= cache.capacity());
-        assert_eq!(
-            budget.used(),
-            0,
-            "{kind}: summary memory for compressed blocks"
-        );
+        // Compressed blocks get summaries too, positions in their decompressed bytes.
+        assert!(budget.used() > 0, "{kind}: no summaries");
         drop(table);
         assert_eq!(
             cache.len(),

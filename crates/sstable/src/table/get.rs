@@ -107,19 +107,20 @@ impl Table {
                 .unsummarized_start(i, target)?
                 .map(|s| (s.bytes, s.layout, s.pos, s.below)));
         };
+        let bytes = self.summary_bytes(i, summary)?;
         let Some(s) = summary.get_start(&inner.windows, target) else {
             return Ok(self
-                .summarized_start(i, summary, target)?
+                .summarized_start(i, summary, bytes, target)?
                 .map(|s| (s.bytes, s.layout, s.pos, s.below)));
         };
-        let layout = summary.layout(crate::origin::BlockId::Data(i));
+        let layout = summary.layout(self.summary_id(i, summary));
         let pos = layout.start + s.from;
         // The scan may read one entry past the point's range: the next point's entry.
         touch_lines(
-            &inner.map,
+            &bytes,
             pos..(layout.start + s.to + LINE).min(layout.restarts),
         );
-        Ok(Some((Cow::Borrowed(&inner.map), layout, pos, s.below)))
+        Ok(Some((bytes, layout, pos, s.below)))
     }
 
     /// Where a seek for `target` in data block `i` starts, with the cache lines of that
@@ -128,30 +129,35 @@ impl Table {
     #[inline]
     pub(crate) fn seek_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start<'_>>> {
         match self.summary(i)? {
-            Some(summary) => self.summarized_start(i, summary, target),
+            Some(summary) => {
+                let bytes = self.summary_bytes(i, summary)?;
+                self.summarized_start(i, summary, bytes, target)
+            }
             None => self.unsummarized_start(i, target),
         }
     }
 
-    /// [`Table::seek_start`] with the summary of block `i`.
+    /// [`Table::seek_start`] with the summary of block `i` and the bytes its
+    /// positions refer to.
     #[inline]
-    fn summarized_start(
-        &self,
+    fn summarized_start<'a>(
+        &'a self,
         i: usize,
         summary: &BlockSummary,
+        bytes: Cow<'a, Mapping>,
         target: KeyRef<'_>,
-    ) -> Result<Option<Start<'_>>> {
+    ) -> Result<Option<Start<'a>>> {
         let inner = &*self.inner;
-        let layout = summary.layout(crate::origin::BlockId::Data(i));
+        let layout = summary.layout(self.summary_id(i, summary));
         if let Some((restart, s)) = summary.cursor_start(&inner.windows, target) {
             let pos = layout.start + s.from;
             touch_lines(
-                &inner.map,
+                &bytes,
                 pos..(layout.start + s.to + LINE).min(layout.restarts),
             );
             let below = s.below;
             return Ok(Some(Start {
-                bytes: Cow::Borrowed(&inner.map),
+                bytes,
                 layout,
                 restart,
                 pos,
@@ -164,15 +170,15 @@ impl Table {
         let restart = match c {
             Candidates { lo, hi } if lo == hi => lo,
             // Restart keys with the target's window: only their bytes can tell.
-            c => seek::last_restart_below(&inner.map, &layout, &inner.file, target, c)?,
+            c => seek::last_restart_below(&bytes, &layout, &inner.file, target, c)?,
         };
         let (from, to) = summary.interval(restart);
         let pos = layout.start + from;
         // The scan may read one entry past the interval: the next restart entry.
         let end = (layout.start + to + LINE).min(layout.restarts);
-        touch_lines(&inner.map, pos..end);
+        touch_lines(&bytes, pos..end);
         Ok(Some(Start {
-            bytes: Cow::Borrowed(&inner.map),
+            bytes,
             layout,
             restart,
             pos,

@@ -16,9 +16,9 @@ use super::summary::BlockSummary;
 use super::{Inner, Table};
 use quickcache_fs::Mapping;
 
+use crate::Result;
 use crate::block::BlockLayout;
 use crate::origin::BlockId;
-use crate::{Compression, Result};
 
 /// Data blocks per chunk of summary slots.
 pub(super) const CHUNK: usize = 64;
@@ -39,19 +39,18 @@ impl Table {
     pub(crate) fn block_layout(&self, i: usize) -> Result<(Cow<'_, Mapping>, BlockLayout)> {
         let chunk = self.inner.summaries[i / CHUNK].get();
         match chunk.and_then(|c| c[i % CHUNK].get()) {
-            // Only blocks stored uncompressed have summaries.
-            Some(summary) => Ok((
+            Some(summary) if !summary.is_compressed() => Ok((
                 Cow::Borrowed(&self.inner.map),
                 summary.layout(BlockId::Data(i)),
             )),
-            None => self.block_filling(i, false),
+            _ => self.block_filling(i, false),
         }
     }
 
     /// The summary of data block `i`, built when the block is first used, right after
     /// its checksum is verified; `None` if the budget has no room for it (nor for its
-    /// chunk), or if the block is stored compressed: its decompressed bytes live in
-    /// the cache, not at a fixed place a summary could point into.
+    /// chunk). The summary of a block stored compressed holds positions in its
+    /// decompressed bytes ([`BlockSummary::is_compressed`]).
     /// Requires: `i < block_count()`.
     pub(crate) fn summary(&self, i: usize) -> Result<Option<&BlockSummary>> {
         let Some(chunk) = self.chunk(i)? else {
@@ -65,11 +64,12 @@ impl Table {
         if inner.budget.is_full() {
             return Ok(None);
         }
-        let (Cow::Borrowed(_), layout) = self.block(i)? else {
-            // Stored compressed: no summary.
-            return Ok(None);
+        let (bytes, layout) = self.block(i)?;
+        let summary = BlockSummary::build(&bytes, &layout, &inner.file, &inner.windows)?;
+        let summary = match bytes {
+            Cow::Borrowed(_) => summary,
+            Cow::Owned(_) => summary.of_compressed_block(),
         };
-        let summary = BlockSummary::build(&inner.map, &layout, &inner.file, &inner.windows)?;
         let bytes = summary.heap_bytes();
         if !self.reserve(bytes) {
             return Ok(None);
@@ -82,17 +82,13 @@ impl Table {
     }
 
     /// The chunk of summary slots of data block `i`, allocated if the budget has
-    /// room and block `i` is stored uncompressed (a table of compressed blocks
-    /// allocates none; the block's checksum is verified to know).
+    /// room.
     fn chunk(&self, i: usize) -> Result<Option<&Chunk>> {
         let cell = &self.inner.summaries[i / CHUNK];
         if let Some(chunk) = cell.get() {
             return Ok(Some(chunk));
         }
-        if self.inner.budget.is_full() || self.verified(i)?.1 != Compression::None {
-            return Ok(None);
-        }
-        if !self.reserve(size_of::<Chunk>()) {
+        if self.inner.budget.is_full() || !self.reserve(size_of::<Chunk>()) {
             return Ok(None);
         }
         if cell
@@ -134,6 +130,35 @@ impl Drop for Inner {
             self.budget
                 .block_cache()
                 .forget_table(self.cache_id, self.index.len());
+        }
+    }
+}
+
+impl Table {
+    /// The bytes the positions of data block `i`'s summary refer to: the map, or the
+    /// block's decompressed contents (from the cache, or decompressed and cached).
+    #[inline]
+    pub(crate) fn summary_bytes(
+        &self,
+        i: usize,
+        summary: &BlockSummary,
+    ) -> Result<Cow<'_, Mapping>> {
+        if !summary.is_compressed() {
+            return Ok(Cow::Borrowed(&self.inner.map));
+        }
+        Ok(Cow::Owned(self.cached_block(i)?))
+    }
+
+    /// How errors name data block `i`, given its summary: by the file offset of its
+    /// stored contents too when positions are in its decompressed bytes.
+    #[inline]
+    pub(crate) fn summary_id(&self, i: usize, summary: &BlockSummary) -> BlockId {
+        match summary.is_compressed() {
+            false => BlockId::Data(i),
+            true => BlockId::Decompressed {
+                block: i,
+                at: self.inner.index.handle(i).offset,
+            },
         }
     }
 }
