@@ -427,7 +427,7 @@ pub(crate) fn decompress_block(
     let start = range.start as u64;
     let stored = map.get(range).unwrap_or_default();
     match decompress(kind, stored) {
-        Ok(raw) => Ok(Mapping::new(raw)),
+        Ok(raw) => Ok(Mapping::from_vec(raw)),
         Err(e) => Err(wire_corruption(file, BlockId::Data(i), start, e)),
     }
 }
