@@ -69,12 +69,13 @@ pub struct CompactionOptions {
 
 impl CompactionOptions {
     /// These options with a keyspace's stored ones in place of the tree-shaping knobs
-    /// (table and block size, bloom bits, level targets); the rest (threads, manifest
-    /// size, L0 trigger) are the database's.
+    /// (table and block size, bloom bits, level targets, compression per level); the
+    /// rest (threads, manifest size, L0 trigger, block cache) are the database's.
     ///
     /// # Examples
     /// ```
-    /// use quickcache_compaction::{CompactionOptions, TreeOptions};
+    /// use quickcache_compaction::{CompactionOptions, LEVELS, Level, TreeOptions};
+    /// use quickcache_sstable::Compression;
     /// let tree = TreeOptions {
     ///     memtable_size: 1 << 20,
     ///     table_size: 2 << 20,
@@ -82,8 +83,10 @@ impl CompactionOptions {
     ///     bloom_bits_per_key: 0,
     ///     base_level_size: 16 << 20,
     ///     level_multiplier: 8,
+    ///     compression: [Compression::Lz4; LEVELS],
     /// };
     /// let options = CompactionOptions::default().for_tree(&tree);
+    /// assert_eq!(options.table_options(Level::L0).compression, Compression::Lz4);
     /// assert_eq!(options.table_size, 2 << 20);
     /// assert_eq!(options.max_grandparent_overlap, 20 << 20);
     /// assert_eq!((options.table.block_size, options.table.bloom_bits_per_key), (1024, 0));
@@ -96,6 +99,7 @@ impl CompactionOptions {
             multiplier: tree.level_multiplier.max(2),
             table_size,
             max_grandparent_overlap: table_size.saturating_mul(10),
+            compression: tree.compression,
             table: quickcache_sstable::TableOptions {
                 block_size: size(tree.block_size).max(1),
                 bloom_bits_per_key: size(tree.bloom_bits_per_key),
