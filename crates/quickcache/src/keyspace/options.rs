@@ -8,9 +8,9 @@ use crate::{Compression, Options};
 
 /// The options of a keyspace, stored in the manifest when it is created.
 ///
-/// Reopening a keyspace with [`Db::keyspace`] uses the stored options. Passing other
-/// options to [`Db::keyspace_with`] for an existing keyspace is **refused**
-/// ([`Error::KeyspaceOptionsConflict`]), so that what a keyspace runs with is always
+/// Reopening a keyspace with [`Db::keyspace`](crate::Db::keyspace) uses the stored
+/// options. Passing other options to [`Db::keyspace_with`](crate::Db::keyspace_with)
+/// for an existing keyspace is **refused** ([`Error::KeyspaceOptionsConflict`]), so that what a keyspace runs with is always
 /// what its creation recorded.
 ///
 /// # Examples

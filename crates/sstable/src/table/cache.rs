@@ -142,7 +142,7 @@ impl BlockCache {
         }
     }
 
-    /// The limit in bytes (rounded down to a multiple of [`SHARDS`]).
+    /// The limit in bytes (rounded down to a multiple of the shard count, 16).
     pub fn capacity(&self) -> usize {
         self.shared.shard_capacity * SHARDS
     }
