@@ -240,4 +240,16 @@ pub struct BenchArgs {
     /// One JSON object per workload on stdout instead of the table; no progress bars.
     #[arg(long)]
     pub json: bool,
+    /// Compression of the tables of every level: none, lz4 or zstd (default: the
+    /// engine's, none on L0 and L1, lz4 below, zstd on the bottom level).
+    #[arg(long, value_name = "KIND")]
+    pub compression: Option<quickcache::Compression>,
+    /// Fraction of each value that is random, the rest repeats it (as db_bench's
+    /// --compression_ratio; its default is 0.5). 1.0 makes incompressible values.
+    #[arg(long, value_name = "FRACTION", default_value_t = 1.0)]
+    pub compression_ratio: f64,
+    /// Size of the cache of decompressed blocks, in MiB (default: the engine's,
+    /// 32 MiB). Only compressed blocks use it.
+    #[arg(long, value_name = "MIB")]
+    pub block_cache_mb: Option<usize>,
 }

@@ -184,3 +184,52 @@ fn bench_runs_the_keyspace_workloads_on_request() {
     // fillbatch started from an empty store: the keyspaces went with it.
     assert_eq!(quickcache::Db::open(&db).unwrap().keyspaces(), ["default"]);
 }
+
+/// Bytes of the `.sst` files in `dir`.
+fn table_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sst"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn bench_compression_applies_to_every_level_and_reads_find_every_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sizes = Vec::new();
+    for kind in ["none", "zstd"] {
+        let db = tmp.path().join(kind);
+        let o = qc(&[
+            "bench",
+            "--num",
+            "5000",
+            "--compression",
+            kind,
+            "--compression-ratio",
+            "0.5",
+            "--db",
+            path(&db),
+            "--benchmarks",
+            "fillseq,readrandom",
+        ]);
+        let text = stdout(&o);
+        assert!(o.status.success(), "{text}{}", stderr(&o));
+        assert!(text.contains(&format!("compression {kind}")), "{text}");
+        assert!(text.contains("(0.5 random)"), "{text}");
+        assert!(text.contains("(block cache 32 MiB)"), "{text}");
+        sizes.push(table_bytes(&db));
+    }
+    // Half of every value repeats: zstd tables take well under the plain ones.
+    assert!(sizes[1] * 10 < sizes[0] * 8, "{sizes:?}");
+    // Refused by the argument parser, with clap's own usage hint after the line.
+    let o = qc(&["bench", "--compression", "snappy"]);
+    assert_eq!(o.status.code(), Some(i32::from(Exit::Usage.code())));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: ")
+            && err.contains(r#"unknown compression "snappy" (none, lz4, zstd)"#),
+        "{err}"
+    );
+}

@@ -61,7 +61,7 @@ impl VersionSet {
         let options = self.options_of(plan.keyspace);
         let mut outputs = Outputs::new(
             self,
-            options.table.clone(),
+            options.table_options(plan.output_level),
             &self.stats.compaction_write_bytes,
         );
         let written = merge_into(&options, plan, snapshots, stop, &mut outputs)

@@ -41,7 +41,7 @@ impl VersionSet {
         log_number: u64,
         snapshots: &[SeqNo],
     ) -> Result<Option<TableInfo>> {
-        let table = self.options_of(keyspace).table;
+        let table = self.options_of(keyspace).table_options(Level::L0);
         let mut outputs = Outputs::new(self, table, &self.stats.flush_bytes);
         let written =
             write_memtable(&mut outputs, memtable, snapshots).and_then(|()| outputs.finish());

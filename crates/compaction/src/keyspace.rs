@@ -25,6 +25,9 @@ pub struct TreeOptions {
     pub base_level_size: u64,
     /// Size ratio between adjacent levels.
     pub level_multiplier: u64,
+    /// How the data blocks of the tables written to each level are compressed (index
+    /// 0 = L0). Each block records its own compression, so any value reads any table.
+    pub compression: [quickcache_sstable::Compression; crate::LEVELS],
 }
 
 /// A keyspace as the manifest records its creation.

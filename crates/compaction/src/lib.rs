@@ -107,7 +107,7 @@ pub use keyspace::{
 pub use level::{LevelCursor, LevelTable};
 pub use merge::MergingCursor;
 pub use meta::{LEVELS, Level, TableId, TableInfo};
-pub use options::{CompactionOptions, LevelTargets};
+pub use options::{CompactionOptions, DEFAULT_COMPRESSION, LevelTargets};
 pub use picker::{
     Busy, CompactionPlan, L0_BATCH, l0_output, pending_compaction_bytes, pick, scores,
 };

@@ -1,7 +1,22 @@
 //! `CompactionOptions`: the knobs of leveled compaction, and the level targets they
 //! give for a version (RocksDB's "dynamic level bytes").
 
+use quickcache_sstable::{BlockCache, Compression, SummaryBudget};
+
 use crate::{LEVELS, Level, Version};
+
+/// The compression RocksDB recommends per level: none on L0 and L1, which are
+/// rewritten soon and read most, lz4 below, zstd on the bottom level, which holds
+/// most of the data and is rewritten least.
+pub const DEFAULT_COMPRESSION: [Compression; LEVELS] = [
+    Compression::None,
+    Compression::None,
+    Compression::Lz4,
+    Compression::Lz4,
+    Compression::Lz4,
+    Compression::Lz4,
+    Compression::Zstd,
+];
 
 /// Tuning of flushes and compactions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +44,16 @@ pub struct CompactionOptions {
     pub max_manifest_size: u64,
     /// Number of background compaction threads. Default 1.
     pub threads: usize,
-    /// The layout of the tables flushes and compactions write.
+    /// The layout of the tables flushes and compactions write; its `compression` is
+    /// replaced by the output level's entry of `compression`.
     pub table: quickcache_sstable::TableOptions,
+    /// How the data blocks of tables written to each level are compressed (flushes
+    /// write L0). A table moved down without being rewritten keeps its blocks as they
+    /// are. Default [`DEFAULT_COMPRESSION`].
+    pub compression: [Compression; LEVELS],
+    /// Bytes of decompressed blocks the tree's table readers may cache together
+    /// (see [`quickcache_sstable::BlockCache`]). Default 32 MiB.
+    pub block_cache_size: usize,
     /// Whether the previous run ended with the manifest synced and nothing written
     /// since (an engine knows it from a marker its clean close leaves). Opening then
     /// continues the manifest without first syncing it and its directory, the syncs
@@ -46,12 +69,13 @@ pub struct CompactionOptions {
 
 impl CompactionOptions {
     /// These options with a keyspace's stored ones in place of the tree-shaping knobs
-    /// (table and block size, bloom bits, level targets); the rest (threads, manifest
-    /// size, L0 trigger) are the database's.
+    /// (table and block size, bloom bits, level targets, compression per level); the
+    /// rest (threads, manifest size, L0 trigger, block cache) are the database's.
     ///
     /// # Examples
     /// ```
-    /// use quickcache_compaction::{CompactionOptions, TreeOptions};
+    /// use quickcache_compaction::{CompactionOptions, LEVELS, Level, TreeOptions};
+    /// use quickcache_sstable::Compression;
     /// let tree = TreeOptions {
     ///     memtable_size: 1 << 20,
     ///     table_size: 2 << 20,
@@ -59,8 +83,10 @@ impl CompactionOptions {
     ///     bloom_bits_per_key: 0,
     ///     base_level_size: 16 << 20,
     ///     level_multiplier: 8,
+    ///     compression: [Compression::Lz4; LEVELS],
     /// };
     /// let options = CompactionOptions::default().for_tree(&tree);
+    /// assert_eq!(options.table_options(Level::L0).compression, Compression::Lz4);
     /// assert_eq!(options.table_size, 2 << 20);
     /// assert_eq!(options.max_grandparent_overlap, 20 << 20);
     /// assert_eq!((options.table.block_size, options.table.bloom_bits_per_key), (1024, 0));
@@ -73,6 +99,7 @@ impl CompactionOptions {
             multiplier: tree.level_multiplier.max(2),
             table_size,
             max_grandparent_overlap: table_size.saturating_mul(10),
+            compression: tree.compression,
             table: quickcache_sstable::TableOptions {
                 block_size: size(tree.block_size).max(1),
                 bloom_bits_per_key: size(tree.bloom_bits_per_key),
@@ -98,7 +125,26 @@ impl Default for CompactionOptions {
             table: quickcache_sstable::TableOptions::default(),
             previous_run_synced: false,
             reader_summary_budget: 32 << 20,
+            compression: DEFAULT_COMPRESSION,
+            block_cache_size: 32 << 20,
         }
+    }
+}
+
+impl CompactionOptions {
+    /// The options of a table written to `level`.
+    pub fn table_options(&self, level: Level) -> quickcache_sstable::TableOptions {
+        quickcache_sstable::TableOptions {
+            compression: self.compression[level.index()],
+            ..self.table.clone()
+        }
+    }
+
+    /// The budget the tree's table readers share: `reader_summary_budget` bytes of
+    /// block summaries and a block cache of `block_cache_size` bytes.
+    pub fn reader_budget(&self) -> SummaryBudget {
+        SummaryBudget::new(self.reader_summary_budget)
+            .with_block_cache(BlockCache::new(self.block_cache_size))
     }
 }
 

@@ -22,7 +22,8 @@ pub(crate) struct Outputs<'a> {
 }
 
 impl<'a> Outputs<'a> {
-    /// Outputs laid out as `table` says, whose written bytes are added to `counter`.
+    /// Outputs laid out (and compressed) as `table` says, whose written bytes are
+    /// added to `counter`.
     pub(crate) fn new(set: &'a VersionSet, table: TableOptions, counter: &'a AtomicU64) -> Self {
         Outputs {
             set,

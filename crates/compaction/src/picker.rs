@@ -41,7 +41,8 @@ pub struct CompactionPlan {
     /// Per level below `output_level`, the tables overlapping the compacted range (by
     /// key): a tombstone may be dropped only if none of them may hold its key.
     pub below: Vec<Vec<Arc<TableHandle>>>,
-    /// Whether to move the single input down instead of rewriting it.
+    /// Whether to move the single input down instead of rewriting it: never into a
+    /// level whose [`CompactionOptions::compression`] differs from the input's.
     pub trivial_move: bool,
     /// The new compaction pointer of `level`.
     pub pointer: Option<InternalKey>,
@@ -369,9 +370,13 @@ fn finish(
     let grandparents = below.first().cloned().unwrap_or_default();
     let grandparent_bytes: u64 = grandparents.iter().map(|t| t.info().size).sum();
     // A moved table that overlaps too much below would make its next compaction big.
+    // A move keeps the table's blocks as they are, so it must not cross into a level
+    // compressed otherwise (RocksDB's `InputCompressionMatchesOutput`): keys written in
+    // order never overlap, and their L0 tables would reach the bottom uncompressed.
     let trivial_move = inputs.len() == 1
         && next_inputs.is_empty()
-        && grandparent_bytes <= options.max_grandparent_overlap;
+        && grandparent_bytes <= options.max_grandparent_overlap
+        && options.compression[level.index()] == options.compression[output_level.index()];
     CompactionPlan {
         level,
         output_level,

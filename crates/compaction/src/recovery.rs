@@ -52,7 +52,7 @@ impl VersionSet {
         let snapshot = snapshot_edits(&version, &state, 2);
         let writer = ManifestWriter::create(fs.as_ref(), dir, 1, &snapshot)?;
         set_current(fs.as_ref(), dir, 1)?;
-        let budget = SummaryBudget::new(options.reader_summary_budget);
+        let budget = options.reader_budget();
         Ok(Self::assemble(
             fs, dir, options, version, writer, state, 2, budget,
         ))
@@ -92,7 +92,7 @@ impl VersionSet {
         options: CompactionOptions,
     ) -> Result<VersionSet> {
         let old = read_current(fs.as_ref(), dir)?;
-        let budget = SummaryBudget::new(options.reader_summary_budget);
+        let budget = options.reader_budget();
         let (version, state, recorded, read) = replay(&fs, dir, old, &budget)?;
         check_tables(&fs, &version, read.dropped.as_ref())?;
         for tree in state.catalogue.keyspaces.values() {

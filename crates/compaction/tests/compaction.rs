@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use quickcache_compaction::{Busy, Level, MergingCursor, pick};
+use quickcache_compaction::{Busy, DEFAULT_COMPRESSION, Level, MergingCursor, pick};
 use quickcache_fs::{Fault, FaultPlan, FileSystem, Op, SimFs};
-use quickcache_sstable::{Cursor, InternalKey, SeqNo, ValueKind};
+use quickcache_sstable::{Compression, Cursor, InternalKey, SeqNo, ValueKind};
 
 /// A user key and its snapshot stripe.
 type Slot = (Vec<u8>, usize);
@@ -358,6 +358,56 @@ fn outputs_end_where_grandparent_tables_end_unless_full() {
             b.id.0,
             a.id.0,
             a.size
+        );
+    }
+}
+
+/// The compression of every data block of the tables in `level`.
+fn block_compression(v: &quickcache_compaction::Version, level: Level) -> Vec<Compression> {
+    v.level(level)
+        .iter()
+        .flat_map(|t| t.table().unwrap().data_block_compression().unwrap())
+        .collect()
+}
+
+#[test]
+fn outputs_take_their_levels_compression() {
+    let fs = SimFs::new(21);
+    let options = small_options();
+    assert_eq!(options.compression, DEFAULT_COMPRESSION);
+    let set = open(&fs, options).unwrap();
+    let stop = AtomicBool::new(false);
+    let all = fill(&set, 2, &[]);
+    let v = set.current();
+    assert!(
+        block_compression(&v, Level::L0)
+            .iter()
+            .all(|&c| c == Compression::None)
+    );
+    let l2 = Level::new(2).unwrap();
+    set.compact(&force(&v, Level::L0, l2), &[], &stop).unwrap();
+    let l2_blocks = block_compression(&set.current(), l2);
+    // The values repeat: lz4 shrinks every block by far more than an eighth.
+    assert!(!l2_blocks.is_empty() && l2_blocks.iter().all(|&c| c == Compression::Lz4));
+    set.compact(&force(&set.current(), l2, Level::BOTTOM), &[], &stop)
+        .unwrap();
+    let bottom = block_compression(&set.current(), Level::BOTTOM);
+    assert!(!bottom.is_empty() && bottom.iter().all(|&c| c == Compression::Zstd));
+    // `all` is in internal-key order: the first entry of each user key is its newest.
+    let mut newest: BTreeMap<Vec<u8>, (bool, Vec<u8>)> = BTreeMap::new();
+    for (k, value) in &all {
+        let tomb = k.kind == ValueKind::Tombstone;
+        newest
+            .entry(k.user_key.clone())
+            .or_insert((tomb, value.clone()));
+    }
+    let v = set.current();
+    for (key, (tomb, value)) in &newest {
+        let got = v.get(key, SeqNo::MAX).unwrap().and_then(|e| e.into_value());
+        assert_eq!(
+            got.as_deref(),
+            (!tomb).then_some(value.as_slice()),
+            "{key:?}"
         );
     }
 }

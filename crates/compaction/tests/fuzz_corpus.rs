@@ -57,6 +57,7 @@ fn real_manifest_body() -> Vec<u8> {
         bloom_bits_per_key: 10,
         base_level_size: 8 << 10,
         level_multiplier: 10,
+        compression: quickcache_compaction::DEFAULT_COMPRESSION,
     };
     let def = |name: &str| KeyspaceDef {
         name: name.to_owned(),
@@ -106,6 +107,9 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     create_body.extend_from_slice(&10u32.to_le_bytes());
     create_body.extend_from_slice(&(64u64 << 20).to_le_bytes());
     create_body.extend_from_slice(&10u64.to_le_bytes());
+    let mut bad_compression = create_body.clone();
+    create_body.extend_from_slice(&[1, 1, 2, 2, 2, 2, 3]);
+    bad_compression.extend_from_slice(&[1, 1, 2, 9, 2, 2, 3]);
     let create = [
         vec![2u8],
         keyspace.clone(),
@@ -117,7 +121,8 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let drop = [vec![2u8], keyspace.clone(), field(9, &[])].concat();
     let keyspace_table = [vec![2u8], keyspace.clone(), field(6, &table)].concat();
     let default_drop = [vec![2u8], field(9, &[])].concat();
-    let bad_name = [vec![2u8], keyspace, field(8, &[2, 0xc3, 0x28])].concat();
+    let bad_name = [vec![2u8], keyspace.clone(), field(8, &[2, 0xc3, 0x28])].concat();
+    let bad_compression = [vec![2u8], keyspace, field(8, &bad_compression)].concat();
     vec![
         ("seed-empty", Vec::new()),
         ("seed-version-only", vec![1]),
@@ -127,6 +132,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("seed-v2-keyspace-add-table", keyspace_table),
         ("seed-v2-drop-default", default_drop),
         ("seed-v2-bad-keyspace-name", bad_name),
+        ("seed-v2-bad-keyspace-compression", bad_compression),
         ("seed-numbers", numbers),
         ("seed-remove-table", remove),
         ("seed-add-table", add),

@@ -30,6 +30,7 @@ fn def(name: &str) -> KeyspaceDef {
             bloom_bits_per_key: 7,
             base_level_size: 8 << 10,
             level_multiplier: 4,
+            compression: quickcache_compaction::DEFAULT_COMPRESSION,
         },
     }
 }

@@ -20,6 +20,9 @@ pub struct Mapping {
 /// predictable branch and two loads rather than an indirect call.
 enum Backing {
     Map(memmap2::Mmap),
+    /// Bytes owned in memory (a table's decompressed block): one hop from the `Arc`
+    /// to the bytes, where `Other` takes a call through a vtable.
+    Owned(Box<[u8]>),
     Other(Box<dyn AsRef<[u8]> + Send + Sync>),
 }
 
@@ -28,6 +31,13 @@ impl Mapping {
     pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> Self {
         Self {
             bytes: Arc::new(Backing::Other(Box::new(bytes))),
+        }
+    }
+
+    /// Takes ownership of `bytes`; reaching them costs what reaching a map does.
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes: Arc::new(Backing::Owned(bytes.into_boxed_slice())),
         }
     }
 
@@ -43,6 +53,7 @@ impl Mapping {
     pub fn as_slice(&self) -> &[u8] {
         match &*self.bytes {
             Backing::Map(map) => map,
+            Backing::Owned(bytes) => bytes,
             Backing::Other(bytes) => (**bytes).as_ref(),
         }
     }
@@ -80,5 +91,8 @@ mod tests {
         let c = m.clone();
         assert_eq!(&*c, &[1, 2, 3]);
         assert_eq!(m.as_ptr(), c.as_ptr());
+        let v = Mapping::from_vec(vec![4u8, 5]);
+        assert_eq!(&*v.clone(), &[4, 5]);
+        assert_eq!(v.as_ptr(), v.clone().as_ptr());
     }
 }

@@ -4,11 +4,12 @@
 
 pub(crate) mod engine;
 mod maintenance;
+mod options;
 
 use std::fmt;
 use std::sync::Arc;
 
-use quickcache_compaction::{DEFAULT_KEYSPACE_NAME, KeyspaceDef, TreeOptions, check_keyspace_name};
+use quickcache_compaction::{DEFAULT_KEYSPACE_NAME, KeyspaceDef, check_keyspace_name};
 use quickcache_memtable::WriteBatch as MemBatch;
 
 use crate::KeyRange;
@@ -17,6 +18,7 @@ use crate::inner::{Inner, lock};
 use crate::iter::prefix_bounds;
 use crate::{Db, Iter, Options, Value, WriteOptions};
 use engine::KsState;
+pub use options::KeyspaceOptions;
 
 thread_local! {
     /// The batch `Keyspace::put` and `Keyspace::delete` encode into, reused across
@@ -26,99 +28,6 @@ thread_local! {
 
 /// The largest encoding a thread keeps in `SCRATCH` for reuse.
 const SCRATCH_KEEP: usize = 64 << 10;
-
-/// The options of a keyspace, stored in the manifest when it is created.
-///
-/// Reopening a keyspace with [`Db::keyspace`] uses the stored options. Passing other
-/// options to [`Db::keyspace_with`] for an existing keyspace is **refused**
-/// ([`Error::KeyspaceOptionsConflict`]), so that what a keyspace runs with is always
-/// what its creation recorded.
-///
-/// # Examples
-/// ```
-/// use quickcache::{Db, KeyspaceOptions};
-/// let dir = tempfile::tempdir()?;
-/// let db = Db::open(dir.path())?;
-/// let options = KeyspaceOptions { bloom_bits_per_key: 0, ..KeyspaceOptions::from(db.options()) };
-/// let log = db.keyspace_with("log", options)?;
-/// log.put("1", "first")?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyspaceOptions {
-    /// Bytes its memtable holds before it is frozen and flushed (the database's
-    /// write-buffer budget, [`Options::memtable_size`], still bounds all keyspaces'
-    /// memtables together).
-    pub memtable_size: usize,
-    /// Its tables are cut at this size.
-    pub table_size: u64,
-    /// Target size of a data block of its tables.
-    pub block_size: usize,
-    /// Bloom filter bits per key; 0 writes no filter.
-    pub bloom_bits_per_key: usize,
-    /// Target size of the level its L0 is compacted into.
-    pub base_level_size: u64,
-    /// Size ratio between adjacent levels.
-    pub level_multiplier: u64,
-}
-
-impl From<&Options> for KeyspaceOptions {
-    /// The database's own settings for each knob.
-    fn from(o: &Options) -> Self {
-        KeyspaceOptions {
-            memtable_size: o.memtable_size,
-            table_size: o.table_size,
-            block_size: o.block_size,
-            bloom_bits_per_key: o.bloom_bits_per_key,
-            base_level_size: o.base_level_size,
-            level_multiplier: o.level_multiplier,
-        }
-    }
-}
-
-impl KeyspaceOptions {
-    fn stored(self) -> Result<TreeOptions> {
-        let invalid = |reason: &str| Error::InvalidOptions {
-            reason: reason.to_owned(),
-        };
-        let u32_of = |n: usize, what: &str| {
-            u32::try_from(n).map_err(|_| invalid(&format!("keyspace {what} is over 4 GiB")))
-        };
-        let checks = [
-            (self.memtable_size > 0, "keyspace memtable_size is 0"),
-            (self.table_size > 0, "keyspace table_size is 0"),
-            (self.block_size > 0, "keyspace block_size is 0"),
-            (self.base_level_size > 0, "keyspace base_level_size is 0"),
-            (
-                self.level_multiplier >= 2,
-                "keyspace level_multiplier is below 2",
-            ),
-        ];
-        if let Some((_, reason)) = checks.iter().find(|(ok, _)| !ok) {
-            return Err(invalid(reason));
-        }
-        Ok(TreeOptions {
-            memtable_size: self.memtable_size as u64,
-            table_size: self.table_size,
-            block_size: u32_of(self.block_size, "block_size")?,
-            bloom_bits_per_key: u32_of(self.bloom_bits_per_key, "bloom_bits_per_key")?,
-            base_level_size: self.base_level_size,
-            level_multiplier: self.level_multiplier,
-        })
-    }
-
-    fn of_stored(t: &TreeOptions) -> KeyspaceOptions {
-        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        KeyspaceOptions {
-            memtable_size: size(t.memtable_size),
-            table_size: t.table_size,
-            block_size: size(u64::from(t.block_size)),
-            bloom_bits_per_key: size(u64::from(t.bloom_bits_per_key)),
-            base_level_size: t.base_level_size,
-            level_multiplier: t.level_multiplier,
-        }
-    }
-}
 
 /// A named keyspace of a [`Db`]: an ordered map of its own, with the same reads and
 /// writes as the database's default keyspace. Cheap to clone, `Send + Sync`.

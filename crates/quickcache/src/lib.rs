@@ -90,6 +90,15 @@ pub use quickcache_wal::Durability;
 /// ```
 pub use quickcache_wal::RecoveryMode;
 
+/// How a level's table blocks are compressed ([`Options::compression`]).
+///
+/// ```
+/// use quickcache::{Compression, Options};
+/// let mut options = Options::default();
+/// options.compression[6] = Compression::Lz4; // the bottom level: lz4, not zstd
+/// ```
+pub use quickcache_sstable::Compression;
+
 /// Versions, the manifest and compaction (`quickcache-compaction`), for tools that
 /// read a manifest: `quickcache::compaction::parse_manifest_name("MANIFEST-000001")`.
 pub use quickcache_compaction as compaction;

@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quickcache_compaction::{CompactionOptions, SyncPoints};
+use quickcache_compaction::{DEFAULT_COMPRESSION, LEVELS};
 use quickcache_fs::{DynFs, RealFs};
-use quickcache_sstable::TableOptions;
+use quickcache_sstable::{Compression, TableOptions};
 use quickcache_wal::{Durability, RecoveryMode, WalOptions};
 
 /// Settings of a database, given to [`crate::Db::open_with`].
@@ -79,6 +80,25 @@ pub struct Options {
     /// about 900 MB of tables (4 KiB blocks, 16-byte keys, 100-byte values), so a
     /// 1M-key benchmark database (120 MB, 4.4 MB of summaries) is fully summarized.
     pub reader_summary_budget: u64,
+    /// How the data blocks of the tables written to each level (index 0 = L0, which
+    /// flushes write; the last = the bottom level) are compressed. A block that does
+    /// not shrink by an eighth is stored uncompressed, and so read in place from the
+    /// mapped file; a compressed one is decompressed into the block cache on use.
+    /// Default: none on L0 and L1, lz4 below, zstd on the bottom level, as RocksDB
+    /// recommends (L0 and L1 are rewritten soon and read most; the bottom level holds
+    /// most of the data).
+    ///
+    /// ```
+    /// use quickcache::{Compression, Options};
+    /// // lz4 everywhere.
+    /// let options = Options { compression: [Compression::Lz4; 7], ..Options::default() };
+    /// ```
+    pub compression: [Compression; LEVELS],
+    /// Heap bytes of decompressed blocks kept for reuse, all tables together (a
+    /// sharded cache, see [`quickcache_sstable::BlockCache`]); counted in
+    /// [`crate::Stats::block_cache_bytes`]. Uncompressed blocks never take any.
+    /// Default 32 MiB.
+    pub block_cache_size: usize,
     /// Whether closing (or dropping) the database flushes the memtables to a table,
     /// so that the next open has no WAL to replay. It makes a clean close slower by
     /// one flush and the next open faster by one replay; a crash replays either way.
@@ -194,6 +214,8 @@ impl Default for Options {
             bloom_bits_per_key: 10,
             background_threads: 1,
             reader_summary_budget: 32 << 20,
+            compression: DEFAULT_COMPRESSION,
+            block_cache_size: 32 << 20,
             flush_on_close: true,
             max_total_wal_size: None,
             create_if_missing: true,
@@ -234,6 +256,8 @@ impl Options {
             max_grandparent_overlap: self.table_size.saturating_mul(10),
             threads: self.background_threads.max(1),
             reader_summary_budget: self.reader_summary_budget,
+            compression: self.compression,
+            block_cache_size: self.block_cache_size,
             table: TableOptions {
                 block_size: self.block_size,
                 bloom_bits_per_key: self.bloom_bits_per_key,

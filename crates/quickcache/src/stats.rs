@@ -111,6 +111,11 @@ pub struct Stats {
     pub table_summary_bytes: u64,
     /// The limit on `table_summary_bytes`: [`crate::Options::reader_summary_budget`].
     pub table_summary_budget: u64,
+    /// Heap bytes of decompressed blocks the table readers cache (not part of
+    /// `table_reader_bytes`): at most `block_cache_capacity`.
+    pub block_cache_bytes: u64,
+    /// The limit on `block_cache_bytes`: [`crate::Options::block_cache_size`].
+    pub block_cache_capacity: u64,
     /// Live snapshots.
     pub snapshots: usize,
     /// Flush and compaction counters.
@@ -119,7 +124,9 @@ pub struct Stats {
     pub background_error: Option<String>,
     /// The keyspaces besides the default, by creation: each one's tree and memtables.
     /// The figures above are the default keyspace's, except `memtable_bytes` and
-    /// `frozen_memtables`, which count every keyspace (they share one budget).
+    /// `frozen_memtables`, which count every keyspace (they share one budget), and
+    /// the summary and block cache figures, whose budget and cache every keyspace's
+    /// tables share.
     pub keyspaces: Vec<KeyspaceStats>,
 }
 
@@ -175,6 +182,8 @@ impl Stats {
                 .sum(),
             table_summary_bytes: inner.set.summary_budget().used(),
             table_summary_budget: inner.set.summary_budget().limit(),
+            block_cache_bytes: inner.set.summary_budget().block_cache().usage() as u64,
+            block_cache_capacity: inner.set.summary_budget().block_cache().capacity() as u64,
             frozen_memtables: memtables.frozen.len()
                 + keyspaces.iter().map(|k| k.frozen_memtables).sum::<usize>(),
             wal_bytes: wal_bytes(inner),

@@ -68,7 +68,9 @@ impl Value {
         }
     }
 
-    /// Whether the value is a view into a mapped table rather than a copy.
+    /// Whether the value is a view into a table rather than a copy: into the mapped
+    /// file, or, for a block stored compressed, into its decompressed bytes (which the
+    /// value keeps alive even once the block cache has evicted them).
     ///
     /// # Examples
     /// ```

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use quickcache::{Db, Options};
+use quickcache::fs::RealFs;
+use quickcache::sstable::Table;
+use quickcache::{Compression, Db, Options};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v1");
 
@@ -109,8 +111,9 @@ fn check_contents(db: &Db) {
             "key {k}"
         );
     }
+    // Over the fixture's keys ("key…"): a test may add others beside them.
     let scanned: Vec<(Vec<u8>, Vec<u8>)> = db
-        .iter()
+        .prefix("key")
         .map(|kv| kv.map(|(k, v)| (k, v.as_ref().to_vec())).unwrap())
         .collect();
     let expected: Vec<(Vec<u8>, Vec<u8>)> = model
@@ -119,7 +122,7 @@ fn check_contents(db: &Db) {
         .collect();
     assert_eq!(scanned.len(), expected.len());
     assert!(scanned == expected, "a forward scan differs from the model");
-    let backward = db.iter().rev().count();
+    let backward = db.prefix("key").rev().count();
     assert_eq!(backward, expected.len());
 }
 
@@ -182,6 +185,84 @@ fn a_format_v1_database_takes_writes_and_reopens() {
     db.delete(key(1000)).unwrap();
     check_contents(&db);
     db.close().unwrap();
+}
+
+/// Table format versions and the data blocks' compression of the tables in `dir`.
+fn table_formats(dir: &Path) -> Vec<(u32, Vec<Compression>)> {
+    let mut formats = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension() == Some("sst".as_ref()) {
+            let table = Table::open(&RealFs, &path).unwrap();
+            let blocks = table.data_block_compression().unwrap();
+            formats.push((table.properties().format_version, blocks));
+        }
+    }
+    formats
+}
+
+/// The fixture's tables are of table format version 1, written before compression
+/// existed (every block uncompressed). An engine that compresses every level reads
+/// them beside its own compressed version 2 tables, and its compaction rewrites them
+/// as compressed version 2 tables that read the same.
+#[test]
+fn uncompressed_version_1_tables_read_beside_compressed_ones() {
+    let fixture = table_formats(Path::new(FIXTURE));
+    assert_eq!(fixture.len(), 2);
+    for (version, blocks) in &fixture {
+        assert_eq!(*version, 1);
+        assert!(blocks.iter().all(|&c| c == Compression::None), "{blocks:?}");
+    }
+    let (_dir, path) = open_copy();
+    let zstd = Options {
+        compression: [Compression::Zstd; 7],
+        ..options()
+    };
+    let db = Db::open_with(&path, zstd.clone()).unwrap();
+    check_contents(&db);
+    // A zstd version 2 table in L0, over the two version 1 tables.
+    let extra: Vec<String> = (0..200)
+        .map(|i| format!("{{\"extra\":{i},\"pad\":\"{}\"}}", "p".repeat(60)))
+        .collect();
+    for (i, v) in extra.iter().enumerate() {
+        db.put(format!("extra{i:04}"), v).unwrap();
+    }
+    db.flush().unwrap();
+    let mixed = table_formats(&path);
+    assert_eq!(
+        mixed.iter().filter(|(v, _)| *v == 1).count(),
+        2,
+        "{mixed:?}"
+    );
+    assert!(
+        mixed
+            .iter()
+            .any(|(v, b)| *v == 2 && b.contains(&Compression::Zstd))
+    );
+    check_extra(&db, &extra);
+    check_contents(&db);
+    db.compact_range(..).unwrap();
+    db.close().unwrap();
+    // Every table is now a compressed version 2 table, and the data reads the same.
+    let rewritten = table_formats(&path);
+    assert!(!rewritten.is_empty());
+    assert!(
+        rewritten
+            .iter()
+            .all(|(v, b)| *v == 2 && b.contains(&Compression::Zstd)),
+        "{rewritten:?}"
+    );
+    let db = Db::open_with(&path, options()).unwrap();
+    check_extra(&db, &extra);
+    check_contents(&db);
+    db.close().unwrap();
+}
+
+fn check_extra(db: &Db, extra: &[String]) {
+    for (i, v) in extra.iter().enumerate() {
+        let got = db.get(format!("extra{i:04}")).unwrap().unwrap();
+        assert_eq!(got, v.as_bytes());
+    }
 }
 
 /// Writes the fixture into `QUICKCACHE_FIXTURE_OUT` (a directory that must not exist

@@ -28,6 +28,7 @@ fn verify_checks_the_tables_of_every_keyspace() {
             bloom_bits_per_key: 10,
             base_level_size: 64 << 20,
             level_multiplier: 10,
+            compression: quickcache::compaction::DEFAULT_COMPRESSION,
         },
     };
     let log = set.log_number();

@@ -53,6 +53,7 @@ fn tree_options() -> TreeOptions {
         bloom_bits_per_key: 10,
         base_level_size: 64 << 20,
         level_multiplier: 10,
+        compression: quickcache::compaction::DEFAULT_COMPRESSION,
     }
 }
 

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use quickcache::fs::SimFs;
-use quickcache::{Db, Durability, Error, KeyspaceOptions, Options, WriteBatch, WriteOptions};
+use quickcache::{
+    Compression, Db, Durability, Error, KeyspaceOptions, Options, WriteBatch, WriteOptions,
+};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -122,6 +124,7 @@ fn a_keyspace_flushes_and_compacts_with_its_own_options() {
         bloom_bits_per_key: 5,
         base_level_size: 16 << 10,
         level_multiplier: 4,
+        compression: [Compression::Lz4; 7],
     };
     let index = db.keyspace_with("index", options).unwrap();
     let mut want = Model::new();

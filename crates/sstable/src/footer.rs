@@ -17,8 +17,13 @@ use crate::checksum::checksum;
 use crate::handle::BlockHandle;
 use crate::wire::{self, WireError, WireResult};
 
-/// The table format version this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The table format version this crate writes. Version 2 added compressed data blocks
+/// (trailer types 2 = lz4 and 3 = zstd); nothing else changed.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest table format version this crate still reads: version 1 tables (every
+/// block uncompressed) read as they always did.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 
 /// Identifies a quickcache table. The high first byte and the CR LF catch files
 /// mangled by 7-bit or line-ending conversions, as PNG's signature does.
@@ -37,6 +42,8 @@ pub(crate) const FOOTER_LEN: usize = MAGIC_AT + MAGIC.len();
 /// The decoded footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Footer {
+    /// The table's format version, `OLDEST_READABLE_VERSION..=FORMAT_VERSION`.
+    pub(crate) version: u32,
     pub(crate) index: BlockHandle,
     /// `None` when the table was written without a filter.
     pub(crate) filter: Option<BlockHandle>,
@@ -67,7 +74,7 @@ impl Footer {
             out.extend_from_slice(&h.offset.to_le_bytes());
             out.extend_from_slice(&h.size.to_le_bytes());
         }
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.version.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         let sum = checksum(&out[start..], offset);
         out.extend_from_slice(&sum.to_le_bytes());
@@ -88,7 +95,7 @@ impl Footer {
             return Err(FooterError::Checksum { expected, actual });
         }
         let version = wire::u32_at(bytes, VERSION_AT, "format version")?;
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(wire::bad(VERSION_AT, "format version", "unsupported").into());
         }
         if wire::u32_at(bytes, RESERVED_AT, "reserved footer field")? != 0 {
@@ -96,6 +103,7 @@ impl Footer {
         }
         let filter = handle_at(bytes, FILTER_AT, "filter handle")?;
         Ok(Footer {
+            version,
             index: handle_at(bytes, INDEX_AT, "index handle")?,
             filter: (filter.size != 0).then_some(filter),
             properties: handle_at(bytes, PROPERTIES_AT, "properties handle")?,
@@ -116,6 +124,7 @@ mod tests {
 
     fn sample() -> Footer {
         Footer {
+            version: FORMAT_VERSION,
             index: BlockHandle {
                 offset: 100,
                 size: 20,
@@ -144,6 +153,30 @@ mod tests {
         out.clear();
         none.encode(5, &mut out);
         assert_eq!(Footer::decode(&out, 5), Ok(none));
+        let v1 = Footer {
+            version: 1,
+            ..sample()
+        };
+        out.clear();
+        v1.encode(188, &mut out);
+        assert_eq!(Footer::decode(&out, 188), Ok(v1));
+    }
+
+    #[test]
+    fn refuses_versions_it_does_not_know() {
+        for version in [0, FORMAT_VERSION + 1, u32::MAX] {
+            let mut out = Vec::new();
+            Footer {
+                version,
+                ..sample()
+            }
+            .encode(188, &mut out);
+            let err = Footer::decode(&out, 188).unwrap_err();
+            assert_eq!(
+                err,
+                FooterError::Wire(wire::bad(VERSION_AT, "format version", "unsupported"))
+            );
+        }
     }
 
     #[test]

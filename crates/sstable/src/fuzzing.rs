@@ -14,9 +14,12 @@ use quickcache_fs::Mapping;
 use crate::block::BlockLayout;
 use crate::block::cursor::BlockCursor;
 use crate::bloom::{Bloom, BloomBuilder, key_hash};
+use crate::compression::{compress, decompress};
 use crate::footer::{FOOTER_LEN, Footer};
 use crate::origin::BlockId;
-use crate::{Cursor, InternalKey, KeyRef, Properties, SeqNo, SummaryBudget, Table};
+use crate::{
+    Compression, Cursor, InternalKey, KeyRef, MAX_RAW_LEN, Properties, SeqNo, SummaryBudget, Table,
+};
 
 /// At most this many entries are walked, so that each input runs quickly.
 const MAX_STEPS: usize = 4096;
@@ -54,6 +57,47 @@ pub fn block(data: &[u8]) -> Result<(), Bug> {
         }
     }
     Ok(())
+}
+
+/// Decodes `data[1..]` as the stored contents of a compressed block (`data[0]` even:
+/// lz4, odd: zstd), as the reader would after the block passed its checksum.
+/// Properties: decompression never panics; what it yields has exactly the stated raw
+/// length, at most [`MAX_RAW_LEN`]; the result then walks as a block (see [`block`]).
+/// And `data[1..]` compressed and decompressed again is itself.
+pub fn compressed_block(data: &[u8]) -> Result<(), Bug> {
+    let Some((&selector, stored)) = data.split_first() else {
+        return Ok(());
+    };
+    let kind = match selector % 2 {
+        0 => Compression::Lz4,
+        _ => Compression::Zstd,
+    };
+    if let Ok(raw) = decompress(kind, stored) {
+        let mut pos = 0;
+        let stated = crate::wire::varint32(stored, &mut pos, "raw length").ok();
+        if stated != Some(raw.len() as u32) || raw.len() > MAX_RAW_LEN {
+            return Err(format!(
+                "{kind}: {} bytes decoded, {stated:?} stated",
+                raw.len()
+            ));
+        }
+        block(&raw)?;
+    }
+    if let Some(again) = compress_block(kind, stored) {
+        match decompress(kind, &again) {
+            Ok(back) if back == stored => {}
+            Ok(_) => return Err(format!("{kind}: round trip changed the bytes")),
+            Err(e) => return Err(format!("{kind}: own output refused: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// The stored contents of `raw` compressed as `kind` would be written to a table, or
+/// `None` if the writer would store it uncompressed. For seeds and tests.
+pub fn compress_block(kind: Compression, raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    compress(kind, raw, &mut out).then_some(out)
 }
 
 /// Collects the keys of a full walk; `None` if any step fails or it is too long.

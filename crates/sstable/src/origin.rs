@@ -12,6 +12,14 @@ use crate::wire::WireError;
 pub(crate) enum BlockId {
     /// The n-th data block (counting from 0).
     Data(usize),
+    /// The decompressed contents of the n-th data block, stored compressed at file
+    /// offset `at`: offsets in errors about it are positions in those contents.
+    Decompressed {
+        /// The data block's number.
+        block: usize,
+        /// File offset of its stored (compressed) contents.
+        at: u64,
+    },
     /// The index block.
     Index,
     /// The bloom filter block.
@@ -30,6 +38,11 @@ impl fmt::Display for BlockId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BlockId::Data(n) => write!(f, "data block {n}"),
+            BlockId::Decompressed { block, at } => write!(
+                f,
+                "data block {block} (stored compressed at file offset {at}; \
+                 the offset given is within its decompressed contents)"
+            ),
             BlockId::Index => f.write_str("index block"),
             BlockId::Filter => f.write_str("filter block"),
             BlockId::Properties => f.write_str("properties block"),

@@ -13,7 +13,7 @@
 //! All integers little-endian. An empty table stores zero counts, zero seqnos and
 //! zero-length keys. Followed by the usual block trailer.
 
-use crate::footer::FORMAT_VERSION;
+use crate::footer::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
 use crate::wire::{self, WireResult};
 use crate::{InternalKey, KeyRef, SeqNo};
 
@@ -72,7 +72,7 @@ impl Properties {
     pub(crate) fn decode(buf: &[u8]) -> WireResult<Properties> {
         let mut r = Reader { buf, pos: 0 };
         let format_version = r.u32("format version")?;
-        if format_version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&format_version) {
             return Err(wire::bad(0, "format version", "unsupported"));
         }
         let p = Properties {

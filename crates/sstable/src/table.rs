@@ -1,12 +1,14 @@
 //! `Table`: an open, immutable table read through a map of its file.
 //!
 //! Opening checks the footer, the layout of the blocks, the properties and the index,
-//! and keeps the decoded index in memory; the filter and data blocks are read in place
-//! from the map. Each data block's checksum is verified before its first use (a flag
-//! per block records it); the first lookup or seek in a block also builds a summary of
-//! where seeks in it can start (see `summary.rs`), if the table's [`SummaryBudget`]
-//! has room for it; lookups in blocks without a summary binary-search the block's
-//! restart keys. [`Table::verify`] checks the whole file.
+//! and keeps the decoded index in memory; the filter and the uncompressed data blocks
+//! are read in place from the map. Each data block's checksum is verified before its
+//! first use (a state byte per block records it, and how the block is stored); the
+//! first lookup or seek in an uncompressed block also builds a summary of where seeks
+//! in it can start (see `summary.rs`), if the table's [`SummaryBudget`] has room for
+//! it; lookups in blocks without a summary binary-search the block's restart keys.
+//! A compressed block is decompressed on use and kept in the budget's [`BlockCache`](crate::BlockCache)
+//! (see `cache.rs`). [`Table::verify`] checks the whole file.
 //!
 //! # SIGBUS
 //! The file is mapped (on the real file system). An I/O error on a mapped page, or the
@@ -22,6 +24,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod builder;
+pub(crate) mod cache;
 pub(crate) mod cursor;
 mod get;
 pub(crate) mod iter;
@@ -29,8 +32,10 @@ mod slots;
 mod summary;
 mod verify;
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
 use quickcache_fs::{FileSystem, Mapping};
@@ -40,13 +45,18 @@ use self::budget::SummaryBudget;
 use self::slots::{CHUNK, Chunk};
 use crate::block::BlockLayout;
 use crate::bloom::Bloom;
+use crate::compression::decompress;
 use crate::error::FsSnafu;
 use crate::footer::{FOOTER_LEN, Footer, FooterError};
-use crate::handle::{BlockHandle, check_block};
+use crate::handle::{BlockHandle, Stored, check_block};
 use crate::index::Index;
 use crate::origin::{BlockId, checksum_mismatch, corruption, wire_corruption};
 use crate::window::KeyWindows;
-use crate::{Properties, Result};
+use crate::{Compression, Properties, Result};
+
+/// A data block's state byte before its checksum is verified; after, the block's
+/// compression byte (non-zero).
+const UNVERIFIED: u8 = 0;
 
 /// An open table. See the module documentation for the SIGBUS hazard of mapped files.
 #[derive(Debug, Clone)]
@@ -70,9 +80,16 @@ struct Inner {
     /// Per run of `CHUNK` data blocks, allocated on the first lookup or seek in one
     /// of them: per block, its summary once built.
     summaries: Box<[OnceLock<Box<Chunk>>]>,
-    /// Per data block, whether its checksum was verified (scans read blocks without
-    /// building their summaries).
-    verified: Box<[AtomicBool]>,
+    /// Per data block, [`UNVERIFIED`] or, once its checksum was verified (scans read
+    /// blocks without building their summaries), how it is stored.
+    verified: Box<[AtomicU8]>,
+    /// Which compression types data blocks may have (by the table's version).
+    stored: Stored,
+    /// The table's key in the block cache, unique in the process.
+    cache_id: u64,
+    /// Whether a compressed block was seen (then dropping the table forgets its
+    /// blocks in the cache).
+    compressed_seen: AtomicBool,
     /// Heap bytes of the chunks and summaries set so far, taken from `budget` and
     /// given back when the table is dropped.
     summary_bytes: AtomicUsize,
@@ -127,12 +144,21 @@ impl Table {
         let (footer, footer_at) = read_footer(&map, &file)?;
         let data_end = check_layout(&footer, footer_at, &file)?;
         let properties = read_properties(&map, &file, footer.properties)?;
-        let range = check_block(
+        if properties.format_version != footer.version {
+            let reason = format!(
+                "format version {} in the properties, {} in the footer",
+                properties.format_version, footer.version
+            );
+            let at = footer.properties.offset;
+            return Err(corruption(&file, BlockId::Properties, at, reason));
+        }
+        let (range, _) = check_block(
             &map,
             footer.index,
             data_end_limit(&footer),
             &file,
             BlockId::Index,
+            Stored::Plain,
         )?;
         let layout = BlockLayout::parse(&map, range.start, range.len(), &file, BlockId::Index)?;
         let index = Index::load(&map, &file, layout, data_end)?;
@@ -153,7 +179,13 @@ impl Table {
         let summaries = (0..index.len().div_ceil(CHUNK))
             .map(|_| OnceLock::new())
             .collect();
-        let verified = (0..index.len()).map(|_| AtomicBool::new(false)).collect();
+        let verified = (0..index.len())
+            .map(|_| AtomicU8::new(UNVERIFIED))
+            .collect();
+        let stored = match footer.version {
+            1 => Stored::Plain,
+            _ => Stored::AnyCompression,
+        };
         let user = |k: &Option<crate::InternalKey>| {
             k.as_ref()
                 .map(|k| k.as_ref().user_key.to_vec())
@@ -173,6 +205,9 @@ impl Table {
             windows,
             summaries,
             verified,
+            stored,
+            cache_id: cache::new_table_id(),
+            compressed_seen: AtomicBool::new(false),
             summary_bytes: AtomicUsize::new(0),
             budget,
         };
@@ -199,15 +234,16 @@ impl Table {
     /// Heap bytes this reader holds: the decoded index and the summaries of the data
     /// blocks read by lookups and seeks so far (in chunks of 64 blocks), as far as its
     /// [`SummaryBudget`] admitted them. The filter and
-    /// the data blocks are read in place from the mapping, so they are page cache the
-    /// kernel may drop, not heap, and are not counted.
+    /// the uncompressed data blocks are read in place from the mapping, so they are page
+    /// cache the kernel may drop, not heap, and are not counted; decompressed blocks
+    /// are counted by the [`BlockCache`](crate::BlockCache) that all tables of a budget share.
     pub fn memory_usage(&self) -> usize {
         let inner = &*self.inner;
         size_of::<Inner>()
             + inner.index.heap_bytes()
             + inner.windows.heap_bytes()
             + inner.summaries.len() * size_of::<OnceLock<Box<Chunk>>>()
-            + inner.verified.len() * size_of::<AtomicBool>()
+            + inner.verified.len() * size_of::<AtomicU8>()
             + inner.summary_bytes.load(AtomicOrdering::Relaxed)
     }
 
@@ -234,6 +270,38 @@ impl Table {
         crate::PlainIter::new(self)
     }
 
+    /// How each data block is stored, in order, each block's checksum checked (a
+    /// diagnostic: it reads every block's trailer).
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_fs::SimFs;
+    /// use quickcache_sstable::{Compression, Table, TableBuilder, TableOptions};
+    ///
+    /// let fs = SimFs::new(1);
+    /// let path = std::path::Path::new("/t.sst");
+    /// let options = TableOptions { compression: Compression::Zstd, ..TableOptions::default() };
+    /// let mut builder = TableBuilder::new(&fs, path, options)?;
+    /// builder.add_plain(b"json", br#"{"a":1,"a":1,"a":1,"a":1,"a":1,"a":1,"a":1,"a":1}"#)?;
+    /// builder.add_plain(b"noise", b"\x8f\x02")?;
+    /// builder.finish()?;
+    /// let table = Table::open(&fs, path)?;
+    /// assert_eq!(table.data_block_compression()?, [Compression::Zstd]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn data_block_compression(&self) -> Result<Vec<Compression>> {
+        let inner = &*self.inner;
+        let limit = data_end_limit(&inner.footer);
+        (0..inner.index.len())
+            .map(|i| {
+                let handle = inner.index.handle(i);
+                let id = BlockId::Data(i);
+                check_block(&inner.map, handle, limit, &inner.file, id, inner.stored)
+                    .map(|(_, kind)| kind)
+            })
+            .collect()
+    }
+
     /// Number of data blocks.
     pub(crate) fn block_count(&self) -> usize {
         self.inner.index.len()
@@ -251,28 +319,116 @@ impl Table {
         &self.inner.index
     }
 
-    /// The layout of data block `i`, parsed after verifying its checksum unless that
-    /// was done before. Requires: `i < block_count()`.
-    pub(super) fn verified_layout(&self, i: usize) -> Result<BlockLayout> {
+    /// The bytes and layout of data block `i`, its checksum verified unless that was
+    /// done before: the map itself for a block stored uncompressed (zero-copy), its
+    /// decompressed contents otherwise, from the cache or decompressed now and cached.
+    /// Requires: `i < block_count()`.
+    pub(super) fn block(&self, i: usize) -> Result<(Cow<'_, Mapping>, BlockLayout)> {
+        self.block_filling(i, true)
+    }
+
+    /// [`Table::block`]; a block decompressed now is cached only if `fill_cache`
+    /// (scans, compactions' above all, read each block once: they would only push
+    /// out the blocks that lookups reuse).
+    pub(super) fn block_filling(
+        &self,
+        i: usize,
+        fill_cache: bool,
+    ) -> Result<(Cow<'_, Mapping>, BlockLayout)> {
         let inner = &*self.inner;
-        let (handle, id) = (inner.index.handle(i), BlockId::Data(i));
-        // Relaxed: the flag publishes no data, the mapped bytes never change.
-        let range = if inner.verified[i].load(AtomicOrdering::Relaxed) {
+        let (range, kind) = self.verified(i)?;
+        if kind == Compression::None {
+            let id = BlockId::Data(i);
+            let layout = BlockLayout::parse(&inner.map, range.start, range.len(), &inner.file, id)?;
+            return Ok((Cow::Borrowed(&inner.map), layout));
+        }
+        let raw = self.decompressed(i, kind, range, fill_cache)?;
+        let id = BlockId::Decompressed {
+            block: i,
+            at: inner.index.handle(i).offset,
+        };
+        let layout = BlockLayout::parse(&raw, 0, raw.len(), &inner.file, id)?;
+        Ok((Cow::Owned(raw), layout))
+    }
+
+    /// The range of data block `i`'s stored contents in the map and how they are
+    /// stored, its checksum verified unless that was done before.
+    /// Requires: `i < block_count()`.
+    pub(super) fn verified(&self, i: usize) -> Result<(Range<usize>, Compression)> {
+        let inner = &*self.inner;
+        let handle = inner.index.handle(i);
+        // Relaxed: the state publishes no data, the mapped bytes never change.
+        let state = inner.verified[i].load(AtomicOrdering::Relaxed);
+        if let Some(kind) = Compression::from_byte(state) {
             // `check_block` returned this very range before.
             let start = handle.offset as usize;
-            start..start + handle.size as usize
-        } else {
-            let limit = data_end_limit(&inner.footer);
-            let range = check_block(&inner.map, handle, limit, &inner.file, id)?;
-            inner.verified[i].store(true, AtomicOrdering::Relaxed);
-            range
-        };
-        BlockLayout::parse(&inner.map, range.start, range.len(), &inner.file, id)
+            return Ok((start..start + handle.size as usize, kind));
+        }
+        let limit = data_end_limit(&inner.footer);
+        let id = BlockId::Data(i);
+        let (range, kind) = check_block(&inner.map, handle, limit, &inner.file, id, inner.stored)?;
+        if kind != Compression::None {
+            inner.compressed_seen.store(true, AtomicOrdering::Relaxed);
+        }
+        inner.verified[i].store(kind as u8, AtomicOrdering::Relaxed);
+        Ok((range, kind))
+    }
+
+    /// The decompressed contents of data block `i`, stored compressed: from the cache,
+    /// or decompressed and cached. Requires: `i < block_count()`, the block is stored
+    /// compressed (else an error).
+    pub(super) fn cached_block(&self, i: usize) -> Result<Mapping> {
+        let (range, kind) = self.verified(i)?;
+        self.decompressed(i, kind, range, true)
+    }
+
+    /// The decompressed contents of data block `i`, stored as `kind` at `range` of the
+    /// map (checksum verified): from the cache, or decompressed and cached.
+    fn decompressed(
+        &self,
+        i: usize,
+        kind: Compression,
+        range: Range<usize>,
+        fill_cache: bool,
+    ) -> Result<Mapping> {
+        let inner = &*self.inner;
+        let cache = inner.budget.block_cache();
+        let key = (inner.cache_id, i);
+        if let Some(raw) = cache.get(key) {
+            return Ok(raw);
+        }
+        let raw = decompress_block(&inner.map, &inner.file, i, kind, range)?;
+        Ok(match fill_cache {
+            true => cache.insert(key, raw),
+            false => raw,
+        })
     }
 
     /// The footer, for `verify`.
     pub(crate) fn footer(&self) -> &Footer {
         &self.inner.footer
+    }
+
+    /// Which compression types the data blocks may have, for `verify`.
+    pub(crate) fn stored(&self) -> Stored {
+        self.inner.stored
+    }
+}
+
+/// Decompresses data block `i` of `map`, stored as `kind` at `range`; errors name the
+/// file and the offset of the block's stored contents.
+pub(crate) fn decompress_block(
+    map: &Mapping,
+    file: &Path,
+    i: usize,
+    kind: Compression,
+    range: Range<usize>,
+) -> Result<Mapping> {
+    let start = range.start as u64;
+    let stored = map.get(range).unwrap_or_default();
+    match decompress(kind, stored) {
+        Ok(raw) => Ok(Mapping::from_vec(raw)),
+        Err(e) => Err(wire_corruption(file, BlockId::Data(i), start, e)),
     }
 }
 
@@ -321,7 +477,7 @@ fn check_layout(footer: &Footer, footer_at: u64, file: &Path) -> Result<u64> {
 
 fn read_properties(map: &Mapping, file: &Path, handle: BlockHandle) -> Result<Properties> {
     let limit = map.len().saturating_sub(FOOTER_LEN) as u64;
-    let range = check_block(map, handle, limit, file, BlockId::Properties)?;
+    let (range, _) = check_block(map, handle, limit, file, BlockId::Properties, Stored::Plain)?;
     Properties::decode(&map[range.clone()])
         .map_err(|e| wire_corruption(file, BlockId::Properties, range.start as u64, e))
 }
@@ -329,7 +485,7 @@ fn read_properties(map: &Mapping, file: &Path, handle: BlockHandle) -> Result<Pr
 /// The filter at `handle`, if it passes its checksum and parses.
 pub(crate) fn read_filter(map: &Mapping, file: &Path, handle: BlockHandle) -> Result<Bloom> {
     let limit = map.len().saturating_sub(FOOTER_LEN) as u64;
-    let range = check_block(map, handle, limit, file, BlockId::Filter)?;
+    let (range, _) = check_block(map, handle, limit, file, BlockId::Filter, Stored::Plain)?;
     let start = range.start as u64;
     Bloom::parse(map, range).map_err(|e| wire_corruption(file, BlockId::Filter, start, e))
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use common::*;
 use quickcache_fs::{FileSystem, SimFs};
 use quickcache_sstable::conformance::{Model, check_cursor};
-use quickcache_sstable::{Cursor, Table, TableOptions};
+use quickcache_sstable::{Compression, Cursor, Table, TableOptions};
 
 fn table_of(model: &Model, options: TableOptions) -> Table {
     let fs = SimFs::new(11);
@@ -21,18 +21,24 @@ fn table_of(model: &Model, options: TableOptions) -> Table {
 #[test]
 fn table_cursors_conform_for_every_block_layout() {
     let model = sample_model(150);
-    for (block_size, restart_interval) in [
+    let layouts = [
         (1, 1),
         (64, 1),
         (64, 3),
         (300, 16),
         (4096, 16),
         (1 << 20, 7),
-    ] {
+    ];
+    let kinds = [Compression::None, Compression::Lz4, Compression::Zstd];
+    for ((block_size, restart_interval), compression) in layouts
+        .into_iter()
+        .flat_map(|l| kinds.into_iter().map(move |k| (l, k)))
+    {
         let options = TableOptions {
             block_size,
             restart_interval,
             bloom_bits_per_key: 10,
+            compression,
         };
         let table = table_of(&model, options);
         check_cursor(&mut table.cursor(), &model);

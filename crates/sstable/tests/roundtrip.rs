@@ -11,7 +11,7 @@ use common::*;
 use quickcache_fs::{FileSystem, RealFs, SimFs};
 use quickcache_sstable::conformance::{Model, check_cursor};
 use quickcache_sstable::{
-    Error, InternalKey, KeyRef, SeqNo, Table, TableBuilder, TableOptions, ValueKind,
+    Compression, Error, InternalKey, KeyRef, SeqNo, Table, TableBuilder, TableOptions, ValueKind,
 };
 use quickcheck::{QuickCheck, TestResult};
 
@@ -84,11 +84,21 @@ fn sample_tables_round_trip_with_various_options() {
             block_size: 1,
             restart_interval: 1,
             bloom_bits_per_key: 0,
+            compression: Compression::None,
         },
         TableOptions {
             block_size: 100,
             restart_interval: 3,
             bloom_bits_per_key: 1,
+            compression: Compression::None,
+        },
+        TableOptions {
+            compression: Compression::Lz4,
+            ..small_blocks()
+        },
+        TableOptions {
+            compression: Compression::Zstd,
+            ..TableOptions::default()
         },
     ] {
         let (fs, path) = sim();
@@ -253,6 +263,8 @@ fn prop_round_trip(
         block_size: usize::from(block % 2048) + 1,
         restart_interval: usize::from(restart % 17) + 1,
         bloom_bits_per_key: usize::from(bits % 16),
+        compression: [Compression::None, Compression::Lz4, Compression::Zstd]
+            [usize::from(bits / 16) % 3],
     };
     let (fs, path) = sim();
     build(&fs, path, &model, options);

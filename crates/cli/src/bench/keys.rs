@@ -58,12 +58,16 @@ pub fn write_missing_key(buf: &mut [u8], n: u64) {
     }
 }
 
-/// A source of incompressible values: a 1 MiB random buffer from which each value is
-/// a slice at a pseudo-random offset (no allocation per write).
+/// A source of values: a 1 MiB buffer from which each value is a slice at a
+/// pseudo-random offset (no allocation per write). Random bytes (incompressible) by
+/// default; see [`Values::compressible`].
 #[derive(Debug)]
 pub struct Values {
     data: Vec<u8>,
     size: usize,
+    /// Values start at multiples of this: 1, or the piece size of compressible data
+    /// (so that each value is one whole piece).
+    align: usize,
 }
 
 impl Values {
@@ -72,7 +76,31 @@ impl Values {
         let len = (1 << 20).max(size * 2);
         let mut rng = Rng::new(0x5EED);
         let data = (0..len).map(|_| rng.next_u64() as u8).collect();
-        Values { data, size }
+        Values {
+            data,
+            size,
+            align: 1,
+        }
+    }
+
+    /// Values of `size` bytes of which about a fraction `ratio` is random: the buffer is
+    /// made of `size`-byte pieces, each a random run of `ratio * size` bytes repeated
+    /// to fill it, as db_bench's `--compression_ratio` makes them. `ratio` is clamped
+    /// to `0.01..=1.0`; 1.0 gives [`Values::new`].
+    pub fn compressible(size: usize, ratio: f64) -> Values {
+        let ratio = ratio.clamp(0.01, 1.0);
+        let mut values = Values::new(size);
+        if ratio >= 1.0 || size == 0 {
+            return values;
+        }
+        let run = ((size as f64 * ratio).ceil() as usize).max(1);
+        for piece in values.data.chunks_mut(size) {
+            for i in run..piece.len() {
+                piece[i] = piece[i % run];
+            }
+        }
+        values.align = size;
+        values
     }
 
     /// The value size.
@@ -85,6 +113,7 @@ impl Values {
     pub fn get(&self, seed: u64) -> &[u8] {
         let span = (self.data.len() - self.size) as u64;
         let start = (seed.wrapping_mul(0x9E37_79B9) % span.max(1)) as usize;
+        let start = start - start % self.align;
         &self.data[start..start + self.size]
     }
 }
@@ -102,6 +131,20 @@ mod tests {
         write_missing_key(&mut m, 10);
         assert_ne!(m, b);
         assert_eq!(&m[..15], &b[..15]);
+    }
+
+    #[test]
+    fn compressible_values_repeat_their_random_run() {
+        let half = Values::compressible(100, 0.5);
+        let distinct = |v: &[u8]| v.windows(8).collect::<std::collections::HashSet<_>>().len();
+        for seed in 0..100 {
+            let v = half.get(seed);
+            assert_eq!(v.len(), 100);
+            // Its second half repeats its first: 50 distinct 8-byte windows, not 93.
+            assert_eq!(v[..50], v[50..], "seed {seed}");
+            assert!(distinct(v) <= 50, "{}", distinct(v));
+            assert!(distinct(Values::compressible(100, 1.0).get(seed)) > 85);
+        }
     }
 
     #[test]

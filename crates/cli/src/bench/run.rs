@@ -29,6 +29,10 @@ pub struct Config {
     /// Stop a workload after this long (db_bench's `--duration`); rates are then
     /// over the operations done.
     pub max_duration: Option<Duration>,
+    /// The fraction of each value that is random, the rest repeating it (db_bench's
+    /// `--compression_ratio`): 1.0 (the default) makes incompressible values, 0.5
+    /// values that compress about 2:1 (db_bench's default).
+    pub compression_ratio: f64,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             batch_size: 1000,
             progress: false,
             max_duration: None,
+            compression_ratio: 1.0,
         }
     }
 }
@@ -114,7 +119,7 @@ fn progress_bar(workload: Workload, ops: u64, shown: bool) -> ProgressBar {
 /// The first error an engine operation returned, or a worker thread's panic.
 pub fn run(engine: &dyn Engine, workload: Workload, config: &Config) -> EngineResult<Outcome> {
     let (ops, threads) = plan(workload, config);
-    let values = Values::new(config.value_size);
+    let values = Values::compressible(config.value_size, config.compression_ratio);
     let bar = progress_bar(workload, ops, config.progress);
     let stop = AtomicBool::new(false);
     let start = Instant::now();

@@ -117,19 +117,28 @@ pub(crate) fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliErro
             .duration
             .filter(|s| *s > 0.0)
             .map(std::time::Duration::from_secs_f64),
+        compression_ratio: args.compression_ratio,
         ..Config::default()
     };
+    let mut factory = QuickcacheFactory::default();
+    if let Some(kind) = args.compression {
+        factory.options.compression = [kind; quickcache::compaction::LEVELS];
+    }
+    if let Some(mib) = args.block_cache_mb {
+        factory.options.block_cache_size = mib.saturating_mul(1 << 20);
+    }
     if !args.json {
         writeln!(
             out,
-            "quickcache bench: {} keys of {} B, values of {} B, {} threads, fillsync/fillsync4: num/1000 = {} synced puts\ndirectory {}{}; load average {}",
-            config.num, config.key_size, config.value_size, config.threads, Workload::sync_ops(config.num),
+            "quickcache bench: {} keys of {} B, values of {} B ({} random), {} threads, compression {} (block cache {} MiB), fillsync/fillsync4: num/1000 = {} synced puts\ndirectory {}{}; load average {}",
+            config.num, config.key_size, config.value_size, config.compression_ratio, config.threads,
+            args.compression.map_or("per level (default)", |c| c.name()),
+            factory.options.block_cache_size >> 20, Workload::sync_ops(config.num),
             dir.display(), if temp.is_some() { " (removed afterwards)" } else { "" }, load_average()
         )
         .map_err(output)?;
         out.flush().map_err(output)?;
     }
-    let factory = QuickcacheFactory::default();
     let mut session = Session::new(&factory, &dir, config, loaded);
     let mut outcomes = Vec::new();
     for w in list.iter().copied() {

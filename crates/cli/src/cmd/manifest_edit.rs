@@ -42,14 +42,15 @@ pub(crate) fn describe(payload: &[u8], format: Format) -> Result<Vec<String>, St
     if let Some(def) = &edit.create {
         let o = &def.options;
         lines.push(format!(
-            "create keyspace {id} {}: memtable {} bytes, tables {} bytes, blocks {} bytes, bloom {} bits/key, base level {} bytes, level multiplier {}",
+            "create keyspace {id} {}: memtable {} bytes, tables {} bytes, blocks {} bytes, bloom {} bits/key, base level {} bytes, level multiplier {}, compression {}",
             format.show(def.name.as_bytes()),
             o.memtable_size,
             o.table_size,
             o.block_size,
             o.bloom_bits_per_key,
             o.base_level_size,
-            o.level_multiplier
+            o.level_multiplier,
+            o.compression.map(|c| c.name()).join(",")
         ));
     }
     if edit.drop {
@@ -109,6 +110,7 @@ mod tests {
                     bloom_bits_per_key: 4,
                     base_level_size: 5,
                     level_multiplier: 6,
+                    compression: quickcache::compaction::DEFAULT_COMPRESSION,
                 },
             }),
             last_keyspace: Some(KeyspaceId(3)),
@@ -120,6 +122,10 @@ mod tests {
         assert_eq!(lines[0], "keyspace 3");
         assert!(
             lines[1].starts_with("create keyspace 3 log: memtable 1 bytes"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].ends_with("compression none,none,lz4,lz4,lz4,lz4,zstd"),
             "{lines:?}"
         );
         assert_eq!(lines[2], "last keyspace id 3");

@@ -199,10 +199,11 @@ fn levels_picture(levels: &[LevelStats], l0: L0Limits) -> String {
 
 fn summary(stats: &Stats) -> String {
     format!(
-        "memtable {} ({} frozen), WAL {}; write amplification {:.2}, read amplification {}, space amplification {:.2}",
+        "memtable {} ({} frozen), WAL {}, block cache {}; write amplification {:.2}, read amplification {}, space amplification {:.2}",
         human_bytes(stats.memtable_bytes),
         stats.frozen_memtables,
         human_bytes(stats.wal_bytes),
+        human_bytes(stats.block_cache_bytes),
         stats.write_amplification,
         stats.read_amplification,
         stats.space_amplification
@@ -251,6 +252,8 @@ pub fn stats_json(stats: &Stats) -> String {
         .num("stops", stats.stops)
         .num("stall_ns", stats.stall_time.as_nanos())
         .num("table_reader_bytes", stats.table_reader_bytes)
+        .num("block_cache_bytes", stats.block_cache_bytes)
+        .num("block_cache_capacity", stats.block_cache_capacity)
         .num("snapshots", stats.snapshots)
         .num("flushes", c.flushes)
         .num("flush_bytes", c.flush_bytes)

@@ -24,7 +24,8 @@
 //! tag 8  create keyspace     body: name length u8 | name | memtable size u64 |
 //!                                  table size u64 | block size u32 |
 //!                                  bloom bits per key u32 | base level size u64 |
-//!                                  level multiplier u64
+//!                                  level multiplier u64 | compression u8 × 7
+//!                                  (one per level, L0 first: 1 none, 2 lz4, 3 zstd)
 //! tag 9  drop keyspace       body: empty
 //! tag 10 last keyspace id    body: id u32
 //! ```
@@ -38,7 +39,10 @@
 use quickcache_sstable::{InternalKey, KeyRef, KeyspaceId, SeqNo};
 use snafu::Snafu;
 
-use crate::{KeyspaceDef, Level, TableId, TableInfo, TreeOptions, VersionEdit};
+use crate::{Level, TableId, TableInfo, VersionEdit};
+use keyspace::{decode_keyspace, encode_keyspace};
+
+mod keyspace;
 
 /// The edit encoding version this code writes: the database's format version
 /// (`docs/format/manifest.md`, "Versions").
@@ -138,21 +142,6 @@ pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
     if edit.drop {
         field(out, Tag::DropKeyspace, |_| {});
     }
-}
-
-/// Requires: the name is 1 to 255 bytes (the creator checks it, the decoder too).
-fn encode_keyspace(b: &mut Vec<u8>, def: &KeyspaceDef) {
-    let name = def.name.as_bytes();
-    let name = name.get(..crate::MAX_KEYSPACE_NAME_LEN).unwrap_or(name);
-    b.push(name.len() as u8);
-    b.extend_from_slice(name);
-    let o = &def.options;
-    b.extend_from_slice(&o.memtable_size.to_le_bytes());
-    b.extend_from_slice(&o.table_size.to_le_bytes());
-    b.extend_from_slice(&o.block_size.to_le_bytes());
-    b.extend_from_slice(&o.bloom_bits_per_key.to_le_bytes());
-    b.extend_from_slice(&o.base_level_size.to_le_bytes());
-    b.extend_from_slice(&o.level_multiplier.to_le_bytes());
 }
 
 fn field(out: &mut Vec<u8>, tag: Tag, body: impl FnOnce(&mut Vec<u8>)) {
@@ -284,24 +273,6 @@ fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<
         Tag::LastKeyspace => edit.last_keyspace = Some(KeyspaceId(b.u32("last keyspace id")?)),
     }
     b.finished()
-}
-
-fn decode_keyspace(b: &mut Reader<'_>) -> Result<KeyspaceDef, DecodeError> {
-    let len = usize::from(b.u8("keyspace name length")?);
-    let at = b.at;
-    let name = b.take(len, "keyspace name")?;
-    let name = crate::check_keyspace_name(name)
-        .map_err(|problem| b.bad(at, "keyspace name", problem))?
-        .to_owned();
-    let options = TreeOptions {
-        memtable_size: b.u64("keyspace memtable size")?,
-        table_size: b.u64("keyspace table size")?,
-        block_size: b.u32("keyspace block size")?,
-        bloom_bits_per_key: b.u32("keyspace bloom bits per key")?,
-        base_level_size: b.u64("keyspace base level size")?,
-        level_multiplier: b.u64("keyspace level multiplier")?,
-    };
-    Ok(KeyspaceDef { name, options })
 }
 
 fn decode_table(b: &mut Reader<'_>) -> Result<TableInfo, DecodeError> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use quickcache_fs::{DynFs, SimFs};
-use quickcache_sstable::{InternalKey, KeyspaceId, SeqNo, ValueKind};
+use quickcache_sstable::{Compression, InternalKey, KeyspaceId, SeqNo, ValueKind};
 use quickcheck::{Arbitrary, Gen, quickcheck};
 
 use super::codec::{EDIT_FORMAT, decode, encode};
@@ -97,6 +97,10 @@ fn any_keyspace_part(g: &mut Gen, edit: &mut VersionEdit) {
                 bloom_bits_per_key: u32::arbitrary(g),
                 base_level_size: u64::arbitrary(g),
                 level_multiplier: u64::arbitrary(g),
+                compression: std::array::from_fn(|_| {
+                    let kinds = [Compression::None, Compression::Lz4, Compression::Zstd];
+                    kinds[usize::arbitrary(g) % 3]
+                }),
             };
             edit.create = Some(KeyspaceDef { name, options });
         }
@@ -158,6 +162,7 @@ fn options() -> TreeOptions {
         bloom_bits_per_key: 10,
         base_level_size: 64 << 20,
         level_multiplier: 10,
+        compression: crate::DEFAULT_COMPRESSION,
     }
 }
 
@@ -191,6 +196,7 @@ fn keyspace_fields_follow_the_spec_layout() {
     create.extend_from_slice(&10u32.to_le_bytes());
     create.extend_from_slice(&(64u64 << 20).to_le_bytes());
     create.extend_from_slice(&10u64.to_le_bytes());
+    create.extend_from_slice(&[1, 1, 2, 2, 2, 2, 3]); // none, lz4, zstd per level
     let mut want = vec![EDIT_FORMAT];
     want.extend(field(7, &5u32.to_le_bytes()));
     want.extend(field(8, &create));
@@ -238,6 +244,7 @@ fn keyspace_fields_that_cannot_be_right_are_refused_by_name() {
     let ks = |id: u32| field(7, &id.to_le_bytes());
     let mut create_body = vec![1, b'x'];
     create_body.extend_from_slice(&[0; 40]);
+    create_body.extend_from_slice(&[1; crate::LEVELS]);
     let create = field(8, &create_body);
     let cases: Vec<(Vec<Vec<u8>>, &str, &str)> = vec![
         (vec![ks(1), ks(2)], "keyspace", "appears twice"),

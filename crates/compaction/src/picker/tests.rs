@@ -1,7 +1,9 @@
 //! The picker is pure: every rule is checked on hand-built versions.
 
 use super::*;
+use crate::LEVELS;
 use crate::testing::version_of;
+use quickcache_sstable::Compression;
 
 const MIB: u64 = 1 << 20;
 
@@ -75,12 +77,31 @@ fn l0_takes_the_overlapping_base_level_tables() {
 fn a_lone_table_that_overlaps_nothing_below_moves() {
     let o = CompactionOptions {
         l0_trigger: 1,
+        compression: [Compression::Lz4; LEVELS],
         ..opts()
     };
     let v = version_of(&[(0, 1, "a", "c", MIB, 1), (6, 2, "d", "f", MIB, 1)]);
     let plan = pick(&v, &o, &Busy::default()).unwrap();
     assert!(plan.trivial_move);
     assert!(plan.next_inputs.is_empty());
+}
+
+#[test]
+fn a_lone_table_is_rewritten_into_a_level_compressed_otherwise() {
+    // The default: L0 uncompressed, the bottom (here the base level) zstd.
+    let o = CompactionOptions {
+        l0_trigger: 1,
+        ..opts()
+    };
+    let v = version_of(&[(0, 1, "a", "c", MIB, 1), (6, 2, "d", "f", MIB, 1)]);
+    let plan = pick(&v, &o, &Busy::default()).unwrap();
+    assert_eq!((plan.level, plan.output_level), (Level::L0, Level::BOTTOM));
+    assert!(!plan.trivial_move && plan.next_inputs.is_empty());
+    // lz4 on L5 and zstd on L6: no move from one to the other either.
+    let v = version_of(&[(5, 1, "a", "c", 200 * MIB, 1), (6, 2, "d", "f", MIB, 1)]);
+    let plan = pick(&v, &opts(), &Busy::default()).unwrap();
+    assert_eq!((plan.level, plan.output_level), (l(5), Level::BOTTOM));
+    assert!(!plan.trivial_move);
 }
 
 #[test]

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use quickcache::fs::{FileSystem, SimFs};
 use quickcache::wal::SEGMENT_HEADER_LEN;
 
-use quickcache::Db;
 use quickcache::fs::CrashMode;
+use quickcache::sstable::Table;
+use quickcache::{Compression, Db};
 
 use super::{Base, DIR, key, options};
 
@@ -179,12 +180,25 @@ pub(crate) fn cases(base: &Base) -> Vec<Case> {
         .find(|l| l.files > 0)
         .unwrap()
         .tables[0];
-    for (what, t) in [("L0", l0), ("bottom", bottom)] {
+    // With the default compression, L0 tables are stored uncompressed and the bottom
+    // level's blocks with zstd: the matrix damages both kinds of data block.
+    for (what, t, kind) in [
+        ("L0", l0, Compression::None),
+        ("bottom (zstd blocks)", bottom, Compression::Zstd),
+    ] {
         let path = dir.join(format!("{:06}.sst", t.id));
         assert!(
             fs.exists(&path).unwrap(),
             "{} is not a table",
             path.display()
+        );
+        let blocks = Table::open(fs, &path)
+            .unwrap()
+            .data_block_compression()
+            .unwrap();
+        assert!(
+            blocks.len() > 2 && blocks.iter().all(|&b| b == kind),
+            "table {what}: blocks stored as {blocks:?}"
         );
         // Keys outside the table's range, that no read of it touches.
         let outside: Vec<Vec<u8>> = base

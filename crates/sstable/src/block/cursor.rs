@@ -25,6 +25,10 @@ use crate::{Cursor, KeyRef, Result, TRAILER_LEN};
 #[derive(Debug)]
 pub(crate) struct BlockCursor {
     data: Mapping,
+    /// Whether `data` is the mapping the cursor was made with (a table's map), so
+    /// that switching to another block of that map clones nothing.
+    on_origin: bool,
+    origin: Mapping,
     file: Arc<Path>,
     layout: BlockLayout,
     /// Restart region of the current entry, the position of its restart point and of
@@ -47,6 +51,8 @@ impl BlockCursor {
     /// An invalid cursor over `layout` in `data`.
     pub(crate) fn new(data: Mapping, file: Arc<Path>, layout: BlockLayout) -> Self {
         BlockCursor {
+            origin: data.clone(),
+            on_origin: true,
             data,
             file,
             layout,
@@ -74,7 +80,25 @@ impl BlockCursor {
         self.back_at = None;
     }
 
-    /// The mapped file the block lies in.
+    /// Switches to block `layout` in `bytes`: the mapping the cursor was made with
+    /// when borrowed (no clone when the cursor is on it already), or a block's own
+    /// bytes (a decompressed block) when owned. Invalid afterwards.
+    pub(crate) fn reset_in(&mut self, bytes: std::borrow::Cow<'_, Mapping>, layout: BlockLayout) {
+        match bytes {
+            std::borrow::Cow::Borrowed(_) if self.on_origin => {}
+            std::borrow::Cow::Borrowed(_) => {
+                self.data = self.origin.clone();
+                self.on_origin = true;
+            }
+            std::borrow::Cow::Owned(block) => {
+                self.data = block;
+                self.on_origin = false;
+            }
+        }
+        self.reset(layout);
+    }
+
+    /// The mapped file (or decompressed block) the block lies in.
     pub(crate) fn data(&self) -> &Mapping {
         &self.data
     }

@@ -13,11 +13,21 @@
 //! replace tables all the time, so the summaries follow the live tables. Once the
 //! budget has refused a reservation it refuses every other one until bytes come back,
 //! so that a table does not build summaries only to drop them on every lookup.
+//!
+//! The budget also carries the other heap the readers of its tables share: the
+//! [`BlockCache`] of decompressed blocks (its own limit, see `cache.rs`), so that
+//! whoever hands one budget to every table of a database bounds both.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// A byte limit on the block summaries of the tables that share it; clones share it.
+use super::cache::BlockCache;
+
+/// The block cache of a budget made without one: 8 MiB.
+pub const DEFAULT_BLOCK_CACHE: usize = 8 << 20;
+
+/// A byte limit on the block summaries of the tables that share it, and the cache of
+/// decompressed blocks they share; clones share both.
 ///
 /// # Examples
 /// ```
@@ -40,6 +50,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 #[derive(Debug, Clone)]
 pub struct SummaryBudget {
     shared: Arc<Shared>,
+    cache: BlockCache,
 }
 
 #[derive(Debug)]
@@ -51,7 +62,8 @@ struct Shared {
 }
 
 impl SummaryBudget {
-    /// A budget of `limit` bytes.
+    /// A budget of `limit` bytes, with a block cache of [`DEFAULT_BLOCK_CACHE`] bytes
+    /// of its own.
     pub fn new(limit: u64) -> SummaryBudget {
         SummaryBudget {
             shared: Arc::new(Shared {
@@ -59,7 +71,19 @@ impl SummaryBudget {
                 used: AtomicU64::new(0),
                 full: AtomicBool::new(false),
             }),
+            cache: BlockCache::new(DEFAULT_BLOCK_CACHE),
         }
+    }
+
+    /// The same budget with `cache` as the tables' cache of decompressed blocks.
+    pub fn with_block_cache(mut self, cache: BlockCache) -> SummaryBudget {
+        self.cache = cache;
+        self
+    }
+
+    /// The cache of decompressed blocks the tables opened with this budget share.
+    pub fn block_cache(&self) -> &BlockCache {
+        &self.cache
     }
 
     /// A budget that never refuses: what [`crate::Table::open`] uses.

@@ -6,8 +6,10 @@
 //! +--------------+-----+------------------+--------------+-------------+------------------+-----------+
 //! | data block 0 | ... | data block n - 1 | filter block | index block | properties block | footer    |
 //! +--------------+-----+------------------+--------------+-------------+------------------+-----------+
-//!  each block = contents | compression u8 (1 = none) | checksum u64 LE           footer: 72 bytes
-//!  checksum   = xxh3_64_with_seed(contents ++ compression byte, seed = block's file offset)
+//!  each block = contents | compression u8 | checksum u64 LE                       footer: 72 bytes
+//!  compression: 1 = none, 2 = lz4, 3 = zstd (data blocks only; metadata blocks are 1)
+//!  compressed contents = raw length varint32 | lz4 block or zstd frame of the raw contents
+//!  checksum   = xxh3_64_with_seed(stored contents ++ compression byte, seed = block's offset)
 //!
 //! data / index block contents:
 //! | entry 0 | ... | entry k - 1 | restart offsets u32 LE ... | restart count u32 LE |
@@ -34,13 +36,14 @@ use snafu::ResultExt;
 use crate::block::builder::BlockBuilder;
 use crate::block::cursor::cmp_encoded_to;
 use crate::bloom::BloomBuilder;
+use crate::compression::compress;
 use crate::error::{
     EntryTooLargeSnafu, FsSnafu, InvalidOptionSnafu, OutOfOrderSnafu, PoisonedSnafu,
 };
 use crate::footer::{FORMAT_VERSION, Footer};
 use crate::handle::{BlockHandle, append_trailer};
 use crate::index::separator;
-use crate::{KeyRef, Properties, Result, SeqNo, TRAILER_LEN, ValueKind};
+use crate::{Compression, KeyRef, Properties, Result, SeqNo, TRAILER_LEN, ValueKind};
 
 /// Bytes gathered before they are appended to the file.
 const WRITE_CHUNK: usize = 256 * 1024;
@@ -55,6 +58,10 @@ pub struct TableOptions {
     pub restart_interval: usize,
     /// Bloom filter bits per distinct user key; 0 writes no filter. Default 10.
     pub bloom_bits_per_key: usize,
+    /// How data blocks are compressed. A block that would not shrink by an eighth is
+    /// stored uncompressed whatever this says; the other blocks always are. Default
+    /// [`Compression::None`].
+    pub compression: Compression,
 }
 
 impl Default for TableOptions {
@@ -63,6 +70,7 @@ impl Default for TableOptions {
             block_size: 4096,
             restart_interval: 16,
             bloom_bits_per_key: 10,
+            compression: Compression::None,
         }
     }
 }
@@ -264,9 +272,16 @@ impl TableBuilder {
 
     fn finish_data_block(&mut self) -> Result<()> {
         let start = self.out.len();
-        self.out.extend_from_slice(self.data.finish());
+        let raw = self.data.finish();
+        let kind = match compress(self.options.compression, raw, &mut self.out) {
+            true => self.options.compression,
+            false => {
+                self.out.extend_from_slice(raw);
+                Compression::None
+            }
+        };
         self.data.reset();
-        self.pending = Some(seal(&mut self.out, start, self.flushed));
+        self.pending = Some(seal(&mut self.out, start, self.flushed, kind));
         self.props.data_block_count += 1;
         if self.out.len() >= WRITE_CHUNK {
             self.write_out()?;
@@ -304,18 +319,19 @@ impl TableBuilder {
         let filter = self.bloom.as_ref().map(|bloom| {
             let start = self.out.len();
             bloom.finish(&mut self.out);
-            seal(&mut self.out, start, self.flushed)
+            seal(&mut self.out, start, self.flushed, Compression::None)
         });
         let start = self.out.len();
         self.out.extend_from_slice(self.index.finish());
-        let index = seal(&mut self.out, start, self.flushed);
+        let index = seal(&mut self.out, start, self.flushed, Compression::None);
         self.props.smallest_key = KeyRef::decode(&self.first_key).map(|k| k.to_owned());
         self.props.largest_key = KeyRef::decode(&self.last_key).map(|k| k.to_owned());
         let start = self.out.len();
         self.props.encode(&mut self.out);
-        let properties = seal(&mut self.out, start, self.flushed);
+        let properties = seal(&mut self.out, start, self.flushed, Compression::None);
         let footer_offset = self.flushed + self.out.len() as u64;
         Footer {
+            version: FORMAT_VERSION,
             index,
             filter,
             properties,
@@ -338,11 +354,11 @@ impl TableBuilder {
     }
 }
 
-/// Appends the trailer of the block whose contents start at `out[start..]` and returns
-/// its handle; `out[0]` lies at file offset `flushed`.
-fn seal(out: &mut Vec<u8>, start: usize, flushed: u64) -> BlockHandle {
+/// Appends the trailer of the block whose contents, stored as `kind` says, start at
+/// `out[start..]` and returns its handle; `out[0]` lies at file offset `flushed`.
+fn seal(out: &mut Vec<u8>, start: usize, flushed: u64, kind: Compression) -> BlockHandle {
     let offset = flushed + start as u64;
     let size = (out.len() - start) as u64;
-    append_trailer(out, start, offset);
+    append_trailer(out, start, offset, kind);
     BlockHandle { offset, size }
 }

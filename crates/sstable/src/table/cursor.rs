@@ -51,14 +51,15 @@ impl TableCursor {
         &self.table
     }
 
-    /// Identifies the current entry (its file offset); `None` when invalid.
-    pub(crate) fn position(&self) -> Option<usize> {
-        self.cursor.position()
+    /// Identifies the current entry (its data block and its position in the block's
+    /// bytes), ordered like the entries; `None` when invalid.
+    pub(crate) fn position(&self) -> Option<(usize, usize)> {
+        Some((self.block, self.cursor.position()?))
     }
 
     fn load(&mut self, i: usize) -> Result<()> {
-        let layout = self.table.block_layout(i)?;
-        self.cursor.reset(layout);
+        let (bytes, layout) = self.table.block_layout(i)?;
+        self.cursor.reset_in(bytes, layout);
         self.block = i;
         Ok(())
     }
@@ -119,8 +120,8 @@ impl Cursor for TableCursor {
             if let Some(start) = c.table.seek_start(i, target)? {
                 // Stepping past the interval reads the next restart point: fetch it too.
                 let next_restart = start.layout.restarts + 4 * (start.restart + 1);
-                super::get::touch_lines(c.table.map(), next_restart..next_restart + 1);
-                c.cursor.reset(start.layout);
+                super::get::touch_lines(&start.bytes, next_restart..next_restart + 1);
+                c.cursor.reset_in(start.bytes, start.layout);
                 c.block = i;
                 let inside = start.below.map(|m| (start.pos, m));
                 c.cursor.seek_from_restart(start.restart, inside, target)?;

@@ -7,8 +7,11 @@
 //! summaries are in memory; the interval's lines are then requested all at once (they
 //! do not depend on each other) before the scan decodes them.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::ops::Range;
+
+use quickcache_fs::Mapping;
 
 use super::Table;
 use super::summary::BlockSummary;
@@ -22,9 +25,16 @@ thread_local! {
     static KEY_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
+/// Where a point lookup in one data block starts: the block's bytes, its layout, the
+/// entry and what is known of the key before it (see `seek::scan_from`).
+type GetStart<'a> = (Cow<'a, Mapping>, BlockLayout, usize, Option<usize>);
+
 /// Where a seek in one data block starts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Start {
+#[derive(Debug, Clone)]
+pub(crate) struct Start<'a> {
+    /// The bytes the block's positions refer to: the table's map, or the block's
+    /// decompressed contents.
+    pub(crate) bytes: Cow<'a, Mapping>,
     /// The block.
     pub(crate) layout: BlockLayout,
     /// The restart interval to scan: from its restart point, the last whose key is
@@ -64,12 +74,11 @@ impl Table {
     fn search(&self, user_key: &[u8], snapshot: SeqNo, key: &mut Vec<u8>) -> Result<Option<Entry>> {
         let inner = &*self.inner;
         let target = KeyRef::lookup(user_key, snapshot);
-        let data: &[u8] = &inner.map;
         for i in inner.index.find(target)..inner.index.len() {
-            let Some((layout, pos, below)) = self.get_start(i, target)? else {
+            let Some((bytes, layout, pos, below)) = self.get_start(i, target)? else {
                 continue;
             };
-            let found = seek::scan_from(data, &layout, &inner.file, pos, below, target, key)?;
+            let found = seek::scan_from(&bytes, &layout, &inner.file, pos, below, target, key)?;
             let Some(found) = found else {
                 // Target lies after this block's last key: the answer can only start the next.
                 continue;
@@ -80,7 +89,7 @@ impl Table {
                 .map(|k| Entry {
                     seqno: k.seqno,
                     kind: k.kind,
-                    value: ValueRef::new(inner.map.clone(), found.value_start, found.value_len),
+                    value: ValueRef::new(bytes.into_owned(), found.value_start, found.value_len),
                 }));
         }
         Ok(None)
@@ -91,61 +100,64 @@ impl Table {
     /// up to the next point of the block's summary requested; `None` if the block has
     /// no entries. Requires: `i < block_count()`.
     #[inline]
-    fn get_start(
-        &self,
-        i: usize,
-        target: KeyRef<'_>,
-    ) -> Result<Option<(BlockLayout, usize, Option<usize>)>> {
+    fn get_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<GetStart<'_>>> {
         let inner = &*self.inner;
         let Some(summary) = self.summary(i)? else {
             return Ok(self
                 .unsummarized_start(i, target)?
-                .map(|s| (s.layout, s.pos, s.below)));
+                .map(|s| (s.bytes, s.layout, s.pos, s.below)));
         };
+        let bytes = self.summary_bytes(i, summary)?;
         let Some(s) = summary.get_start(&inner.windows, target) else {
             return Ok(self
-                .summarized_start(i, summary, target)?
-                .map(|s| (s.layout, s.pos, s.below)));
+                .summarized_start(i, summary, bytes, target)?
+                .map(|s| (s.bytes, s.layout, s.pos, s.below)));
         };
-        let layout = summary.layout(crate::origin::BlockId::Data(i));
+        let layout = summary.layout(self.summary_id(i, summary));
         let pos = layout.start + s.from;
         // The scan may read one entry past the point's range: the next point's entry.
         touch_lines(
-            &inner.map,
+            &bytes,
             pos..(layout.start + s.to + LINE).min(layout.restarts),
         );
-        Ok(Some((layout, pos, s.below)))
+        Ok(Some((bytes, layout, pos, s.below)))
     }
 
     /// Where a seek for `target` in data block `i` starts, with the cache lines of that
     /// restart interval (and of the entry after it) requested; `None` if the block has
     /// no entries. Requires: `i < block_count()`.
     #[inline]
-    pub(crate) fn seek_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start>> {
+    pub(crate) fn seek_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start<'_>>> {
         match self.summary(i)? {
-            Some(summary) => self.summarized_start(i, summary, target),
+            Some(summary) => {
+                let bytes = self.summary_bytes(i, summary)?;
+                self.summarized_start(i, summary, bytes, target)
+            }
             None => self.unsummarized_start(i, target),
         }
     }
 
-    /// [`Table::seek_start`] with the summary of block `i`.
+    /// [`Table::seek_start`] with the summary of block `i` and the bytes its
+    /// positions refer to.
     #[inline]
-    fn summarized_start(
-        &self,
+    fn summarized_start<'a>(
+        &'a self,
         i: usize,
         summary: &BlockSummary,
+        bytes: Cow<'a, Mapping>,
         target: KeyRef<'_>,
-    ) -> Result<Option<Start>> {
+    ) -> Result<Option<Start<'a>>> {
         let inner = &*self.inner;
-        let layout = summary.layout(crate::origin::BlockId::Data(i));
+        let layout = summary.layout(self.summary_id(i, summary));
         if let Some((restart, s)) = summary.cursor_start(&inner.windows, target) {
             let pos = layout.start + s.from;
             touch_lines(
-                &inner.map,
+                &bytes,
                 pos..(layout.start + s.to + LINE).min(layout.restarts),
             );
             let below = s.below;
             return Ok(Some(Start {
+                bytes,
                 layout,
                 restart,
                 pos,
@@ -158,14 +170,15 @@ impl Table {
         let restart = match c {
             Candidates { lo, hi } if lo == hi => lo,
             // Restart keys with the target's window: only their bytes can tell.
-            c => seek::last_restart_below(&inner.map, &layout, &inner.file, target, c)?,
+            c => seek::last_restart_below(&bytes, &layout, &inner.file, target, c)?,
         };
         let (from, to) = summary.interval(restart);
         let pos = layout.start + from;
         // The scan may read one entry past the interval: the next restart entry.
         let end = (layout.start + to + LINE).min(layout.restarts);
-        touch_lines(&inner.map, pos..end);
+        touch_lines(&bytes, pos..end);
         Ok(Some(Start {
+            bytes,
             layout,
             restart,
             pos,
@@ -173,23 +186,25 @@ impl Table {
         }))
     }
 
-    /// [`Table::seek_start`] in a block the budget left without a summary: a binary
-    /// search of all its restart keys, read from the block.
-    fn unsummarized_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start>> {
+    /// [`Table::seek_start`] in a block without a summary (the budget left it none,
+    /// or it is stored compressed): a binary search of all its restart keys, read from
+    /// the block.
+    fn unsummarized_start(&self, i: usize, target: KeyRef<'_>) -> Result<Option<Start<'_>>> {
         let inner = &*self.inner;
-        let layout = self.verified_layout(i)?;
+        let (bytes, layout) = self.block(i)?;
         let Some(last) = layout.num_restarts.checked_sub(1) else {
             return Ok(None);
         };
         let all = Candidates { lo: 0, hi: last };
-        let restart = seek::last_restart_below(&inner.map, &layout, &inner.file, target, all)?;
-        let pos = layout.restart_point(&inner.map, restart, &inner.file)?;
+        let restart = seek::last_restart_below(&bytes, &layout, &inner.file, target, all)?;
+        let pos = layout.restart_point(&bytes, restart, &inner.file)?;
         let to = match restart < last {
-            true => layout.restart_point(&inner.map, restart + 1, &inner.file)?,
+            true => layout.restart_point(&bytes, restart + 1, &inner.file)?,
             false => layout.restarts,
         };
-        touch_lines(&inner.map, pos..(to + LINE).min(layout.restarts));
+        touch_lines(&bytes, pos..(to + LINE).min(layout.restarts));
         Ok(Some(Start {
+            bytes,
             layout,
             restart,
             pos,

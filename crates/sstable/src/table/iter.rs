@@ -11,9 +11,9 @@ pub struct Iter {
     back: TableCursor,
     front_started: bool,
     back_started: bool,
-    /// Position of the last entry yielded from each end (entries' file offsets).
-    front_at: Option<usize>,
-    back_at: Option<usize>,
+    /// Position of the last entry yielded from each end (see `TableCursor::position`).
+    front_at: Option<(usize, usize)>,
+    back_at: Option<(usize, usize)>,
     done: bool,
 }
 

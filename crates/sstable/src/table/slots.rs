@@ -8,11 +8,14 @@
 //! the other's reservation given back. A lookup borrows its summary from the table, so
 //! summaries are never evicted (see `budget.rs`).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering as AtomicOrdering;
 
 use super::summary::BlockSummary;
 use super::{Inner, Table};
+use quickcache_fs::Mapping;
+
 use crate::Result;
 use crate::block::BlockLayout;
 use crate::origin::BlockId;
@@ -29,23 +32,28 @@ pub(super) const CHUNK: usize = 64;
 pub(super) type Chunk = [OnceLock<BlockSummary>; CHUNK];
 
 impl Table {
-    /// The layout of data block `i`, its checksum verified on first use, for reading
-    /// it from an end (a scan). That needs no summary, so a table's first scan (a
-    /// compaction's, say) does not pay for summaries it would not use.
-    /// Requires: `i < block_count()`.
-    pub(crate) fn block_layout(&self, i: usize) -> Result<BlockLayout> {
+    /// The bytes and layout of data block `i` (see [`Table::block`]), its checksum
+    /// verified on first use, for reading it from an end (a scan). That needs no
+    /// summary, so a table's first scan (a compaction's, say) does not pay for
+    /// summaries it would not use. Requires: `i < block_count()`.
+    pub(crate) fn block_layout(&self, i: usize) -> Result<(Cow<'_, Mapping>, BlockLayout)> {
         let chunk = self.inner.summaries[i / CHUNK].get();
         match chunk.and_then(|c| c[i % CHUNK].get()) {
-            Some(summary) => Ok(summary.layout(BlockId::Data(i))),
-            None => self.verified_layout(i),
+            Some(summary) if !summary.is_compressed() => Ok((
+                Cow::Borrowed(&self.inner.map),
+                summary.layout(BlockId::Data(i)),
+            )),
+            _ => self.block_filling(i, false),
         }
     }
 
     /// The summary of data block `i`, built when the block is first used, right after
     /// its checksum is verified; `None` if the budget has no room for it (nor for its
-    /// chunk). Requires: `i < block_count()`.
+    /// chunk). The summary of a block stored compressed holds positions in its
+    /// decompressed bytes ([`BlockSummary::is_compressed`]).
+    /// Requires: `i < block_count()`.
     pub(crate) fn summary(&self, i: usize) -> Result<Option<&BlockSummary>> {
-        let Some(chunk) = self.chunk(i / CHUNK) else {
+        let Some(chunk) = self.chunk(i)? else {
             return Ok(None);
         };
         let cell = &chunk[i % CHUNK];
@@ -56,8 +64,12 @@ impl Table {
         if inner.budget.is_full() {
             return Ok(None);
         }
-        let layout = self.verified_layout(i)?;
-        let summary = BlockSummary::build(&inner.map, &layout, &inner.file, &inner.windows)?;
+        let (bytes, layout) = self.block(i)?;
+        let summary = BlockSummary::build(&bytes, &layout, &inner.file, &inner.windows)?;
+        let summary = match bytes {
+            Cow::Borrowed(_) => summary,
+            Cow::Owned(_) => summary.of_compressed_block(),
+        };
         let bytes = summary.heap_bytes();
         if !self.reserve(bytes) {
             return Ok(None);
@@ -69,14 +81,15 @@ impl Table {
         Ok(cell.get())
     }
 
-    /// Chunk `c` of the summary slots, allocated if the budget has room.
-    fn chunk(&self, c: usize) -> Option<&Chunk> {
-        let cell = &self.inner.summaries[c];
+    /// The chunk of summary slots of data block `i`, allocated if the budget has
+    /// room.
+    fn chunk(&self, i: usize) -> Result<Option<&Chunk>> {
+        let cell = &self.inner.summaries[i / CHUNK];
         if let Some(chunk) = cell.get() {
-            return Some(chunk);
+            return Ok(Some(chunk));
         }
         if self.inner.budget.is_full() || !self.reserve(size_of::<Chunk>()) {
-            return None;
+            return Ok(None);
         }
         if cell
             .set(Box::new(std::array::from_fn(|_| OnceLock::new())))
@@ -84,7 +97,7 @@ impl Table {
         {
             self.give_back(size_of::<Chunk>());
         }
-        cell.get().map(|chunk| &**chunk)
+        Ok(cell.get().map(|chunk| &**chunk))
     }
 
     /// Takes `bytes` from the budget for this table's summaries, if it has them.
@@ -113,5 +126,39 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.budget
             .release(self.summary_bytes.load(AtomicOrdering::Relaxed) as u64);
+        if self.compressed_seen.load(AtomicOrdering::Relaxed) {
+            self.budget
+                .block_cache()
+                .forget_table(self.cache_id, self.index.len());
+        }
+    }
+}
+
+impl Table {
+    /// The bytes the positions of data block `i`'s summary refer to: the map, or the
+    /// block's decompressed contents (from the cache, or decompressed and cached).
+    #[inline]
+    pub(crate) fn summary_bytes(
+        &self,
+        i: usize,
+        summary: &BlockSummary,
+    ) -> Result<Cow<'_, Mapping>> {
+        if !summary.is_compressed() {
+            return Ok(Cow::Borrowed(&self.inner.map));
+        }
+        Ok(Cow::Owned(self.cached_block(i)?))
+    }
+
+    /// How errors name data block `i`, given its summary: by the file offset of its
+    /// stored contents too when positions are in its decompressed bytes.
+    #[inline]
+    pub(crate) fn summary_id(&self, i: usize, summary: &BlockSummary) -> BlockId {
+        match summary.is_compressed() {
+            false => BlockId::Data(i),
+            true => BlockId::Decompressed {
+                block: i,
+                at: self.inner.index.handle(i).offset,
+            },
+        }
     }
 }

@@ -40,7 +40,8 @@ const STRIDE: usize = 4;
 #[derive(Debug)]
 pub(crate) struct BlockSummary {
     /// Position of the block in the file (kept here so that a lookup need not read
-    /// the index's handles: one cache miss less).
+    /// the index's handles: one cache miss less); 0 for a block stored compressed,
+    /// whose positions are in its decompressed bytes.
     start: usize,
     /// Position of the restart array, relative to the block's start.
     entries_len: usize,
@@ -52,6 +53,10 @@ pub(crate) struct BlockSummary {
     /// so that windows decide comparisons, and the entries decoded; if not, seeks
     /// binary-search the restart keys in the block.
     windowed: bool,
+    /// Whether the block is stored compressed: its positions are then in its
+    /// decompressed bytes (any copy of them, from the block cache or decompressed
+    /// anew), not in the map.
+    compressed: bool,
     /// The length of the shortest user key before a point inside an interval, at most
     /// `u32::MAX`.
     min_user_len: u32,
@@ -126,9 +131,23 @@ impl BlockSummary {
             entries_len: layout.restarts - layout.start,
             num_restarts: u32::try_from(layout.num_restarts).unwrap_or(u32::MAX),
             windowed: walk.windowed && in_order,
+            compressed: false,
             min_user_len: u32::try_from(walk.min_user_len).unwrap_or(u32::MAX),
             points: Points::new(points),
         })
+    }
+
+    /// Marks the summary as one of a block stored compressed (see `compressed`).
+    pub(crate) fn of_compressed_block(mut self) -> Self {
+        self.compressed = true;
+        self
+    }
+
+    /// Whether the block is stored compressed: its positions are in its decompressed
+    /// bytes.
+    #[inline]
+    pub(crate) fn is_compressed(&self) -> bool {
+        self.compressed
     }
 
     /// Heap bytes of the summary.

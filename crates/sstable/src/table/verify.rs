@@ -6,11 +6,10 @@ use std::sync::Arc;
 use crate::block::BlockLayout;
 use crate::block::cursor::{BlockCursor, cmp_encoded_to};
 use crate::bloom::key_hash;
-use crate::footer::FORMAT_VERSION;
 use crate::handle::check_block;
 use crate::origin::{BlockId, corruption};
-use crate::table::read_filter;
-use crate::{Cursor, KeyRef, Properties, Result, Table, ValueKind};
+use crate::table::{decompress_block, read_filter};
+use crate::{Compression, Cursor, KeyRef, Properties, Result, Table, ValueKind};
 
 /// Running totals of a scan, compared with the stored properties at the end.
 struct Scan {
@@ -30,7 +29,7 @@ impl Table {
         };
         let mut scan = Scan {
             computed: Properties {
-                format_version: FORMAT_VERSION,
+                format_version: self.footer().version,
                 ..Properties::default()
             },
             prev: Vec::new(),
@@ -93,23 +92,27 @@ impl Table {
         Ok(())
     }
 
-    /// A cursor over data block `i` after checking its checksum afresh.
+    /// A cursor over data block `i` after checking its checksum afresh (and
+    /// decompressing it afresh, not from the cache, if it is stored compressed).
     fn verified_block(&self, i: usize) -> Result<BlockCursor> {
         let handle = self.index().handle(i);
         let limit = self.footer().properties.end().unwrap_or(0);
-        let range = check_block(self.map(), handle, limit, self.file(), BlockId::Data(i))?;
-        let layout = BlockLayout::parse(
-            self.map(),
-            range.start,
-            range.len(),
-            self.file(),
-            BlockId::Data(i),
-        )?;
-        Ok(BlockCursor::new(
-            self.map().clone(),
-            Arc::clone(self.file()),
-            layout,
-        ))
+        let id = BlockId::Data(i);
+        let (range, kind) = check_block(self.map(), handle, limit, self.file(), id, self.stored())?;
+        let (bytes, range, id) = match kind {
+            Compression::None => (self.map().clone(), range, id),
+            kind => {
+                let raw = decompress_block(self.map(), self.file(), i, kind, range)?;
+                let len = raw.len();
+                let id = BlockId::Decompressed {
+                    block: i,
+                    at: handle.offset,
+                };
+                (raw, 0..len, id)
+            }
+        };
+        let layout = BlockLayout::parse(&bytes, range.start, range.len(), self.file(), id)?;
+        Ok(BlockCursor::new(bytes, Arc::clone(self.file()), layout))
     }
 
     fn corrupt(&self, id: BlockId, block: usize, reason: impl std::fmt::Display) -> crate::Error {

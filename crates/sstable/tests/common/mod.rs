@@ -9,7 +9,7 @@ use std::path::Path;
 use quickcache_fs::FileSystem;
 use quickcache_sstable::conformance::Model;
 use quickcache_sstable::{
-    Entry, InternalKey, SeqNo, Table, TableBuilder, TableMeta, TableOptions, ValueKind,
+    Compression, Entry, InternalKey, SeqNo, Table, TableBuilder, TableMeta, TableOptions, ValueKind,
 };
 
 pub(crate) fn seq(n: u64) -> SeqNo {
@@ -36,6 +36,7 @@ pub(crate) fn small_blocks() -> TableOptions {
         block_size: 256,
         restart_interval: 4,
         bloom_bits_per_key: 10,
+        compression: Compression::None,
     }
 }
 
