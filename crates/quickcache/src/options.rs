@@ -88,6 +88,13 @@ pub struct Options {
     /// (RocksDB's `max_total_wal_size`): a keyspace written rarely would otherwise
     /// keep every segment since its last write. `None`: four times `memtable_size`.
     pub max_total_wal_size: Option<u64>,
+    /// Bytes of recently written keys kept to validate open transactions
+    /// ([`crate::Transaction`]): each entry costs twice its key plus 64 bytes. Only
+    /// writes made while a transaction is open are kept, and only until no open
+    /// transaction began before them. A transaction open so long that the history
+    /// passes this limit loses its oldest entries and then fails to commit with a
+    /// conflict ([`crate::Error::is_conflict`]). Default 64 MiB.
+    pub transaction_history_bytes: usize,
     /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
     pub fs: DynFs,
     /// Tests' callbacks at named points of background work, to force one
@@ -175,6 +182,7 @@ impl Default for Options {
             reader_summary_budget: 32 << 20,
             flush_on_close: true,
             max_total_wal_size: None,
+            transaction_history_bytes: 64 << 20,
             fs: Arc::new(RealFs::new()),
             sync_points: SyncPoints::default(),
         }
