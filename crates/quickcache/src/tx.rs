@@ -264,6 +264,17 @@ impl Transaction {
     /// [`crate::Error::is_conflict`] if another writer got in first (nothing is
     /// written; retry); a batch too large for one WAL record (the error names the
     /// limit; nothing is written); the errors of [`crate::Db::write`].
+    ///
+    /// # Examples
+    /// A committed (or rolled back) transaction is gone: using it does not compile.
+    /// ```compile_fail
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// tx.commit()?;
+    /// tx.put("k", "v"); // error[E0382]: borrow of moved value: `tx`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn commit(self) -> Result<()> {
         self.commit_with(&WriteOptions::default())
     }
