@@ -36,7 +36,7 @@ fn read_u64(v: Option<quickcache::Value>) -> u64 {
 /// Even accounts live in the default keyspace, odd ones in `savings`.
 fn balance(tx: &mut Transaction, savings: &Keyspace, i: u64) -> quickcache::Result<u64> {
     let key = format!("acct:{i:03}");
-    Ok(read_u64(if i % 2 == 0 {
+    Ok(read_u64(if i.is_multiple_of(2) {
         tx.get(key)?
     } else {
         tx.get_in(savings, key)?
@@ -45,7 +45,7 @@ fn balance(tx: &mut Transaction, savings: &Keyspace, i: u64) -> quickcache::Resu
 
 fn set(tx: &mut Transaction, savings: &Keyspace, i: u64, amount: u64) {
     let key = format!("acct:{i:03}");
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         tx.put(key, amount.to_le_bytes());
     } else {
         tx.put_in(savings, key, amount.to_le_bytes());
