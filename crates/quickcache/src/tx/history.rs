@@ -290,3 +290,113 @@ pub(crate) fn empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(keys: &[&str]) -> WriteBatch {
+        let mut batch = WriteBatch::new();
+        for k in keys {
+            batch.put(k.as_bytes(), b"v").unwrap();
+        }
+        batch
+    }
+
+    fn reads(start: u64, points: &[KsKey]) -> Validation<'_> {
+        Validation {
+            start,
+            points,
+            ranges: &[],
+            writes: Vec::new(),
+            names: Vec::new(),
+        }
+    }
+
+    fn key(k: &str) -> KsKey {
+        (KeyspaceId::DEFAULT, k.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn with_no_transaction_open_writes_are_only_counted_as_forgotten() {
+        let history = ConflictHistory::new(1 << 20);
+        history.lock().record(&batch(&["a"]), 7);
+        assert_eq!(history.sizes(), (0, 0));
+        // A transaction beginning at 5 must wait for seqno 7 before its snapshot.
+        assert_eq!(history.begin(|| 5), (5, 7));
+    }
+
+    #[test]
+    fn only_writes_after_the_start_conflict_and_the_key_is_named() {
+        let history = ConflictHistory::new(1 << 20);
+        let (start, _) = history.begin(|| 10);
+        history.lock().record(&batch(&["a"]), 11);
+        let (a, b) = ([key("a")], [key("b")]);
+        assert!(history.lock().validate(&reads(start, &b)).is_ok());
+        let conflict = history.lock().validate(&reads(start, &a)).unwrap_err();
+        assert_eq!(
+            conflict,
+            Conflict::Key {
+                keyspace: KeyspaceId::DEFAULT,
+                key: b"a".to_vec(),
+                seqno: 11
+            }
+        );
+        assert!(history.lock().validate(&reads(11, &a)).is_ok());
+    }
+
+    #[test]
+    fn ranges_see_keys_inside_them_only() {
+        let history = ConflictHistory::new(1 << 20);
+        let (start, _) = history.begin(|| 1);
+        history.lock().record(&batch(&["m"]), 2);
+        let range = |lower: &str, upper: &str| KsRange {
+            keyspace: KeyspaceId::DEFAULT,
+            lower: Bound::Included(lower.as_bytes().to_vec()),
+            upper: Bound::Excluded(upper.as_bytes().to_vec()),
+        };
+        let check = |r: KsRange| {
+            let ranges = [r];
+            let tx = Validation {
+                ranges: &ranges,
+                ..reads(start, &[])
+            };
+            history.lock().validate(&tx).is_err()
+        };
+        assert!(check(range("a", "z")));
+        assert!(!check(range("a", "m")));
+        assert!(!check(range("n", "z")));
+        assert!(!check(range("z", "a")), "a reversed range holds nothing");
+    }
+
+    #[test]
+    fn ending_trims_to_the_oldest_open_transaction_and_empties_with_none() {
+        let history = ConflictHistory::new(1 << 20);
+        let (old, _) = history.begin(|| 1);
+        history.lock().record(&batch(&["a"]), 2);
+        let (young, _) = history.begin(|| 2);
+        history.lock().record(&batch(&["b"]), 3);
+        assert_eq!(history.sizes(), (2, 2));
+        history.end(old);
+        assert_eq!(
+            history.sizes(),
+            (1, 1),
+            "seqno 2 is at the young one's start"
+        );
+        history.end(young);
+        assert_eq!(history.sizes(), (0, 0));
+        assert_eq!(history.begin(|| 3), (3, 3));
+    }
+
+    #[test]
+    fn past_the_limit_old_entries_go_and_old_transactions_conflict() {
+        let history = ConflictHistory::new(1_000);
+        let (start, _) = history.begin(|| 1);
+        for seqno in 2..40 {
+            history.lock().record(&batch(&["some key"]), seqno);
+        }
+        assert!(history.sizes().1 < 38);
+        let conflict = history.lock().validate(&reads(start, &[])).unwrap_err();
+        assert!(matches!(conflict, Conflict::Forgotten { forgotten } if forgotten > start));
+    }
+}
