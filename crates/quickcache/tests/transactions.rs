@@ -349,3 +349,37 @@ fn a_keyspace_of_another_database_is_refused() {
     assert!(tx.commit().is_err());
     assert_eq!(foreign.get("k").unwrap(), None);
 }
+
+/// An open transaction holds no lock: another thread reads, writes, snapshots,
+/// flushes and commits its own transactions meanwhile (a held lock would hang the
+/// thread, which the watchdog reports).
+#[test]
+fn an_open_transaction_blocks_no_reader_writer_or_other_transaction() {
+    let dog = quickcache_stress::watchdog::Watchdog::start(
+        "an_open_transaction_blocks_no_reader_writer_or_other_transaction",
+        std::time::Duration::from_secs(120),
+    );
+    let (_dir, db) = open();
+    db.put("k", "0").unwrap();
+    let mut open_tx = db.transaction();
+    open_tx.get("k").unwrap();
+    let _ = open_tx.iter().count();
+    open_tx.put("k", "mine");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..100u32 {
+                db.put("k", i.to_string()).unwrap();
+                assert!(db.get("k").unwrap().is_some());
+                assert!(db.snapshot().iter().count() >= 1);
+                db.update(|tx| {
+                    tx.put(format!("other{i}"), "x");
+                    Ok(())
+                })
+                .unwrap();
+            }
+            db.flush().unwrap();
+        });
+    });
+    assert!(open_tx.commit().unwrap_err().is_conflict());
+    dog.finish();
+}
