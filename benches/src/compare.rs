@@ -51,10 +51,11 @@ fn one_round(
         let outcome = session.run(w)?;
         results.add(Metric::Rate(i), name, outcome.ops_per_sec());
         eprintln!(
-            "round {round} {name:<10} {:<17} {:>8}/s  p99 {:>8} ns",
+            "round {round} {name:<10} {:<17} {:>8}/s  p99 {:>8} ns  {}",
             w.name(),
             human_rate(outcome.ops_per_sec()),
-            outcome.latency.percentile(99.0)
+            outcome.latency.percentile(99.0),
+            outcome.note
         );
         if w == Workload::ReadWhileWriting {
             let took = session.reopen()?;

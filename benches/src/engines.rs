@@ -1,12 +1,17 @@
 //! The engines compared, each behind `quickcache_cli::bench::EngineFactory`.
 
 mod fjall;
+mod fjall_tx;
 mod redb;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
 mod sled;
 
 use quickcache_cli::bench::{EngineFactory, QuickcacheFactory};
+
+/// Engines run only when named with `--engines`: they exist for the transactional
+/// workloads, and would repeat another engine's figures on the others.
+pub(crate) const OPT_IN: [&str; 1] = ["fjall-otx"];
 
 /// Every engine this build can run, quickcache first.
 pub(crate) fn all() -> Vec<Box<dyn EngineFactory>> {
@@ -15,6 +20,7 @@ pub(crate) fn all() -> Vec<Box<dyn EngineFactory>> {
         Box::new(fjall::FjallFactory),
         Box::new(sled::SledFactory),
         Box::new(redb::RedbFactory),
+        Box::new(fjall_tx::FjallTxFactory),
     ];
     #[cfg(feature = "rocksdb")]
     let engines = {

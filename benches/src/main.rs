@@ -55,7 +55,11 @@ struct Args {
 
 fn select(list: Option<&str>) -> Result<Vec<Box<dyn EngineFactory>>, String> {
     let all = engines::all();
-    let Some(list) = list else { return Ok(all) };
+    let Some(list) = list else {
+        return Ok((all.into_iter())
+            .filter(|e| !engines::OPT_IN.contains(&e.name()))
+            .collect());
+    };
     let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
     if let Some(unknown) = wanted.iter().find(|w| !all.iter().any(|e| e.name() == **w)) {
         return Err(format!("unknown or not built engine {unknown:?}"));

@@ -15,9 +15,9 @@ const QUIET_POLLS: u32 = 5;
 #[derive(Debug, Default)]
 pub(crate) struct FjallFactory;
 
-struct Fjall {
-    db: Database,
-    tree: Keyspace,
+pub(crate) struct Fjall {
+    pub(crate) db: Database,
+    pub(crate) tree: Keyspace,
 }
 
 impl EngineFactory for FjallFactory {

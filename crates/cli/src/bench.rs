@@ -9,10 +9,13 @@ mod quickcache;
 mod report;
 mod run;
 mod session;
+mod txn;
 mod workers;
 mod workload;
 
-pub use engine::{Engine, EngineError, EngineFactory, EngineResult, KEYSPACES};
+pub use engine::{
+    ACCOUNTS, Engine, EngineError, EngineFactory, EngineResult, HOT_COUNTERS, KEYSPACES, counter,
+};
 pub use histogram::Histogram;
 pub use keys::{Rng, Values, write_key, write_missing_key};
 pub use quickcache::QuickcacheFactory;

@@ -215,9 +215,57 @@ pub enum Error {
     /// The database is closing; the operation was not carried out.
     #[snafu(display("the database is closed"))]
     Closed,
+    /// A transaction could not commit because a key it read or wrote, or a key in a
+    /// range it scanned, was written by another writer after it began (or it stayed
+    /// open longer than the conflict history reaches). Nothing was written: retry it
+    /// ([`Error::is_conflict`], [`crate::Db::update`]).
+    #[snafu(display(
+        "transaction conflict{}: {reason}; nothing was written, retry the transaction",
+        conflict_subject(keyspace, key.as_deref())
+    ))]
+    Conflict {
+        /// The keyspace of the conflicting key (`"default"` for the default one;
+        /// empty when no key is to blame).
+        keyspace: String,
+        /// The conflicting key, if one is to blame.
+        key: Option<Vec<u8>>,
+        /// What happened to it.
+        reason: String,
+    },
+}
+
+/// " on key \"k\" in keyspace \"ks\"", or nothing without a key.
+fn conflict_subject(keyspace: &str, key: Option<&[u8]>) -> String {
+    match key {
+        Some(key) => format!(
+            " on key \"{}\" in keyspace {keyspace:?}",
+            key.escape_ascii()
+        ),
+        None => String::new(),
+    }
 }
 
 impl Error {
+    /// Whether a transaction failed to commit because of a concurrent write: nothing
+    /// was written and running it again may succeed ([`crate::Db::update`] does).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// tx.get("balance")?;
+    /// db.put("balance", "10")?; // another writer
+    /// tx.put("balance", "20");
+    /// let err = tx.commit().unwrap_err();
+    /// assert!(err.is_conflict());
+    /// assert!(err.to_string().contains("\"balance\""), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
+    }
+
     /// Whether stored bytes are damaged (a checksum, a torn manifest, a missing table).
     ///
     /// # Examples

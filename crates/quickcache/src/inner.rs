@@ -80,6 +80,8 @@ pub(crate) struct Inner {
     pub(crate) keyspace_lock: Mutex<()>,
     /// Bytes written to keyspaces since the write-buffer budget was last summed.
     pub(crate) budget_written: AtomicUsize,
+    /// Recently written keys, for validating transactions at commit.
+    pub(crate) history: crate::tx::history::ConflictHistory,
 }
 
 impl fmt::Debug for Inner {

@@ -167,7 +167,7 @@ impl Keyspace {
         let durability = self.inner.durability(options);
         let targets = std::slice::from_ref(&self.state);
         let result = match fill(&mut batch) {
-            Ok(()) => self.inner.write_in(&mut batch, durability, targets, false),
+            Ok(()) => (self.inner).write_in(&mut batch, durability, targets, false, None),
             Err(source) => Err(building(source)),
         };
         if batch.approximate_size() <= SCRATCH_KEEP {

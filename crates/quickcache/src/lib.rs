@@ -54,6 +54,7 @@ mod report;
 mod snapshot;
 mod state;
 mod stats;
+mod tx;
 mod value;
 mod verify;
 mod write;
@@ -71,6 +72,7 @@ pub use options::{Options, WriteOptions};
 pub use report::RecoveryReport;
 pub use snapshot::Snapshot;
 pub use stats::{KeyspaceStats, LevelStats, Stats, TableStats};
+pub use tx::{CompareAndSwapError, Transaction, TxIter, UPDATE_ATTEMPTS};
 pub use value::{Key, Value};
 pub use verify::{FileProblem, VerifyReport, verify, verify_with};
 

@@ -21,6 +21,7 @@ use crate::inner::{BgState, Counters, Inner};
 use crate::keyspace::engine::KsState;
 use crate::snapshot::SnapshotList;
 use crate::state::SuperVersion;
+use crate::tx::history::ConflictHistory;
 use crate::{Options, RecoveryReport};
 
 /// The lock file in the database directory, held (`flock`) while a [`Db`] is open.
@@ -141,6 +142,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         source,
     })?;
     let memtable = Arc::new(memtable);
+    let history = ConflictHistory::new(options.transaction_history_bytes);
     let inner = Arc::new(Inner {
         dir: dir.to_path_buf(),
         visibility: Visibility::new(SeqNo::new(report.last_seqno).unwrap_or(SeqNo::MAX)),
@@ -169,6 +171,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         keyspaces: RwLock::new(keyspaces),
         keyspace_lock: Mutex::new(()),
         budget_written: AtomicUsize::new(0),
+        history,
     });
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;

@@ -129,6 +129,13 @@ pub struct Options {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub create_if_missing: bool,
+    /// Bytes of recently written keys kept to validate open transactions
+    /// ([`crate::Transaction`]): each entry costs twice its key plus 64 bytes. Only
+    /// writes made while a transaction is open are kept, and only until no open
+    /// transaction began before them. A transaction open so long that the history
+    /// passes this limit loses its oldest entries and then fails to commit with a
+    /// conflict ([`crate::Error::is_conflict`]). Default 64 MiB.
+    pub transaction_history_bytes: usize,
     /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
     pub fs: DynFs,
     /// Tests' callbacks at named points of background work, to force one
@@ -219,6 +226,7 @@ impl Default for Options {
             flush_on_close: true,
             max_total_wal_size: None,
             create_if_missing: true,
+            transaction_history_bytes: 64 << 20,
             fs: Arc::new(RealFs::new()),
             sync_points: SyncPoints::default(),
         }

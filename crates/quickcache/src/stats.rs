@@ -116,8 +116,13 @@ pub struct Stats {
     pub block_cache_bytes: u64,
     /// The limit on `block_cache_bytes`: [`crate::Options::block_cache_size`].
     pub block_cache_capacity: u64,
-    /// Live snapshots.
+    /// Live snapshots (an open transaction holds one).
     pub snapshots: usize,
+    /// Open transactions.
+    pub transactions: usize,
+    /// Keys held in the conflict history for open transactions
+    /// ([`crate::Options::transaction_history_bytes`]); 0 when none is open.
+    pub conflict_history_keys: usize,
     /// Flush and compaction counters.
     pub compaction: StatsSnapshot,
     /// The error that put the database in its read-only state, if any.
@@ -163,6 +168,7 @@ impl Stats {
         let levels = level_stats(&version, inner.set.options());
         let keyspaces = keyspace_stats(inner);
         let compaction = inner.set.stats().snapshot();
+        let (transactions, conflict_history_keys) = inner.history.sizes();
         let user_bytes = inner.counters.user_bytes.load(Ordering::Relaxed);
         let total: u64 = levels.iter().map(|l| l.bytes).sum();
         let bottom = levels
@@ -199,6 +205,8 @@ impl Stats {
             stops: inner.counters.stops.load(Ordering::Relaxed),
             stall_time: Duration::from_nanos(inner.counters.stall_nanos.load(Ordering::Relaxed)),
             snapshots: inner.snapshots.len(),
+            transactions,
+            conflict_history_keys,
             compaction,
             background_error: inner.background_error().map(|e| e.to_string()),
             keyspaces,

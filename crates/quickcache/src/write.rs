@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use quickcache_memtable::{Memtable, WriteBatch};
+use quickcache_memtable::{Memtable, Reservation, WriteBatch};
 use quickcache_wal::Durability;
 
 use crate::Options;
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
 use crate::state::{Frozen, SuperVersion};
+use crate::tx::history::Validation;
 
 /// How long a slowed write sleeps.
 const SLOWDOWN: Duration = Duration::from_millis(1);
@@ -88,21 +89,59 @@ impl Inner {
         }
     }
 
-    fn batch_error(operation: &'static str, source: quickcache_memtable::Error) -> Error {
+    /// The ordering point, run under the WAL's lock just before the record is
+    /// staged: validates a transaction against every write numbered before it, numbers
+    /// the batch, and records its keys in the conflict history. Numbered here so the
+    /// WAL holds batches in sequence-number order and a crash keeps a prefix in the
+    /// order readers saw (docs/design.md, "Write order"); validated here so no write
+    /// can be numbered between a transaction's check and its own numbering.
+    pub(crate) fn number<'b>(
+        &self,
+        batch: &'b mut WriteBatch,
+        tx: Option<&Validation<'_>>,
+    ) -> Result<(Reservation<'_>, &'b [u8])> {
+        let mut history = self.history.lock();
+        if let Some(tx) = tx {
+            history.validate(tx).map_err(|c| tx.error(c))?;
+        }
+        let reservation = (self.visibility.reserve(batch.count()))
+            .map_err(|e| Self::batch_error("numbering a batch", e))?;
+        if let Err(e) = batch.set_base_seqno(reservation.first()) {
+            // Published empty: an abandoned reservation would stall visibility.
+            reservation.publish();
+            return Err(Self::batch_error("numbering a batch", e));
+        }
+        if let Some(last) = reservation.last() {
+            history.record(batch, last.get());
+        }
+        Ok((reservation, batch.encoded()))
+    }
+
+    pub(crate) fn batch_error(
+        operation: &'static str,
+        source: quickcache_memtable::Error,
+    ) -> Error {
         Error::Batch {
             operation,
             source: Box::new(source),
         }
     }
 
-    /// Writes one batch: sequence numbers, WAL, memtable, publication.
-    pub(crate) fn write(&self, batch: &mut WriteBatch, durability: Durability) -> Result<()> {
+    /// Writes one batch: sequence numbers, WAL, memtable, publication. A
+    /// transaction's batch comes with its `tx` validation, checked at the ordering
+    /// point ([`Inner::number`]).
+    pub(crate) fn write(
+        &self,
+        batch: &mut WriteBatch,
+        durability: Durability,
+        tx: Option<&Validation<'_>>,
+    ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         self.check_writable()?;
         self.throttle()?;
-        let full = self.apply(batch, durability)?;
+        let full = self.apply(batch, durability, tx)?;
         self.counters
             .user_bytes
             .fetch_add(batch.encoded().len() as u64, Ordering::Relaxed);
@@ -119,25 +158,15 @@ impl Inner {
         &self,
         batch: &mut WriteBatch,
         durability: Durability,
+        tx: Option<&Validation<'_>>,
     ) -> Result<Option<Arc<Memtable>>> {
         let active = self
             .gate
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Numbered under the WAL's lock, just before the record is staged, so the WAL
-        // holds batches in sequence-number order and a crash keeps a prefix in the
-        // order readers saw (docs/design.md, "Write order").
-        let appended = self.wal.append_with(durability, || {
-            let reservation = self.visibility.reserve(batch.count())?;
-            if let Err(e) = batch.set_base_seqno(reservation.first()) {
-                // Published empty: an abandoned reservation would stall visibility.
-                reservation.publish();
-                return Err(e);
-            }
-            Ok((reservation, batch.encoded()))
-        });
+        let appended = self.wal.append_with(durability, || self.number(batch, tx));
         let reservation = match appended {
-            Err(e) => return Err(Self::batch_error("numbering a batch", e)),
+            Err(e) => return Err(e),
             Ok((reservation, Err(source))) => {
                 // From here every path publishes the reservation.
                 reservation.publish();

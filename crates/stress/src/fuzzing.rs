@@ -8,7 +8,7 @@
 //! keyspaces), synced writes, reads, scans, flushes, compactions, drops and
 //! re-creations of keyspace `b`, clean reopens (nothing may be lost) and power losses
 //! (the state must be that after some prefix of the writes, holding every synced one,
-//! with every batch whole in every keyspace).
+//! with every batch whole in every keyspace), and transactions (see `fuzzing/txn.rs`).
 
 use std::sync::Arc;
 
@@ -18,6 +18,8 @@ use quickcache::{Db, Durability, Keyspace, WriteBatch, WriteOptions};
 use crate::check::{Violation, describe_difference, read_consistently, show};
 use crate::power::{DIR, small_options};
 use crate::workload::{Edit, Model, Op, value};
+
+mod txn;
 
 /// Operations read from one input at most (keeps each run short).
 const MAX_OPS: usize = 300;
@@ -62,7 +64,19 @@ fn next_op(data: &[u8]) -> Option<(Step, usize)> {
         13 => Step::Reopen,
         14 => Step::PowerLoss,
         15 => write(vec![put(0, 0)], Durability::Buffered),
-        _ => Step::DropB,
+        // Code 16 was only DropB; two thirds of it now run transactions.
+        _ => match (code / 17) % 3 {
+            0 => Step::DropB,
+            1 => Step::Txn {
+                read: arg(0),
+                also: arg(2),
+                len: usize::from(arg(1)) * 4 + 1,
+            },
+            _ => Step::TxnRace {
+                read: arg(0),
+                written: arg(2),
+            },
+        },
     };
     Some((step, 1 + 4))
 }
@@ -81,6 +95,21 @@ enum Step {
     PowerLoss,
     /// Drops keyspace `b` and creates it again, empty.
     DropB,
+    /// A transaction alone: reads key `read` and scans its keyspace, checking both
+    /// against the model, flips the key (deleted if present, else put) and puts key
+    /// `also` (of its own keyspace), then commits, which must succeed.
+    Txn {
+        read: u8,
+        also: u8,
+        len: usize,
+    },
+    /// A transaction reads key `read`, a plain write puts key `written`, the
+    /// transaction writes `read`: the commit must conflict exactly when the two are
+    /// the same key of the same keyspace.
+    TxnRace {
+        read: u8,
+        written: u8,
+    },
 }
 
 /// The program's state: the disk, the open database, the models and the oracle.
@@ -193,6 +222,8 @@ impl Run {
                 self.states = vec![self.states[at].clone()];
             }
             Step::DropB => self.drop_b()?,
+            Step::Txn { read, also, len } => self.txn(read, also, len)?,
+            Step::TxnRace { read, written } => self.txn_race(read, written)?,
         }
         Ok(())
     }

@@ -58,11 +58,43 @@ pub trait Engine: Send + Sync {
         Err("this engine has no keyspaces".into())
     }
 
+    /// In one serializable transaction, adds 1 to the counter at `key` (8 bytes,
+    /// little-endian; absent is 0), retrying on conflict until it commits. Returns the
+    /// attempts that aborted. Engines without optimistic transactions keep this
+    /// default, which refuses.
+    fn increment(&self, key: &[u8]) -> EngineResult<u64> {
+        let _ = key;
+        Err("this engine has no transactions here".into())
+    }
+
+    /// In one serializable transaction, reads the counters at `from` and `to` and
+    /// moves `amount` from one to the other (wrapping, so the total is kept),
+    /// retrying on conflict until it commits. Returns the attempts that aborted.
+    /// Refused by default, as [`Engine::increment`].
+    fn transfer(&self, from: &[u8], to: &[u8], amount: u64) -> EngineResult<u64> {
+        let _ = (from, to, amount);
+        Err("this engine has no transactions here".into())
+    }
+
     /// Makes everything written so far durable and waits for the engine's background
     /// work (flushes, compactions) to finish, so that the next workload measures the
     /// store, not the tail of the previous one (db_bench's `waitforcompaction`). Called
     /// between workloads, not timed.
     fn settle(&self) -> EngineResult<()>;
+}
+
+/// The counters `txn_increment` spreads its increments over.
+pub const HOT_COUNTERS: u64 = 1_000;
+
+/// The accounts `txn_transfer` moves amounts between.
+pub const ACCOUNTS: u64 = 100_000;
+
+/// Reads a counter value: 8 bytes little-endian, anything else (absent) 0.
+pub fn counter(value: Option<&[u8]>) -> u64 {
+    value
+        .and_then(|v| v.get(..8))
+        .and_then(|v| v.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
 }
 
 /// How many keyspaces the keyspace workloads spread their writes over.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use quickcache::{Db, Keyspace, Options, WriteBatch, WriteOptions};
 
-use super::engine::{Engine, EngineFactory, EngineResult, KEYSPACES};
+use super::engine::{Engine, EngineFactory, EngineResult, KEYSPACES, counter};
 
 /// Bench keyspace number `n`, created on first use.
 fn bench_keyspace(db: &Db, n: usize) -> quickcache::Result<Keyspace> {
@@ -110,6 +110,34 @@ impl Engine for Db {
     }
 
     /// Syncs, then waits for flushes and compactions ([`Db::wait_for_compactions`]).
+    fn increment(&self, key: &[u8]) -> EngineResult<u64> {
+        let mut aborts = 0;
+        loop {
+            let mut tx = self.transaction();
+            let n = counter(tx.get(key)?.as_deref());
+            tx.put(key, n.wrapping_add(1).to_le_bytes());
+            match tx.commit() {
+                Err(e) if e.is_conflict() => aborts += 1,
+                done => return done.map(|()| aborts).map_err(Into::into),
+            }
+        }
+    }
+
+    fn transfer(&self, from: &[u8], to: &[u8], amount: u64) -> EngineResult<u64> {
+        let mut aborts = 0;
+        loop {
+            let mut tx = self.transaction();
+            let a = counter(tx.get(from)?.as_deref());
+            tx.put(from, a.wrapping_sub(amount).to_le_bytes());
+            let b = counter(tx.get(to)?.as_deref());
+            tx.put(to, b.wrapping_add(amount).to_le_bytes());
+            match tx.commit() {
+                Err(e) if e.is_conflict() => aborts += 1,
+                done => return done.map(|()| aborts).map_err(Into::into),
+            }
+        }
+    }
+
     fn settle(&self) -> EngineResult<()> {
         self.sync()?;
         Ok(self.wait_for_compactions()?)

@@ -94,6 +94,7 @@ pub fn plan(workload: Workload, config: &Config) -> (u64, usize) {
     match workload {
         Workload::FillSync => (Workload::sync_ops(config.num), 1),
         Workload::FillSync4 => (Workload::sync_ops(config.num), 4),
+        Workload::TxnIncrement | Workload::TxnTransfer => (config.num, 4),
         Workload::ReadSeq | Workload::ReadReverse => (config.num, 1),
         _ => (config.num, threads),
     }
@@ -151,7 +152,16 @@ pub fn run(engine: &dyn Engine, workload: Workload, config: &Config) -> EngineRe
     for tally in tallies {
         total.merge(&tally?);
     }
-    let note = note(workload, config, writer.transpose()?, elapsed);
+    let mut note = note(workload, config, writer.transpose()?, elapsed);
+    if workload.is_transactional() {
+        let commits = total.latency.count();
+        let attempts = (commits + total.aborts).max(1);
+        note = format!(
+            "abort rate {:.2}% ({} aborts, {commits} commits)",
+            total.aborts as f64 * 100.0 / attempts as f64,
+            total.aborts
+        );
+    }
     let note = match cut_short(&total, ops) {
         Some(why) => format!("{note} ({why})").trim().to_string(),
         None => note,

@@ -60,6 +60,8 @@ pub(crate) struct Tally {
     /// store held fewer keys than `num`), as opposed to being stopped by the time
     /// limit.
     pub(crate) ran_out_of_keys: bool,
+    /// Transaction attempts that aborted on a conflict.
+    pub(crate) aborts: u64,
     /// When the last timed operation ended.
     last: Option<Instant>,
 }
@@ -70,9 +72,10 @@ impl Tally {
         self.bytes += other.bytes;
         self.found += other.found;
         self.ran_out_of_keys |= other.ran_out_of_keys;
+        self.aborts += other.aborts;
     }
 
-    fn time<T>(&mut self, op: impl FnOnce() -> T) -> T {
+    pub(crate) fn time<T>(&mut self, op: impl FnOnce() -> T) -> T {
         let start = Instant::now();
         let out = op();
         let end = Instant::now();
@@ -97,13 +100,15 @@ pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> Eng
         Workload::ReadSeq => scan(ctx, share, false),
         Workload::ReadReverse => scan(ctx, share, true),
         Workload::DeleteRandom => delete(ctx, share, seed),
+        Workload::TxnIncrement => super::txn::increment(ctx, share, seed),
+        Workload::TxnTransfer => super::txn::transfer(ctx, share, seed),
     }
 }
 
 /// Reports progress every `PROGRESS_STEP` operations; `false` once the last timed
 /// operation ended past the deadline (no extra clock read: a slow engine whose
 /// single operations take seconds still stops on time).
-fn tick(ctx: &Ctx<'_>, i: u64, t: &Tally) -> bool {
+pub(crate) fn tick(ctx: &Ctx<'_>, i: u64, t: &Tally) -> bool {
     if i % PROGRESS_STEP == PROGRESS_STEP - 1 {
         ctx.bar.inc(PROGRESS_STEP);
     }

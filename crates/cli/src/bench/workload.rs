@@ -41,6 +41,14 @@ pub enum Workload {
     /// an empty store: compare with `fillbatch`, the same batches in one keyspace.
     /// Only engines with keyspaces; not run by default.
     BatchKeyspaces,
+    /// `num` transactions from four threads, each incrementing one of 1,000 hot
+    /// counters (read then write, retried on conflict). Only engines with optimistic
+    /// transactions; not run by default. The note gives the abort rate.
+    TxnIncrement,
+    /// `num` transactions from four threads, each moving an amount between two of
+    /// 100,000 accounts (two reads, two writes, retried on conflict). Only engines
+    /// with optimistic transactions; not run by default.
+    TxnTransfer,
 }
 
 impl Workload {
@@ -64,7 +72,12 @@ impl Workload {
 
     /// Workloads that only some engines can run (keyspaces): named with
     /// `--benchmarks`, never run by default.
-    pub const EXTRA: [Workload; 2] = [Workload::FillKeyspaces, Workload::BatchKeyspaces];
+    pub const EXTRA: [Workload; 4] = [
+        Workload::FillKeyspaces,
+        Workload::BatchKeyspaces,
+        Workload::TxnIncrement,
+        Workload::TxnTransfer,
+    ];
 
     /// The workload's name on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -84,6 +97,8 @@ impl Workload {
             Workload::ReadWhileWriting => "readwhilewriting",
             Workload::FillKeyspaces => "fill16keyspaces",
             Workload::BatchKeyspaces => "batch16keyspaces",
+            Workload::TxnIncrement => "txn_increment",
+            Workload::TxnTransfer => "txn_transfer",
         }
     }
 
@@ -122,7 +137,14 @@ impl Workload {
                 | Workload::FillSync4
                 | Workload::FillKeyspaces
                 | Workload::BatchKeyspaces
+                | Workload::TxnIncrement
+                | Workload::TxnTransfer
         )
+    }
+
+    /// Whether the workload runs transactions (and reports an abort rate).
+    pub fn is_transactional(self) -> bool {
+        matches!(self, Workload::TxnIncrement | Workload::TxnTransfer)
     }
 
     /// Whether the workload leaves the keys `0..num` in the default keyspace, as the

@@ -155,13 +155,14 @@ impl Db {
         let durability = self.inner.durability(options);
         if checked.targets.is_empty() {
             // Only the default keyspace: its own write path.
-            return self.inner.write(&mut checked.batch, durability);
+            return self.inner.write(&mut checked.batch, durability, None);
         }
         self.inner.write_in(
             &mut checked.batch,
             durability,
             &checked.targets,
             checked.has_default,
+            None,
         )
     }
 
@@ -176,7 +177,7 @@ impl Db {
         let mut batch = SCRATCH_BATCH.take().unwrap_or_default();
         batch.clear();
         let result = match fill(&mut batch) {
-            Ok(()) => self.inner.write(&mut batch, self.inner.durability(options)),
+            Ok(()) => (self.inner).write(&mut batch, self.inner.durability(options), None),
             Err(source) => Err(Error::Batch {
                 operation: "building a write batch",
                 source: Box::new(source),

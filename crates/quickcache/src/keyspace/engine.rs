@@ -15,6 +15,7 @@ use quickcache_wal::{Durability, SegmentId};
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
 use crate::state::{Frozen, SuperVersion};
+use crate::tx::history::Validation;
 
 /// One keyspace other than the default, as the open database serves it.
 ///
@@ -92,13 +93,14 @@ impl Inner {
         durability: Durability,
         targets: &[Arc<KsState>],
         has_default: bool,
+        tx: Option<&Validation<'_>>,
     ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         self.check_writable()?;
         self.throttle()?;
-        let full = self.apply_in(batch, durability, targets, has_default)?;
+        let full = self.apply_in(batch, durability, targets, has_default, tx)?;
         let bytes = batch.encoded().len();
         self.counters
             .user_bytes
@@ -130,26 +132,18 @@ impl Inner {
         durability: Durability,
         targets: &[Arc<KsState>],
         has_default: bool,
+        tx: Option<&Validation<'_>>,
     ) -> Result<Full> {
         let default = has_default.then(|| read(&self.gate));
         let gates: Vec<_> = targets.iter().map(|k| read(&k.gate)).collect();
         for ks in targets {
             ks.check_live()?;
         }
-        // Numbered under the WAL's lock, as the default keyspace's writes are, so the
-        // WAL holds every batch in sequence-number order (docs/design.md, "Write
-        // order").
-        let appended = self.wal.append_with(durability, || {
-            let reservation = self.visibility.reserve(batch.count())?;
-            if let Err(e) = batch.set_base_seqno(reservation.first()) {
-                // Published empty: an abandoned reservation would stall visibility.
-                reservation.publish();
-                return Err(e);
-            }
-            Ok((reservation, batch.encoded()))
-        });
+        // Numbered (and a transaction validated) under the WAL's lock, as the default
+        // keyspace's writes are (`Inner::number`).
+        let appended = self.wal.append_with(durability, || self.number(batch, tx));
         let reservation = match appended {
-            Err(e) => return Err(batch_error("numbering a batch", e)),
+            Err(e) => return Err(e),
             Ok((reservation, Err(source))) => {
                 // From here every path publishes the reservation.
                 reservation.publish();

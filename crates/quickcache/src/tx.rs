@@ -1,0 +1,385 @@
+//! `Transaction`: reads at one snapshot plus the transaction's own writes, applied at
+//! commit as one batch if nothing it read or wrote changed since (optimistic,
+//! serializable).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use quickcache_sstable::KeyspaceId;
+
+pub(crate) mod history;
+mod iter;
+mod retry;
+mod scan;
+
+pub use iter::TxIter;
+pub use retry::{CompareAndSwapError, UPDATE_ATTEMPTS};
+
+use crate::error::Result;
+use crate::inner::Inner;
+use crate::{Keyspace, Snapshot, Value, WriteBatch, WriteOptions};
+use history::{KsKey, KsRange, Validation};
+
+/// The writes of one keyspace: `None` deletes.
+#[derive(Debug, Default)]
+struct KsWrites {
+    /// The handle to write through; `None` for the default keyspace.
+    keyspace: Option<Keyspace>,
+    entries: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+/// A serializable read-write transaction, begun by [`crate::Db::transaction`].
+///
+/// It reads at the snapshot taken when it began, overlaid with its own writes: `get`,
+/// `range` and `prefix` (both directions) see what it put and deleted. Its writes are
+/// buffered in memory and applied at [`Transaction::commit`] as one batch (one WAL
+/// record, atomic across keyspaces).
+///
+/// Commit succeeds only if no key it read or wrote, and no key inside a range it
+/// scanned, was written by anyone else (transaction or plain write) after it began;
+/// otherwise it fails with [`crate::Error::is_conflict`], naming the key, and writes
+/// nothing. That makes every committed transaction equivalent to running alone at its
+/// commit point: serializable, phantoms included. [`crate::Db::update`] retries.
+///
+/// No lock is held while it is open: readers and writers go on. What it pins: its
+/// snapshot (old versions a compaction must keep, as a [`Snapshot`] does) and the
+/// keys written by others since it began, in the conflict history, up to
+/// [`crate::Options::transaction_history_bytes`]; past that it is doomed to conflict.
+///
+/// Dropping it, or [`Transaction::rollback`], discards its writes. `commit` and
+/// `rollback` take it by value, so it cannot be used afterwards.
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quickcache::Db::open(dir.path())?;
+/// db.put("alice", "10")?;
+/// let mut tx = db.transaction();
+/// let alice: u32 = String::from_utf8_lossy(&tx.get("alice")?.unwrap()).parse()?;
+/// tx.put("alice", (alice - 3).to_string());
+/// tx.put("bob", "3");
+/// assert_eq!(tx.get("bob")?.unwrap(), b"3"); // its own write
+/// assert_eq!(db.get("bob")?, None); // not applied yet
+/// tx.commit()?;
+/// assert_eq!(db.get("alice")?.unwrap(), b"7");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Transaction {
+    inner: Arc<Inner>,
+    snapshot: Snapshot,
+    /// The start registered in the conflict history (at or below the snapshot).
+    registered: u64,
+    points: Vec<KsKey>,
+    ranges: Vec<KsRange>,
+    writes: BTreeMap<KeyspaceId, KsWrites>,
+    /// The keyspaces read, for naming them in a conflict.
+    names: BTreeMap<KeyspaceId, String>,
+}
+
+impl fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction")
+            .field("seqno", &self.snapshot.seqno())
+            .field("reads", &self.points.len())
+            .field("ranges", &self.ranges.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transaction {
+    /// Registers in the conflict history, then takes the snapshot: a write numbered
+    /// after registration is recorded, and one before it is at or below `horizon`,
+    /// which the snapshot waits to cover.
+    pub(crate) fn begin(inner: Arc<Inner>) -> Transaction {
+        let (registered, horizon) = inner.history.begin(|| inner.visibility.visible().get());
+        if let Some(horizon) = quickcache_sstable::SeqNo::new(horizon)
+            && inner.visibility.visible() < horizon
+            && inner.visibility.wait_visible(horizon).is_err()
+        {
+            // A stalled database: the snapshot stays below the horizon, so a commit
+            // reports a conflict rather than miss a write.
+        }
+        let snapshot = Snapshot::new(Arc::clone(&inner));
+        Transaction {
+            inner,
+            snapshot,
+            registered,
+            points: Vec::new(),
+            ranges: Vec::new(),
+            writes: BTreeMap::new(),
+            names: BTreeMap::new(),
+        }
+    }
+
+    /// The sequence number the transaction reads at.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// assert_eq!(db.transaction().seqno(), db.snapshot().seqno());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seqno(&self) -> u64 {
+        self.snapshot.seqno()
+    }
+
+    /// The value of `key`: the transaction's own write, else the snapshot's. The key
+    /// joins the read set.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// db.put("k", "after")?; // not seen: the transaction reads its snapshot
+    /// assert_eq!(tx.get("k")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
+        let key = key.as_ref();
+        if let Some(own) = self.own(KeyspaceId::DEFAULT, key) {
+            return Ok(own);
+        }
+        self.points.push((KeyspaceId::DEFAULT, key.to_vec()));
+        self.snapshot.get(key)
+    }
+
+    /// The value of `key` in `keyspace`; see [`Transaction::get`].
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let users = db.keyspace("users")?;
+    /// let mut tx = db.transaction();
+    /// tx.put_in(&users, "ann", "admin");
+    /// assert_eq!(tx.get_in(&users, "ann")?.unwrap(), b"admin");
+    /// assert_eq!(tx.get("ann")?, None); // another keyspace
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get_in(&mut self, keyspace: &Keyspace, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
+        let key = key.as_ref();
+        let id = keyspace.state().id;
+        if let Some(own) = self.own(id, key) {
+            return Ok(own);
+        }
+        self.name(keyspace);
+        self.points.push((id, key.to_vec()));
+        self.snapshot.get_in(keyspace, key)
+    }
+
+    /// Whether `key` has a value; see [`Transaction::get`].
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// tx.put("k", "");
+    /// assert!(tx.contains_key("k")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn contains_key(&mut self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// Sets `key` to `value` when the transaction commits.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// tx.put("a", "1").put("b", "2");
+    /// tx.commit()?;
+    /// assert_eq!(db.get("b")?.unwrap(), b"2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        let value = Some(value.as_ref().to_vec());
+        self.slot(None).insert(key.as_ref().to_vec(), value);
+        self
+    }
+
+    /// Deletes `key` when the transaction commits.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// let mut tx = db.transaction();
+    /// tx.delete("k");
+    /// assert_eq!(tx.get("k")?, None);
+    /// tx.commit()?;
+    /// assert_eq!(db.get("k")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        self.slot(None).insert(key.as_ref().to_vec(), None);
+        self
+    }
+
+    /// Sets `key` to `value` in `keyspace` when the transaction commits, atomically
+    /// with its other writes, whatever keyspaces they are in.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let (orders, stock) = (db.keyspace("orders")?, db.keyspace("stock")?);
+    /// stock.put("widget", "5")?;
+    /// let mut tx = db.transaction();
+    /// tx.put_in(&orders, "o-1", "widget").put_in(&stock, "widget", "4");
+    /// tx.commit()?;
+    /// assert_eq!(stock.get("widget")?.unwrap(), b"4");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_in(
+        &mut self,
+        keyspace: &Keyspace,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> &mut Self {
+        let value = Some(value.as_ref().to_vec());
+        self.slot(Some(keyspace))
+            .insert(key.as_ref().to_vec(), value);
+        self
+    }
+
+    /// Deletes `key` in `keyspace` when the transaction commits.
+    pub fn delete_in(&mut self, keyspace: &Keyspace, key: impl AsRef<[u8]>) -> &mut Self {
+        self.slot(Some(keyspace))
+            .insert(key.as_ref().to_vec(), None);
+        self
+    }
+
+    /// Commits with the database's default durability; see
+    /// [`Transaction::commit_with`].
+    ///
+    /// # Errors
+    /// [`crate::Error::is_conflict`] if another writer got in first (nothing is
+    /// written; retry); a batch too large for one WAL record (the error names the
+    /// limit; nothing is written); the errors of [`crate::Db::write`].
+    ///
+    /// # Examples
+    /// A committed (or rolled back) transaction is gone: using it does not compile.
+    /// ```compile_fail
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// tx.commit()?;
+    /// tx.put("k", "v"); // error[E0382]: borrow of moved value: `tx`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn commit(self) -> Result<()> {
+        self.commit_with(&WriteOptions::default())
+    }
+
+    /// Validates the transaction and applies its writes as one batch, durable as
+    /// `options` ask (synced commits share group commit with other writers). A
+    /// transaction that wrote nothing commits at once: its reads were one snapshot.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::WriteOptions;
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// tx.put("k", "v");
+    /// tx.commit_with(&WriteOptions::synced())?; // survives a power loss
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn commit_with(self, options: &WriteOptions) -> Result<()> {
+        if self.writes.values().all(|w| w.entries.is_empty()) {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::new();
+        for writes in self.writes.values() {
+            for (key, value) in &writes.entries {
+                match (&writes.keyspace, value) {
+                    (None, Some(v)) => batch.put(key, v),
+                    (None, None) => batch.delete(key),
+                    (Some(ks), Some(v)) => batch.put_in(ks, key, v),
+                    (Some(ks), None) => batch.delete_in(ks, key),
+                };
+            }
+        }
+        let mut checked = batch.into_checked(&self.inner)?;
+        let validation = self.validation();
+        let durability = self.inner.durability(options);
+        if checked.targets.is_empty() {
+            return (self.inner).write(&mut checked.batch, durability, Some(&validation));
+        }
+        let (targets, default) = (&checked.targets, checked.has_default);
+        (self.inner).write_in(
+            &mut checked.batch,
+            durability,
+            targets,
+            default,
+            Some(&validation),
+        )
+    }
+
+    /// Discards the transaction's writes (as dropping it does).
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// let mut tx = db.transaction();
+    /// tx.put("k", "v");
+    /// tx.rollback();
+    /// assert_eq!(db.get("k")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rollback(self) {}
+
+    /// What commit validates: everything read, scanned and written.
+    fn validation(&self) -> Validation<'_> {
+        let writes = self
+            .writes
+            .iter()
+            .flat_map(|(id, w)| (w.entries.keys()).map(move |k| (*id, k.as_slice())));
+        let written = self.writes.values().filter_map(|w| w.keyspace.as_ref());
+        let named = written.map(|ks| (ks.state().id, ks.name()));
+        let read = self.names.iter().map(|(id, n)| (*id, n.as_str()));
+        Validation {
+            start: self.snapshot.seqno(),
+            points: &self.points,
+            ranges: &self.ranges,
+            writes: writes.collect(),
+            names: named.chain(read).collect(),
+        }
+    }
+
+    /// The transaction's own write of `key`, if any: `Some(None)` for a delete.
+    fn own(&self, keyspace: KeyspaceId, key: &[u8]) -> Option<Option<Value>> {
+        let value = self.writes.get(&keyspace)?.entries.get(key)?;
+        Some(value.clone().map(Value::owned))
+    }
+
+    /// The write set of `keyspace` (`None`: the default).
+    fn slot(&mut self, keyspace: Option<&Keyspace>) -> &mut BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        let id = keyspace.map_or(KeyspaceId::DEFAULT, |k| k.state().id);
+        let writes = self.writes.entry(id).or_default();
+        if writes.keyspace.is_none() {
+            writes.keyspace = keyspace.cloned();
+        }
+        &mut writes.entries
+    }
+
+    fn name(&mut self, keyspace: &Keyspace) {
+        let id = keyspace.state().id;
+        (self.names.entry(id)).or_insert_with(|| keyspace.name().to_owned());
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.inner.history.end(self.registered);
+    }
+}
