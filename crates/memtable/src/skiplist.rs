@@ -32,11 +32,11 @@ mod store;
 
 use std::cmp::Ordering;
 use std::sync::atomic::Ordering::{Relaxed, Release};
-use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use quickcache_sstable::KeyRef;
 
 use crate::key::{Head, KeyParts};
+use crate::sync::{AtomicU64, AtomicUsize};
 pub(crate) use splice::Splice;
 pub(crate) use store::Id;
 use store::{At, FIELDS, Link, MAX_HEIGHT, NULL, Store, fragment, head_of, word};
