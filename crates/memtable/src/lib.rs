@@ -59,7 +59,12 @@ pub mod fuzzing;
 mod key;
 mod memtable;
 mod skiplist;
+mod sync;
 pub mod visibility;
+
+#[cfg(test)]
+#[cfg(quickcache_loom)]
+mod model_check;
 
 pub use batch::{BatchEntry, BatchFormat, BatchIter, WriteBatch};
 pub use cursor::{MemtableCursor, SharedCursor};

@@ -47,12 +47,13 @@
 //! - Publish only after the whole batch is inserted.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 
 use quickcache_sstable::SeqNo;
 
 use crate::error::{Error, Result};
+use crate::sync::{AtomicU64, Condvar, Mutex, MutexGuard};
 
 /// Hands out sequence numbers and publishes them to readers in order.
 ///

@@ -19,9 +19,9 @@
 //! elsewhere.
 
 use std::alloc::{Layout, handle_alloc_error};
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+
+use crate::sync::{AtomicU64, AtomicUsize, OnceLock};
 
 use crate::arena::{self, Buckets};
 use crate::key::Head;
