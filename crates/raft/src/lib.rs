@@ -49,4 +49,4 @@ pub use log_store::LogStore;
 pub use reader::{Direction, KvReader};
 pub use state_machine::{SnapshotBuilder, StateMachine};
 pub use store::Store;
-pub use types::{Command, NodeId, Op, Raft, Response, TypeConfig};
+pub use types::{Command, Node, NodeId, Op, Raft, Response, TypeConfig};

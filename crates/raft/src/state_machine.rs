@@ -29,8 +29,8 @@ use crate::store::{blocking, encode_json, read_json};
 use crate::{NodeId, Op, Response, TypeConfig, keys};
 
 type Entry = openraft::Entry<TypeConfig>;
-type Membership = StoredMembership<NodeId, openraft::BasicNode>;
-type Meta = SnapshotMeta<NodeId, openraft::BasicNode>;
+type Membership = StoredMembership<NodeId, crate::Node>;
+type Meta = SnapshotMeta<NodeId, crate::Node>;
 
 /// A node's key-value state machine, kept in the node's quickcache database. Made by
 /// [`crate::Store::state_machine`].

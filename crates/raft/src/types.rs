@@ -5,13 +5,13 @@ use std::io::Cursor;
 use serde::{Deserialize, Serialize};
 
 openraft::declare_raft_types!(
-    /// openraft's types for a replicated quickcache: `u64` node ids, nodes known by
-    /// address, [`Command`]s in the log, snapshots as one in-memory buffer.
+    /// openraft's types for a replicated quickcache: `u64` node ids, [`Node`]s known
+    /// by their two addresses, [`Command`]s in the log, snapshots as one buffer.
     pub TypeConfig:
         D = Command,
         R = Response,
         NodeId = NodeId,
-        Node = openraft::BasicNode,
+        Node = Node,
         Entry = openraft::Entry<TypeConfig>,
         SnapshotData = Cursor<Vec<u8>>,
         AsyncRuntime = openraft::TokioRuntime,
@@ -19,6 +19,15 @@ openraft::declare_raft_types!(
 
 /// A node's id in the cluster.
 pub type NodeId = u64;
+
+/// Where a cluster member listens; stored in the membership, so every node knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    /// The client API address (`host:port`), where followers send clients to.
+    pub api_addr: String,
+    /// The Raft RPC address (`host:port`), where peers send Raft messages to.
+    pub raft_addr: String,
+}
 
 /// The `Raft` handle of a quickcache-backed node.
 pub type Raft = openraft::Raft<TypeConfig>;
