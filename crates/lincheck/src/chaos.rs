@@ -6,15 +6,13 @@
 //! keep serving. Every child is ended by its pid when the run ends, also on panic
 //! (`Drop`).
 
-use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::cluster::{Nodes, form};
 use crate::history::{Op, Operation, Output};
 
 /// What a chaos run does.
@@ -59,111 +57,10 @@ impl Rng {
     }
 }
 
-struct Node {
-    id: u64,
-    api: String,
-    raft: String,
-    dir: PathBuf,
-}
-
-/// The cluster's processes; `Drop` kills every one still running, by pid.
-struct Nodes {
-    nodes: Vec<Node>,
-    server: PathBuf,
-    children: Mutex<BTreeMap<u64, Child>>,
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        let mut children = self.children.lock().unwrap_or_else(|p| p.into_inner());
-        for (_, mut child) in std::mem::take(&mut *children) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Nodes {
-    fn new(config: &Config) -> Result<Nodes, String> {
-        let listeners = (0..6)
-            .map(|_| TcpListener::bind("127.0.0.1:0"))
-            .collect::<Result<Vec<_>, _>>();
-        let listeners = listeners.map_err(|e| format!("picking ports: {e}"))?;
-        let ports = listeners
-            .iter()
-            .map(|l| l.local_addr().map(|a| a.port()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("picking ports: {e}"))?;
-        let nodes = (1..=3u64)
-            .zip(ports.chunks(2))
-            .map(|(id, pair)| Node {
-                id,
-                api: format!("127.0.0.1:{}", pair[0]),
-                raft: format!("127.0.0.1:{}", pair[1]),
-                dir: config.dir.join(format!("n{id}")),
-            })
-            .collect();
-        Ok(Nodes {
-            nodes,
-            server: config.server.clone(),
-            children: Mutex::default(),
-        })
-    }
-
-    fn node(&self, id: u64) -> &Node {
-        &self.nodes[(id - 1) as usize]
-    }
-
-    fn start(&self, id: u64) -> Result<(), String> {
-        let node = self.node(id);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(node.dir.with_extension("log"))
-            .map_err(|e| format!("node {id} log: {e}"))?;
-        let log_err = log.try_clone().map_err(|e| format!("node {id} log: {e}"))?;
-        let child = Command::new(&self.server)
-            .args([
-                "--id",
-                &id.to_string(),
-                "--http",
-                &node.api,
-                "--raft",
-                &node.raft,
-                "--heartbeat-ms",
-                "100",
-            ])
-            .arg("--db")
-            .arg(&node.dir)
-            .args(["--snapshot-logs", "300"])
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", self.server.display()))?;
-        self.lock().insert(id, child);
-        Ok(())
-    }
-
-    fn kill(&self, id: u64) {
-        if let Some(mut child) = self.lock().remove(&id) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn is_running(&self, id: u64) -> bool {
-        self.lock().contains_key(&id)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Child>> {
-        self.children.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// Runs the chaos described by `config` and returns its history.
 pub async fn run(config: &Config) -> Result<Run, String> {
-    let nodes = Arc::new(Nodes::new(config)?);
+    let flags = ["--heartbeat-ms", "100", "--snapshot-logs", "300"];
+    let nodes = Arc::new(Nodes::new(config.server.clone(), &config.dir, 3, &flags)?);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
@@ -193,52 +90,6 @@ pub async fn run(config: &Config) -> Result<Run, String> {
     }
     let history = std::mem::take(&mut *history.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(Run { history, kills })
-}
-
-/// Initializes node 1 and makes all three voters, retrying for at most 30 s.
-async fn form(nodes: &Nodes, http: &reqwest::Client) -> Result<(), String> {
-    let first = &nodes.node(1).api;
-    let limit = Instant::now() + Duration::from_secs(30);
-    while post(http, first, "/cluster/init", json!({})).await.is_err() {
-        if Instant::now() > limit {
-            return Err("node 1 never accepted /cluster/init".into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for id in 2..=3 {
-        let node = nodes.node(id);
-        let learner = json!({ "id": id, "api_addr": node.api, "raft_addr": node.raft });
-        post(http, first, "/cluster/add-learner", learner).await?;
-    }
-    post(
-        http,
-        first,
-        "/cluster/change-membership",
-        json!({ "members": [1, 2, 3] }),
-    )
-    .await?;
-    Ok(())
-}
-
-async fn post(
-    http: &reqwest::Client,
-    addr: &str,
-    path: &str,
-    body: Value,
-) -> Result<Value, String> {
-    let response = http
-        .post(format!("http://{addr}{path}"))
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let body: Value = response.json().await.map_err(|e| e.to_string())?;
-    if status.is_success() {
-        Ok(body)
-    } else {
-        Err(format!("{path}: {status} {body}"))
-    }
 }
 
 /// Kills a node (the leader half the time) every 1–3 s and restarts it 0.5–2 s later,

@@ -18,4 +18,5 @@
 
 pub mod chaos;
 pub mod checker;
+pub mod cluster;
 pub mod history;
