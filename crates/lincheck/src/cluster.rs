@@ -149,11 +149,12 @@ pub async fn form(nodes: &Nodes, http: &reqwest::Client) -> Result<(), String> {
         let learner = json!({ "id": id, "api_addr": node.api, "raft_addr": node.raft });
         post(http, first, "/cluster/add-learner", learner).await?;
     }
+    let members: Vec<u64> = nodes.nodes.iter().map(|n| n.id).collect();
     post(
         http,
         first,
         "/cluster/change-membership",
-        json!({ "members": [1, 2, 3] }),
+        json!({ "members": members }),
     )
     .await?;
     Ok(())

@@ -31,7 +31,7 @@ async fn a_history_under_kills_and_restarts_is_linearizable() {
         .await
         .unwrap_or_else(|_| panic!("chaos run exceeded 90 s\n{}", chaos::node_logs(dir.path())))
         .unwrap_or_else(|e| panic!("{e}\n{}", chaos::node_logs(dir.path())));
-    assert!(run.kills >= 3, "only {} kills", run.kills);
+    assert!(run.kills >= 2, "only {} kills", run.kills);
     let acknowledged = run.history.iter().filter(|o| o.ret.is_some()).count();
     assert!(
         acknowledged > 500,
