@@ -63,7 +63,7 @@ pub fn write(history: &[Operation], mut out: impl Write) -> std::io::Result<()> 
     out.flush()
 }
 
-/// Reads a history written by [`write`]; errors name the line.
+/// Reads a history written by [`write()`]; errors name the line.
 pub fn read(input: impl BufRead) -> Result<Vec<Operation>, String> {
     let mut history = Vec::new();
     for (number, line) in input.lines().enumerate() {

@@ -12,7 +12,7 @@ use crate::error::{DbSnafu, DecodeSnafu, EncodeSnafu, Result, TaskSnafu, WrongId
 use crate::{KvReader, LogStore, NodeId, StateMachine, keys};
 
 /// One node's quickcache database, holding its Raft log, the log's metadata and the
-/// replicated state machine (see [`crate::keys`] for the layout).
+/// replicated state machine (the key layout is in docs/raft.md).
 ///
 /// Cheap to clone; every clone shares the database, which is closed when the last
 /// clone (including every [`LogStore`], [`StateMachine`] and [`KvReader`] made from
