@@ -13,7 +13,7 @@
 //! new one, never a mix.
 
 use std::io::Cursor;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
@@ -37,17 +37,33 @@ type Meta = SnapshotMeta<NodeId, crate::Node>;
 #[derive(Debug, Clone)]
 pub struct StateMachine {
     db: Arc<Db>,
+    current: CurrentSnapshotLock,
 }
 
-/// Builds snapshots of a [`StateMachine`]; openraft runs it beside the state machine.
+/// Builds snapshots of a [`StateMachine`]. openraft runs a build in its own task,
+/// concurrently with applies and installs on the state machine.
 #[derive(Debug, Clone)]
 pub struct SnapshotBuilder {
     db: Arc<Db>,
+    current: CurrentSnapshotLock,
+}
+
+/// Serializes replacing the current snapshot: a build that started before an install
+/// must not store its older snapshot over the installed one (the log before the
+/// installed snapshot may already be purged, so the older one could not be followed
+/// by the log). Guards no data, so a poisoned lock is taken as is.
+type CurrentSnapshotLock = Arc<Mutex<()>>;
+
+fn lock(current: &Mutex<()>) -> MutexGuard<'_, ()> {
+    current.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl StateMachine {
     pub(crate) fn new(db: Arc<Db>) -> StateMachine {
-        StateMachine { db }
+        StateMachine {
+            db,
+            current: CurrentSnapshotLock::default(),
+        }
     }
 
     fn applied_state(&self) -> Result<(Option<LogId<NodeId>>, Membership)> {
@@ -143,6 +159,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
         SnapshotBuilder {
             db: Arc::clone(&self.db),
+            current: Arc::clone(&self.current),
         }
     }
 
@@ -159,9 +176,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError<NodeId>> {
         let meta = meta.clone();
         let signature = Some(meta.signature());
-        blocking(&self.db, move |db| install(db, &meta, data.into_inner()))
-            .await
-            .map_err(|e| error::storage(ErrorSubject::Snapshot(signature), ErrorVerb::Write, &e))
+        let current = Arc::clone(&self.current);
+        blocking(&self.db, move |db| {
+            let data = data.into_inner();
+            let _replacing = lock(&current);
+            install(db, &meta, data)
+        })
+        .await
+        .map_err(|e| error::storage(ErrorSubject::Snapshot(signature), ErrorVerb::Write, &e))
     }
 
     async fn get_current_snapshot(
@@ -209,9 +231,10 @@ fn install(db: &Db, meta: &Meta, data: Vec<u8>) -> Result<()> {
 }
 
 /// Builds a snapshot from one consistent view and stores it, synced, as the current
-/// snapshot. Its id is `<term>-<node>-<index>-<view seqno>`: unique on this node,
-/// since a view's sequence number only grows.
-fn build(db: &Db) -> Result<(Meta, Vec<u8>)> {
+/// snapshot unless a newer one is current by then. Its id is
+/// `<term>-<node>-<index>-<view seqno>`: unique on this node, since a view's sequence
+/// number only grows.
+fn build(db: &Db, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
     let view = db.snapshot();
     let last_log_id: Option<LogId<NodeId>> =
         read_json(view.get(keys::APPLIED), "last applied log id")?;
@@ -234,27 +257,72 @@ fn build(db: &Db) -> Result<(Meta, Vec<u8>)> {
         last_membership: last_membership.unwrap_or_default(),
         snapshot_id,
     };
+    store_if_newer(db, current, &meta, &data)?;
+    Ok((meta, data))
+}
+
+/// Stores `meta` and `data` as the current snapshot (synced) unless the current one
+/// covers more of the log; returns whether it stored them. (One covering the same
+/// log has the same content; the newer id replaces it, so that the current snapshot
+/// is the one openraft was last given.)
+fn store_if_newer(db: &Db, current: &Mutex<()>, meta: &Meta, data: &[u8]) -> Result<bool> {
+    let _replacing = lock(current);
+    let stored: Option<Meta> = read_json(db.get(keys::SNAPSHOT_META), "snapshot metadata")?;
+    if stored.is_some_and(|stored| stored.last_log_id > meta.last_log_id) {
+        return Ok(false);
+    }
     let mut batch = WriteBatch::new();
-    batch.put(
-        keys::SNAPSHOT_META,
-        encode_json(&meta, "snapshot metadata")?,
-    );
-    batch.put(keys::SNAPSHOT_DATA, &data);
+    batch.put(keys::SNAPSHOT_META, encode_json(meta, "snapshot metadata")?);
+    batch.put(keys::SNAPSHOT_DATA, data);
     db.write_with(batch, &WriteOptions::synced())
         .context(DbSnafu {
             operation: "storing a built snapshot",
         })?;
-    Ok((meta, data))
+    Ok(true)
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let (meta, data) = blocking(&self.db, build)
+        let current = Arc::clone(&self.current);
+        let (meta, data) = blocking(&self.db, move |db| build(db, &current))
             .await
             .map_err(|e| error::storage(ErrorSubject::Snapshot(None), ErrorVerb::Write, &e))?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openraft::CommittedLeaderId;
+
+    fn meta(index: u64) -> Meta {
+        Meta {
+            last_log_id: Some(LogId::new(CommittedLeaderId::new(1, 1), index)),
+            last_membership: Membership::default(),
+            snapshot_id: format!("s{index}"),
+        }
+    }
+
+    #[test]
+    fn an_older_build_never_replaces_a_newer_current_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let current = Mutex::new(());
+        assert!(store_if_newer(&db, &current, &meta(12), b"twelve").unwrap());
+        // A build that took its view at index 2, finishing after the install of 12.
+        assert!(!store_if_newer(&db, &current, &meta(2), b"two").unwrap());
+        let stored: Option<Meta> = read_json(db.get(keys::SNAPSHOT_META), "meta").unwrap();
+        assert_eq!(stored.map(|m| m.snapshot_id).as_deref(), Some("s12"));
+        assert_eq!(
+            db.get(keys::SNAPSHOT_DATA).unwrap().unwrap().to_vec(),
+            b"twelve"
+        );
+        // The same log covered: the newer build replaces it.
+        assert!(store_if_newer(&db, &current, &meta(12), b"twelve again").unwrap());
+        assert!(store_if_newer(&db, &current, &meta(20), b"twenty").unwrap());
     }
 }
