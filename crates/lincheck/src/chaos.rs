@@ -186,7 +186,8 @@ async fn client(
 }
 
 /// Performs one operation. `None`: it certainly did not happen (refused connection,
-/// a 4xx, or a read that got no value), so the history omits it.
+/// a 4xx, a 503 with code `no_leader`, or a read that got no value), so the history
+/// omits it.
 async fn perform(http: &reqwest::Client, addr: &str, key: &str, op: &Op) -> Option<Output> {
     let url = format!("http://{addr}/kv/{key}");
     let request = match op {
@@ -206,6 +207,8 @@ async fn perform(http: &reqwest::Client, addr: &str, key: &str, op: &Op) -> Opti
         (Op::Get, _, _) => None,
         (_, 200, Some(_)) => Some(Output::Ok),
         (_, 400..=499, _) => None,
+        // Refused before it was proposed: no node knew a leader.
+        (_, 503, Some(body)) if body["code"] == "no_leader" => None,
         _ => Some(Output::Unknown),
     }
 }

@@ -17,7 +17,9 @@
 //! and the next write (none returned its value), so removing it leaves every read's
 //! value unchanged, and the history with it is linearizable iff the one without it
 //! is. Each such put would otherwise stay concurrent with everything after its call
-//! and multiply the search (a killed leader leaves several).
+//! and multiply the search (a killed leader leaves several). And a put of unknown
+//! outcome whose value a read did return took effect before that read returned
+//! (values are unique per put), so its return is set to the earliest such read's.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -52,19 +54,35 @@ pub const STEP_BUDGET: u64 = 50_000_000;
 
 /// Checks `history`.
 pub fn check(history: &[Operation]) -> Verdict {
-    let read: HashSet<(&str, &str)> = history
+    let mut first_read: HashMap<(&str, &str), u64> = HashMap::new();
+    for o in history {
+        if let (Output::Read(Some(value)), Some(ret)) = (&o.output, o.ret) {
+            let earliest = first_read
+                .entry((o.key.as_str(), value.as_str()))
+                .or_insert(ret);
+            *earliest = (*earliest).min(ret);
+        }
+    }
+    let bounded: Vec<Operation> = history
         .iter()
-        .filter_map(|o| match &o.output {
-            Output::Read(Some(value)) => Some((o.key.as_str(), value.as_str())),
-            _ => None,
+        .map(|o| match (&o.op, &o.output) {
+            (Op::Put(value), Output::Unknown) => {
+                let ret = first_read.get(&(o.key.as_str(), value.as_str())).copied();
+                Operation {
+                    ret: ret.map(|r| r.max(o.call)),
+                    ..o.clone()
+                }
+            }
+            _ => o.clone(),
         })
         .collect();
+    let history = &bounded;
     let mut by_key: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();
     for operation in history {
         let silent = match (&operation.op, &operation.output) {
             (Op::Get, Output::Unknown) => true,
             (Op::Put(value), Output::Unknown) => {
-                !read.contains(&(operation.key.as_str(), value.as_str()))
+                !first_read.contains_key(&(operation.key.as_str(), value.as_str()))
             }
             _ => false,
         };
@@ -350,6 +368,22 @@ mod tests {
         // A read of one of them still counts: here it returned before the put began.
         history.push(get(9999, Some("lost10"), 40, 50));
         assert!(matches!(check(&history), Verdict::Violation { .. }));
+    }
+
+    #[test]
+    fn an_unknown_put_that_was_read_took_effect_before_the_read_returned() {
+        let unknown = op(1, Op::Put("a".into()), Output::Unknown, 0, None);
+        // Seen at 6, then overwritten by b: a later read of b is fine...
+        let seen = get(2, Some("a"), 5, 6);
+        assert!(is_ok(&[
+            unknown.clone(),
+            seen.clone(),
+            put(3, "b", 10, 11),
+            get(2, Some("b"), 20, 21)
+        ]));
+        // ...and a read of a after b returned is not, though a never returned.
+        let after = get(2, Some("a"), 20, 21);
+        assert!(!is_ok(&[unknown, seen, put(3, "b", 10, 11), after]));
     }
 
     #[test]

@@ -18,6 +18,9 @@ use openraft::error::{ForwardToLeader, RaftError};
 use quickcache_raft::{Node, NodeId};
 use serde::Serialize;
 
+/// The message of a 503 while no leader is known.
+const NO_LEADER: &str = "no leader is known yet";
+
 /// An API error.
 #[derive(Debug)]
 pub(crate) enum ApiError {
@@ -45,6 +48,10 @@ pub(crate) struct NotLeader {
 #[derive(Debug, Serialize)]
 struct Body {
     error: String,
+    /// `not_leader` (a 307 to the leader) or `no_leader` (a 503 while none is
+    /// known): either way the operation was not performed, and a client may retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     leader_id: Option<NodeId>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,7 +93,7 @@ impl IntoResponse for ApiError {
             ApiError::NotLeader(not_leader) => match not_leader.leader {
                 Some(leader) => return redirect(not_leader.leader_id, &leader, &not_leader.uri),
                 None => {
-                    let message = "no leader is known yet".to_owned();
+                    let message = NO_LEADER.to_owned();
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
                         message,
@@ -102,10 +109,13 @@ impl IntoResponse for ApiError {
             ApiError::Internal(message) => (StatusCode::INTERNAL_SERVER_ERROR, message, None, None),
         };
         let leader_api = leader.map(|node: Node| node.api_addr);
+        let code = (status == StatusCode::SERVICE_UNAVAILABLE && error == NO_LEADER)
+            .then_some("no_leader");
         (
             status,
             Json(Body {
                 error,
+                code,
                 leader_id,
                 leader_api,
             }),
@@ -120,6 +130,7 @@ fn redirect(leader_id: Option<NodeId>, leader: &Node, uri: &Uri) -> Response {
     let location = format!("http://{}{path}", leader.api_addr);
     let body = Body {
         error: "not the leader".to_owned(),
+        code: Some("not_leader"),
         leader_id,
         leader_api: Some(leader.api_addr.clone()),
     };
