@@ -63,6 +63,17 @@ pub enum Error {
         /// The cluster recorded in the directory.
         found_cluster: String,
     },
+    /// The database's default keyspace holds keys, which the adapter never writes:
+    /// the directory is another quickcache database, or was written by the
+    /// unreleased prefix layout of this crate.
+    #[snafu(display(
+        "the database's default keyspace holds key {key:?}: not a quickcache-raft \
+         data directory (or one of the unreleased one-keyspace layout); refusing to start"
+    ))]
+    ForeignLayout {
+        /// The first key found there, lossily as text.
+        key: String,
+    },
     /// A blocking task was lost (its thread panicked or the runtime shut down).
     #[snafu(display("blocking storage task: {source}"))]
     Task {

@@ -4,13 +4,15 @@
 //! [`Store::open`] opens a node's database; [`Store::log_store`] and
 //! [`Store::state_machine`] are openraft's storage-v2 [`RaftLogStorage`] and
 //! [`RaftStateMachine`], passed to [`openraft::Raft::new`]; [`Store::reader`] serves
-//! reads of the replicated keys. Log, log metadata and state machine live under
-//! separate key prefixes (the private `keys` module is the one place that knows them).
+//! reads of the replicated keys. The log, the metadata and the state machine live in
+//! three keyspaces of the database, `raft-log`, `raft-meta` and `raft-state` (the
+//! private `keys` module is the one place that knows them).
 //!
 //! Durability: the vote and appended entries are synced before openraft is told they
-//! are stored; purge and truncate change the log and its metadata in one batch;
-//! snapshots are built from a consistent `Db::snapshot` and installed in one atomic
-//! batch. `docs/raft.md` states these rules and their reasons.
+//! are stored; purge changes the log and its metadata in one cross-keyspace batch;
+//! snapshots are built from one consistent `Db::snapshot` of every keyspace and
+//! installed in one atomic cross-keyspace batch. `docs/raft.md` states these rules and
+//! their reasons.
 //!
 //! [`RaftLogStorage`]: openraft::storage::RaftLogStorage
 //! [`RaftStateMachine`]: openraft::storage::RaftStateMachine

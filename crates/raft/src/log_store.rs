@@ -3,8 +3,10 @@
 //! Durability follows openraft's `io_ordering` contract: the vote and appended entries
 //! are written with a synced write (fsync before it returns) before openraft is told
 //! they are stored, and appended entries are readable as soon as `append` returns.
-//! Truncation and purge each change the log and the metadata that describes it in one
-//! `WriteBatch`, so a crash leaves both before or both after.
+//! Entries live in the `raft-log` keyspace, the vote and the committed and purged
+//! log ids in `raft-meta`. Truncation and purge each change the log and the metadata
+//! that describes it in one cross-keyspace `WriteBatch` (one WAL record), so a crash
+//! leaves both before or both after.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -14,11 +16,11 @@ use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{
     ErrorSubject, ErrorVerb, LogId, LogState, OptionalSend, RaftLogReader, StorageError, Vote,
 };
-use quickcache::{Db, WriteBatch, WriteOptions};
+use quickcache::{WriteBatch, WriteOptions};
 use snafu::ResultExt;
 
 use crate::error::{self, DbSnafu, DecodeSnafu, LogMismatchSnafu, Result};
-use crate::store::{blocking, encode_json, read_json};
+use crate::store::{Spaces, blocking, encode_json, read_json};
 use crate::{NodeId, TypeConfig, keys};
 
 type Entry = openraft::Entry<TypeConfig>;
@@ -29,18 +31,18 @@ type Entry = openraft::Entry<TypeConfig>;
 /// Cheap to clone: clones share the database. openraft uses a clone as its log reader.
 #[derive(Debug, Clone)]
 pub struct LogStore {
-    db: Arc<Db>,
+    spaces: Arc<Spaces>,
 }
 
 impl LogStore {
-    pub(crate) fn new(db: Arc<Db>) -> LogStore {
-        LogStore { db }
+    pub(crate) fn new(spaces: Arc<Spaces>) -> LogStore {
+        LogStore { spaces }
     }
 
     fn entries(&self, range: (Bound<&u64>, Bound<&u64>)) -> Result<Vec<Entry>> {
-        let (start, end) = keys::log_range(range.0, range.1);
-        self.db
-            .range((start, end))
+        self.spaces
+            .log
+            .range(keys::log_range(range.0, range.1))
             .map(|kv| {
                 let (key, bytes) = kv.context(DbSnafu {
                     operation: "reading log entries",
@@ -51,7 +53,7 @@ impl LogStore {
     }
 
     fn last_entry(&self) -> Result<Option<Entry>> {
-        match self.db.prefix(keys::log_prefix()).next_back() {
+        match self.spaces.log.iter().next_back() {
             Some(kv) => {
                 let (key, bytes) = kv.context(DbSnafu {
                     operation: "reading the last log entry",
@@ -63,7 +65,10 @@ impl LogStore {
     }
 
     fn log_state(&self) -> Result<LogState<TypeConfig>> {
-        let last_purged_log_id = read_json(self.db.get(keys::LAST_PURGED), "last purged log id")?;
+        let last_purged_log_id = read_json(
+            self.spaces.meta.get(keys::LAST_PURGED),
+            "last purged log id",
+        )?;
         let last_log_id = match self.last_entry()? {
             Some(entry) => Some(entry.log_id),
             None => last_purged_log_id,
@@ -91,23 +96,25 @@ fn decode_entry(key: &[u8], bytes: &[u8]) -> Result<Entry> {
 }
 
 /// Writes `batch` durably: it has been fsynced when this returns.
-fn write_synced(db: &Db, batch: WriteBatch, operation: &'static str) -> Result<()> {
-    db.write_with(batch, &WriteOptions::synced())
+fn write_synced(spaces: &Spaces, batch: WriteBatch, operation: &'static str) -> Result<()> {
+    spaces
+        .db
+        .write_with(batch, &WriteOptions::synced())
         .context(DbSnafu { operation })
 }
 
 /// The batch that removes the log entries whose keys are in `(start, end)`.
 fn delete_entries(
-    db: &Db,
+    spaces: &Spaces,
     start: Bound<&u64>,
     end: Bound<&u64>,
     batch: &mut WriteBatch,
 ) -> Result<()> {
-    for kv in db.range(keys::log_range(start, end)) {
+    for kv in spaces.log.range(keys::log_range(start, end)) {
         let (key, _) = kv.context(DbSnafu {
             operation: "listing log entries to remove",
         })?;
-        batch.delete(key);
+        batch.delete_in(&spaces.log, key);
     }
     Ok(())
 }
@@ -142,8 +149,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let bytes = encode_json(vote, "vote");
         let saved = match bytes {
             Ok(bytes) => {
-                blocking(&self.db, move |db| {
-                    db.put_with(keys::VOTE, bytes, &WriteOptions::synced())
+                blocking(&self.spaces, move |spaces| {
+                    let synced = WriteOptions::synced();
+                    spaces
+                        .meta
+                        .put_with(keys::VOTE, bytes, &synced)
                         .context(DbSnafu {
                             operation: "saving the vote",
                         })
@@ -156,7 +166,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
-        read_json(self.db.get(keys::VOTE), "vote")
+        read_json(self.spaces.meta.get(keys::VOTE), "vote")
             .map_err(|e| error::storage(ErrorSubject::Vote, ErrorVerb::Read, &e))
     }
 
@@ -171,15 +181,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     ) -> Result<(), StorageError<NodeId>> {
         encode_json(&committed, "committed log id")
             .and_then(|bytes| {
-                self.db.put(keys::COMMITTED, bytes).context(DbSnafu {
-                    operation: "saving the committed log id",
-                })
+                self.spaces
+                    .meta
+                    .put(keys::COMMITTED, bytes)
+                    .context(DbSnafu {
+                        operation: "saving the committed log id",
+                    })
             })
             .map_err(|e| error::storage(ErrorSubject::Store, ErrorVerb::Write, &e))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
-        read_json::<Option<LogId<NodeId>>>(self.db.get(keys::COMMITTED), "committed log id")
+        let committed = self.spaces.meta.get(keys::COMMITTED);
+        read_json::<Option<LogId<NodeId>>>(committed, "committed log id")
             .map(Option::flatten)
             .map_err(|e| error::storage(ErrorSubject::Store, ErrorVerb::Read, &e))
     }
@@ -198,10 +212,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         for entry in entries {
             let bytes =
                 encode_json(&entry, "log entry").map_err(|e| logs_error(ErrorVerb::Write, &e))?;
-            batch.put(keys::log_key(entry.log_id.index), bytes);
+            batch.put_in(&self.spaces.log, keys::log_key(entry.log_id.index), bytes);
         }
-        let written = blocking(&self.db, move |db| {
-            write_synced(db, batch, "appending log entries")
+        let written = blocking(&self.spaces, move |spaces| {
+            write_synced(spaces, batch, "appending log entries")
         })
         .await;
         match written {
@@ -222,17 +236,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     /// durable after this) has replaced.
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         let from = log_id.index;
-        blocking(&self.db, move |db| {
+        blocking(&self.spaces, move |spaces| {
             let mut batch = WriteBatch::new();
-            delete_entries(db, Bound::Included(&from), Bound::Unbounded, &mut batch)?;
-            write_synced(db, batch, "truncating the log")
+            delete_entries(spaces, Bound::Included(&from), Bound::Unbounded, &mut batch)?;
+            write_synced(spaces, batch, "truncating the log")
         })
         .await
         .map_err(|e| logs_error(ErrorVerb::Delete, &e))
     }
 
     /// Removes the entries up to and including `log_id`, and records it as the last
-    /// purged log id, in one batch.
+    /// purged log id, in one batch across the log and metadata keyspaces.
     ///
     /// Not synced: a purge lost in a crash leaves entries that are still correct, and
     /// the batch keeps the log and its last purged id consistent either way.
@@ -240,11 +254,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let upto = log_id.index;
         let purged = encode_json(&log_id, "last purged log id")
             .map_err(|e| logs_error(ErrorVerb::Delete, &e))?;
-        blocking(&self.db, move |db| {
+        blocking(&self.spaces, move |spaces| {
             let mut batch = WriteBatch::new();
-            delete_entries(db, Bound::Unbounded, Bound::Included(&upto), &mut batch)?;
-            batch.put(keys::LAST_PURGED, purged);
-            db.write(batch).context(DbSnafu {
+            delete_entries(spaces, Bound::Unbounded, Bound::Included(&upto), &mut batch)?;
+            batch.put_in(&spaces.meta, keys::LAST_PURGED, purged);
+            spaces.db.write(batch).context(DbSnafu {
                 operation: "purging the log",
             })
         })

@@ -1,13 +1,13 @@
-//! Reads of the state machine's keys, for serving gets and scans.
+//! Reads of the state machine's keys (the `raft-state` keyspace), for serving gets
+//! and scans.
 
 use std::ops::Bound;
 use std::sync::Arc;
 
-use quickcache::Db;
 use snafu::ResultExt;
 
 use crate::error::{DbSnafu, Result};
-use crate::keys;
+use crate::store::Spaces;
 
 /// Reads this node's copy of the replicated keys. Made by [`crate::Store::reader`].
 ///
@@ -15,7 +15,7 @@ use crate::keys;
 /// caller (a leader confirms it first with openraft's read index).
 #[derive(Debug, Clone)]
 pub struct KvReader {
-    db: Arc<Db>,
+    spaces: Arc<Spaces>,
 }
 
 /// Which way a scan walks.
@@ -29,13 +29,13 @@ pub enum Direction {
 }
 
 impl KvReader {
-    pub(crate) fn new(db: Arc<Db>) -> KvReader {
-        KvReader { db }
+    pub(crate) fn new(spaces: Arc<Spaces>) -> KvReader {
+        KvReader { spaces }
     }
 
     /// The value of `key`, if present.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let value = self.db.get(keys::data_key(key)).context(DbSnafu {
+        let value = self.spaces.state.get(key).context(DbSnafu {
             operation: "reading a key",
         })?;
         Ok(value.map(|v| v.to_vec()))
@@ -49,7 +49,7 @@ impl KvReader {
         limit: usize,
         direction: Direction,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let range = self.db.range(keys::data_range(start, end));
+        let range = self.spaces.state.range::<&[u8], _>((start, end));
         let pairs: Box<dyn Iterator<Item = _>> = match direction {
             Direction::Forward => Box::new(range),
             Direction::Reverse => Box::new(range.rev()),
@@ -60,8 +60,7 @@ impl KvReader {
                 let (key, value) = kv.context(DbSnafu {
                     operation: "scanning keys",
                 })?;
-                let key = keys::user_key(&key).unwrap_or_default().to_vec();
-                Ok((key, value.to_vec()))
+                Ok((key.to_vec(), value.to_vec()))
             })
             .collect()
     }

@@ -1,14 +1,17 @@
 //! The replicated state machine on quickcache: openraft's `RaftStateMachine` and
 //! `RaftSnapshotBuilder`.
 //!
-//! Applying entries is one `WriteBatch` per call: the writes of every entry plus the
-//! last applied log id and membership, so the data and the record of how far it got
-//! never disagree. Applied writes are not synced: the log holds every committed entry
+//! The replicated keys live in the `raft-state` keyspace, as the user wrote them; the
+//! last applied log id, the membership and the current snapshot in `raft-meta`.
+//!
+//! Applying entries is one `WriteBatch` per call, across both keyspaces: the writes of
+//! every entry plus the last applied log id and membership, so the data and the record
+//! of how far it got never disagree. Applied writes are not synced: the log holds every committed entry
 //! until a snapshot covers it, and the quickcache WAL is one ordered log, so the
 //! synced write that makes a snapshot durable makes every earlier apply durable too.
 //!
-//! A snapshot is built from a `Db::snapshot`, a consistent view taken while writes go
-//! on, and kept in the database as the current snapshot. Installing one replaces the
+//! A snapshot is built from one `Db::snapshot`, a consistent view of every keyspace
+//! taken while writes go on, and kept in the database as the current snapshot. Installing one replaces the
 //! whole state machine in one atomic, synced batch: a crash leaves the old state or the
 //! new one, never a mix.
 
@@ -20,12 +23,12 @@ use openraft::{
     EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta,
     StorageError, StoredMembership,
 };
-use quickcache::{Db, WriteBatch, WriteOptions};
+use quickcache::{WriteBatch, WriteOptions};
 use snafu::ResultExt;
 
 use crate::error::{self, DbSnafu, Result};
 use crate::snapshot::{self, SnapshotWriter};
-use crate::store::{blocking, encode_json, read_json};
+use crate::store::{Spaces, blocking, encode_json, read_json};
 use crate::{NodeId, Op, Response, TypeConfig, keys};
 
 type Entry = openraft::Entry<TypeConfig>;
@@ -36,7 +39,7 @@ type Meta = SnapshotMeta<NodeId, crate::Node>;
 /// [`crate::Store::state_machine`].
 #[derive(Debug, Clone)]
 pub struct StateMachine {
-    db: Arc<Db>,
+    spaces: Arc<Spaces>,
     current: CurrentSnapshotLock,
 }
 
@@ -44,7 +47,7 @@ pub struct StateMachine {
 /// concurrently with applies and installs on the state machine.
 #[derive(Debug, Clone)]
 pub struct SnapshotBuilder {
-    db: Arc<Db>,
+    spaces: Arc<Spaces>,
     current: CurrentSnapshotLock,
 }
 
@@ -59,25 +62,26 @@ fn lock(current: &Mutex<()>) -> MutexGuard<'_, ()> {
 }
 
 impl StateMachine {
-    pub(crate) fn new(db: Arc<Db>) -> StateMachine {
+    pub(crate) fn new(spaces: Arc<Spaces>) -> StateMachine {
         StateMachine {
-            db,
+            spaces,
             current: CurrentSnapshotLock::default(),
         }
     }
 
     fn applied_state(&self) -> Result<(Option<LogId<NodeId>>, Membership)> {
-        let applied = read_json(self.db.get(keys::APPLIED), "last applied log id")?;
-        let membership = read_json(self.db.get(keys::MEMBERSHIP), "last membership")?;
+        let meta = &self.spaces.meta;
+        let applied = read_json(meta.get(keys::APPLIED), "last applied log id")?;
+        let membership = read_json(meta.get(keys::MEMBERSHIP), "last membership")?;
         Ok((applied, membership.unwrap_or_default()))
     }
 
     fn current_snapshot(&self) -> Result<Option<Snapshot<TypeConfig>>> {
-        let Some(meta) = read_json::<Meta>(self.db.get(keys::SNAPSHOT_META), "snapshot metadata")?
-        else {
+        let stored = self.spaces.meta.get(keys::SNAPSHOT_META);
+        let Some(meta) = read_json::<Meta>(stored, "snapshot metadata")? else {
             return Ok(None);
         };
-        let data = self.db.get(keys::SNAPSHOT_DATA).context(DbSnafu {
+        let data = self.spaces.meta.get(keys::SNAPSHOT_DATA).context(DbSnafu {
             operation: "reading snapshot data",
         })?;
         let data = data.map(|value| value.to_vec()).unwrap_or_default();
@@ -91,6 +95,7 @@ impl StateMachine {
 /// Adds `entries`' writes, and how far they got, to `batch`; returns one response per
 /// entry.
 fn apply_entries(
+    spaces: &Spaces,
     entries: impl IntoIterator<Item = Entry>,
     batch: &mut WriteBatch,
 ) -> Result<Vec<Response>> {
@@ -102,8 +107,8 @@ fn apply_entries(
             EntryPayload::Normal(command) => {
                 for op in &command.ops {
                     match op {
-                        Op::Put { key, value } => batch.put(keys::data_key(key), value),
-                        Op::Delete { key } => batch.delete(keys::data_key(key)),
+                        Op::Put { key, value } => batch.put_in(&spaces.state, key, value),
+                        Op::Delete { key } => batch.delete_in(&spaces.state, key),
                     };
                 }
                 Response {
@@ -112,7 +117,8 @@ fn apply_entries(
             }
             EntryPayload::Membership(membership) => {
                 let stored = Membership::new(Some(entry.log_id), membership);
-                batch.put(keys::MEMBERSHIP, encode_json(&stored, "last membership")?);
+                let bytes = encode_json(&stored, "last membership")?;
+                batch.put_in(&spaces.meta, keys::MEMBERSHIP, bytes);
                 Response::default()
             }
         };
@@ -120,7 +126,8 @@ fn apply_entries(
         last = Some(entry.log_id);
     }
     if let Some(last) = last {
-        batch.put(keys::APPLIED, encode_json(&last, "last applied log id")?);
+        let bytes = encode_json(&last, "last applied log id")?;
+        batch.put_in(&spaces.meta, keys::APPLIED, bytes);
     }
     Ok(responses)
 }
@@ -144,10 +151,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: OptionalSend,
     {
         let mut batch = WriteBatch::new();
-        let responses =
-            apply_entries(entries, &mut batch).map_err(|e| sm_error(ErrorVerb::Write, &e))?;
-        blocking(&self.db, move |db| {
-            db.write(batch).context(DbSnafu {
+        let responses = apply_entries(&self.spaces, entries, &mut batch)
+            .map_err(|e| sm_error(ErrorVerb::Write, &e))?;
+        blocking(&self.spaces, move |spaces| {
+            spaces.db.write(batch).context(DbSnafu {
                 operation: "applying log entries",
             })
         })
@@ -158,7 +165,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
         SnapshotBuilder {
-            db: Arc::clone(&self.db),
+            spaces: Arc::clone(&self.spaces),
             current: Arc::clone(&self.current),
         }
     }
@@ -177,10 +184,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let meta = meta.clone();
         let signature = Some(meta.signature());
         let current = Arc::clone(&self.current);
-        blocking(&self.db, move |db| {
+        blocking(&self.spaces, move |spaces| {
             let data = data.into_inner();
             let _replacing = lock(&current);
-            install(db, &meta, data)
+            install(spaces, &meta, data)
         })
         .await
         .map_err(|e| error::storage(ErrorSubject::Snapshot(signature), ErrorVerb::Write, &e))
@@ -198,54 +205,60 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 /// it the current snapshot, in one synced batch.
 ///
 /// The data is decoded and verified before anything is written. The batch holds the
-/// deletion of every present key, the snapshot's pairs, the applied log id and
-/// membership, and the snapshot itself; quickcache applies a batch all at once or not
-/// at all, also across a crash, so the state machine is never a mix of the two.
+/// deletion of every key of the state keyspace, the snapshot's pairs, and in the
+/// metadata keyspace the applied log id and membership and the snapshot itself;
+/// quickcache applies a batch all at once or not at all, across keyspaces and across a
+/// crash, so the state machine is never a mix of the two.
 /// (A batch is one WAL record, at most 64 MiB: see docs/raft.md for the limit.)
-fn install(db: &Db, meta: &Meta, data: Vec<u8>) -> Result<()> {
+fn install(spaces: &Spaces, meta: &Meta, data: Vec<u8>) -> Result<()> {
     let pairs = snapshot::decode(&data)?;
+    let (state, records) = (&spaces.state, &spaces.meta);
     let mut batch = WriteBatch::new();
-    for kv in db.prefix(keys::data_prefix()) {
+    for kv in state.iter() {
         let (key, _) = kv.context(DbSnafu {
             operation: "listing keys to replace",
         })?;
-        batch.delete(key);
+        batch.delete_in(state, key);
     }
     for (key, value) in pairs {
-        batch.put(keys::data_key(key), value);
+        batch.put_in(state, key, value);
     }
-    batch.put(
-        keys::APPLIED,
-        encode_json(&meta.last_log_id, "last applied log id")?,
-    );
-    batch.put(
-        keys::MEMBERSHIP,
-        encode_json(&meta.last_membership, "last membership")?,
-    );
-    batch.put(keys::SNAPSHOT_META, encode_json(meta, "snapshot metadata")?);
-    batch.put(keys::SNAPSHOT_DATA, &data);
-    db.write_with(batch, &WriteOptions::synced())
+    let applied = encode_json(&meta.last_log_id, "last applied log id")?;
+    let membership = encode_json(&meta.last_membership, "last membership")?;
+    batch.put_in(records, keys::APPLIED, applied);
+    batch.put_in(records, keys::MEMBERSHIP, membership);
+    let snapshot_meta = encode_json(meta, "snapshot metadata")?;
+    batch.put_in(records, keys::SNAPSHOT_META, snapshot_meta);
+    batch.put_in(records, keys::SNAPSHOT_DATA, &data);
+    spaces
+        .db
+        .write_with(batch, &WriteOptions::synced())
         .context(DbSnafu {
             operation: "installing a snapshot",
         })
 }
 
-/// Builds a snapshot from one consistent view and stores it, synced, as the current
-/// snapshot unless a newer one is current by then. Its id is
+/// Builds a snapshot from one consistent view of both keyspaces and stores it, synced,
+/// as the current snapshot unless a newer one is current by then. Its id is
 /// `<term>-<node>-<index>-<view seqno>`: unique on this node, since a view's sequence
 /// number only grows.
-fn build(db: &Db, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
-    let view = db.snapshot();
-    let last_log_id: Option<LogId<NodeId>> =
-        read_json(view.get(keys::APPLIED), "last applied log id")?;
-    let last_membership: Option<Membership> =
-        read_json(view.get(keys::MEMBERSHIP), "last membership")?;
+fn build(spaces: &Spaces, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
+    // One view of every keyspace: the applied id and the data are of the same instant.
+    let view = spaces.db.snapshot();
+    let last_log_id: Option<LogId<NodeId>> = read_json(
+        view.get_in(&spaces.meta, keys::APPLIED),
+        "last applied log id",
+    )?;
+    let last_membership: Option<Membership> = read_json(
+        view.get_in(&spaces.meta, keys::MEMBERSHIP),
+        "last membership",
+    )?;
     let mut writer = SnapshotWriter::new();
-    for kv in view.prefix(keys::data_prefix()) {
+    for kv in view.iter_in(&spaces.state) {
         let (key, value) = kv.context(DbSnafu {
             operation: "reading the state machine for a snapshot",
         })?;
-        writer.add(keys::user_key(&key).unwrap_or_default(), &value)?;
+        writer.add(&key, &value)?;
     }
     let data = writer.finish();
     let snapshot_id = match &last_log_id {
@@ -257,7 +270,7 @@ fn build(db: &Db, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
         last_membership: last_membership.unwrap_or_default(),
         snapshot_id,
     };
-    store_if_newer(db, current, &meta, &data)?;
+    store_if_newer(spaces, current, &meta, &data)?;
     Ok((meta, data))
 }
 
@@ -265,16 +278,20 @@ fn build(db: &Db, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
 /// covers more of the log; returns whether it stored them. (One covering the same
 /// log has the same content; the newer id replaces it, so that the current snapshot
 /// is the one openraft was last given.)
-fn store_if_newer(db: &Db, current: &Mutex<()>, meta: &Meta, data: &[u8]) -> Result<bool> {
+fn store_if_newer(spaces: &Spaces, current: &Mutex<()>, meta: &Meta, data: &[u8]) -> Result<bool> {
     let _replacing = lock(current);
-    let stored: Option<Meta> = read_json(db.get(keys::SNAPSHOT_META), "snapshot metadata")?;
+    let records = &spaces.meta;
+    let stored: Option<Meta> = read_json(records.get(keys::SNAPSHOT_META), "snapshot metadata")?;
     if stored.is_some_and(|stored| stored.last_log_id > meta.last_log_id) {
         return Ok(false);
     }
     let mut batch = WriteBatch::new();
-    batch.put(keys::SNAPSHOT_META, encode_json(meta, "snapshot metadata")?);
-    batch.put(keys::SNAPSHOT_DATA, data);
-    db.write_with(batch, &WriteOptions::synced())
+    let bytes = encode_json(meta, "snapshot metadata")?;
+    batch.put_in(records, keys::SNAPSHOT_META, bytes);
+    batch.put_in(records, keys::SNAPSHOT_DATA, data);
+    spaces
+        .db
+        .write_with(batch, &WriteOptions::synced())
         .context(DbSnafu {
             operation: "storing a built snapshot",
         })?;
@@ -284,7 +301,7 @@ fn store_if_newer(db: &Db, current: &Mutex<()>, meta: &Meta, data: &[u8]) -> Res
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
         let current = Arc::clone(&self.current);
-        let (meta, data) = blocking(&self.db, move |db| build(db, &current))
+        let (meta, data) = blocking(&self.spaces, move |spaces| build(spaces, &current))
             .await
             .map_err(|e| error::storage(ErrorSubject::Snapshot(None), ErrorVerb::Write, &e))?;
         Ok(Snapshot {
@@ -310,19 +327,19 @@ mod tests {
     #[test]
     fn an_older_build_never_replaces_a_newer_current_snapshot() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
+        let store = crate::Store::open(dir.path()).unwrap();
+        let spaces = store.spaces();
         let current = Mutex::new(());
-        assert!(store_if_newer(&db, &current, &meta(12), b"twelve").unwrap());
+        assert!(store_if_newer(spaces, &current, &meta(12), b"twelve").unwrap());
         // A build that took its view at index 2, finishing after the install of 12.
-        assert!(!store_if_newer(&db, &current, &meta(2), b"two").unwrap());
-        let stored: Option<Meta> = read_json(db.get(keys::SNAPSHOT_META), "meta").unwrap();
+        assert!(!store_if_newer(spaces, &current, &meta(2), b"two").unwrap());
+        let records = &spaces.meta;
+        let stored: Option<Meta> = read_json(records.get(keys::SNAPSHOT_META), "meta").unwrap();
         assert_eq!(stored.map(|m| m.snapshot_id).as_deref(), Some("s12"));
-        assert_eq!(
-            db.get(keys::SNAPSHOT_DATA).unwrap().unwrap().to_vec(),
-            b"twelve"
-        );
+        let data = records.get(keys::SNAPSHOT_DATA).unwrap().unwrap();
+        assert_eq!(data.to_vec(), b"twelve");
         // The same log covered: the newer build replaces it.
-        assert!(store_if_newer(&db, &current, &meta(12), b"twelve again").unwrap());
-        assert!(store_if_newer(&db, &current, &meta(20), b"twenty").unwrap());
+        assert!(store_if_newer(spaces, &current, &meta(12), b"twelve again").unwrap());
+        assert!(store_if_newer(spaces, &current, &meta(20), b"twenty").unwrap());
     }
 }
