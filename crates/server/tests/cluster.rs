@@ -115,13 +115,15 @@ async fn write_all(
 type Acked = Arc<Mutex<BTreeMap<String, String>>>;
 
 /// Stale reads of random keys on random running nodes while the test runs; each
-/// served value must be one that was written to that key.
+/// served value must be one that was written to that key. The test awaits the
+/// returned handle: a spawned task's panic is otherwise lost, and a value never
+/// written would go unreported.
 fn spawn_reader(
     cluster: Arc<Cluster>,
     client: Client,
     stop: Arc<AtomicBool>,
     reads: Arc<AtomicUsize>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut i = 7usize;
         while !stop.load(Ordering::Acquire) {
@@ -137,7 +139,7 @@ fn spawn_reader(
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-    });
+    })
 }
 
 fn check_served(key: &str, served: &Value) {
@@ -227,7 +229,7 @@ async fn three_nodes_survive_kills_and_catch_up_by_log_and_by_snapshot() {
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicUsize::new(0)),
     );
-    spawn_reader(
+    let reader = spawn_reader(
         Arc::clone(&cluster),
         client.clone(),
         Arc::clone(&stop),
@@ -320,6 +322,9 @@ async fn three_nodes_survive_kills_and_catch_up_by_log_and_by_snapshot() {
 
     // 6. Every acknowledged write is on every node, and nothing else is.
     stop.store(true, Ordering::Release);
+    if let Err(failed) = reader.await {
+        panic!("the concurrent reader failed: {failed}");
+    }
     let acked = acked.lock().unwrap().clone();
     assert_eq!(acked.len(), KEYS);
     for id in 1..=3 {
