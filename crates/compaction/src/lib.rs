@@ -80,6 +80,7 @@ mod meta;
 mod options;
 mod output;
 mod picker;
+mod precheck;
 mod recovery;
 mod retention;
 mod stats;
@@ -110,6 +111,7 @@ pub use options::{CompactionOptions, LevelTargets};
 pub use picker::{
     Busy, CompactionPlan, L0_BATCH, l0_output, pending_compaction_bytes, pick, scores,
 };
+pub use precheck::{ManifestCheck, check_current};
 pub use recovery::TreeInspection;
 pub use retention::{Decision, Retention};
 pub use stats::{Stats, StatsSnapshot};

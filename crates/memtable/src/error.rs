@@ -5,7 +5,7 @@ use snafu::Snafu;
 
 /// Errors of the memtable crate: damaged write-batch bytes, limits of the batch
 /// format, and misuse of sequence numbers.
-#[derive(Debug, Snafu)]
+#[derive(Debug, Clone, Snafu)]
 #[snafu(visibility(pub(crate)))]
 #[non_exhaustive]
 pub enum Error {

@@ -25,7 +25,8 @@ pub(crate) struct Checked {
 ///
 /// Entries apply in order; a later entry for the same key wins. The batch's bytes are
 /// the WAL record (`docs/format/write_batch.md`). A key or value too large for the
-/// format is reported by [`crate::Db::write`], which then writes nothing.
+/// format is reported by [`crate::Db::write`], which then writes nothing. A clone
+/// copies the entries (to write the same batch to two databases, say).
 ///
 /// # Examples
 /// ```
@@ -37,11 +38,13 @@ pub(crate) struct Checked {
 /// let mut batch = WriteBatch::new();
 /// batch.put("from", "90").put("to", "10").delete("pending");
 /// assert_eq!(batch.len(), 3);
+/// let again = batch.clone();
 /// db.write(batch)?;
 /// assert_eq!(db.get("to")?.unwrap(), b"10");
+/// assert_eq!(again.len(), 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct WriteBatch {
     inner: quickcache_memtable::WriteBatch,
     error: Option<quickcache_memtable::Error>,

@@ -1,7 +1,6 @@
 //! `Db`: the database handle users hold; the state it shares lives in `Inner`.
 
 use std::fmt;
-use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -12,9 +11,10 @@ mod close;
 mod maintenance;
 mod writes;
 
+use crate::KeyRange;
 use crate::error::Result;
 use crate::inner::Inner;
-use crate::iter::{owned_bounds, prefix_bounds};
+use crate::iter::prefix_bounds;
 use crate::{Iter, Options, RecoveryReport, Snapshot, Stats, Value};
 
 /// An open quickcache database.
@@ -117,7 +117,7 @@ impl Db {
     /// [`DoubleEndedIterator`]), as of this call.
     ///
     /// For every pair use [`Db::iter`]: a bare `..` has no key type to infer, so it
-    /// would need `db.range::<&[u8], _>(..)`.
+    /// would need `db.range(..)`.
     ///
     /// # Examples
     /// ```
@@ -129,11 +129,11 @@ impl Db {
     /// let rev: Vec<u8> = db.range([3u8]..=[5u8]).rev().map(|kv| kv.map(|(k, _)| k[0])).collect::<Result<_, _>>()?;
     /// assert_eq!(rev, [5, 4, 3]);
     /// assert_eq!(db.range(..[2u8]).count(), 2); // half-open ranges infer the type
-    /// assert_eq!(db.iter().count(), db.range::<&[u8], _>(..).count());
+    /// assert_eq!(db.iter().count(), db.range(..).count());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
-        let (lower, upper) = owned_bounds(&range);
+    pub fn range(&self, range: impl KeyRange) -> Iter {
+        let (lower, upper) = range.into_bounds();
         self.inner.iter_at(lower, upper, None)
     }
 
@@ -167,7 +167,7 @@ impl Db {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn iter(&self) -> Iter {
-        self.range::<&[u8], _>(..)
+        self.range(..)
     }
 
     /// A read-only view as of now; see [`Snapshot`].

@@ -55,6 +55,16 @@ pub enum Error {
         /// another format that `CURRENT` names.
         found: String,
     },
+    /// The directory holds no database and [`crate::Options::create_if_missing`] is
+    /// off; nothing was created.
+    #[snafu(display(
+        "{} holds no quickcache database (and create_if_missing is off); nothing was created",
+        path.display()
+    ))]
+    NoDatabase {
+        /// The directory.
+        path: PathBuf,
+    },
     /// An [`crate::Options`] value makes no sense (see [`crate::Options::validate`]);
     /// nothing was opened or changed.
     #[snafu(display("invalid options: {reason}; nothing was changed"))]
@@ -313,6 +323,12 @@ impl Error {
     /// ```
     pub fn is_not_a_database(&self) -> bool {
         matches!(self, Error::NotADatabase { .. })
+    }
+
+    /// Whether the open found no database where [`crate::Options::create_if_missing`]
+    /// forbade creating one.
+    pub fn is_no_database(&self) -> bool {
+        matches!(self, Error::NoDatabase { .. })
     }
 
     /// Whether the database was refused for being of a newer format version.

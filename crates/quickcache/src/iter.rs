@@ -11,11 +11,12 @@
 //! meet in the middle without yielding a key twice.
 
 use std::fmt;
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 mod ends;
+mod seek;
 mod source;
 
 use quickcache_compaction::{LEVELS, MergingCursor, Version};
@@ -106,18 +107,6 @@ impl fmt::Debug for Iter {
     }
 }
 
-/// Copies a range's bounds.
-pub(crate) fn owned_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(
-    range: &R,
-) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let own = |b: Bound<&K>| match b {
-        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (own(range.start_bound()), own(range.end_bound()))
-}
-
 /// The bounds of every key starting with `prefix`.
 pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     let mut end = prefix.to_vec();
@@ -164,6 +153,8 @@ impl Iter {
                 back_last: None,
                 front_pending: false,
                 back_value: None,
+                front_target: None,
+                back_target: None,
             },
             done: false,
             error: None,
@@ -190,6 +181,8 @@ impl Iter {
                 back_last: None,
                 front_pending: false,
                 back_value: None,
+                front_target: None,
+                back_target: None,
             },
             done: false,
             error: None,

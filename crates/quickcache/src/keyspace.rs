@@ -6,15 +6,15 @@ pub(crate) mod engine;
 mod maintenance;
 
 use std::fmt;
-use std::ops::RangeBounds;
 use std::sync::Arc;
 
 use quickcache_compaction::{DEFAULT_KEYSPACE_NAME, KeyspaceDef, TreeOptions, check_keyspace_name};
 use quickcache_memtable::WriteBatch as MemBatch;
 
+use crate::KeyRange;
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
-use crate::iter::{owned_bounds, prefix_bounds};
+use crate::iter::prefix_bounds;
 use crate::{Db, Iter, Options, Value, WriteOptions};
 use engine::KsState;
 
@@ -285,8 +285,8 @@ impl Keyspace {
     /// assert_eq!(log.prefix("000").count(), 5);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
-        let (lower, upper) = owned_bounds(&range);
+    pub fn range(&self, range: impl KeyRange) -> Iter {
+        let (lower, upper) = range.into_bounds();
         self.inner.iter_in(&self.state, lower, upper, None)
     }
 
@@ -298,7 +298,7 @@ impl Keyspace {
 
     /// Every key and value, ascending.
     pub fn iter(&self) -> Iter {
-        self.range::<&[u8], _>(..)
+        self.range(..)
     }
 }
 

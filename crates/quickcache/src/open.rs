@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use quickcache_compaction::{
-    CURRENT, CompactionOptions, Compactor, EDIT_FORMAT, VersionSet, parse_manifest_name,
+    CURRENT, CompactionOptions, Compactor, ManifestCheck, VersionSet, check_current,
+    parse_manifest_name,
 };
 use quickcache_fs::FileSystem;
 use quickcache_memtable::{BatchFormat, FrozenMemtable, Memtable, Visibility, WriteBatch};
 use quickcache_sstable::{KeyspaceId, SeqNo};
-use quickcache_wal::frame::{Decoded, check_segment_header, decode_at, encode_segment_header};
-use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId, Wal, WalOptions};
+use quickcache_wal::{FORMAT_VERSION, Position, SegmentId, Wal, WalOptions};
 
 use crate::db::Db;
 use crate::diagnostics::Waits;
@@ -84,6 +84,11 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     options.validate()?;
     let fs = Arc::clone(&options.fs);
     let created = precheck(fs.as_ref(), dir)?;
+    if created && !options.create_if_missing {
+        return Err(Error::NoDatabase {
+            path: dir.to_path_buf(),
+        });
+    }
     fs.create_dir_all(dir)
         .map_err(fs_error("creating the database directory", dir))?;
     let lock = fs
@@ -402,8 +407,7 @@ fn precheck(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
         Err(source) => return Err(fs_error("listing the database directory", dir)(source)),
     };
     if names.iter().any(|n| n == CURRENT) {
-        check_manifest_version(fs, dir)?;
-        check_wal_versions(fs, &dir.join(WAL_DIR))?;
+        check_versions(fs, dir)?;
         return Ok(false);
     }
     // What an interrupted creation may leave: the lock, an empty WAL directory, the
@@ -432,107 +436,33 @@ fn newer(path: &Path, what: &'static str, found: u32, supported: u32) -> Error {
     }
 }
 
-/// Checks that `CURRENT` names a manifest in this engine's format and of a version
-/// this build reads. Other damage is left for the tree's open to report with its full
-/// context (a `CURRENT` that is not a manifest name, a damaged manifest).
-fn check_manifest_version(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
-    let Some((name, number)) = read_current(fs, dir)? else {
-        return Ok(());
-    };
-    let path = dir.join(&name);
-    let bytes = match fs.read_file(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.is_not_found() => return check_missing_manifest(fs, dir, &name),
-        Err(_) => return Ok(()),
-    };
-    let id = SegmentId(number);
-    if is_foreign_manifest(&bytes, id) {
-        return Err(Error::NotADatabase {
-            path: dir.to_path_buf(),
-            found: name,
-        });
-    }
-    if let Err(quickcache_wal::Error::UnsupportedVersion {
-        version, supported, ..
-    }) = check_segment_header(&bytes, id)
-    {
-        return Err(newer(&path, "manifest framing", version, supported));
-    }
-    if let Ok(Decoded::Record { payload, .. }) = decode_at(&bytes, id, SEGMENT_HEADER_LEN)
-        && let Some(&format) = payload.first()
-        && format > EDIT_FORMAT
-    {
-        return Err(newer(
-            &path,
-            "manifest edits",
-            u32::from(format),
-            u32::from(EDIT_FORMAT),
-        ));
-    }
-    Ok(())
-}
-
-/// The manifest name `CURRENT` holds and its number, or `None` when it holds none.
-fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<Option<(String, u64)>> {
+/// Refuses a manifest of another program, a newer version, or one that went
+/// missing (the compaction crate reads it: it owns the manifest's bytes), and WAL
+/// segments of a newer version.
+fn check_versions(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
     let current = dir.join(CURRENT);
-    let bytes = fs
-        .read_file(&current)
-        .map_err(fs_error("reading CURRENT", &current))?;
-    let name = std::str::from_utf8(&bytes)
-        .unwrap_or_default()
-        .trim_end_matches('\n');
-    Ok(parse_manifest_name(name).map(|number| (name.to_owned(), number)))
-}
-
-/// Whether the manifest bytes were written by another program (LevelDB and RocksDB
-/// also have `CURRENT` and `MANIFEST-000001`). One of ours, even with a flipped byte,
-/// zeroed or written by a newer version, still shares most of its header's first 24
-/// bytes (magic, version, reserved zeros, its own number) with the header this build
-/// writes; another format shares next to none. Cut ones are damage too.
-fn is_foreign_manifest(bytes: &[u8], id: SegmentId) -> bool {
-    let ours = encode_segment_header(id);
-    let compared = bytes.len().min(24);
-    let same = ours
-        .iter()
-        .zip(bytes)
-        .take(compared)
-        .filter(|(a, b)| a == b)
-        .count();
-    same * 2 < compared
-}
-
-/// `CURRENT` names a manifest that does not exist. Switching manifests writes the new
-/// one (synced) before `CURRENT`, so in a quickcache database that is a lost file:
-/// corruption. Unless `CURRENT` changed meanwhile: another opener holding the lock
-/// switched manifests, and the lock will refuse this open.
-fn check_missing_manifest(fs: &dyn FileSystem, dir: &Path, name: &str) -> Result<()> {
-    match read_current(fs, dir)? {
-        Some((now, _)) if now != name => Ok(()),
-        _ => Err(Error::MissingManifest {
-            current: dir.join(CURRENT),
-            manifest: dir.join(name),
-        }),
-    }
-}
-
-fn check_wal_versions(fs: &dyn FileSystem, wal_dir: &Path) -> Result<()> {
-    let segments = match quickcache_wal::list_segments(fs, wal_dir) {
-        Ok(segments) => segments,
-        Err(_) => return Ok(()),
-    };
-    for id in segments {
-        let path = id.path_in(wal_dir);
-        let Ok(file) = fs.open(&path) else { continue };
-        let mut header = [0u8; SEGMENT_HEADER_LEN];
-        let Ok(n) = file.read_at(0, &mut header) else {
-            continue;
-        };
-        if let Err(quickcache_wal::Error::UnsupportedVersion {
-            version, supported, ..
-        }) = check_segment_header(header.get(..n).unwrap_or_default(), id)
-        {
-            return Err(newer(&path, "WAL segment", version, supported));
+    let verdict = check_current(fs, dir).map_err(fs_error("reading CURRENT", &current))?;
+    match verdict {
+        ManifestCheck::Readable => {}
+        ManifestCheck::Foreign { name } => {
+            return Err(Error::NotADatabase {
+                path: dir.to_path_buf(),
+                found: name,
+            });
         }
+        ManifestCheck::Missing { manifest } => {
+            return Err(Error::MissingManifest { current, manifest });
+        }
+        ManifestCheck::Newer {
+            path,
+            what,
+            found,
+            supported,
+        } => return Err(newer(&path, what, found, supported)),
     }
-    Ok(())
+    let wal_dir = dir.join(WAL_DIR);
+    match quickcache_wal::newer_segment(fs, &wal_dir) {
+        Some((path, found)) => Err(newer(&path, "WAL segment", found, FORMAT_VERSION)),
+        None => Ok(()),
+    }
 }

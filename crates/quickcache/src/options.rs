@@ -88,6 +88,27 @@ pub struct Options {
     /// (RocksDB's `max_total_wal_size`): a keyspace written rarely would otherwise
     /// keep every segment since its last write. `None`: four times `memtable_size`.
     pub max_total_wal_size: Option<u64>,
+    /// Whether opening a directory that holds no database creates one (and the
+    /// directory, with any missing parents). With `false`, such an open fails with
+    /// [`crate::Error::NoDatabase`] and creates nothing, so a mistyped path is an
+    /// error rather than a new, empty database. Default true, as in fjall and sled.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::{Db, Options};
+    /// let dir = tempfile::tempdir()?;
+    /// let typo = dir.path().join("prodcution");
+    /// let strict = Options { create_if_missing: false, ..Options::default() };
+    /// let err = Db::open_with(&typo, strict.clone()).unwrap_err();
+    /// assert!(err.is_no_database(), "{err}");
+    /// assert!(!typo.exists());
+    ///
+    /// let path = dir.path().join("production");
+    /// Db::open(&path)?.close()?; // created here, with the default options
+    /// Db::open_with(&path, strict)?.close()?; // an existing database opens
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub create_if_missing: bool,
     /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
     pub fs: DynFs,
     /// Tests' callbacks at named points of background work, to force one
@@ -175,6 +196,7 @@ impl Default for Options {
             reader_summary_budget: 32 << 20,
             flush_on_close: true,
             max_total_wal_size: None,
+            create_if_missing: true,
             fs: Arc::new(RealFs::new()),
             sync_points: SyncPoints::default(),
         }

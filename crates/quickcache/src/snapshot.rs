@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::RangeBounds;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use quickcache_sstable::SeqNo;
 
+use crate::KeyRange;
 use crate::inner::Inner;
-use crate::iter::{owned_bounds, prefix_bounds};
+use crate::iter::prefix_bounds;
 use crate::{Iter, Keyspace, Result, Value};
 
 /// Live snapshots, counted per sequence number. `Send + Sync`.
@@ -141,11 +141,11 @@ impl Snapshot {
     /// db.put("a", "1")?;
     /// let snapshot = db.snapshot();
     /// db.put("b", "2")?;
-    /// assert_eq!(snapshot.range::<&str, _>(..).count(), 1);
+    /// assert_eq!(snapshot.range(..).count(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
-        let (lower, upper) = owned_bounds(&range);
+    pub fn range(&self, range: impl KeyRange) -> Iter {
+        let (lower, upper) = range.into_bounds();
         self.inner.iter_at(lower, upper, Some(self.seqno))
     }
 
@@ -178,7 +178,7 @@ impl Snapshot {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn iter(&self) -> Iter {
-        self.range::<&[u8], _>(..)
+        self.range(..)
     }
 
     /// The value of `key` in `keyspace` as of the snapshot. One snapshot reads every
@@ -206,22 +206,18 @@ impl Snapshot {
     }
 
     /// The keys and values of `keyspace` in `range` as of the snapshot.
-    pub fn range_in<K: AsRef<[u8]>, R: RangeBounds<K>>(
-        &self,
-        keyspace: &Keyspace,
-        range: R,
-    ) -> Iter {
+    pub fn range_in(&self, keyspace: &Keyspace, range: impl KeyRange) -> Iter {
         if let Err(e) = self.check_ours(keyspace) {
             return Iter::failed(e);
         }
-        let (lower, upper) = owned_bounds(&range);
+        let (lower, upper) = range.into_bounds();
         self.inner
             .iter_in(keyspace.state(), lower, upper, Some(self.seqno))
     }
 
     /// Every key and value of `keyspace` as of the snapshot.
     pub fn iter_in(&self, keyspace: &Keyspace) -> Iter {
-        self.range_in::<&[u8], _>(keyspace, ..)
+        self.range_in(keyspace, ..)
     }
 
     fn check_ours(&self, keyspace: &Keyspace) -> Result<()> {

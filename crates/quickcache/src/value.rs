@@ -102,6 +102,23 @@ impl Value {
     }
 }
 
+impl From<Value> for Vec<u8> {
+    /// [`Value::into_vec`]: `let bytes: Vec<u8> = db.get(key)?.unwrap().into();`.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("k", "v")?;
+    /// let bytes: Vec<u8> = db.get("k")?.unwrap().into();
+    /// assert_eq!(bytes, b"v");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn from(value: Value) -> Vec<u8> {
+        value.into_vec()
+    }
+}
+
 impl Deref for Value {
     type Target = [u8];
 

@@ -75,7 +75,7 @@ fn ranges_prefixes_and_both_directions() {
     assert_eq!(keys(db.range(k(10)..k(13))), [k(10), k(11), k(12)]);
     assert_eq!(keys(db.range(k(10)..=k(12)).rev()), [k(12), k(11), k(10)]);
     use std::ops::Bound::{Excluded, Included};
-    let r = db.range::<Vec<u8>, _>((Excluded(k(10)), Included(k(12))));
+    let r = db.range((Excluded(k(10)), Included(k(12))));
     assert_eq!(keys(r), [k(11), k(12)]);
     assert_eq!(db.prefix("k29").count(), 10);
     assert_eq!(db.iter().count(), 300);
@@ -101,7 +101,7 @@ fn snapshots_see_the_past_and_are_released() {
     let snap = db.snapshot();
     db.put("k", "new").unwrap();
     db.put("j", "new").unwrap();
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     assert_eq!(snap.get("k").unwrap().unwrap(), b"old");
     assert!(!snap.contains_key("j").unwrap());
     assert_eq!(snap.iter().count(), 1);
@@ -125,7 +125,7 @@ fn flush_compact_and_stats() {
     assert!(stats.compaction.flushes >= 1);
     assert!(stats.user_bytes > 200_000);
     assert_eq!(stats.writes, 2000);
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     let stats = db.stats();
     assert_eq!(stats.levels[0].files, 0);
     let bottom = stats.levels.last().unwrap();
@@ -305,4 +305,23 @@ fn verify_reports_a_damaged_table_and_a_torn_wal_tail() {
     let report = quickcache::verify(dir.path()).unwrap();
     assert_eq!(report.damaged.len(), 1, "{report:?}");
     assert_eq!(report.damaged[0].path, table);
+}
+
+#[test]
+fn a_write_over_the_wal_record_limit_fails_whole_and_the_database_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let limit = quickcache::wal::MAX_RECORD_LEN as usize;
+    let huge = vec![7u8; limit];
+    let err = db.put("huge", &huge).unwrap_err();
+    assert!(!err.is_read_only() && !err.is_corruption(), "{err}");
+    assert!(err.to_string().contains("exceeds the WAL maximum"), "{err}");
+    let mut batch = WriteBatch::new();
+    batch.put("small", "v").put("half-a", &huge[..limit / 2]);
+    batch.put("half-b", &huge[..limit / 2]);
+    assert!(db.write(batch).is_err());
+    assert_eq!(db.get("huge").unwrap(), None);
+    assert_eq!(db.get("small").unwrap(), None, "the batch wrote nothing");
+    db.put("after", "ok").unwrap();
+    assert_eq!(db.get("after").unwrap().unwrap(), b"ok");
 }

@@ -92,7 +92,7 @@ fn writers_are_not_stalled_by_a_manual_compaction() {
     }
     let compaction = thread::spawn({
         let db = Arc::clone(&db);
-        move || db.compact_range::<&[u8], _>(..).unwrap()
+        move || db.compact_range(..).unwrap()
     });
     dog.phase("waiting for the manual compaction to claim its first tables");
     gate.wait_held();

@@ -80,7 +80,7 @@ fn writers_readers_snapshots_and_compaction_together() {
     for w in writers {
         w.join().unwrap();
     }
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     thread::sleep(Duration::from_millis(20));
     stop.store(true, Ordering::Relaxed);
     for r in readers {

@@ -73,7 +73,7 @@ fn build() -> Base {
     for i in 0..600 {
         put(&db, &mut model, key(i), u64::from(i), Durability::Os);
     }
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     for i in (0..600).step_by(4) {
         put(
             &db,

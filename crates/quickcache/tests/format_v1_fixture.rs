@@ -175,7 +175,7 @@ fn a_format_v1_database_takes_writes_and_reopens() {
     let db = Db::open_with(&path, options()).unwrap();
     db.put(key(1000), "new").unwrap();
     db.flush().unwrap();
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     db.close().unwrap();
     let db = Db::open_with(&path, options()).unwrap();
     assert_eq!(db.get(key(1000)).unwrap().unwrap(), b"new");
@@ -197,7 +197,7 @@ fn regenerate_format_v1_fixture() {
     let db = Db::open_with(&out, options()).unwrap();
     let [one, two, three] = phases();
     apply(&db, &one);
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     apply(&db, &two);
     db.flush().unwrap();
     apply(&db, &three);

@@ -45,7 +45,7 @@ fn compacting_a_keyspace_pushes_its_tables_down_and_leaves_the_others() {
     let default_before = files(&db.stats().levels);
     assert_eq!(default_before[0], 3, "{default_before:?}");
 
-    log.compact_range::<&[u8], _>(..).unwrap();
+    log.compact_range(..).unwrap();
 
     let stats = db.stats();
     let log_levels = files(&stats.keyspaces[0].levels);
@@ -110,7 +110,7 @@ fn a_dropped_keyspace_refuses_to_compact() {
     let tmp = db.keyspace("tmp").unwrap();
     tmp.put("k", "v").unwrap();
     db.drop_keyspace("tmp").unwrap();
-    let err = tmp.compact_range::<&[u8], _>(..).unwrap_err();
+    let err = tmp.compact_range(..).unwrap_err();
     assert!(matches!(err, Error::KeyspaceDropped { .. }), "{err}");
     let err = tmp.flush().unwrap_err();
     assert!(matches!(err, Error::KeyspaceDropped { .. }), "{err}");

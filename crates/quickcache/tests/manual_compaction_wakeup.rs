@@ -107,7 +107,7 @@ fn compact_range_finishes_when_flushes_make_work_due_after_the_workers_went_idle
     dog.phase("compact_range, while four more tables are flushed");
     let compacting = thread::spawn({
         let db = Arc::clone(&db);
-        move || db.compact_range::<&[u8], _>(..)
+        move || db.compact_range(..)
     });
     compacting.join().unwrap().unwrap();
     dog.phase("checking");

@@ -185,7 +185,7 @@ fn run(ops: Vec<Op>) -> bool {
                 }
             }
             Op::Flush => db.flush().unwrap(),
-            Op::Compact => db.compact_range::<&[u8], _>(..).unwrap(),
+            Op::Compact => db.compact_range(..).unwrap(),
             Op::Reopen => {
                 snapshots.clear();
                 db.close().unwrap();

@@ -53,14 +53,14 @@ fn assert_round(get: impl Fn(&[u8]) -> Option<Vec<u8>>, round: u8, who: &str) {
 /// kept beside the new ones. Returns the tree's bytes for one version.
 fn pin_old_versions(db: &Db) -> (quickcache::Snapshot, u64) {
     write_round(db, 1);
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     let one_version = tree_bytes(db);
     assert!(one_version >= u64::from(KEYS) * VALUE_LEN as u64);
 
     let snapshot = db.snapshot();
     write_round(db, 2);
     db.flush().unwrap();
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     let snap_get = |k: &[u8]| snapshot.get(k).unwrap().map(|v| v.to_vec());
     assert_round(snap_get, 1, "the snapshot");
     assert_round(|k| db.get(k).unwrap().map(|v| v.to_vec()), 2, "the db");
@@ -81,7 +81,7 @@ fn a_full_compaction_after_the_snapshot_is_dropped_reclaims_its_versions() {
     let (snapshot, one_version) = pin_old_versions(&db);
 
     drop(snapshot);
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     let after = tree_bytes(&db);
     assert!(
         after * 10 <= one_version * 12,
@@ -104,7 +104,7 @@ fn versions_a_dropped_snapshot_pinned_are_reclaimed_by_the_next_compaction_over_
     drop(snapshot);
     assert_eq!(db.stats().snapshots, 0);
     write_round(&db, 3);
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
     let after = tree_bytes(&db);
     assert!(
         after * 10 <= one_version * 12,
@@ -154,7 +154,7 @@ fn a_plain_iterator_reads_the_state_of_its_creation_in_both_directions() {
         db.put(key(i), "added").unwrap();
     }
     db.flush().unwrap();
-    db.compact_range::<&[u8], _>(..).unwrap();
+    db.compact_range(..).unwrap();
 
     assert_eq!(drain(forward), expected);
     let mut reversed = expected.clone();

@@ -49,7 +49,7 @@ impl KvReader {
         limit: usize,
         direction: Direction,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let range = self.spaces.state.range::<&[u8], _>((start, end));
+        let range = self.spaces.state.range((start, end));
         let pairs: Box<dyn Iterator<Item = _>> = match direction {
             Direction::Forward => Box::new(range),
             Direction::Reverse => Box::new(range.rev()),

@@ -292,7 +292,7 @@ fn compactor(s: &Shared) -> Result<ConcurrencyStats, Violation> {
     while !s.stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(150));
         let result = if stats.compactions % 2 == 0 {
-            s.db.compact_range::<&[u8], _>(..)
+            s.db.compact_range(..)
         } else {
             s.db.flush()
         };

@@ -33,7 +33,7 @@ struct State {
 /// let db = quickcache::Db::open(dir.path())?;
 /// let dog = Watchdog::start("compacting", Duration::from_secs(60));
 /// dog.watch("db", db.reporter());
-/// db.compact_range::<&[u8], _>(..)?;
+/// db.compact_range(..)?;
 /// dog.finish();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -209,7 +209,7 @@ impl Op {
             }
             Op::Sync => db.sync(),
             Op::Flush => db.flush(),
-            Op::Compact => db.compact_range::<&[u8], _>(..),
+            Op::Compact => db.compact_range(..),
         }
     }
 

@@ -15,7 +15,7 @@
 //! # Example
 //! ```
 //! use std::sync::Arc;
-//! use quickcache_fs::SimFs;
+//! use quickcache_wal::fs::SimFs;
 //! use quickcache_wal::{Durability, Position, Wal, WalOptions};
 //!
 //! let fs = Arc::new(SimFs::new(1));
@@ -72,8 +72,13 @@ pub use reader::WalReader;
 pub use record::{MAX_RECORD_LEN, RECORD_HEADER_LEN};
 pub use recovery::Recovery;
 pub use report::{DamagedRange, RecoveryReport};
-pub use segment::{Position, SegmentId, list_segments};
+pub use segment::{Position, SegmentId, list_segments, newer_segment};
 pub use writer::Wal;
+
+/// The file-system layer the log writes through (`quickcache-fs`), re-exported so a
+/// user of this crate alone needs no second dependency: [`fs::RealFs`] for the disk,
+/// [`fs::SimFs`] to simulate crashes in tests.
+pub use quickcache_fs as fs;
 
 /// The framing of one segment file (segment header, record frames), public so that
 /// other logs reuse it instead of inventing a second one: the compaction crate's

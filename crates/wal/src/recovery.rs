@@ -58,6 +58,45 @@ impl Wal {
     ) -> Result<(Wal, RecoveryReport)> {
         Wal::recover(fs, dir, options, Position::START)?.finish()
     }
+
+    /// [`Wal::open`] on the real file system: the log in directory `dir`, created
+    /// if missing.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_wal::{Durability, Wal, WalOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// let (wal, _) = Wal::open_dir(dir.path(), WalOptions::default())?;
+    /// wal.append(b"put a=1", Durability::Synced)?;
+    /// wal.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_dir(dir: impl Into<PathBuf>, options: WalOptions) -> Result<(Wal, RecoveryReport)> {
+        Wal::open(real_fs(), dir, options)
+    }
+
+    /// [`Wal::recover`] on the real file system, from the start of the log.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_wal::{Durability, Wal, WalOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// let (wal, _) = Wal::open_dir(dir.path(), WalOptions::default())?;
+    /// wal.append(b"first", Durability::Os)?;
+    /// wal.close()?;
+    /// let mut recovery = Wal::recover_dir(dir.path(), WalOptions::default())?;
+    /// assert_eq!(recovery.next().unwrap()?.payload, b"first");
+    /// let (_wal, report) = recovery.finish()?;
+    /// assert!(report.is_clean());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recover_dir(dir: impl Into<PathBuf>, options: WalOptions) -> Result<Recovery> {
+        Wal::recover(real_fs(), dir, options, Position::START)
+    }
+}
+
+fn real_fs() -> DynFs {
+    std::sync::Arc::new(quickcache_fs::RealFs::new())
 }
 
 impl Iterator for Recovery {

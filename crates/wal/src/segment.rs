@@ -91,6 +91,33 @@ pub fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<SegmentId>> 
     Ok(ids)
 }
 
+/// The first segment in `dir` whose intact header carries a format version newer
+/// than this build reads: its path and version. Unreadable segments and damaged
+/// headers are left for recovery to report in context.
+///
+/// # Examples
+/// ```
+/// use quickcache_wal::fs::RealFs;
+/// use quickcache_wal::{Wal, WalOptions, newer_segment};
+/// let dir = tempfile::tempdir()?;
+/// Wal::open_dir(dir.path(), WalOptions::default())?.0.close()?;
+/// assert_eq!(newer_segment(&RealFs::new(), dir.path()), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn newer_segment(fs: &dyn FileSystem, dir: &Path) -> Option<(PathBuf, u32)> {
+    let segments = list_segments(fs, dir).ok()?;
+    segments.into_iter().find_map(|id| {
+        let path = id.path_in(dir);
+        let file = fs.open(&path).ok()?;
+        let mut header = [0u8; crate::SEGMENT_HEADER_LEN];
+        let n = file.read_at(0, &mut header).ok()?;
+        match crate::format::check_segment_header(header.get(..n)?, id) {
+            Err(crate::Error::UnsupportedVersion { version, .. }) => Some((path, version)),
+            _ => None,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

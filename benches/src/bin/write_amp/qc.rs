@@ -139,7 +139,7 @@ pub(crate) fn run(dir: &Path, shape: Shape, w: &Workload) -> Result<Outcome> {
 /// database in `dir`: its live entries as tables.
 pub(crate) fn fully_compacted(dir: &Path, shape: Shape) -> Result<u64> {
     let db = Db::open_with(dir, options(shape))?;
-    db.compact_range::<&[u8], _>(..)?;
+    db.compact_range(..)?;
     let compacted = db.stats().levels.iter().map(|l| l.bytes).sum();
     db.close()?;
     Ok(compacted)

@@ -43,12 +43,12 @@ fn spinner() -> ProgressBar {
 
 /// Compacts the default keyspace, then every named one, down to the bottom level.
 fn compact_every_keyspace(db: &quickcache::Db) -> quickcache::Result<()> {
-    db.compact_range::<&[u8], _>(..)?;
+    db.compact_range(..)?;
     let named = db.keyspaces().into_iter().skip(1);
     // A keyspace dropped meanwhile by another process cannot be: the CLI holds the
     // lock. `find_keyspace` finds every name `keyspaces` listed.
     for keyspace in named.filter_map(|name| db.find_keyspace(&name)) {
-        keyspace.compact_range::<&[u8], _>(..)?;
+        keyspace.compact_range(..)?;
     }
     Ok(())
 }

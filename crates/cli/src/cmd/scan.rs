@@ -89,8 +89,8 @@ pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError>
     let path = &args.db.db;
     let db = open_existing(path)?;
     let iter = match &args.keyspace {
-        Some(name) => super::kv::existing(&db, name)?.range::<Vec<u8>, _>(range),
-        None => db.range::<Vec<u8>, _>(range),
+        Some(name) => super::kv::existing(&db, name)?.range(range),
+        None => db.range(range),
     };
     let iter: Box<dyn Iterator<Item = _>> = if args.reverse {
         Box::new(iter.rev())

@@ -257,6 +257,14 @@ impl<'a> Reader<'a> {
 
     /// A shortest-form LEB128 `u32` of at most 5 bytes.
     fn varint_u32(&mut self, field: &'static str) -> Result<u32> {
+        // One byte is the common case (keyspace ids, key lengths, short values): no
+        // loop, no checks beyond the bound.
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u32::from(byte));
+        }
         let at = self.pos;
         let mut value: u32 = 0;
         for i in 0..5 {

@@ -1,13 +1,11 @@
 //! The maintenance calls of [`Db`]: flushing, compacting, waiting for background work
 //! and syncing; each waits until its work is done.
 
-use std::ops::RangeBounds;
-
 use quickcache_sstable::KeyspaceId;
 
 use super::Db;
+use crate::KeyRange;
 use crate::error::Result;
-use crate::iter::owned_bounds;
 
 impl Db {
     /// Writes the memtable (and any frozen one) to L0 tables and waits until done.
@@ -36,14 +34,14 @@ impl Db {
     /// let dir = tempfile::tempdir()?;
     /// let db = quickcache::Db::open(dir.path())?;
     /// db.put("k", "v")?;
-    /// db.compact_range::<&[u8], _>(..)?;
+    /// db.compact_range(..)?;
     /// let stats = db.stats();
     /// assert_eq!(stats.levels[0].files, 0);
     /// assert_eq!(stats.levels.last().unwrap().files, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
-        let (lower, upper) = owned_bounds(&range);
+    pub fn compact_range(&self, range: impl KeyRange) -> Result<()> {
+        let (lower, upper) = range.into_bounds();
         self.inner
             .compact_range(KeyspaceId::DEFAULT, &lower, &upper)
     }

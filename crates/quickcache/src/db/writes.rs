@@ -26,6 +26,11 @@ impl Db {
     /// crash but not a power loss; [`Db::put_with`] and [`WriteOptions::synced`] (or a
     /// later [`Db::sync`]) for that.
     ///
+    /// # Limits
+    /// A write is one WAL record, and a record carries at most 64 MiB
+    /// ([`crate::wal::MAX_RECORD_LEN`]): a key plus value (plus a few bytes of
+    /// framing) beyond that fails with an error and writes nothing.
+    ///
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -66,6 +71,12 @@ impl Db {
     /// the write is handed to the OS before this returns, so it survives a process
     /// crash but not a power loss; [`Db::delete_with`] and [`WriteOptions::synced`] (or
     /// a later [`Db::sync`]) for that.
+    ///
+    /// # Limits
+    /// The whole batch is one WAL record, of at most 64 MiB
+    /// ([`crate::wal::MAX_RECORD_LEN`]): the keys and values plus 12 bytes of header
+    /// and up to 16 per entry. A larger batch fails with an error and writes nothing;
+    /// split it, or give up its atomicity across the parts.
     ///
     /// # Examples
     /// ```

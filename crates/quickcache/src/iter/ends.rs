@@ -25,6 +25,12 @@ pub(super) struct Ends {
     /// The value the back end last yielded (its key is `back_last`): backward, the
     /// cursor has already moved past it.
     pub(super) back_value: Option<Value>,
+    /// Where the front starts instead of `lower`, after [`crate::Iter::seek`] (only
+    /// if it is above `lower`).
+    pub(super) front_target: Option<Vec<u8>>,
+    /// Where the back starts instead of `upper`, after [`crate::Iter::seek_for_prev`]
+    /// (only if it is below `upper`).
+    pub(super) back_target: Option<Vec<u8>>,
 }
 
 fn above_upper(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
@@ -49,6 +55,12 @@ impl Ends {
         view: &View,
     ) -> quickcache_sstable::Result<MergingCursor<Source>> {
         let mut merge = view.merge();
+        if let Some(target) = &self.front_target
+            && !below_lower(&self.lower, target)
+        {
+            merge.seek(KeyRef::lookup(target, SeqNo::MAX))?;
+            return Ok(merge);
+        }
         match &self.lower {
             Bound::Unbounded => merge.seek_to_first()?,
             Bound::Included(k) | Bound::Excluded(k) => merge.seek(KeyRef::lookup(k, SeqNo::MAX))?,
@@ -61,6 +73,13 @@ impl Ends {
         view: &View,
     ) -> quickcache_sstable::Result<MergingCursor<Source>> {
         let mut merge = view.merge();
+        if let Some(target) = &self.back_target
+            && !above_upper(&self.upper, target)
+        {
+            // The oldest possible version of `target`: every version of it is before.
+            merge.seek_for_prev(KeyRef::new(target, SeqNo::ZERO, ValueKind::Value))?;
+            return Ok(merge);
+        }
         match &self.upper {
             Bound::Unbounded => merge.seek_to_last()?,
             Bound::Included(k) => {

@@ -1,10 +1,8 @@
 //! The maintenance calls of a [`Keyspace`]: flushing and compacting its own tree.
 
-use std::ops::RangeBounds;
-
 use super::Keyspace;
+use crate::KeyRange;
 use crate::error::Result;
-use crate::iter::owned_bounds;
 
 impl Keyspace {
     /// Writes this keyspace's memtable to L0 tables and waits until every frozen
@@ -47,14 +45,14 @@ impl Keyspace {
     /// let log = db.keyspace("log")?;
     /// log.put("1", "one")?;
     /// log.delete("1")?;
-    /// log.compact_range::<&[u8], _>(..)?;
+    /// log.compact_range(..)?;
     /// // The put and its tombstone met at the bottom level and are gone.
     /// assert!(db.stats().keyspaces[0].levels.iter().all(|l| l.files == 0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+    pub fn compact_range(&self, range: impl KeyRange) -> Result<()> {
         self.state.check_live()?;
-        let (lower, upper) = owned_bounds(&range);
+        let (lower, upper) = range.into_bounds();
         self.inner.compact_range(self.state.id, &lower, &upper)
     }
 }
