@@ -35,7 +35,7 @@ pub enum Command {
     Scan(ScanArgs),
     /// Shows the tree's shape: levels, files, sizes and key ranges.
     #[command(after_help = crate::help::STATS)]
-    Stats(ReportArgs),
+    Stats(StatsArgs),
     /// Checks every checksum (tables, manifest, WAL) and the key order, read-only.
     #[command(after_help = crate::help::VERIFY)]
     Verify(ReportArgs),
@@ -75,6 +75,17 @@ pub struct ReportArgs {
     /// One JSON object on stdout instead of the text (keys as escaped text).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `stats`' arguments.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The database and `--json`.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Also write the tree's picture as an SVG image to this file, for reports.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 /// How keys and values are typed and shown (default: escaped text; see

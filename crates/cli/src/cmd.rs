@@ -10,14 +10,17 @@ mod kv;
 mod manifest_edit;
 mod open;
 mod scan;
+mod spinner;
 mod stats;
+mod stats_svg;
 mod verify;
 
 use std::io::Write;
 use std::path::Path;
 
 pub use open::{check_database, open_existing};
-pub use stats::{human_bytes, picture, shape_table, stats_json};
+pub use stats::{L0Limits, human_bytes, picture, shape_table, stats_json};
+pub use stats_svg::svg;
 
 use crate::CliError;
 use crate::args::{Cli, Command};

@@ -79,7 +79,10 @@ pub(crate) const SCAN: &str = concat!(
 /// `stats`'s.
 pub(crate) const STATS: &str = "Examples:
   quickcache stats --db ./data
-  quickcache stats --json | jq '.levels[] | {level, files, bytes}'
+  quickcache stats --json | jq '.levels[] | {level, files, bytes, target_bytes}'
+  quickcache stats --db ./data --svg tree.svg   # the picture as an image too
+Each level's bar is drawn to scale with its target size marked (┆); L0's line gives
+its table count against the compaction trigger, the slowdown and the stop.
 ";
 
 /// `verify`'s.

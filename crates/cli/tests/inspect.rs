@@ -24,8 +24,32 @@ fn stats_shows_levels_as_table_and_picture() {
     let text = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(text.contains("L0 |█"), "{text}");
+    assert!(
+        text.contains("in 1 files (compaction at 4, slowdown at 8, stop at 12)"),
+        "{text}"
+    );
     assert!(text.contains("a .. e"), "{text}");
     assert!(text.contains("write amplification"), "{text}");
+}
+
+#[test]
+fn stats_draws_targets_and_writes_an_svg() {
+    let tmp = tempfile::tempdir().unwrap();
+    sample_db(tmp.path());
+    assert!(qc(&["compact", "--db", path(tmp.path())]).status.success());
+    let image = tmp.path().join("tree.svg");
+    let o = qc(&["stats", "--db", path(tmp.path()), "--svg", path(&image)]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The bottom level holds the table, and its target is its own size.
+    assert!(text.contains("L6 |█"), "{text}");
+    assert!(text.contains("target in 1 files"), "{text}");
+    let svg = std::fs::read_to_string(&image).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert_eq!(svg.matches("<rect").count(), 1, "{svg}");
+    assert!(svg.contains(r#"class="target""#), "{svg}");
+    let json = json_lines(&stdout(&qc(&["stats", "--db", path(tmp.path()), "--json"])));
+    assert!(json[0]["levels"][6]["target_bytes"].as_u64().unwrap() > 0);
 }
 
 #[test]
@@ -58,6 +82,7 @@ fn compact_moves_everything_to_the_bottom() {
     let text = stdout(&o);
     assert!(text.contains("before: L0 1 files"), "{text}");
     assert!(text.contains("after:  L6 1 files"), "{text}");
+    assert_eq!(stderr(&o), "", "no spinner when stderr is not a terminal");
     let scan = stdout(&qc(&["scan", "--db", path(tmp.path())]));
     assert_eq!(scan.lines().count(), 5);
 }
@@ -94,6 +119,7 @@ fn verify_passes_a_sound_database() {
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).contains("checked 1 tables"), "{}", stdout(&o));
     assert!(stdout(&o).contains("OK"));
+    assert_eq!(stderr(&o), "", "no spinner when stderr is not a terminal");
 }
 
 #[test]

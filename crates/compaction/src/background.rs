@@ -29,6 +29,13 @@ pub use report::PoolState;
 /// Supplies the live snapshots' sequence numbers when a compaction starts.
 pub type SnapshotSource = Arc<dyn Fn() -> Vec<SeqNo> + Send + Sync>;
 
+/// Called on a worker thread whenever the pool's state changes in a way its owner
+/// may be waiting for: a compaction ended (done or failed; the tree's backlog and
+/// [`Compactor::error`] may have changed) or a worker ended a round (the pool may be
+/// idle). It runs with no pool lock held, and should only signal (wake a condition
+/// variable, say): waiting on it would stall compactions.
+pub type Listener = Arc<dyn Fn() + Send + Sync>;
+
 /// A pool of compaction threads (default one, [`crate::CompactionOptions::threads`]).
 ///
 /// Workers wake on [`Compactor::schedule`] (call it after every flush), run due
@@ -46,6 +53,7 @@ struct Shared {
     set: Arc<VersionSet>,
     snapshots: SnapshotSource,
     hooks: SyncPoints,
+    listener: Option<Listener>,
     threads: usize,
     stop: AtomicBool,
     state: Mutex<State>,
@@ -122,11 +130,27 @@ impl Compactor {
         snapshots: SnapshotSource,
         hooks: SyncPoints,
     ) -> std::io::Result<Compactor> {
+        Compactor::start_listening(set, snapshots, hooks, None)
+    }
+
+    /// As [`Compactor::start_with`], calling `listener` after every compaction and
+    /// every worker's round, so that its owner waits on signals rather than polling
+    /// [`Compactor::error`] and the tree's backlog.
+    ///
+    /// # Errors
+    /// As [`Compactor::start`].
+    pub fn start_listening(
+        set: Arc<VersionSet>,
+        snapshots: SnapshotSource,
+        hooks: SyncPoints,
+        listener: Option<Listener>,
+    ) -> std::io::Result<Compactor> {
         let threads = set.options().threads.max(1);
         let shared = Arc::new(Shared {
             set,
             snapshots,
             hooks,
+            listener,
             threads,
             stop: AtomicBool::new(false),
             state: Mutex::new(State::default()),
@@ -295,6 +319,13 @@ impl Shared {
         }
         drop(state);
         self.changed.notify_all();
+        self.tell_listener();
+    }
+
+    fn tell_listener(&self) {
+        if let Some(listener) = &self.listener {
+            listener();
+        }
     }
 }
 
@@ -316,6 +347,7 @@ fn worker(shared: &Shared) {
         // its wait cannot miss the end of this round.
         drop(guard(&shared.state));
         shared.changed.notify_all();
+        shared.tell_listener();
     }
 }
 

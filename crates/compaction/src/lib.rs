@@ -92,7 +92,7 @@ mod version;
 mod version_set;
 
 pub use background::{
-    Compactor, Idle, IdleWaiter, Interrupted, ManualCompaction, ManualPlan, PoolState,
+    Compactor, Idle, IdleWaiter, Interrupted, Listener, ManualCompaction, ManualPlan, PoolState,
     SnapshotSource,
 };
 pub use catalogue::KeyspaceTree;

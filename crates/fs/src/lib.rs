@@ -25,17 +25,21 @@
 //! # Ok::<(), quickcache_fs::Error>(())
 //! ```
 
+mod crash_test;
 mod error;
 mod fault;
 mod filesystem;
 mod mapping;
 mod mmap;
 mod real;
+mod rng;
 mod sim;
 
+pub use crash_test::{CrashFailure, CrashPoint, CrashReport, CrashTest};
 pub use error::{Error, Op, Result};
 pub use fault::{Fault, FaultPlan};
 pub use filesystem::{DynFs, FileLock, FileSystem, ReadableFile, WritableFile, write_atomic};
 pub use mapping::Mapping;
 pub use real::RealFs;
+pub use rng::Rng;
 pub use sim::{CrashMode, SimFs};

@@ -112,7 +112,7 @@ impl FileSystem for RealFs {
             .open(path)
             .context(IoSnafu { op: Op::Lock, path })?;
         match file.try_lock() {
-            Ok(()) => Ok(Box::new(RealLock { _file: file })),
+            Ok(()) => Ok(Box::new(RealLock { file })),
             Err(TryLockError::WouldBlock) => LockedSnafu { path }.fail(),
             Err(TryLockError::Error(source)) => Err(source).context(IoSnafu { op: Op::Lock, path }),
         }
@@ -216,8 +216,20 @@ fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
 
 #[derive(Debug)]
 struct RealLock {
-    // Holding the open file holds the flock; dropping it releases the lock.
-    _file: File,
+    // Holding the open file holds the flock.
+    file: File,
+}
+
+impl Drop for RealLock {
+    /// Unlocks explicitly rather than by closing: a child process forked by another
+    /// thread holds a copy of the descriptor until it execs, and closing ours would
+    /// leave the lock held by that copy for a moment (a test that closed a database
+    /// and at once ran the CLI on it saw `Locked`). Unlocking releases it for every
+    /// copy.
+    fn drop(&mut self) {
+        // Nothing to do on failure: closing the file releases the lock anyway, later.
+        let _ = self.file.unlock();
+    }
 }
 
 impl FileLock for RealLock {}

@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = dir.unwrap_or_else(|| tmp.path().to_path_buf());
     let value = [0x5au8; 100];
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = Rng::new(0x1234_5678_9abc_def1);
     {
         let db = Db::open(dir.join("seq"))?;
         let start = Instant::now();
@@ -29,14 +29,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = Db::open(dir.join("random"))?;
     let start = Instant::now();
     for _ in 0..n {
-        db.put(key(rng.next() % n), value)?;
+        db.put(key(rng.next_u64() % n), value)?;
     }
     report("fillrandom", n, start);
     db.flush()?;
     let start = Instant::now();
     let mut found = 0u64;
     for _ in 0..n {
-        if db.get(key(rng.next() % n))?.is_some() {
+        if db.get(key(rng.next_u64() % n))?.is_some() {
             found += 1;
         }
     }
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seeks = n / 10;
     let start = Instant::now();
     for _ in 0..seeks {
-        let from = key(rng.next() % n);
+        let from = key(rng.next_u64() % n);
         for kv in db.range(from..).take(10) {
             kv?;
         }

@@ -37,17 +37,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get(2)
         .map_or_else(|| tmp.path().to_path_buf(), Into::into);
     let value = [0x5au8; 100];
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = Rng::new(0x1234_5678_9abc_def1);
     let db = Db::open(&dir)?;
     let start = Instant::now();
     match workload {
         "fillseq" => (0..n).try_for_each(|i| db.put(key(i), value))?,
-        "fillrandom" | "load" => (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?,
+        "fillrandom" | "load" => (0..n).try_for_each(|_| db.put(key(rng.next_u64() % n), value))?,
         "overwrite" => {
-            (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?;
+            (0..n).try_for_each(|_| db.put(key(rng.next_u64() % n), value))?;
             stalls(&db);
             let start = Instant::now();
-            (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?;
+            (0..n).try_for_each(|_| db.put(key(rng.next_u64() % n), value))?;
             report("overwrite", n, start);
         }
         "fillbatch" => {
@@ -76,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let missing = u64::from(workload == "readmissing") * n;
             let mut found = 0u64;
             for _ in 0..n {
-                found += u64::from(db.get(key(missing + rng.next() % n))?.is_some());
+                found += u64::from(db.get(key(missing + rng.next_u64() % n))?.is_some());
             }
             println!("             ({found} of {n} found)");
         }
@@ -86,9 +86,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 for t in 0..2u64 {
                     let db = &db;
                     s.spawn(move || {
-                        let mut rng = Rng(0x1234_5678_9abc_def1 + t);
+                        let mut rng = Rng::new(0x1234_5678_9abc_def1 + t);
                         for _ in 0..n / 2 {
-                            db.get(key(rng.next() % n))?;
+                            db.get(key(rng.next_u64() % n))?;
                         }
                         Ok::<(), quickcache::Error>(())
                     });
@@ -105,7 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "seekrandom" => {
             for _ in 0..n / 10 {
-                for kv in db.range(key(rng.next() % n)..).take(10) {
+                for kv in db.range(key(rng.next_u64() % n)..).take(10) {
                     kv?;
                 }
             }
@@ -113,10 +113,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         "seekmem" => {
             // Seeks while the data is still in the memtable (n must fit in it).
-            (0..n).try_for_each(|_| db.put(key(rng.next() % n), value))?;
+            (0..n).try_for_each(|_| db.put(key(rng.next_u64() % n), value))?;
             let start = Instant::now();
             for _ in 0..n / 10 {
-                for kv in db.range(key(rng.next() % n)..).take(10) {
+                for kv in db.range(key(rng.next_u64() % n)..).take(10) {
                     kv?;
                 }
             }

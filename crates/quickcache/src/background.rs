@@ -4,16 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use quickcache_compaction::Compactor;
 
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
 use crate::state::{Frozen, SuperVersion};
-
-/// How often an idle thread looks at the compaction pool's error.
-const POLL: Duration = Duration::from_millis(50);
 
 pub(crate) fn spawn(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -25,8 +21,12 @@ pub(crate) fn spawn(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
         })
 }
 
+/// Flushes while frozen memtables wait, and records a compaction's error in the
+/// database's error state; otherwise sleeps until signalled (a freeze, the pool's
+/// signal after a compaction, the stop).
 fn run(inner: &Inner) {
     loop {
+        let seen = inner.signals();
         if lock(&inner.bg).stop {
             return;
         }
@@ -39,14 +39,9 @@ fn run(inner: &Inner) {
             inner.flush_keyspace_one(&keyspace, &job);
             continue;
         }
-        let bg = lock(&inner.bg);
-        if bg.stop {
+        if inner.wait_signal(seen).is_err() {
             return;
         }
-        if inner.next_flush().is_some() || inner.next_keyspace_flush().is_some() {
-            continue;
-        }
-        let _woken = inner.bg_changed.wait_timeout(bg, POLL);
     }
 }
 

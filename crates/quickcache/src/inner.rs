@@ -34,6 +34,10 @@ pub(crate) struct Counters {
 #[derive(Debug, Default)]
 pub(crate) struct BgState {
     pub(crate) stop: bool,
+    /// Signals sent on `bg_changed` so far. A waiter reads it before looking at the
+    /// state it waits on and sleeps only if no signal came since, so a signal sent
+    /// between its look and its wait is never lost (an event count).
+    pub(crate) signals: u64,
 }
 
 /// The shared state of an open database.
@@ -51,9 +55,12 @@ pub(crate) struct Inner {
     pub(crate) gate: RwLock<Arc<Memtable>>,
     pub(crate) memtables: Mutex<Arc<SuperVersion>>,
     pub(crate) freeze_lock: Mutex<()>,
-    pub(crate) bg: Mutex<BgState>,
-    /// Signalled on every flush, freeze, error and stop.
-    pub(crate) bg_changed: Condvar,
+    /// Shared with the compaction pool's listener, which signals `bg_changed`.
+    pub(crate) bg: Arc<Mutex<BgState>>,
+    /// Signalled on every flush, freeze, error and stop, and by the compaction pool
+    /// after every compaction and every worker's round: whoever waits for background
+    /// work waits on this alone, never on a timer.
+    pub(crate) bg_changed: Arc<Condvar>,
     /// Held only briefly: nobody waits for background work while holding it.
     pub(crate) compactor: Mutex<Option<Compactor>>,
     /// The threads blocked on background work now, for diagnostics.
@@ -120,8 +127,29 @@ impl Inner {
     }
 
     pub(crate) fn notify(&self) {
-        let _bg = lock(&self.bg);
+        lock(&self.bg).signals += 1;
         self.bg_changed.notify_all();
+    }
+
+    /// The signals sent so far: read before looking at what a wait depends on, then
+    /// given to [`Inner::wait_signal`].
+    pub(crate) fn signals(&self) -> u64 {
+        lock(&self.bg).signals
+    }
+
+    /// Sleeps until a signal after `seen` (at once if one came already), or until the
+    /// background threads stop: then [`Error::Closed`]. Every change a waiter can be
+    /// waiting for signals (flushes, freezes, errors, stops, and the compaction pool
+    /// after each compaction and round), so no wait needs a timer.
+    pub(crate) fn wait_signal(&self, seen: u64) -> Result<()> {
+        let mut bg = lock(&self.bg);
+        while bg.signals == seen && !bg.stop {
+            bg = self
+                .bg_changed
+                .wait(bg)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if bg.stop { Err(Error::Closed) } else { Ok(()) }
     }
 
     pub(crate) fn current_memtables(&self) -> Arc<SuperVersion> {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use quickcache_compaction::{
-    CURRENT, CompactionOptions, Compactor, ManifestCheck, VersionSet, check_current,
+    CURRENT, CompactionOptions, Compactor, Listener, ManifestCheck, VersionSet, check_current,
     parse_manifest_name,
 };
 use quickcache_fs::FileSystem;
@@ -118,10 +118,23 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         .collect();
     let snapshots = Arc::new(SnapshotList::default());
     let source_list = Arc::clone(&snapshots);
-    let compactor = Compactor::start_with(
+    let bg = Arc::new(Mutex::new(BgState::default()));
+    let bg_changed = Arc::new(Condvar::new());
+    // Counted under `bg`'s lock like every other signal (`Inner::notify`), so no
+    // waiter misses it between its look at the state and its wait.
+    let listener: Listener = {
+        let (bg, bg_changed) = (Arc::clone(&bg), Arc::clone(&bg_changed));
+        Arc::new(move || {
+            let mut bg = bg.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            bg.signals += 1;
+            bg_changed.notify_all();
+        })
+    };
+    let compactor = Compactor::start_listening(
         Arc::clone(&set),
         Arc::new(move || source_list.list()),
         options.sync_points.clone(),
+        Some(listener),
     )
     .map_err(|source| Error::Spawn {
         what: "compaction",
@@ -139,8 +152,8 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
             frozen: Vec::new(),
         })),
         freeze_lock: Mutex::new(()),
-        bg: Mutex::new(BgState::default()),
-        bg_changed: Condvar::new(),
+        bg,
+        bg_changed,
         compactor: Mutex::new(Some(compactor)),
         waits: Waits::default(),
         snapshots,

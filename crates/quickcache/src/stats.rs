@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use quickcache_compaction::{Level, StatsSnapshot};
+use quickcache_compaction::{CompactionOptions, Level, LevelTargets, StatsSnapshot};
 
 use crate::inner::Inner;
 
@@ -51,6 +51,11 @@ pub struct LevelStats {
     pub files: usize,
     /// Total file bytes.
     pub bytes: u64,
+    /// The size compaction keeps the level under, derived from the largest level as
+    /// RocksDB's dynamic level sizes are; 0 for L0 (which is kept under a table count,
+    /// [`crate::Options::l0_compaction_trigger`]) and for the empty levels above the
+    /// one L0 is compacted into.
+    pub target_bytes: u64,
     /// The tables, in level order (L0 newest first, deeper levels by key).
     pub tables: Vec<TableStats>,
 }
@@ -148,7 +153,7 @@ impl Stats {
     pub(crate) fn gather(inner: &Inner) -> Stats {
         let memtables = inner.current_memtables();
         let version = inner.set.current();
-        let levels = level_stats(&version);
+        let levels = level_stats(&version, inner.set.options());
         let keyspaces = keyspace_stats(inner);
         let compaction = inner.set.stats().snapshot();
         let user_bytes = inner.counters.user_bytes.load(Ordering::Relaxed);
@@ -200,7 +205,7 @@ fn keyspace_stats(inner: &Inner) -> Vec<KeyspaceStats> {
         let memtables = ks.current_memtables();
         Some(KeyspaceStats {
             name: ks.name.clone(),
-            levels: level_stats(&tree.version),
+            levels: level_stats(&tree.version, &inner.set.options_of(ks.id)),
             memtable_bytes: memtables.memory() as u64,
             frozen_memtables: memtables.frozen.len(),
         })
@@ -208,7 +213,11 @@ fn keyspace_stats(inner: &Inner) -> Vec<KeyspaceStats> {
     stats.collect()
 }
 
-fn level_stats(version: &quickcache_compaction::Version) -> Vec<LevelStats> {
+fn level_stats(
+    version: &quickcache_compaction::Version,
+    options: &CompactionOptions,
+) -> Vec<LevelStats> {
+    let targets = LevelTargets::of(version, options);
     Level::all()
         .map(|level| {
             let tables: Vec<TableStats> = version
@@ -225,6 +234,7 @@ fn level_stats(version: &quickcache_compaction::Version) -> Vec<LevelStats> {
                 level: level.index(),
                 files: tables.len(),
                 bytes: tables.iter().map(|t| t.size).sum(),
+                target_bytes: targets.target(level),
                 tables,
             }
         })

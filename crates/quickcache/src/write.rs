@@ -15,8 +15,6 @@ use crate::state::{Frozen, SuperVersion};
 
 /// How long a slowed write sleeps.
 const SLOWDOWN: Duration = Duration::from_millis(1);
-/// How often a stopped writer re-checks the backlog (compactions do not signal it).
-const STOP_POLL: Duration = Duration::from_millis(10);
 
 /// What the backlog asks of a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +174,7 @@ impl Inner {
         let start = Instant::now();
         let mut stopped = false;
         loop {
+            let seen = self.signals();
             self.check_writable()?;
             self.refresh_backlog();
             match self.backlog().stall(&self.options) {
@@ -196,11 +195,8 @@ impl Inner {
                     let _waiting = self
                         .waits
                         .enter("a write stopped by the flush or compaction backlog");
-                    let bg = lock(&self.bg);
-                    if bg.stop {
-                        return Err(Error::Closed);
-                    }
-                    let _woken = self.bg_changed.wait_timeout(bg, STOP_POLL);
+                    // Woken by the flush or compaction that lifts the stop.
+                    self.wait_signal(seen)?;
                     continue;
                 }
                 Stall::Slowdown if !stopped => {
@@ -286,22 +282,15 @@ impl Inner {
     /// failed (checked here) or is closing (likewise), so this wait always ends.
     pub(crate) fn wait_flushed(&self) -> Result<()> {
         let _waiting = self.waits.enter("frozen memtables to be flushed");
-        let mut bg = lock(&self.bg);
         loop {
+            let seen = self.signals();
             // Done first: a flush that finished reports success even if a compaction
             // it set off has failed since (the next write reports that).
             if self.frozen_count.load(Ordering::Acquire) == 0 {
                 return Ok(());
             }
             self.check_writable()?;
-            if bg.stop {
-                return Err(Error::Closed);
-            }
-            bg = self
-                .bg_changed
-                .wait_timeout(bg, STOP_POLL)
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
+            self.wait_signal(seen)?;
         }
     }
 }

@@ -25,17 +25,6 @@ fn options(fs: &Arc<SimFs>) -> Options {
     }
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 fn state(db: &Db) -> Model {
     db.iter()
         .map(|kv| {
@@ -50,24 +39,24 @@ fn state(db: &Db) -> Model {
 fn crash_once(seed: u64, crash_at: usize) {
     let fs = Arc::new(SimFs::new(seed));
     let db = Db::open_with("/db", options(&fs)).unwrap();
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = quickcache::fs::Rng::new(seed);
     let mut prefixes: Vec<Model> = vec![Model::new()];
     let mut durable = 0; // prefixes[durable] must be reached after recovery
     for i in 0..crash_at {
         let mut model = prefixes.last().cloned().unwrap();
         let mut batch = WriteBatch::new();
-        for _ in 0..1 + rng.next() % 3 {
-            let key = format!("k{:02}", rng.next() % 50).into_bytes();
-            if rng.next().is_multiple_of(5) {
+        for _ in 0..1 + rng.next_u64() % 3 {
+            let key = format!("k{:02}", rng.next_u64() % 50).into_bytes();
+            if rng.next_u64().is_multiple_of(5) {
                 batch.delete(&key);
                 model.remove(&key);
             } else {
-                let value = vec![(i % 251) as u8; 20 + (rng.next() % 300) as usize];
+                let value = vec![(i % 251) as u8; 20 + (rng.next_u64() % 300) as usize];
                 batch.put(&key, &value);
                 model.insert(key, value);
             }
         }
-        let synced = rng.next().is_multiple_of(4);
+        let synced = rng.next_u64().is_multiple_of(4);
         let durability = if synced {
             Durability::Synced
         } else {
@@ -84,7 +73,7 @@ fn crash_once(seed: u64, crash_at: usize) {
         if synced {
             durable = prefixes.len() - 1;
         }
-        if rng.next().is_multiple_of(40) {
+        if rng.next_u64().is_multiple_of(40) {
             db.flush().unwrap();
         }
     }

@@ -7,18 +7,6 @@ use std::ops::Bound;
 
 use quickcache::{Db, Options};
 
-/// xorshift: the test's only randomness, replayable from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 fn key(i: u64) -> Vec<u8> {
     format!("k{i:03}").into_bytes()
 }
@@ -33,7 +21,7 @@ fn seeks_in_both_directions_match_a_model() {
     };
     let db = Db::open_with(dir.path(), options).unwrap();
     let mut model = BTreeMap::new();
-    let mut rng = Rng(0x5eed);
+    let mut rng = quickcache::fs::Rng::new(0x5eed);
     for round in 0..4 {
         for _ in 0..150 {
             let k = key(rng.below(300));

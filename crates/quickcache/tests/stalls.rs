@@ -32,18 +32,11 @@ fn key(i: u32) -> [u8; 4] {
     i.to_be_bytes()
 }
 
-/// A value that differs per key (a small xorshift stream), so tables are not smaller
+/// A value that differs per key (a small seeded stream), so tables are not smaller
 /// than what was written.
 fn value(i: u32) -> Vec<u8> {
-    let mut x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..200)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect()
+    let mut rng = quickcache::fs::Rng::new(u64::from(i));
+    (0..200).map(|_| rng.next_u64().to_le_bytes()[0]).collect()
 }
 
 /// Writes fresh keys until the database has both slowed and stopped a writer (at

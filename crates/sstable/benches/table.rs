@@ -38,17 +38,10 @@ fn build(fs: &dyn FileSystem, path: &Path) -> u64 {
     b.finish().unwrap().file_size
 }
 
-/// A fixed pseudo-random order of entry numbers (xorshift), so gets miss the caches.
+/// A fixed pseudo-random order of entry numbers, so gets miss the caches.
 fn shuffled(n: usize) -> Vec<u64> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % ENTRIES
-        })
-        .collect()
+    let mut rng = quickcache_fs::Rng::new(0x9e37_79b9_7f4a_7c15);
+    (0..n).map(|_| rng.below(ENTRIES)).collect()
 }
 
 fn benches(c: &mut Criterion) {

@@ -1,19 +1,15 @@
 //! `compact`: a full manual compaction, with a spinner showing the tree's shape.
 
-use std::io::{IsTerminal, Write};
-use std::time::Duration;
+use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use quickcache::Stats;
 
 use super::open::{db_error, open_existing};
+use super::spinner::with_spinner;
 use super::stats::human_bytes;
 use crate::CliError;
 use crate::args::DbArgs;
 use crate::error::output;
-
-/// How often the spinner reads the tree's shape.
-const POLL: Duration = Duration::from_millis(100);
 
 /// `L0 3 files 12.0 MB | L1 ...` for the non-empty levels.
 fn shape(stats: &Stats) -> String {
@@ -28,17 +24,6 @@ fn shape(stats: &Stats) -> String {
     } else {
         levels.join(" | ")
     }
-}
-
-fn spinner() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} compacting {elapsed} {msg}") {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// Compacts the default keyspace, then every named one, down to the bottom level.
@@ -60,21 +45,12 @@ fn compact_every_keyspace(db: &quickcache::Db) -> quickcache::Result<()> {
 pub(crate) fn compact(args: &DbArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let db = open_existing(&args.db)?;
     writeln!(out, "before: {}", shape(&db.stats())).map_err(output)?;
-    let bar = spinner();
-    let result = std::thread::scope(|s| {
-        let job = s.spawn(|| compact_every_keyspace(&db));
-        while !job.is_finished() {
-            bar.set_message(shape(&db.stats()));
-            bar.tick();
-            std::thread::sleep(POLL);
-        }
-        job.join()
-    });
-    bar.finish_and_clear();
-    match result {
-        Ok(done) => done.map_err(db_error(&args.db))?,
-        Err(_) => return Err(CliError::Usage("the compaction thread panicked".into())),
-    }
+    let done = with_spinner(
+        "compacting",
+        || shape(&db.stats()),
+        || compact_every_keyspace(&db),
+    )?;
+    done.map_err(db_error(&args.db))?;
     writeln!(out, "after:  {}", shape(&db.stats())).map_err(output)?;
     db.close().map_err(db_error(&args.db))
 }

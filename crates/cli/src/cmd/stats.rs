@@ -7,7 +7,7 @@ use quickcache::{LevelStats, Stats, TableStats};
 
 use super::open::{db_error, open_existing};
 use crate::CliError;
-use crate::args::ReportArgs;
+use crate::args::StatsArgs;
 use crate::error::output;
 use crate::escape::escape;
 use crate::json::{Object, array, string_or_null};
@@ -120,26 +120,79 @@ fn bar(level: &LevelStats, width: u64) -> String {
     out
 }
 
-/// The picture: a bar per level, the largest level `BAR_WIDTH` wide.
-pub fn picture(stats: &Stats) -> String {
-    levels_picture(&stats.levels)
+/// L0's limits, shown beside its bar: its table count is what they measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L0Limits {
+    /// Tables that make an L0 compaction due.
+    pub trigger: usize,
+    /// Tables past which writes slow down.
+    pub slowdown: usize,
+    /// Tables at which writes stop.
+    pub stop: usize,
+}
+
+impl L0Limits {
+    /// The limits the database was opened with.
+    pub fn of(options: &quickcache::Options) -> L0Limits {
+        L0Limits {
+            trigger: options.l0_compaction_trigger,
+            slowdown: options.l0_slowdown,
+            stop: options.l0_stop,
+        }
+    }
+}
+
+/// The picture: a bar per level, to one scale (the largest level or target is
+/// `BAR_WIDTH` wide), each level's target marked `┆`.
+pub fn picture(stats: &Stats, l0: L0Limits) -> String {
+    levels_picture(&stats.levels, l0)
+}
+
+/// The bytes one bar character stands for, so the largest level or target fills
+/// `BAR_WIDTH`.
+pub(crate) fn scale(levels: &[LevelStats]) -> u64 {
+    let sizes = levels.iter().map(|l| l.bytes.max(l.target_bytes));
+    sizes.max().unwrap_or(0).max(1)
+}
+
+/// What follows a level's bar: its size against its target, or L0's count against
+/// its limits.
+pub(crate) fn level_note(level: &LevelStats, l0: L0Limits) -> String {
+    let size = human_bytes(level.bytes);
+    if level.level == 0 {
+        return format!(
+            "{size} in {} files (compaction at {}, slowdown at {}, stop at {})",
+            level.files, l0.trigger, l0.slowdown, l0.stop
+        );
+    }
+    match level.target_bytes {
+        0 => format!("{size} in {} files", level.files),
+        target => format!(
+            "{size} of {} target in {} files",
+            human_bytes(target),
+            level.files
+        ),
+    }
 }
 
 /// [`picture`] of one tree's levels.
-fn levels_picture(levels: &[LevelStats]) -> String {
-    let largest = levels.iter().map(|l| l.bytes).max().unwrap_or(0).max(1);
+fn levels_picture(levels: &[LevelStats], l0: L0Limits) -> String {
+    let scale = scale(levels);
     let mut out = String::new();
     for level in levels {
-        let width = (level.bytes * BAR_WIDTH).div_ceil(largest);
-        let _ = writeln!(
-            out,
-            "L{} |{:<w$}| {} in {} files",
-            level.level,
-            bar(level, width),
-            human_bytes(level.bytes),
-            level.files,
-            w = BAR_WIDTH as usize
-        );
+        let width = (level.bytes * BAR_WIDTH).div_ceil(scale);
+        let mut chars: Vec<char> = format!("{:<w$}", bar(level, width), w = BAR_WIDTH as usize)
+            .chars()
+            .collect();
+        if level.target_bytes > 0 {
+            let at = (level.target_bytes * BAR_WIDTH / scale).min(BAR_WIDTH - 1) as usize;
+            if let Some(c) = chars.get_mut(at) {
+                *c = if *c == ' ' { '┆' } else { '│' };
+            }
+        }
+        let drawn: String = chars.into_iter().collect();
+        let note = level_note(level, l0);
+        let _ = writeln!(out, "L{} |{drawn}| {note}", level.level);
     }
     out
 }
@@ -171,6 +224,7 @@ fn level_json(level: &LevelStats) -> String {
         .num("level", level.level)
         .num("files", level.files)
         .num("bytes", level.bytes)
+        .num("target_bytes", level.target_bytes)
         .num(
             "entries",
             level.tables.iter().map(|t| t.entries).sum::<u64>(),
@@ -215,17 +269,25 @@ pub fn stats_json(stats: &Stats) -> String {
 ///
 /// # Errors
 /// No database, a database error.
-pub(crate) fn stats(args: &ReportArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let path = &args.db.db;
+pub(crate) fn stats(args: &StatsArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let path = &args.report.db.db;
     let db = open_existing(path)?;
     let stats = db.stats();
+    let l0 = L0Limits::of(db.options());
     db.close().map_err(db_error(path))?;
-    if args.json {
+    if let Some(file) = &args.svg {
+        let image = super::stats_svg::svg(&stats, l0);
+        std::fs::write(file, image).map_err(|source| CliError::Io {
+            path: file.clone(),
+            source,
+        })?;
+    }
+    if args.report.json {
         return writeln!(out, "{}", stats_json(&stats)).map_err(output);
     }
     let mut text = format!(
         "{}\n{}\n{}",
-        picture(&stats),
+        picture(&stats, l0),
         shape_table(&stats),
         summary(&stats)
     );
@@ -236,7 +298,7 @@ pub(crate) fn stats(args: &ReportArgs, out: &mut dyn Write) -> Result<(), CliErr
             escape(keyspace.name.as_bytes()),
             human_bytes(keyspace.memtable_bytes),
             keyspace.frozen_memtables,
-            levels_picture(&keyspace.levels),
+            levels_picture(&keyspace.levels, l0),
             levels_table(&keyspace.levels).trim_end()
         );
     }
@@ -263,6 +325,7 @@ mod tests {
             level: 1,
             files: tables.len(),
             bytes: sizes.iter().sum(),
+            target_bytes: 0,
             tables,
         }
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use quickcache::{FileProblem, VerifyReport};
 
 use super::open::check_database;
+use super::spinner::with_spinner;
 use crate::CliError;
 use crate::args::ReportArgs;
 use crate::error::output;
@@ -56,7 +57,8 @@ fn damaged(path: &Path, report: &VerifyReport, listed: &str) -> CliError {
 pub(crate) fn verify(args: &ReportArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = &args.db.db;
     check_database(path)?;
-    let report = quickcache::verify(path).map_err(super::open::db_error(path))?;
+    let report = with_spinner("verifying", String::new, || quickcache::verify(path))?;
+    let report = report.map_err(super::open::db_error(path))?;
     if args.json {
         writeln!(out, "{}", report_json(&report)).map_err(output)?;
         return if report.is_ok() {

@@ -4,7 +4,6 @@
 //! the same crash states, so a failing crash test can be replayed exactly.
 
 mod files;
-mod rng;
 mod state;
 
 use std::collections::BTreeSet;
@@ -14,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::Rng;
 use files::{SimLock, SimReadable, SimWritable};
-use rng::Rng;
 pub use state::CrashMode;
 use state::{Inode, InodeRef, Namespace, lock};
 

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::rng::Rng;
+use crate::Rng;
 
 /// The contents of one file, shared by every name and handle that refers to it.
 ///

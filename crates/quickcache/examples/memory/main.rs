@@ -106,16 +106,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         move || sample(db, stop)
     });
     let value = [0x5au8; 100];
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = Rng::new(0x1234_5678_9abc_def1);
     let start = Instant::now();
     for _ in 0..n {
-        db.put(key(rng.next() % n), value)?;
+        db.put(key(rng.next_u64() % n), value)?;
     }
     db.flush()?;
     let secs = start.elapsed().as_secs_f64();
     // Reads open the table readers (and so load their indexes) on first use.
     for _ in 0..n / 10 {
-        db.get(key(rng.next() % n))?;
+        db.get(key(rng.next_u64() % n))?;
     }
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.join().map_err(|_| "sampler panicked")?;

@@ -20,18 +20,9 @@ pub(crate) fn keys_and_dir(
     Ok((n, args.next().map(PathBuf::from)))
 }
 
-/// A fixed-seed xorshift, so runs are comparable.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    /// The next pseudo-random number.
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+/// The shared seeded generator, so runs are comparable.
+#[allow(unused_imports, reason = "not every example draws random keys")]
+pub(crate) use quickcache::fs::Rng;
 
 /// Key `i` as 16 zero-padded decimal digits (what `format!("{i:016}")` gives), without
 /// a `format!` per key.

@@ -67,13 +67,14 @@ impl Db {
         }
     }
 
-    /// Stops the flush thread, then the compaction pool. The flush thread sees a
-    /// compaction's error only when it next polls, so one that failed just before the
-    /// close (a manifest sync, say) is recorded here, for the close to report.
+    /// Stops the flush thread, then the compaction pool. The flush thread records a
+    /// compaction's error only when the pool's signal wakes it, so one that failed
+    /// just before the close (a manifest sync, say) is recorded here, for the close to
+    /// report.
     fn stop_background(&self) {
         let inner = &self.inner;
         lock(&inner.bg).stop = true;
-        inner.bg_changed.notify_all();
+        inner.notify();
         let _waiting = inner
             .waits
             .enter("close: stopping the flush thread and the compaction pool");
