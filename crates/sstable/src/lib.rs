@@ -7,21 +7,19 @@
 //! The format is specified in `docs/format/sstable.md`; the diagram is repeated in the
 //! builder's documentation ([`TableBuilder`]).
 //!
-//! # Example: a plain key → value table
+//! # Example: a plain key → value table, with this crate alone
 //! ```
-//! use quickcache_fs::RealFs;
 //! use quickcache_sstable::{Table, TableBuilder, TableOptions};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("fruit.sst");
-//! let fs = RealFs::new();
-//! let mut builder = TableBuilder::new(&fs, &path, TableOptions::default())?;
-//! builder.add_plain(b"apple", b"red")?;
+//! let mut builder = TableBuilder::create(&path, TableOptions::default())?;
+//! builder.add_plain(b"apple", b"red")?; // keys in ascending order
 //! builder.add_plain(b"banana", b"yellow")?;
 //! let meta = builder.finish()?;
 //! assert_eq!(meta.properties.entry_count, 2);
 //!
-//! let table = Table::open(&fs, &path)?;
+//! let table = Table::open_file(&path)?;
 //! assert_eq!(table.get_plain(b"banana")?.as_deref(), Some(&b"yellow"[..]));
 //! assert_eq!(table.get_plain(b"cherry")?, None);
 //! let keys: Vec<Vec<u8>> = table.iter_plain().map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
@@ -31,7 +29,7 @@
 //!
 //! # Example: internal keys, snapshots and the cursor
 //! ```
-//! use quickcache_fs::RealFs;
+//! use quickcache_sstable::fs::RealFs;
 //! use quickcache_sstable::{Cursor, KeyRef, SeqNo, Table, TableBuilder, TableOptions, ValueKind};
 //!
 //! let dir = tempfile::tempdir()?;
@@ -94,3 +92,7 @@ pub use table::cache::BlockCache;
 pub use table::cursor::TableCursor;
 pub use table::iter::{Iter, PlainIter};
 pub use value::{Entry, ValueRef};
+
+/// The file-system layer tables are read and written through (`quickcache-fs`),
+/// re-exported so that a user of this crate alone needs no second dependency.
+pub use quickcache_fs as fs;

@@ -97,6 +97,15 @@ struct Inner {
 }
 
 impl Table {
+    /// Opens the table file at `path` on the real disk (mapped read-only), with no
+    /// limit on its block summaries: [`Table::open`] without naming a file system.
+    ///
+    /// # Errors
+    /// The file cannot be read, or is not an intact table.
+    pub fn open_file(path: impl AsRef<Path>) -> Result<Table> {
+        Table::open(&crate::fs::RealFs::new(), path.as_ref())
+    }
+
     /// Opens the table at `path` through `fs`'s read-only map, with no limit on its
     /// block summaries (see [`Table::open_with`]).
     pub fn open(fs: &dyn FileSystem, path: &Path) -> Result<Table> {

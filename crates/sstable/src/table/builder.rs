@@ -137,6 +137,17 @@ pub struct TableBuilder {
 }
 
 impl TableBuilder {
+    /// Creates (or truncates) the file `path` on the real disk and starts a table in
+    /// it: [`TableBuilder::new`] without naming a file system. The table is synced
+    /// when [`TableBuilder::finish`] returns (sync the directory yourself if the new
+    /// name must survive a power loss: [`crate::fs::RealFs`]'s `sync_dir`).
+    ///
+    /// # Errors
+    /// The file could not be created.
+    pub fn create(path: impl AsRef<Path>, options: TableOptions) -> Result<TableBuilder> {
+        TableBuilder::new(&crate::fs::RealFs::new(), path.as_ref(), options)
+    }
+
     /// Creates (or truncates) `path` on `fs` and starts a table in it.
     pub fn new(fs: &dyn FileSystem, path: &Path, options: TableOptions) -> Result<TableBuilder> {
         options.check()?;

@@ -1,8 +1,74 @@
 //! Std iterators over a table: [`Iter`] yields every entry, [`PlainIter`] the plain
-//! key → value view (newest version of each key, tombstoned keys left out). Both run
-//! from either end; they stop for good after yielding an error.
+//! key → value view (newest version of each key, tombstoned keys left out), each
+//! over the whole table or a range of user keys. Both run from either end; they stop
+//! for good after yielding an error.
 
-use crate::{Cursor, InternalKey, Result, Table, TableCursor, ValueKind, ValueRef};
+use std::ops::{Bound, RangeBounds};
+
+use crate::{Cursor, InternalKey, KeyRef, Result, SeqNo, Table, TableCursor, ValueKind, ValueRef};
+
+/// A range of user keys, owned.
+#[derive(Debug, Clone)]
+struct UserRange {
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+}
+
+impl UserRange {
+    const ALL: UserRange = UserRange {
+        lower: Bound::Unbounded,
+        upper: Bound::Unbounded,
+    };
+
+    fn of<K: AsRef<[u8]>>(range: &impl RangeBounds<K>) -> UserRange {
+        let own = |b: Bound<&K>| match b {
+            Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        UserRange {
+            lower: own(range.start_bound()),
+            upper: own(range.end_bound()),
+        }
+    }
+
+    fn below(&self, key: &[u8]) -> bool {
+        match &self.lower {
+            Bound::Included(l) => key < l.as_slice(),
+            Bound::Excluded(l) => key <= l.as_slice(),
+            Bound::Unbounded => false,
+        }
+    }
+
+    fn above(&self, key: &[u8]) -> bool {
+        match &self.upper {
+            Bound::Included(u) => key > u.as_slice(),
+            Bound::Excluded(u) => key >= u.as_slice(),
+            Bound::Unbounded => false,
+        }
+    }
+
+    /// Puts `c` on the first entry at or after the range's start (perhaps below it,
+    /// for an excluded bound: the caller skips those).
+    fn seek_front(&self, c: &mut TableCursor) -> Result<()> {
+        match &self.lower {
+            Bound::Unbounded => c.seek_to_first(),
+            Bound::Included(k) | Bound::Excluded(k) => c.seek(KeyRef::lookup(k, SeqNo::MAX)),
+        }
+    }
+
+    /// Puts `c` on the last entry at or before the range's end (perhaps above it, for
+    /// an excluded bound: the caller skips those).
+    fn seek_back(&self, c: &mut TableCursor) -> Result<()> {
+        match &self.upper {
+            Bound::Unbounded => c.seek_to_last(),
+            // The oldest possible version of `k`: every version of it is before.
+            Bound::Included(k) | Bound::Excluded(k) => {
+                c.seek_for_prev(KeyRef::new(k, SeqNo::ZERO, ValueKind::Value))
+            }
+        }
+    }
+}
 
 /// Every entry of a table in internal-key order, from either end.
 #[derive(Debug)]
@@ -15,10 +81,15 @@ pub struct Iter {
     front_at: Option<(usize, usize)>,
     back_at: Option<(usize, usize)>,
     done: bool,
+    range: UserRange,
 }
 
 impl Iter {
     pub(crate) fn new(table: &Table) -> Self {
+        Iter::bounded(table, UserRange::ALL)
+    }
+
+    fn bounded(table: &Table, range: UserRange) -> Self {
         Iter {
             front: table.cursor(),
             back: table.cursor(),
@@ -27,6 +98,7 @@ impl Iter {
             front_at: None,
             back_at: None,
             done: false,
+            range,
         }
     }
 
@@ -37,11 +109,18 @@ impl Iter {
             self.done = true;
             return None;
         };
-        let crossed = if front {
-            self.back_at.is_some_and(|b| pos >= b)
+        let user = key.user_key;
+        let outside = if front {
+            self.range.above(user)
         } else {
-            self.front_at.is_some_and(|f| pos <= f)
+            self.range.below(user)
         };
+        let crossed = outside
+            || if front {
+                self.back_at.is_some_and(|b| pos >= b)
+            } else {
+                self.front_at.is_some_and(|f| pos <= f)
+            };
         if crossed {
             self.done = true;
             return None;
@@ -65,8 +144,8 @@ impl Iter {
             (&mut self.back, &mut self.back_started)
         };
         let moved = match (front, *started) {
-            (true, false) => c.seek_to_first(),
-            (false, false) => c.seek_to_last(),
+            (true, false) => self.range.seek_front(c),
+            (false, false) => self.range.seek_back(c),
             (true, true) => c.next(),
             (false, true) => c.prev(),
         };
@@ -75,7 +154,63 @@ impl Iter {
             self.done = true;
             return Some(Err(e));
         }
+        // An excluded bound's own key is skipped, in every version.
+        loop {
+            let c = if front {
+                &mut self.front
+            } else {
+                &mut self.back
+            };
+            let Some(key) = c.key() else { break };
+            let skip = if front {
+                self.range.below(key.user_key)
+            } else {
+                self.range.above(key.user_key)
+            };
+            if !skip {
+                break;
+            }
+            let moved = if front { c.next() } else { c.prev() };
+            if let Err(e) = moved {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
         self.take(front)
+    }
+}
+
+impl Table {
+    /// The entries whose user keys are in `range`, in internal-key order (every
+    /// version, tombstones included), from either end.
+    pub fn range<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Iter {
+        Iter::bounded(self, UserRange::of(&range))
+    }
+
+    /// The plain key → value view of the keys in `range`: for each user key its newest
+    /// entry unless that is a tombstone; double-ended.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_sstable::{Table, TableBuilder, TableOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("t.sst");
+    /// let mut builder = TableBuilder::create(&path, TableOptions::default())?;
+    /// for k in ["a", "b", "c", "d"] {
+    ///     builder.add_plain(k.as_bytes(), b"v")?;
+    /// }
+    /// builder.finish()?;
+    /// let table = Table::open_file(&path)?;
+    /// fn keys(it: impl Iterator<Item = quickcache_sstable::Result<(Vec<u8>, quickcache_sstable::ValueRef)>>) -> Vec<Vec<u8>> {
+    ///     it.map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>().unwrap()
+    /// }
+    /// assert_eq!(keys(table.range_plain("b".."d")), [b"b".to_vec(), b"c".to_vec()]);
+    /// assert_eq!(keys(table.range_plain("b"..="d").rev()), [b"d".to_vec(), b"c".to_vec(), b"b".to_vec()]);
+    /// assert_eq!(keys(table.range_plain("z"..)).len(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn range_plain<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> PlainIter {
+        PlainIter::over(self.range(range))
     }
 }
 
@@ -107,8 +242,12 @@ pub struct PlainIter {
 
 impl PlainIter {
     pub(crate) fn new(table: &Table) -> Self {
+        PlainIter::over(Iter::new(table))
+    }
+
+    fn over(inner: Iter) -> Self {
         PlainIter {
-            inner: Iter::new(table),
+            inner,
             front_key: None,
             back_group: None,
         }
