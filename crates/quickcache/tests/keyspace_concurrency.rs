@@ -3,14 +3,20 @@
 //! once: a batch across keyspaces is never seen in part through a snapshot, and
 //! nothing deadlocks.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use quickcache::{Db, Options, WriteBatch};
 
+/// Batches each writer makes: a count, not a time, so a loaded machine only makes
+/// the test slower, never different.
+const BATCHES: u64 = 10_000;
+
 #[test]
 fn concurrent_cross_keyspace_batches_are_seen_whole() {
+    let _dog = support::watchdog("concurrent_cross_keyspace_batches_are_seen_whole");
     let dir = tempfile::tempdir().unwrap();
     let options = Options {
         memtable_size: 64 << 10,
@@ -26,13 +32,12 @@ fn concurrent_cross_keyspace_batches_are_seen_whole() {
     let b = db.keyspace("b").unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let written = Arc::new(AtomicU64::new(0));
-    let mut threads = Vec::new();
+    let mut writers = Vec::new();
     for w in 0..3u64 {
         let (db, a, b) = (Arc::clone(&db), a.clone(), b.clone());
-        let (stop, written) = (Arc::clone(&stop), Arc::clone(&written));
-        threads.push(std::thread::spawn(move || {
-            let mut i = 0u64;
-            while !stop.load(Ordering::Relaxed) {
+        let written = Arc::clone(&written);
+        writers.push(std::thread::spawn(move || {
+            for i in 0..BATCHES {
                 let key = format!("k{:03}", (i * 7 + w * 13) % 200);
                 let value = format!("{w}-{i}-{}", "v".repeat((i % 64) as usize));
                 let mut batch = WriteBatch::new();
@@ -42,10 +47,11 @@ fn concurrent_cross_keyspace_batches_are_seen_whole() {
                 }
                 db.write(batch).unwrap();
                 written.fetch_add(1, Ordering::Relaxed);
-                i += 1;
             }
         }));
     }
+    // Readers and the churn run until the writers are done.
+    let mut threads = Vec::new();
     for _ in 0..2 {
         let (db, a, b, stop) = (Arc::clone(&db), a.clone(), b.clone(), Arc::clone(&stop));
         threads.push(std::thread::spawn(move || {
@@ -79,15 +85,14 @@ fn concurrent_cross_keyspace_batches_are_seen_whole() {
             }
         }));
     }
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(4) {
-        std::thread::sleep(Duration::from_millis(100));
+    for t in writers {
+        t.join().unwrap();
     }
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         t.join().unwrap();
     }
-    assert!(written.load(Ordering::Relaxed) > 100);
+    assert_eq!(written.load(Ordering::Relaxed), 3 * BATCHES);
     db.wait_for_compactions().unwrap();
     let left: Vec<_> = a.iter().map(|kv| kv.unwrap()).collect();
     let right: Vec<_> = b.iter().map(|kv| kv.unwrap()).collect();
