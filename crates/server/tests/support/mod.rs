@@ -12,7 +12,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,7 +38,8 @@ pub(crate) struct Cluster {
     pub(crate) nodes: Vec<NodeAddrs>,
     children: Children,
     _dir: tempfile::TempDir,
-    watchdog_done: Arc<AtomicBool>,
+    /// Dropped when the cluster is: the watchdog's wait ends at once.
+    watchdog_done: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 /// `count` distinct free loopback ports: all listeners are held until every port is
@@ -75,7 +75,7 @@ impl Cluster {
             nodes,
             children: Arc::default(),
             _dir: dir,
-            watchdog_done: Arc::new(AtomicBool::new(false)),
+            watchdog_done: Mutex::new(None),
         };
         cluster.start_watchdog(budget);
         cluster
@@ -139,14 +139,12 @@ impl Cluster {
     fn start_watchdog(&self, budget: Duration) {
         let nodes = self.nodes.clone();
         let children = Arc::clone(&self.children);
-        let done = Arc::clone(&self.watchdog_done);
+        let (done, ended) = std::sync::mpsc::channel::<()>();
+        *self.watchdog_done.lock().unwrap_or_else(|p| p.into_inner()) = Some(done);
         std::thread::spawn(move || {
-            let deadline = Instant::now() + budget;
-            while Instant::now() < deadline {
-                if done.load(Ordering::Acquire) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
+            // Woken by the cluster's drop (the sender goes), or the budget runs out.
+            if ended.recv_timeout(budget) != Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                return;
             }
             eprintln!(
                 "WATCHDOG: test exceeded {budget:?}; cluster state:\n{}",
@@ -160,7 +158,12 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.watchdog_done.store(true, Ordering::Release);
+        drop(
+            self.watchdog_done
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
         if std::thread::panicking() {
             eprintln!("test failed; cluster state:\n{}", self.describe());
         }
