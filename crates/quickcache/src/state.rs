@@ -27,6 +27,18 @@ pub(crate) struct SuperVersion {
 }
 
 impl SuperVersion {
+    /// This one after a freeze: `active` is the fresh memtable, `frozen` goes first
+    /// (newest) in front of the frozen ones.
+    pub(crate) fn after_freeze(&self, active: Arc<Memtable>, frozen: Frozen) -> SuperVersion {
+        let mut all = Vec::with_capacity(self.frozen.len() + 1);
+        all.push(Arc::new(frozen));
+        all.extend(self.frozen.iter().cloned());
+        SuperVersion {
+            active,
+            frozen: all,
+        }
+    }
+
     /// Approximate bytes held by every memtable.
     pub(crate) fn memory(&self) -> usize {
         self.active.approximate_memory()

@@ -11,7 +11,7 @@ use quickcache_wal::Durability;
 use crate::Options;
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
-use crate::state::{Frozen, SuperVersion};
+use crate::state::Frozen;
 use crate::tx::history::Validation;
 
 /// How long a slowed write sleeps.
@@ -289,16 +289,11 @@ impl Inner {
         );
         {
             let mut memtables = lock(&self.memtables);
-            let mut frozen = Vec::with_capacity(memtables.frozen.len() + 1);
-            frozen.push(Arc::new(Frozen {
+            let frozen = Frozen {
                 mem: old.freeze(),
                 log_number: next.0,
-            }));
-            frozen.extend(memtables.frozen.iter().cloned());
-            *memtables = Arc::new(SuperVersion {
-                active: Arc::clone(&gate),
-                frozen,
-            });
+            };
+            *memtables = Arc::new(memtables.after_freeze(Arc::clone(&gate), frozen));
         }
         self.frozen_count.fetch_add(1, Ordering::Relaxed);
         drop(gate);

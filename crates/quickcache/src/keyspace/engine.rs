@@ -217,16 +217,11 @@ impl Inner {
         let old = std::mem::replace(&mut *gate, fresh);
         {
             let mut memtables = lock(&ks.memtables);
-            let mut frozen = Vec::with_capacity(memtables.frozen.len() + 1);
-            frozen.push(Arc::new(Frozen {
+            let frozen = Frozen {
                 mem: old.freeze(),
                 log_number: next.0,
-            }));
-            frozen.extend(memtables.frozen.iter().cloned());
-            *memtables = Arc::new(SuperVersion {
-                active: Arc::clone(&gate),
-                frozen,
-            });
+            };
+            *memtables = Arc::new(memtables.after_freeze(Arc::clone(&gate), frozen));
         }
         self.frozen_count.fetch_add(1, Ordering::Relaxed);
         drop(gate);
