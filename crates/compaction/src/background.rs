@@ -356,6 +356,7 @@ fn worker(shared: &Shared) {
     while shared.next_nudge() {
         while !shared.stopping() {
             let Some(plan) = claim(shared) else { break };
+            shared.hooks.hit("compactor:run");
             let result = shared
                 .set
                 .compact(&plan, &(shared.snapshots)(), &shared.stop);

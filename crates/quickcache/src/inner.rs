@@ -80,6 +80,8 @@ pub(crate) struct Inner {
     pub(crate) keyspace_lock: Mutex<()>,
     /// Bytes written to keyspaces since the write-buffer budget was last summed.
     pub(crate) budget_written: AtomicUsize,
+    /// The flush thread's backoff after a full disk (`no_space.rs`).
+    pub(crate) flush_space: crate::no_space::FlushSpace,
 }
 
 impl fmt::Debug for Inner {

@@ -169,6 +169,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         keyspaces: RwLock::new(keyspaces),
         keyspace_lock: Mutex::new(()),
         budget_written: AtomicUsize::new(0),
+        flush_space: crate::no_space::FlushSpace::default(),
     });
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;

@@ -50,6 +50,9 @@ impl IdleWaiter {
                     shared.work.notify_all();
                 }
             } else if state.running == 0 && state.manual == 0 {
+                // Nothing due: nothing waits for space either (a manual compaction
+                // may have done the work a failed one had to retry).
+                state.backoff.succeeded();
                 return Ok(Idle::Reached);
             }
             state = shared

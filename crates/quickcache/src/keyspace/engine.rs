@@ -290,14 +290,11 @@ impl Inner {
         match flushed {
             Ok(_) | Err(quickcache_compaction::Error::NoSuchKeyspace { .. }) => {}
             Err(source) => {
-                let _reported = self.fail(Error::Tree {
-                    operation: "flushing a keyspace's memtable",
-                    path: self.dir.clone(),
-                    source: Box::new(source),
-                });
+                self.flush_failed("flushing a keyspace's memtable", source);
                 return;
             }
         }
+        self.flush_succeeded();
         let removed = {
             let mut memtables = lock(&ks.memtables);
             let had = memtables.frozen.len();
