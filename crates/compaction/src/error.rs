@@ -157,10 +157,10 @@ impl Error {
     pub fn is_retryable_no_space(&self) -> bool {
         match self {
             Error::Fs { source, .. } => source.is_retryable_no_space(),
-            Error::Table { source, .. } => match source {
-                quickcache_sstable::Error::Fs { source } => source.is_retryable_no_space(),
-                _ => false,
-            },
+            Error::Table {
+                source: quickcache_sstable::Error::Fs { source },
+                ..
+            } => source.is_retryable_no_space(),
             Error::Poisoned { retryable, .. } => *retryable,
             _ => false,
         }

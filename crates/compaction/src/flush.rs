@@ -64,7 +64,7 @@ impl VersionSet {
         }
         if let Err(e) = self.log_and_apply(edit) {
             // Dropped meanwhile, or the disk full (the edit is torn or was never
-            // written: `docs/crash-safety.md` rule 13): nothing lists the table, so it
+            // written: `docs/crash-safety.md` rule 17): nothing lists the table, so it
             // goes now, and a retry writes a new one.
             if matches!(e, crate::Error::NoSuchKeyspace { .. }) || e.is_retryable_no_space() {
                 outputs.abandon();

@@ -7,7 +7,7 @@
 //! are woken by the flush that succeeds. Compactions do the same in their pool.
 //!
 //! Every other error, and ENOSPC from a sync, stays sticky
-//! (`docs/crash-safety.md`, rules 12 and 13; `docs/design.md`, "A full disk").
+//! (`docs/crash-safety.md`, rules 11 and 17; `docs/design.md`, "A full disk").
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

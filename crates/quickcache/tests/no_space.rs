@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use quickcache::compaction::SyncPoints;
-use quickcache::fs::{DynFs, Fault, FaultPlan, FileSystem, Op, SimFs};
+use quickcache::fs::{DynFs, Fault, FaultPlan, Op, SimFs};
 use quickcache::{Db, Options, Stats};
 
 const DIR: &str = "/db";

@@ -1,6 +1,6 @@
 //! The pool's side of a full disk: a compaction that met one (ENOSPC while writing)
 //! is not the pool's sticky error. Its partial outputs are gone (removed by the
-//! compaction, `docs/crash-safety.md` rule 13), its inputs are still in the tree, so
+//! compaction, `docs/crash-safety.md` rule 17), its inputs are still in the tree, so
 //! the workers wait out a backoff and pick again. The listener hears of both ends,
 //! so that writers stalled meanwhile are woken when compactions resume.
 

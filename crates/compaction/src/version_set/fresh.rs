@@ -3,7 +3,7 @@
 //! after a torn one would be dropped with it at the next open). Instead, before the
 //! next edit, a fresh manifest is written from the in-memory state, which holds every
 //! edit that reached the old manifest durably and none that did not
-//! (`docs/crash-safety.md`, rule 13).
+//! (`docs/crash-safety.md`, rule 17).
 
 use std::sync::atomic::Ordering;
 
