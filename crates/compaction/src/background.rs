@@ -283,8 +283,9 @@ impl Shared {
         let mut state = guard(&self.state);
         while state.nudges == 0 && !self.stopping() {
             let left = state.backoff.left(std::time::Instant::now());
-            if left.is_none() && state.backoff.waiting() {
+            if left.is_none() && state.backoff.waiting() && state.running == 0 {
                 // The wait is over: retry (`claim` ends the wait if nothing is due).
+                // With a retry running, its worker sees to the next wait instead.
                 return true;
             }
             state.sleeping += 1;

@@ -88,6 +88,18 @@ impl Inner {
         });
     }
 
+    /// [`Inner::fail`], except for a full disk met while writing a table or a
+    /// manifest edit ([`is_retryable`]): that one is only returned, since nothing was
+    /// lost and the manifest is replaced by a fresh one before the next edit (a
+    /// keyspace's creation or drop that met it simply did not happen).
+    pub(crate) fn fail_unless_no_space(&self, error: Error) -> Error {
+        if is_retryable(&error) {
+            error
+        } else {
+            self.fail(error)
+        }
+    }
+
     /// Records a flush that succeeded: if flushes waited for space, this was a retry
     /// and they resume (the flush's own signal wakes the stalled writers).
     pub(crate) fn flush_succeeded(&self) {
