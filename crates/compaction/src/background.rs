@@ -277,35 +277,6 @@ impl Shared {
         self.work.notify_all();
     }
 
-    /// Waits for a nudge, or for the end of the wait for space after a full disk
-    /// (the pool's only timed wait); false once the pool stops.
-    fn next_nudge(&self) -> bool {
-        let mut state = guard(&self.state);
-        while state.nudges == 0 && !self.stopping() {
-            let left = state.backoff.left(std::time::Instant::now());
-            if left.is_none() && state.backoff.waiting() && state.running == 0 {
-                // The wait is over: retry (`claim` ends the wait if nothing is due).
-                // With a retry running, its worker sees to the next wait instead.
-                return true;
-            }
-            state.sleeping += 1;
-            state = match left {
-                Some(left) => {
-                    (self.work.wait_timeout(state, left))
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-                None => self.work.wait(state).unwrap_or_else(|p| p.into_inner()),
-            };
-            state.sleeping -= 1;
-        }
-        if self.stopping() {
-            return false;
-        }
-        state.nudges -= 1;
-        true
-    }
-
     /// Marks `plan`'s tables and output range busy.
     fn mark_busy(state: &mut State, plan: &CompactionPlan) {
         mark(&mut state.busy, plan);

@@ -325,7 +325,8 @@ impl Inner {
     /// keyspace written long ago must not pin the segments written since).
     pub(crate) fn trim_wal(&self) {
         if let Err(e) = self.advance_idle_logs() {
-            let _reported = self.fail(e);
+            // After a full disk the segments just stay until the next trim.
+            let _reported = self.fail_unless_no_space(e);
             return;
         }
         if let Err(e) = self.flush_for_wal_size() {
