@@ -21,6 +21,7 @@ use crate::{Busy, CompactionPlan, Error, Result, SyncPoints, VersionSet};
 mod idle;
 mod manual;
 mod report;
+mod space;
 
 pub use idle::{Idle, IdleWaiter};
 pub use manual::{Interrupted, ManualCompaction, ManualPlan};
@@ -42,7 +43,9 @@ pub type Listener = Arc<dyn Fn() + Send + Sync>;
 /// compactions until none is left, and sleep again. [`Compactor::stop`] interrupts
 /// running compactions between entries; an interrupted compaction leaves only
 /// unreferenced output files, which the next open removes. The first error stops
-/// further compactions and is kept for [`Compactor::error`] (sticky).
+/// further compactions and is kept for [`Compactor::error`] (sticky), except a full
+/// disk met while writing ([`Error::is_retryable_no_space`]): then compactions wait
+/// and retry with a backoff ([`crate::Backoff`]), reported by [`Compactor::no_space`].
 #[derive(Debug)]
 pub struct Compactor {
     shared: Arc<Shared>,
@@ -81,6 +84,8 @@ struct State {
     /// Workers asleep until the next nudge.
     sleeping: usize,
     error: Option<Arc<Error>>,
+    /// The wait for space after a compaction met a full disk.
+    backoff: crate::Backoff,
 }
 
 impl State {
@@ -184,6 +189,11 @@ impl Compactor {
         guard(&self.shared.state).error.clone()
     }
 
+    /// Whether compactions wait for space after a full disk, and the retries so far.
+    pub fn no_space(&self) -> crate::NoSpaceState {
+        guard(&self.shared.state).backoff.state()
+    }
+
     /// Number of compactions running now, manual ones included.
     pub fn running(&self) -> usize {
         let state = guard(&self.shared.state);
@@ -267,21 +277,6 @@ impl Shared {
         self.work.notify_all();
     }
 
-    /// Waits for a nudge; false once the pool stops.
-    fn next_nudge(&self) -> bool {
-        let mut state = guard(&self.state);
-        while state.nudges == 0 && !self.stopping() {
-            state.sleeping += 1;
-            state = self.work.wait(state).unwrap_or_else(|p| p.into_inner());
-            state.sleeping -= 1;
-        }
-        if self.stopping() {
-            return false;
-        }
-        state.nudges -= 1;
-        true
-    }
-
     /// Marks `plan`'s tables and output range busy.
     fn mark_busy(state: &mut State, plan: &CompactionPlan) {
         mark(&mut state.busy, plan);
@@ -333,11 +328,20 @@ fn worker(shared: &Shared) {
     while shared.next_nudge() {
         while !shared.stopping() {
             let Some(plan) = claim(shared) else { break };
+            shared.hooks.hit("compactor:run");
             let result = shared
                 .set
                 .compact(&plan, &(shared.snapshots)(), &shared.stop);
             let failure = match result {
-                Ok(()) | Err(Error::Stopped) => None,
+                Ok(()) => {
+                    shared.space_ok();
+                    None
+                }
+                Err(Error::Stopped) => None,
+                Err(e) if e.is_retryable_no_space() => {
+                    shared.space_failed(&e);
+                    None
+                }
                 Err(e) => Some(e),
             };
             shared.release(plan, false, failure);
@@ -362,10 +366,17 @@ fn mark(busy: &mut Busy, plan: &CompactionPlan) {
 /// Picks a compaction and marks its tables and output range busy.
 fn claim(shared: &Shared) -> Option<CompactionPlan> {
     let mut state = guard(&shared.state);
-    if state.error.is_some() {
+    if state.error.is_some() || state.backoff.left(std::time::Instant::now()).is_some() {
         return None;
     }
-    let plan = shared.set.pick_any(&state.taken())?;
+    let Some(plan) = shared.set.pick_any(&state.taken()) else {
+        // Nothing due: nothing waits for space either.
+        if state.running == 0 && state.backoff.waiting() {
+            state.backoff.succeeded();
+        }
+        return None;
+    };
+    state.backoff.attempt();
     Shared::mark_busy(&mut state, &plan);
     state.running += 1;
     Some(plan)

@@ -110,11 +110,17 @@ pub enum Error {
         actual: u64,
     },
     /// An earlier manifest write or sync failed, so what the manifest holds is
-    /// unknown; reopen the tree to recover.
-    #[snafu(display("manifest {} failed earlier; reopen the tree to recover", path.display()))]
+    /// unknown: nothing more is appended to it. If that failure was a full disk
+    /// (`retryable`), the next edit first writes a fresh manifest (see
+    /// `docs/crash-safety.md`); otherwise reopen the tree to recover.
+    #[snafu(display("manifest {} failed earlier; {}", path.display(),
+        if *retryable { "a fresh one is written once the disk has space" } else { "reopen the tree to recover" }))]
     Poisoned {
         /// The manifest.
         path: PathBuf,
+        /// Whether the failure was ENOSPC from an append, after which a fresh
+        /// manifest may replace this one.
+        retryable: bool,
     },
     /// A flush or compaction was to change a keyspace that does not exist (dropped
     /// meanwhile): nothing was written to the manifest.
@@ -138,6 +144,24 @@ impl Error {
             | Error::MissingTable { .. }
             | Error::TableSizeMismatch { .. } => true,
             Error::Table { source, .. } | Error::Input { source } => source.is_corruption(),
+            _ => false,
+        }
+    }
+}
+
+impl Error {
+    /// Whether the error is a full disk met while writing (ENOSPC from a create, an
+    /// append or a preallocation: [`quickcache_fs::Error::is_retryable_no_space`]),
+    /// so that the job failed without losing anything durable and may be run again
+    /// once space is free. ENOSPC from a sync, EIO, and damaged data are not.
+    pub fn is_retryable_no_space(&self) -> bool {
+        match self {
+            Error::Fs { source, .. } => source.is_retryable_no_space(),
+            Error::Table {
+                source: quickcache_sstable::Error::Fs { source },
+                ..
+            } => source.is_retryable_no_space(),
+            Error::Poisoned { retryable, .. } => *retryable,
             _ => false,
         }
     }

@@ -75,8 +75,10 @@ impl VersionSet {
         };
         edit.added = tables.into_iter().map(|t| (plan.output_level, t)).collect();
         if let Err(e) = self.log_and_apply(edit) {
-            // Dropped meanwhile: nothing lists the outputs, so they go now.
-            if matches!(e, crate::Error::NoSuchKeyspace { .. }) {
+            // Dropped meanwhile, or the disk full (the edit is torn or was never
+            // written: `docs/crash-safety.md` rule 17): nothing lists the outputs, so
+            // they go now, and a retry writes new ones.
+            if matches!(e, crate::Error::NoSuchKeyspace { .. }) || e.is_retryable_no_space() {
                 outputs.abandon();
             }
             return Err(gone_is_stopped(e));

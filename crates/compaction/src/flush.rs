@@ -63,8 +63,10 @@ impl VersionSet {
             edit.added.push((Level::L0, info.clone()));
         }
         if let Err(e) = self.log_and_apply(edit) {
-            // Dropped meanwhile: nothing lists the table, so it goes now.
-            if matches!(e, crate::Error::NoSuchKeyspace { .. }) {
+            // Dropped meanwhile, or the disk full (the edit is torn or was never
+            // written: `docs/crash-safety.md` rule 17): nothing lists the table, so it
+            // goes now, and a retry writes a new one.
+            if matches!(e, crate::Error::NoSuchKeyspace { .. }) || e.is_retryable_no_space() {
                 outputs.abandon();
             }
             return Err(e);

@@ -77,6 +77,7 @@ mod level;
 mod manifest;
 mod merge;
 mod meta;
+pub mod no_space;
 mod options;
 mod output;
 mod picker;
@@ -107,6 +108,7 @@ pub use keyspace::{
 pub use level::{LevelCursor, LevelTable};
 pub use merge::MergingCursor;
 pub use meta::{LEVELS, Level, TableId, TableInfo};
+pub use no_space::{Backoff, NoSpaceState};
 pub use options::{CompactionOptions, DEFAULT_COMPRESSION, LevelTargets};
 pub use picker::{
     Busy, CompactionPlan, L0_BATCH, l0_output, pending_compaction_bytes, pick, scores,

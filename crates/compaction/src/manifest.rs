@@ -28,6 +28,10 @@ pub(crate) struct ManifestWriter {
     file: Box<dyn WritableFile>,
     /// Set when an append or sync failed: the file's tail is unknown.
     poisoned: bool,
+    /// Whether the failure that poisoned the writer was a full disk during the append
+    /// (the record is torn or absent, never durable), so that a fresh manifest may
+    /// replace this one.
+    retryable: bool,
     scratch: Vec<u8>,
 }
 
@@ -49,6 +53,7 @@ impl ManifestWriter {
             path,
             file,
             poisoned: false,
+            retryable: false,
             scratch: Vec::new(),
         };
         writer.append_all(snapshot)?;
@@ -90,6 +95,7 @@ impl ManifestWriter {
             path,
             file,
             poisoned: false,
+            retryable: false,
             scratch: Vec::new(),
         })
     }
@@ -109,9 +115,17 @@ impl ManifestWriter {
         self.file.len()
     }
 
-    /// Refuses every further append.
+    /// Refuses every further append, for good (no fresh manifest may replace it
+    /// without a reopen).
     pub(crate) fn poison(&mut self) {
         self.poisoned = true;
+        self.retryable = false;
+    }
+
+    /// Whether the writer is poisoned by a full disk only: the caller may replace it
+    /// by a fresh manifest ([`crate::VersionSet`]'s recovery), never append to it.
+    pub(crate) fn needs_replacing(&self) -> bool {
+        self.poisoned && self.retryable
     }
 
     /// Appends `edit` and syncs it. After a failure the writer is poisoned: the record
@@ -124,7 +138,12 @@ impl ManifestWriter {
     /// writer on failure, like [`ManifestWriter::append`].
     pub(crate) fn append_all(&mut self, edits: &[VersionEdit]) -> Result<()> {
         if self.poisoned {
-            return PoisonedSnafu { path: &self.path }.fail();
+            let retryable = self.retryable;
+            return PoisonedSnafu {
+                path: &self.path,
+                retryable,
+            }
+            .fail();
         }
         let mut payload = std::mem::take(&mut self.scratch);
         let mut frames = Vec::new();
@@ -148,9 +167,12 @@ impl ManifestWriter {
             .build()
         })?;
         self.poisoned = true;
-        self.file
-            .append(&frames)
-            .context(FsSnafu { path: &self.path })?;
+        if let Err(source) = self.file.append(&frames) {
+            // ENOSPC from the append: the record is torn or absent, so a fresh
+            // manifest may replace this file. Any sync failure stays for good.
+            self.retryable = source.is_retryable_no_space();
+            return Err(source).context(FsSnafu { path: &self.path });
+        }
         self.file
             .sync_data()
             .context(FsSnafu { path: &self.path })?;

@@ -15,7 +15,13 @@ use std::sync::Arc;
 /// - `"manual:claim"`: a manual compaction is about to claim its next plan (no lock
 ///   held);
 /// - `"manual:run"`: a manual compaction claimed a plan (its tables are busy) and is
-///   about to run it.
+///   about to run it;
+/// - `"compactor:run"`: a worker claimed a plan and is about to run it (no lock held);
+/// - `"compactor:no_space"`: a worker's compaction met a full disk; the pool waits for
+///   space (no lock held).
+///
+/// The facade's flush thread reaches `"flush:start"` before it writes each memtable
+/// of the default keyspace (no lock held).
 ///
 /// A callback must not block on the thread it runs on for longer than the test
 /// allows: it runs inside background work.

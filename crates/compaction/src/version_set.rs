@@ -12,6 +12,8 @@ use crate::catalogue::{Catalogue, KeyspaceTree};
 use crate::edit::InvalidEdit;
 use crate::error::EditRefusedSnafu;
 use crate::manifest::ManifestWriter;
+
+mod fresh;
 use crate::{
     CompactionOptions, KeyspaceDef, Result, Stats, TableHandle, TableId, TableInfo, Version,
     VersionEdit,
@@ -292,10 +294,14 @@ impl VersionSet {
     /// Fills in the next file number; keeps the largest log number and sequence number
     /// seen. An edit that does not fit the current version is refused
     /// ([`crate::Error::EditRefused`]) before anything is written. A failed manifest
-    /// write poisons the set: later edits fail with
-    /// [`crate::Error::Poisoned`] until the tree is reopened.
+    /// write poisons the set: later edits fail with [`crate::Error::Poisoned`] until
+    /// the tree is reopened; unless the write failed for a full disk
+    /// ([`crate::Error::is_retryable_no_space`]): then the next edit first replaces
+    /// the manifest by a fresh one (see `version_set/fresh.rs`), and fails with the
+    /// same kind of error while the disk is still full.
     pub fn log_and_apply(&self, mut edit: VersionEdit) -> Result<Arc<Version>> {
         let mut manifest = guard(&self.manifest);
+        self.replace_if_poisoned_by_full_disk(&mut manifest)?;
         if !edit.keyspace.is_default() || edit.create.is_some() || edit.drop {
             self.log_keyspace_edit(&mut manifest, edit)?;
             return Ok(self.current());
@@ -331,6 +337,7 @@ impl VersionSet {
         manifest: &mut (ManifestWriter, LogState),
         mut edit: VersionEdit,
     ) -> Result<()> {
+        self.replace_if_poisoned_by_full_disk(manifest)?;
         let (writer, state) = &mut *manifest;
         let id = edit.keyspace;
         if !id.is_default() && edit.create.is_none() && !state.catalogue.keyspaces.contains_key(&id)
@@ -360,6 +367,7 @@ impl VersionSet {
     /// are skipped.
     pub fn advance_log_numbers(&self, logs: &[(KeyspaceId, u64)]) -> Result<()> {
         let mut manifest = guard(&self.manifest);
+        self.replace_if_poisoned_by_full_disk(&mut manifest)?;
         let (writer, state) = &mut *manifest;
         let next_file = self.next_file.load(Ordering::SeqCst);
         let mut catalogue = state.catalogue.clone();
@@ -405,31 +413,6 @@ impl VersionSet {
             info.clone(),
             self.budget.clone(),
         ))
-    }
-
-    /// Switches to a fresh manifest once this one is over `max_manifest_size`.
-    fn rotate_if_large(&self, manifest: &mut (ManifestWriter, LogState)) {
-        if manifest.0.len() > self.options.max_manifest_size {
-            let version = self.current();
-            if self.rotate(manifest, &version).is_err() {
-                // The edit is durable, so this call succeeded; but whether CURRENT names
-                // the old manifest or the new one is unknown: append to neither.
-                manifest.0.poison();
-            }
-        }
-    }
-
-    /// Replaces the manifest by a new one holding a snapshot: new file synced, CURRENT
-    /// switched, directory synced, then the old file removed (`docs/crash-safety.md` rules 3, 4).
-    fn rotate(&self, manifest: &mut (ManifestWriter, LogState), version: &Version) -> Result<()> {
-        let number = self.new_file_number();
-        let snapshot = snapshot_edits(version, &manifest.1, self.next_file.load(Ordering::SeqCst));
-        let writer = ManifestWriter::create(self.fs.as_ref(), &self.dir, number, &snapshot)?;
-        crate::current::set_current(self.fs.as_ref(), &self.dir, number)?;
-        let old = std::mem::replace(&mut manifest.0, writer);
-        // The old manifest is garbage now; a failed removal is retried at the next open.
-        let _ = self.fs.remove(old.path());
-        Ok(())
     }
 }
 

@@ -312,6 +312,15 @@ fn a_failed_manifest_write_poisons_the_set() {
     assert!(set.log_and_apply(edit.clone()).is_err());
     fs.clear_faults();
     let err = set.log_and_apply(edit).unwrap_err();
-    assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Poisoned {
+                retryable: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let _ = TableId(0);
 }

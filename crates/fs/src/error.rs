@@ -108,6 +108,15 @@ impl Error {
         matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::StorageFull)
     }
 
+    /// True if the device was out of space (ENOSPC) when a write, a create or a
+    /// preallocation asked for more: nothing written before was lost, so the
+    /// operation may be retried once space is free. ENOSPC from any other operation
+    /// is not: from a sync it may mean buffered data was dropped, and from a rename,
+    /// a removal or a directory sync the outcome is unknown.
+    pub fn is_retryable_no_space(&self) -> bool {
+        self.is_no_space() && matches!(self.op(), Some(Op::Create | Op::Append | Op::Preallocate))
+    }
+
     /// The operation that failed, if the error came from one.
     pub fn op(&self) -> Option<Op> {
         match self {

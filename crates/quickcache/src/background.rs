@@ -31,6 +31,13 @@ fn run(inner: &Inner) {
             return;
         }
         inner.poll_compactor();
+        if let Some(left) = inner.flush_wait_left() {
+            // Waiting for space after a full disk: retried when the backoff is over.
+            if inner.wait_signal_for(seen, left).is_err() {
+                return;
+            }
+            continue;
+        }
         if let Some(job) = inner.next_flush() {
             inner.flush_one(&job);
             continue;
@@ -39,6 +46,7 @@ fn run(inner: &Inner) {
             inner.flush_keyspace_one(&keyspace, &job);
             continue;
         }
+        inner.flush_idle();
         if inner.wait_signal(seen).is_err() {
             return;
         }
@@ -67,16 +75,14 @@ impl Inner {
     /// Writes `job` to an L0 table, then drops it from the memtables readers see and
     /// deletes the WAL segments it made obsolete. Failures enter the error state.
     fn flush_one(&self, job: &Arc<Frozen>) {
+        self.options.sync_points.hit("flush:start");
         let snapshots = self.snapshots.list();
         let mut cursor = job.mem.cursor();
         if let Err(source) = self.set.flush(&mut cursor, job.log_number, &snapshots) {
-            let _reported = self.fail(Error::Tree {
-                operation: "flushing a memtable",
-                path: self.dir.clone(),
-                source: Box::new(source),
-            });
+            self.flush_failed("flushing a memtable", source);
             return;
         }
+        self.flush_succeeded();
         {
             let mut memtables = lock(&self.memtables);
             let frozen = memtables

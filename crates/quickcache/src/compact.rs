@@ -86,7 +86,9 @@ impl Inner {
         let result = self.compact_levels(&manual, keyspace, lower, upper);
         self.refresh_backlog();
         self.notify();
-        result.map_err(|e| if e.is_io() { self.fail(e) } else { e })
+        // A full disk met while writing is returned, not sticky: nothing was lost.
+        let sticky = |e: &Error| e.is_io() && !crate::no_space::is_retryable(e);
+        result.map_err(|e| if sticky(&e) { self.fail(e) } else { e })
     }
 
     /// Waits until the frozen memtables are flushed and no compaction is due or

@@ -204,6 +204,15 @@ pub enum Error {
         /// The compaction pool's sticky error.
         source: Arc<quickcache_compaction::Error>,
     },
+    /// Flushes wait for space after a full disk (ENOSPC while writing a table or a
+    /// manifest edit): nothing is lost, they resume by themselves once the disk has
+    /// room, and writes go on meanwhile within the memtable budget. Returned by calls
+    /// that wait for a flush ([`crate::Db::flush`], a close that flushes).
+    #[snafu(display("flushes wait for space on the disk (they resume by themselves): {source}"))]
+    NoSpace {
+        /// The last full-disk error of a flush.
+        source: Arc<quickcache_compaction::Error>,
+    },
     /// A background thread could not be started.
     #[snafu(display("starting the {what} thread: {source}"))]
     Spawn {
@@ -332,6 +341,7 @@ impl Error {
                     | Error::Tree { .. }
                     | Error::Table { .. }
                     | Error::Compaction { .. }
+                    | Error::NoSpace { .. }
             )
             || matches!(self, Error::Background { source } if source.is_io())
     }

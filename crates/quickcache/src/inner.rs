@@ -82,6 +82,8 @@ pub(crate) struct Inner {
     pub(crate) budget_written: AtomicUsize,
     /// Recently written keys, for validating transactions at commit.
     pub(crate) history: crate::tx::history::ConflictHistory,
+    /// The flush thread's backoff after a full disk (`no_space.rs`).
+    pub(crate) flush_space: crate::no_space::FlushSpace,
 }
 
 impl fmt::Debug for Inner {

@@ -281,7 +281,7 @@ impl Db {
             .set
             .create_keyspace(def, log_number)
             .map_err(|source| {
-                inner.fail(Error::Tree {
+                inner.fail_unless_no_space(Error::Tree {
                     operation: "creating a keyspace",
                     path: inner.dir.clone(),
                     source: Box::new(source),
@@ -338,7 +338,8 @@ impl Db {
     ///
     /// # Errors
     /// [`Error::InvalidKeyspaceName`] for `"default"` or a name no keyspace has; a
-    /// failed manifest write (the database is then read-only).
+    /// failed manifest write (the database is then read-only; after a full disk it
+    /// stays writable and the keyspace stays, `Error::is_no_space`).
     pub fn drop_keyspace(&self, name: &str) -> Result<()> {
         let inner = &self.inner;
         let _one = lock(&inner.keyspace_lock);
@@ -367,11 +368,12 @@ impl Db {
         }
         if let Err(source) = inner.set.drop_keyspace(state.id) {
             // Whether the drop is durable is unknown; the database is read-only now,
-            // and the keyspace stays readable until a reopen tells.
+            // and the keyspace stays readable until a reopen tells. (After a full
+            // disk it is known not to be, and the database stays writable.)
             state
                 .dropped
                 .store(false, std::sync::atomic::Ordering::Release);
-            return Err(inner.fail(Error::Tree {
+            return Err(inner.fail_unless_no_space(Error::Tree {
                 operation: "dropping a keyspace",
                 path: inner.dir.clone(),
                 source: Box::new(source),

@@ -172,6 +172,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         keyspace_lock: Mutex::new(()),
         budget_written: AtomicUsize::new(0),
         history,
+        flush_space: crate::no_space::FlushSpace::default(),
     });
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;

@@ -127,6 +127,9 @@ pub struct Stats {
     pub compaction: StatsSnapshot,
     /// The error that put the database in its read-only state, if any.
     pub background_error: Option<String>,
+    /// Whether flushes or compactions wait for space after a full disk, and their
+    /// retries so far: they resume by themselves once the disk has room.
+    pub no_space: crate::NoSpaceStats,
     /// The keyspaces besides the default, by creation: each one's tree and memtables.
     /// The figures above are the default keyspace's, except `memtable_bytes` and
     /// `frozen_memtables`, which count every keyspace (they share one budget), and
@@ -209,6 +212,7 @@ impl Stats {
             conflict_history_keys,
             compaction,
             background_error: inner.background_error().map(|e| e.to_string()),
+            no_space: inner.no_space_stats(),
             keyspaces,
         }
     }

@@ -306,6 +306,7 @@ impl Inner {
     /// failed (checked here) or is closing (likewise), so this wait always ends.
     pub(crate) fn wait_flushed(&self) -> Result<()> {
         let _waiting = self.waits.enter("frozen memtables to be flushed");
+        let failures = self.flush_space_failures();
         loop {
             let seen = self.signals();
             // Done first: a flush that finished reports success even if a compaction
@@ -314,6 +315,7 @@ impl Inner {
                 return Ok(());
             }
             self.check_writable()?;
+            self.check_flush_space(failures)?;
             self.wait_signal(seen)?;
         }
     }

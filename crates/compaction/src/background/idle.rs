@@ -42,10 +42,17 @@ impl IdleWaiter {
                 return Ok(Idle::Stopped);
             }
             let due = shared.set.pick_any(&state.taken()).is_some();
+            // While compactions wait for space the workers wake on their own timer:
+            // nudging them would only spin; their rounds still signal `changed`.
             if due {
-                state.nudges += shared.threads;
-                shared.work.notify_all();
+                if !state.backoff.waiting() {
+                    state.nudges += shared.threads;
+                    shared.work.notify_all();
+                }
             } else if state.running == 0 && state.manual == 0 {
+                // Nothing due: nothing waits for space either (a manual compaction
+                // may have done the work a failed one had to retry).
+                state.backoff.succeeded();
                 return Ok(Idle::Reached);
             }
             state = shared

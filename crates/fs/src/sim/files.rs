@@ -19,9 +19,21 @@ pub(crate) struct SimWritable {
 }
 
 impl SimWritable {
-    fn write(&mut self, buf: &[u8]) {
-        lock(&self.inode).write_at(self.pos, buf);
-        self.pos += buf.len();
+    /// Writes `buf` at the append position, or as much of it as the capacity
+    /// leaves room for before failing with ENOSPC (see `capacity.rs`).
+    fn write(&mut self, buf: &[u8]) -> Result<()> {
+        let end = self.pos + buf.len();
+        let (inode, pos) = (&self.inode, self.pos);
+        let mut written = 0;
+        let result =
+            self.shared
+                .grow_within_capacity(Op::Append, &self.path, inode, end, true, |size| {
+                    let fits = size.min(end).saturating_sub(pos);
+                    lock(inode).write_at(pos, &buf[..fits]);
+                    written = fits;
+                });
+        self.pos += written;
+        result
     }
 }
 
@@ -29,20 +41,22 @@ impl WritableFile for SimWritable {
     fn append(&mut self, buf: &[u8]) -> Result<()> {
         if let Some(fault) = self.shared.check(Op::Append, &self.path) {
             if fault == Fault::ShortWrite {
-                self.write(&buf[..buf.len() / 2]);
+                self.write(&buf[..buf.len() / 2])?;
             }
             return Err(Shared::injected(Op::Append, &self.path, fault));
         }
-        self.write(buf);
-        Ok(())
+        self.write(buf)
     }
 
     fn preallocate(&mut self, size: u64) -> Result<()> {
         self.shared.fail_if_planned(Op::Preallocate, &self.path)?;
         let size = usize::try_from(size).unwrap_or(usize::MAX);
-        let mut inode = lock(&self.inode);
-        inode.reserved = inode.reserved.max(size);
-        Ok(())
+        let inode = &self.inode;
+        self.shared
+            .grow_within_capacity(Op::Preallocate, &self.path, inode, size, false, |size| {
+                let mut inode = lock(inode);
+                inode.reserved = inode.reserved.max(size);
+            })
     }
 
     fn sync_data(&mut self) -> Result<()> {

@@ -3,6 +3,7 @@
 //! Everything is deterministic from the seed: the same workload and the same seed give
 //! the same crash states, so a failing crash test can be replayed exactly.
 
+mod capacity;
 mod files;
 mod state;
 
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     planned_ops: AtomicU64,
     ops: AtomicU64,
     rng: Mutex<Rng>,
+    /// The capacity limit in bytes of live file data (see `capacity.rs`).
+    capacity: Mutex<Option<u64>>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -102,6 +105,7 @@ impl SimFs {
             planned_ops: AtomicU64::new(0),
             ops: AtomicU64::new(0),
             rng: Mutex::new(Rng::new(seed)),
+            capacity: Mutex::new(None),
         };
         SimFs {
             shared: Arc::new(shared),

@@ -10,6 +10,10 @@ use crate::error::Result;
 impl Db {
     /// Writes the memtable (and any frozen one) to L0 tables and waits until done.
     ///
+    /// If a flush meets a full disk while this waits, it returns [`crate::Error::NoSpace`]
+    /// (`is_no_space()`, not read-only): nothing is lost, and the database retries by
+    /// itself until the disk has room (`stats().no_space`).
+    ///
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;

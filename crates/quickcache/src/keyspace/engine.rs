@@ -279,14 +279,11 @@ impl Inner {
         match flushed {
             Ok(_) | Err(quickcache_compaction::Error::NoSuchKeyspace { .. }) => {}
             Err(source) => {
-                let _reported = self.fail(Error::Tree {
-                    operation: "flushing a keyspace's memtable",
-                    path: self.dir.clone(),
-                    source: Box::new(source),
-                });
+                self.flush_failed("flushing a keyspace's memtable", source);
                 return;
             }
         }
+        self.flush_succeeded();
         let removed = {
             let mut memtables = lock(&ks.memtables);
             let had = memtables.frozen.len();
@@ -317,7 +314,8 @@ impl Inner {
     /// keyspace written long ago must not pin the segments written since).
     pub(crate) fn trim_wal(&self) {
         if let Err(e) = self.advance_idle_logs() {
-            let _reported = self.fail(e);
+            // After a full disk the segments just stay until the next trim.
+            let _reported = self.fail_unless_no_space(e);
             return;
         }
         if let Err(e) = self.flush_for_wal_size() {
