@@ -153,10 +153,16 @@ fn check_keyspace(
         .into_iter()
         .map(|(k, v)| (k.into_bytes(), v.into_bytes()))
         .collect();
-    assert!(scan(false) == expected, "keyspace {ks}: a forward scan differs");
+    assert!(
+        scan(false) == expected,
+        "keyspace {ks}: a forward scan differs"
+    );
     let mut backward = scan(true);
     backward.reverse();
-    assert!(backward == expected, "keyspace {ks}: a backward scan differs");
+    assert!(
+        backward == expected,
+        "keyspace {ks}: a backward scan differs"
+    );
 }
 
 fn collect(iter: quickcache::Iter, rev: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -198,7 +204,10 @@ fn a_format_v2_database_opens_with_every_keyspace_and_key() {
     trees.extend(stats.keyspaces.into_iter().map(|k| (k.name, k.levels)));
     assert_eq!(trees.len(), 3);
     for (name, levels) in trees {
-        assert_eq!(levels[0].files, 1, "keyspace {name}: the flushed table is in L0");
+        assert_eq!(
+            levels[0].files, 1,
+            "keyspace {name}: the flushed table is in L0"
+        );
         let below: usize = levels.iter().skip(1).map(|l| l.files).sum();
         assert_eq!(below, 1, "keyspace {name}: the compacted table is below L0");
     }

@@ -1,7 +1,7 @@
 //! Writes a plain key → value table and reads it back, using nothing of quickcache but
 //! the file-system layer and this crate.
 //!
-//! Run: `cargo run -p quickcache-sstable --example standalone [DIR]`
+//! Run: `cargo run -p quickcache-sstable --example table_alone [DIR]`
 
 use std::error::Error;
 use std::path::PathBuf;

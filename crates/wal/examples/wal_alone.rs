@@ -1,7 +1,7 @@
 //! quickcache-wal on its own: append records at each durability, sync, read them
 //! back, then survive a simulated power loss and recover.
 //!
-//! Run: `cargo run -p quickcache-wal --example standalone`
+//! Run: `cargo run -p quickcache-wal --example wal_alone`
 
 use std::sync::Arc;
 
