@@ -244,3 +244,32 @@ pub(crate) fn render(results: &Results, ctx: &Context) -> String {
     rounds(&mut out, results, ctx);
     out
 }
+
+/// The sections of an earlier report that were written by hand (from the first `## `
+/// heading that says "written by hand"), which a regeneration keeps after the
+/// generated part: profile notes and separate runs would otherwise be lost each time.
+pub(crate) fn hand_written(previous: &str) -> &str {
+    let mut at = 0;
+    for line in previous.split_inclusive('\n') {
+        if line.starts_with("## ") && line.contains("written by hand") {
+            return previous.get(at..).map_or("", |tail| tail);
+        }
+        at += line.len();
+    }
+    ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regeneration_keeps_the_hand_written_sections() {
+        let old = "# t\n## Every round\nx\n## Notes (written by hand)\nkeep\n## More\nalso\n";
+        assert_eq!(
+            hand_written(old),
+            "## Notes (written by hand)\nkeep\n## More\nalso\n"
+        );
+        assert_eq!(hand_written("# t\n## Every round\n"), "");
+    }
+}

@@ -160,7 +160,10 @@ fn run(args: &Args) -> EngineResult<()> {
         &chart,
         svg::chart(&doc::chart_rows(&results, &ctx), &ctx.engines[1..]),
     )?;
-    std::fs::write(&args.out, doc::render(&results, &ctx))?;
+    let previous = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let mut report = doc::render(&results, &ctx);
+    report.push_str(doc::hand_written(&previous));
+    std::fs::write(&args.out, report)?;
     eprintln!("wrote {} and {}", args.out.display(), chart.display());
     Ok(())
 }
