@@ -6,6 +6,7 @@ use std::path::Path;
 use quickcache_cli::bench::{Config, EngineFactory, EngineResult, Session, Workload, human_rate};
 
 use crate::results::{Metric, Results};
+use crate::usage::{RssSampler, disk_bytes};
 
 /// Runs `rounds` rounds of `workloads` over `engines`, each in a fresh directory under
 /// `base`, printing one line per measurement to stderr.
@@ -46,10 +47,15 @@ fn one_round(
     results: &mut Results,
 ) -> EngineResult<()> {
     let name = engine.name();
+    let rss = RssSampler::start();
     let mut session = Session::new(engine, dir, config.clone(), false);
+    let mut disk = None;
     for (i, &w) in workloads.iter().enumerate() {
         let outcome = session.run(w)?;
         results.add(Metric::Rate(i), name, outcome.ops_per_sec());
+        if w.is_transactional() {
+            results.add(Metric::AbortPct(i), name, outcome.abort_percent());
+        }
         eprintln!(
             "round {round} {name:<10} {:<17} {:>8}/s  p99 {:>8} ns  {}",
             w.name(),
@@ -57,6 +63,11 @@ fn one_round(
             outcome.latency.percentile(99.0),
             outcome.note
         );
+        // The store holds the keys after any workload that reads them or fills them
+        // all; deleterandom empties it and the synced fills hold a thousandth of them.
+        if (w.needs_data() || w.leaves_data()) && w != Workload::DeleteRandom {
+            disk = Some(disk_bytes(dir)? as f64 / 1e6);
+        }
         if w == Workload::ReadWhileWriting {
             let took = session.reopen()?;
             results.add(Metric::ReopenMs, name, took.as_secs_f64() * 1e3);
@@ -67,5 +78,14 @@ fn one_round(
         }
     }
     session.close();
+    let (anon, file) = rss.finish();
+    results.add(Metric::PeakAnonMb, name, anon);
+    results.add(Metric::PeakFileMb, name, file);
+    if let Some(mb) = disk {
+        results.add(Metric::DiskMb, name, mb);
+        eprintln!(
+            "round {round} {name:<10} disk {mb:.1} MB, peak RSS anon {anon:.1} MB, mapped {file:.1} MB"
+        );
+    }
     Ok(())
 }

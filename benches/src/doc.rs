@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use quickcache::Compression;
 use quickcache_cli::bench::{Workload, human_rate};
 
 use crate::results::{Metric, Results};
@@ -29,12 +30,21 @@ pub(crate) struct Context {
     pub(crate) machine: String,
     /// The per-workload time limit in seconds (0: none).
     pub(crate) max_seconds: f64,
+    /// Table compression on every level of the engines that have it.
+    pub(crate) compression: Compression,
+    /// The random fraction of each value.
+    pub(crate) compression_ratio: f64,
     /// The chart's file name, relative to the document.
     pub(crate) chart: String,
+    /// Other reports beside this one (file names in the same directory), each from
+    /// its own run of the crate, for example with another compression.
+    pub(crate) others: Vec<String>,
 }
 
 const SETTINGS: &str = "\
-Each engine runs on its defaults; only durability is aligned: no fsync per write except in fillsync.
+Each engine runs on its defaults except durability and compression, which are aligned: no
+fsync per write except in fillsync, and the run's `--compression` on every level of every engine
+that has it (below).
 
 | engine | plain writes | fillsync | reads |
 |---|---|---|---|
@@ -42,7 +52,30 @@ Each engine runs on its defaults; only durability is aligned: no fsync per write
 | fjall 3 | default keyspace; default journal mode (written to OS buffers, no fsync) | one-entry batch with `PersistMode::SyncData` | `get`, `range` |
 | sled 0.34 | `sled::open` defaults (background flush every 500 ms) | `insert` then `flush()` | `get`, `range` |
 | redb 4 | one write transaction per write, `Durability::None` (durable only with a later Immediate commit) | `Durability::Immediate` | one read transaction per get or scan |
-| RocksDB (feature `rocksdb`) | `DB::open_default`, default `WriteOptions` (WAL written, not synced); built without compression libraries | `WriteOptions::set_sync(true)` | `get_pinned`, raw iterator |
+| RocksDB (feature `rocksdb`) | `DB::open` with `DB::open_default`'s options and the run's compression type; default `WriteOptions` (WAL written, not synced) | `WriteOptions::set_sync(true)` | `get_pinned`, raw iterator |
+| quickcache-none (opt-in) | as quickcache, with no compression on any level whatever the run's: in a compressed run, quickcache's uncompressed baseline (not counted as another engine) | as quickcache | as quickcache |
+| fjall-otx (opt-in) | the fjall engine's, on an `OptimisticTxDatabase`; a transaction is `write_tx`, `get`, `insert`, `commit` (default durability), retried on `Conflict` | as fjall | as fjall |
+| rocksdb-otx (opt-in) | the RocksDB engine's, on an `OptimisticTransactionDB`; a transaction reads with `get_for_update` (so its reads are validated), `put`, `commit` (default `WriteOptions`), retried on `Busy` or `TryAgain` | as RocksDB | as RocksDB |
+
+Compression: quickcache (`Options::compression`, every level), fjall
+(`data_block_compression_policy(CompressionPolicy::all(..))`; fjall 3 has only none and lz4, and
+runs lz4 when zstd is asked) and RocksDB (`set_compression_type`; the `rocksdb` crate is built
+with its `lz4` and `zstd` features) use the run's `--compression`. sled 0.34 (its zstd
+`compression` feature, another C build, is not enabled here) and redb 4 (no compression) store
+blocks as they are. quickcache without `--compression` would default to none on L0 and L1, lz4
+below and zstd on the bottom level; the comparison sets every level alike on every engine.
+
+Transactions (`txn_increment`, `txn_transfer`: four threads; quickcache, fjall-otx and
+rocksdb-otx): each increment or transfer is one read-modify-write transaction, retried on
+conflict until it commits; the rate counts commits, and the abort rows give the aborted attempts
+in percent of all attempts.
+
+Disk is the space allocated (blocks, so preallocated WAL space counts) under the store's
+directory after the last workload that leaves it holding the keys (readwhilewriting in the
+standard list), before the reopen. Peak RSS is sampled every 10 ms from `/proc/self/status`
+while the engine's round runs (its untimed loads included), above what was resident when the
+round began: all engines share one process, so what the harness and the allocator keep from
+earlier rounds is left out.
 
 Between workloads (untimed) every engine is made durable and its background flushes and
 compactions are waited for, as db_bench's `waitforcompaction` does, so that a read workload
@@ -50,14 +83,15 @@ measures the store rather than the tail of the writes before it: quickcache `syn
 `wait_for_compactions`; fjall `persist(SyncAll)`, then polling until no flush is queued and no
 compaction runs for 100 ms (fjall has no waiting call); sled `flush`; redb an empty Immediate
 commit; RocksDB `flush_wal(true)` then `wait_for_compact`. Fill workloads start from an empty
-directory. Keys are 16-byte decimal numbers, values 100 random bytes.
+directory. Keys are 16-byte decimal numbers, values 100 bytes (see `--compression-ratio` above).
 ";
 
 fn cell(results: &Results, metric: Metric, engine: &str) -> String {
     match (results.median(metric, engine), metric) {
         (None, _) => "-".into(),
         (Some(v), Metric::Rate(_)) => human_rate(v),
-        (Some(v), Metric::ReopenMs) => format!("{v:.1}"),
+        (Some(v), Metric::AbortPct(_)) => format!("{v:.2}"),
+        (Some(v), _) => format!("{v:.1}"),
     }
 }
 
@@ -104,10 +138,15 @@ fn behind(out: &mut String, results: &Results, ctx: &Context) {
             any = true;
             let _ = writeln!(
                 out,
-                "- **{}**: quickcache reaches {:.0} % of {best} ({best} is {:.2}× faster).",
+                "- **{}**: quickcache reaches {:.0} % of {best} ({best} is {:.2}× {}).",
                 metric.label(&ctx.workloads),
                 adv * 100.0,
-                1.0 / adv
+                1.0 / adv,
+                if metric.higher_is_better() {
+                    "faster"
+                } else {
+                    "smaller"
+                }
             );
         }
     }
@@ -122,6 +161,7 @@ pub(crate) fn chart_rows(results: &Results, ctx: &Context) -> Vec<Row> {
     results
         .metrics()
         .into_iter()
+        .filter(|metric| metric.ranked())
         .filter_map(|metric| {
             let mine = results.median(metric, me)?;
             let bars = ctx.engines.iter().skip(1).filter_map(|e| {
@@ -178,6 +218,19 @@ pub(crate) fn render(results: &Results, ctx: &Context) -> String {
     );
     let _ = writeln!(
         out,
+        "Compression `{}` on every level (see Settings); values of 100 bytes of which a fraction {} is random and the rest repeats it (`--compression-ratio`, db_bench's `compression_ratio`: 1.0 makes incompressible values, 0.5 values that compress about 2:1).\n",
+        ctx.compression, ctx.compression_ratio
+    );
+    if !ctx.others.is_empty() {
+        let links: Vec<String> = ctx.others.iter().map(|o| format!("[{o}]({o})")).collect();
+        let _ = writeln!(
+            out,
+            "Other runs, each generated the same way by its own command: {}.\n",
+            links.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
         "## Machine\n\n{}- load average (1, 5, 15 min) before: {}, after: {} (other work was running on this shared 2-core machine)\n",
         ctx.machine, ctx.load.0, ctx.load.1
     );
@@ -190,4 +243,33 @@ pub(crate) fn render(results: &Results, ctx: &Context) -> String {
     let _ = writeln!(out, "## Every round\n");
     rounds(&mut out, results, ctx);
     out
+}
+
+/// The sections of an earlier report that were written by hand (from the first `## `
+/// heading that says "written by hand"), which a regeneration keeps after the
+/// generated part: profile notes and separate runs would otherwise be lost each time.
+pub(crate) fn hand_written(previous: &str) -> &str {
+    let mut at = 0;
+    for line in previous.split_inclusive('\n') {
+        if line.starts_with("## ") && line.contains("written by hand") {
+            return previous.get(at..).map_or("", |tail| tail);
+        }
+        at += line.len();
+    }
+    ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regeneration_keeps_the_hand_written_sections() {
+        let old = "# t\n## Every round\nx\n## Notes (written by hand)\nkeep\n## More\nalso\n";
+        assert_eq!(
+            hand_written(old),
+            "## Notes (written by hand)\nkeep\n## More\nalso\n"
+        );
+        assert_eq!(hand_written("# t\n## Every round\n"), "");
+    }
 }

@@ -14,12 +14,14 @@ mod engines;
 mod machine;
 mod results;
 mod svg;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use quickcache::Compression;
 use quickcache_cli::bench::{Config, EngineFactory, EngineResult, Workload};
 
 /// Compares quickcache with other embedded key-value stores on the same workloads.
@@ -45,6 +47,15 @@ struct Args {
     /// a slow engine does not hold the run for many minutes; 0: no limit.
     #[arg(long, default_value_t = 15.0)]
     max_seconds: f64,
+    /// Table compression on every level of every engine that has it: none, lz4 or
+    /// zstd (fjall has no zstd and takes lz4 for it; sled and redb compress nothing).
+    #[arg(long, default_value = "none")]
+    compression: Compression,
+    /// Fraction of each value that is random, the rest repeating it (db_bench's
+    /// --compression_ratio): 1.0 makes incompressible values, 0.5 values that
+    /// compress about 2:1, so that a compressed run measures something.
+    #[arg(long, default_value_t = 1.0)]
+    compression_ratio: f64,
     /// Where the stores are created (default: the system temp directory).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -53,8 +64,11 @@ struct Args {
     out: PathBuf,
 }
 
-fn select(list: Option<&str>) -> Result<Vec<Box<dyn EngineFactory>>, String> {
-    let all = engines::all();
+fn select(
+    list: Option<&str>,
+    compression: Compression,
+) -> Result<Vec<Box<dyn EngineFactory>>, String> {
+    let all = engines::all(compression);
     let Some(list) = list else {
         return Ok((all.into_iter())
             .filter(|e| !engines::OPT_IN.contains(&e.name()))
@@ -70,8 +84,28 @@ fn select(list: Option<&str>) -> Result<Vec<Box<dyn EngineFactory>>, String> {
         .collect())
 }
 
+/// The other `benchmarks*.md` reports in `out`'s directory, by file name, so that
+/// each report links the runs made with other settings (`--out docs/benchmarks-lz4.md`).
+fn sibling_reports(out: &std::path::Path) -> Vec<String> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let me = out.file_name();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| Some(e.file_name().as_os_str()) != me)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("benchmarks") && n.ends_with(".md"))
+        .collect();
+    names.sort();
+    names
+}
+
 fn run(args: &Args) -> EngineResult<()> {
-    let engines = select(args.engines.as_deref())?;
+    let engines = select(args.engines.as_deref(), args.compression)?;
     let workloads = match &args.benchmarks {
         Some(list) => Workload::parse_list(list).map_err(|w| format!("unknown benchmark {w:?}"))?,
         None => Workload::ALL.to_vec(),
@@ -79,6 +113,9 @@ fn run(args: &Args) -> EngineResult<()> {
     let config = Config {
         num: args.num,
         threads: args.threads,
+        max_duration: (args.max_seconds > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(args.max_seconds)),
+        compression_ratio: args.compression_ratio,
         ..Config::default()
     };
     let base = args
@@ -93,10 +130,11 @@ fn run(args: &Args) -> EngineResult<()> {
     let _ = std::fs::remove_dir_all(&base);
     let results = results?;
     let chart = args.out.with_extension("svg");
+    let others = sibling_reports(&args.out);
     let ctx = doc::Context {
         command: format!(
             "cargo run --release -p quickcache-benches{} -- {}",
-            if engines.iter().any(|e| e.name() == "rocksdb") {
+            if engines.iter().any(|e| e.name().starts_with("rocksdb")) {
                 " --features rocksdb"
             } else {
                 ""
@@ -111,15 +149,21 @@ fn run(args: &Args) -> EngineResult<()> {
         minutes: start.elapsed().as_secs_f64() / 60.0,
         machine: machine::describe(),
         max_seconds: args.max_seconds,
+        compression: args.compression,
+        compression_ratio: args.compression_ratio,
         chart: chart
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        others,
     };
     std::fs::write(
         &chart,
         svg::chart(&doc::chart_rows(&results, &ctx), &ctx.engines[1..]),
     )?;
-    std::fs::write(&args.out, doc::render(&results, &ctx))?;
+    let previous = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let mut report = doc::render(&results, &ctx);
+    report.push_str(doc::hand_written(&previous));
+    std::fs::write(&args.out, report)?;
     eprintln!("wrote {} and {}", args.out.display(), chart.display());
     Ok(())
 }

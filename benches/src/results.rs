@@ -9,8 +9,19 @@ use quickcache_cli::bench::Workload;
 pub(crate) enum Metric {
     /// A workload's operations per second (higher is better).
     Rate(usize),
+    /// A transactional workload's aborted attempts, in percent of all attempts
+    /// (lower is better; shown, not ranked: fewer aborts are not a goal in themselves).
+    AbortPct(usize),
     /// Milliseconds to open a store holding `num` keys (lower is better).
     ReopenMs,
+    /// MB (10^6 bytes) allocated on disk for the store after the last workload that
+    /// leaves it holding the keys, deleterandom aside (lower is better).
+    DiskMb,
+    /// Peak anonymous resident memory above the round's start, in MB (lower is better).
+    PeakAnonMb,
+    /// Peak file-backed (mapped) resident memory above the round's start, in MB
+    /// (shown, not ranked: mapped pages are the OS's cache, evicted under pressure).
+    PeakFileMb,
 }
 
 impl Metric {
@@ -20,13 +31,24 @@ impl Metric {
             Metric::Rate(i) => workloads
                 .get(i)
                 .map_or_else(String::new, |w| w.name().to_string()),
+            Metric::AbortPct(i) => workloads
+                .get(i)
+                .map_or_else(String::new, |w| format!("{} aborts (%)", w.name())),
             Metric::ReopenMs => "reopen (ms)".to_string(),
+            Metric::DiskMb => "disk (MB)".to_string(),
+            Metric::PeakAnonMb => "peak anon RSS (MB)".to_string(),
+            Metric::PeakFileMb => "peak mapped RSS (MB)".to_string(),
         }
     }
 
     /// Whether a higher figure is better.
     pub(crate) fn higher_is_better(self) -> bool {
         matches!(self, Metric::Rate(_))
+    }
+
+    /// Whether engines are ranked on this metric (best other, ratio, chart).
+    pub(crate) fn ranked(self) -> bool {
+        !matches!(self, Metric::AbortPct(_) | Metric::PeakFileMb)
     }
 }
 
@@ -78,13 +100,17 @@ impl Results {
         m
     }
 
-    /// The best median among `engines` other than `me`, with its engine.
+    /// The best median among `engines` other than `me` and its variants (`me-...`,
+    /// such as quickcache-none: quickcache measured against itself), with its engine.
     pub(crate) fn best_other(
         &self,
         metric: Metric,
         me: &str,
         engines: &[String],
     ) -> Option<(String, f64)> {
+        if !metric.ranked() {
+            return None;
+        }
         let better = |a: f64, b: f64| {
             if metric.higher_is_better() {
                 a > b
@@ -92,8 +118,12 @@ impl Results {
                 a < b
             }
         };
+        let variant = format!("{me}-");
         let mut best: Option<(String, f64)> = None;
-        for e in engines.iter().filter(|e| e.as_str() != me) {
+        for e in engines
+            .iter()
+            .filter(|e| e.as_str() != me && !e.starts_with(&variant))
+        {
             if let Some(v) = self.median(metric, e)
                 && best.as_ref().is_none_or(|(_, b)| better(v, *b))
             {
@@ -105,6 +135,9 @@ impl Results {
 
     /// How many times better `me` is than the best other (above 1: ahead).
     pub(crate) fn advantage(&self, metric: Metric, me: &str, engines: &[String]) -> Option<f64> {
+        if !metric.ranked() {
+            return None;
+        }
         let mine = self.median(metric, me)?;
         let (_, best) = self.best_other(metric, me, engines)?;
         Some(if metric.higher_is_better() {

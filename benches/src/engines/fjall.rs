@@ -1,11 +1,15 @@
-//! fjall 3 as a benchmark engine: one keyspace with default options. Plain writes use
+//! fjall 3 as a benchmark engine: one keyspace with default options except data-block
+//! compression, which is the comparison's on every level (fjall 3 has none or lz4; it
+//! takes lz4 when zstd is asked, the nearest it has). Plain writes use
 //! fjall's default durability (each write handed to the OS buffers, no fsync); fillsync
 //! commits a one-entry batch with `PersistMode::SyncData` (fdatasync).
 
 use std::hint::black_box;
 use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::config::CompressionPolicy;
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use quickcache::Compression;
 use quickcache_cli::bench::{Engine, EngineFactory, EngineResult};
 
 /// Polls 20 ms apart that must all find fjall idle before a workload starts.
@@ -13,7 +17,20 @@ const QUIET_POLLS: u32 = 5;
 
 /// Opens fjall databases.
 #[derive(Debug, Default)]
-pub(crate) struct FjallFactory;
+pub(crate) struct FjallFactory {
+    /// The data blocks' compression on every level.
+    pub(crate) compression: Compression,
+}
+
+/// The bench keyspace's options: fjall's defaults (none on L0 and L1, lz4 below) give
+/// way to `compression` on every level, so both sides of the comparison compress alike.
+pub(crate) fn keyspace_options(compression: Compression) -> KeyspaceCreateOptions {
+    let kind = match compression {
+        Compression::None => CompressionType::None,
+        Compression::Lz4 | Compression::Zstd => CompressionType::Lz4,
+    };
+    KeyspaceCreateOptions::default().data_block_compression_policy(CompressionPolicy::all(kind))
+}
 
 pub(crate) struct Fjall {
     pub(crate) db: Database,
@@ -27,7 +44,7 @@ impl EngineFactory for FjallFactory {
 
     fn open(&self, dir: &Path) -> EngineResult<Box<dyn Engine>> {
         let db = Database::builder(dir).open()?;
-        let tree = db.keyspace("bench", KeyspaceCreateOptions::default)?;
+        let tree = db.keyspace("bench", || keyspace_options(self.compression))?;
         Ok(Box::new(Fjall { db, tree }))
     }
 }

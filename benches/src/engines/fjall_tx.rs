@@ -6,14 +6,18 @@
 
 use std::path::Path;
 
-use fjall::{KeyspaceCreateOptions, OptimisticTxDatabase, OptimisticTxKeyspace, Readable};
+use fjall::{OptimisticTxDatabase, OptimisticTxKeyspace, Readable};
+use quickcache::Compression;
 use quickcache_cli::bench::{Engine, EngineFactory, EngineResult, counter};
 
-use super::fjall::Fjall;
+use super::fjall::{Fjall, keyspace_options};
 
 /// Opens fjall optimistic-transaction databases.
 #[derive(Debug, Default)]
-pub(crate) struct FjallTxFactory;
+pub(crate) struct FjallTxFactory {
+    /// The data blocks' compression on every level, as the `fjall` engine's.
+    pub(crate) compression: Compression,
+}
 
 struct FjallTx {
     plain: Fjall,
@@ -28,7 +32,7 @@ impl EngineFactory for FjallTxFactory {
 
     fn open(&self, dir: &Path) -> EngineResult<Box<dyn Engine>> {
         let db = OptimisticTxDatabase::builder(dir).open()?;
-        let tree = db.keyspace("bench", KeyspaceCreateOptions::default)?;
+        let tree = db.keyspace("bench", || keyspace_options(self.compression))?;
         let plain = Fjall {
             db: db.inner().clone(),
             tree: tree.inner().clone(),

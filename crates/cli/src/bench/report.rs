@@ -76,6 +76,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
 ///     elapsed: std::time::Duration::from_micros(2),
 ///     bytes: 116,
 ///     found: 1,
+///     aborts: 0,
 ///     latency,
 ///     note: String::new(),
 /// };

@@ -65,6 +65,10 @@ pub struct Outcome {
     pub bytes: u64,
     /// Gets that found their key, entries a scan visited.
     pub found: u64,
+    /// Transaction attempts that aborted on a conflict and were retried (0 outside
+    /// the transactional workloads); `ops` counts the commits. A field, not only the
+    /// note, so the comparison can tabulate each engine's abort rate.
+    pub aborts: u64,
     /// Latency of each operation (per entry for batches and scans).
     pub latency: Histogram,
     /// Anything a reader of the result must know (sizes, background writer rate).
@@ -72,6 +76,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The share of transaction attempts that aborted, in percent (0 when none ran).
+    pub fn abort_percent(&self) -> f64 {
+        let attempts = self.ops + self.aborts;
+        if attempts == 0 {
+            0.0
+        } else {
+            self.aborts as f64 * 100.0 / attempts as f64
+        }
+    }
+
     /// Operations per second.
     pub fn ops_per_sec(&self) -> f64 {
         self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -173,6 +187,7 @@ pub fn run(engine: &dyn Engine, workload: Workload, config: &Config) -> EngineRe
         elapsed,
         bytes: total.bytes,
         found: total.found,
+        aborts: total.aborts,
         latency: total.latency,
         note,
     })
@@ -261,6 +276,7 @@ mod tests {
             elapsed: Duration::from_millis(10),
             bytes: 116_000,
             found: 1000,
+            aborts: 0,
             latency,
             note: String::new(),
         };
