@@ -224,6 +224,16 @@ pub enum Error {
     /// The database is closing; the operation was not carried out.
     #[snafu(display("the database is closed"))]
     Closed,
+    /// [`crate::Db::checkpoint`] was given a destination that exists (or none that
+    /// can hold one); nothing was written.
+    #[snafu(display(
+        "checkpoint destination {} exists (or names no directory); nothing was written",
+        path.display()
+    ))]
+    CheckpointExists {
+        /// The destination.
+        path: PathBuf,
+    },
     /// A transaction could not commit because a key it read or wrote, or a key in a
     /// range it scanned, was written by another writer after it began (or it stayed
     /// open longer than the conflict history reaches). Nothing was written: retry it

@@ -84,6 +84,9 @@ pub(crate) struct Inner {
     pub(crate) history: crate::tx::history::ConflictHistory,
     /// The flush thread's backoff after a full disk (`no_space.rs`).
     pub(crate) flush_space: crate::no_space::FlushSpace,
+    /// Checkpoints copying the WAL now: while above 0 no segment is deleted (see
+    /// `checkpoint::WalHold`); a deletion holds the lock while it runs.
+    pub(crate) wal_holds: Mutex<usize>,
 }
 
 impl fmt::Debug for Inner {

@@ -37,6 +37,7 @@
 
 mod background;
 mod batch;
+mod checkpoint;
 mod clean;
 mod compact;
 mod db;
@@ -61,6 +62,7 @@ mod verify;
 mod write;
 
 pub use batch::WriteBatch;
+pub use checkpoint::CheckpointReport;
 pub use clean::CLOSED_FILE;
 pub use db::Db;
 pub use diagnostics::BackgroundReporter;

@@ -173,6 +173,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         budget_written: AtomicUsize::new(0),
         history,
         flush_space: crate::no_space::FlushSpace::default(),
+        wal_holds: Mutex::new(0),
     });
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;

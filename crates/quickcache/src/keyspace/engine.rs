@@ -322,10 +322,15 @@ impl Inner {
             let _reported = self.fail(e);
             return;
         }
+        let holds = lock(&self.wal_holds);
+        if *holds > 0 {
+            return; // a checkpoint copies them; the trim after the next flush deletes them
+        }
         let obsolete = SegmentId(self.set.min_log_number());
         if let Err(source) = self.wal.delete_segments_below(obsolete) {
             let _reported = self.fail(self.wal_error("deleting obsolete segments", source));
         }
+        drop(holds);
     }
 
     /// Past [`crate::Options::max_total_wal_size`], freezes the keyspaces (the
