@@ -107,6 +107,7 @@ fn every_subcommand_help_shows_usage_examples() {
         "stats",
         "verify",
         "compact",
+        "checkpoint",
         "dump-wal",
         "dump-sst",
         "dump-manifest",
