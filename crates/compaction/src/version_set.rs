@@ -15,6 +15,7 @@ use crate::manifest::ManifestWriter;
 
 mod fresh;
 mod frozen;
+mod read_only;
 use crate::{
     CompactionOptions, KeyspaceDef, Result, Stats, TableHandle, TableId, TableInfo, Version,
     VersionEdit,

@@ -147,7 +147,7 @@ impl Inner {
         let _hold = WalHold::new(self);
         let tree = self.set.freeze();
         let end = self
-            .wal
+            .wal()?
             .rotate()
             .map_err(|source| self.fail(self.wal_error("starting a new segment", source)))?;
         self.options.sync_points.hit("checkpoint:frozen");

@@ -49,7 +49,8 @@ pub(crate) struct BgState {
 pub(crate) struct Inner {
     pub(crate) dir: PathBuf,
     pub(crate) options: Options,
-    pub(crate) wal: Wal,
+    /// The WAL writer; `None` on a database opened read-only (`read_only.rs`).
+    pub(crate) wal: Option<Wal>,
     pub(crate) visibility: Visibility,
     pub(crate) set: Arc<VersionSet>,
     pub(crate) gate: RwLock<Arc<Memtable>>,
@@ -121,7 +122,15 @@ impl Inner {
         lock(&self.error).clone()
     }
 
+    /// The WAL writer, or [`Error::ReadOnly`] on a database opened read-only.
+    pub(crate) fn wal(&self) -> Result<&Wal> {
+        self.wal.as_ref().ok_or_else(|| Error::ReadOnly {
+            path: self.dir.clone(),
+        })
+    }
+
     pub(crate) fn check_writable(&self) -> Result<()> {
+        self.wal()?;
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }

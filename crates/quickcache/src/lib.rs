@@ -52,6 +52,7 @@ mod no_space;
 mod open;
 mod options;
 mod read;
+mod read_only;
 mod report;
 mod snapshot;
 mod state;
