@@ -19,7 +19,7 @@ mod verify;
 use std::io::Write;
 use std::path::Path;
 
-pub use open::{check_database, open_existing};
+pub use open::{check_database, open_existing, open_for_reading};
 pub use stats::{L0Limits, human_bytes, picture, shape_table, stats_json};
 pub use stats_svg::svg;
 

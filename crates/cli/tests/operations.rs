@@ -71,3 +71,35 @@ fn checkpoint_of_a_database_another_process_holds_is_refused_as_locked() {
     drop(held);
     assert!(qc(&["get", "--db", path(&dest), "a"]).status.success());
 }
+
+#[test]
+fn read_commands_read_a_held_database_through_a_read_only_view_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    sample_db(&db);
+    let held = hold(&db);
+    held.put("live", "write").unwrap();
+    let d = path(&db);
+    let get = qc(&["get", "--db", d, "live"]);
+    assert!(get.status.success(), "{}", stderr(&get));
+    assert_eq!(stdout(&get), "write\n");
+    assert!(stderr(&get).contains("database is in use; reading a read-only view as of now"));
+    let scan = qc(&["scan", "--db", d]);
+    assert!(scan.status.success(), "{}", stderr(&scan));
+    assert!(stdout(&scan).contains("a\tvalue-a"), "{}", stdout(&scan));
+    assert!(
+        stderr(&scan).contains("read-only view"),
+        "{}",
+        stderr(&scan)
+    );
+    let stats = qc(&["stats", "--json", "--db", d]);
+    assert!(stats.status.success(), "{}", stderr(&stats));
+    assert_eq!(json_lines(&stdout(&stats)).len(), 1);
+    // Writes still need the lock.
+    assert_clean_error(
+        &qc(&["put", "--db", d, "k", "v"]),
+        Exit::Locked,
+        "already open",
+    );
+    drop(held);
+}
