@@ -42,6 +42,9 @@ pub enum Command {
     /// Compacts the whole database down to the bottom level.
     #[command(after_help = crate::help::COMPACT)]
     Compact(DbArgs),
+    /// Writes a consistent copy of the database to a new directory (a backup).
+    #[command(after_help = crate::help::CHECKPOINT)]
+    Checkpoint(CheckpointArgs),
     /// Prints the records of one WAL segment file.
     #[command(after_help = crate::help::DUMP_WAL)]
     DumpWal(FileArgs),
@@ -64,6 +67,20 @@ pub struct DbArgs {
         hide_env_values = true
     )]
     pub db: PathBuf,
+}
+
+/// `checkpoint`'s arguments.
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The new directory to write the copy to; it must not exist.
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+    /// One JSON object on stdout instead of the text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `stats` and `verify`: a database, and how to report on it.

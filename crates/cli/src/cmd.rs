@@ -1,6 +1,7 @@
 //! The subcommands, one file each; [`run`] dispatches.
 
 mod bench;
+mod checkpoint;
 mod compact;
 mod dump_manifest;
 mod dump_sst;
@@ -18,7 +19,7 @@ mod verify;
 use std::io::Write;
 use std::path::Path;
 
-pub use open::{check_database, open_existing};
+pub use open::{check_database, open_existing, open_for_reading};
 pub use stats::{L0Limits, human_bytes, picture, shape_table, stats_json};
 pub use stats_svg::svg;
 
@@ -47,6 +48,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Stats(a) => stats::stats(a, out),
         Command::Verify(a) => verify::verify(a, out),
         Command::Compact(a) => compact::compact(a, out),
+        Command::Checkpoint(a) => checkpoint::checkpoint(a, out),
         Command::DumpWal(a) => dump_wal::dump_wal(&a.file, a.format.format(), out),
         Command::DumpSst(a) => dump_sst::dump_sst(&a.file, a.format.format(), out),
         Command::DumpManifest(a) => dump_manifest::dump_manifest(&a.file, a.format.format(), out),

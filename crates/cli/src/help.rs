@@ -98,6 +98,17 @@ pub(crate) const COMPACT: &str = "Examples:
   quickcache stats --db ./data        # afterwards: everything in the bottom level
 ";
 
+/// `checkpoint`'s.
+pub(crate) const CHECKPOINT: &str = "Examples:
+  quickcache checkpoint --db ./data ./backup-2026-12-05
+  quickcache checkpoint --db ./data /mnt/other-disk/backup --json
+  quickcache get --db ./backup-2026-12-05 user:42   # the copy is a database
+Tables are hard-linked when DEST is on the same file system (no space used until
+compaction replaces them) and copied otherwise. DEST must not exist (exit code 2).
+A crash during the command leaves no DEST, or a complete one. To restore, stop the
+service and put the copy in place of the database directory.
+";
+
 /// `dump-wal`'s.
 pub(crate) const DUMP_WAL: &str = "Examples:
   quickcache dump-wal ./data/wal/000001.log
@@ -131,6 +142,7 @@ mod tests {
             STATS,
             VERIFY,
             COMPACT,
+            CHECKPOINT,
             DUMP_WAL,
             DUMP_SST,
             DUMP_MANIFEST,

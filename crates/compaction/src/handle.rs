@@ -86,6 +86,22 @@ impl TableHandle {
         self.opened().cloned()
     }
 
+    /// Opens the reader on `map`, the table file's bytes mapped by the caller (who
+    /// maps every table of a version first, and parses them after: see
+    /// [`crate::VersionSet::open_read_only`]). Does nothing if the reader is open.
+    pub(crate) fn open_mapped(&self, map: quickcache_fs::Mapping) -> Result<()> {
+        if self.table.get().is_some() {
+            return Ok(());
+        }
+        let table =
+            Table::from_mapping_with(map, &self.path, self.budget.clone()).context(TableSnafu {
+                id: self.info.id,
+                path: &self.path,
+            })?;
+        let _set = self.table.set(table);
+        Ok(())
+    }
+
     /// The reader, borrowed: a point lookup needs no clone of it (cloning is an atomic
     /// increment and decrement of a count every reader thread shares, per table per get).
     fn opened(&self) -> quickcache_sstable::Result<&Table> {

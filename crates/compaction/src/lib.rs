@@ -120,4 +120,4 @@ pub use stats::{Stats, StatsSnapshot};
 pub use sync_point::SyncPoints;
 pub use tail::DroppedTail;
 pub use version::{BoxCursor, LevelTables, TreeCursor, Version};
-pub use version_set::VersionSet;
+pub use version_set::{FrozenTree, VersionSet};

@@ -100,6 +100,19 @@ impl ManifestWriter {
         })
     }
 
+    /// A writer for a tree opened read-only: poisoned from the start, so every
+    /// append fails, and `file` (which refuses writes too) is never written.
+    pub(crate) fn refusing(number: u64, path: PathBuf, file: Box<dyn WritableFile>) -> Self {
+        ManifestWriter {
+            number,
+            path,
+            file,
+            poisoned: true,
+            retryable: false,
+            scratch: Vec::new(),
+        }
+    }
+
     /// The manifest's number.
     pub(crate) fn number(&self) -> u64 {
         self.number

@@ -203,10 +203,15 @@ pub struct TreeInspection {
 
 /// What replaying a manifest gives: the version, the log state, the next file number
 /// and how the file ended.
-type Replayed = (Version, LogState, u64, manifest::ReadBack);
+pub(crate) type Replayed = (Version, LogState, u64, manifest::ReadBack);
 
 /// Replays manifest `number`; the handles it makes share `budget`.
-fn replay(fs: &DynFs, dir: &Path, number: u64, budget: &SummaryBudget) -> Result<Replayed> {
+pub(crate) fn replay(
+    fs: &DynFs,
+    dir: &Path,
+    number: u64,
+    budget: &SummaryBudget,
+) -> Result<Replayed> {
     let mut read = manifest::read(fs.as_ref(), dir, number)?;
     let edits = std::mem::take(&mut read.edits);
     let mut version = Version::new();

@@ -14,10 +14,13 @@ use crate::error::EditRefusedSnafu;
 use crate::manifest::ManifestWriter;
 
 mod fresh;
+mod frozen;
+mod read_only;
 use crate::{
     CompactionOptions, KeyspaceDef, Result, Stats, TableHandle, TableId, TableInfo, Version,
     VersionEdit,
 };
+pub use frozen::FrozenTree;
 
 /// The bookkeeping recorded with the tables: the default keyspace's log number, the
 /// database's last sequence number, and the other keyspaces.

@@ -46,6 +46,10 @@ pub enum Op {
     Preallocate,
     /// Closing a written file.
     Close,
+    /// Giving a file a second name (a hard link).
+    Link,
+    /// Removing an empty directory.
+    RemoveDir,
 }
 
 impl fmt::Display for Op {
@@ -69,6 +73,8 @@ impl fmt::Display for Op {
             Op::Truncate => "truncate",
             Op::Preallocate => "preallocate",
             Op::Close => "close",
+            Op::Link => "link",
+            Op::RemoveDir => "remove directory",
         };
         f.write_str(name)
     }

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::{Mapping, Result};
+use crate::{Mapping, Op, Result};
 
 /// A file system: real ([`crate::RealFs`]) or simulated ([`crate::SimFs`]).
 ///
@@ -36,11 +36,31 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     /// Maps a complete file read-only. The file must never change while mapped.
     fn map(&self, path: &Path) -> Result<Mapping>;
 
-    /// Renames `from` to `to`, replacing `to` atomically if it exists.
+    /// Renames `from` to `to`, replacing `to` atomically if it exists. `from` may be
+    /// a directory (with everything in it); `to` must then not exist, or be an empty
+    /// directory.
     fn rename(&self, from: &Path, to: &Path) -> Result<()>;
 
     /// Removes a file.
     fn remove(&self, path: &Path) -> Result<()>;
+
+    /// Gives the file `from` a second name `to` (a hard link): both name the same
+    /// bytes, and removing one leaves the other. Fails if `to` exists, or lies on
+    /// another file system (EXDEV). Like a create, the new name survives a power loss
+    /// only after [`FileSystem::sync_dir`] of its directory.
+    ///
+    /// The default fails with [`std::io::ErrorKind::Unsupported`]: a file system that
+    /// cannot link makes its callers copy instead.
+    fn link(&self, from: &Path, to: &Path) -> Result<()> {
+        let _unused = to;
+        Err(unsupported(Op::Link, from))
+    }
+
+    /// Removes an empty directory. The default fails with
+    /// [`std::io::ErrorKind::Unsupported`].
+    fn remove_dir(&self, dir: &Path) -> Result<()> {
+        Err(unsupported(Op::RemoveDir, dir))
+    }
 
     /// Names (not paths) of the entries of a directory, in no particular order.
     fn list(&self, dir: &Path) -> Result<Vec<String>>;
@@ -73,6 +93,15 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
         let n = file.read_at(0, &mut buf)?;
         buf.truncate(n);
         Ok(buf)
+    }
+}
+
+/// The error of an operation a file system does not offer.
+fn unsupported(op: Op, path: &Path) -> crate::Error {
+    crate::Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source: std::io::ErrorKind::Unsupported.into(),
     }
 }
 

@@ -77,6 +77,20 @@ impl FileSystem for RealFs {
         })
     }
 
+    fn link(&self, from: &Path, to: &Path) -> Result<()> {
+        fs::hard_link(from, to).context(IoSnafu {
+            op: Op::Link,
+            path: to,
+        })
+    }
+
+    fn remove_dir(&self, dir: &Path) -> Result<()> {
+        fs::remove_dir(dir).context(IoSnafu {
+            op: Op::RemoveDir,
+            path: dir,
+        })
+    }
+
     fn list(&self, dir: &Path) -> Result<Vec<String>> {
         let mut names = Vec::new();
         for entry in fs::read_dir(dir).context(IoSnafu {

@@ -224,6 +224,26 @@ pub enum Error {
     /// The database is closing; the operation was not carried out.
     #[snafu(display("the database is closed"))]
     Closed,
+    /// The database was opened read-only ([`crate::Db::open_read_only`]): it takes
+    /// no write, flush, compaction or keyspace creation.
+    #[snafu(display(
+        "database {} was opened read-only: it takes no writes (open it normally to write)",
+        path.display()
+    ))]
+    ReadOnly {
+        /// The database directory.
+        path: PathBuf,
+    },
+    /// [`crate::Db::checkpoint`] was given a destination that exists (or none that
+    /// can hold one); nothing was written.
+    #[snafu(display(
+        "checkpoint destination {} exists (or names no directory); nothing was written",
+        path.display()
+    ))]
+    CheckpointExists {
+        /// The destination.
+        path: PathBuf,
+    },
     /// A transaction could not commit because a key it read or wrote, or a key in a
     /// range it scanned, was written by another writer after it began (or it stayed
     /// open longer than the conflict history reaches). Nothing was written: retry it
@@ -346,7 +366,9 @@ impl Error {
             || matches!(self, Error::Background { source } if source.is_io())
     }
 
-    /// Whether the database is in the read-only state a background error leaves.
+    /// Whether the database refuses writes: it was opened read-only
+    /// ([`crate::Db::open_read_only`]), or is in the read-only state a background
+    /// error leaves.
     ///
     /// # Examples
     /// ```
@@ -367,7 +389,7 @@ impl Error {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_read_only(&self) -> bool {
-        matches!(self, Error::Background { .. })
+        matches!(self, Error::Background { .. } | Error::ReadOnly { .. })
     }
 
     /// Whether the directory was refused as not a quickcache database.

@@ -49,7 +49,8 @@ pub(crate) struct BgState {
 pub(crate) struct Inner {
     pub(crate) dir: PathBuf,
     pub(crate) options: Options,
-    pub(crate) wal: Wal,
+    /// The WAL writer; `None` on a database opened read-only (`read_only.rs`).
+    pub(crate) wal: Option<Wal>,
     pub(crate) visibility: Visibility,
     pub(crate) set: Arc<VersionSet>,
     pub(crate) gate: RwLock<Arc<Memtable>>,
@@ -84,6 +85,9 @@ pub(crate) struct Inner {
     pub(crate) history: crate::tx::history::ConflictHistory,
     /// The flush thread's backoff after a full disk (`no_space.rs`).
     pub(crate) flush_space: crate::no_space::FlushSpace,
+    /// Checkpoints copying the WAL now: while above 0 no segment is deleted (see
+    /// `checkpoint::WalHold`); a deletion holds the lock while it runs.
+    pub(crate) wal_holds: Mutex<usize>,
 }
 
 impl fmt::Debug for Inner {
@@ -118,7 +122,15 @@ impl Inner {
         lock(&self.error).clone()
     }
 
+    /// The WAL writer, or [`Error::ReadOnly`] on a database opened read-only.
+    pub(crate) fn wal(&self) -> Result<&Wal> {
+        self.wal.as_ref().ok_or_else(|| Error::ReadOnly {
+            path: self.dir.clone(),
+        })
+    }
+
     pub(crate) fn check_writable(&self) -> Result<()> {
+        self.wal()?;
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }

@@ -276,7 +276,7 @@ impl Db {
             options: options.stored()?,
         };
         // No write of the new keyspace can be in an older segment.
-        let log_number = inner.wal.current_segment().0;
+        let log_number = inner.wal()?.current_segment().0;
         let id = inner
             .set
             .create_keyspace(def, log_number)

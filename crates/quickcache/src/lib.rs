@@ -37,6 +37,7 @@
 
 mod background;
 mod batch;
+mod checkpoint;
 mod clean;
 mod compact;
 mod db;
@@ -51,6 +52,7 @@ mod no_space;
 mod open;
 mod options;
 mod read;
+mod read_only;
 mod report;
 mod snapshot;
 mod state;
@@ -61,6 +63,7 @@ mod verify;
 mod write;
 
 pub use batch::WriteBatch;
+pub use checkpoint::CheckpointReport;
 pub use clean::CLOSED_FILE;
 pub use db::Db;
 pub use diagnostics::BackgroundReporter;

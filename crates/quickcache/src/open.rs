@@ -2,27 +2,22 @@
 //! from the manifest's log number, and the start of background work.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use quickcache_compaction::{
-    CURRENT, CompactionOptions, Compactor, Listener, ManifestCheck, VersionSet, check_current,
-    parse_manifest_name,
+    CURRENT, CompactionOptions, ManifestCheck, VersionSet, check_current, parse_manifest_name,
 };
 use quickcache_fs::FileSystem;
-use quickcache_memtable::{BatchFormat, FrozenMemtable, Memtable, Visibility, WriteBatch};
+use quickcache_memtable::{BatchFormat, FrozenMemtable, Memtable, WriteBatch};
 use quickcache_sstable::{KeyspaceId, SeqNo};
 use quickcache_wal::{FORMAT_VERSION, Position, SegmentId, Wal, WalOptions};
 
 use crate::db::Db;
-use crate::diagnostics::Waits;
 use crate::error::{Error, Result};
-use crate::inner::{BgState, Counters, Inner};
-use crate::keyspace::engine::KsState;
-use crate::snapshot::SnapshotList;
-use crate::state::SuperVersion;
-use crate::tx::history::ConflictHistory;
 use crate::{Options, RecoveryReport};
+
+mod assemble;
+pub(crate) use assemble::{Background, Replayed, assemble};
 
 /// The lock file in the database directory, held (`flock`) while a [`Db`] is open.
 ///
@@ -60,7 +55,7 @@ pub(crate) fn fs_error(
     }
 }
 
-fn tree_error(
+pub(crate) fn tree_error(
     operation: &'static str,
     path: &Path,
 ) -> impl FnOnce(quickcache_compaction::Error) -> Error {
@@ -72,7 +67,10 @@ fn tree_error(
     }
 }
 
-fn wal_error(operation: &'static str, path: &Path) -> impl Fn(quickcache_wal::Error) -> Error {
+pub(crate) fn wal_error(
+    operation: &'static str,
+    path: &Path,
+) -> impl Fn(quickcache_wal::Error) -> Error {
     let path = path.to_path_buf();
     move |source| Error::Wal {
         operation,
@@ -113,67 +111,15 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
         .map_err(tree_error("opening the tree", dir))?;
     let set = Arc::new(set);
     let (wal, memtable, others, report) = replay(&set, dir, &options, created, synced)?;
-    let keyspaces = others
-        .into_iter()
-        .map(|k| (k.id, Arc::new(KsState::new(k.id, k.name, k.size, k.mem))))
-        .collect();
-    let snapshots = Arc::new(SnapshotList::default());
-    let source_list = Arc::clone(&snapshots);
-    let bg = Arc::new(Mutex::new(BgState::default()));
-    let bg_changed = Arc::new(Condvar::new());
-    // Counted under `bg`'s lock like every other signal (`Inner::notify`), so no
-    // waiter misses it between its look at the state and its wait.
-    let listener: Listener = {
-        let (bg, bg_changed) = (Arc::clone(&bg), Arc::clone(&bg_changed));
-        Arc::new(move || {
-            let mut bg = bg.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            bg.signals += 1;
-            bg_changed.notify_all();
-        })
-    };
-    let compactor = Compactor::start_listening(
-        Arc::clone(&set),
-        Arc::new(move || source_list.list()),
-        options.sync_points.clone(),
-        Some(listener),
-    )
-    .map_err(|source| Error::Spawn {
-        what: "compaction",
-        source,
-    })?;
-    let memtable = Arc::new(memtable);
-    let history = ConflictHistory::new(options.transaction_history_bytes);
-    let inner = Arc::new(Inner {
-        dir: dir.to_path_buf(),
-        visibility: Visibility::new(SeqNo::new(report.last_seqno).unwrap_or(SeqNo::MAX)),
-        wal,
+    let replayed = Replayed {
         set,
-        gate: RwLock::new(Arc::clone(&memtable)),
-        memtables: Mutex::new(Arc::new(SuperVersion {
-            active: memtable,
-            frozen: Vec::new(),
-        })),
-        freeze_lock: Mutex::new(()),
-        bg,
-        bg_changed,
-        compactor: Mutex::new(Some(compactor)),
-        waits: Waits::default(),
-        snapshots,
-        error: Mutex::new(None),
-        failed: AtomicBool::new(false),
-        closed: AtomicBool::new(false),
-        frozen_count: AtomicUsize::new(0),
-        l0_cached: AtomicUsize::new(0),
-        pending_cached: AtomicU64::new(0),
-        counters: Counters::default(),
+        wal: Some(wal),
+        memtable,
+        others,
         report,
-        options,
-        keyspaces: RwLock::new(keyspaces),
-        keyspace_lock: Mutex::new(()),
-        budget_written: AtomicUsize::new(0),
-        history,
-        flush_space: crate::no_space::FlushSpace::default(),
-    });
+    };
+    let background = Background::start(&replayed.set, &options)?;
+    let inner = assemble(dir, options, replayed, background);
     inner.refresh_backlog();
     let flusher = crate::background::spawn(Arc::clone(&inner))?;
     Ok(Db {
@@ -271,12 +217,12 @@ fn replay(
 }
 
 /// A keyspace besides the default, as recovery rebuilds its memtable.
-struct ReplayedKeyspace {
-    id: KeyspaceId,
-    name: String,
-    size: usize,
+pub(crate) struct ReplayedKeyspace {
+    pub(crate) id: KeyspaceId,
+    pub(crate) name: String,
+    pub(crate) size: usize,
     log_number: u64,
-    mem: Memtable,
+    pub(crate) mem: Memtable,
 }
 
 /// The largest memtable a stored option may ask for (its key filter is allocated up
@@ -284,7 +230,7 @@ struct ReplayedKeyspace {
 const MAX_KEYSPACE_MEMTABLE: u64 = 1 << 36;
 
 impl ReplayedKeyspace {
-    fn all(set: &VersionSet) -> Vec<ReplayedKeyspace> {
+    pub(crate) fn all(set: &VersionSet) -> Vec<ReplayedKeyspace> {
         let all = set.keyspaces().into_iter();
         all.map(|(id, tree)| {
             let size = tree
@@ -305,7 +251,7 @@ impl ReplayedKeyspace {
     }
 
     /// Whether the record is at or after the keyspace's log number.
-    fn takes(&self, record: &quickcache_wal::Record) -> bool {
+    pub(crate) fn takes(&self, record: &quickcache_wal::Record) -> bool {
         record.position.segment.0 >= self.log_number
     }
 
@@ -354,13 +300,13 @@ pub(crate) fn decode_record(
 /// keyspaces stay in the WAL, whose segments their log numbers keep; entries of a
 /// dropped keyspace are skipped; an entry of a keyspace never created is corruption.
 #[derive(Debug)]
-struct KeyspaceReplay {
+pub(crate) struct KeyspaceReplay {
     default_log: u64,
     last: KeyspaceId,
 }
 
 impl KeyspaceReplay {
-    fn new(set: &VersionSet) -> KeyspaceReplay {
+    pub(crate) fn new(set: &VersionSet) -> KeyspaceReplay {
         KeyspaceReplay {
             default_log: set.log_number(),
             last: set.last_keyspace(),
@@ -368,13 +314,18 @@ impl KeyspaceReplay {
     }
 
     /// Whether the default keyspace's memtable takes the record's entries.
-    fn default_takes(&self, record: &quickcache_wal::Record) -> bool {
+    pub(crate) fn default_takes(&self, record: &quickcache_wal::Record) -> bool {
         record.position.segment.0 >= self.default_log
     }
 
     /// Refuses a record that names a keyspace the manifest never created: an id above
     /// every id it handed out (live keyspaces and dropped ones are at or below).
-    fn check(&self, batch: &WriteBatch, record: &quickcache_wal::Record, dir: &Path) -> Result<()> {
+    pub(crate) fn check(
+        &self,
+        batch: &WriteBatch,
+        record: &quickcache_wal::Record,
+        dir: &Path,
+    ) -> Result<()> {
         match batch.iter().map(|e| e.keyspace).find(|&id| id > self.last) {
             Some(id) => Err(Error::UnknownKeyspace {
                 path: record.position.segment.path_in(dir),
@@ -417,7 +368,7 @@ fn check_log_start(
 /// (another engine's `CURRENT` and manifest included), one written in a newer format,
 /// and one whose `CURRENT` names a missing manifest. Returns whether the database will
 /// be created.
-fn precheck(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
+pub(crate) fn precheck(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
     let names = match fs.list(dir) {
         Ok(names) => names,
         Err(e) if e.is_not_found() => return Ok(true),

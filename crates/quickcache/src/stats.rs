@@ -268,5 +268,6 @@ fn level_stats(
 /// 0 when the segments cannot be listed or sized: `stats()` cannot fail, and the
 /// figure is only reported, never used to decide anything.
 fn wal_bytes(inner: &Inner) -> u64 {
-    inner.wal.log_bytes().unwrap_or_default()
+    let bytes = inner.wal.as_ref().map(quickcache_wal::Wal::log_bytes);
+    bytes.and_then(std::result::Result::ok).unwrap_or_default()
 }

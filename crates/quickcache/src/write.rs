@@ -84,7 +84,7 @@ impl Inner {
     ) -> Error {
         Error::Wal {
             operation,
-            path: self.wal.dir().to_path_buf(),
+            path: self.dir.join(crate::WAL_DIR),
             source: Box::new(source),
         }
     }
@@ -164,7 +164,9 @@ impl Inner {
             .gate
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let appended = self.wal.append_with(durability, || self.number(batch, tx));
+        let appended = self
+            .wal()?
+            .append_with(durability, || self.number(batch, tx));
         let reservation = match appended {
             Err(e) => return Err(e),
             Ok((reservation, Err(source))) => {
@@ -280,7 +282,7 @@ impl Inner {
         }
         self.check_writable()?;
         let next = self
-            .wal
+            .wal()?
             .rotate()
             .map_err(|source| self.fail(self.wal_error("starting a new segment", source)))?;
         let old = std::mem::replace(

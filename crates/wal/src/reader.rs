@@ -1,7 +1,7 @@
 //! `WalReader`: the records of a log directory, in order across segments, from a
 //! position on. Reading never modifies the directory.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use quickcache_fs::DynFs;
@@ -36,6 +36,9 @@ pub struct WalReader {
     last_format: Option<u32>,
     report: RecoveryReport,
     failed: bool,
+    /// Segments read into memory beforehand ([`WalReader::from_held`]): read from
+    /// here instead of the directory.
+    held: Option<BTreeMap<SegmentId, Vec<u8>>>,
 }
 
 impl WalReader {
@@ -70,6 +73,47 @@ impl WalReader {
                 ..RecoveryReport::default()
             },
             failed: false,
+            held: None,
+        })
+    }
+
+    /// A reader of segments already read into memory (`held`, by number), as if they
+    /// were the files of `dir`: for a reader that must keep the bytes of a log
+    /// another process may delete segments from while it reads. The highest-numbered
+    /// segment held is the last one.
+    ///
+    /// # Errors
+    /// A segment is missing between two held segments at or above `from.segment`.
+    pub fn from_held(
+        fs: DynFs,
+        dir: impl Into<PathBuf>,
+        held: BTreeMap<SegmentId, Vec<u8>>,
+        from: Position,
+        mode: RecoveryMode,
+    ) -> Result<WalReader> {
+        let last = held.keys().next_back().copied();
+        let pending: VecDeque<SegmentId> = held
+            .keys()
+            .copied()
+            .filter(|s| *s >= from.segment)
+            .collect();
+        check_contiguous(&pending)?;
+        Ok(WalReader {
+            fs,
+            dir: dir.into(),
+            from,
+            mode,
+            pending,
+            last,
+            cursor: None,
+            zero_tail: None,
+            last_format: None,
+            report: RecoveryReport {
+                mode,
+                ..RecoveryReport::default()
+            },
+            failed: false,
+            held: Some(held),
         })
     }
 
@@ -104,10 +148,14 @@ impl WalReader {
     }
 
     fn open_segment(&mut self, id: SegmentId) -> Result<SegmentCursor> {
-        let bytes = self
-            .fs
-            .read_file(&id.path_in(&self.dir))
-            .context(ReadSnafu { segment: id })?;
+        let held = self.held.as_mut().and_then(|h| h.remove(&id));
+        let bytes = match held {
+            Some(bytes) => bytes,
+            None => self
+                .fs
+                .read_file(&id.path_in(&self.dir))
+                .context(ReadSnafu { segment: id })?,
+        };
         self.report.segments.push(id);
         let is_last = Some(id) == self.last;
         Ok(SegmentCursor::new(id, bytes, is_last, self.mode))

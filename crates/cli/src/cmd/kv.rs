@@ -32,7 +32,7 @@ pub(crate) fn existing(db: &quickcache::Db, name: &str) -> Result<quickcache::Ke
 pub(crate) fn get(args: &KeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let format = args.format.format();
     let key = parse(format, &args.key, "key")?;
-    let db = open_existing(&args.db.db)?;
+    let db = super::open::open_for_reading(&args.db.db)?;
     let value = match &args.keyspace {
         Some(name) => existing(&db, name)?.get(&key),
         None => db.get(&key),

@@ -34,6 +34,26 @@ pub fn open_existing(path: &Path) -> Result<Db, CliError> {
     open(path)
 }
 
+/// What a read command says on stderr when it falls back on a read-only view.
+pub(crate) const READ_ONLY_NOTE: &str =
+    "note: database is in use; reading a read-only view as of now";
+
+/// Opens the existing database in `path` for a read command: normally, or, when
+/// another process holds it, as a read-only view of its state now
+/// ([`Db::open_read_only`]), saying so on stderr.
+///
+/// # Errors
+/// [`CliError::NoDatabase`], or the database's own error (damaged, I/O).
+pub fn open_for_reading(path: &Path) -> Result<Db, CliError> {
+    match open_existing(path) {
+        Err(CliError::Db { source, .. }) if source.is_locked() => {
+            eprintln!("{READ_ONLY_NOTE}");
+            Db::open_read_only(path).map_err(db_error(path))
+        }
+        other => other,
+    }
+}
+
 /// Opens or creates the database in `path`.
 ///
 /// # Errors

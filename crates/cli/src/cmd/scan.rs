@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::ops::Bound;
 
-use super::open::{db_error, open_existing};
+use super::open::{db_error, open_for_reading};
 use crate::CliError;
 use crate::args::ScanArgs;
 use crate::error::output;
@@ -87,7 +87,7 @@ pub(crate) fn scan(args: &ScanArgs, out: &mut dyn Write) -> Result<(), CliError>
     let format = args.format.format();
     let range = bounds(args, format)?;
     let path = &args.db.db;
-    let db = open_existing(path)?;
+    let db = open_for_reading(path)?;
     let iter = match &args.keyspace {
         Some(name) => super::kv::existing(&db, name)?.range(range),
         None => db.range(range),

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use quickcache::{LevelStats, Stats, TableStats};
 
-use super::open::{db_error, open_existing};
+use super::open::{db_error, open_for_reading};
 use crate::CliError;
 use crate::args::StatsArgs;
 use crate::error::output;
@@ -274,7 +274,7 @@ pub fn stats_json(stats: &Stats) -> String {
 /// No database, a database error.
 pub(crate) fn stats(args: &StatsArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let path = &args.report.db.db;
-    let db = open_existing(path)?;
+    let db = open_for_reading(path)?;
     let stats = db.stats();
     let l0 = L0Limits::of(db.options());
     db.close().map_err(db_error(path))?;

@@ -4,6 +4,7 @@
 //! the same crash states, so a failing crash test can be replayed exactly.
 
 mod capacity;
+mod dirs;
 mod files;
 mod state;
 
@@ -84,10 +85,14 @@ impl Shared {
 }
 
 fn not_found(op: Op, path: &Path) -> Error {
+    failed(op, path, io::ErrorKind::NotFound)
+}
+
+fn failed(op: Op, path: &Path, kind: io::ErrorKind) -> Error {
     Error::Io {
         op,
         path: path.to_path_buf(),
-        source: io::ErrorKind::NotFound.into(),
+        source: kind.into(),
     }
 }
 
@@ -235,6 +240,15 @@ impl FileSystem for SimFs {
         if !to.parent().is_none_or(|dir| ns.dir_exists(dir)) {
             return Err(not_found(Op::Rename, to));
         }
+        if ns.dirs.contains(from) {
+            let occupied =
+                ns.live.contains_key(to) || (ns.dirs.contains(to) && !ns.dir_is_empty(to));
+            if occupied || to.starts_with(from) {
+                return Err(failed(Op::Rename, to, io::ErrorKind::DirectoryNotEmpty));
+            }
+            ns.rename_dir(from, to);
+            return Ok(());
+        }
         let inode = ns
             .live
             .remove(from)
@@ -247,6 +261,34 @@ impl FileSystem for SimFs {
         self.shared.fail_if_planned(Op::Remove, path)?;
         let removed = self.shared.ns().live.remove(path);
         removed.map(drop).ok_or_else(|| not_found(Op::Remove, path))
+    }
+
+    fn link(&self, from: &Path, to: &Path) -> Result<()> {
+        self.shared.fail_if_planned(Op::Link, to)?;
+        let mut ns = self.shared.ns();
+        if !to.parent().is_none_or(|dir| ns.dir_exists(dir)) {
+            return Err(not_found(Op::Link, to));
+        }
+        if ns.live.contains_key(to) || ns.dirs.contains(to) {
+            return Err(failed(Op::Link, to, io::ErrorKind::AlreadyExists));
+        }
+        let inode = ns.live.get(from).cloned();
+        let inode = inode.ok_or_else(|| not_found(Op::Link, from))?;
+        ns.live.insert(to.to_path_buf(), inode);
+        Ok(())
+    }
+
+    fn remove_dir(&self, dir: &Path) -> Result<()> {
+        self.shared.fail_if_planned(Op::RemoveDir, dir)?;
+        let mut ns = self.shared.ns();
+        if !ns.dirs.contains(dir) {
+            return Err(not_found(Op::RemoveDir, dir));
+        }
+        if !ns.dir_is_empty(dir) {
+            return Err(failed(Op::RemoveDir, dir, io::ErrorKind::DirectoryNotEmpty));
+        }
+        ns.dirs.remove(dir);
+        Ok(())
     }
 
     fn list(&self, dir: &Path) -> Result<Vec<String>> {
@@ -282,6 +324,7 @@ impl FileSystem for SimFs {
             return Err(not_found(Op::SyncDir, dir));
         }
         ns.sync_dir(dir);
+        ns.settle_dir_renames(dir);
         Ok(())
     }
 

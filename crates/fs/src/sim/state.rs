@@ -110,6 +110,9 @@ pub(crate) struct Namespace {
     pub(crate) live: BTreeMap<PathBuf, InodeRef>,
     pub(crate) durable: BTreeMap<PathBuf, InodeRef>,
     pub(crate) dirs: BTreeSet<PathBuf>,
+    /// Directory renames (from, to) whose new parent was not synced since: a power
+    /// loss undoes them (see `dirs.rs`).
+    pub(crate) pending_dir_renames: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Namespace {
@@ -149,12 +152,15 @@ impl Namespace {
             live,
             durable,
             dirs: self.dirs.clone(),
+            pending_dir_renames: self.pending_dir_renames.clone(),
         }
     }
 
     pub(crate) fn crash(&self, mode: CrashMode, rng: &mut Rng) -> Namespace {
+        let (mut durable, mut dirs) = (self.durable.clone(), self.dirs.clone());
+        self.undo_pending_dir_renames(&mut durable, &mut dirs);
         let mut live = BTreeMap::new();
-        for (path, inode) in &self.durable {
+        for (path, inode) in &durable {
             let inode = lock(inode);
             let data = surviving_bytes(&inode, mode, rng);
             let synced_len = data.len();
@@ -171,7 +177,8 @@ impl Namespace {
         Namespace {
             durable: live.clone(),
             live,
-            dirs: self.dirs.clone(),
+            dirs,
+            pending_dir_renames: Vec::new(),
         }
     }
 }

@@ -40,7 +40,9 @@ impl Db {
         }
         // No writer is left (closing takes the handle), so nothing lands in the
         // memtable after this flush; in the error state there is nothing to try.
-        let flushed = if inner.options.flush_on_close && !inner.failed.load(Ordering::Acquire) {
+        // A read-only database (no WAL writer) flushes and writes nothing.
+        let writable = inner.wal.is_some() && !inner.failed.load(Ordering::Acquire);
+        let flushed = if inner.options.flush_on_close && writable {
             inner.flush_everything()
         } else {
             Ok(())
@@ -49,8 +51,10 @@ impl Db {
             return Ok(());
         }
         self.stop_background();
-        let closed = inner
-            .wal
+        let Some(wal) = inner.wal.as_ref() else {
+            return Ok(()); // read-only: no marker, no lock, nothing to close
+        };
+        let closed = wal
             .close()
             .map_err(|source| inner.wal_error("closing", source));
         // Everything is synced now (the WAL's close waits for that; tables and

@@ -87,7 +87,7 @@ impl Db {
         let inner = &self.inner;
         inner.check_writable()?;
         inner
-            .wal
+            .wal()?
             .sync()
             .map_err(|source| inner.fail(inner.wal_error("syncing", source)))
     }

@@ -141,7 +141,9 @@ impl Inner {
         }
         // Numbered (and a transaction validated) under the WAL's lock, as the default
         // keyspace's writes are (`Inner::number`).
-        let appended = self.wal.append_with(durability, || self.number(batch, tx));
+        let appended = self
+            .wal()?
+            .append_with(durability, || self.number(batch, tx));
         let reservation = match appended {
             Err(e) => return Err(e),
             Ok((reservation, Err(source))) => {
@@ -210,7 +212,7 @@ impl Inner {
         }
         self.check_writable()?;
         let next = self
-            .wal
+            .wal()?
             .rotate()
             .map_err(|source| self.fail(self.wal_error("starting a new segment", source)))?;
         let fresh = Arc::new(Memtable::with_capacity(ks.memtable_size));
@@ -322,10 +324,18 @@ impl Inner {
             let _reported = self.fail(e);
             return;
         }
+        let holds = lock(&self.wal_holds);
+        if *holds > 0 {
+            return; // a checkpoint copies them; the trim after the next flush deletes them
+        }
         let obsolete = SegmentId(self.set.min_log_number());
-        if let Err(source) = self.wal.delete_segments_below(obsolete) {
+        let Some(wal) = self.wal.as_ref() else {
+            return; // read-only: nothing is ever deleted
+        };
+        if let Err(source) = wal.delete_segments_below(obsolete) {
             let _reported = self.fail(self.wal_error("deleting obsolete segments", source));
         }
+        drop(holds);
     }
 
     /// Past [`crate::Options::max_total_wal_size`], freezes the keyspaces (the
@@ -338,7 +348,7 @@ impl Inner {
             return Ok(());
         }
         let bytes = self
-            .wal
+            .wal()?
             .log_bytes()
             .map_err(|source| self.wal_error("measuring the log", source))?;
         if bytes <= self.options.wal_size_limit() {
@@ -372,6 +382,7 @@ impl Inner {
         if read(&self.keyspaces).is_empty() {
             return Ok(());
         }
+        let wal = self.wal()?;
         let tree_error = |source| Error::Tree {
             operation: "recording an idle keyspace's log number",
             path: self.dir.clone(),
@@ -383,7 +394,7 @@ impl Inner {
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let idle = gate.is_empty() && self.current_memtables().frozen.is_empty();
-            idle.then(|| self.wal.current_segment().0)
+            idle.then(|| wal.current_segment().0)
         };
         if let Some(segment) = default_idle
             && self.set.log_number() < segment
@@ -402,7 +413,7 @@ impl Inner {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let idle = gate.is_empty() && ks.current_memtables().frozen.is_empty();
             if idle && !ks.dropped.load(Ordering::Acquire) {
-                logs.push((ks.id, self.wal.current_segment().0));
+                logs.push((ks.id, wal.current_segment().0));
             }
         }
         self.set.advance_log_numbers(&logs).map_err(tree_error)
