@@ -46,6 +46,7 @@ mod inner;
 mod iter;
 mod key_range;
 mod keyspace;
+mod lost;
 mod memcursor;
 mod no_space;
 mod open;
