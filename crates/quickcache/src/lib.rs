@@ -52,6 +52,7 @@ mod no_space;
 mod open;
 mod options;
 mod read;
+mod repair;
 mod report;
 mod snapshot;
 mod state;
@@ -74,6 +75,7 @@ pub use open::{LOCK_FILE, WAL_DIR};
 pub use options::{Options, WriteOptions};
 /// One kind of background job's state after a full disk, in [`NoSpaceStats`].
 pub use quickcache_compaction::NoSpaceState;
+pub use repair::{KeyBounds, LOST_DIR, LostRange, MovedFile, RepairReport, repair, repair_with};
 pub use report::RecoveryReport;
 pub use snapshot::Snapshot;
 pub use stats::{KeyspaceStats, LevelStats, Stats, TableStats};
