@@ -42,6 +42,9 @@ pub enum Command {
     /// Compacts the whole database down to the bottom level.
     #[command(after_help = crate::help::COMPACT)]
     Compact(DbArgs),
+    /// Rebuilds a damaged database from the files that can still be read.
+    #[command(after_help = crate::help::REPAIR)]
+    Repair(ReportArgs),
     /// Prints the records of one WAL segment file.
     #[command(after_help = crate::help::DUMP_WAL)]
     DumpWal(FileArgs),
@@ -66,7 +69,7 @@ pub struct DbArgs {
     pub db: PathBuf,
 }
 
-/// `stats` and `verify`: a database, and how to report on it.
+/// `stats`, `verify` and `repair`: a database, and how to report on it.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The database.

@@ -98,12 +98,16 @@ impl Repair<'_> {
                 quickcache_wal::FORMAT_VERSION
             }
         };
-        let end = zero_tail_start(bytes)
-            .max(SEGMENT_HEADER_LEN)
-            .min(bytes.len());
-        let data = bytes.get(..end).unwrap_or_default();
+        // Records end at the first frame offset from which every byte is zero
+        // (`docs/format/wal.md`); a record may itself end in zeros.
+        let zeros = zero_tail_start(bytes);
+        let end = bytes.len();
+        let data = bytes;
         let mut at = SEGMENT_HEADER_LEN;
         loop {
+            if at >= zeros {
+                return Ok(());
+            }
             match decode_at(data, segment, at) {
                 Ok(Decoded::Record { payload, next }) => {
                     self.record(segment, path, at, payload, format, mems)?;
