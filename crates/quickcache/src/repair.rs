@@ -4,11 +4,14 @@
 //! Steps, under the database's lock:
 //! 1. Read every manifest leniently for advice (`salvage_manifests`): keyspace names
 //!    and options, each table's keyspace and level, which tables are obsolete.
-//! 2. Keep every intact table; write the readable blocks of a damaged one into a new
+//! 2. Turn the readable records of every WAL segment into L0 tables, skipping damaged
+//!    records (reported). An id of a keyspace no manifest record names becomes a
+//!    keyspace `recovered-<id>`.
+//! 3. Keep every intact table; write the readable blocks of a damaged one into a new
 //!    table (`quickcache_sstable::salvage`); report the blocks skipped with the keys
-//!    around them, and tables the manifest listed that are gone.
-//! 3. Turn the readable records of every WAL segment into L0 tables, skipping damaged
-//!    records (reported).
+//!    around them, and tables the manifest listed that are gone. Tables do not record
+//!    their keyspace: one no readable manifest record places goes to the default
+//!    keyspace if no other keyspace is known, and into `lost/` otherwise.
 //! 4. Write a new manifest listing all of it and switch `CURRENT` to it (written and
 //!    synced first, then the atomic switch: `docs/crash-safety.md` rule 3). A crash
 //!    before the switch leaves the old state, after it the new one.
@@ -102,8 +105,9 @@ pub fn repair_with(path: impl AsRef<Path>, options: Options) -> Result<RepairRep
     crate::clean::take(fs.as_ref(), dir)?;
     let salvage = salvage_manifests(fs.as_ref(), dir);
     let mut repair = Repair::new(fs.as_ref(), dir, &options, &salvage);
-    repair.tables()?;
+    let tables = repair.table_ids()?;
     let first_segment = repair.wal()?;
+    repair.tables(&tables)?;
     repair.install(first_segment)?;
     repair.move_unused()?;
     Ok(repair.report)
