@@ -50,7 +50,7 @@ fn an_open_without_current_fails_and_repair_brings_the_data_back() {
     sample_db(tmp.path());
     std::fs::remove_file(tmp.path().join("CURRENT")).unwrap();
     let o = qc(&["get", "--db", path(tmp.path()), "a"]);
-    assert!(!o.status.success());
+    assert_clean_error(&o, Exit::Corruption, "quickcache repair");
     let o = qc(&["repair", "--db", path(tmp.path())]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("lost: nothing"), "{}", stdout(&o));
