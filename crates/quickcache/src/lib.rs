@@ -6,6 +6,10 @@
 //! the OS (the default, survives a process crash), synced (survives power loss,
 //! shared by concurrent writers through group commit), or buffered (fastest).
 //!
+//! A database that no longer opens because a file was damaged or lost can be rebuilt
+//! from what is still readable with [`repair`], which reports what was lost
+//! ([`RepairReport`]); [`verify`] checks without changing anything.
+//!
 //! This crate is a thin facade: it wires the lower crates together and owns no byte
 //! format. They are re-exported for tools ([`fs`], [`wal`], [`memtable`],
 //! [`sstable`], [`compaction`]). The architecture is described in `docs/design.md`,
