@@ -177,30 +177,43 @@ impl Run {
     }
 
     /// The first block starting at `at`: the shortest contents followed by a valid
-    /// compression byte and a checksum that matches.
+    /// compression byte and a checksum that matches. One pass: the running checksum
+    /// of the contents is extended to each candidate end, never recomputed.
     fn next_block_end(
         &self,
         map: &Mapping,
         at: u64,
         limit: u64,
     ) -> Option<(BlockHandle, std::ops::Range<usize>, Compression)> {
-        let len = limit;
-        let mut end = at;
-        while end + TRAILER <= len {
-            let byte = map.get(end as usize).copied().unwrap_or(0);
-            if Compression::from_byte(byte).is_some() {
-                let handle = BlockHandle {
-                    offset: at,
-                    size: end - at,
-                };
-                let id = BlockId::Data(0);
-                if let Ok((range, kind)) =
-                    check_block(map, handle, len, &self.file, id, Stored::AnyCompression)
-                {
-                    return Some((handle, range, kind));
-                }
+        let bytes: &[u8] = map;
+        let start = usize::try_from(at).ok()?;
+        let limit = usize::try_from(limit).ok()?.min(bytes.len());
+        let mut sum = crate::checksum::running(at);
+        let mut fed = start;
+        for end in start..limit.saturating_sub(TRAILER as usize - 1) {
+            let byte = bytes[end];
+            if Compression::from_byte(byte).is_none() {
+                continue;
             }
-            end += 1;
+            sum.update(&bytes[fed..end]);
+            fed = end;
+            let mut candidate = sum.clone();
+            candidate.update(&[byte]);
+            let stored = bytes.get(end + 1..end + 9).and_then(|b| b.try_into().ok());
+            if stored.map(u64::from_le_bytes) != Some(candidate.digest()) {
+                continue;
+            }
+            let handle = BlockHandle {
+                offset: at,
+                size: (end - start) as u64,
+            };
+            let id = BlockId::Data(0);
+            let stored = Stored::AnyCompression;
+            if let Ok((range, kind)) =
+                check_block(map, handle, limit as u64, &self.file, id, stored)
+            {
+                return Some((handle, range, kind));
+            }
         }
         None
     }
