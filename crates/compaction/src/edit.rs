@@ -148,4 +148,4 @@ fn sort_and_check(version: &mut Version) -> Result<(), InvalidEdit> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -205,3 +205,74 @@ pub fn install_manifest(
     crate::current::set_current(fs, dir, number)?;
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use quickcache_fs::{FileSystem, SimFs};
+    use quickcache_sstable::KeyspaceId;
+
+    use super::{TableFate, install_manifest, salvage_manifests};
+    use crate::edit::tests::info;
+    use crate::{KeyspaceDef, Level, TableId, TreeOptions, VersionEdit};
+
+    fn def(name: &str) -> KeyspaceDef {
+        KeyspaceDef {
+            name: name.to_owned(),
+            options: TreeOptions {
+                memtable_size: 1 << 20,
+                table_size: 2 << 20,
+                block_size: 4096,
+                bloom_bits_per_key: 10,
+                base_level_size: 64 << 20,
+                level_multiplier: 10,
+                compression: crate::DEFAULT_COMPRESSION,
+            },
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_is_skipped_and_the_others_still_count() {
+        let fs = SimFs::new(1);
+        let dir = Path::new("/db");
+        fs.create_dir_all(dir).unwrap();
+        let ks = KeyspaceId(1);
+        let edits = [
+            VersionEdit {
+                keyspace: ks,
+                create: Some(def("users")),
+                log_number: Some(3),
+                added: vec![(Level::L0, info(4, b"a", b"b", 1))],
+                ..VersionEdit::new()
+            },
+            VersionEdit {
+                added: vec![(Level::BOTTOM, info(5, b"c", b"d", 2))],
+                ..VersionEdit::new()
+            },
+            VersionEdit {
+                removed: vec![(Level::BOTTOM, TableId(5))],
+                added: vec![(Level::L0, info(6, b"e", b"f", 3))],
+                next_file: Some(9),
+                wal_segment: Some(7),
+                ..VersionEdit::new()
+            },
+        ];
+        let path = install_manifest(&fs, dir, 2, &edits).unwrap();
+        // Damage the middle record: the first and last still count.
+        let mut bytes = fs.read_file(&path).unwrap();
+        let len = bytes.len();
+        bytes[len / 2] ^= 1;
+        let mut file = fs.create(&path).unwrap();
+        file.append(&bytes).unwrap();
+        file.close().unwrap();
+        let s = salvage_manifests(&fs, dir);
+        assert!(!s.complete && s.skipped.len() == 1, "{s:?}");
+        assert_eq!(s.keyspaces.get(&ks).map(|d| d.name.as_str()), Some("users"));
+        assert_eq!(s.log_numbers.get(&ks), Some(&3));
+        assert_eq!((s.next_file, s.wal_segment), (9, 7));
+        assert_eq!(s.tables.get(&TableId(5)), Some(&TableFate::Removed));
+        let listed = |id| matches!(s.tables.get(&TableId(id)), Some(TableFate::Listed { .. }));
+        assert!(listed(4) && listed(6), "{:?}", s.tables);
+    }
+}
