@@ -45,6 +45,9 @@ pub enum Command {
     /// Writes a consistent copy of the database to a new directory (a backup).
     #[command(after_help = crate::help::CHECKPOINT)]
     Checkpoint(CheckpointArgs),
+    /// Rebuilds a damaged database from the files that can still be read.
+    #[command(after_help = crate::help::REPAIR)]
+    Repair(ReportArgs),
     /// Prints the records of one WAL segment file.
     #[command(after_help = crate::help::DUMP_WAL)]
     DumpWal(FileArgs),
@@ -83,7 +86,7 @@ pub struct CheckpointArgs {
     pub json: bool,
 }
 
-/// `stats` and `verify`: a database, and how to report on it.
+/// `stats`, `verify` and `repair`: a database, and how to report on it.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The database.

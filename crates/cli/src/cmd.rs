@@ -10,6 +10,7 @@ mod frames;
 mod kv;
 mod manifest_edit;
 mod open;
+mod repair;
 mod scan;
 mod spinner;
 mod stats;
@@ -49,6 +50,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Verify(a) => verify::verify(a, out),
         Command::Compact(a) => compact::compact(a, out),
         Command::Checkpoint(a) => checkpoint::checkpoint(a, out),
+        Command::Repair(a) => repair::repair(a, out),
         Command::DumpWal(a) => dump_wal::dump_wal(&a.file, a.format.format(), out),
         Command::DumpSst(a) => dump_sst::dump_sst(&a.file, a.format.format(), out),
         Command::DumpManifest(a) => dump_manifest::dump_manifest(&a.file, a.format.format(), out),

@@ -92,6 +92,16 @@ pub(crate) const VERIFY: &str = "Examples:
 It takes no lock, so it also checks a database another process has open.
 ";
 
+/// `repair`'s.
+pub(crate) const REPAIR: &str = "Examples:
+  quickcache repair --db ./data        # after an open failed with damage
+  quickcache repair --db ./data --json | jq .lost
+Keeps every intact table, salvages the readable blocks of damaged ones, turns the
+WAL's readable records into tables, writes a new manifest, and moves every file it
+does not use into ./data/lost/ (nothing is deleted). Prints what was lost: blocks
+with the keys around them, WAL records, missing files. The database must be closed.
+";
+
 /// `compact`'s.
 pub(crate) const COMPACT: &str = "Examples:
   quickcache compact --db ./data

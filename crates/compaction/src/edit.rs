@@ -42,6 +42,11 @@ pub struct VersionEdit {
     /// The largest sequence number any table holds or any WAL record below
     /// `log_number` used.
     pub last_seqno: Option<SeqNo>,
+    /// A WAL segment that was durably created (its file and directory entry synced):
+    /// every segment from the oldest live one up to the largest number ever recorded
+    /// must exist, so a lost one is noticed instead of opening an older state.
+    /// Database-wide, like `next_file`; the largest across edits counts.
+    pub wal_segment: Option<u64>,
     /// New compaction pointers: level and the largest key last compacted out of it.
     pub pointers: Vec<(Level, InternalKey)>,
     /// Tables leaving a level.
@@ -143,4 +148,4 @@ fn sort_and_check(version: &mut Version) -> Result<(), InvalidEdit> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -84,6 +84,7 @@ mod picker;
 mod precheck;
 mod recovery;
 mod retention;
+mod salvage;
 mod stats;
 mod sync_point;
 mod tail;
@@ -116,6 +117,7 @@ pub use picker::{
 pub use precheck::{ManifestCheck, check_current};
 pub use recovery::TreeInspection;
 pub use retention::{Decision, Retention};
+pub use salvage::{ManifestSalvage, SkippedRecord, TableFate, install_manifest, salvage_manifests};
 pub use stats::{Stats, StatsSnapshot};
 pub use sync_point::SyncPoints;
 pub use tail::DroppedTail;

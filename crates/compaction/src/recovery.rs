@@ -148,6 +148,7 @@ impl VersionSet {
             last_seqno: state.last_seqno,
             keyspaces,
             min_log_number,
+            wal_segment: state.wal_segment,
         })
     }
 
@@ -199,6 +200,8 @@ pub struct TreeInspection {
     pub keyspaces: Vec<(KeyspaceId, crate::KeyspaceTree)>,
     /// The smallest log number of every keyspace: WAL segments at or above it are live.
     pub min_log_number: u64,
+    /// The newest WAL segment recorded as durably created (0 if none).
+    pub wal_segment: u64,
 }
 
 /// What replaying a manifest gives: the version, the log state, the next file number

@@ -29,6 +29,8 @@ pub(crate) struct LogState {
     pub(crate) log_number: u64,
     pub(crate) last_seqno: SeqNo,
     pub(crate) catalogue: Catalogue,
+    /// The newest WAL segment recorded as durably created (0: none yet).
+    pub(crate) wal_segment: u64,
 }
 
 /// The tree's versions and manifest.
@@ -286,6 +288,34 @@ impl VersionSet {
         guard(&self.manifest).1.last_seqno
     }
 
+    /// The newest WAL segment the manifest records as durably created (0 if none):
+    /// every segment from the oldest live one up to it must exist.
+    pub fn wal_segment(&self) -> u64 {
+        guard(&self.manifest).1.wal_segment
+    }
+
+    /// Records that WAL segment `segment` exists durably (its file and directory
+    /// entry are synced), with one synced manifest append, unless a segment at least
+    /// as new is recorded already. From then on an open that does not find it fails
+    /// instead of serving the state before it.
+    pub fn record_wal_segment(&self, segment: u64) -> Result<()> {
+        let mut manifest = guard(&self.manifest);
+        if manifest.1.wal_segment >= segment {
+            return Ok(());
+        }
+        self.replace_if_poisoned_by_full_disk(&mut manifest)?;
+        let (writer, state) = &mut *manifest;
+        let edit = VersionEdit {
+            wal_segment: Some(segment),
+            next_file: Some(self.next_file.load(Ordering::SeqCst)),
+            ..VersionEdit::default()
+        };
+        writer.append(&edit)?;
+        merge_state(state, &edit);
+        self.rotate_if_large(&mut manifest);
+        Ok(())
+    }
+
     /// Number of the manifest in use.
     pub fn manifest_number(&self) -> u64 {
         guard(&self.manifest).0.number()
@@ -439,6 +469,9 @@ pub(crate) fn merge_state(state: &mut LogState, edit: &VersionEdit) {
     if let Some(s) = edit.last_seqno {
         state.last_seqno = state.last_seqno.max(s);
     }
+    if let Some(n) = edit.wal_segment {
+        state.wal_segment = state.wal_segment.max(n);
+    }
     state.catalogue.note_last(edit);
 }
 
@@ -457,6 +490,7 @@ pub(crate) fn snapshot_edits(
         next_file: Some(next_file),
         last_seqno: Some(state.last_seqno),
         last_keyspace: (!last.is_default()).then_some(last),
+        wal_segment: (state.wal_segment > 0).then_some(state.wal_segment),
         ..tree_snapshot(version)
     });
     edits

@@ -1,5 +1,5 @@
-//! The clean-close marker: an empty file `CLOSED` that says "everything on disk was
-//! synced and nothing has been written since".
+//! The clean-close marker: a file `CLOSED` that says "everything on disk was synced
+//! and nothing has been written since", and where the WAL's records ended then.
 //!
 //! Why: opening syncs the manifest, the last WAL segment and their directories,
 //! because a crashed run may have left writes in the page cache only, and what the
@@ -16,10 +16,20 @@
 //! - The removal is not synced either. It can only be undone by a power loss, and
 //!   after one the page cache is the disk: nothing unsynced remains to protect, so an
 //!   open that finds the resurrected marker is right to skip the syncs.
+//!
+//! Contents: one WAL record frame (`docs/format/wal.md`, seeded as segment 0 at
+//! offset 0) whose payload is the last segment's number and the offset where its
+//! records ended, both `u64` LE. A clean close synced that segment, so its records
+//! must still end there or later (a later run whose removal of the marker a power
+//! loss undid may have appended): ending earlier is damage, not a crash. An empty or
+//! unreadable marker (an older build's, or one a power loss cut) still says "clean",
+//! without the position.
 
 use std::path::Path;
 
 use quickcache_fs::FileSystem;
+use quickcache_wal::frame::{Decoded, decode_at, encode};
+use quickcache_wal::{Position, SegmentId};
 
 use crate::error::Result;
 use crate::open::fs_error;
@@ -38,22 +48,76 @@ use crate::open::fs_error;
 /// ```
 pub const CLOSED_FILE: &str = "CLOSED";
 
-/// Whether the previous run closed cleanly; removes the marker. Call under the lock,
-/// before anything is written.
-pub(crate) fn take(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
+/// What the marker of a clean close says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CleanClose {
+    /// Where the WAL's records ended at the close, if the marker says.
+    pub(crate) wal_end: Option<Position>,
+}
+
+/// What the previous run's close left, if it was clean; removes the marker. Call
+/// under the lock, before anything is written.
+pub(crate) fn take(fs: &dyn FileSystem, dir: &Path) -> Result<Option<CleanClose>> {
     let path = dir.join(CLOSED_FILE);
+    let contents = fs.read_file(&path);
     match fs.remove(&path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.is_not_found() => Ok(false),
+        Ok(()) => Ok(Some(CleanClose {
+            wal_end: contents.ok().and_then(|bytes| decode(&bytes)),
+        })),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(source) => Err(fs_error("removing the clean-close marker", &path)(source)),
     }
 }
 
-/// Leaves the marker. Call after a close's last sync, still under the lock. A failure
-/// is ignored: without the marker the next open only does its syncs.
-pub(crate) fn leave(fs: &dyn FileSystem, dir: &Path) {
-    if let Ok(file) = fs.create(&dir.join(CLOSED_FILE)) {
-        // An empty file: nothing to write, and a failed close loses nothing.
+/// Leaves the marker, recording where the WAL's records end. Call after a close's
+/// last sync, still under the lock. A failure is ignored: without the marker the next
+/// open only does its syncs.
+pub(crate) fn leave(fs: &dyn FileSystem, dir: &Path, wal_end: Option<Position>) {
+    if let Ok(mut file) = fs.create(&dir.join(CLOSED_FILE)) {
+        if let Some(end) = wal_end {
+            // Not synced (see the module doc); a torn write is read as "no position".
+            let _written = file.append(&encode_end(end));
+        }
         let _closed = file.close();
+    }
+}
+
+fn encode_end(end: Position) -> Vec<u8> {
+    let mut payload = end.segment.0.to_le_bytes().to_vec();
+    payload.extend_from_slice(&end.offset.to_le_bytes());
+    let mut out = Vec::new();
+    // Sixteen bytes never exceed the record limit.
+    let _fits = encode(&mut out, SegmentId(0), 0, &payload);
+    out
+}
+
+fn decode(bytes: &[u8]) -> Option<Position> {
+    let Ok(Decoded::Record { payload, next }) = decode_at(bytes, SegmentId(0), 0) else {
+        return None;
+    };
+    let segment = u64::from_le_bytes(payload.get(..8)?.try_into().ok()?);
+    let offset = u64::from_le_bytes(payload.get(8..16)?.try_into().ok()?);
+    (next == bytes.len() && payload.len() == 16).then_some(Position {
+        segment: SegmentId(segment),
+        offset,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_position_round_trips_and_damage_reads_as_unknown() {
+        let end = Position {
+            segment: SegmentId(7),
+            offset: 4242,
+        };
+        let mut bytes = encode_end(end);
+        assert_eq!(decode(&bytes), Some(end));
+        assert_eq!(decode(&[]), None);
+        bytes[20] ^= 1;
+        assert_eq!(decode(&bytes), None);
+        assert_eq!(decode(&bytes[..10]), None);
     }
 }

@@ -85,6 +85,57 @@ pub enum Error {
         /// The manifest it names.
         manifest: PathBuf,
     },
+    /// `CURRENT` is missing while the rest of a database (tables, WAL segments) is
+    /// there: the database lost a file. Corruption; nothing was changed.
+    #[snafu(display(
+        "{} is missing, but the directory holds a database ({found}): the database lost a file; nothing was changed; run `quickcache repair --db {}` to rebuild it from what can be read",
+        current.display(),
+        dir.display()
+    ))]
+    MissingCurrent {
+        /// The missing `CURRENT` file.
+        current: PathBuf,
+        /// The database directory.
+        dir: PathBuf,
+        /// A file showing that a database was there.
+        found: String,
+    },
+    /// A WAL segment the manifest records as created is gone (deleted, or lost by
+    /// the file system): opening would serve an older state. Corruption.
+    #[snafu(display(
+        "WAL segment {} is missing: the manifest records that segment {recorded} was created, but the newest segment found is {}; the writes it held are lost; run `quickcache repair --db {}` to open what remains",
+        path.display(),
+        newest.map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        dir.display()
+    ))]
+    MissingWalSegment {
+        /// The missing segment's path.
+        path: PathBuf,
+        /// The newest segment number the manifest records.
+        recorded: u64,
+        /// The newest segment number found, if any.
+        newest: Option<u64>,
+        /// The database directory.
+        dir: PathBuf,
+    },
+    /// The WAL ends before where the last clean close left it (`docs/durability.md`):
+    /// a clean close synced everything, so a short or torn tail is damage, not a
+    /// crash. Corruption.
+    #[snafu(display(
+        "WAL segment {} ends its intact records at offset {found}, but the last clean close left them ending at {expected}: the file was damaged after it was synced; run `quickcache repair --db {}` to open what remains",
+        path.display(),
+        dir.display()
+    ))]
+    DamagedAfterCleanClose {
+        /// The segment.
+        path: PathBuf,
+        /// Where its intact records end now.
+        found: u64,
+        /// Where they ended at the clean close.
+        expected: u64,
+        /// The database directory.
+        dir: PathBuf,
+    },
     /// The database was written by a newer version of quickcache; nothing was changed.
     #[snafu(display(
         "{} was written in format version {found} of {what}; this build reads up to {supported}; nothing was changed",
@@ -317,7 +368,11 @@ impl Error {
             Error::Batch { source, .. } => source.is_corruption(),
             Error::Background { source } => source.is_corruption(),
             Error::Compaction { source } => source.is_corruption(),
-            Error::MissingManifest { .. } | Error::UnknownKeyspace { .. } => true,
+            Error::MissingManifest { .. }
+            | Error::UnknownKeyspace { .. }
+            | Error::MissingCurrent { .. }
+            | Error::MissingWalSegment { .. }
+            | Error::DamagedAfterCleanClose { .. } => true,
             _ => false,
         }
     }

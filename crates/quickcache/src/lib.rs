@@ -6,6 +6,10 @@
 //! the OS (the default, survives a process crash), synced (survives power loss,
 //! shared by concurrent writers through group commit), or buffered (fastest).
 //!
+//! A database that no longer opens because a file was damaged or lost can be rebuilt
+//! from what is still readable with [`repair`], which reports what was lost
+//! ([`RepairReport`]); [`verify`] checks without changing anything.
+//!
 //! This crate is a thin facade: it wires the lower crates together and owns no byte
 //! format. They are re-exported for tools ([`fs`], [`wal`], [`memtable`],
 //! [`sstable`], [`compaction`]). The architecture is described in `docs/design.md`,
@@ -47,12 +51,14 @@ mod inner;
 mod iter;
 mod key_range;
 mod keyspace;
+mod lost;
 mod memcursor;
 mod no_space;
 mod open;
 mod options;
 mod read;
 mod read_only;
+mod repair;
 mod report;
 mod snapshot;
 mod state;
@@ -76,6 +82,7 @@ pub use open::{LOCK_FILE, WAL_DIR};
 pub use options::{Options, WriteOptions};
 /// One kind of background job's state after a full disk, in [`NoSpaceStats`].
 pub use quickcache_compaction::NoSpaceState;
+pub use repair::{KeyBounds, LOST_DIR, LostRange, MovedFile, RepairReport, repair, repair_with};
 pub use report::RecoveryReport;
 pub use snapshot::Snapshot;
 pub use stats::{KeyspaceStats, LevelStats, Stats, TableStats};

@@ -100,7 +100,8 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
             source => fs_error("locking the database", dir)(source),
         })?;
     // Under the lock and before anything is written: see `clean`.
-    let synced = crate::clean::take(fs.as_ref(), dir)?;
+    let clean = crate::clean::take(fs.as_ref(), dir)?;
+    let synced = clean.is_some();
     let tree_options = CompactionOptions {
         previous_run_synced: synced,
         ..options.compaction()
@@ -110,7 +111,7 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
     let set = VersionSet::open_or_create_deferring_cleanup(Arc::clone(&fs), dir, tree_options)
         .map_err(tree_error("opening the tree", dir))?;
     let set = Arc::new(set);
-    let (wal, memtable, others, report) = replay(&set, dir, &options, created, synced)?;
+    let (wal, memtable, others, report) = replay(&set, dir, &options, created, clean)?;
     let replayed = Replayed {
         set,
         wal: Some(wal),
@@ -134,15 +135,17 @@ pub(crate) fn open(dir: &Path, options: Options) -> Result<Db> {
 /// L0 whenever it fills, then starts the writer (continuing a clean, short last
 /// segment, or in a fresh one) and removes segments below that log number. The
 /// default keyspace takes its entries from segments at or above its own log number
-/// (`KeyspaceReplay`). `synced`: the previous run closed cleanly
-/// (see `clean`), so recovery need not sync what it reads before building on it.
+/// (`KeyspaceReplay`). `clean`: the previous run closed cleanly (see `clean`), so
+/// recovery need not sync what it reads before building on it, and the WAL must end
+/// where that close left it (see `lost`).
 fn replay(
     set: &VersionSet,
     dir: &Path,
     options: &Options,
     created: bool,
-    synced: bool,
+    clean: Option<crate::clean::CleanClose>,
 ) -> Result<(Wal, Memtable, Vec<ReplayedKeyspace>, RecoveryReport)> {
+    let synced = clean.is_some();
     let wal_dir = dir.join(WAL_DIR);
     let werr = wal_error("recovering", &wal_dir);
     let log_number = set.min_log_number();
@@ -158,6 +161,7 @@ fn replay(
             )(source),
         }
     })?;
+    crate::lost::check_newest_segment(options.fs.as_ref(), dir, set.wal_segment())?;
     // Before the first recovery flush, whose table numbers an orphan may carry.
     set.remove_unreferenced()
         .map_err(tree_error("removing files no version references", dir))?;
@@ -176,8 +180,10 @@ fn replay(
     let mut last = set.last_seqno();
     let mut memtable = Memtable::with_capacity(options.memtable_size);
     let mut others = ReplayedKeyspace::all(set);
+    let mut wal_end = None;
     for record in recovery.by_ref() {
         let record = record.map_err(&werr)?;
+        wal_end = Some(crate::lost::record_end(&record));
         let batch = decode_record(&record).map_err(|source| Error::Batch {
             operation: "replaying the WAL",
             source: Box::new(source),
@@ -208,7 +214,15 @@ fn replay(
             report.flushes += 1;
         }
     }
+    // Before `finish` cuts a torn tail: after a clean close it is damage.
+    if let Some(end) = clean.and_then(|c| c.wal_end) {
+        crate::lost::check_clean_end(options.fs.as_ref(), dir, end, wal_end)?;
+    }
     let (wal, wal_report) = recovery.finish().map_err(&werr)?;
+    // The segment the writer appends to exists durably now (created and synced, or
+    // continued): from here on losing it is damage, not a crash.
+    set.record_wal_segment(wal.current_segment().0)
+        .map_err(tree_error("recording the WAL segment", dir))?;
     let obsolete = SegmentId(set.min_log_number());
     report.obsolete_segments_removed = wal.delete_segments_below(obsolete).map_err(&werr)?;
     report.wal = wal_report;
@@ -378,6 +392,7 @@ pub(crate) fn precheck(fs: &dyn FileSystem, dir: &Path) -> Result<bool> {
         check_versions(fs, dir)?;
         return Ok(false);
     }
+    crate::lost::check_lost_current(fs, dir, &names)?;
     // What an interrupted creation may leave: the lock, an empty WAL directory, the
     // first manifest, a temporary CURRENT.
     let ours = |n: &str| {

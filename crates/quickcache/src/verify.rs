@@ -77,7 +77,8 @@ impl VerifyReport {
 /// changing it: `CURRENT` and the manifest, every table's checksums, filter and key
 /// order ([`Table::verify`]) and size, of every keyspace, and every live WAL segment
 /// (from the oldest any keyspace needs) (a torn tail of the
-/// last segment is a warning, any other damage is reported).
+/// last segment is a warning, any other damage is reported), including segments the
+/// manifest records as created that are gone.
 ///
 /// # Errors
 /// Only if the check itself cannot run (the directory cannot be listed); damage is
@@ -110,6 +111,7 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport> {
 pub fn verify_with(path: impl AsRef<Path>, fs: DynFs) -> Result<VerifyReport> {
     let dir = path.as_ref();
     let mut report = VerifyReport::default();
+    let mut recorded_segment = 0;
     let log_number = match VersionSet::inspect(Arc::clone(&fs), dir) {
         Ok(tree) => {
             let others = tree.keyspaces.iter().map(|(_, k)| k.version.as_ref());
@@ -121,6 +123,7 @@ pub fn verify_with(path: impl AsRef<Path>, fs: DynFs) -> Result<VerifyReport> {
                     }
                 }
             }
+            recorded_segment = tree.wal_segment;
             // Every keyspace's live segments: the oldest-log rule.
             tree.min_log_number
         }
@@ -130,6 +133,17 @@ pub fn verify_with(path: impl AsRef<Path>, fs: DynFs) -> Result<VerifyReport> {
         }
     };
     check_wal(&fs, &dir.join(WAL_DIR), log_number, &mut report);
+    if let Err(e) = crate::lost::check_newest_segment(fs.as_ref(), dir, recorded_segment) {
+        let path = match &e {
+            crate::Error::MissingWalSegment { path, .. } => path.clone(),
+            _ => dir.join(WAL_DIR),
+        };
+        report.damaged.push(FileProblem {
+            path,
+            offset: None,
+            reason: e.to_string(),
+        });
+    }
     Ok(report)
 }
 

@@ -285,6 +285,9 @@ impl Inner {
             .wal()?
             .rotate()
             .map_err(|source| self.fail(self.wal_error("starting a new segment", source)))?;
+        // Before the frozen memtable is published: its flush edit then follows the
+        // record in the manifest, so a damaged last edit is still one that matters.
+        self.record_wal_segment(next)?;
         let old = std::mem::replace(
             &mut *gate,
             Arc::new(Memtable::with_capacity(self.options.memtable_size)),
@@ -301,6 +304,23 @@ impl Inner {
         drop(gate);
         self.notify();
         Ok(true)
+    }
+
+    /// Records in the manifest that the new WAL segment `segment` exists (the rotation
+    /// synced it and its directory), so that losing it is noticed at the next open.
+    /// Called under the gate, like the rotation's own syncs. A full disk is left for the next
+    /// manifest edit to retry (it writes a fresh manifest first); losing the record
+    /// only narrows what an open can notice until the next rotation.
+    pub(crate) fn record_wal_segment(&self, segment: quickcache_wal::SegmentId) -> Result<()> {
+        match self.set.record_wal_segment(segment.0) {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_retryable_no_space() => Ok(()),
+            Err(source) => Err(self.fail(Error::Tree {
+                operation: "recording a new WAL segment in the manifest",
+                path: self.dir.clone(),
+                source: Box::new(source),
+            })),
+        }
     }
 
     /// Waits until every frozen memtable is in a table and its WAL segments are gone.

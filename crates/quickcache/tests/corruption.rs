@@ -14,7 +14,10 @@ mod support;
 
 #[path = "corruption/cases.rs"]
 mod cases;
+#[path = "corruption/repair.rs"]
+mod repair;
 
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
@@ -26,7 +29,7 @@ use cases::{Case, Expect, cases, damage};
 
 const DIR: &str = "/db";
 
-fn options(fs: &SimFs) -> Options {
+pub(crate) fn options(fs: &SimFs) -> Options {
     Options {
         memtable_size: 256 << 10,
         table_size: 24 << 10,
@@ -45,12 +48,16 @@ fn key(i: u32) -> Vec<u8> {
 
 /// The database every case damages, its contents, and the contents before each WAL
 /// record (the prefixes a cut WAL tail may leave).
-struct Base {
+pub(crate) struct Base {
     fs: SimFs,
     model: Model,
     /// `wal_prefixes[n]`: the contents with only the first `n` WAL records replayed.
     wal_prefixes: Vec<Model>,
     keys: Vec<Vec<u8>>,
+    /// Every value each key ever held, oldest first.
+    history: BTreeMap<Vec<u8>, Vec<Vec<u8>>>,
+    /// The keys the WAL-only writes touched.
+    wal_keys: Vec<Vec<u8>>,
 }
 
 fn put(db: &Db, model: &mut Model, k: Vec<u8>, tag: u64, durability: Durability) {
@@ -66,12 +73,17 @@ fn put(db: &Db, model: &mut Model, k: Vec<u8>, tag: u64, durability: Durability)
 
 /// Bottom-level tables of 600 keys, an L0 table overwriting every fourth, then 80
 /// writes only in the WAL (10 KiB, the last synced); closed cleanly.
-fn build() -> Base {
+pub(crate) fn build() -> Base {
     let fs = SimFs::new(11);
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     let mut model = Model::new();
+    let mut history: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
     for i in 0..600 {
         put(&db, &mut model, key(i), u64::from(i), Durability::Os);
+    }
+    // Every original value, before the L0 table overwrites some.
+    for (k, v) in &model {
+        history.entry(k.clone()).or_default().push(v.clone());
     }
     db.compact_range(..).unwrap();
     for i in (0..600).step_by(4) {
@@ -85,6 +97,7 @@ fn build() -> Base {
     }
     db.flush().unwrap();
     let mut wal_prefixes = vec![model.clone()];
+    let mut wal_keys = Vec::new();
     for n in 0..80u32 {
         let i = if n % 2 == 0 { 600 + n } else { n * 7 };
         let durability = if n == 79 {
@@ -94,14 +107,25 @@ fn build() -> Base {
         };
         put(&db, &mut model, key(i), 20_000 + u64::from(n), durability);
         wal_prefixes.push(model.clone());
+        wal_keys.push(key(i));
     }
     db.close().unwrap();
     let keys = (0..700).map(key).collect();
+    for m in &wal_prefixes {
+        for (k, v) in m {
+            let seen = history.entry(k.clone()).or_default();
+            if !seen.contains(v) {
+                seen.push(v.clone());
+            }
+        }
+    }
     Base {
         fs,
         model,
         wal_prefixes,
         keys,
+        history,
+        wal_keys,
     }
 }
 
@@ -113,9 +137,19 @@ struct Seen {
     reads_ok: usize,
 }
 
+/// A copy of the base disk as the case finds it: after a power loss (the unsynced
+/// clean-close marker gone), or as the clean close left it.
+pub(crate) fn case_disk(base: &Base, case: &Case) -> SimFs {
+    if case.after_clean_close {
+        base.fs.after_kill()
+    } else {
+        base.fs.crash_with(CrashMode::DropUnsynced)
+    }
+}
+
 /// Runs one case on a copy of the base disk; returns what it saw or the violation.
 fn run_case(base: &Base, case: &Case) -> Result<Seen, String> {
-    let fs = base.fs.crash_with(CrashMode::DropUnsynced);
+    let fs = case_disk(base, case);
     damage(&fs, &case.file, case.damage);
     let file_name = case
         .file

@@ -91,6 +91,7 @@ pub use table::builder::{TableBuilder, TableMeta, TableOptions};
 pub use table::cache::BlockCache;
 pub use table::cursor::TableCursor;
 pub use table::iter::{Iter, PlainIter};
+pub use table::salvage::{Salvage, SkippedRange, salvage};
 pub use value::{Entry, ValueRef};
 
 /// The file-system layer tables are read and written through (`quickcache-fs`),

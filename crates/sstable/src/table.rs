@@ -28,6 +28,7 @@ pub(crate) mod cache;
 pub(crate) mod cursor;
 mod get;
 pub(crate) mod iter;
+pub(crate) mod salvage;
 mod slots;
 mod summary;
 mod verify;

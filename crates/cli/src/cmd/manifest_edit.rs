@@ -27,8 +27,8 @@ fn add_table(level: impl std::fmt::Display, t: &TableInfo, format: Format) -> St
 }
 
 /// The edit's fields, one line each: the keyspace it is about (when not the default),
-/// a create (id, name, stored options) or drop, numbers, compaction pointers, removed
-/// tables, added tables.
+/// a create (id, name, stored options) or drop, numbers (the WAL segment recorded as
+/// created among them), compaction pointers, removed tables, added tables.
 ///
 /// # Errors
 /// The decoder's report of the damaged field: which, where, what is wrong.
@@ -63,6 +63,7 @@ pub(crate) fn describe(payload: &[u8], format: Format) -> Result<Vec<String>, St
     lines.extend(edit.log_number.map(|n| format!("log number {n}")));
     lines.extend(edit.next_file.map(|n| format!("next file {n}")));
     lines.extend(edit.last_seqno.map(|n| format!("last seqno {n}")));
+    lines.extend(edit.wal_segment.map(|n| format!("WAL segment {n} created")));
     for (level, k) in &edit.pointers {
         lines.push(format!("compaction pointer {level} {}", key(k, format)));
     }
@@ -84,6 +85,7 @@ mod tests {
     fn numbers_and_removals_decode() {
         let mut edit = VersionEdit::new();
         edit.log_number = Some(7);
+        edit.wal_segment = Some(9);
         edit.removed
             .push((Level::all().nth(2).unwrap(), TableId(42)));
         let mut payload = Vec::new();
@@ -91,7 +93,11 @@ mod tests {
         let text = Format::Text;
         assert_eq!(
             describe(&payload, text),
-            Ok(vec!["log number 7".into(), "remove L2 table 42".into()])
+            Ok(vec![
+                "log number 7".into(),
+                "WAL segment 9 created".into(),
+                "remove L2 table 42".into()
+            ])
         );
     }
 

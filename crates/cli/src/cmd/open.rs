@@ -20,9 +20,23 @@ pub fn check_database(path: &Path) -> Result<(), CliError> {
     match std::fs::metadata(path) {
         Err(_) => Err(no("the directory does not exist")),
         Ok(meta) if !meta.is_dir() => Err(no("not a directory")),
-        Ok(_) if !path.join(CURRENT).is_file() => Err(no("no CURRENT file")),
+        // Tables or WAL segments without CURRENT: a database that lost the file,
+        // which the open reports as such (pointing to `repair`).
+        Ok(_) if !path.join(CURRENT).is_file() && !holds_data(path) => Err(no("no CURRENT file")),
         Ok(_) => Ok(()),
     }
+}
+
+/// Whether `path` holds a table or a WAL segment.
+fn holds_data(path: &Path) -> bool {
+    let has = |dir: &Path, suffix: &str| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(suffix))
+        })
+    };
+    has(path, ".sst") || has(&path.join(quickcache::WAL_DIR), ".log")
 }
 
 /// Opens the existing database in `path`.

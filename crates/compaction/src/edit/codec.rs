@@ -5,7 +5,7 @@
 //! ```text
 //! +----------------+---------+---------+-----+
 //! | format version | field 0 | field 1 | ... |
-//! | u8 = 2         |         |         |     |
+//! | u8 = 3         |         |         |     |
 //! +----------------+---------+---------+-----+
 //!
 //! field = | tag u8 | body length u32 | body (length bytes) |
@@ -28,6 +28,10 @@
 //!                                  (one per level, L0 first: 1 none, 2 lz4, 3 zstd)
 //! tag 9  drop keyspace       body: empty
 //! tag 10 last keyspace id    body: id u32
+//! version 3 only:
+//! tag 11 WAL segment         body: u64: a WAL segment durably created; every segment
+//!                                  from the oldest live one up to the largest recorded
+//!                                  must exist (a missing one is lost data)
 //! ```
 //!
 //! Tag 0 is reserved. Version 1 has tags 1 to 6 only, all of the default keyspace
@@ -46,7 +50,7 @@ mod keyspace;
 
 /// The edit encoding version this code writes: the database's format version
 /// (`docs/format/manifest.md`, "Versions").
-pub const EDIT_FORMAT: u8 = 2;
+pub const EDIT_FORMAT: u8 = 3;
 /// The oldest edit encoding version this code reads.
 pub const OLDEST_EDIT_FORMAT: u8 = 1;
 
@@ -64,6 +68,7 @@ enum Tag {
     CreateKeyspace = 8,
     DropKeyspace = 9,
     LastKeyspace = 10,
+    WalSegment = 11,
 }
 
 impl Tag {
@@ -77,10 +82,12 @@ impl Tag {
             5 => Tag::RemoveTable,
             6 => Tag::AddTable,
             7..=10 if version < 2 => return None,
+            11 if version < 3 => return None,
             7 => Tag::Keyspace,
             8 => Tag::CreateKeyspace,
             9 => Tag::DropKeyspace,
             10 => Tag::LastKeyspace,
+            11 => Tag::WalSegment,
             _ => return None,
         })
     }
@@ -118,6 +125,7 @@ pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
         (Tag::LogNumber, edit.log_number),
         (Tag::NextFile, edit.next_file),
         (Tag::LastSeqno, edit.last_seqno.map(SeqNo::get)),
+        (Tag::WalSegment, edit.wal_segment),
     ];
     for (tag, value) in numbers {
         if let Some(v) = value {
@@ -174,7 +182,7 @@ fn encode_table(b: &mut Vec<u8>, level: Level, t: &TableInfo) {
     t.largest.as_ref().encode_into(b);
 }
 
-/// Decodes one edit, of encoding version 1 or 2.
+/// Decodes one edit, of encoding version 1, 2 or 3.
 pub(crate) fn decode(buf: &[u8]) -> Result<VersionEdit, DecodeError> {
     let mut r = Reader { buf, at: 0 };
     let version = r.u8("format version")?;
@@ -271,6 +279,7 @@ fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<
         Tag::CreateKeyspace => edit.create = Some(decode_keyspace(b)?),
         Tag::DropKeyspace => edit.drop = true,
         Tag::LastKeyspace => edit.last_keyspace = Some(KeyspaceId(b.u32("last keyspace id")?)),
+        Tag::WalSegment => edit.wal_segment = Some(b.u64("WAL segment")?),
     }
     b.finished()
 }

@@ -145,7 +145,10 @@ fn decode_names_the_bad_field() {
     buf.truncate(buf.len() - 3);
     let err = decode(&buf).unwrap_err();
     assert_eq!(err.field, "field body");
-    assert_eq!(decode(&[3]).unwrap_err().field, "format version");
+    assert_eq!(
+        decode(&[EDIT_FORMAT + 1]).unwrap_err().field,
+        "format version"
+    );
     assert_eq!(decode(&[0]).unwrap_err().field, "format version");
     assert_eq!(decode(&[1, 0, 0, 0, 0, 0]).unwrap_err().problem, "unknown");
     assert_eq!(
@@ -411,4 +414,23 @@ fn lookups_find_the_right_tables() {
     assert_eq!(v.overlapping(Level::L0, b"l", b"m").len(), 1);
     assert_eq!(v.level_size(l(1)), 1003 + 1004 + 1005);
     assert_eq!(v.deepest_nonempty(), Some(l(3)));
+}
+
+#[test]
+fn the_wal_segment_tag_round_trips_and_is_unknown_before_version_3() {
+    let edit = VersionEdit {
+        wal_segment: Some(42),
+        ..VersionEdit::new()
+    };
+    let mut buf = Vec::new();
+    encode(&edit, &mut buf);
+    assert_eq!(decode(&buf).unwrap(), edit);
+    let mut body = vec![11u8];
+    body.extend_from_slice(&8u32.to_le_bytes());
+    body.extend_from_slice(&42u64.to_le_bytes());
+    for old in [1u8, 2] {
+        let mut v = vec![old];
+        v.extend_from_slice(&body);
+        assert_eq!(decode(&v).unwrap_err().problem, "unknown", "version {old}");
+    }
 }

@@ -61,7 +61,13 @@ impl Db {
         // manifest edits are synced when installed): let the next open skip its syncs.
         let background = inner.background_error();
         if flushed.is_ok() && closed.is_ok() && background.is_none() {
-            crate::clean::leave(inner.options.fs.as_ref(), &inner.dir);
+            // The close cut the last segment to its last record: its size is where
+            // the records end.
+            let segment = wal.current_segment();
+            let path = segment.path_in(&inner.dir.join(crate::WAL_DIR));
+            let end = inner.options.fs.size(&path).ok();
+            let wal_end = end.map(|offset| quickcache_wal::Position { segment, offset });
+            crate::clean::leave(inner.options.fs.as_ref(), &inner.dir, wal_end);
         }
         lock(&self.lock).take();
         // The background error is the first: a flush on close fails because of it.

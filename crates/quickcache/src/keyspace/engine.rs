@@ -215,6 +215,9 @@ impl Inner {
             .wal()?
             .rotate()
             .map_err(|source| self.fail(self.wal_error("starting a new segment", source)))?;
+        // Before the frozen memtable is published: its flush edit then follows the
+        // record in the manifest, so a damaged last edit is still one that matters.
+        self.record_wal_segment(next)?;
         let fresh = Arc::new(Memtable::with_capacity(ks.memtable_size));
         let old = std::mem::replace(&mut *gate, fresh);
         {

@@ -66,6 +66,9 @@ pub(crate) struct Case {
     pub(crate) expect: Expect,
     /// Keys that must keep reading correctly (outside the damaged file), for `Error`.
     pub(crate) unaffected: Vec<Vec<u8>>,
+    /// Whether the damage is found with the clean-close marker still there (the disk
+    /// as the clean close left it), rather than after a power loss that dropped it.
+    pub(crate) after_clean_close: bool,
 }
 
 /// A table's blocks, from its footer (docs/format/sstable.md): data blocks start at
@@ -100,6 +103,7 @@ pub(crate) fn cases(base: &Base) -> Vec<Case> {
             damage,
             expect,
             unaffected,
+            after_clean_close: false,
         });
     };
 
@@ -164,6 +168,33 @@ pub(crate) fn cases(base: &Base) -> Vec<Case> {
         "wal: flip in the segment header".into(),
         &seg,
         Damage::Flip(3),
+        Expect::Error,
+        table_keys.clone(),
+    );
+
+    let mut after_clean_close = Vec::new();
+    // After a clean close (its marker kept) the tail cannot be torn: damage there is
+    // corruption. And a lost newest segment is never taken for the end of the log.
+    for (what, damage) in [
+        ("flip in the last record", Damage::Flip(seg_len - 3)),
+        ("truncate 1 byte", Damage::Truncate(seg_len - 1)),
+        ("zero the last 4 KiB", Damage::Zero(seg_len - 4096)),
+        ("segment missing", Damage::Remove),
+    ] {
+        let name = format!("wal tail after a clean close: {what}");
+        add(
+            name.clone(),
+            &seg,
+            damage,
+            Expect::Error,
+            table_keys.clone(),
+        );
+        after_clean_close.push(name);
+    }
+    add(
+        "wal: the newest segment missing after a power loss".into(),
+        &seg,
+        Damage::Remove,
         Expect::Error,
         table_keys.clone(),
     );
@@ -324,6 +355,13 @@ pub(crate) fn cases(base: &Base) -> Vec<Case> {
         vec![],
     );
     add(
+        "CURRENT: missing".into(),
+        &current,
+        Damage::Remove,
+        Expect::Error,
+        vec![],
+    );
+    add(
         "CURRENT: flip".into(),
         &current,
         Damage::Flip(3),
@@ -351,5 +389,8 @@ pub(crate) fn cases(base: &Base) -> Vec<Case> {
         Expect::Error,
         vec![],
     );
+    for case in &mut cases {
+        case.after_clean_close = after_clean_close.contains(&case.name);
+    }
     cases
 }

@@ -1,0 +1,138 @@
+//! Repair beyond the corruption matrix: keyspaces keep their names when a manifest
+//! says them and come back as `recovered-<id>` when none does; a lost newest WAL
+//! segment after a rotation fails the open; repair refuses a database in use.
+
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
+
+mod support;
+
+use std::sync::Arc;
+
+use quickcache::fs::{FileSystem, SimFs};
+use quickcache::{Db, Options};
+
+const DIR: &str = "/db";
+
+fn options(fs: &SimFs) -> Options {
+    Options {
+        flush_interval: None,
+        flush_on_close: false,
+        fs: Arc::new(fs.clone()),
+        ..Options::default()
+    }
+}
+
+/// A database with a keyspace `users` holding a flushed key and a key in the WAL,
+/// and the default keyspace likewise; closed cleanly.
+fn two_keyspaces(fs: &SimFs) {
+    let db = Db::open_with(DIR, options(fs)).unwrap();
+    let users = db.keyspace("users").unwrap();
+    users.put("ann", "1").unwrap();
+    db.put("k", "v").unwrap();
+    db.flush().unwrap();
+    users.put("bob", "2").unwrap();
+    db.put("w", "in the wal").unwrap();
+    drop(users);
+    db.close().unwrap();
+}
+
+fn manifests(fs: &SimFs) -> Vec<String> {
+    let names = fs.list(DIR.as_ref()).unwrap();
+    names
+        .into_iter()
+        .filter(|n| n.starts_with("MANIFEST-"))
+        .collect()
+}
+
+#[test]
+fn repair_keeps_keyspace_names_and_every_key() {
+    let _dog = support::watchdog("repair_keeps_keyspace_names_and_every_key");
+    let fs = SimFs::new(3);
+    two_keyspaces(&fs);
+    fs.remove(&std::path::Path::new(DIR).join("CURRENT"))
+        .unwrap();
+    let report = quickcache::repair_with(DIR, options(&fs)).unwrap();
+    assert!(report.lost_nothing(), "{report}");
+    assert_eq!(report.keyspaces, vec![(1, "users".to_owned())], "{report}");
+    let db = Db::open_with(DIR, options(&fs)).unwrap();
+    let users = db.keyspace("users").unwrap();
+    assert_eq!(users.get("ann").unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(users.get("bob").unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(db.get("k").unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(db.get("w").unwrap().as_deref(), Some(&b"in the wal"[..]));
+    assert_eq!(
+        db.get("ann").unwrap(),
+        None,
+        "a keyspace's key leaked into the default"
+    );
+}
+
+#[test]
+fn a_keyspace_only_the_wal_names_comes_back_as_recovered() {
+    let _dog = support::watchdog("a_keyspace_only_the_wal_names_comes_back_as_recovered");
+    let fs = SimFs::new(4);
+    two_keyspaces(&fs);
+    for name in manifests(&fs) {
+        fs.remove(&std::path::Path::new(DIR).join(name)).unwrap();
+    }
+    let report = quickcache::repair_with(DIR, options(&fs)).unwrap();
+    assert_eq!(
+        report.keyspaces,
+        vec![(1, "recovered-1".to_owned())],
+        "{report}"
+    );
+    let db = Db::open_with(DIR, options(&fs)).unwrap();
+    let users = db.keyspace("recovered-1").unwrap();
+    assert_eq!(users.get("bob").unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(db.get("w").unwrap().as_deref(), Some(&b"in the wal"[..]));
+    // The flushed tables say no keyspace: set aside, never mixed into the default.
+    assert_eq!(db.get("ann").unwrap(), None);
+    assert!(
+        report
+            .moved
+            .iter()
+            .any(|m| m.why.contains("which keyspace")),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_lost_newest_segment_after_a_rotation_fails_the_open() {
+    let _dog = support::watchdog("a_lost_newest_segment_after_a_rotation_fails_the_open");
+    let fs = SimFs::new(5);
+    let db = Db::open_with(DIR, options(&fs)).unwrap();
+    db.put("a", "1").unwrap();
+    db.flush().unwrap();
+    db.put("b", "2").unwrap();
+    db.close().unwrap();
+    let wal = std::path::Path::new(DIR).join("wal");
+    let mut segments = fs.list(&wal).unwrap();
+    segments.sort();
+    // After a power loss that keeps every synced file but the newest segment.
+    let disk = fs.crash_with(quickcache::fs::CrashMode::DropUnsynced);
+    disk.remove(&wal.join(segments.last().unwrap())).unwrap();
+    let err = Db::open_with(DIR, options(&disk)).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(segments.last().unwrap()) && msg.contains("quickcache repair"),
+        "{msg}"
+    );
+    let report = quickcache::repair_with(DIR, options(&disk)).unwrap();
+    assert!(
+        !report.lost_nothing(),
+        "the lost segment is not reported: {report}"
+    );
+    let db = Db::open_with(DIR, options(&disk)).unwrap();
+    assert_eq!(db.get("a").unwrap().as_deref(), Some(&b"1"[..]));
+}
+
+#[test]
+fn repair_refuses_a_database_in_use() {
+    let _dog = support::watchdog("repair_refuses_a_database_in_use");
+    let fs = SimFs::new(6);
+    let db = Db::open_with(DIR, options(&fs)).unwrap();
+    let err = quickcache::repair_with(DIR, options(&fs)).unwrap_err();
+    assert!(err.is_locked(), "{err}");
+    drop(db);
+}
