@@ -5,7 +5,7 @@
 //! ```text
 //! +----------------+---------+---------+-----+
 //! | format version | field 0 | field 1 | ... |
-//! | u8 = 2         |         |         |     |
+//! | u8 = 3         |         |         |     |
 //! +----------------+---------+---------+-----+
 //!
 //! field = | tag u8 | body length u32 | body (length bytes) |
@@ -28,6 +28,8 @@
 //!                                  (one per level, L0 first: 1 none, 2 lz4, 3 zstd)
 //! tag 9  drop keyspace       body: empty
 //! tag 10 last keyspace id    body: id u32
+//! version 3 only:
+//! tag 11 add ingested table  body: global seqno u64 | the body of tag 6
 //! ```
 //!
 //! Tag 0 is reserved. Version 1 has tags 1 to 6 only, all of the default keyspace
@@ -46,7 +48,7 @@ mod keyspace;
 
 /// The edit encoding version this code writes: the database's format version
 /// (`docs/format/manifest.md`, "Versions").
-pub const EDIT_FORMAT: u8 = 2;
+pub const EDIT_FORMAT: u8 = 3;
 /// The oldest edit encoding version this code reads.
 pub const OLDEST_EDIT_FORMAT: u8 = 1;
 
@@ -64,6 +66,7 @@ enum Tag {
     CreateKeyspace = 8,
     DropKeyspace = 9,
     LastKeyspace = 10,
+    AddIngestedTable = 11,
 }
 
 impl Tag {
@@ -81,6 +84,8 @@ impl Tag {
             8 => Tag::CreateKeyspace,
             9 => Tag::DropKeyspace,
             10 => Tag::LastKeyspace,
+            11 if version < 3 => return None,
+            11 => Tag::AddIngestedTable,
             _ => return None,
         })
     }
@@ -137,7 +142,13 @@ pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
         });
     }
     for (level, info) in &edit.added {
-        field(out, Tag::AddTable, |b| encode_table(b, *level, info));
+        match info.global_seqno {
+            None => field(out, Tag::AddTable, |b| encode_table(b, *level, info)),
+            Some(seqno) => field(out, Tag::AddIngestedTable, |b| {
+                b.extend_from_slice(&seqno.get().to_le_bytes());
+                encode_table(b, *level, info);
+            }),
+        }
     }
     if edit.drop {
         field(out, Tag::DropKeyspace, |_| {});
@@ -174,7 +185,7 @@ fn encode_table(b: &mut Vec<u8>, level: Level, t: &TableInfo) {
     t.largest.as_ref().encode_into(b);
 }
 
-/// Decodes one edit, of encoding version 1 or 2.
+/// Decodes one edit, of encoding version 1, 2 or 3.
 pub(crate) fn decode(buf: &[u8]) -> Result<VersionEdit, DecodeError> {
     let mut r = Reader { buf, at: 0 };
     let version = r.u8("format version")?;
@@ -267,6 +278,15 @@ fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<
             let level = b.level("added table level")?;
             edit.added.push((level, decode_table(b)?));
         }
+        Tag::AddIngestedTable => {
+            let seqno = b.seqno("ingested table global seqno")?;
+            let level = b.level("added table level")?;
+            let info = TableInfo {
+                global_seqno: Some(seqno),
+                ..decode_table(b)?
+            };
+            edit.added.push((level, info));
+        }
         Tag::Keyspace => edit.keyspace = KeyspaceId(b.u32("keyspace")?),
         Tag::CreateKeyspace => edit.create = Some(decode_keyspace(b)?),
         Tag::DropKeyspace => edit.drop = true,
@@ -294,6 +314,7 @@ fn decode_table(b: &mut Reader<'_>) -> Result<TableInfo, DecodeError> {
         max_seqno,
         entries,
         tombstones,
+        global_seqno: None,
     })
 }
 

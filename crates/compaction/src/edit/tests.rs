@@ -24,6 +24,7 @@ pub(crate) fn info(id: u64, lo: &[u8], hi: &[u8], seq: u64) -> TableInfo {
         max_seqno: SeqNo::new(seq).unwrap(),
         entries: 10,
         tombstones: 1,
+        global_seqno: None,
     }
 }
 
@@ -66,6 +67,7 @@ impl Arbitrary for AnyEdit {
                 max_seqno: seq(g),
                 entries: u64::arbitrary(g),
                 tombstones: u64::arbitrary(g),
+                global_seqno: bool::arbitrary(g).then(|| seq(g)),
             };
             edit.added.push((any_level(g), info));
         }
