@@ -332,3 +332,18 @@ fn a_power_loss_during_an_ingest_keeps_all_of_it_or_none() {
     }
     dog.finish();
 }
+
+#[test]
+fn a_transaction_open_across_an_ingest_does_not_commit_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db")).unwrap();
+    db.put("n", "1").unwrap();
+    let mut tx = db.transaction();
+    let seen = tx.get("n").unwrap().unwrap();
+    let file = table(&dir.path().join("in.sst"), &[("n", "100")]);
+    db.ingest([&file]).unwrap();
+    tx.put("n", [seen.as_slice(), b"+1"].concat());
+    let err = tx.commit().unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(db.get("n").unwrap().unwrap(), b"100");
+}

@@ -102,6 +102,7 @@ pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> Eng
         Workload::DeleteRandom => delete(ctx, share, seed),
         Workload::TxnIncrement => super::txn::increment(ctx, share, seed),
         Workload::TxnTransfer => super::txn::transfer(ctx, share, seed),
+        Workload::BulkLoad => bulk_load(ctx, share),
     }
 }
 
@@ -343,4 +344,41 @@ mod tests {
         assert_eq!(shares[1], Share { first: 4, count: 3 });
         assert_eq!(shares[2], Share { first: 7, count: 3 });
     }
+}
+
+/// The keys of `share` in a scrambled order (a bijection of `0..count`, so every key
+/// is loaded once and the store ends up as after `fillbatch`), through the engine's
+/// bulk loader. Each entry handed over is timed as an operation; the load's final
+/// sort, table writes and ingest count in the workload's elapsed time.
+fn bulk_load(ctx: &Ctx<'_>, share: Share) -> EngineResult<Tally> {
+    let mut t = Tally::default();
+    let mut key = vec![0u8; ctx.config.key_size];
+    let count = share.count;
+    let step = scramble_step(count);
+    ctx.engine.bulk_load(&mut |sink| {
+        for i in 0..count {
+            let n = share.first + (i as u128 * step as u128 % count.max(1) as u128) as u64;
+            write_key(&mut key, n);
+            let value = ctx.values.get(n);
+            t.time(|| sink.put(&key, value))?;
+            t.bytes += (key.len() + value.len()) as u64;
+            if !tick(ctx, i, &t) {
+                break;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(t)
+}
+
+/// A step coprime with `count`, so `i * step mod count` visits every number below
+/// `count` once, far from each other.
+fn scramble_step(count: u64) -> u64 {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    (1_000_003..)
+        .step_by(2)
+        .find(|&s| gcd(s, count.max(1)) == 1)
+        .unwrap_or(1)
 }

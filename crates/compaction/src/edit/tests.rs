@@ -147,13 +147,35 @@ fn decode_names_the_bad_field() {
     buf.truncate(buf.len() - 3);
     let err = decode(&buf).unwrap_err();
     assert_eq!(err.field, "field body");
-    assert_eq!(decode(&[3]).unwrap_err().field, "format version");
+    assert_eq!(
+        decode(&[EDIT_FORMAT + 1]).unwrap_err().field,
+        "format version"
+    );
     assert_eq!(decode(&[0]).unwrap_err().field, "format version");
     assert_eq!(decode(&[1, 0, 0, 0, 0, 0]).unwrap_err().problem, "unknown");
     assert_eq!(
         decode(&[1, 5, 1, 0, 0, 0, 9]).unwrap_err().field,
         "removed table level"
     );
+}
+
+#[test]
+fn an_ingested_table_keeps_its_global_seqno_and_needs_version_3() {
+    let mut edit = VersionEdit::new();
+    let seqno = SeqNo::new(42).unwrap();
+    let info = TableInfo {
+        global_seqno: Some(seqno),
+        ..info(7, b"a", b"b", 42)
+    };
+    edit.added.push((Level::new(6).unwrap(), info));
+    let mut buf = Vec::new();
+    encode(&edit, &mut buf);
+    assert_eq!(buf[0], 3);
+    assert_eq!(buf[1], 11, "tag 11: add ingested table");
+    assert_eq!(decode(&buf).unwrap(), edit);
+    buf[0] = 2;
+    let err = decode(&buf).unwrap_err();
+    assert_eq!((err.field, err.problem), ("field tag", "unknown"));
 }
 
 fn options() -> TreeOptions {

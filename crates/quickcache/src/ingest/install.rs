@@ -57,9 +57,15 @@ impl Inner {
         if memtables_overlap(&memtables, files)? {
             return Ok(Installed::MemtableOverlaps);
         }
+        // Numbered at the transactions' ordering point (`Inner::number`): a
+        // transaction open now may have read keys the ingest replaces, so none of
+        // them validates any more.
+        let mut history = self.history.lock();
         let reservation = (self.visibility.reserve(1))
             .map_err(|e| Self::batch_error("numbering an ingest", e))?;
         let seqno = reservation.first();
+        history.forget_through(seqno.get());
+        drop(history);
         let result = self.log_ingest(target.keyspace, files, ids, seqno);
         // Published either way: an abandoned number would stall visibility. On
         // failure nothing carries it.
