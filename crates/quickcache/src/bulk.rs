@@ -16,8 +16,9 @@ mod run;
 
 use std::path::{Path, PathBuf};
 
+use quickcache_compaction::Level;
 use quickcache_fs::FileSystem;
-use quickcache_sstable::{Compression, Cursor, Table, TableBuilder, TableOptions};
+use quickcache_sstable::{Compression, Cursor, KeyspaceId, Table, TableBuilder, TableOptions};
 
 use self::merge::RunMerge;
 use self::run::{ENTRY_OVERHEAD, Run};
@@ -252,19 +253,25 @@ impl<'a> BulkLoader<'a> {
     }
 }
 
-/// The final tables being written, each cut at the database's table size.
+/// The final tables being written, each cut at the tree's table size.
 struct Output {
     builder: Option<(TableBuilder, PathBuf)>,
     done: Vec<PathBuf>,
     table_size: u64,
+    /// The tree's options for its bottom level, where a load into an empty key range
+    /// lands (so the tables are compressed as a compaction would write them there).
+    options: TableOptions,
 }
 
 impl Output {
     fn new(loader: &BulkLoader<'_>) -> Output {
+        let keyspace = loader.ks.map_or(KeyspaceId::DEFAULT, |ks| ks.state.id);
+        let tree = loader.inner.set.options_of(keyspace);
         Output {
             builder: None,
             done: Vec::new(),
-            table_size: loader.inner.options.table_size,
+            table_size: tree.table_size,
+            options: tree.table_options(Level::BOTTOM),
         }
     }
 
@@ -272,7 +279,7 @@ impl Output {
         if self.builder.is_none() {
             let path = loader.scratch_path("table");
             let fs = loader.inner.options.fs.as_ref();
-            let builder = TableBuilder::new(fs, &path, TableOptions::default())
+            let builder = TableBuilder::new(fs, &path, self.options.clone())
                 .map_err(|e| table_error("writing a loaded table", &path)(e))?;
             self.builder = Some((builder, path));
         }

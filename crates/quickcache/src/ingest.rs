@@ -189,7 +189,11 @@ impl Inner {
     ) -> Result<IngestReport> {
         self.check_writable()?;
         let fs = self.options.fs.as_ref();
-        let files = prepare::check_all(fs, paths)?;
+        let trust = match how {
+            How::Copy => prepare::Trust::None,
+            How::Rename => prepare::Trust::Written,
+        };
+        let files = prepare::check_all(fs, paths, trust)?;
         let ids: Vec<TableId> = files.iter().map(|_| self.set.new_table_id()).collect();
         let copied = self.copy_in(&files, &ids, how);
         let installed = copied.and_then(|()| self.install(target, &files, &ids));

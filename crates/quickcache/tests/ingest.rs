@@ -168,6 +168,17 @@ fn tables_with_sequence_numbers_empty_tables_and_damaged_ones_are_refused() {
     builder.finish().unwrap();
     let err = db.ingest([&numbered]).unwrap_err();
     assert!(err.to_string().contains("sequence numbers"), "{err}");
+    let twice = dir.path().join("twice.sst");
+    let mut builder = TableBuilder::create(&twice, TableOptions::default()).unwrap();
+    builder
+        .add(KeyRef::new(b"k", SeqNo::ZERO, ValueKind::Tombstone), b"")
+        .unwrap();
+    builder
+        .add(KeyRef::new(b"k", SeqNo::ZERO, ValueKind::Value), b"v")
+        .unwrap();
+    builder.finish().unwrap();
+    let err = db.ingest([&twice]).unwrap_err();
+    assert!(err.to_string().contains("occurs twice"), "{err}");
     let empty = table(&dir.path().join("empty.sst"), &[]);
     let err = db.ingest([&empty]).unwrap_err();
     assert!(err.to_string().contains("no entries"), "{err}");
