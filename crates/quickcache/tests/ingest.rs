@@ -210,7 +210,7 @@ fn bulk_loader_matches_a_model_with_unsorted_input_duplicates_and_spills() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let options = Options {
-        table_size: 64 << 10,
+        table_size: 8 << 10,
         ..Options::default()
     };
     let db = Db::open_with(&path, options.clone()).unwrap();

@@ -333,19 +333,6 @@ pub(crate) fn background_writer(ctx: &Ctx<'_>) -> EngineResult<Tally> {
     Ok(t)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shares_cover_every_operation_once() {
-        let shares: Vec<_> = (0..3).map(|t| Share::of(10, 3, t)).collect();
-        assert_eq!(shares[0], Share { first: 0, count: 4 });
-        assert_eq!(shares[1], Share { first: 4, count: 3 });
-        assert_eq!(shares[2], Share { first: 7, count: 3 });
-    }
-}
-
 /// The keys of `share` in a scrambled order (a bijection of `0..count`, so every key
 /// is loaded once and the store ends up as after `fillbatch`), through the engine's
 /// bulk loader. Each entry handed over is timed as an operation; the load's final
@@ -381,4 +368,28 @@ fn scramble_step(count: u64) -> u64 {
         .step_by(2)
         .find(|&s| gcd(s, count.max(1)) == 1)
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_cover_every_operation_once() {
+        let shares: Vec<_> = (0..3).map(|t| Share::of(10, 3, t)).collect();
+        assert_eq!(shares[0], Share { first: 0, count: 4 });
+        assert_eq!(shares[1], Share { first: 4, count: 3 });
+        assert_eq!(shares[2], Share { first: 7, count: 3 });
+    }
+
+    #[test]
+    fn the_scramble_visits_every_key_once() {
+        for count in [1u64, 7, 1000, 1_000_003 * 2] {
+            let step = super::scramble_step(count);
+            let mut seen = std::collections::HashSet::new();
+            for i in 0..count.min(5000) {
+                assert!(seen.insert((i as u128 * step as u128 % count as u128) as u64));
+            }
+        }
+    }
 }

@@ -37,11 +37,12 @@ impl Run {
         &self.arena[e.0..e.0 + e.1 as usize]
     }
 
-    /// Sorts by key; of equal keys only the last pushed stays (a stable sort keeps
-    /// them in push order, so the last of each group is the latest).
+    /// Sorts by key; of equal keys only the last pushed stays (ties are broken by
+    /// arena position, which grows with every push, so the last of each group is
+    /// the latest; an unstable sort with that tie-break is faster than a stable one).
     pub(crate) fn sort_dedup(&mut self) {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_by(|a, b| self.key(a).cmp(self.key(b)));
+        entries.sort_unstable_by(|a, b| self.key(a).cmp(self.key(b)).then(a.0.cmp(&b.0)));
         let mut kept: Vec<(usize, u32, u32)> = Vec::with_capacity(entries.len());
         for e in entries {
             match kept.last_mut() {
