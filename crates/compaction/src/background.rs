@@ -21,11 +21,13 @@ use crate::{Busy, CompactionPlan, Error, Result, SyncPoints, VersionSet};
 mod idle;
 mod manual;
 mod report;
+mod reserve;
 mod space;
 
 pub use idle::{Idle, IdleWaiter};
 pub use manual::{Interrupted, ManualCompaction, ManualPlan};
 pub use report::PoolState;
+pub use reserve::OutputReservation;
 
 /// Supplies the live snapshots' sequence numbers when a compaction starts.
 pub type SnapshotSource = Arc<dyn Fn() -> Vec<SeqNo> + Send + Sync>;

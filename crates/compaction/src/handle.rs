@@ -108,7 +108,10 @@ impl TableHandle {
         if let Some(table) = self.table.get() {
             return Ok(table);
         }
-        let table = Table::open_with(self.fs.as_ref(), &self.path, self.budget.clone())?;
+        let mut table = Table::open_with(self.fs.as_ref(), &self.path, self.budget.clone())?;
+        if let Some(seqno) = self.info.global_seqno {
+            table = table.with_global_seqno(seqno);
+        }
         Ok(self.table.get_or_init(|| table))
     }
 

@@ -72,6 +72,7 @@ mod framing;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handle;
+mod ingest;
 mod keyspace;
 mod level;
 mod manifest;
@@ -94,8 +95,8 @@ mod version;
 mod version_set;
 
 pub use background::{
-    Compactor, Idle, IdleWaiter, Interrupted, Listener, ManualCompaction, ManualPlan, PoolState,
-    SnapshotSource,
+    Compactor, Idle, IdleWaiter, Interrupted, Listener, ManualCompaction, ManualPlan,
+    OutputReservation, PoolState, SnapshotSource,
 };
 pub use catalogue::KeyspaceTree;
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
@@ -103,6 +104,7 @@ pub use edit::codec::{DecodeError, EDIT_FORMAT, OLDEST_EDIT_FORMAT};
 pub use edit::{InvalidEdit, VersionEdit};
 pub use error::{Error, Result};
 pub use handle::TableHandle;
+pub use ingest::ingest_level;
 pub use keyspace::{
     DEFAULT_KEYSPACE_NAME, KeyspaceDef, MAX_KEYSPACE_NAME_LEN, TreeOptions, check_keyspace_name,
 };

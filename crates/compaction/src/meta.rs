@@ -100,6 +100,10 @@ pub struct TableInfo {
     pub entries: u64,
     /// Tombstones in the table.
     pub tombstones: u64,
+    /// For a table ingested from outside the engine (written with sequence number 0):
+    /// the sequence number all its entries read with (`Table::with_global_seqno`).
+    /// `None` for tables the engine wrote, whose entries carry their own.
+    pub global_seqno: Option<SeqNo>,
 }
 
 impl TableInfo {

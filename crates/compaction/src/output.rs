@@ -113,5 +113,6 @@ fn info_of(id: TableId, meta: TableMeta) -> Option<TableInfo> {
         max_seqno: p.largest_seqno,
         entries: p.entry_count,
         tombstones: p.tombstone_count,
+        global_seqno: None,
     })
 }

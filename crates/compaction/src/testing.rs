@@ -32,6 +32,7 @@ pub(crate) fn version_of(tables: &[(usize, u64, &str, &str, u64, u64)]) -> crate
             max_seqno: seqno,
             entries: 1,
             tombstones: 0,
+            global_seqno: None,
         };
         edit.added
             .push((crate::Level::new(level).unwrap_or(crate::Level::L0), info));

@@ -38,6 +38,7 @@ fn table(fs: &SimFs, set: &VersionSet, lo: &str, hi: &str, size: u64) -> TableIn
         max_seqno: seq(id.0),
         entries: 3,
         tombstones: 1,
+        global_seqno: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn info(id: u64, lo: &str, hi: &str, size: u64) -> TableInfo {
         max_seqno: seq,
         entries: 1,
         tombstones: 0,
+        global_seqno: None,
     }
 }
 

@@ -34,6 +34,7 @@ fn table(fs: &SimFs, set: &VersionSet, lo: &str, hi: &str) -> TableInfo {
         max_seqno: seq,
         entries: 1,
         tombstones: 0,
+        global_seqno: None,
     }
 }
 

@@ -295,6 +295,28 @@ pub enum Error {
         /// The destination.
         path: PathBuf,
     },
+    /// A single write (one `put`, one [`crate::WriteBatch`], one transaction's
+    /// commit) is larger than one WAL record may be
+    /// ([`quickcache_wal::MAX_RECORD_LEN`], 64 MiB): nothing was written. Split it, or
+    /// load bulk data with [`crate::Db::ingest`] or [`crate::BulkLoader`], which bypass
+    /// the WAL.
+    #[snafu(display(
+        "a write of {len} bytes exceeds the WAL record limit of {max} bytes (64 MiB); nothing was written: split it into smaller batches, or load bulk data with Db::ingest or BulkLoader, which bypass the WAL"
+    ))]
+    WriteTooLarge {
+        /// The encoded size of the write.
+        len: usize,
+        /// The limit, [`quickcache_wal::MAX_RECORD_LEN`].
+        max: u32,
+    },
+    /// [`crate::Db::ingest`] refused a file; nothing was ingested.
+    #[snafu(display("cannot ingest {}: {reason}; nothing was ingested", path.display()))]
+    IngestRefused {
+        /// The file refused.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A transaction could not commit because a key it read or wrote, or a key in a
     /// range it scanned, was written by another writer after it began (or it stayed
     /// open longer than the conflict history reaches). Nothing was written: retry it

@@ -50,8 +50,8 @@ const SCRATCH_KEEP: usize = 64 << 10;
 /// ```
 #[derive(Clone)]
 pub struct Keyspace {
-    inner: Arc<Inner>,
-    state: Arc<KsState>,
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) state: Arc<KsState>,
 }
 
 impl fmt::Debug for Keyspace {
@@ -107,7 +107,9 @@ impl Keyspace {
     ///
     /// # Errors
     /// [`Error::KeyspaceDropped`] once the keyspace is dropped; a key or value too
-    /// large; the read-only state after a background failure.
+    /// large; [`Error::WriteTooLarge`] for a write over the WAL record limit of 64 MiB
+    /// (load bulk data with [`Keyspace::ingest`] instead); the read-only state after
+    /// a background failure.
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         self.put_with(key, value, &WriteOptions::default())
     }

@@ -41,12 +41,14 @@
 
 mod background;
 mod batch;
+mod bulk;
 mod checkpoint;
 mod clean;
 mod compact;
 mod db;
 mod diagnostics;
 mod error;
+mod ingest;
 mod inner;
 mod iter;
 mod key_range;
@@ -69,11 +71,13 @@ mod verify;
 mod write;
 
 pub use batch::WriteBatch;
+pub use bulk::{BULK_DIR, BulkLoader, DEFAULT_BULK_MEMORY};
 pub use checkpoint::CheckpointReport;
 pub use clean::CLOSED_FILE;
 pub use db::Db;
 pub use diagnostics::BackgroundReporter;
 pub use error::{Error, Result};
+pub use ingest::{IngestOptions, IngestReport};
 pub use iter::Iter;
 pub use key_range::KeyRange;
 pub use keyspace::{Keyspace, KeyspaceOptions};

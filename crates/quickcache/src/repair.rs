@@ -267,8 +267,15 @@ fn free_name(fs: &dyn FileSystem, dir: &Path, name: &str) -> PathBuf {
 }
 
 /// What the manifest records about a table, from its properties; `None` for a table
-/// without entries (never written by the engine, so never listed).
-fn table_info(id: u64, size: u64, p: &Properties) -> Option<TableInfo> {
+/// without entries (never written by the engine, so never listed). `global_seqno`:
+/// an ingested table's, from the old manifest's record of it. Its entries carry
+/// sequence number 0, so without it they would read as older than every write.
+fn table_info(
+    id: u64,
+    size: u64,
+    p: &Properties,
+    global_seqno: Option<quickcache_sstable::SeqNo>,
+) -> Option<TableInfo> {
     Some(TableInfo {
         id: quickcache_compaction::TableId(id),
         size,
@@ -278,5 +285,6 @@ fn table_info(id: u64, size: u64, p: &Properties) -> Option<TableInfo> {
         max_seqno: p.largest_seqno,
         entries: p.entry_count,
         tombstones: p.tombstone_count,
+        global_seqno,
     })
 }

@@ -262,8 +262,9 @@ impl Transaction {
     ///
     /// # Errors
     /// [`crate::Error::is_conflict`] if another writer got in first (nothing is
-    /// written; retry); a batch too large for one WAL record (the error names the
-    /// limit; nothing is written); the errors of [`crate::Db::write`].
+    /// written; retry); a batch over the WAL record limit of 64 MiB
+    /// ([`crate::Error::WriteTooLarge`], which names the limit; nothing is written;
+    /// bulk data belongs in [`crate::Db::ingest`]); the errors of [`crate::Db::write`].
     ///
     /// # Examples
     /// A committed (or rolled back) transaction is gone: using it does not compile.

@@ -117,6 +117,15 @@ impl Inner {
         Ok((reservation, batch.encoded()))
     }
 
+    /// The error of a failed WAL append: a write over the record limit is refused
+    /// alone (nothing was written); any other failure makes the database read-only.
+    pub(crate) fn append_error(&self, source: quickcache_wal::Error) -> Error {
+        match source {
+            quickcache_wal::Error::RecordTooLarge { len, max } => Error::WriteTooLarge { len, max },
+            source => self.fail(self.wal_error("appending", source)),
+        }
+    }
+
     pub(crate) fn batch_error(
         operation: &'static str,
         source: quickcache_memtable::Error,
@@ -172,9 +181,7 @@ impl Inner {
             Ok((reservation, Err(source))) => {
                 // From here every path publishes the reservation.
                 reservation.publish();
-                let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
-                let error = self.wal_error("appending", source);
-                return Err(if too_large { error } else { self.fail(error) });
+                return Err(self.append_error(source));
             }
             Ok((reservation, Ok(_position))) => reservation,
         };

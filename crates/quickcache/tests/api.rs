@@ -315,7 +315,12 @@ fn a_write_over_the_wal_record_limit_fails_whole_and_the_database_goes_on() {
     let huge = vec![7u8; limit];
     let err = db.put("huge", &huge).unwrap_err();
     assert!(!err.is_read_only() && !err.is_corruption(), "{err}");
-    assert!(err.to_string().contains("exceeds the WAL maximum"), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("exceeds the WAL record limit"), "{err}");
+    assert!(
+        message.contains(&limit.to_string()) && message.contains("ingest"),
+        "{err}"
+    );
     let mut batch = WriteBatch::new();
     batch.put("small", "v").put("half-a", &huge[..limit / 2]);
     batch.put("half-b", &huge[..limit / 2]);

@@ -53,7 +53,7 @@ use crate::handle::{BlockHandle, Stored, check_block};
 use crate::index::Index;
 use crate::origin::{BlockId, checksum_mismatch, corruption, wire_corruption};
 use crate::window::KeyWindows;
-use crate::{Compression, Properties, Result};
+use crate::{Compression, Properties, Result, SeqNo};
 
 /// A data block's state byte before its checksum is verified; after, the block's
 /// compression byte (non-zero).
@@ -63,6 +63,9 @@ const UNVERIFIED: u8 = 0;
 #[derive(Debug, Clone)]
 pub struct Table {
     inner: Arc<Inner>,
+    /// Set for a table ingested from outside the engine: every entry reads as if
+    /// written with this sequence number (see [`Table::with_global_seqno`]).
+    global_seqno: Option<SeqNo>,
 }
 
 #[derive(Debug)]
@@ -223,7 +226,46 @@ impl Table {
         };
         Ok(Table {
             inner: Arc::new(inner),
+            global_seqno: None,
         })
+    }
+
+    /// This table, every entry of it read as if written with sequence number `seqno`:
+    /// how the engine gives an ingested table, written with sequence number 0, its
+    /// place in the order of writes without rewriting it (RocksDB's "global sequence
+    /// number"). Keys, lookups and cursors all report `seqno`; a lookup at an older
+    /// snapshot finds nothing.
+    ///
+    /// Requires (checked by the engine before ingesting, see
+    /// [`Table::check_ingestable`]): every entry has sequence number 0 and each user
+    /// key occurs once, so the table's order is the same under either number.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_fs::SimFs;
+    /// use quickcache_sstable::{SeqNo, Table, TableBuilder, TableOptions};
+    ///
+    /// let fs = SimFs::new(1);
+    /// let mut builder = TableBuilder::new(&fs, "/a.sst".as_ref(), TableOptions::default())?;
+    /// builder.add_plain(b"k", b"v")?;
+    /// builder.finish()?;
+    /// let seq = |n| SeqNo::new(n).unwrap();
+    /// let table = Table::open(&fs, "/a.sst".as_ref())?.with_global_seqno(seq(7));
+    /// assert_eq!(table.get(b"k", seq(7))?.unwrap().seqno, seq(7));
+    /// assert_eq!(table.get(b"k", seq(6))?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_global_seqno(self, seqno: SeqNo) -> Table {
+        Table {
+            global_seqno: Some(seqno),
+            ..self
+        }
+    }
+
+    /// The sequence number every entry reads with, if one was set by
+    /// [`Table::with_global_seqno`].
+    pub fn global_seqno(&self) -> Option<SeqNo> {
+        self.global_seqno
     }
 
     /// The table's file, as given when opening.

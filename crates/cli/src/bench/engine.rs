@@ -76,11 +76,28 @@ pub trait Engine: Send + Sync {
         Err("this engine has no transactions here".into())
     }
 
+    /// Loads every entry `produce` hands to its sink through the engine's bulk path
+    /// (unsorted input; the later of equal keys wins), visible once this returns.
+    /// Engines without one keep this default, which refuses.
+    fn bulk_load(
+        &self,
+        produce: &mut dyn FnMut(&mut dyn BulkSink) -> EngineResult<()>,
+    ) -> EngineResult<()> {
+        let _ = produce;
+        Err("this engine has no bulk loader here".into())
+    }
+
     /// Makes everything written so far durable and waits for the engine's background
     /// work (flushes, compactions) to finish, so that the next workload measures the
     /// store, not the tail of the previous one (db_bench's `waitforcompaction`). Called
     /// between workloads, not timed.
     fn settle(&self) -> EngineResult<()>;
+}
+
+/// Where [`Engine::bulk_load`]'s producer puts entries.
+pub trait BulkSink {
+    /// Adds one entry.
+    fn put(&mut self, key: &[u8], value: &[u8]) -> EngineResult<()>;
 }
 
 /// The counters `txn_increment` spreads its increments over.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use quickcache::{Db, Keyspace, Options, WriteBatch, WriteOptions};
 
-use super::engine::{Engine, EngineFactory, EngineResult, KEYSPACES, counter};
+use super::engine::{BulkSink, Engine, EngineFactory, EngineResult, KEYSPACES, counter};
 
 /// Bench keyspace number `n`, created on first use.
 fn bench_keyspace(db: &Db, n: usize) -> quickcache::Result<Keyspace> {
@@ -72,6 +72,16 @@ impl Engine for Db {
 
     fn delete(&self, key: &[u8]) -> EngineResult<()> {
         Ok(Db::delete(self, key)?)
+    }
+
+    fn bulk_load(
+        &self,
+        produce: &mut dyn FnMut(&mut dyn BulkSink) -> EngineResult<()>,
+    ) -> EngineResult<()> {
+        let mut loader = self.bulk_loader()?;
+        produce(&mut loader)?;
+        loader.finish()?;
+        Ok(())
     }
 
     fn get(&self, key: &[u8]) -> EngineResult<Option<usize>> {
@@ -141,5 +151,11 @@ impl Engine for Db {
     fn settle(&self) -> EngineResult<()> {
         self.sync()?;
         Ok(self.wait_for_compactions()?)
+    }
+}
+
+impl BulkSink for quickcache::BulkLoader<'_> {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> EngineResult<()> {
+        Ok(quickcache::BulkLoader::put(self, key, value)?)
     }
 }

@@ -109,7 +109,7 @@ pub fn plan(workload: Workload, config: &Config) -> (u64, usize) {
         Workload::FillSync => (Workload::sync_ops(config.num), 1),
         Workload::FillSync4 => (Workload::sync_ops(config.num), 4),
         Workload::TxnIncrement | Workload::TxnTransfer => (config.num, 4),
-        Workload::ReadSeq | Workload::ReadReverse => (config.num, 1),
+        Workload::ReadSeq | Workload::ReadReverse | Workload::BulkLoad => (config.num, 1),
         _ => (config.num, threads),
     }
 }
@@ -226,6 +226,7 @@ fn note(workload: Workload, config: &Config, writer: Option<Tally>, elapsed: Dur
             )
         }
         Workload::SeekRandom => "seek + 10 nexts per op".to_string(),
+        Workload::BulkLoad => "scrambled keys; time includes sort, tables and ingest".into(),
         Workload::ReadSeq | Workload::ReadReverse => "latency per 1024 entries / 1024".into(),
         _ => match writer {
             Some(w) => format!(

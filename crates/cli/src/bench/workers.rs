@@ -102,6 +102,7 @@ pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> Eng
         Workload::DeleteRandom => delete(ctx, share, seed),
         Workload::TxnIncrement => super::txn::increment(ctx, share, seed),
         Workload::TxnTransfer => super::txn::transfer(ctx, share, seed),
+        Workload::BulkLoad => bulk_load(ctx, share),
     }
 }
 
@@ -332,6 +333,43 @@ pub(crate) fn background_writer(ctx: &Ctx<'_>) -> EngineResult<Tally> {
     Ok(t)
 }
 
+/// The keys of `share` in a scrambled order (a bijection of `0..count`, so every key
+/// is loaded once and the store ends up as after `fillbatch`), through the engine's
+/// bulk loader. Each entry handed over is timed as an operation; the load's final
+/// sort, table writes and ingest count in the workload's elapsed time.
+fn bulk_load(ctx: &Ctx<'_>, share: Share) -> EngineResult<Tally> {
+    let mut t = Tally::default();
+    let mut key = vec![0u8; ctx.config.key_size];
+    let count = share.count;
+    let step = scramble_step(count);
+    ctx.engine.bulk_load(&mut |sink| {
+        for i in 0..count {
+            let n = share.first + (i as u128 * step as u128 % count.max(1) as u128) as u64;
+            write_key(&mut key, n);
+            let value = ctx.values.get(n);
+            t.time(|| sink.put(&key, value))?;
+            t.bytes += (key.len() + value.len()) as u64;
+            if !tick(ctx, i, &t) {
+                break;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(t)
+}
+
+/// A step coprime with `count`, so `i * step mod count` visits every number below
+/// `count` once, far from each other.
+fn scramble_step(count: u64) -> u64 {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    (1_000_003..)
+        .step_by(2)
+        .find(|&s| gcd(s, count.max(1)) == 1)
+        .unwrap_or(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +380,16 @@ mod tests {
         assert_eq!(shares[0], Share { first: 0, count: 4 });
         assert_eq!(shares[1], Share { first: 4, count: 3 });
         assert_eq!(shares[2], Share { first: 7, count: 3 });
+    }
+
+    #[test]
+    fn the_scramble_visits_every_key_once() {
+        for count in [1u64, 7, 1000, 1_000_003 * 2] {
+            let step = super::scramble_step(count);
+            let mut seen = std::collections::HashSet::new();
+            for i in 0..count.min(5000) {
+                assert!(seen.insert((i as u128 * step as u128 % count as u128) as u64));
+            }
+        }
     }
 }

@@ -49,6 +49,10 @@ pub enum Workload {
     /// 100,000 accounts (two reads, two writes, retried on conflict). Only engines
     /// with optimistic transactions; not run by default.
     TxnTransfer,
+    /// The keys `0..num` in a scrambled order, through the engine's bulk loader
+    /// (sort, write tables, ingest them: no WAL, no memtable), into an empty store:
+    /// compare with `fillbatch`. Only engines with a bulk loader; not run by default.
+    BulkLoad,
 }
 
 impl Workload {
@@ -72,11 +76,12 @@ impl Workload {
 
     /// Workloads that only some engines can run (keyspaces): named with
     /// `--benchmarks`, never run by default.
-    pub const EXTRA: [Workload; 4] = [
+    pub const EXTRA: [Workload; 5] = [
         Workload::FillKeyspaces,
         Workload::BatchKeyspaces,
         Workload::TxnIncrement,
         Workload::TxnTransfer,
+        Workload::BulkLoad,
     ];
 
     /// The workload's name on the command line and in reports.
@@ -99,6 +104,7 @@ impl Workload {
             Workload::BatchKeyspaces => "batch16keyspaces",
             Workload::TxnIncrement => "txn_increment",
             Workload::TxnTransfer => "txn_transfer",
+            Workload::BulkLoad => "bulkload",
         }
     }
 
@@ -139,6 +145,7 @@ impl Workload {
                 | Workload::BatchKeyspaces
                 | Workload::TxnIncrement
                 | Workload::TxnTransfer
+                | Workload::BulkLoad
         )
     }
 
@@ -152,7 +159,7 @@ impl Workload {
     pub fn leaves_data(self) -> bool {
         matches!(
             self,
-            Workload::FillSeq | Workload::FillRandom | Workload::FillBatch
+            Workload::FillSeq | Workload::FillRandom | Workload::FillBatch | Workload::BulkLoad
         )
     }
 

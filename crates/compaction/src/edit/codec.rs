@@ -32,6 +32,7 @@
 //! tag 11 WAL segment         body: u64: a WAL segment durably created; every segment
 //!                                  from the oldest live one up to the largest recorded
 //!                                  must exist (a missing one is lost data)
+//! tag 12 add ingested table  body: global seqno u64 | the body of tag 6
 //! ```
 //!
 //! Tag 0 is reserved. Version 1 has tags 1 to 6 only, all of the default keyspace
@@ -69,6 +70,7 @@ enum Tag {
     DropKeyspace = 9,
     LastKeyspace = 10,
     WalSegment = 11,
+    AddIngestedTable = 12,
 }
 
 impl Tag {
@@ -88,6 +90,8 @@ impl Tag {
             9 => Tag::DropKeyspace,
             10 => Tag::LastKeyspace,
             11 => Tag::WalSegment,
+            12 if version < 3 => return None,
+            12 => Tag::AddIngestedTable,
             _ => return None,
         })
     }
@@ -145,7 +149,13 @@ pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
         });
     }
     for (level, info) in &edit.added {
-        field(out, Tag::AddTable, |b| encode_table(b, *level, info));
+        match info.global_seqno {
+            None => field(out, Tag::AddTable, |b| encode_table(b, *level, info)),
+            Some(seqno) => field(out, Tag::AddIngestedTable, |b| {
+                b.extend_from_slice(&seqno.get().to_le_bytes());
+                encode_table(b, *level, info);
+            }),
+        }
     }
     if edit.drop {
         field(out, Tag::DropKeyspace, |_| {});
@@ -275,6 +285,15 @@ fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<
             let level = b.level("added table level")?;
             edit.added.push((level, decode_table(b)?));
         }
+        Tag::AddIngestedTable => {
+            let seqno = b.seqno("ingested table global seqno")?;
+            let level = b.level("added table level")?;
+            let info = TableInfo {
+                global_seqno: Some(seqno),
+                ..decode_table(b)?
+            };
+            edit.added.push((level, info));
+        }
         Tag::Keyspace => edit.keyspace = KeyspaceId(b.u32("keyspace")?),
         Tag::CreateKeyspace => edit.create = Some(decode_keyspace(b)?),
         Tag::DropKeyspace => edit.drop = true,
@@ -303,6 +322,7 @@ fn decode_table(b: &mut Reader<'_>) -> Result<TableInfo, DecodeError> {
         max_seqno,
         entries,
         tombstones,
+        global_seqno: None,
     })
 }
 

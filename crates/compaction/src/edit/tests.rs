@@ -24,6 +24,7 @@ pub(crate) fn info(id: u64, lo: &[u8], hi: &[u8], seq: u64) -> TableInfo {
         max_seqno: SeqNo::new(seq).unwrap(),
         entries: 10,
         tombstones: 1,
+        global_seqno: None,
     }
 }
 
@@ -66,6 +67,7 @@ impl Arbitrary for AnyEdit {
                 max_seqno: seq(g),
                 entries: u64::arbitrary(g),
                 tombstones: u64::arbitrary(g),
+                global_seqno: bool::arbitrary(g).then(|| seq(g)),
             };
             edit.added.push((any_level(g), info));
         }
@@ -155,6 +157,25 @@ fn decode_names_the_bad_field() {
         decode(&[1, 5, 1, 0, 0, 0, 9]).unwrap_err().field,
         "removed table level"
     );
+}
+
+#[test]
+fn an_ingested_table_keeps_its_global_seqno_and_needs_version_3() {
+    let mut edit = VersionEdit::new();
+    let seqno = SeqNo::new(42).unwrap();
+    let info = TableInfo {
+        global_seqno: Some(seqno),
+        ..info(7, b"a", b"b", 42)
+    };
+    edit.added.push((Level::new(6).unwrap(), info));
+    let mut buf = Vec::new();
+    encode(&edit, &mut buf);
+    assert_eq!(buf[0], 3);
+    assert_eq!(buf[1], 12, "tag 12: add ingested table");
+    assert_eq!(decode(&buf).unwrap(), edit);
+    buf[0] = 2;
+    let err = decode(&buf).unwrap_err();
+    assert_eq!((err.field, err.problem), ("field tag", "unknown"));
 }
 
 fn options() -> TreeOptions {

@@ -29,7 +29,9 @@ impl Db {
     /// # Limits
     /// A write is one WAL record, and a record carries at most 64 MiB
     /// ([`crate::wal::MAX_RECORD_LEN`]): a key plus value (plus a few bytes of
-    /// framing) beyond that fails with an error and writes nothing.
+    /// framing) beyond that fails with [`Error::WriteTooLarge`], which names the
+    /// limit, and writes nothing. Bulk data goes in faster and without that limit
+    /// through [`Db::ingest`] or [`crate::BulkLoader`], which bypass the WAL.
     ///
     /// # Examples
     /// ```
@@ -72,12 +74,6 @@ impl Db {
     /// crash but not a power loss; [`Db::delete_with`] and [`WriteOptions::synced`] (or
     /// a later [`Db::sync`]) for that.
     ///
-    /// # Limits
-    /// The whole batch is one WAL record, of at most 64 MiB
-    /// ([`crate::wal::MAX_RECORD_LEN`]): the keys and values plus 12 bytes of header
-    /// and up to 16 per entry. A larger batch fails with an error and writes nothing;
-    /// split it, or give up its atomicity across the parts.
-    ///
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -117,6 +113,14 @@ impl Db {
     /// crash but not a power loss; [`Db::write_with`] and [`WriteOptions::synced`] (or
     /// a later [`Db::sync`]) for that.
     ///
+    /// # Limits
+    /// The whole batch is one WAL record, of at most 64 MiB
+    /// ([`crate::wal::MAX_RECORD_LEN`]): the keys and values plus 12 bytes of header
+    /// and up to 16 per entry. A larger batch fails with [`Error::WriteTooLarge`],
+    /// which names the limit, and writes nothing; split it (giving up its atomicity
+    /// across the parts), or load bulk data with [`Db::ingest`] or
+    /// [`crate::BulkLoader`], which bypass the WAL and have no such limit.
+    ///
     /// # Examples
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -137,8 +141,8 @@ impl Db {
     /// [`Db::write`]).
     ///
     /// # Errors
-    /// A key or value too large for the batch format (nothing is written); the
-    /// read-only error state after a background failure ([`Error::is_read_only`]).
+    /// A key or value too large for the batch format, or a batch over the WAL record
+    /// limit ([`Error::WriteTooLarge`]; nothing is written); the read-only error state after a background failure ([`Error::is_read_only`]).
     ///
     /// # Examples
     /// ```

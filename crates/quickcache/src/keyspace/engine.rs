@@ -149,9 +149,7 @@ impl Inner {
             Ok((reservation, Err(source))) => {
                 // From here every path publishes the reservation.
                 reservation.publish();
-                let too_large = matches!(source, quickcache_wal::Error::RecordTooLarge { .. });
-                let error = self.wal_error("appending", source);
-                return Err(if too_large { error } else { self.fail(error) });
+                return Err(self.append_error(source));
             }
             Ok((reservation, Ok(_position))) => reservation,
         };

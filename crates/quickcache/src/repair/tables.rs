@@ -69,6 +69,15 @@ impl Repair<'_> {
         }
     }
 
+    /// The global sequence number the old manifest gave table `id` (an ingested
+    /// table), if a readable record listed it.
+    fn listed_global_seqno(&self, id: TableId) -> Option<quickcache_sstable::SeqNo> {
+        match self.salvage.tables.get(&id) {
+            Some(TableFate::Listed { info, .. }) => info.global_seqno,
+            _ => None,
+        }
+    }
+
     fn table(&mut self, id: TableId) -> Result<()> {
         let path = id.path(self.dir);
         let (keyspace, level) = match self.place(id) {
@@ -78,10 +87,11 @@ impl Repair<'_> {
                 return Ok(());
             }
         };
+        let global_seqno = self.listed_global_seqno(id);
         let intact = Table::open(self.fs, &path).and_then(|t| t.verify().map(|()| t));
         match intact {
             Ok(table) => {
-                let info = table_info(id.0, table.file_size(), table.properties());
+                let info = table_info(id.0, table.file_size(), table.properties(), global_seqno);
                 match info {
                     Some(info) => {
                         self.keep(keyspace, level, info);
@@ -132,7 +142,10 @@ impl Repair<'_> {
             let meta = builder
                 .finish()
                 .map_err(table_error("writing a salvaged table", &new_path))?;
-            if let Some(info) = table_info(id, meta.file_size, &meta.properties) {
+            // The salvaged entries keep their sequence numbers: an ingested table's
+            // stay 0 and need its global one.
+            let global_seqno = listed.as_ref().and_then(|i| i.global_seqno);
+            if let Some(info) = table_info(id, meta.file_size, &meta.properties, global_seqno) {
                 self.keep(keyspace, level, info);
             }
             self.report.tables_written += 1;

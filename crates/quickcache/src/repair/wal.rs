@@ -218,7 +218,7 @@ impl Repair<'_> {
             cursor.next().map_err(table_error)?;
         }
         let meta = builder.finish().map_err(table_error)?;
-        if let Some(info) = table_info(id, meta.file_size, &meta.properties) {
+        if let Some(info) = table_info(id, meta.file_size, &meta.properties, None) {
             self.keep(keyspace, Level::L0, info);
         }
         self.report.tables_written += 1;

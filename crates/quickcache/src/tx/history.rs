@@ -248,6 +248,16 @@ impl Guard<'_> {
     }
 }
 
+impl Guard<'_> {
+    /// Notes that writes up to `seqno` changed keys the history cannot list (an
+    /// ingest of whole tables): every transaction open now fails to validate, as
+    /// after an overflow, rather than commit over data it did not see.
+    pub(crate) fn forget_through(&mut self, seqno: u64) {
+        let state = &mut *self.state;
+        state.forgotten = state.forgotten.max(seqno);
+    }
+}
+
 impl State {
     /// Drops entries from the oldest while `drop(seqno, bytes held)` says so.
     fn trim(&mut self, drop: impl Fn(u64, usize) -> bool) {

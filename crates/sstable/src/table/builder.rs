@@ -317,7 +317,17 @@ impl TableBuilder {
     /// Writes the last data block, the filter, index and properties blocks and the
     /// footer, then syncs and closes the file. The caller still has to sync the
     /// directory before the table's name is durable.
-    pub fn finish(mut self) -> Result<TableMeta> {
+    pub fn finish(self) -> Result<TableMeta> {
+        self.finish_with(true)
+    }
+
+    /// [`TableBuilder::finish`] without the sync: for scratch tables that a crash may
+    /// lose (a bulk load's sorted runs), where the sync would only cost time.
+    pub fn finish_unsynced(self) -> Result<TableMeta> {
+        self.finish_with(false)
+    }
+
+    fn finish_with(mut self, sync: bool) -> Result<TableMeta> {
         if self.poisoned {
             return PoisonedSnafu { file: &self.path }.fail();
         }
@@ -349,18 +359,20 @@ impl TableBuilder {
         }
         .encode(footer_offset, &mut self.out);
         self.write_out()?;
-        self.sync_and_close()?;
+        self.sync_and_close(sync)?;
         Ok(TableMeta {
             file_size: self.flushed,
             properties: self.props,
         })
     }
 
-    fn sync_and_close(&mut self) -> Result<()> {
+    fn sync_and_close(&mut self, sync: bool) -> Result<()> {
         let Some(mut file) = self.file.take() else {
             return PoisonedSnafu { file: &self.path }.fail();
         };
-        file.sync_all().context(FsSnafu)?;
+        if sync {
+            file.sync_all().context(FsSnafu)?;
+        }
         file.close().context(FsSnafu)
     }
 }

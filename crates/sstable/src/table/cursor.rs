@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::block::BlockLayout;
 use crate::block::cursor::BlockCursor;
 use crate::origin::BlockId;
-use crate::{Cursor, KeyRef, Result, Table, ValueRef};
+use crate::{Cursor, KeyRef, Result, SeqNo, Table, ValueRef};
 
 /// A cursor over all entries of a table, in internal-key order.
 #[derive(Debug)]
@@ -18,6 +18,8 @@ pub struct TableCursor {
     /// The data block the block cursor is on (meaningful iff valid).
     block: usize,
     cursor: BlockCursor,
+    /// The table's global sequence number, which every key reports instead of its own.
+    global_seqno: Option<SeqNo>,
 }
 
 /// The layout of no block at all: a block cursor over it is always invalid.
@@ -33,6 +35,7 @@ impl TableCursor {
         let file: Arc<Path> = Arc::clone(table.file());
         let cursor = BlockCursor::new(table.map().clone(), file, NO_BLOCK);
         TableCursor {
+            global_seqno: table.global_seqno(),
             table,
             block: 0,
             cursor,
@@ -107,8 +110,9 @@ impl TableCursor {
     }
 }
 
-impl Cursor for TableCursor {
-    fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
+impl TableCursor {
+    /// Seeks by the keys as stored in the file.
+    fn seek_stored(&mut self, target: KeyRef<'_>) -> Result<()> {
         self.guarded(|c| {
             let i = c.table.index().find(target);
             if i >= c.table.block_count() {
@@ -132,6 +136,25 @@ impl Cursor for TableCursor {
             // Target lies after block i's last key: the next entry starts block i + 1.
             c.forward_from(i + 1)
         })
+    }
+}
+
+impl Cursor for TableCursor {
+    fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
+        let Some(global) = self.global_seqno else {
+            return self.seek_stored(target);
+        };
+        // Each user key occurs once (`Table::with_global_seqno`): land on the target's
+        // user key, and step over it if under the global seqno it sorts before target.
+        self.seek_stored(KeyRef::lookup(target.user_key, SeqNo::MAX))?;
+        let before = self.key().is_some_and(|k| {
+            debug_assert_eq!(k.seqno, global);
+            k.user_key == target.user_key && k < target
+        });
+        if before {
+            self.next()?;
+        }
+        Ok(())
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
@@ -170,7 +193,11 @@ impl Cursor for TableCursor {
 
     #[inline]
     fn key(&self) -> Option<KeyRef<'_>> {
-        self.cursor.key()
+        let key = self.cursor.key()?;
+        Some(match self.global_seqno {
+            Some(seqno) => KeyRef { seqno, ..key },
+            None => key,
+        })
     }
 
     #[inline]

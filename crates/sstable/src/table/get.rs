@@ -52,6 +52,12 @@ impl Table {
     /// included; `None` if the table has no such entry.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
         let inner = &*self.inner;
+        // An ingested table's entries all read as written at its global seqno.
+        let (snapshot, global) = match self.global_seqno {
+            Some(g) if g > snapshot => return Ok(None),
+            Some(g) => (SeqNo::MAX, Some(g)),
+            None => (snapshot, None),
+        };
         if let Some(bloom) = &inner.bloom
             && !bloom.may_contain(&inner.map, key_hash(user_key))
         {
@@ -61,7 +67,10 @@ impl Table {
         let mut key = KEY_BUF.take();
         let result = self.search(user_key, snapshot, &mut key);
         KEY_BUF.set(key);
-        result
+        match global {
+            Some(seqno) => result.map(|e| e.map(|e| Entry { seqno, ..e })),
+            None => result,
+        }
     }
 
     /// Plain-table lookup: the newest value of `key`, or `None` if it is absent or its

@@ -1,0 +1,157 @@
+//! The step that makes ingested tables part of the tree: with writers held off, check
+//! that no memtable holds keys in their ranges, take a sequence number above every
+//! write, choose each table's level and record them all in one manifest edit.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use quickcache_compaction::{
+    Busy, Level, OutputReservation, TableId, TableInfo, VersionEdit, ingest_level,
+};
+use quickcache_memtable::Memtable;
+use quickcache_sstable::{Cursor, KeyRef, KeyspaceId, SeqNo};
+
+use super::prepare::{Checked, edge_key};
+use crate::error::{Error, Result};
+use crate::inner::{Inner, lock};
+use crate::state::SuperVersion;
+
+/// The tree an ingest goes into: the default keyspace's or another's.
+pub(crate) struct Target<'a> {
+    pub(crate) keyspace: KeyspaceId,
+    pub(crate) gate: &'a RwLock<Arc<Memtable>>,
+    pub(crate) memtables: &'a std::sync::Mutex<Arc<SuperVersion>>,
+    /// The keyspace's state, unless it is the default one.
+    pub(crate) ks: Option<&'a crate::keyspace::engine::KsState>,
+}
+
+/// What an install attempt found.
+pub(crate) enum Installed {
+    /// The tables are in the tree, at these levels, numbered this.
+    Done(Vec<Level>, SeqNo),
+    /// A memtable holds keys in an ingested range: flush, then try again.
+    MemtableOverlaps,
+}
+
+impl Inner {
+    /// One install attempt of `files`, copied in as `ids`.
+    pub(crate) fn try_install(
+        &self,
+        target: &Target<'_>,
+        files: &[Checked],
+        ids: &[TableId],
+    ) -> Result<Installed> {
+        let _one = lock(&self.freeze_lock);
+        // Held exclusively, no writer is between its WAL append and its memtable
+        // insert: the memtables hold every write numbered so far, and none numbered
+        // from here on lands in this tree before the tables are in.
+        let _writers = target
+            .gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.check_writable()?;
+        if let Some(ks) = target.ks {
+            ks.check_live()?;
+        }
+        let memtables = Arc::clone(&lock(target.memtables));
+        if memtables_overlap(&memtables, files)? {
+            return Ok(Installed::MemtableOverlaps);
+        }
+        // Numbered at the transactions' ordering point (`Inner::number`): a
+        // transaction open now may have read keys the ingest replaces, so none of
+        // them validates any more.
+        let mut history = self.history.lock();
+        let reservation = (self.visibility.reserve(1))
+            .map_err(|e| Self::batch_error("numbering an ingest", e))?;
+        let seqno = reservation.first();
+        history.forget_through(seqno.get());
+        drop(history);
+        let result = self.log_ingest(target.keyspace, files, ids, seqno);
+        // Published either way: an abandoned number would stall visibility. On
+        // failure nothing carries it.
+        reservation.publish();
+        result.map(|levels| Installed::Done(levels, seqno))
+    }
+
+    /// Chooses the levels and records the tables, numbered `seqno`, in one edit.
+    fn log_ingest(
+        &self,
+        keyspace: KeyspaceId,
+        files: &[Checked],
+        ids: &[TableId],
+        seqno: SeqNo,
+    ) -> Result<Vec<Level>> {
+        let version = self.set.current_of(keyspace).ok_or(Error::NoSuchKeyspace {
+            keyspace: keyspace.0,
+        })?;
+        let choose = |busy: &Busy| {
+            (files.iter())
+                .map(|f| {
+                    let level = ingest_level(&version, &f.smallest, &f.largest, busy);
+                    (level, f.smallest.clone(), f.largest.clone())
+                })
+                .collect::<Vec<_>>()
+        };
+        // Kept until the edit is in: no compaction starts writing into these ranges.
+        let reservation = match lock(&self.compactor).as_ref() {
+            Some(pool) => pool.reserve_outputs(choose),
+            None => OutputReservation::none(choose(&Busy::default())),
+        };
+        let levels: Vec<Level> = reservation.ranges().iter().map(|r| r.0).collect();
+        let mut edit = VersionEdit {
+            keyspace,
+            last_seqno: Some(seqno),
+            ..VersionEdit::new()
+        };
+        for ((file, id), level) in files.iter().zip(ids).zip(&levels) {
+            edit.added.push((*level, table_info(file, *id, seqno)));
+        }
+        self.options.sync_points.hit("ingest:before-edit");
+        self.set.log_and_apply(edit).map_err(|source| Error::Tree {
+            operation: "recording ingested tables",
+            path: self.dir.clone(),
+            source: Box::new(source),
+        })?;
+        drop(reservation);
+        Ok(levels)
+    }
+}
+
+/// What the manifest records of an ingested table, numbered `seqno`.
+fn table_info(file: &Checked, id: TableId, seqno: SeqNo) -> TableInfo {
+    TableInfo {
+        id,
+        size: file.size,
+        smallest: edge_key(&file.smallest, seqno, file.first_kind),
+        largest: edge_key(&file.largest, seqno, file.last_kind),
+        min_seqno: seqno,
+        max_seqno: seqno,
+        entries: file.entries,
+        tombstones: file.tombstones,
+        global_seqno: Some(seqno),
+    }
+}
+
+/// Whether any memtable (active or frozen) holds a key in one of the files' ranges.
+fn memtables_overlap(memtables: &SuperVersion, files: &[Checked]) -> Result<bool> {
+    let cursor_error = |source| Error::Table {
+        operation: "searching the memtable",
+        path: Path::new("memtable").to_path_buf(),
+        source: Box::new(source),
+    };
+    for file in files {
+        let from = KeyRef::lookup(&file.smallest, SeqNo::MAX);
+        let mut cursors = vec![memtables.active.cursor()];
+        cursors.extend(memtables.frozen.iter().map(|f| f.mem.cursor()));
+        for mut cursor in cursors {
+            cursor.seek(from).map_err(cursor_error)?;
+            if cursor
+                .key()
+                .is_some_and(|k| k.user_key <= file.largest.as_slice())
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
