@@ -337,15 +337,12 @@ impl ReplayedKeyspace {
 }
 
 /// The write batch a WAL record holds, in the layout of its segment's format version:
-/// version 1 segments hold batches without keyspace ids (all in the default keyspace).
+/// version 1 segments hold batches without keyspace ids (all in the default keyspace),
+/// version 2 segments batches without range deletes.
 pub(crate) fn decode_record(
     record: &quickcache_wal::Record,
 ) -> std::result::Result<WriteBatch, quickcache_memtable::Error> {
-    let format = match record.format {
-        1 => BatchFormat::V1,
-        _ => BatchFormat::CURRENT,
-    };
-    WriteBatch::decode_format(&record.payload, format)
+    WriteBatch::decode_format(&record.payload, BatchFormat::of_wal_version(record.format))
 }
 
 /// Which WAL entries recovery gives to which keyspace (`docs/format/manifest.md`,
