@@ -81,6 +81,7 @@ pub mod no_space;
 mod options;
 mod output;
 mod picker;
+mod range_del;
 mod precheck;
 mod recovery;
 mod retention;

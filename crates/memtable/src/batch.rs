@@ -7,6 +7,8 @@
 
 pub(crate) mod codec;
 
+use std::ops::Bound;
+
 use quickcache_sstable::{KeyspaceId, SeqNo, ValueKind};
 
 use crate::error::{Error, Result};
@@ -179,6 +181,44 @@ impl WriteBatch {
             key: start,
             value: end,
         })
+    }
+
+    /// [`WriteBatch::delete_range_in`] for a range given by its bounds: an excluded
+    /// start, or an included end, becomes the next key after it (the key with a zero
+    /// byte appended); an unbounded start is the empty key. Fails with
+    /// [`Error::UnboundedRange`] for an unbounded end, adding nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::ops::Bound;
+    /// use quickcache_memtable::WriteBatch;
+    /// use quickcache_sstable::KeyspaceId;
+    ///
+    /// let mut batch = WriteBatch::new();
+    /// batch.delete_range_bounds_in(KeyspaceId::DEFAULT, Bound::Unbounded, Bound::Included(b"k"))?;
+    /// let entry = batch.iter().next().unwrap();
+    /// assert_eq!((entry.key, entry.value), (&b""[..], &b"k\0"[..]));
+    /// assert!(batch.delete_range_bounds_in(KeyspaceId::DEFAULT, Bound::Included(b"k"), Bound::Unbounded).is_err());
+    /// # Ok::<(), quickcache_memtable::Error>(())
+    /// ```
+    pub fn delete_range_bounds_in(
+        &mut self,
+        keyspace: KeyspaceId,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+    ) -> Result<()> {
+        let after = |k: &[u8]| [k, &[0]].concat();
+        let start = match start {
+            Bound::Included(k) => k.to_vec(),
+            Bound::Excluded(k) => after(k),
+            Bound::Unbounded => Vec::new(),
+        };
+        let end = match end {
+            Bound::Excluded(k) => k.to_vec(),
+            Bound::Included(k) => after(k),
+            Bound::Unbounded => return Err(Error::UnboundedRange),
+        };
+        self.delete_range_in(keyspace, &start, &end)
     }
 
     fn push(&mut self, entry: BatchEntry<'_>) -> Result<()> {

@@ -257,7 +257,8 @@ fn replay(
             // numbers, which changes nothing.
             let fresh = Memtable::with_capacity(options.memtable_size);
             let full: FrozenMemtable = std::mem::replace(&mut memtable, fresh).into();
-            set.flush(&mut full.cursor(), record.position.segment.0, &[])
+            let (ranges, segment) = (full.range_tombstones(), record.position.segment.0);
+            set.flush_with_range_tombstones(KeyspaceId::DEFAULT, &mut full.cursor(), &ranges, segment, &[])
                 .map_err(tree_error("flushing during recovery", dir))?;
             report.flushes += 1;
         }
@@ -330,7 +331,8 @@ impl ReplayedKeyspace {
         }
         let fresh = Memtable::with_capacity(self.size);
         let full: FrozenMemtable = std::mem::replace(&mut self.mem, fresh).into();
-        set.flush_keyspace(self.id, &mut full.cursor(), segment, &[])
+        let ranges = full.range_tombstones();
+        set.flush_with_range_tombstones(self.id, &mut full.cursor(), &ranges, segment, &[])
             .map_err(tree_error("flushing a keyspace during recovery", dir))?;
         Ok(true)
     }

@@ -158,6 +158,15 @@ impl FragmentedRangeTombstones {
         f.seqnos.iter().copied().find(|&s| s <= snapshot)
     }
 
+    /// The stack of the fragment holding `key`: the sequence numbers of every
+    /// tombstone covering it, newest first; empty if none does.
+    pub fn covering(&self, key: &[u8]) -> &[SeqNo] {
+        match self.find(key).and_then(|i| self.fragments.get(i)) {
+            Some(f) => &f.seqnos,
+            None => &[],
+        }
+    }
+
     /// Whether an entry of `key` at `seqno` is deleted by a tombstone `snapshot` sees.
     #[inline]
     pub fn covers(&self, key: &[u8], seqno: SeqNo, snapshot: SeqNo) -> bool {
