@@ -173,3 +173,27 @@ fn keyspaces_delete_ranges_of_their_own() {
     assert!(log.get(key(3)).unwrap().is_none());
     assert!(db.get(key(3)).unwrap().is_some());
 }
+
+#[test]
+fn a_range_delete_conflicts_with_transactions_that_read_or_scan_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_with(dir.path(), options()).unwrap();
+    for i in 0..10 {
+        db.put(key(i), "v").unwrap();
+    }
+    let mut reader = db.transaction();
+    assert!(reader.get(key(5)).unwrap().is_some());
+    reader.put("elsewhere", "x");
+    let mut scanner = db.transaction();
+    assert_eq!(scanner.range(key(7)..key(9)).count(), 2);
+    scanner.put("elsewhere2", "x");
+    let mut outside = db.transaction();
+    assert!(outside.get(key(0)).unwrap().is_some());
+    outside.put("elsewhere3", "x");
+    db.delete_range(key(4)..key(8)).unwrap();
+    let err = reader.commit().unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    let err = scanner.commit().unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    outside.commit().unwrap();
+}
