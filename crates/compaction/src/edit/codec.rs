@@ -46,7 +46,7 @@ mod keyspace;
 
 /// The edit encoding version this code writes: the database's format version
 /// (`docs/format/manifest.md`, "Versions").
-pub const EDIT_FORMAT: u8 = 2;
+pub const EDIT_FORMAT: u8 = 3;
 /// The oldest edit encoding version this code reads.
 pub const OLDEST_EDIT_FORMAT: u8 = 1;
 
@@ -174,7 +174,7 @@ fn encode_table(b: &mut Vec<u8>, level: Level, t: &TableInfo) {
     t.largest.as_ref().encode_into(b);
 }
 
-/// Decodes one edit, of encoding version 1 or 2.
+/// Decodes one edit, of encoding version 1, 2 or 3 (3 has version 2's layout).
 pub(crate) fn decode(buf: &[u8]) -> Result<VersionEdit, DecodeError> {
     let mut r = Reader { buf, at: 0 };
     let version = r.u8("format version")?;
