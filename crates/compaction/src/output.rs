@@ -52,10 +52,14 @@ impl<'a> Outputs<'a> {
     pub(crate) fn add_range_tombstone(&mut self, tombstone: RangeTombstone) -> Result<()> {
         self.open()?;
         match &mut self.current {
-            Some((id, builder)) => builder.add_range_tombstone(tombstone).with_context(|_| TableSnafu {
-                id: *id,
-                path: id.path(self.set.dir()),
-            }),
+            Some((id, builder)) => {
+                builder
+                    .add_range_tombstone(tombstone)
+                    .with_context(|_| TableSnafu {
+                        id: *id,
+                        path: id.path(self.set.dir()),
+                    })
+            }
             None => Ok(()),
         }
     }

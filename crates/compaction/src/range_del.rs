@@ -74,7 +74,11 @@ impl RangeDels {
                     continue;
                 }
                 last_stripe = Some(stripe);
-                outputs.add_range_tombstone(RangeTombstone::new(f.start.clone(), f.end.clone(), seqno))?;
+                outputs.add_range_tombstone(RangeTombstone::new(
+                    f.start.clone(),
+                    f.end.clone(),
+                    seqno,
+                ))?;
                 if self.open_end.as_ref().is_none_or(|e| e < &f.end) {
                     self.open_end = Some(f.end.clone());
                 }
@@ -87,7 +91,9 @@ impl RangeDels {
     /// reaches that far (an end is exclusive, but a table's largest key is then that
     /// end's user key, and the tables of a level must not share a user key).
     pub(crate) fn may_cut_before(&self, user_key: &[u8]) -> bool {
-        self.open_end.as_ref().is_none_or(|e| e.as_slice() < user_key)
+        self.open_end
+            .as_ref()
+            .is_none_or(|e| e.as_slice() < user_key)
     }
 
     /// The open output was finished.

@@ -171,7 +171,12 @@ impl WriteBatch {
     /// assert_eq!(batch.count(), 1);
     /// # Ok::<(), quickcache_memtable::Error>(())
     /// ```
-    pub fn delete_range_in(&mut self, keyspace: KeyspaceId, start: &[u8], end: &[u8]) -> Result<()> {
+    pub fn delete_range_in(
+        &mut self,
+        keyspace: KeyspaceId,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<()> {
         if start >= end {
             return Ok(());
         }
@@ -549,16 +554,31 @@ mod tests {
         let bytes = batch.encoded();
         // Header, then kind 15, keyspace 2, "a", end "q".
         assert_eq!(&bytes[12..], &[15, 2, 1, b'a', 1, b'q']);
-        assert_eq!(WriteBatch::decode_format(bytes, BatchFormat::V3).unwrap(), batch);
+        assert_eq!(
+            WriteBatch::decode_format(bytes, BatchFormat::V3).unwrap(),
+            batch
+        );
         for old in [BatchFormat::V2, BatchFormat::V1] {
             let err = WriteBatch::decode_format(bytes, old).unwrap_err();
-            assert!(matches!(err, Error::Corruption { field: "entry kind", .. }), "{err}");
+            assert!(
+                matches!(
+                    err,
+                    Error::Corruption {
+                        field: "entry kind",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
         }
         // An empty or reversed range never decodes: the writer drops those.
         let mut reversed = bytes.to_vec();
         (reversed[15], reversed[17]) = (b'q', b'a');
         let err = WriteBatch::decode(&reversed).unwrap_err();
-        assert!(matches!(err, Error::Corruption { field: "value", .. }), "{err}");
+        assert!(
+            matches!(err, Error::Corruption { field: "value", .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -130,7 +130,10 @@ fn check_applied(batch: &WriteBatch) -> Result<(), Bug> {
     }
     // Range deletes live apart from the point entries the cursors walk.
     let walked: u64 = memtables.values().map(walk).sum();
-    let ranges: usize = memtables.values().map(Memtable::range_tombstone_count).sum();
+    let ranges: usize = memtables
+        .values()
+        .map(Memtable::range_tombstone_count)
+        .sum();
     if walked + ranges as u64 != u64::from(batch.count()) {
         return Err(format!(
             "cursors walked {walked} of {} entries",

@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use quickcache_sstable::{FragmentedRangeTombstones, KeyRef, KeyspaceId, SeqNo, ValueKind};
 
-use crate::range_dels::RangeDels;
-use crate::{BatchEntry, WriteBatch};
 use crate::cursor::{MemtableCursor, SharedCursor};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::key::KeyParts;
+use crate::range_dels::RangeDels;
 use crate::skiplist::{NodeRef, SkipList, Splice};
+use crate::{BatchEntry, WriteBatch};
 
 /// The skiplist behind a memtable.
 pub(crate) type Map = SkipList;

@@ -6,10 +6,10 @@ use quickcache_sstable::KeyspaceId;
 use snafu::ResultExt;
 
 use crate::db::range_delete::borrowed;
-use crate::{KeyRange, Keyspace};
 use crate::error::{BatchSnafu, Result};
 use crate::inner::Inner;
 use crate::keyspace::engine::KsState;
+use crate::{KeyRange, Keyspace};
 
 /// A batch ready to be written: its bytes, and the keyspaces besides the default it
 /// names, ascending by id.
@@ -190,9 +190,9 @@ impl WriteBatch {
     fn push_range(&mut self, id: KeyspaceId, range: impl KeyRange) -> &mut Self {
         let (lower, upper) = range.into_bounds();
         if self.error.is_none()
-            && let Err(e) = self
-                .inner
-                .delete_range_bounds_in(id, borrowed(&lower), borrowed(&upper))
+            && let Err(e) =
+                self.inner
+                    .delete_range_bounds_in(id, borrowed(&lower), borrowed(&upper))
         {
             self.error = Some(e);
         }

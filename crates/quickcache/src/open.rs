@@ -258,8 +258,14 @@ fn replay(
             let fresh = Memtable::with_capacity(options.memtable_size);
             let full: FrozenMemtable = std::mem::replace(&mut memtable, fresh).into();
             let (ranges, segment) = (full.range_tombstones(), record.position.segment.0);
-            set.flush_with_range_tombstones(KeyspaceId::DEFAULT, &mut full.cursor(), &ranges, segment, &[])
-                .map_err(tree_error("flushing during recovery", dir))?;
+            set.flush_with_range_tombstones(
+                KeyspaceId::DEFAULT,
+                &mut full.cursor(),
+                &ranges,
+                segment,
+                &[],
+            )
+            .map_err(tree_error("flushing during recovery", dir))?;
             report.flushes += 1;
         }
     }

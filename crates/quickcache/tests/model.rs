@@ -146,7 +146,10 @@ fn run(ops: Vec<Op>) -> bool {
             }
             Op::BatchRange(a, b, c) => {
                 let mut batch = WriteBatch::new();
-                batch.put(k(a), v(a, 1)).delete_range(k(a)..k(b)).put(k(c), v(c, 2));
+                batch
+                    .put(k(a), v(a, 1))
+                    .delete_range(k(a)..k(b))
+                    .put(k(c), v(c, 2));
                 db.write(batch).unwrap();
                 model.insert(k(a), v(a, 1));
                 model.retain(|key, _| !(k(a)..k(b)).contains(key));

@@ -61,7 +61,11 @@ fn check(db: &Db, n: u32, dead: impl Fn(u32) -> bool + Copy, when: &str) {
     assert_eq!(keys(db.iter()), want, "{when}: forward");
     assert_eq!(keys_rev(db.iter()), want, "{when}: backward");
     for i in 0..n {
-        assert_eq!(db.get(key(i)).unwrap().is_some(), !dead(i), "{when}: get {i}");
+        assert_eq!(
+            db.get(key(i)).unwrap().is_some(),
+            !dead(i),
+            "{when}: get {i}"
+        );
     }
 }
 
@@ -78,7 +82,11 @@ fn range_deletes_read_exactly_in_memtables_tables_and_after_reopen() {
     db.put(key(100), "v2").unwrap(); // newer than the tombstone: alive
     let dead = |i: u32| (50..150).contains(&i) && i != 100;
     check(&db, 200, dead, "memtable tombstone");
-    assert_eq!(before.iter().count(), 200, "the older snapshot sees everything");
+    assert_eq!(
+        before.iter().count(),
+        200,
+        "the older snapshot sees everything"
+    );
     assert!(before.get(key(60)).unwrap().is_some());
     db.flush().unwrap(); // the tombstone in an L0 table too
     check(&db, 200, dead, "table tombstone");
@@ -90,7 +98,10 @@ fn range_deletes_read_exactly_in_memtables_tables_and_after_reopen() {
     // A range given with other bounds: ..=k00010 and an excluded start.
     db.delete_range(..=key(10)).unwrap();
     let mut batch = WriteBatch::new();
-    batch.delete_range((std::ops::Bound::Excluded(key(189)), std::ops::Bound::Excluded(key(195))));
+    batch.delete_range((
+        std::ops::Bound::Excluded(key(189)),
+        std::ops::Bound::Excluded(key(195)),
+    ));
     db.write(batch).unwrap();
     let dead2 = |i: u32| dead(i) || i <= 10 || (190..195).contains(&i);
     check(&db, 200, dead2, "more tombstones");
@@ -110,7 +121,11 @@ fn compaction_drops_covered_entries_then_the_tombstone_at_the_bottom() {
     // The snapshot predates the tombstone: the entries stay for it.
     assert_eq!(snapshot.iter().count(), 1000);
     check(&db, 1000, |i| (100..900).contains(&i), "under a snapshot");
-    assert_eq!(table_contents(dir.path()).0, 1000, "the snapshot keeps the entries");
+    assert_eq!(
+        table_contents(dir.path()).0,
+        1000,
+        "the snapshot keeps the entries"
+    );
     drop(snapshot);
     db.compact_range(..).unwrap();
     check(&db, 1000, |i| (100..900).contains(&i), "compacted");

@@ -206,14 +206,22 @@ fn range_del_tables() -> Vec<(String, Vec<u8>)> {
         .into_iter()
         .map(|n| {
             let mut b = TableBuilder::new(&fs, path, small_blocks()).unwrap();
-            sample_model(30).iter().for_each(|(k, v)| b.add(k.as_ref(), v).unwrap());
+            sample_model(30)
+                .iter()
+                .for_each(|(k, v)| b.add(k.as_ref(), v).unwrap());
             for i in 0..n {
-                let (start, end) = (format!("key-{:05}", i * 20), format!("key-{:05}", i * 20 + 45));
+                let (start, end) = (
+                    format!("key-{:05}", i * 20),
+                    format!("key-{:05}", i * 20 + 45),
+                );
                 b.add_range_tombstone(RangeTombstone::new(start, end, seq(7 + i as u64 * 40)))
                     .unwrap();
             }
             b.finish().unwrap();
-            (format!("v{FORMAT_VERSION}-range-dels-{n}"), fs.read_file(path).unwrap())
+            (
+                format!("v{FORMAT_VERSION}-range-dels-{n}"),
+                fs.read_file(path).unwrap(),
+            )
         })
         .collect()
 }

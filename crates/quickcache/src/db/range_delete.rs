@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use super::Db;
 use crate::error::Result;
-use crate::{Keyspace, KeyRange, WriteOptions};
+use crate::{KeyRange, Keyspace, WriteOptions};
 
 /// A range's bound, borrowed (also for [`crate::WriteBatch::delete_range`]).
 pub(crate) fn borrowed(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {

@@ -203,7 +203,12 @@ impl Guard<'_> {
             if let Some(conflict) = written(keyspace, key) {
                 return Err(conflict);
             }
-            if let Some(conflict) = state.range_deleted(tx.start, keyspace, Bound::Included(key), Bound::Included(key)) {
+            if let Some(conflict) = state.range_deleted(
+                tx.start,
+                keyspace,
+                Bound::Included(key),
+                Bound::Included(key),
+            ) {
                 return Err(conflict);
             }
         }
@@ -316,7 +321,9 @@ impl State {
             below_end && above_start
         };
         let hit = self.ranges.iter().rev().take_while(|r| r.0 > start);
-        let found = hit.filter(|r| r.1 == keyspace).find(|r| meets(&r.2, &r.3))?;
+        let found = hit
+            .filter(|r| r.1 == keyspace)
+            .find(|r| meets(&r.2, &r.3))?;
         Some(Conflict::Key {
             keyspace,
             key: found.2.clone(),
