@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use quickcache_sstable::{Cursor, KeyRef, SeqNo};
+use quickcache_sstable::{Cursor, FragmentedRangeTombstones, KeyRef, SeqNo};
 use snafu::ResultExt;
 
 use crate::error::{InputSnafu, StoppedSnafu};
 use crate::output::Outputs;
+use crate::range_del::RangeDels;
 use crate::version::BoxCursor;
 use crate::{
     CompactionPlan, Decision, LevelCursor, Result, Retention, Stats, TableHandle, VersionEdit,
@@ -136,6 +137,8 @@ fn merge_into(
 ) -> Result<()> {
     let mut input = input_cursor(plan);
     let mut retention = Retention::new(snapshots.to_vec());
+    let mut range_dels = RangeDels::new(input_range_tombstones(plan)?, snapshots);
+    let range_absent_below = |lo: &[u8], hi: &[u8]| absent_range_below(plan, lo, hi);
     let mut cutter = Cutter::new(plan, options.table_size, options.max_grandparent_overlap);
     let mut last_user: Vec<u8> = Vec::new();
     let mut count = 0u64;
@@ -147,20 +150,38 @@ fn merge_into(
         }
         let new_user_key = count == 1 || key.user_key != last_user.as_slice();
         if new_user_key {
+            range_dels.write_before(Some(key.user_key), outputs, range_absent_below)?;
             // Outputs are cut only between user keys, so that the versions of one user
-            // key never straddle two tables of a level.
-            if cutter.should_cut(key.user_key, outputs) {
+            // key never straddle two tables of a level, and outside range tombstones.
+            if cutter.should_cut(key.user_key, outputs) && range_dels.may_cut_before(key.user_key) {
                 outputs.cut()?;
+                range_dels.cut();
             }
             last_user.clear();
             last_user.extend_from_slice(key.user_key);
         }
-        if keep(&mut retention, key, plan) {
+        if !range_dels.covers(key) && keep(&mut retention, key, plan) {
             outputs.add(key, value)?;
         }
         input.next().context(InputSnafu)?;
     }
-    Ok(())
+    range_dels.write_before(None, outputs, range_absent_below)
+}
+
+/// The range tombstones of every input table, fragmented together.
+fn input_range_tombstones(plan: &CompactionPlan) -> Result<FragmentedRangeTombstones> {
+    let mut all = Vec::new();
+    for t in plan.all_inputs() {
+        all.extend(t.table()?.range_tombstones().tombstones());
+    }
+    Ok(FragmentedRangeTombstones::new(all))
+}
+
+/// Whether no level below the output may hold a key in `[lo, hi]`.
+fn absent_range_below(plan: &CompactionPlan, lo: &[u8], hi: &[u8]) -> bool {
+    plan.below
+        .iter()
+        .all(|tables| tables.iter().all(|t| !t.info().overlaps(lo, hi)))
 }
 
 fn keep(retention: &mut Retention, key: KeyRef<'_>, plan: &CompactionPlan) -> bool {

@@ -1,11 +1,12 @@
 //! Flush: a frozen memtable's entries into one L0 table, installed together with the
 //! WAL number it makes obsolete.
 
-use quickcache_sstable::{Cursor, KeyspaceId, SeqNo};
+use quickcache_sstable::{Cursor, FragmentedRangeTombstones, KeyspaceId, SeqNo};
 use snafu::ResultExt;
 
 use crate::error::InputSnafu;
 use crate::output::Outputs;
+use crate::range_del::RangeDels;
 use crate::{Decision, Level, Result, Retention, Stats, TableInfo, VersionEdit, VersionSet};
 
 impl VersionSet {
@@ -41,10 +42,26 @@ impl VersionSet {
         log_number: u64,
         snapshots: &[SeqNo],
     ) -> Result<Option<TableInfo>> {
+        let none = FragmentedRangeTombstones::default();
+        self.flush_with_range_tombstones(keyspace, memtable, &none, log_number, snapshots)
+    }
+
+    /// [`VersionSet::flush_keyspace`] of a memtable that also holds `range_tombstones`:
+    /// they go to the table's range-deletion block, and the entries they delete in the
+    /// same snapshot stripe are left out.
+    pub fn flush_with_range_tombstones(
+        &self,
+        keyspace: KeyspaceId,
+        memtable: &mut dyn Cursor,
+        range_tombstones: &FragmentedRangeTombstones,
+        log_number: u64,
+        snapshots: &[SeqNo],
+    ) -> Result<Option<TableInfo>> {
         let table = self.options_of(keyspace).table_options(Level::L0);
         let mut outputs = Outputs::new(self, table, &self.stats.flush_bytes);
-        let written =
-            write_memtable(&mut outputs, memtable, snapshots).and_then(|()| outputs.finish());
+        let range_dels = RangeDels::new(range_tombstones.clone(), snapshots);
+        let written = write_memtable(&mut outputs, memtable, range_dels, snapshots)
+            .and_then(|()| outputs.finish());
         let tables = match written {
             Ok(tables) => tables,
             Err(e) => {
@@ -79,16 +96,18 @@ impl VersionSet {
 fn write_memtable(
     outputs: &mut Outputs<'_>,
     memtable: &mut dyn Cursor,
+    mut range_dels: RangeDels,
     snapshots: &[SeqNo],
 ) -> Result<()> {
     let mut retention = Retention::new(snapshots.to_vec());
     memtable.seek_to_first().context(InputSnafu)?;
     while let (Some(key), Some(value)) = (memtable.key(), memtable.value()) {
         // Tombstones stay: older versions of their keys may lie in the tree below.
-        if retention.decide(key, false) == Decision::Keep {
+        if !range_dels.covers(key) && retention.decide(key, false) == Decision::Keep {
             outputs.add(key, value)?;
         }
         memtable.next().context(InputSnafu)?;
     }
-    Ok(())
+    // One L0 table, never cut: its range tombstones all go in, whatever lies below.
+    range_dels.write_before(None, outputs, |_, _| false)
 }

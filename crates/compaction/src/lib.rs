@@ -83,6 +83,7 @@ mod options;
 mod output;
 mod picker;
 mod precheck;
+mod range_del;
 mod recovery;
 mod retention;
 mod salvage;

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use quickcache_sstable::{KeyRef, TableBuilder, TableMeta, TableOptions};
+use quickcache_sstable::{KeyRef, RangeTombstone, TableBuilder, TableMeta, TableOptions};
 use snafu::ResultExt;
 
 use crate::error::{FsSnafu, TableSnafu};
@@ -37,14 +37,7 @@ impl<'a> Outputs<'a> {
 
     /// Adds an entry to the open table, starting one if none is open.
     pub(crate) fn add(&mut self, key: KeyRef<'_>, value: &[u8]) -> Result<()> {
-        if self.current.is_none() {
-            let id = self.set.new_table_id();
-            let path = id.path(self.set.dir());
-            self.created.push(id);
-            let builder = TableBuilder::new(self.set.fs.as_ref(), &path, self.table.clone())
-                .context(TableSnafu { id, path: &path })?;
-            self.current = Some((id, builder));
-        }
+        self.open()?;
         match &mut self.current {
             // Lazily: the path is formatted only on failure, not once per entry.
             Some((id, builder)) => builder.add(key, value).with_context(|_| TableSnafu {
@@ -53,6 +46,35 @@ impl<'a> Outputs<'a> {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Adds a range tombstone to the open table, starting one if none is open.
+    pub(crate) fn add_range_tombstone(&mut self, tombstone: RangeTombstone) -> Result<()> {
+        self.open()?;
+        match &mut self.current {
+            Some((id, builder)) => {
+                builder
+                    .add_range_tombstone(tombstone)
+                    .with_context(|_| TableSnafu {
+                        id: *id,
+                        path: id.path(self.set.dir()),
+                    })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Starts a table unless one is open.
+    fn open(&mut self) -> Result<()> {
+        if self.current.is_none() {
+            let id = self.set.new_table_id();
+            let path = id.path(self.set.dir());
+            self.created.push(id);
+            let builder = TableBuilder::new(self.set.fs.as_ref(), &path, self.table.clone())
+                .context(TableSnafu { id, path: &path })?;
+            self.current = Some((id, builder));
+        }
+        Ok(())
     }
 
     /// Bytes in the open table so far (0 if none is open).
@@ -101,18 +123,19 @@ impl<'a> Outputs<'a> {
     }
 }
 
-/// The manifest's view of a finished table; `None` for an empty one.
+/// The manifest's view of a finished table; `None` for an empty one. Its key and
+/// sequence-number ranges cover its range tombstones too.
 fn info_of(id: TableId, meta: TableMeta) -> Option<TableInfo> {
-    let p = meta.properties;
+    let (min_seqno, max_seqno) = meta.seqno_range()?;
     Some(TableInfo {
         id,
         size: meta.file_size,
-        smallest: p.smallest_key?,
-        largest: p.largest_key?,
-        min_seqno: p.smallest_seqno,
-        max_seqno: p.largest_seqno,
-        entries: p.entry_count,
-        tombstones: p.tombstone_count,
+        smallest: meta.smallest()?,
+        largest: meta.largest()?,
+        min_seqno,
+        max_seqno,
+        entries: meta.properties.entry_count,
+        tombstones: meta.properties.tombstone_count,
         global_seqno: None,
     })
 }

@@ -44,7 +44,7 @@ impl Retention {
 
     /// The stripe of sequence number `seqno`: the index of the oldest snapshot that sees
     /// it, or the number of snapshots if none does.
-    fn stripe(&self, seqno: SeqNo) -> usize {
+    pub(crate) fn stripe(&self, seqno: SeqNo) -> usize {
         self.snapshots.partition_point(|&s| s < seqno)
     }
 

@@ -7,22 +7,62 @@
 
 pub(crate) mod codec;
 
+use std::ops::Bound;
+
 use quickcache_sstable::{KeyspaceId, SeqNo, ValueKind};
 
 use crate::error::{Error, Result};
 pub use codec::BatchFormat;
 use codec::{MAX_LEN, Reader};
 
+/// What a batch entry does. Persisted (the entry's kind byte): values are fixed, 0 is
+/// reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum BatchKind {
+    /// Sets the key to the value ([`ValueKind::Value`]).
+    Put = 1,
+    /// Deletes the key ([`ValueKind::Tombstone`]); the value is empty.
+    Delete = 2,
+    /// Deletes every key in `key..value` (the value is the range's exclusive end).
+    /// Batch format version 3 and later. The same value as RocksDB's
+    /// `kTypeRangeDeletion`, well apart from the point kinds so that other new kinds
+    /// can take 3, 4, ...
+    DeleteRange = 15,
+}
+
+impl BatchKind {
+    /// Decodes a persisted kind byte.
+    pub const fn from_u8(b: u8) -> Option<BatchKind> {
+        match b {
+            1 => Some(BatchKind::Put),
+            2 => Some(BatchKind::Delete),
+            15 => Some(BatchKind::DeleteRange),
+            _ => None,
+        }
+    }
+
+    /// The kind of the point entry a put or delete becomes; `None` for a range delete.
+    pub const fn value_kind(self) -> Option<ValueKind> {
+        match self {
+            BatchKind::Put => Some(ValueKind::Value),
+            BatchKind::Delete => Some(ValueKind::Tombstone),
+            BatchKind::DeleteRange => None,
+        }
+    }
+}
+
 /// One entry of a batch, borrowed from its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchEntry<'a> {
-    /// Put ([`ValueKind::Value`]) or delete ([`ValueKind::Tombstone`]).
-    pub kind: ValueKind,
+    /// Put, delete or range delete.
+    pub kind: BatchKind,
     /// The keyspace (tree) the entry is for.
     pub keyspace: KeyspaceId,
-    /// The user key.
+    /// The user key; for a range delete, the range's first key.
     pub key: &'a [u8],
-    /// The value; empty for a delete.
+    /// The value; empty for a delete; for a range delete, the range's end
+    /// (exclusive).
     pub value: &'a [u8],
 }
 
@@ -97,7 +137,7 @@ impl WriteBatch {
     /// ```
     pub fn put_in(&mut self, keyspace: KeyspaceId, key: &[u8], value: &[u8]) -> Result<()> {
         self.push(BatchEntry {
-            kind: ValueKind::Value,
+            kind: BatchKind::Put,
             keyspace,
             key,
             value,
@@ -107,11 +147,83 @@ impl WriteBatch {
     /// Adds a delete of `key` in `keyspace`. Fails like [`WriteBatch::put`].
     pub fn delete_in(&mut self, keyspace: KeyspaceId, key: &[u8]) -> Result<()> {
         self.push(BatchEntry {
-            kind: ValueKind::Tombstone,
+            kind: BatchKind::Delete,
             keyspace,
             key,
             value: &[],
         })
+    }
+
+    /// Adds a delete of every key in `start..end` (`end` exclusive) in `keyspace`: one
+    /// entry, whatever the number of keys the range covers. An empty range
+    /// (`start >= end`) adds nothing. Fails like [`WriteBatch::put`].
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache_memtable::{BatchKind, WriteBatch};
+    /// use quickcache_sstable::KeyspaceId;
+    ///
+    /// let mut batch = WriteBatch::new();
+    /// batch.delete_range_in(KeyspaceId::DEFAULT, b"a", b"m")?;
+    /// batch.delete_range_in(KeyspaceId::DEFAULT, b"z", b"a")?; // empty: ignored
+    /// let entry = batch.iter().next().unwrap();
+    /// assert_eq!((entry.kind, entry.key, entry.value), (BatchKind::DeleteRange, &b"a"[..], &b"m"[..]));
+    /// assert_eq!(batch.count(), 1);
+    /// # Ok::<(), quickcache_memtable::Error>(())
+    /// ```
+    pub fn delete_range_in(
+        &mut self,
+        keyspace: KeyspaceId,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<()> {
+        if start >= end {
+            return Ok(());
+        }
+        self.push(BatchEntry {
+            kind: BatchKind::DeleteRange,
+            keyspace,
+            key: start,
+            value: end,
+        })
+    }
+
+    /// [`WriteBatch::delete_range_in`] for a range given by its bounds: an excluded
+    /// start, or an included end, becomes the next key after it (the key with a zero
+    /// byte appended); an unbounded start is the empty key. Fails with
+    /// [`Error::UnboundedRange`] for an unbounded end, adding nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::ops::Bound;
+    /// use quickcache_memtable::WriteBatch;
+    /// use quickcache_sstable::KeyspaceId;
+    ///
+    /// let mut batch = WriteBatch::new();
+    /// batch.delete_range_bounds_in(KeyspaceId::DEFAULT, Bound::Unbounded, Bound::Included(b"k"))?;
+    /// let entry = batch.iter().next().unwrap();
+    /// assert_eq!((entry.key, entry.value), (&b""[..], &b"k\0"[..]));
+    /// assert!(batch.delete_range_bounds_in(KeyspaceId::DEFAULT, Bound::Included(b"k"), Bound::Unbounded).is_err());
+    /// # Ok::<(), quickcache_memtable::Error>(())
+    /// ```
+    pub fn delete_range_bounds_in(
+        &mut self,
+        keyspace: KeyspaceId,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+    ) -> Result<()> {
+        let after = |k: &[u8]| [k, &[0]].concat();
+        let start = match start {
+            Bound::Included(k) => k.to_vec(),
+            Bound::Excluded(k) => after(k),
+            Bound::Unbounded => Vec::new(),
+        };
+        let end = match end {
+            Bound::Excluded(k) => k.to_vec(),
+            Bound::Included(k) => after(k),
+            Bound::Unbounded => return Err(Error::UnboundedRange),
+        };
+        self.delete_range_in(keyspace, &start, &end)
     }
 
     fn push(&mut self, entry: BatchEntry<'_>) -> Result<()> {
@@ -207,7 +319,17 @@ impl WriteBatch {
     /// ```
     pub fn decode_format(bytes: &[u8], format: BatchFormat) -> Result<WriteBatch> {
         match format {
-            BatchFormat::V2 => WriteBatch::decode(bytes),
+            BatchFormat::V3 => WriteBatch::decode(bytes),
+            // Version 3's layout without its range deletes: the bytes are kept as they
+            // are once checked against version 2's kinds.
+            BatchFormat::V2 => {
+                let header = codec::validate_as(bytes, BatchFormat::V2)?;
+                Ok(WriteBatch {
+                    rep: bytes.to_vec(),
+                    count: header.count,
+                    seqno: header.seqno,
+                })
+            }
             BatchFormat::V1 => {
                 let (header, rep) = codec::decode_v1(bytes)?;
                 Ok(WriteBatch {
@@ -366,9 +488,9 @@ mod tests {
         assert_eq!(
             entries,
             [
-                (ValueKind::Value, &b"b"[..], &b"1"[..]),
-                (ValueKind::Tombstone, b"a", b""),
-                (ValueKind::Value, b"b", b"2"),
+                (BatchKind::Put, &b"b"[..], &b"1"[..]),
+                (BatchKind::Delete, b"a", b""),
+                (BatchKind::Put, b"b", b"2"),
             ]
         );
         assert_eq!(batch.iter().len(), 3);
@@ -425,6 +547,41 @@ mod tests {
     }
 
     #[test]
+    fn range_deletes_are_version_3_only() {
+        let mut batch = WriteBatch::new();
+        batch.delete_range_in(KeyspaceId(2), b"a", b"q").unwrap();
+        batch.set_base_seqno(SeqNo::new(5).unwrap()).unwrap();
+        let bytes = batch.encoded();
+        // Header, then kind 15, keyspace 2, "a", end "q".
+        assert_eq!(&bytes[12..], &[15, 2, 1, b'a', 1, b'q']);
+        assert_eq!(
+            WriteBatch::decode_format(bytes, BatchFormat::V3).unwrap(),
+            batch
+        );
+        for old in [BatchFormat::V2, BatchFormat::V1] {
+            let err = WriteBatch::decode_format(bytes, old).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Corruption {
+                        field: "entry kind",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+        // An empty or reversed range never decodes: the writer drops those.
+        let mut reversed = bytes.to_vec();
+        (reversed[15], reversed[17]) = (b'q', b'a');
+        let err = WriteBatch::decode(&reversed).unwrap_err();
+        assert!(
+            matches!(err, Error::Corruption { field: "value", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn clear_returns_to_the_empty_encoding() {
         let mut batch = build(&vec![(true, b"k".to_vec(), b"v".to_vec())]);
         batch.set_base_seqno(SeqNo::new(9).unwrap()).unwrap();
@@ -440,7 +597,7 @@ mod tests {
             batch.set_base_seqno(base).unwrap();
             let decoded = WriteBatch::decode(batch.encoded()).unwrap();
             let entries: KsOps = decoded.iter().map(|e| (
-                e.keyspace.0, e.kind == ValueKind::Value, e.key.to_vec(), e.value.to_vec()
+                e.keyspace.0, e.kind == BatchKind::Put, e.key.to_vec(), e.value.to_vec()
             )).collect();
             let want: KsOps = ops.iter().map(|(ks, put, k, v)| {
                 (*ks, *put, k.clone(), if *put { v.clone() } else { Vec::new() })

@@ -37,6 +37,10 @@ pub enum Error {
         /// How many were asked for.
         count: u64,
     },
+    /// A range delete without an end: a range tombstone is `[start, end)` with a
+    /// real key as its end, and no key sorts after every other.
+    #[snafu(display("a range delete needs an end key (`start..end` or `start..=end`)"))]
+    UnboundedRange,
     /// A batch was applied before it was given sequence numbers.
     #[snafu(display("write batch applied without a base sequence number"))]
     Unsequenced,

@@ -29,6 +29,11 @@ impl FrozenMemtable {
         self.inner.get(user_key, snapshot)
     }
 
+    /// The range tombstones, fragmented; see [`Memtable::range_tombstones`].
+    pub fn range_tombstones(&self) -> Arc<quickcache_sstable::FragmentedRangeTombstones> {
+        self.inner.range_tombstones()
+    }
+
     /// A cursor over every entry in internal-key order, initially invalid.
     pub fn cursor(&self) -> MemtableCursor<'_> {
         self.inner.cursor()

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use quickcache_sstable::{Cursor, KeyspaceId, SeqNo, ValueKind};
 
-use crate::{BatchFormat, Lookup, Memtable, WriteBatch};
+use crate::{BatchFormat, BatchKind, Lookup, Memtable, WriteBatch};
 
 /// Batches with more entries than this are not applied, so each input runs quickly.
 const MAX_APPLIED: u32 = 4096;
@@ -74,8 +74,9 @@ fn rebuild(batch: &WriteBatch) -> Result<WriteBatch, Bug> {
     let mut out = WriteBatch::new();
     for entry in batch {
         match entry.kind {
-            ValueKind::Value => out.put_in(entry.keyspace, entry.key, entry.value),
-            ValueKind::Tombstone => out.delete_in(entry.keyspace, entry.key),
+            BatchKind::Put => out.put_in(entry.keyspace, entry.key, entry.value),
+            BatchKind::Delete => out.delete_in(entry.keyspace, entry.key),
+            BatchKind::DeleteRange => out.delete_range_in(entry.keyspace, entry.key, entry.value),
         }
         .map_err(|e| format!("rebuild rejected a decoded entry: {e}"))?;
     }
@@ -117,13 +118,23 @@ fn check_applied(batch: &WriteBatch) -> Result<(), Bug> {
             Some(Lookup::Deleted(s)) => Some((ValueKind::Tombstone, Vec::new(), s)),
             None => None,
         };
-        if found != Some((entry.kind, entry.value.to_vec(), seqno)) {
+        // A range delete reads back, at its own seqno, as a delete of its start key.
+        let want = match entry.kind {
+            BatchKind::Put => (ValueKind::Value, entry.value.to_vec(), seqno),
+            BatchKind::Delete | BatchKind::DeleteRange => (ValueKind::Tombstone, Vec::new(), seqno),
+        };
+        if found != Some(want) {
             return Err(format!("entry at {seqno} reads back as {found:?}"));
         }
         seqno = seqno.checked_add(1).unwrap_or(SeqNo::MAX);
     }
+    // Range deletes live apart from the point entries the cursors walk.
     let walked: u64 = memtables.values().map(walk).sum();
-    if walked != u64::from(batch.count()) {
+    let ranges: usize = memtables
+        .values()
+        .map(Memtable::range_tombstone_count)
+        .sum();
+    if walked + ranges as u64 != u64::from(batch.count()) {
         return Err(format!(
             "cursors walked {walked} of {} entries",
             batch.count()

@@ -58,6 +58,7 @@ mod frozen;
 pub mod fuzzing;
 mod key;
 mod memtable;
+mod range_dels;
 mod skiplist;
 mod sync;
 pub mod visibility;
@@ -66,7 +67,7 @@ pub mod visibility;
 #[cfg(quickcache_loom)]
 mod model_check;
 
-pub use batch::{BatchEntry, BatchFormat, BatchIter, WriteBatch};
+pub use batch::{BatchEntry, BatchFormat, BatchIter, BatchKind, WriteBatch};
 pub use cursor::{MemtableCursor, SharedCursor};
 pub use error::{Error, Result};
 pub use frozen::FrozenMemtable;

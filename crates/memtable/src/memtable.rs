@@ -7,14 +7,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use quickcache_sstable::{KeyRef, KeyspaceId, SeqNo, ValueKind};
+use quickcache_sstable::{FragmentedRangeTombstones, KeyRef, KeyspaceId, SeqNo, ValueKind};
 
-use crate::WriteBatch;
 use crate::cursor::{MemtableCursor, SharedCursor};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::key::KeyParts;
+use crate::range_dels::RangeDels;
 use crate::skiplist::{NodeRef, SkipList, Splice};
+use crate::{BatchEntry, WriteBatch};
 
 /// The skiplist behind a memtable.
 pub(crate) type Map = SkipList;
@@ -88,6 +89,8 @@ pub struct Memtable {
     /// Smallest and largest sequence numbers inserted (`u64::MAX` / 0 when empty).
     min_seqno: AtomicU64,
     max_seqno: AtomicU64,
+    /// Range tombstones, apart from the point entries.
+    range_dels: RangeDels,
 }
 
 impl Memtable {
@@ -107,6 +110,7 @@ impl Memtable {
             filter,
             min_seqno: AtomicU64::new(u64::MAX),
             max_seqno: AtomicU64::new(0),
+            range_dels: RangeDels::default(),
         }
     }
 
@@ -165,8 +169,7 @@ impl Memtable {
         let mut splice = Splice::new();
         for entry in batch {
             if entry.keyspace == keyspace {
-                let key = KeyRef::new(entry.key, seqno, entry.kind);
-                self.insert(&mut splice, key, entry.value);
+                self.insert_entry(&mut splice, &entry, seqno);
                 applied = Some((applied.map_or(seqno, |(first, _)| first), seqno));
             }
             // Past the last entry this saturates harmlessly; the batch's last
@@ -219,11 +222,7 @@ impl Memtable {
                 && let (Some((_, memtable)), Some(splice), Some(range)) =
                     (memtables.get(i), splices.get_mut(i), applied.get_mut(i))
             {
-                memtable.insert(
-                    splice,
-                    KeyRef::new(entry.key, seqno, entry.kind),
-                    entry.value,
-                );
+                memtable.insert_entry(splice, &entry, seqno);
                 *range = Some((range.map_or(seqno, |(first, _)| first), seqno));
             }
             // Past the last entry this saturates harmlessly; it was checked.
@@ -235,6 +234,18 @@ impl Memtable {
             }
         }
         Ok(())
+    }
+
+    /// Inserts one batch entry at `seqno`: a point entry into the skiplist, a range
+    /// delete among the range tombstones.
+    fn insert_entry(&self, splice: &mut Splice, entry: &BatchEntry<'_>, seqno: SeqNo) {
+        match entry.kind.value_kind() {
+            Some(kind) => self.insert(splice, KeyRef::new(entry.key, seqno, kind), entry.value),
+            None => {
+                let bytes = self.range_dels.insert(entry.key, entry.value, seqno);
+                self.memory.fetch_add(bytes, Ordering::Relaxed);
+            }
+        }
     }
 
     fn insert(&self, splice: &mut Splice, key: KeyRef<'_>, value: &[u8]) {
@@ -264,11 +275,35 @@ impl Memtable {
     /// older sources); [`Lookup::Deleted`] means it was deleted (stop looking).
     /// Allocates nothing: the search probe borrows `user_key`. A key the filter has
     /// never seen is answered without a search.
+    ///
+    /// Range tombstones count: if the newest one covering `user_key` that `snapshot`
+    /// sees is newer than the newest entry (or there is none), the answer is
+    /// [`Lookup::Deleted`] at the range tombstone's sequence number.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Option<Lookup<'_>> {
-        if !self.filter.may_contain(user_key) {
-            return None;
+        let covered = self.range_dels.max_covering(user_key, snapshot);
+        let point = match self.filter.may_contain(user_key) {
+            true => get(&self.map, user_key, snapshot),
+            false => None,
+        };
+        let Some(range) = covered else {
+            return point;
+        };
+        match point {
+            Some(Lookup::Value(v)) if v.seqno() > range => Some(Lookup::Value(v)),
+            Some(Lookup::Deleted(s)) if s > range => Some(Lookup::Deleted(s)),
+            _ => Some(Lookup::Deleted(range)),
         }
-        get(&self.map, user_key, snapshot)
+    }
+
+    /// The range tombstones, fragmented (empty if none): for the iterators above,
+    /// which apply them, and for the flush, which writes them to the table.
+    pub fn range_tombstones(&self) -> Arc<FragmentedRangeTombstones> {
+        self.range_dels.fragmented()
+    }
+
+    /// Number of range tombstones inserted.
+    pub fn range_tombstone_count(&self) -> usize {
+        self.range_dels.len()
     }
 
     /// A cursor over every entry, in internal-key order, initially invalid.
@@ -302,9 +337,9 @@ impl Memtable {
         self.map.len()
     }
 
-    /// Whether the memtable holds no entries.
+    /// Whether the memtable holds no entries and no range tombstones.
     pub fn is_empty(&self) -> bool {
-        self.map.len() == 0
+        self.map.len() == 0 && self.range_dels.len() == 0
     }
 
     /// The smallest and largest sequence numbers inserted; `None` if empty.

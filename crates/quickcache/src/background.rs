@@ -78,7 +78,15 @@ impl Inner {
         self.options.sync_points.hit("flush:start");
         let snapshots = self.snapshots.list();
         let mut cursor = job.mem.cursor();
-        if let Err(source) = self.set.flush(&mut cursor, job.log_number, &snapshots) {
+        let ranges = job.mem.range_tombstones();
+        let flushed = self.set.flush_with_range_tombstones(
+            quickcache_sstable::KeyspaceId::DEFAULT,
+            &mut cursor,
+            &ranges,
+            job.log_number,
+            &snapshots,
+        );
+        if let Err(source) = flushed {
             self.flush_failed("flushing a memtable", source);
             return;
         }

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use quickcache_sstable::KeyspaceId;
 use snafu::ResultExt;
 
-use crate::Keyspace;
+use crate::db::range_delete::borrowed;
 use crate::error::{BatchSnafu, Result};
 use crate::inner::Inner;
 use crate::keyspace::engine::KsState;
+use crate::{KeyRange, Keyspace};
 
 /// A batch ready to be written: its bytes, and the keyspaces besides the default it
 /// names, ascending by id.
@@ -150,6 +151,48 @@ impl WriteBatch {
         self.has_default = true;
         if self.error.is_none()
             && let Err(e) = self.inner.delete(key.as_ref())
+        {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    /// Adds a delete of every key in `range`: one entry, a range tombstone, whatever
+    /// the number of keys it covers; see [`crate::Db::delete_range`] for what it
+    /// deletes. The range must have an end; an unbounded one makes the write fail,
+    /// writing nothing. Entries after it in the batch are not deleted by it.
+    ///
+    /// # Examples
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put("cart:1:apple", "2")?;
+    /// db.put("cart:1:pear", "1")?;
+    /// let mut batch = quickcache::WriteBatch::new();
+    /// batch.delete_range("cart:1:".."cart:1;").put("cart:1:plum", "5"); // ';' follows ':'
+    /// db.write(batch)?;
+    /// let keys: Vec<_> = db.prefix("cart:1:").map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, [b"cart:1:plum".to_vec()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn delete_range(&mut self, range: impl KeyRange) -> &mut Self {
+        self.has_default = true;
+        self.push_range(KeyspaceId::DEFAULT, range)
+    }
+
+    /// Adds a delete of every key in `range` of `keyspace`; see
+    /// [`WriteBatch::delete_range`] and [`WriteBatch::put_in`].
+    pub fn delete_range_in(&mut self, keyspace: &Keyspace, range: impl KeyRange) -> &mut Self {
+        let id = self.target(keyspace);
+        self.push_range(id, range)
+    }
+
+    fn push_range(&mut self, id: KeyspaceId, range: impl KeyRange) -> &mut Self {
+        let (lower, upper) = range.into_bounds();
+        if self.error.is_none()
+            && let Err(e) =
+                self.inner
+                    .delete_range_bounds_in(id, borrowed(&lower), borrowed(&upper))
         {
             self.error = Some(e);
         }

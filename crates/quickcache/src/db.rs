@@ -9,6 +9,7 @@ use quickcache_fs::FileLock;
 
 mod close;
 mod maintenance;
+pub(crate) mod range_delete;
 mod writes;
 
 use crate::KeyRange;

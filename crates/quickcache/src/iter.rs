@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 mod ends;
+mod ranges;
 mod seek;
 mod source;
 
@@ -155,6 +156,7 @@ impl Iter {
                 back_value: None,
                 front_target: None,
                 back_target: None,
+                ranges: None,
             },
             done: false,
             error: None,
@@ -183,6 +185,7 @@ impl Iter {
                 back_value: None,
                 front_target: None,
                 back_target: None,
+                ranges: None,
             },
             done: false,
             error: None,
@@ -196,6 +199,7 @@ impl Iter {
         let Some(view) = &self.view else {
             return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
+        self.ends.load_ranges(view)?;
         let cursor = match &mut self.front {
             Some(c) => c,
             slot => slot.insert(self.ends.open_front(view).map_err(|e| view.error(e))?),
@@ -209,6 +213,7 @@ impl Iter {
         let Some(view) = &self.view else {
             return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
+        self.ends.load_ranges(view)?;
         let cursor = match &mut self.back {
             Some(c) => c,
             slot => slot.insert(self.ends.open_back(view).map_err(|e| view.error(e))?),

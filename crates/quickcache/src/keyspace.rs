@@ -159,7 +159,7 @@ impl Keyspace {
 
     /// Writes a one-entry batch that `fill` builds in this thread's reusable batch
     /// (as `Db::put` does: no allocation per write in the steady state).
-    fn write_one(
+    pub(crate) fn write_one(
         &self,
         fill: impl FnOnce(&mut MemBatch) -> std::result::Result<(), quickcache_memtable::Error>,
         options: &WriteOptions,

@@ -209,8 +209,15 @@ fn replay(
             // numbers, which changes nothing.
             let fresh = Memtable::with_capacity(options.memtable_size);
             let full: FrozenMemtable = std::mem::replace(&mut memtable, fresh).into();
-            set.flush(&mut full.cursor(), record.position.segment.0, &[])
-                .map_err(tree_error("flushing during recovery", dir))?;
+            let (ranges, segment) = (full.range_tombstones(), record.position.segment.0);
+            set.flush_with_range_tombstones(
+                KeyspaceId::DEFAULT,
+                &mut full.cursor(),
+                &ranges,
+                segment,
+                &[],
+            )
+            .map_err(tree_error("flushing during recovery", dir))?;
             report.flushes += 1;
         }
     }
@@ -290,22 +297,20 @@ impl ReplayedKeyspace {
         }
         let fresh = Memtable::with_capacity(self.size);
         let full: FrozenMemtable = std::mem::replace(&mut self.mem, fresh).into();
-        set.flush_keyspace(self.id, &mut full.cursor(), segment, &[])
+        let ranges = full.range_tombstones();
+        set.flush_with_range_tombstones(self.id, &mut full.cursor(), &ranges, segment, &[])
             .map_err(tree_error("flushing a keyspace during recovery", dir))?;
         Ok(true)
     }
 }
 
 /// The write batch a WAL record holds, in the layout of its segment's format version:
-/// version 1 segments hold batches without keyspace ids (all in the default keyspace).
+/// version 1 segments hold batches without keyspace ids (all in the default keyspace),
+/// version 2 segments batches without range deletes.
 pub(crate) fn decode_record(
     record: &quickcache_wal::Record,
 ) -> std::result::Result<WriteBatch, quickcache_memtable::Error> {
-    let format = match record.format {
-        1 => BatchFormat::V1,
-        _ => BatchFormat::CURRENT,
-    };
-    WriteBatch::decode_format(&record.payload, format)
+    WriteBatch::decode_format(&record.payload, BatchFormat::of_wal_version(record.format))
 }
 
 /// Which WAL entries recovery gives to which keyspace (`docs/format/manifest.md`,

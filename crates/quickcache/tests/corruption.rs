@@ -1,5 +1,6 @@
 //! The corruption matrix: every file kind (WAL segment middle and tail; a table's data
-//! block, filter, index, properties and footer; the manifest; CURRENT; a missing or
+//! block, filter, index, range-deletion block, properties and footer; the manifest;
+//! CURRENT; a missing or
 //! truncated table) damaged by a bit flip, a zeroed 4 KiB range and a truncation.
 //!
 //! The outcome is the one `docs/durability.md` ("Corruption matrix") documents: damage
@@ -86,6 +87,10 @@ pub(crate) fn build() -> Base {
         history.entry(k.clone()).or_default().push(v.clone());
     }
     db.compact_range(..).unwrap();
+    // A range tombstone in the L0 table, so that its range-deletion block is damaged
+    // too; the overwrites below land on both sides of it.
+    db.delete_range(key(300)..key(330)).unwrap();
+    model.retain(|k, _| !(key(300)..key(330)).contains(k));
     for i in (0..600).step_by(4) {
         put(
             &db,

@@ -18,7 +18,8 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/engine")
 }
 
-/// One step: opcode (see `next_op`: 0-4 put, 5-6 delete, 7 batch, 8 synced put,
+/// One step: opcode (see `next_op`: 0-4 put, 5 delete, 6 put then range delete, 7
+/// batch, 8 synced put,
 /// 9 flush, 10 compact, 11 sync, 12 check, 13 reopen, 14 power loss, 15 buffered put,
 /// 16 drop and re-create keyspace b) and four argument bytes; a key byte also picks
 /// the keyspace (0-23 default, 24-47 a, 48-71 b, repeating).
@@ -40,8 +41,24 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     for i in 0..60u8 {
         mixed.push((i % 16, [i.wrapping_mul(7), 40, i, 3]));
     }
+    let mut range_deletes: Vec<(u8, [u8; 4])> = (0..24u8).map(|i| (i % 5, [i, 30, 0, 0])).collect();
+    range_deletes.extend([
+        (9, [0; 4]),
+        (6, [3, 4, 26, 0]),
+        (12, [0; 4]),
+        (9, [0; 4]),
+        (0, [5, 9, 0, 0]),
+        (10, [0; 4]),
+        (12, [0; 4]),
+        (6, [30, 5, 0, 0]),
+        (14, [0; 4]),
+        (12, [0; 4]),
+        (13, [0; 4]),
+        (12, [0; 4]),
+    ]);
     vec![
         ("seed-empty", Vec::new()),
+        ("seed-range-deletes", program(&range_deletes)),
         (
             "seed-put-check",
             program(&[(0, [1, 10, 0, 0]), (12, [0; 4])]),

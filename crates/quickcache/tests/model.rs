@@ -16,6 +16,11 @@ enum Op {
     Put(u8, u8),
     Delete(u8),
     Batch(Vec<(u8, Option<u8>)>),
+    /// `delete_range(k(a)..k(b))`.
+    DeleteRange(u8, u8),
+    /// One batch: put `a`, delete the range `a..b`, put `c`: entries after a range
+    /// delete in the batch are not deleted by it, those before are.
+    BatchRange(u8, u8, u8),
     Get(u8),
     Range(u8, u8, bool),
     /// Both ends of one range iterator, owned and borrowed steps mixed.
@@ -31,7 +36,7 @@ enum Op {
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Op {
         let key = |g: &mut Gen| u8::arbitrary(g) % 40;
-        match u8::arbitrary(g) % 20 {
+        match u8::arbitrary(g) % 23 {
             0..=6 => Op::Put(key(g), u8::arbitrary(g)),
             7..=8 => Op::Delete(key(g)),
             9 => Op::Batch(
@@ -47,6 +52,8 @@ impl Arbitrary for Op {
             16 => Op::ReadSnapshot(u8::arbitrary(g)),
             17 => Op::Flush,
             18 => Op::Compact,
+            19..=20 => Op::DeleteRange(key(g), key(g)),
+            21 => Op::BatchRange(key(g), key(g), key(g)),
             _ => Op::Reopen,
         }
     }
@@ -132,6 +139,21 @@ fn run(ops: Vec<Op>) -> bool {
                     }
                 }
                 db.write(batch).unwrap();
+            }
+            Op::DeleteRange(a, b) => {
+                db.delete_range(k(a)..k(b)).unwrap();
+                model.retain(|key, _| !(k(a)..k(b)).contains(key));
+            }
+            Op::BatchRange(a, b, c) => {
+                let mut batch = WriteBatch::new();
+                batch
+                    .put(k(a), v(a, 1))
+                    .delete_range(k(a)..k(b))
+                    .put(k(c), v(c, 2));
+                db.write(batch).unwrap();
+                model.insert(k(a), v(a, 1));
+                model.retain(|key, _| !(k(a)..k(b)).contains(key));
+                model.insert(k(c), v(c, 2));
             }
             Op::Get(key) => {
                 let got = db.get(k(key)).unwrap().map(|v| v.to_vec());

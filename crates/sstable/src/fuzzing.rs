@@ -225,3 +225,37 @@ pub fn properties(data: &[u8]) -> Result<(), Bug> {
     let _ = KeyRef::decode(data);
     Ok(())
 }
+
+/// Decodes `data` as a range-deletion block's contents. Property: fragments that
+/// decode are well formed, re-encode to the same bytes, and answer coverage queries as
+/// a fragmentation of their own tombstones does.
+pub fn range_del_block(data: &[u8]) -> Result<(), Bug> {
+    let Ok(list) = crate::range_del::block::decode(data) else {
+        return Ok(());
+    };
+    if !crate::range_del::well_formed(list.fragments()) {
+        return Err(format!("malformed fragments accepted: {list:?}"));
+    }
+    let mut again = Vec::new();
+    crate::range_del::block::encode(&list, &mut again);
+    if again != data {
+        return Err(format!(
+            "range deletion block {list:?} re-encodes differently"
+        ));
+    }
+    let refragmented = crate::FragmentedRangeTombstones::new(list.tombstones().collect());
+    for f in list.fragments().iter().take(MAX_STEPS) {
+        for probe in [&f.start, &f.end] {
+            let (a, b) = (
+                list.max_covering(probe, SeqNo::MAX),
+                refragmented.max_covering(probe, SeqNo::MAX),
+            );
+            if a != b {
+                return Err(format!(
+                    "coverage of {probe:?}: {a:?} decoded, {b:?} refragmented"
+                ));
+            }
+        }
+    }
+    Ok(())
+}

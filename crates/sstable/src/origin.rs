@@ -26,6 +26,8 @@ pub(crate) enum BlockId {
     Filter,
     /// The properties block.
     Properties,
+    /// The range-deletion block.
+    RangeDel,
     /// The fixed-size footer at the end of the file.
     Footer,
     /// The file as a whole (sizes, layout).
@@ -46,6 +48,7 @@ impl fmt::Display for BlockId {
             BlockId::Index => f.write_str("index block"),
             BlockId::Filter => f.write_str("filter block"),
             BlockId::Properties => f.write_str("properties block"),
+            BlockId::RangeDel => f.write_str("range deletion block"),
             BlockId::Footer => f.write_str("footer"),
             BlockId::File => f.write_str("table file"),
             BlockId::Loose => f.write_str("block"),

@@ -48,12 +48,13 @@ use crate::block::BlockLayout;
 use crate::bloom::Bloom;
 use crate::compression::decompress;
 use crate::error::FsSnafu;
-use crate::footer::{FOOTER_LEN, Footer, FooterError};
-use crate::handle::{BlockHandle, Stored, check_block};
+use crate::footer::{FOOTER_LEN, Footer, FooterError, RANGE_DEL_VERSION};
+use crate::handle::{BLOCK_TRAILER_LEN, BlockHandle, Stored, check_block};
 use crate::index::Index;
 use crate::origin::{BlockId, checksum_mismatch, corruption, wire_corruption};
+use crate::range_del::block as range_del_block;
 use crate::window::KeyWindows;
-use crate::{Compression, Properties, Result, SeqNo};
+use crate::{Compression, FragmentedRangeTombstones, Properties, Result, SeqNo};
 
 /// A data block's state byte before its checksum is verified; after, the block's
 /// compression byte (non-zero).
@@ -76,6 +77,9 @@ struct Inner {
     /// `None` without a filter, or when the filter failed its checks (then every
     /// lookup goes to the index: a damaged filter never answers "not found").
     bloom: Option<Bloom>,
+    /// The range tombstones of the range-deletion block (empty without one), decoded
+    /// at open: every lookup consults them.
+    range_dels: FragmentedRangeTombstones,
     footer: Footer,
     properties: Properties,
     /// Windows after the prefix shared by every key of the table (from the smallest
@@ -155,7 +159,7 @@ impl Table {
     ) -> Result<Table> {
         let file: Arc<Path> = Arc::from(path.into());
         let (footer, footer_at) = read_footer(&map, &file)?;
-        let data_end = check_layout(&footer, footer_at, &file)?;
+        let (data_end, range_del) = check_layout(&footer, footer_at, &file)?;
         let properties = read_properties(&map, &file, footer.properties)?;
         if properties.format_version != footer.version {
             let reason = format!(
@@ -189,6 +193,10 @@ impl Table {
             ));
         }
         let bloom = footer.filter.and_then(|h| read_filter(&map, &file, h).ok());
+        let range_dels = match range_del {
+            Some(handle) => read_range_dels(&map, &file, handle, footer.properties.offset)?,
+            None => FragmentedRangeTombstones::default(),
+        };
         let summaries = (0..index.len().div_ceil(CHUNK))
             .map(|_| OnceLock::new())
             .collect();
@@ -213,6 +221,7 @@ impl Table {
             file,
             index,
             bloom,
+            range_dels,
             footer,
             properties,
             windows,
@@ -297,6 +306,13 @@ impl Table {
             + inner.summaries.len() * size_of::<OnceLock<Box<Chunk>>>()
             + inner.verified.len() * size_of::<AtomicU8>()
             + inner.summary_bytes.load(AtomicOrdering::Relaxed)
+    }
+
+    /// The table's range tombstones, fragmented (empty if it has none). [`Table::get`]
+    /// already applies them; cursors do not (they show the stored entries), so a
+    /// reader that merges tables applies them itself.
+    pub fn range_tombstones(&self) -> &FragmentedRangeTombstones {
+        &self.inner.range_dels
     }
 
     /// Whether the table has a usable bloom filter (false if it was written without
@@ -508,23 +524,55 @@ fn read_footer(map: &[u8], file: &Path) -> Result<(Footer, u64)> {
     Ok((footer, at as u64))
 }
 
-/// Checks that data, filter, index and properties blocks follow each other and end at
-/// the footer; returns where the data blocks end.
-fn check_layout(footer: &Footer, footer_at: u64, file: &Path) -> Result<u64> {
-    let mut blocks = vec![footer.index, footer.properties];
+/// Checks that data, filter, index, range-deletion and properties blocks follow each
+/// other and end at the footer; returns where the data blocks end and the handle of
+/// the range-deletion block, if there is one.
+///
+/// The footer has no handle for the range-deletion block: from version 3 it is the
+/// gap between the end of the index block and the properties block (none if they
+/// touch), which keeps the footer's layout unchanged.
+fn check_layout(
+    footer: &Footer,
+    footer_at: u64,
+    file: &Path,
+) -> Result<(u64, Option<BlockHandle>)> {
+    let mut blocks = vec![footer.index];
     if let Some(filter) = footer.filter {
         blocks.insert(0, filter);
     }
+    let bad = |reason: &str| corruption(file, BlockId::Footer, footer.index.offset, reason);
+    let index_end = footer
+        .index
+        .end()
+        .ok_or_else(|| bad("index handle overflows"))?;
+    let range_del = match footer.properties.offset.checked_sub(index_end) {
+        Some(0) => None,
+        Some(gap) if footer.version >= RANGE_DEL_VERSION && gap > BLOCK_TRAILER_LEN as u64 => {
+            Some(BlockHandle {
+                offset: index_end,
+                size: gap - BLOCK_TRAILER_LEN as u64,
+            })
+        }
+        _ => return Err(bad("metadata block handles are not adjacent")),
+    };
     let adjacent = blocks.windows(2).all(|w| w[0].end() == Some(w[1].offset));
     if !adjacent || footer.properties.end() != Some(footer_at) {
-        return Err(corruption(
-            file,
-            BlockId::Footer,
-            footer.index.offset,
-            "metadata block handles are not adjacent",
-        ));
+        return Err(bad("metadata block handles are not adjacent"));
     }
-    Ok(blocks[0].offset)
+    Ok((blocks[0].offset, range_del))
+}
+
+/// The range tombstones of the range-deletion block at `handle`, which must end
+/// before `limit`.
+fn read_range_dels(
+    map: &Mapping,
+    file: &Path,
+    handle: BlockHandle,
+    limit: u64,
+) -> Result<FragmentedRangeTombstones> {
+    let (range, _) = check_block(map, handle, limit, file, BlockId::RangeDel, Stored::Plain)?;
+    range_del_block::decode(&map[range.clone()])
+        .map_err(|e| wire_corruption(file, BlockId::RangeDel, range.start as u64, e))
 }
 
 fn read_properties(map: &Mapping, file: &Path, handle: BlockHandle) -> Result<Properties> {

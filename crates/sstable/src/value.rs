@@ -28,6 +28,15 @@ impl ValueRef {
         ValueRef { map, start, len }
     }
 
+    /// An empty value, the value of a tombstone made up by a range deletion.
+    pub(crate) fn empty() -> Self {
+        ValueRef {
+            map: Mapping::from_vec(Vec::new()),
+            start: 0,
+            len: 0,
+        }
+    }
+
     /// The value's bytes.
     pub fn as_slice(&self) -> &[u8] {
         self.map

@@ -15,17 +15,20 @@ use std::path::{Path, PathBuf};
 use common::*;
 use quickcache_fs::{FileSystem, SimFs};
 use quickcache_sstable::conformance::Model;
-use quickcache_sstable::{Compression, TableBuilder, TableOptions, fuzzing};
+use quickcache_sstable::{
+    Compression, FORMAT_VERSION, RangeTombstone, TableBuilder, TableOptions, fuzzing,
+};
 
 type Target = fn(&[u8]) -> Result<(), fuzzing::Bug>;
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 7] = [
     ("table", fuzzing::table),
     ("block", fuzzing::block),
     ("filter", fuzzing::filter),
     ("footer", fuzzing::footer),
     ("properties", fuzzing::properties),
     ("compressed_block", fuzzing::compressed_block),
+    ("range_del_block", fuzzing::range_del_block),
 ];
 
 fn corpus_dir(target: &str) -> PathBuf {
@@ -71,6 +74,9 @@ fn regressions() {
     assert!(fuzzing::filter(&[]).is_ok());
     assert!(fuzzing::properties(&[1, 0, 0, 0]).is_ok());
     assert!(fuzzing::compressed_block(&[]).is_ok());
+    assert!(fuzzing::range_del_block(&[]).is_ok());
+    // A fragment count of 4 billion in a four-byte block: refused unallocated.
+    assert!(fuzzing::range_del_block(&[0xff, 0xff, 0xff, 0xff]).is_ok());
     // A stated raw length of 4 GiB - 1 before a two-byte payload: refused unallocated.
     assert!(fuzzing::compressed_block(&[0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x10, b'a']).is_ok());
     assert!(fuzzing::compressed_block(&[1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x28, 0xb5]).is_ok());
@@ -161,10 +167,11 @@ fn write_seeds() {
         fs::create_dir_all(corpus_dir(target)).unwrap();
         fs::write(corpus_dir(target).join(format!("seed-{name}")), bytes).unwrap();
     };
-    // Seeds of format version 2 are named `seed-v2-*`; the `seed-*` files before
-    // them hold version 1 tables, kept as inputs the reader still accepts.
+    // Seeds are named by format version (`seed-v3-*`); the `seed-*` files before
+    // them hold version 1 tables, `seed-v2-*` version 2 ones, kept as inputs the
+    // reader still accepts.
     for (name, table) in seed_tables() {
-        let name = &format!("v2-{name}");
+        let name = &format!("v{FORMAT_VERSION}-{name}");
         write("table", name, &table);
         write("footer", name, &table[table.len() - 72..]);
         write("properties", name, &block_at(&table, 32));
@@ -183,6 +190,50 @@ fn write_seeds() {
         }
     }
     write("block", "hand-made", &hand_made_block(false));
+    for (name, table) in range_del_tables() {
+        write("table", &name, &table);
+        write("range_del_block", &name, &range_del_block(&table));
+    }
+    write("range_del_block", "empty", &[0, 0, 0, 0]);
+}
+
+/// Tables with range tombstones (overlapping ones, so that a fragment has a stack).
+fn range_del_tables() -> Vec<(String, Vec<u8>)> {
+    let fs = SimFs::new(6);
+    fs.create_dir_all(Path::new("/r")).unwrap();
+    let path = Path::new("/r/t.sst");
+    [0usize, 1, 5]
+        .into_iter()
+        .map(|n| {
+            let mut b = TableBuilder::new(&fs, path, small_blocks()).unwrap();
+            sample_model(30)
+                .iter()
+                .for_each(|(k, v)| b.add(k.as_ref(), v).unwrap());
+            for i in 0..n {
+                let (start, end) = (
+                    format!("key-{:05}", i * 20),
+                    format!("key-{:05}", i * 20 + 45),
+                );
+                b.add_range_tombstone(RangeTombstone::new(start, end, seq(7 + i as u64 * 40)))
+                    .unwrap();
+            }
+            b.finish().unwrap();
+            (
+                format!("v{FORMAT_VERSION}-range-dels-{n}"),
+                fs.read_file(path).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The range-deletion block's contents: between the index block's trailer and the
+/// properties block (empty if they touch).
+fn range_del_block(table: &[u8]) -> Vec<u8> {
+    let footer = &table[table.len() - 72..];
+    let at = |i: usize| u64::from_le_bytes(footer[i..i + 8].try_into().unwrap()) as usize;
+    let index_end = at(0) + at(8) + 9;
+    let properties = at(32);
+    table[index_end..properties.saturating_sub(9).max(index_end)].to_vec()
 }
 
 /// Two entries, the second sharing a byte with the first, written byte by byte; with

@@ -11,14 +11,29 @@ use std::path::Path;
 
 use common::*;
 use quickcache_fs::{FileSystem, Mapping, RealFs, SimFs};
-use quickcache_sstable::conformance::check_cursor;
-use quickcache_sstable::{Compression, FORMAT_VERSION, Table, TableOptions};
+use quickcache_sstable::conformance::{Model, check_cursor};
+use quickcache_sstable::{
+    Compression, FORMAT_VERSION, FragmentedRangeTombstones, RangeTombstone, SeqNo, Table,
+    TableBuilder, TableOptions,
+};
 
 /// Version 1, written before compression existed (every block uncompressed): kept
 /// to prove that such tables still read.
 const FIXTURE_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v1.sst");
-/// Version 2, data blocks compressed with lz4 where that saves an eighth.
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v2.sst");
+/// Version 2, data blocks compressed with lz4 where that saves an eighth; no
+/// range-deletion block (version 2 had none): kept to prove it still reads.
+const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v2.sst");
+/// Version 3: version 2's entries and compression, plus a range-deletion block.
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v3.sst");
+
+/// The range tombstones of the version 3 fixture: overlapping, so that the block
+/// holds a fragment with a stack of two.
+fn tombstones() -> Vec<RangeTombstone> {
+    vec![
+        RangeTombstone::new("key-00100", "key-00200", SeqNo::new(900).unwrap()),
+        RangeTombstone::new("key-00150", "key-00300", SeqNo::new(50).unwrap()),
+    ]
+}
 
 fn options() -> TableOptions {
     TableOptions {
@@ -32,12 +47,14 @@ fn options() -> TableOptions {
 fn rebuild() -> Vec<u8> {
     let fs = SimFs::new(3);
     fs.create_dir_all(Path::new("/g")).unwrap();
-    build(
-        &fs,
-        Path::new("/g/golden.sst"),
-        &sample_model(60),
-        options(),
-    );
+    let mut b = TableBuilder::new(&fs, Path::new("/g/golden.sst"), options()).unwrap();
+    for (k, v) in &sample_model(60) {
+        b.add(k.as_ref(), v).unwrap();
+    }
+    for t in tombstones() {
+        b.add_range_tombstone(t).unwrap();
+    }
+    b.finish().unwrap();
     fs.read_file(Path::new("/g/golden.sst")).unwrap()
 }
 
@@ -49,7 +66,7 @@ fn rebuilding_gives_the_committed_bytes() {
     }
     let committed = std::fs::read(FIXTURE).unwrap();
     assert_eq!(
-        FORMAT_VERSION, 2,
+        FORMAT_VERSION, 3,
         "a new format version needs a new fixture file"
     );
     assert!(
@@ -61,10 +78,44 @@ fn rebuilding_gives_the_committed_bytes() {
 }
 
 #[test]
-fn the_committed_table_reads_back() {
-    let model = sample_model(60);
+fn the_committed_table_reads_back_with_its_range_tombstones() {
     let table = Table::open(&RealFs::new(), Path::new(FIXTURE)).unwrap();
     table.verify().unwrap();
+    assert_eq!(table.properties().format_version, 3);
+    let want = FragmentedRangeTombstones::new(tombstones());
+    assert_eq!(table.range_tombstones(), &want);
+    assert_eq!(want.fragments().len(), 3);
+    // key-00105 (i = 15) has versions 151..=151; the tombstone at 900 hides it.
+    let hidden = table.get(b"key-00105", SeqNo::MAX).unwrap().unwrap();
+    assert!(hidden.is_tombstone() && hidden.seqno.get() == 900);
+    assert!(
+        table
+            .get(b"key-00105", SeqNo::new(899).unwrap())
+            .unwrap()
+            .is_some_and(|e| !e.is_tombstone())
+    );
+    // Outside every tombstone the entries read as written.
+    let model = sample_model(60);
+    let outside: Model = model
+        .into_iter()
+        .filter(|(k, _)| {
+            k.user_key.as_slice() < b"key-00100".as_slice()
+                || k.user_key.as_slice() >= b"key-00300".as_slice()
+        })
+        .collect();
+    check_cursor(&mut table.cursor(), &sample_model(60));
+    for k in outside.keys() {
+        let got = table.get(&k.user_key, SeqNo::MAX).unwrap();
+        assert!(got.is_some(), "{k:?}");
+    }
+}
+
+#[test]
+fn the_version_2_table_still_reads() {
+    let model = sample_model(60);
+    let table = Table::open(&RealFs::new(), Path::new(FIXTURE_V2)).unwrap();
+    table.verify().unwrap();
+    assert!(table.range_tombstones().is_empty());
     assert_eq!(table.properties().format_version, 2);
     assert_eq!(table.properties().entry_count, model.len() as u64);
     assert!(table.properties().data_block_count > 3);

@@ -4,7 +4,7 @@
 //!
 //! [`engine`] reads the input as a program of operations on a database on the
 //! simulated file system with three keyspaces (the default one, `a` and `b`), run
-//! against one `BTreeMap` model per keyspace: puts, deletes, batches (across
+//! against one `BTreeMap` model per keyspace: puts, deletes, range deletes, batches (across
 //! keyspaces), synced writes, reads, scans, flushes, compactions, drops and
 //! re-creations of keyspace `b`, clean reopens (nothing may be lost) and power losses
 //! (the state must be that after some prefix of the writes, holding every synced one,
@@ -51,10 +51,17 @@ fn next_op(data: &[u8]) -> Option<(Step, usize)> {
         (keyspace(arg(i)), edit)
     };
     let delete = |i: usize| (keyspace(arg(i)), Edit::Delete { key: key(arg(i)) });
+    // `key(arg(i))` up to `1 + arg(i + 1) % 6` keys further, in the same keyspace.
+    let delete_range = |i: usize| {
+        let start = key(arg(i));
+        let end = format!("k{:02}", arg(i) % 24 + 1 + arg(i + 1) % 6).into_bytes();
+        (keyspace(arg(i)), Edit::DeleteRange { start, end })
+    };
     let write = |edits, durability| Step::Write { edits, durability };
     let step = match code % 17 {
         0..=4 => write(vec![put(0, 0)], Durability::Os),
-        5 | 6 => write(vec![delete(0)], Durability::Os),
+        5 => write(vec![delete(0)], Durability::Os),
+        6 => write(vec![put(2, 0), delete_range(0)], Durability::Os),
         7 => write(vec![put(0, 0), delete(2), put(3, 1)], Durability::Os),
         8 => write(vec![put(0, 0)], Durability::Synced),
         9 => Step::Maintenance(Op::Flush),
@@ -165,12 +172,14 @@ impl Run {
                 (Edit::Put { key, tag, len }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
                 (Edit::Delete { key }, None) => batch.delete(key),
                 (Edit::Delete { key }, Some(k)) => batch.delete_in(k, key),
+                (Edit::DeleteRange { start, end }, None) => {
+                    batch.delete_range(start.clone()..end.clone())
+                }
+                (Edit::DeleteRange { start, end }, Some(k)) => {
+                    batch.delete_range_in(k, start.clone()..end.clone())
+                }
             };
-            let model = &mut state[ks];
-            match edit {
-                Edit::Put { key, tag, len } => model.insert(key, value(tag, len)),
-                Edit::Delete { key } => model.remove(&key),
-            };
+            edit.apply(&mut state[ks]);
         }
         let options = WriteOptions {
             durability: Some(durability),

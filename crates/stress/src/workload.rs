@@ -29,6 +29,28 @@ pub enum Edit {
         /// The key.
         key: Vec<u8>,
     },
+    /// Delete every key in `start..end` (one range tombstone).
+    DeleteRange {
+        /// The first key deleted.
+        start: Vec<u8>,
+        /// The first key past the range.
+        end: Vec<u8>,
+    },
+}
+
+impl Edit {
+    /// Applies the edit to `model`.
+    pub fn apply(&self, model: &mut Model) {
+        match self {
+            Edit::Put { key, tag, len } => {
+                model.insert(key.clone(), value(*tag, *len));
+            }
+            Edit::Delete { key } => {
+                model.remove(key);
+            }
+            Edit::DeleteRange { start, end } => model.retain(|k, _| !(start..end).contains(&k)),
+        }
+    }
 }
 
 /// One operation of a workload.
@@ -109,7 +131,12 @@ pub fn draw(rng: &mut Rng, shape: &Shape, index: u64) -> Op {
     let entries = if rng.one_in(3) { 2 + rng.below(5) } else { 1 };
     let edits = (0..entries)
         .map(|e| {
-            let key = key(rng.below(shape.keys));
+            let n = rng.below(shape.keys);
+            let key = key(n);
+            if rng.one_in(30) {
+                let end = self::key(n + 1 + rng.below(8));
+                return Edit::DeleteRange { start: key, end };
+            }
             if rng.one_in(5) {
                 return Edit::Delete { key };
             }
@@ -174,12 +201,21 @@ impl Op {
                 Edit::Put { key, .. } | Edit::Delete { key } => {
                     (key, keyspace_of(key).and_then(|i| handles.get(i)))
                 }
+                // Keys of a range live in every keyspace: delete it from all of them.
+                Edit::DeleteRange { start, end } => {
+                    batch.delete_range(start.clone()..end.clone());
+                    for k in &handles {
+                        batch.delete_range_in(k, start.clone()..end.clone());
+                    }
+                    continue;
+                }
             };
             let _ = match (edit, handle) {
                 (Edit::Put { tag, len, .. }, None) => batch.put(key, value(*tag, *len)),
                 (Edit::Put { tag, len, .. }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
                 (Edit::Delete { .. }, None) => batch.delete(key),
                 (Edit::Delete { .. }, Some(k)) => batch.delete_in(k, key),
+                (Edit::DeleteRange { .. }, _) => &mut batch,
             };
         }
         let options = WriteOptions {
@@ -200,6 +236,9 @@ impl Op {
                     match edit {
                         Edit::Put { key, tag, len } => batch.put(key, value(*tag, *len)),
                         Edit::Delete { key } => batch.delete(key),
+                        Edit::DeleteRange { start, end } => {
+                            batch.delete_range(start.clone()..end.clone())
+                        }
                     };
                 }
                 let options = WriteOptions {
@@ -217,14 +256,7 @@ impl Op {
     pub fn apply(&self, model: &mut Model) {
         if let Op::Write { edits, .. } = self {
             for edit in edits {
-                match edit {
-                    Edit::Put { key, tag, len } => {
-                        model.insert(key.clone(), value(*tag, *len));
-                    }
-                    Edit::Delete { key } => {
-                        model.remove(key);
-                    }
-                }
+                edit.apply(model);
             }
         }
     }
@@ -254,7 +286,8 @@ impl Op {
         )
     }
 
-    /// The one-line text form: `W <o|s|b> P <key> <tag> <len> D <key> ...`, `S`, `F`,
+    /// The one-line text form: `W <o|s|b> P <key> <tag> <len> D <key> R <start> <end>
+    /// ...`, `S`, `F`,
     /// `C`. Keys are printable ASCII without spaces.
     pub fn to_line(&self) -> String {
         match self {
@@ -273,6 +306,12 @@ impl Op {
                         Edit::Delete { key } => {
                             write!(line, " D {}", String::from_utf8_lossy(key))
                         }
+                        Edit::DeleteRange { start, end } => write!(
+                            line,
+                            " R {} {}",
+                            String::from_utf8_lossy(start),
+                            String::from_utf8_lossy(end)
+                        ),
                     };
                 }
                 line
@@ -309,6 +348,10 @@ impl Op {
                     len: words.next()?.parse().ok()?,
                 },
                 "D" => Edit::Delete { key },
+                "R" => Edit::DeleteRange {
+                    start: key,
+                    end: words.next()?.as_bytes().to_vec(),
+                },
                 _ => return None,
             });
         }

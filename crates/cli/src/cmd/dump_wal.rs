@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use quickcache::memtable::{BatchFormat, WriteBatch};
-use quickcache::sstable::ValueKind;
+use quickcache::memtable::{BatchFormat, BatchKind, WriteBatch};
 use quickcache::wal::SegmentId;
 
 use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
@@ -24,13 +23,10 @@ fn segment_of(path: &Path, bytes: &[u8]) -> SegmentId {
         .unwrap_or(SegmentId(0))
 }
 
-/// The batch layout of a segment of format `version`: version 1 has no keyspace ids.
+/// The batch layout of a segment of format `version`: version 1 has no keyspace ids,
+/// version 2 no range deletes.
 fn layout(version: u32) -> BatchFormat {
-    if version == 1 {
-        BatchFormat::V1
-    } else {
-        BatchFormat::CURRENT
-    }
+    BatchFormat::of_wal_version(version)
 }
 
 /// Keyspace ids to names, from the manifest of the database the segment lives in
@@ -78,10 +74,16 @@ fn print_batch(
             None => format!("[keyspace {id}] "),
         };
         match entry.kind {
-            ValueKind::Tombstone => {
+            BatchKind::Delete => {
                 writeln!(out, "    DEL {keyspace}{}", format.show(entry.key))?;
             }
-            _ => writeln!(
+            BatchKind::DeleteRange => writeln!(
+                out,
+                "    DELRANGE {keyspace}{}..{}",
+                format.show(entry.key),
+                format.show(entry.value)
+            )?,
+            BatchKind::Put => writeln!(
                 out,
                 "    PUT {keyspace}{} = {}",
                 format.show(entry.key),

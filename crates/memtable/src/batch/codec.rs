@@ -20,16 +20,17 @@
 //! decoded, never written: [`decode_v1`] turns it into a version-2 encoding.
 //!
 //! `v32` is an unsigned LEB128 varint of at most 5 bytes holding a `u32`, in its
-//! shortest form. `kind` is a [`ValueKind`] byte (0 is reserved). Tombstones carry an
-//! empty value. Entry *i* gets sequence number `base + i`; base 0 means "not yet
+//! shortest form. `kind` is a [`BatchKind`] byte (0 is reserved): 1 put, 2 delete
+//! (an empty value), 15 range delete (from version 3: the key is the range's start,
+//! the value its exclusive end, which must sort after the start). Entry *i* gets sequence number `base + i`; base 0 means "not yet
 //! sequenced".
 //!
 //! Every reader here checks each length against the bytes that remain before slicing,
 //! and names the field it reads in its error.
 
-use quickcache_sstable::{KeyspaceId, SeqNo, ValueKind};
+use quickcache_sstable::{KeyspaceId, SeqNo};
 
-use super::BatchEntry;
+use super::{BatchEntry, BatchKind};
 use crate::error::{Error, Result};
 
 /// Offset of the base sequence number in the header.
@@ -45,19 +46,31 @@ pub(crate) const HEADER_LEN: usize = COUNT_OFFSET + 4;
 pub enum BatchFormat {
     /// Entries without a keyspace: all in the default keyspace. Read, never written.
     V1 = 1,
-    /// Every entry names its keyspace. What this build writes.
+    /// Every entry names its keyspace.
     V2 = 2,
+    /// Version 2's layout plus one entry kind: range deletes
+    /// ([`BatchKind::DeleteRange`]). What this build writes.
+    V3 = 3,
 }
 
 impl BatchFormat {
     /// The layout this build writes.
-    pub const CURRENT: BatchFormat = BatchFormat::V2;
+    pub const CURRENT: BatchFormat = BatchFormat::V3;
+
+    /// The layout of the records of a WAL segment of format version `wal_version`.
+    pub const fn of_wal_version(wal_version: u32) -> BatchFormat {
+        match wal_version {
+            1 => BatchFormat::V1,
+            2 => BatchFormat::V2,
+            _ => BatchFormat::V3,
+        }
+    }
 
     /// The shortest entry: a kind byte and one-byte varints.
     const fn min_entry_len(self) -> usize {
         match self {
             BatchFormat::V1 => 3,
-            BatchFormat::V2 => 4,
+            BatchFormat::V2 | BatchFormat::V3 => 4,
         }
     }
 }
@@ -120,7 +133,7 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<Header> {
     validate_as(bytes, BatchFormat::CURRENT)
 }
 
-fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
+pub(crate) fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
     let mut r = Reader::new(bytes);
     let header = read_header(&mut r, format)?;
     for _ in 0..header.count {
@@ -176,20 +189,25 @@ pub(crate) fn last_seqno(base: SeqNo, count: u32) -> Option<SeqNo> {
 pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<BatchEntry<'a>> {
     let at = r.pos;
     let byte = r.u8("entry kind")?;
-    let kind = ValueKind::from_u8(byte)
+    let kind = BatchKind::from_u8(byte)
+        .filter(|&k| k != BatchKind::DeleteRange || format >= BatchFormat::V3)
         .ok_or_else(|| r.corrupt_at(at, "entry kind", format!("unknown kind {byte}")))?;
     let keyspace = match format {
         BatchFormat::V1 => KeyspaceId::DEFAULT,
-        BatchFormat::V2 => KeyspaceId(r.varint_u32("keyspace")?),
+        BatchFormat::V2 | BatchFormat::V3 => KeyspaceId(r.varint_u32("keyspace")?),
     };
     let key_len = r.varint32("key length")?;
     let key = r.bytes(key_len, "key")?;
     let value_at = r.pos;
     let value_len = r.varint32("value length")?;
     let value = r.bytes(value_len, "value")?;
-    if kind == ValueKind::Tombstone && !value.is_empty() {
+    if kind == BatchKind::Delete && !value.is_empty() {
         let reason = "a tombstone carries a value".into();
         return Err(r.corrupt_at(value_at, "value length", reason));
+    }
+    if kind == BatchKind::DeleteRange && key >= value {
+        let reason = "a range delete's end is not after its start".into();
+        return Err(r.corrupt_at(value_at, "value", reason));
     }
     Ok(BatchEntry {
         kind,
@@ -362,7 +380,7 @@ mod tests {
         let second = read_entry(&mut r, BatchFormat::V2).unwrap();
         assert_eq!(
             (second.keyspace, second.kind),
-            (KeyspaceId(7), ValueKind::Tombstone)
+            (KeyspaceId(7), BatchKind::Delete)
         );
     }
 

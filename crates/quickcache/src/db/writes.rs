@@ -173,7 +173,7 @@ impl Db {
     /// Writes a one-entry batch that `fill` builds in this thread's reusable batch, so
     /// that a single put or delete allocates nothing for its encoding in the steady
     /// state (building a fresh batch cost an allocation and two reallocations).
-    fn write_one(
+    pub(super) fn write_one(
         &self,
         fill: impl FnOnce(&mut MemBatch) -> std::result::Result<(), quickcache_memtable::Error>,
         options: &WriteOptions,

@@ -86,6 +86,15 @@ fn check(fs: &dyn FileSystem, path: &Path, trust: Trust) -> Result<Checked> {
     if p.entry_count == 0 {
         return Err(refused(path, "the table holds no entries"));
     }
+    // A range tombstone would need the global sequence number applied to its own
+    // sequence numbers, which ingested tables do not get: refuse rather than let it
+    // delete, or fail to delete, the wrong versions.
+    if !table.range_tombstones().is_empty() {
+        return Err(refused(
+            path,
+            "the table holds range tombstones; ingest takes puts and deletes only",
+        ));
+    }
     if p.largest_seqno != SeqNo::ZERO {
         let reason = format!(
             "entries carry sequence numbers (up to {}); write it with TableBuilder::add_plain, or with sequence number 0",

@@ -5,8 +5,9 @@
 use std::ops::Bound;
 
 use quickcache_compaction::MergingCursor;
-use quickcache_sstable::{Cursor, KeyRef, SeqNo, ValueKind};
+use quickcache_sstable::{Cursor, FragmentedRangeTombstones, KeyRef, SeqNo, ValueKind};
 
+use super::ranges::deleted;
 use super::source::Source;
 use super::{View, current_value};
 use crate::Value;
@@ -31,6 +32,9 @@ pub(super) struct Ends {
     /// Where the back starts instead of `upper`, after [`crate::Iter::seek_for_prev`]
     /// (only if it is below `upper`).
     pub(super) back_target: Option<Vec<u8>>,
+    /// The range tombstones the iterator applies, gathered when its first cursor
+    /// opens (see `ranges.rs`).
+    pub(super) ranges: Option<FragmentedRangeTombstones>,
 }
 
 fn above_upper(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
@@ -50,6 +54,22 @@ fn below_lower(lower: &Bound<Vec<u8>>, key: &[u8]) -> bool {
 }
 
 impl Ends {
+    /// Gathers the range tombstones of `view`, unless done before.
+    pub(super) fn load_ranges(&mut self, view: &View) -> crate::Result<()> {
+        if self.ranges.is_none() {
+            self.ranges = Some(view.range_tombstones(&self.lower, &self.upper)?);
+        }
+        Ok(())
+    }
+
+    /// Whether the newest visible version of `user_key`, at `seqno`, is deleted by a
+    /// range tombstone.
+    fn range_deleted(&self, user_key: &[u8], seqno: SeqNo, snapshot: SeqNo) -> bool {
+        self.ranges
+            .as_ref()
+            .is_some_and(|r| deleted(r, user_key, seqno, snapshot))
+    }
+
     pub(super) fn open_front(
         &self,
         view: &View,
@@ -116,7 +136,9 @@ impl Ends {
             let last = self.front_last.get_or_insert_with(Vec::new);
             last.clear();
             last.extend_from_slice(user);
-            if key.kind == ValueKind::Tombstone {
+            if key.kind == ValueKind::Tombstone
+                || self.range_deleted(key.user_key, key.seqno, snapshot)
+            {
                 cursor.next()?;
                 continue;
             }
@@ -142,23 +164,30 @@ impl Ends {
             }
             // The key being decided, in a buffer reused from key to key: the cursor
             // moves off it below.
-            let last = self.back_last.get_or_insert_with(Vec::new);
+            let mut last = self.back_last.take().unwrap_or_default();
             last.clear();
             last.extend_from_slice(user);
             // Backward, a user key's versions come oldest first: the last one at or
             // below the snapshot is the newest visible (older visible versions are
             // taken and replaced; a key rarely has more than one).
             let mut found: Option<Value> = None;
+            let mut newest = SeqNo::ZERO;
             while let Some(key) = cursor.key() {
                 if key.user_key != last.as_slice() {
                     break;
                 }
                 if key.seqno <= snapshot {
                     found = (key.kind == ValueKind::Value).then(|| current_value(cursor));
+                    newest = key.seqno;
                 }
                 cursor.prev()?;
             }
-            if found.is_some() && !above_upper(&self.upper, last) {
+            if found.is_some() && self.range_deleted(&last, newest, snapshot) {
+                found = None;
+            }
+            let hit = found.is_some() && !above_upper(&self.upper, &last);
+            self.back_last = Some(last);
+            if hit {
                 self.back_value = found;
                 return Ok(true);
             }

@@ -276,9 +276,14 @@ impl Inner {
     pub(crate) fn flush_keyspace_one(&self, ks: &KsState, job: &Arc<Frozen>) {
         let snapshots = self.snapshots.list();
         let mut cursor = job.mem.cursor();
-        let flushed = self
-            .set
-            .flush_keyspace(ks.id, &mut cursor, job.log_number, &snapshots);
+        let ranges = job.mem.range_tombstones();
+        let flushed = self.set.flush_with_range_tombstones(
+            ks.id,
+            &mut cursor,
+            &ranges,
+            job.log_number,
+            &snapshots,
+        );
         match flushed {
             Ok(_) | Err(quickcache_compaction::Error::NoSuchKeyspace { .. }) => {}
             Err(source) => {

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
-use quickcache_memtable::WriteBatch;
+use quickcache_memtable::{BatchKind, WriteBatch};
 use quickcache_sstable::KeyspaceId;
 
 use crate::error::Error;
@@ -118,6 +118,11 @@ pub(crate) struct State {
     log: VecDeque<(u64, KeyspaceId, Vec<u8>)>,
     /// The last recorded write of each key.
     index: HashMap<KeyspaceId, BTreeMap<Vec<u8>, u64>>,
+    /// Recorded range deletes `[start, end)`, in sequence-number order: a range
+    /// delete writes every key of its range. Each also has its start in `log`, whose
+    /// trimming decides when it goes (see [`State::trim`]). Rare, so searched
+    /// linearly.
+    ranges: VecDeque<(u64, KeyspaceId, Vec<u8>, Vec<u8>)>,
     bytes: usize,
 }
 
@@ -198,8 +203,20 @@ impl Guard<'_> {
             if let Some(conflict) = written(keyspace, key) {
                 return Err(conflict);
             }
+            if let Some(conflict) = state.range_deleted(
+                tx.start,
+                keyspace,
+                Bound::Included(key),
+                Bound::Included(key),
+            ) {
+                return Err(conflict);
+            }
         }
         for range in tx.ranges {
+            let (lo, hi) = (as_slice(&range.lower), as_slice(&range.upper));
+            if let Some(conflict) = state.range_deleted(tx.start, range.keyspace, lo, hi) {
+                return Err(conflict);
+            }
             let Some(keys) = state.index.get(&range.keyspace) else {
                 continue;
             };
@@ -232,6 +249,11 @@ impl Guard<'_> {
         for entry in batch.iter() {
             let key = entry.key.to_vec();
             state.bytes += 2 * key.len() + ENTRY_OVERHEAD;
+            if entry.kind == BatchKind::DeleteRange {
+                state.bytes += 2 * entry.value.len();
+                let range = (seqno, entry.keyspace, key.clone(), entry.value.to_vec());
+                state.ranges.push_back(range);
+            }
             let slot = state.index.entry(entry.keyspace).or_default();
             match slot.get_mut(entry.key) {
                 Some(last) => *last = seqno,
@@ -276,10 +298,47 @@ impl State {
                 keys.remove(&key);
             }
         }
+        // A range's start went with the log: the range is below `forgotten` too.
+        while self.ranges.front().is_some_and(|r| r.0 <= self.forgotten) {
+            self.ranges.pop_front();
+        }
         if self.log.is_empty() {
             self.index.clear();
+            self.ranges.clear();
             self.bytes = 0;
         }
+    }
+
+    /// A conflict if a range delete recorded after `start` in `keyspace` meets the
+    /// keys from `lo` to `hi`.
+    fn range_deleted(
+        &self,
+        start: u64,
+        keyspace: KeyspaceId,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+    ) -> Option<Conflict> {
+        let meets = |from: &[u8], to: &[u8]| {
+            let below_end = match lo {
+                Bound::Included(l) | Bound::Excluded(l) => l < to,
+                Bound::Unbounded => true,
+            };
+            let above_start = match hi {
+                Bound::Included(h) => h >= from,
+                Bound::Excluded(h) => h > from,
+                Bound::Unbounded => true,
+            };
+            below_end && above_start
+        };
+        let hit = self.ranges.iter().rev().take_while(|r| r.0 > start);
+        let found = hit
+            .filter(|r| r.1 == keyspace)
+            .find(|r| meets(&r.2, &r.3))?;
+        Some(Conflict::Key {
+            keyspace,
+            key: found.2.clone(),
+            seqno: found.0,
+        })
     }
 }
 

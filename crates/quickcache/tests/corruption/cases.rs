@@ -275,6 +275,18 @@ pub(crate) fn cases(base: &Base) -> Vec<Case> {
             region("the filter block", off, len, false);
         }
         region("the index block", l.index.0, l.index.1, true);
+        // The range-deletion block lies between the index and the properties blocks.
+        let index_end = l.index.0 + l.index.1 + 9;
+        if l.properties.0 > index_end {
+            region(
+                "the range deletion block",
+                index_end,
+                l.properties.0 - index_end - 9,
+                true,
+            );
+        } else {
+            assert!(what != "L0", "the L0 table has no range deletion block");
+        }
         region("the properties block", l.properties.0, l.properties.1, true);
         region("the footer", l.len - 72, 72, true);
         add(

@@ -3,9 +3,10 @@
 //! The table format (specified in `docs/format/sstable.md`):
 //!
 //! ```text
-//! +--------------+-----+------------------+--------------+-------------+------------------+-----------+
-//! | data block 0 | ... | data block n - 1 | filter block | index block | properties block | footer    |
-//! +--------------+-----+------------------+--------------+-------------+------------------+-----------+
+//! +--------------+-----+------------------+--------------+-------------+-----------------+------------------+--------+
+//! | data block 0 | ... | data block n - 1 | filter block | index block | range-del block | properties block | footer |
+//! +--------------+-----+------------------+--------------+-------------+-----------------+------------------+--------+
+//!                                          (optional)                   (optional, v3+)
 //!  each block = contents | compression u8 | checksum u64 LE                       footer: 72 bytes
 //!  compression: 1 = none, 2 = lz4, 3 = zstd (data blocks only; metadata blocks are 1)
 //!  compressed contents = raw length varint32 | lz4 block or zstd frame of the raw contents
@@ -18,6 +19,10 @@
 //! index entry value = data block offset varint64 | size varint64
 //!
 //! filter block contents:  | 64-byte lines ... | line count u32 | probe count u8 | kind u8 = 1 |
+//! range-del contents:    fragment count u32, then per fragment:
+//!                         start len varint32 | start | end len varint32 | end |
+//!                         stack len varint32 | seqno u64 LE x stack len (descending)
+//!                         (no footer handle: it is the gap between index and properties)
 //! properties contents:    version u32, 7 x u64 counters and seqnos, 2 x (u32 len, key)
 //! footer:  index, filter, properties handles (offset u64, size u64 each) | version u32 |
 //!          reserved u32 | checksum u64 (seed = footer offset) | magic 89 'QCSST' CR LF
@@ -43,7 +48,11 @@ use crate::error::{
 use crate::footer::{FORMAT_VERSION, Footer};
 use crate::handle::{BlockHandle, append_trailer};
 use crate::index::separator;
-use crate::{Compression, KeyRef, Properties, Result, SeqNo, TRAILER_LEN, ValueKind};
+use crate::range_del::block as range_del_block;
+use crate::{
+    Compression, FragmentedRangeTombstones, InternalKey, KeyRef, Properties, RangeTombstone,
+    Result, SeqNo, TRAILER_LEN, ValueKind,
+};
 
 /// Bytes gathered before they are appended to the file.
 const WRITE_CHUNK: usize = 256 * 1024;
@@ -107,8 +116,44 @@ impl TableOptions {
 pub struct TableMeta {
     /// The table's size in bytes (to be checked on open by whoever records it).
     pub file_size: u64,
-    /// Counts, key range and sequence-number range.
+    /// Counts, key range and sequence-number range of the entries (range tombstones
+    /// not included).
     pub properties: Properties,
+    /// The range tombstones written to the range-deletion block, fragmented.
+    pub range_tombstones: FragmentedRangeTombstones,
+}
+
+impl TableMeta {
+    /// The smallest internal key the table covers: its smallest entry, or the start
+    /// of its first range tombstone (as `(start, SeqNo::MAX)`, before every entry of
+    /// that user key) if that is smaller. `None` for an empty table.
+    pub fn smallest(&self) -> Option<InternalKey> {
+        let point = self.properties.smallest_key.clone();
+        let range = (self.range_tombstones.bounds())
+            .map(|(start, _)| InternalKey::new(start, SeqNo::MAX, ValueKind::Tombstone));
+        [point, range].into_iter().flatten().min()
+    }
+
+    /// The largest internal key the table covers: its largest entry, or the end of
+    /// its last range tombstone (as `(end, SeqNo::MAX)`: the end is exclusive, and this
+    /// sorts before every entry of that user key) if that is larger.
+    pub fn largest(&self) -> Option<InternalKey> {
+        let point = self.properties.largest_key.clone();
+        let range = (self.range_tombstones.bounds())
+            .map(|(_, end)| InternalKey::new(end, SeqNo::MAX, ValueKind::Tombstone));
+        [point, range].into_iter().flatten().max()
+    }
+
+    /// The smallest and largest sequence numbers of entries and range tombstones.
+    pub fn seqno_range(&self) -> Option<(SeqNo, SeqNo)> {
+        let p = &self.properties;
+        let point = (p.entry_count > 0).then_some((p.smallest_seqno, p.largest_seqno));
+        let range = self.range_tombstones.seqno_range();
+        match (point, range) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (one, other) => one.or(other),
+        }
+    }
 }
 
 /// Writes one table. Entries must be added in strictly increasing internal-key order.
@@ -132,6 +177,8 @@ pub struct TableBuilder {
     separator: Vec<u8>,
     /// A finished data block still waiting for its index entry.
     pending: Option<BlockHandle>,
+    /// Range tombstones added so far, fragmented at `finish`.
+    range_dels: Vec<RangeTombstone>,
     props: Properties,
     poisoned: bool,
 }
@@ -167,6 +214,7 @@ impl TableBuilder {
             scratch: Vec::new(),
             separator: Vec::new(),
             pending: None,
+            range_dels: Vec::new(),
             props: Properties {
                 format_version: FORMAT_VERSION,
                 ..Properties::default()
@@ -204,6 +252,26 @@ impl TableBuilder {
     /// is stored with sequence number 0 as a value. Keys must strictly increase.
     pub fn add_plain(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.add(KeyRef::new(key, SeqNo::ZERO, ValueKind::Value), value)
+    }
+
+    /// Adds a range tombstone `[start, end) @ seqno` to the table's range-deletion
+    /// block; any order, overlaps allowed (they are fragmented when the table is
+    /// finished). An empty range (`start >= end`) is ignored.
+    pub fn add_range_tombstone(&mut self, tombstone: RangeTombstone) -> Result<()> {
+        if self.poisoned {
+            return PoisonedSnafu { file: &self.path }.fail();
+        }
+        for key in [&tombstone.start, &tombstone.end] {
+            if key.len() > u32::MAX as usize {
+                return EntryTooLargeSnafu {
+                    what: "range tombstone key",
+                    len: key.len(),
+                }
+                .fail();
+            }
+        }
+        self.range_dels.push(tombstone);
+        Ok(())
     }
 
     /// Number of entries added so far.
@@ -345,6 +413,13 @@ impl TableBuilder {
         let start = self.out.len();
         self.out.extend_from_slice(self.index.finish());
         let index = seal(&mut self.out, start, self.flushed, Compression::None);
+        let range_tombstones = FragmentedRangeTombstones::new(std::mem::take(&mut self.range_dels));
+        if !range_tombstones.is_empty() {
+            // Located by the gap it leaves between index and properties: no handle.
+            let start = self.out.len();
+            range_del_block::encode(&range_tombstones, &mut self.out);
+            seal(&mut self.out, start, self.flushed, Compression::None);
+        }
         self.props.smallest_key = KeyRef::decode(&self.first_key).map(|k| k.to_owned());
         self.props.largest_key = KeyRef::decode(&self.last_key).map(|k| k.to_owned());
         let start = self.out.len();
@@ -363,6 +438,7 @@ impl TableBuilder {
         Ok(TableMeta {
             file_size: self.flushed,
             properties: self.props,
+            range_tombstones,
         })
     }
 

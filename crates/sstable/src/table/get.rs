@@ -50,7 +50,27 @@ pub(crate) struct Start<'a> {
 impl Table {
     /// The newest entry of `user_key` with a sequence number `<= snapshot`, tombstones
     /// included; `None` if the table has no such entry.
+    ///
+    /// The table's range tombstones count as entries: if the newest one covering
+    /// `user_key` that `snapshot` sees is newer than the stored entry (or there is no
+    /// stored entry), the answer is a tombstone at its sequence number, so that a
+    /// reader stops here as it would at a point tombstone.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
+        let covered = self.inner.range_dels.max_covering(user_key, snapshot);
+        let point = self.get_point(user_key, snapshot)?;
+        Ok(match (point, covered) {
+            (Some(entry), Some(range)) if entry.seqno > range => Some(entry),
+            (_, Some(range)) => Some(Entry {
+                seqno: range,
+                kind: crate::ValueKind::Tombstone,
+                value: ValueRef::empty(),
+            }),
+            (point, None) => point,
+        })
+    }
+
+    /// [`Table::get`] among the stored entries only, range tombstones ignored.
+    fn get_point(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
         let inner = &*self.inner;
         // An ingested table's entries all read as written at its global seqno.
         let (snapshot, global) = match self.global_seqno {

@@ -144,7 +144,11 @@ impl Run {
     ) -> Result<()> {
         // An intact footer still says where the data blocks end.
         let footer = super::read_footer(map, &self.file).ok();
-        let data_end = footer.and_then(|(f, at)| super::check_layout(&f, at, &self.file).ok());
+        let data_end = footer.and_then(|(f, at)| {
+            super::check_layout(&f, at, &self.file)
+                .ok()
+                .map(|(end, _)| end)
+        });
         let limit = data_end.unwrap_or(map.len() as u64);
         let mut at = 0;
         let mut i = 0;
