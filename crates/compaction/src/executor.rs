@@ -8,6 +8,7 @@ use quickcache_sstable::{Cursor, KeyRef, SeqNo};
 use snafu::ResultExt;
 
 use crate::error::{InputSnafu, StoppedSnafu};
+use crate::filter::{Rewriter, SharedFilter};
 use crate::output::Outputs;
 use crate::version::BoxCursor;
 use crate::{
@@ -64,7 +65,15 @@ impl VersionSet {
             options.table_options(plan.output_level),
             &self.stats.compaction_write_bytes,
         );
-        let written = merge_into(&options, plan, snapshots, stop, &mut outputs)
+        let (filter, name) = self.filter_of(plan.keyspace);
+        let rewriter = Rewriter::new(
+            self.options.hooks.clock.now(),
+            filter.as_ref().map(SharedFilter::get),
+            &name,
+            plan.output_level.index(),
+            snapshots,
+        );
+        let written = merge_into(&options, plan, snapshots, stop, rewriter, &mut outputs)
             .and_then(|()| outputs.finish());
         let tables = match written {
             Ok(tables) => tables,
@@ -132,6 +141,7 @@ fn merge_into(
     plan: &CompactionPlan,
     snapshots: &[SeqNo],
     stop: &AtomicBool,
+    mut rewriter: Rewriter<'_>,
     outputs: &mut Outputs<'_>,
 ) -> Result<()> {
     let mut input = input_cursor(plan);
@@ -155,6 +165,10 @@ fn merge_into(
             last_user.clear();
             last_user.extend_from_slice(key.user_key);
         }
+        // Expiry and the filter first: they may turn the entry into a tombstone at
+        // its own sequence number, which retention then treats as any other.
+        let (kind, value) = rewriter.rewrite(key, value, new_user_key)?;
+        let key = KeyRef { kind, ..key };
         if keep(&mut retention, key, plan) {
             outputs.add(key, value)?;
         }

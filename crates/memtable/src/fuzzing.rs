@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use quickcache_sstable::{Cursor, KeyspaceId, SeqNo, ValueKind};
+use quickcache_sstable::{Cursor, KeyspaceId, SeqNo, ValueKind, encode_expiring, split_expiring};
 
 use crate::{BatchFormat, Lookup, Memtable, WriteBatch};
 
@@ -76,6 +76,10 @@ fn rebuild(batch: &WriteBatch) -> Result<WriteBatch, Bug> {
         match entry.kind {
             ValueKind::Value => out.put_in(entry.keyspace, entry.key, entry.value),
             ValueKind::Tombstone => out.delete_in(entry.keyspace, entry.key),
+            ValueKind::ExpiringValue => match split_expiring(entry.value) {
+                Some((at, value)) => out.put_expiring_in(entry.keyspace, entry.key, value, at),
+                None => return Err("a decoded expiring entry has no expiry".into()),
+            },
         }
         .map_err(|e| format!("rebuild rejected a decoded entry: {e}"))?;
     }
@@ -114,6 +118,11 @@ fn check_applied(batch: &WriteBatch) -> Result<(), Bug> {
             .ok_or_else(|| format!("no memtable for {}", entry.keyspace))?;
         let found = match memtable.get(entry.key, seqno) {
             Some(Lookup::Value(v)) => Some((ValueKind::Value, v.value().to_vec(), v.seqno())),
+            Some(Lookup::Expiring { value, expires_at }) => {
+                let mut stored = Vec::new();
+                encode_expiring(expires_at, value.value(), &mut stored);
+                Some((ValueKind::ExpiringValue, stored, value.seqno()))
+            }
             Some(Lookup::Deleted(s)) => Some((ValueKind::Tombstone, Vec::new(), s)),
             None => None,
         };

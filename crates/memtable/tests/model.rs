@@ -64,6 +64,7 @@ fn model_get(model: &Model, key: &[u8], snapshot: SeqNo) -> Option<Result<Vec<u8
     (k.user_key == key).then(|| match k.kind {
         ValueKind::Value => Ok(v.clone()),
         ValueKind::Tombstone => Err(k.seqno),
+        ValueKind::ExpiringValue => panic!("this test writes no expiring values"),
     })
 }
 
@@ -71,6 +72,7 @@ fn memtable_get(m: &Memtable, key: &[u8], snapshot: SeqNo) -> Option<Result<Vec<
     m.get(key, snapshot).map(|l| match l {
         Lookup::Value(v) => Ok(v.value().to_vec()),
         Lookup::Deleted(s) => Err(s),
+        Lookup::Expiring { .. } => panic!("this test writes no expiring values"),
     })
 }
 

@@ -11,6 +11,8 @@ mod close;
 mod maintenance;
 mod writes;
 
+pub(crate) use writes::refuse_ttl;
+
 use crate::KeyRange;
 use crate::error::Result;
 use crate::inner::Inner;

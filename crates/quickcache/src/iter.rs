@@ -20,7 +20,7 @@ mod seek;
 mod source;
 
 use quickcache_compaction::{LEVELS, MergingCursor, Version};
-use quickcache_sstable::{Cursor, SeqNo};
+use quickcache_sstable::{Cursor, EXPIRY_LEN, KeyRef, SeqNo, Timestamp, ValueKind, split_expiring};
 use snafu::IntoError;
 
 use crate::error::{Error, Result, TableSnafu};
@@ -35,6 +35,8 @@ pub(crate) struct View {
     pub(crate) memtables: Arc<SuperVersion>,
     pub(crate) version: Arc<Version>,
     pub(crate) snapshot: SeqNo,
+    /// The time expiring entries are judged at: the iterator's creation.
+    pub(crate) now: Timestamp,
     pub(crate) dir: PathBuf,
 }
 
@@ -124,19 +126,47 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
 const FOUND_NOTHING: &str = "a step found an entry, but the iterator stands on none";
 
 /// The value the merge stands on, as the user gets it: a view into a table's mapping,
-/// or a copy of a memtable's bytes.
-fn current_value(cursor: &MergingCursor<Source>) -> Value {
+/// or a copy of a memtable's bytes; from `offset` on (past an expiry, see
+/// [`live_offset`]).
+fn current_value(cursor: &MergingCursor<Source>, offset: usize) -> Value {
     let child = cursor
         .current_child()
         .and_then(|i| cursor.children().get(i));
-    match child.and_then(Source::value_ref) {
+    match child
+        .and_then(Source::value_ref)
+        .and_then(|v| v.suffix(offset))
+    {
         Some(mapped) => Value::mapped(mapped),
         None => {
             // Called only while the merge stands on an entry, so it has a value.
             let value = cursor.value();
             debug_assert!(value.is_some(), "the merge's value asked while invalid");
-            Value::owned(value.unwrap_or_default().to_vec())
+            let value = value.unwrap_or_default();
+            Value::owned(value.get(offset..).unwrap_or_default().to_vec())
         }
+    }
+}
+
+/// Where the user's value starts in the stored value of an entry of `kind`, if the
+/// entry reads as a value at `now`: `None` for a tombstone and an expired value.
+/// An expiring value too short to hold its expiry is corruption (batches and tables
+/// are checked when written, so only damage gets one here).
+pub(crate) fn live_offset(
+    key: KeyRef<'_>,
+    stored: &[u8],
+    now: Timestamp,
+) -> quickcache_sstable::Result<Option<usize>> {
+    match key.kind {
+        ValueKind::Value => Ok(Some(0)),
+        ValueKind::Tombstone => Ok(None),
+        ValueKind::ExpiringValue => match split_expiring(stored) {
+            Some((expires_at, _)) => Ok((now < expires_at).then_some(EXPIRY_LEN)),
+            None => Err(quickcache_sstable::Error::Corruption {
+                file: PathBuf::new(),
+                offset: 0,
+                reason: format!("{key:?}: an expiring value without its 8-byte expiry"),
+            }),
+        },
     }
 }
 
@@ -152,6 +182,7 @@ impl Iter {
                 front_last: None,
                 back_last: None,
                 front_pending: false,
+                front_offset: 0,
                 back_value: None,
                 front_target: None,
                 back_target: None,
@@ -180,6 +211,7 @@ impl Iter {
                 front_last: None,
                 back_last: None,
                 front_pending: false,
+                front_offset: 0,
                 back_value: None,
                 front_target: None,
                 back_target: None,
@@ -200,7 +232,7 @@ impl Iter {
             Some(c) => c,
             slot => slot.insert(self.ends.open_front(view).map_err(|e| view.error(e))?),
         };
-        (self.ends.scan_front(cursor, view.snapshot)).map_err(|e| view.error(e))
+        (self.ends.scan_front(cursor, view.snapshot, view.now)).map_err(|e| view.error(e))
     }
 
     /// Moves the back to the previous visible entry; `true` iff there is one, then in
@@ -213,13 +245,14 @@ impl Iter {
             Some(c) => c,
             slot => slot.insert(self.ends.open_back(view).map_err(|e| view.error(e))?),
         };
-        (self.ends.scan_back(cursor, view.snapshot)).map_err(|e| view.error(e))
+        (self.ends.scan_back(cursor, view.snapshot, view.now)).map_err(|e| view.error(e))
     }
 
     /// The entry the front stands on, borrowed.
     fn front_entry(&self) -> Option<(&[u8], &[u8])> {
         let cursor = self.front.as_ref()?;
-        Some((cursor.key()?.user_key, cursor.value()?))
+        let value = cursor.value()?.get(self.ends.front_offset..)?;
+        Some((cursor.key()?.user_key, value))
     }
 
     /// The entry the back last yielded, borrowed.
@@ -307,8 +340,9 @@ impl Iterator for Iter {
         match self.step_front() {
             Ok(true) => {
                 let cursor = self.front.as_ref();
-                let entry =
-                    cursor.and_then(|c| Some((c.key()?.user_key.to_vec(), current_value(c))));
+                let offset = self.ends.front_offset;
+                let entry = cursor
+                    .and_then(|c| Some((c.key()?.user_key.to_vec(), current_value(c, offset))));
                 debug_assert!(entry.is_some(), "{FOUND_NOTHING}");
                 entry.map(Ok)
             }

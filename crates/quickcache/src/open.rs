@@ -337,14 +337,14 @@ impl ReplayedKeyspace {
 }
 
 /// The write batch a WAL record holds, in the layout of its segment's format version:
-/// version 1 segments hold batches without keyspace ids (all in the default keyspace).
+/// version 1 segments hold batches without keyspace ids (all in the default keyspace),
+/// version 2 ones batches without expiring values.
 pub(crate) fn decode_record(
     record: &quickcache_wal::Record,
 ) -> std::result::Result<WriteBatch, quickcache_memtable::Error> {
-    let format = match record.format {
-        1 => BatchFormat::V1,
-        _ => BatchFormat::CURRENT,
-    };
+    // The WAL reader refuses segment versions it does not know, so the fallback is
+    // never taken.
+    let format = BatchFormat::of_wal_version(record.format).unwrap_or(BatchFormat::CURRENT);
     WriteBatch::decode_format(&record.payload, format)
 }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use quickcache::fs::RealFs;
-use quickcache::sstable::Table;
+use quickcache::sstable::{FORMAT_VERSION, Table};
 use quickcache::{Compression, Db, Options};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v1");
@@ -203,8 +203,8 @@ fn table_formats(dir: &Path) -> Vec<(u32, Vec<Compression>)> {
 
 /// The fixture's tables are of table format version 1, written before compression
 /// existed (every block uncompressed). An engine that compresses every level reads
-/// them beside its own compressed version 2 tables, and its compaction rewrites them
-/// as compressed version 2 tables that read the same.
+/// them beside its own compressed tables of the current version, and its compaction
+/// rewrites them as such tables, which read the same.
 #[test]
 fn uncompressed_version_1_tables_read_beside_compressed_ones() {
     let fixture = table_formats(Path::new(FIXTURE));
@@ -220,7 +220,7 @@ fn uncompressed_version_1_tables_read_beside_compressed_ones() {
     };
     let db = Db::open_with(&path, zstd.clone()).unwrap();
     check_contents(&db);
-    // A zstd version 2 table in L0, over the two version 1 tables.
+    // A zstd table of the current version in L0, over the two version 1 tables.
     let extra: Vec<String> = (0..200)
         .map(|i| format!("{{\"extra\":{i},\"pad\":\"{}\"}}", "p".repeat(60)))
         .collect();
@@ -237,19 +237,19 @@ fn uncompressed_version_1_tables_read_beside_compressed_ones() {
     assert!(
         mixed
             .iter()
-            .any(|(v, b)| *v == 2 && b.contains(&Compression::Zstd))
+            .any(|(v, b)| *v == FORMAT_VERSION && b.contains(&Compression::Zstd))
     );
     check_extra(&db, &extra);
     check_contents(&db);
     db.compact_range(..).unwrap();
     db.close().unwrap();
-    // Every table is now a compressed version 2 table, and the data reads the same.
+    // Every table is now a compressed table of the current version, reading the same.
     let rewritten = table_formats(&path);
     assert!(!rewritten.is_empty());
     assert!(
         rewritten
             .iter()
-            .all(|(v, b)| *v == 2 && b.contains(&Compression::Zstd)),
+            .all(|(v, b)| *v == FORMAT_VERSION && b.contains(&Compression::Zstd)),
         "{rewritten:?}"
     );
     let db = Db::open_with(&path, options()).unwrap();

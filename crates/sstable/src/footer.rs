@@ -18,8 +18,9 @@ use crate::handle::BlockHandle;
 use crate::wire::{self, WireError, WireResult};
 
 /// The table format version this crate writes. Version 2 added compressed data blocks
-/// (trailer types 2 = lz4 and 3 = zstd); nothing else changed.
-pub const FORMAT_VERSION: u32 = 2;
+/// (trailer types 2 = lz4 and 3 = zstd); version 3 added entries of kind 4, values
+/// carrying an expiry time ([`crate::ValueKind::ExpiringValue`]); nothing else changed.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The oldest table format version this crate still reads: version 1 tables (every
 /// block uncompressed) read as they always did.

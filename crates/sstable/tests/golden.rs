@@ -11,14 +11,38 @@ use std::path::Path;
 
 use common::*;
 use quickcache_fs::{FileSystem, Mapping, RealFs, SimFs};
-use quickcache_sstable::conformance::check_cursor;
-use quickcache_sstable::{Compression, FORMAT_VERSION, Table, TableOptions};
+use quickcache_sstable::conformance::{Model, check_cursor};
+use quickcache_sstable::{
+    Compression, FORMAT_VERSION, InternalKey, Table, TableOptions, Timestamp, ValueKind,
+    encode_expiring,
+};
 
 /// Version 1, written before compression existed (every block uncompressed): kept
 /// to prove that such tables still read.
 const FIXTURE_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v1.sst");
-/// Version 2, data blocks compressed with lz4 where that saves an eighth.
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v2.sst");
+/// Version 2, data blocks compressed with lz4 where that saves an eighth, written
+/// before expiring values existed: kept to prove that such tables still read.
+const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v2.sst");
+/// Version 3: as version 2, and some entries are expiring values (kind 4).
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v3.sst");
+
+/// The sample model with every seventh plain value turned into an expiring one,
+/// expiring at its sequence number in seconds.
+fn expiring_model(keys: usize) -> Model {
+    let mut model = Model::new();
+    for (i, (key, value)) in sample_model(keys).into_iter().enumerate() {
+        if key.kind != ValueKind::Value || i % 7 != 3 {
+            model.insert(key, value);
+            continue;
+        }
+        let mut stored = Vec::new();
+        let at = Timestamp::from_millis(key.seqno.get() * 1000);
+        encode_expiring(at, &value, &mut stored);
+        let key = InternalKey::new(key.user_key, key.seqno, ValueKind::ExpiringValue);
+        model.insert(key, stored);
+    }
+    model
+}
 
 fn options() -> TableOptions {
     TableOptions {
@@ -35,7 +59,7 @@ fn rebuild() -> Vec<u8> {
     build(
         &fs,
         Path::new("/g/golden.sst"),
-        &sample_model(60),
+        &expiring_model(60),
         options(),
     );
     fs.read_file(Path::new("/g/golden.sst")).unwrap()
@@ -49,7 +73,7 @@ fn rebuilding_gives_the_committed_bytes() {
     }
     let committed = std::fs::read(FIXTURE).unwrap();
     assert_eq!(
-        FORMAT_VERSION, 2,
+        FORMAT_VERSION, 3,
         "a new format version needs a new fixture file"
     );
     assert!(
@@ -62,10 +86,12 @@ fn rebuilding_gives_the_committed_bytes() {
 
 #[test]
 fn the_committed_table_reads_back() {
-    let model = sample_model(60);
+    let model = expiring_model(60);
+    let expiring = model.keys().filter(|k| k.kind == ValueKind::ExpiringValue);
+    assert!(expiring.count() > 5, "the fixture holds expiring values");
     let table = Table::open(&RealFs::new(), Path::new(FIXTURE)).unwrap();
     table.verify().unwrap();
-    assert_eq!(table.properties().format_version, 2);
+    assert_eq!(table.properties().format_version, 3);
     assert_eq!(table.properties().entry_count, model.len() as u64);
     assert!(table.properties().data_block_count > 3);
     check_gets(&table, &model);
@@ -76,6 +102,17 @@ fn the_committed_table_reads_back() {
         "compressed blocks: {} bytes, {v1} uncompressed",
         table.file_size()
     );
+}
+
+#[test]
+fn the_version_2_table_still_reads() {
+    let model = sample_model(60);
+    let table = Table::open(&RealFs::new(), Path::new(FIXTURE_V2)).unwrap();
+    table.verify().unwrap();
+    assert_eq!(table.properties().format_version, 2);
+    assert_eq!(table.properties().entry_count, model.len() as u64);
+    check_gets(&table, &model);
+    check_cursor(&mut table.cursor(), &model);
 }
 
 #[test]

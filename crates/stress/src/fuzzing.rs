@@ -174,6 +174,7 @@ impl Run {
         }
         let options = WriteOptions {
             durability: Some(durability),
+            ..WriteOptions::default()
         };
         db.write_with(batch, &options)
             .map_err(|e| format!("write: {e}"))?;

@@ -184,6 +184,7 @@ impl Op {
         }
         let options = WriteOptions {
             durability: Some(*durability),
+            ..WriteOptions::default()
         };
         db.write_with(batch, &options)
     }
@@ -204,6 +205,7 @@ impl Op {
                 }
                 let options = WriteOptions {
                     durability: Some(*durability),
+                    ..WriteOptions::default()
                 };
                 db.write_with(batch, &options)
             }

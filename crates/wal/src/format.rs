@@ -30,8 +30,9 @@ use crate::{Error, SegmentId};
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QCWALSEG";
 /// The format version this build writes. Bumped by any change to the segment header,
 /// the record frame, or the layout of the payloads its user logs (version 2: write
-/// batches carry keyspace ids; `docs/format/wal.md`, "Versioning").
-pub const FORMAT_VERSION: u32 = 2;
+/// batches carry keyspace ids; version 3: write batches may hold expiring values;
+/// `docs/format/wal.md`, "Versioning").
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build reads. Segments of versions from this one to
 /// [`FORMAT_VERSION`] are read; [`crate::Record::format`] says which one each record
 /// came from.

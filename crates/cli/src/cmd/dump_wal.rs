@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use quickcache::memtable::{BatchFormat, WriteBatch};
-use quickcache::sstable::ValueKind;
+use quickcache::sstable::{ValueKind, split_expiring};
 use quickcache::wal::SegmentId;
 
 use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
@@ -24,13 +24,10 @@ fn segment_of(path: &Path, bytes: &[u8]) -> SegmentId {
         .unwrap_or(SegmentId(0))
 }
 
-/// The batch layout of a segment of format `version`: version 1 has no keyspace ids.
+/// The batch layout of a segment of format `version`: version 1 has no keyspace ids,
+/// version 2 no expiring values.
 fn layout(version: u32) -> BatchFormat {
-    if version == 1 {
-        BatchFormat::V1
-    } else {
-        BatchFormat::CURRENT
-    }
+    BatchFormat::of_wal_version(version).unwrap_or(BatchFormat::CURRENT)
 }
 
 /// Keyspace ids to names, from the manifest of the database the segment lives in
@@ -80,6 +77,16 @@ fn print_batch(
         match entry.kind {
             ValueKind::Tombstone => {
                 writeln!(out, "    DEL {keyspace}{}", format.show(entry.key))?;
+            }
+            ValueKind::ExpiringValue => {
+                let (at, value) = split_expiring(entry.value).unwrap_or_default();
+                writeln!(
+                    out,
+                    "    PUT {keyspace}{} = {} (expires at {} ms)",
+                    format.show(entry.key),
+                    format.show(value),
+                    at.as_millis()
+                )?;
             }
             _ => writeln!(
                 out,

@@ -145,7 +145,10 @@ fn decode_names_the_bad_field() {
     buf.truncate(buf.len() - 3);
     let err = decode(&buf).unwrap_err();
     assert_eq!(err.field, "field body");
-    assert_eq!(decode(&[3]).unwrap_err().field, "format version");
+    assert_eq!(
+        decode(&[EDIT_FORMAT + 1]).unwrap_err().field,
+        "format version"
+    );
     assert_eq!(decode(&[0]).unwrap_err().field, "format version");
     assert_eq!(decode(&[1, 0, 0, 0, 0, 0]).unwrap_err().problem, "unknown");
     assert_eq!(

@@ -27,7 +27,7 @@
 //! Every reader here checks each length against the bytes that remain before slicing,
 //! and names the field it reads in its error.
 
-use quickcache_sstable::{KeyspaceId, SeqNo, ValueKind};
+use quickcache_sstable::{EXPIRY_LEN, KeyspaceId, SeqNo, ValueKind};
 
 use super::BatchEntry;
 use crate::error::{Error, Result};
@@ -45,20 +45,39 @@ pub(crate) const HEADER_LEN: usize = COUNT_OFFSET + 4;
 pub enum BatchFormat {
     /// Entries without a keyspace: all in the default keyspace. Read, never written.
     V1 = 1,
-    /// Every entry names its keyspace. What this build writes.
+    /// Every entry names its keyspace. Read, never written.
     V2 = 2,
+    /// As version 2, and entries may also be of kind 4, expiring values
+    /// ([`ValueKind::ExpiringValue`]). What this build writes.
+    V3 = 3,
 }
 
 impl BatchFormat {
     /// The layout this build writes.
-    pub const CURRENT: BatchFormat = BatchFormat::V2;
+    pub const CURRENT: BatchFormat = BatchFormat::V3;
+
+    /// The layout of the records of a WAL segment of format `version`; `None` for a
+    /// version this build does not know.
+    pub const fn of_wal_version(version: u32) -> Option<BatchFormat> {
+        match version {
+            1 => Some(BatchFormat::V1),
+            2 => Some(BatchFormat::V2),
+            3 => Some(BatchFormat::V3),
+            _ => None,
+        }
+    }
 
     /// The shortest entry: a kind byte and one-byte varints.
     const fn min_entry_len(self) -> usize {
         match self {
             BatchFormat::V1 => 3,
-            BatchFormat::V2 => 4,
+            BatchFormat::V2 | BatchFormat::V3 => 4,
         }
+    }
+
+    /// Whether entries of `kind` may appear in this layout.
+    fn allows(self, kind: ValueKind) -> bool {
+        kind != ValueKind::ExpiringValue || self >= BatchFormat::V3
     }
 }
 /// The longest key or value the format can carry.
@@ -120,7 +139,7 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<Header> {
     validate_as(bytes, BatchFormat::CURRENT)
 }
 
-fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
+pub(crate) fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
     let mut r = Reader::new(bytes);
     let header = read_header(&mut r, format)?;
     for _ in 0..header.count {
@@ -130,6 +149,22 @@ fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
         return Err(r.corrupt("entries", "bytes after the last entry".into()));
     }
     Ok(header)
+}
+
+/// The offset in `bytes` (a batch in the current layout) of each expiring entry's
+/// expiry, by entry index.
+pub(crate) fn expiry_offsets(bytes: &[u8]) -> Result<Vec<(u32, usize)>> {
+    let mut r = Reader::new(bytes);
+    let header = read_header(&mut r, BatchFormat::CURRENT)?;
+    let mut out = Vec::new();
+    for i in 0..header.count {
+        let entry = read_entry(&mut r, BatchFormat::CURRENT)?;
+        if entry.kind == ValueKind::ExpiringValue {
+            // The value ends where the reader stands; the expiry starts it.
+            out.push((i, r.pos - entry.value.len()));
+        }
+    }
+    Ok(out)
 }
 
 /// Decodes a version-1 batch and re-encodes it in the current layout, every entry in
@@ -177,10 +212,11 @@ pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<
     let at = r.pos;
     let byte = r.u8("entry kind")?;
     let kind = ValueKind::from_u8(byte)
+        .filter(|&k| format.allows(k))
         .ok_or_else(|| r.corrupt_at(at, "entry kind", format!("unknown kind {byte}")))?;
     let keyspace = match format {
         BatchFormat::V1 => KeyspaceId::DEFAULT,
-        BatchFormat::V2 => KeyspaceId(r.varint_u32("keyspace")?),
+        BatchFormat::V2 | BatchFormat::V3 => KeyspaceId(r.varint_u32("keyspace")?),
     };
     let key_len = r.varint32("key length")?;
     let key = r.bytes(key_len, "key")?;
@@ -189,6 +225,10 @@ pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<
     let value = r.bytes(value_len, "value")?;
     if kind == ValueKind::Tombstone && !value.is_empty() {
         let reason = "a tombstone carries a value".into();
+        return Err(r.corrupt_at(value_at, "value length", reason));
+    }
+    if kind == ValueKind::ExpiringValue && value.len() < EXPIRY_LEN {
+        let reason = format!("an expiring value of {} bytes has no expiry", value.len());
         return Err(r.corrupt_at(value_at, "value length", reason));
     }
     Ok(BatchEntry {

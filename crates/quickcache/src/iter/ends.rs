@@ -5,10 +5,10 @@
 use std::ops::Bound;
 
 use quickcache_compaction::MergingCursor;
-use quickcache_sstable::{Cursor, KeyRef, SeqNo, ValueKind};
+use quickcache_sstable::{Cursor, KeyRef, SeqNo, Timestamp, ValueKind};
 
 use super::source::Source;
-use super::{View, current_value};
+use super::{View, current_value, live_offset};
 use crate::Value;
 
 /// The range and how far each end has got.
@@ -22,6 +22,9 @@ pub(super) struct Ends {
     /// The front cursor still stands on the entry it last yielded: it moves on at
     /// the next step, so that a borrowed entry can be read from it until then.
     pub(super) front_pending: bool,
+    /// Where the user's value starts in the stored value of the entry the front
+    /// stands on (past the expiry of an expiring value).
+    pub(super) front_offset: usize,
     /// The value the back end last yielded (its key is `back_last`): backward, the
     /// cursor has already moved past it.
     pub(super) back_value: Option<Value>,
@@ -94,6 +97,7 @@ impl Ends {
         &mut self,
         cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
+        now: Timestamp,
     ) -> quickcache_sstable::Result<bool> {
         if std::mem::take(&mut self.front_pending) {
             cursor.next()?;
@@ -116,10 +120,12 @@ impl Ends {
             let last = self.front_last.get_or_insert_with(Vec::new);
             last.clear();
             last.extend_from_slice(user);
-            if key.kind == ValueKind::Tombstone {
+            let Some(offset) = live_offset(key, cursor.value().unwrap_or_default(), now)? else {
+                // Deleted or expired.
                 cursor.next()?;
                 continue;
-            }
+            };
+            self.front_offset = offset;
             self.front_pending = true;
             return Ok(true);
         }
@@ -129,6 +135,7 @@ impl Ends {
         &mut self,
         cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
+        now: Timestamp,
     ) -> quickcache_sstable::Result<bool> {
         loop {
             let Some(key) = cursor.key() else {
@@ -154,7 +161,8 @@ impl Ends {
                     break;
                 }
                 if key.seqno <= snapshot {
-                    found = (key.kind == ValueKind::Value).then(|| current_value(cursor));
+                    let stored = cursor.value().unwrap_or_default();
+                    found = live_offset(key, stored, now)?.map(|at| current_value(cursor, at));
                 }
                 cursor.prev()?;
             }
