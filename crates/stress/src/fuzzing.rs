@@ -5,7 +5,8 @@
 //! [`engine`] reads the input as a program of operations on a database on the
 //! simulated file system with three keyspaces (the default one, `a` and `b`), run
 //! against one `BTreeMap` model per keyspace: puts, deletes, batches (across
-//! keyspaces), synced writes, reads, scans, flushes, compactions, drops and
+//! keyspaces), puts with a time to live (expired at once, reading as deletes, or long
+//! enough to outlast the run), synced writes, reads, scans, flushes, compactions, drops and
 //! re-creations of keyspace `b`, clean reopens (nothing may be lost) and power losses
 //! (the state must be that after some prefix of the writes, holding every synced one,
 //! with every batch whole in every keyspace), and transactions (see `fuzzing/txn.rs`).
@@ -17,7 +18,7 @@ use quickcache::{Db, Durability, Keyspace, WriteBatch, WriteOptions};
 
 use crate::check::{Violation, describe_difference, read_consistently, show};
 use crate::power::{DIR, small_options};
-use crate::workload::{Edit, Model, Op, value};
+use crate::workload::{Edit, Model, Op};
 
 mod txn;
 
@@ -51,10 +52,22 @@ fn next_op(data: &[u8]) -> Option<(Step, usize)> {
         (keyspace(arg(i)), edit)
     };
     let delete = |i: usize| (keyspace(arg(i)), Edit::Delete { key: key(arg(i)) });
+    // A put with a time to live, expired at once when the length byte is odd.
+    let put_ttl = |i: usize| {
+        let edit = Edit::PutTtl {
+            key: key(arg(i)),
+            tag: 0,
+            len: usize::from(arg(i + 1)) * 4 + 1,
+            expired: arg(i + 1) % 2 == 1,
+        };
+        (keyspace(arg(i)), edit)
+    };
     let write = |edits, durability| Step::Write { edits, durability };
     let step = match code % 17 {
         0..=4 => write(vec![put(0, 0)], Durability::Os),
         5 | 6 => write(vec![delete(0)], Durability::Os),
+        // Code 7 was only a batch; half of it now puts with a time to live.
+        7 if (code / 17) % 2 == 1 => write(vec![put_ttl(0), put(2, 0), put_ttl(3)], Durability::Os),
         7 => write(vec![put(0, 0), delete(2), put(3, 1)], Durability::Os),
         8 => write(vec![put(0, 0)], Durability::Synced),
         9 => Step::Maintenance(Op::Flush),
@@ -155,22 +168,13 @@ impl Run {
         let mut tags = self.tags;
         let (db, keyspaces) = self.db()?;
         for (ks, mut edit) in edits {
-            if let Edit::Put { tag, .. } = &mut edit {
+            if let Edit::Put { tag, .. } | Edit::PutTtl { tag, .. } = &mut edit {
                 tags += 1;
                 *tag = tags;
             }
             let named = ks.checked_sub(1).and_then(|i| keyspaces.get(i));
-            match (&edit, named) {
-                (Edit::Put { key, tag, len }, None) => batch.put(key, value(*tag, *len)),
-                (Edit::Put { key, tag, len }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
-                (Edit::Delete { key }, None) => batch.delete(key),
-                (Edit::Delete { key }, Some(k)) => batch.delete_in(k, key),
-            };
-            let model = &mut state[ks];
-            match edit {
-                Edit::Put { key, tag, len } => model.insert(key, value(tag, len)),
-                Edit::Delete { key } => model.remove(&key),
-            };
+            edit.add_to(&mut batch, named);
+            edit.apply_to(&mut state[ks]);
         }
         let options = WriteOptions {
             durability: Some(durability),
