@@ -37,7 +37,8 @@ fn batch_of(found: Option<Lookup<'_>>, i: u64) -> Option<u64> {
             Some(base)
         }
         Lookup::Deleted(s) => Some(s.get() - i),
-        Lookup::Expiring { .. } => panic!("this test writes no expiring values"),
+        // Never written here: a batch number no batch has, failing the check.
+        Lookup::Expiring { .. } => Some(u64::MAX),
     }
 }
 

@@ -203,4 +203,8 @@ fn a_panicking_filter_fails_the_compaction_and_changes_nothing() {
     // The tree is as it was: the table is still in L0 and reads.
     assert_eq!(db.stats().levels[0].files, before[0].files);
     assert_eq!(value(&db, "k").unwrap(), b"v");
+    // Like any compaction failure: the background error, and writes are refused.
+    let background = db.stats().background_error.unwrap();
+    assert!(background.contains("filter bug"), "{background}");
+    assert!(db.put("k2", "v").unwrap_err().is_read_only());
 }

@@ -13,6 +13,9 @@ use quickcache::fs::SimFs;
 use quickcache::{Clock, Db, ManualClock, Options, Timestamp, WriteBatch};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
+/// A put in a batch: the value byte and the time to live in milliseconds, if any.
+type BatchPut = (u8, Option<u8>);
+
 #[derive(Debug, Clone)]
 enum Op {
     Put(u8, u8),
@@ -20,7 +23,7 @@ enum Op {
     PutTtl(u8, u8, u8),
     Delete(u8),
     /// Puts (with a time to live when given) and deletes.
-    Batch(Vec<(u8, Option<(u8, Option<u8>)>)>),
+    Batch(Vec<(u8, Option<BatchPut>)>),
     Get(u8),
     Range(u8, u8, bool),
     /// Both ends of one range iterator, owned and borrowed steps mixed.
