@@ -268,3 +268,27 @@ fn write(fs: &SimFs, path: &Path, bytes: &[u8]) {
     file.append(bytes).unwrap();
     file.sync_all().unwrap();
 }
+
+/// A transaction's puts with a time to live expire counting from the commit; a later
+/// plain put of the same key in the transaction drops the time to live.
+#[test]
+fn a_transaction_put_expires_from_its_commit() {
+    let (_fs, clock, options) = setup();
+    let db = Db::open_with("/db", options).unwrap();
+    let ks = db.keyspace("locks").unwrap();
+    let mut tx = db.transaction();
+    tx.put_with_ttl("a", "1", SECOND)
+        .put_in_with_ttl(&ks, "b", "2", 2 * SECOND)
+        .put_with_ttl("c", "3", SECOND)
+        .put("c", "plain");
+    assert_eq!(tx.get("a").unwrap().unwrap(), b"1");
+    clock.advance(10 * SECOND);
+    tx.commit().unwrap();
+    reads(&db, "a", Some("1"));
+    clock.advance(SECOND);
+    reads(&db, "a", None);
+    reads(&db, "c", Some("plain"));
+    assert_eq!(ks.get("b").unwrap().unwrap(), b"2");
+    clock.advance(SECOND);
+    assert!(ks.get("b").unwrap().is_none());
+}
