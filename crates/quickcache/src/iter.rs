@@ -132,10 +132,14 @@ fn current_value(cursor: &MergingCursor<Source>, offset: usize) -> Value {
     let child = cursor
         .current_child()
         .and_then(|i| cursor.children().get(i));
-    match child
-        .and_then(Source::value_ref)
-        .and_then(|v| v.suffix(offset))
-    {
+    let mapped = child.and_then(Source::value_ref);
+    match mapped.and_then(|v| {
+        if offset == 0 {
+            Some(v)
+        } else {
+            v.suffix(offset)
+        }
+    }) {
         Some(mapped) => Value::mapped(mapped),
         None => {
             // Called only while the merge stands on an entry, so it has a value.
@@ -151,15 +155,18 @@ fn current_value(cursor: &MergingCursor<Source>, offset: usize) -> Value {
 /// entry reads as a value at `now`: `None` for a tombstone and an expired value.
 /// An expiring value too short to hold its expiry is corruption (batches and tables
 /// are checked when written, so only damage gets one here).
-pub(crate) fn live_offset(
+///
+/// `stored` gives the stored value; it is called only for an expiring entry, so that
+/// plain entries cost a scan nothing more than their kind.
+pub(crate) fn live_offset<'v>(
     key: KeyRef<'_>,
-    stored: &[u8],
+    stored: impl FnOnce() -> Option<&'v [u8]>,
     now: Timestamp,
 ) -> quickcache_sstable::Result<Option<usize>> {
     match key.kind {
         ValueKind::Value => Ok(Some(0)),
         ValueKind::Tombstone => Ok(None),
-        ValueKind::ExpiringValue => match split_expiring(stored) {
+        ValueKind::ExpiringValue => match stored().and_then(split_expiring) {
             Some((expires_at, _)) => Ok((now < expires_at).then_some(EXPIRY_LEN)),
             None => Err(quickcache_sstable::Error::Corruption {
                 file: PathBuf::new(),

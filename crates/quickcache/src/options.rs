@@ -349,8 +349,8 @@ pub struct WriteOptions {
     /// expires this long after the write (by [`Options::clock`]) and then reads as
     /// absent, as [`crate::Db::put_with_ttl`] says. `None`: it never expires. Writes of
     /// other kinds refuse a time to live ([`crate::Error::InvalidOptions`]): a delete
-    /// has nothing to expire, and a batch's puts carry their own
-    /// ([`crate::WriteBatch::put_with_ttl`]).
+    /// has nothing to expire, and the puts of a batch or a transaction carry their own
+    /// ([`crate::WriteBatch::put_with_ttl`], [`crate::Transaction::put_with_ttl`]).
     ///
     /// ```
     /// use std::time::Duration;

@@ -297,6 +297,7 @@ impl Transaction {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit_with(self, options: &WriteOptions) -> Result<()> {
+        crate::db::refuse_ttl(options, "a transaction")?;
         if self.writes.values().all(|w| w.entries.is_empty()) {
             return Ok(());
         }

@@ -120,7 +120,7 @@ impl Ends {
             let last = self.front_last.get_or_insert_with(Vec::new);
             last.clear();
             last.extend_from_slice(user);
-            let Some(offset) = live_offset(key, cursor.value().unwrap_or_default(), now)? else {
+            let Some(offset) = live_offset(key, || cursor.value(), now)? else {
                 // Deleted or expired.
                 cursor.next()?;
                 continue;
@@ -161,8 +161,8 @@ impl Ends {
                     break;
                 }
                 if key.seqno <= snapshot {
-                    let stored = cursor.value().unwrap_or_default();
-                    found = live_offset(key, stored, now)?.map(|at| current_value(cursor, at));
+                    let live = live_offset(key, || cursor.value(), now)?;
+                    found = live.map(|at| current_value(cursor, at));
                 }
                 cursor.prev()?;
             }
