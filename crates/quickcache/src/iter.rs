@@ -13,13 +13,13 @@
 use std::fmt;
 use std::ops::Bound;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 mod ends;
 mod seek;
 mod source;
 
-use quickcache_compaction::{LEVELS, MergingCursor, Version};
+use quickcache_compaction::{DynClock, LEVELS, MergingCursor, Version};
 use quickcache_sstable::{Cursor, EXPIRY_LEN, KeyRef, SeqNo, Timestamp, ValueKind, split_expiring};
 use snafu::IntoError;
 
@@ -35,12 +35,21 @@ pub(crate) struct View {
     pub(crate) memtables: Arc<SuperVersion>,
     pub(crate) version: Arc<Version>,
     pub(crate) snapshot: SeqNo,
-    /// The time expiring entries are judged at: the iterator's creation.
-    pub(crate) now: Timestamp,
+    /// The clock expiring entries are judged by.
+    pub(crate) clock: DynClock,
+    /// The time they are judged at: read from `clock` when the iterator meets its
+    /// first expiring entry, then fixed for the rest of the iteration (so that an
+    /// iterator over plain values never reads the clock).
+    pub(crate) now: OnceLock<Timestamp>,
     pub(crate) dir: PathBuf,
 }
 
 impl View {
+    /// The time expiring entries are judged at (see `now`).
+    fn now(&self) -> Timestamp {
+        *self.now.get_or_init(|| self.clock.now())
+    }
+
     fn error(&self, source: quickcache_sstable::Error) -> Error {
         TableSnafu {
             operation: "iterating",
@@ -152,7 +161,7 @@ fn current_value(cursor: &MergingCursor<Source>, offset: usize) -> Value {
 }
 
 /// Where the user's value starts in the stored value of an entry of `kind`, if the
-/// entry reads as a value at `now`: `None` for a tombstone and an expired value.
+/// entry reads as a value at `now()`: `None` for a tombstone and an expired value.
 /// An expiring value too short to hold its expiry is corruption (batches and tables
 /// are checked when written, so only damage gets one here).
 ///
@@ -161,13 +170,13 @@ fn current_value(cursor: &MergingCursor<Source>, offset: usize) -> Value {
 pub(crate) fn live_offset<'v>(
     key: KeyRef<'_>,
     stored: impl FnOnce() -> Option<&'v [u8]>,
-    now: Timestamp,
+    now: impl FnOnce() -> Timestamp,
 ) -> quickcache_sstable::Result<Option<usize>> {
     match key.kind {
         ValueKind::Value => Ok(Some(0)),
         ValueKind::Tombstone => Ok(None),
         ValueKind::ExpiringValue => match stored().and_then(split_expiring) {
-            Some((expires_at, _)) => Ok((now < expires_at).then_some(EXPIRY_LEN)),
+            Some((expires_at, _)) => Ok((now() < expires_at).then_some(EXPIRY_LEN)),
             None => Err(quickcache_sstable::Error::Corruption {
                 file: PathBuf::new(),
                 offset: 0,
@@ -239,7 +248,7 @@ impl Iter {
             Some(c) => c,
             slot => slot.insert(self.ends.open_front(view).map_err(|e| view.error(e))?),
         };
-        (self.ends.scan_front(cursor, view.snapshot, view.now)).map_err(|e| view.error(e))
+        (self.ends.scan_front(cursor, view.snapshot, || view.now())).map_err(|e| view.error(e))
     }
 
     /// Moves the back to the previous visible entry; `true` iff there is one, then in
@@ -252,7 +261,7 @@ impl Iter {
             Some(c) => c,
             slot => slot.insert(self.ends.open_back(view).map_err(|e| view.error(e))?),
         };
-        (self.ends.scan_back(cursor, view.snapshot, view.now)).map_err(|e| view.error(e))
+        (self.ends.scan_back(cursor, view.snapshot, || view.now())).map_err(|e| view.error(e))
     }
 
     /// The entry the front stands on, borrowed.

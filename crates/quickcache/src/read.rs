@@ -2,7 +2,7 @@
 //! the snapshot views iterators read.
 
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use quickcache_compaction::Version;
 
@@ -108,7 +108,8 @@ impl Inner {
                     memtables,
                     version,
                     snapshot,
-                    now: self.options.clock.now(),
+                    clock: Arc::clone(&self.options.clock),
+                    now: OnceLock::new(),
                     dir: self.dir.clone(),
                 };
                 Iter::new(view, lower, upper)
@@ -145,7 +146,8 @@ impl Inner {
             memtables,
             version,
             snapshot,
-            now: self.options.clock.now(),
+            clock: Arc::clone(&self.options.clock),
+            now: OnceLock::new(),
             dir: self.dir.clone(),
         };
         Iter::new(view, lower, upper)

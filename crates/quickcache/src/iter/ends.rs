@@ -97,7 +97,7 @@ impl Ends {
         &mut self,
         cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
-        now: Timestamp,
+        now: impl Fn() -> Timestamp,
     ) -> quickcache_sstable::Result<bool> {
         if std::mem::take(&mut self.front_pending) {
             cursor.next()?;
@@ -120,7 +120,7 @@ impl Ends {
             let last = self.front_last.get_or_insert_with(Vec::new);
             last.clear();
             last.extend_from_slice(user);
-            let Some(offset) = live_offset(key, || cursor.value(), now)? else {
+            let Some(offset) = live_offset(key, || cursor.value(), &now)? else {
                 // Deleted or expired.
                 cursor.next()?;
                 continue;
@@ -135,7 +135,7 @@ impl Ends {
         &mut self,
         cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
-        now: Timestamp,
+        now: impl Fn() -> Timestamp,
     ) -> quickcache_sstable::Result<bool> {
         loop {
             let Some(key) = cursor.key() else {
@@ -161,7 +161,7 @@ impl Ends {
                     break;
                 }
                 if key.seqno <= snapshot {
-                    let live = live_offset(key, || cursor.value(), now)?;
+                    let live = live_offset(key, || cursor.value(), &now)?;
                     found = live.map(|at| current_value(cursor, at));
                 }
                 cursor.prev()?;
