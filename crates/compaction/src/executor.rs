@@ -8,7 +8,7 @@ use quickcache_sstable::{Cursor, KeyRef, SeqNo};
 use snafu::ResultExt;
 
 use crate::error::{InputSnafu, StoppedSnafu};
-use crate::filter::{Rewriter, SharedFilter};
+use crate::filter::{RewriteCounts, Rewriter, SharedFilter};
 use crate::output::Outputs;
 use crate::version::BoxCursor;
 use crate::{
@@ -74,9 +74,9 @@ impl VersionSet {
             snapshots,
         );
         let written = merge_into(&options, plan, snapshots, stop, rewriter, &mut outputs)
-            .and_then(|()| outputs.finish());
-        let tables = match written {
-            Ok(tables) => tables,
+            .and_then(|counts| Ok((outputs.finish()?, counts)));
+        let (tables, counts) = match written {
+            Ok(done) => done,
             Err(e) => {
                 outputs.abandon();
                 return Err(e);
@@ -94,6 +94,9 @@ impl VersionSet {
         }
         Stats::add(&self.stats.compactions, 1);
         Stats::add(&self.stats.compaction_read_bytes, plan.input_bytes());
+        Stats::add(&self.stats.expired, counts.expired);
+        Stats::add(&self.stats.filter_removed, counts.removed);
+        Stats::add(&self.stats.filter_changed, counts.changed);
         Ok(())
     }
 }
@@ -143,7 +146,7 @@ fn merge_into(
     stop: &AtomicBool,
     mut rewriter: Rewriter<'_>,
     outputs: &mut Outputs<'_>,
-) -> Result<()> {
+) -> Result<RewriteCounts> {
     let mut input = input_cursor(plan);
     let mut retention = Retention::new(snapshots.to_vec());
     let mut cutter = Cutter::new(plan, options.table_size, options.max_grandparent_overlap);
@@ -174,7 +177,7 @@ fn merge_into(
         }
         input.next().context(InputSnafu)?;
     }
-    Ok(())
+    Ok(rewriter.counts)
 }
 
 fn keep(retention: &mut Retention, key: KeyRef<'_>, plan: &CompactionPlan) -> bool {

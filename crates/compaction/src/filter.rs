@@ -158,6 +158,17 @@ pub(crate) struct Rewriter<'a> {
     pub(crate) newest_snapshot: Option<SeqNo>,
     /// The changed value of the entry last rewritten.
     scratch: Vec<u8>,
+    /// What it did, for [`crate::Stats`]: expired values turned into tombstones,
+    /// entries the filter removed and changed.
+    pub(crate) counts: RewriteCounts,
+}
+
+/// What a [`Rewriter`] did in one compaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RewriteCounts {
+    pub(crate) expired: u64,
+    pub(crate) removed: u64,
+    pub(crate) changed: u64,
 }
 
 impl<'a> Rewriter<'a> {
@@ -176,6 +187,7 @@ impl<'a> Rewriter<'a> {
             level,
             newest_snapshot: snapshots.iter().max().copied(),
             scratch: Vec::new(),
+            counts: RewriteCounts::default(),
         }
     }
 
@@ -196,6 +208,7 @@ impl<'a> Rewriter<'a> {
                 };
                 if self.now >= at {
                     // Expired: it reads as deleted, and hides what it hid before.
+                    self.counts.expired += 1;
                     return Ok((ValueKind::Tombstone, &[]));
                 }
                 (Some(at), user)
@@ -214,8 +227,12 @@ impl<'a> Rewriter<'a> {
         };
         match call(filter, &entry)? {
             FilterDecision::Keep => Ok((key.kind, value)),
-            FilterDecision::Remove => Ok((ValueKind::Tombstone, &[])),
+            FilterDecision::Remove => {
+                self.counts.removed += 1;
+                Ok((ValueKind::Tombstone, &[]))
+            }
             FilterDecision::ChangeValue(new) => {
+                self.counts.changed += 1;
                 self.scratch.clear();
                 if key.kind == ValueKind::ExpiringValue {
                     self.scratch

@@ -127,6 +127,7 @@ fn compaction_removes_expired_values_and_keeps_live_ones() {
     assert_eq!(db.iter().count(), 50);
     db.compact_range(..).unwrap();
     assert_eq!(table_entries(&db), 50, "the expired half is gone");
+    assert_eq!(db.stats().compaction.expired, 50);
     assert_eq!(db.iter().rev().count(), 50);
     clock.advance(100 * SECOND);
     db.compact_range(..).unwrap();
