@@ -182,7 +182,7 @@ mod tests {
             check_segment_header(&h, SegmentId(42)),
             Ok(Ok(FORMAT_VERSION))
         ));
-        assert_eq!(&h[8..12], &[2, 0, 0, 0]);
+        assert_eq!(&h[8..12], &[3, 0, 0, 0]);
     }
 
     #[test]
