@@ -397,6 +397,7 @@ impl Db {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         all.remove(&state.id);
         drop(all);
+        inner.set.set_filter(state.id, None);
         // Its frozen memtables will never be flushed: they stop counting.
         let count = {
             let mut memtables = lock(&state.memtables);
