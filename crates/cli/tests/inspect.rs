@@ -296,3 +296,38 @@ fn dump_wal_reads_a_version_1_segment_and_names_keyspaces_in_version_2() {
     assert!(text.contains("PUT [keyspace 4] log = entry"), "{text}");
     assert!(text.contains("DEL [keyspace 4] old"), "{text}");
 }
+
+#[test]
+fn the_dumps_show_an_expiring_value_with_its_expiry() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(quickcache::ManualClock::new(
+        quickcache::Timestamp::from_millis(5_000),
+    ));
+    let options = quickcache::Options {
+        clock,
+        flush_on_close: false,
+        ..quickcache::Options::default()
+    };
+    let db = Db::open_with(tmp.path(), options.clone()).unwrap();
+    db.put_with_ttl("session", "s1", Duration::from_secs(1))
+        .unwrap();
+    db.close().unwrap();
+    let segment = files_with(tmp.path(), ".log").pop().unwrap();
+    let o = qc(&["dump-wal", path(&segment)]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(
+        text.contains("PUT session = s1 (expires at 6000 ms)"),
+        "{text}"
+    );
+    let db = Db::open_with(tmp.path(), options).unwrap();
+    db.flush().unwrap();
+    db.close().unwrap();
+    let table = files_with(tmp.path(), ".sst").pop().unwrap();
+    let o = qc(&["dump-sst", path(&table)]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(text.contains("= s1 (expires at 6000 ms)"), "{text}");
+}

@@ -132,6 +132,15 @@ pub enum Error {
     /// The background compaction pool has stopped.
     #[snafu(display("the background compaction pool has stopped"))]
     Stopped,
+    /// A compaction filter panicked; the compaction was abandoned
+    /// ([`crate::CompactionFilter`], "Panics").
+    #[snafu(display("the compaction filter of keyspace {keyspace:?} panicked: {message}"))]
+    FilterPanicked {
+        /// The keyspace being compacted.
+        keyspace: String,
+        /// The panic's message, if it had one.
+        message: String,
+    },
 }
 
 impl Error {

@@ -8,6 +8,7 @@ use quickcache_sstable::{Cursor, FragmentedRangeTombstones, KeyRef, SeqNo};
 use snafu::ResultExt;
 
 use crate::error::{InputSnafu, StoppedSnafu};
+use crate::filter::{RewriteCounts, Rewriter, SharedFilter};
 use crate::output::Outputs;
 use crate::range_del::RangeDels;
 use crate::version::BoxCursor;
@@ -65,10 +66,18 @@ impl VersionSet {
             options.table_options(plan.output_level),
             &self.stats.compaction_write_bytes,
         );
-        let written = merge_into(&options, plan, snapshots, stop, &mut outputs)
-            .and_then(|()| outputs.finish());
-        let tables = match written {
-            Ok(tables) => tables,
+        let (filter, name) = self.filter_of(plan.keyspace);
+        let rewriter = Rewriter::new(
+            self.options.hooks.clock.now(),
+            filter.as_ref().map(SharedFilter::get),
+            &name,
+            plan.output_level.index(),
+            snapshots,
+        );
+        let written = merge_into(&options, plan, snapshots, stop, rewriter, &mut outputs)
+            .and_then(|counts| Ok((outputs.finish()?, counts)));
+        let (tables, counts) = match written {
+            Ok(done) => done,
             Err(e) => {
                 outputs.abandon();
                 return Err(e);
@@ -86,6 +95,9 @@ impl VersionSet {
         }
         Stats::add(&self.stats.compactions, 1);
         Stats::add(&self.stats.compaction_read_bytes, plan.input_bytes());
+        Stats::add(&self.stats.expired, counts.expired);
+        Stats::add(&self.stats.filter_removed, counts.removed);
+        Stats::add(&self.stats.filter_changed, counts.changed);
         Ok(())
     }
 }
@@ -133,8 +145,9 @@ fn merge_into(
     plan: &CompactionPlan,
     snapshots: &[SeqNo],
     stop: &AtomicBool,
+    mut rewriter: Rewriter<'_>,
     outputs: &mut Outputs<'_>,
-) -> Result<()> {
+) -> Result<RewriteCounts> {
     let mut input = input_cursor(plan);
     let mut retention = Retention::new(snapshots.to_vec());
     let mut range_dels = RangeDels::new(input_range_tombstones(plan)?, snapshots);
@@ -160,12 +173,22 @@ fn merge_into(
             last_user.clear();
             last_user.extend_from_slice(key.user_key);
         }
-        if !range_dels.covers(key) && keep(&mut retention, key, plan) {
+        // A covered entry goes first, whatever its expiry. Then expiry and the filter:
+        // they may turn the entry into a tombstone at its own sequence number, which
+        // retention then treats as any other.
+        if range_dels.covers(key) {
+            input.next().context(InputSnafu)?;
+            continue;
+        }
+        let (kind, value) = rewriter.rewrite(key, value, new_user_key)?;
+        let key = KeyRef { kind, ..key };
+        if keep(&mut retention, key, plan) {
             outputs.add(key, value)?;
         }
         input.next().context(InputSnafu)?;
     }
-    range_dels.write_before(None, outputs, range_absent_below)
+    range_dels.write_before(None, outputs, range_absent_below)?;
+    Ok(rewriter.counts)
 }
 
 /// The range tombstones of every input table, fragmented together.

@@ -63,10 +63,12 @@
 
 mod background;
 mod catalogue;
+mod clock;
 mod current;
 mod edit;
 mod error;
 mod executor;
+mod filter;
 mod flush;
 mod framing;
 #[doc(hidden)]
@@ -100,10 +102,12 @@ pub use background::{
     OutputReservation, PoolState, SnapshotSource,
 };
 pub use catalogue::KeyspaceTree;
+pub use clock::{Clock, DynClock, ManualClock, SystemClock};
 pub use current::{CURRENT, manifest_name, parse_manifest_name};
 pub use edit::codec::{DecodeError, EDIT_FORMAT, OLDEST_EDIT_FORMAT};
 pub use edit::{InvalidEdit, VersionEdit};
 pub use error::{Error, Result};
+pub use filter::{CompactionFilter, FilterDecision, FilterEntry, Hooks, SharedFilter};
 pub use handle::TableHandle;
 pub use ingest::ingest_level;
 pub use keyspace::{

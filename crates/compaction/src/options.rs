@@ -65,6 +65,9 @@ pub struct CompactionOptions {
     /// (see [`quickcache_sstable::SummaryBudget`]); lookups in blocks left without one
     /// binary-search the block's restart keys. Default 32 MiB.
     pub reader_summary_budget: u64,
+    /// The clock expiry is judged by and the default keyspace's compaction filter.
+    /// Default: the system clock, no filter.
+    pub hooks: crate::Hooks,
 }
 
 impl CompactionOptions {
@@ -127,6 +130,7 @@ impl Default for CompactionOptions {
             reader_summary_budget: 32 << 20,
             compression: DEFAULT_COMPRESSION,
             block_cache_size: 32 << 20,
+            hooks: crate::Hooks::default(),
         }
     }
 }

@@ -12,6 +12,9 @@ pub struct Stats {
     pub(crate) trivial_moves: AtomicU64,
     pub(crate) compaction_read_bytes: AtomicU64,
     pub(crate) compaction_write_bytes: AtomicU64,
+    pub(crate) expired: AtomicU64,
+    pub(crate) filter_removed: AtomicU64,
+    pub(crate) filter_changed: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -29,6 +32,13 @@ pub struct StatsSnapshot {
     pub compaction_read_bytes: u64,
     /// Bytes of output tables written by compactions.
     pub compaction_write_bytes: u64,
+    /// Expired values compactions turned into tombstones (counted by compactions
+    /// that installed their output).
+    pub expired: u64,
+    /// Entries compaction filters removed.
+    pub filter_removed: u64,
+    /// Entries compaction filters gave a new value.
+    pub filter_changed: u64,
 }
 
 impl StatsSnapshot {
@@ -55,6 +65,9 @@ impl Stats {
             trivial_moves: get(&self.trivial_moves),
             compaction_read_bytes: get(&self.compaction_read_bytes),
             compaction_write_bytes: get(&self.compaction_write_bytes),
+            expired: get(&self.expired),
+            filter_removed: get(&self.filter_removed),
+            filter_changed: get(&self.filter_changed),
         }
     }
 

@@ -11,14 +11,15 @@ use quickcache_sstable::{KeyspaceId, SeqNo, SummaryBudget};
 use crate::catalogue::{Catalogue, KeyspaceTree};
 use crate::edit::InvalidEdit;
 use crate::error::EditRefusedSnafu;
+use crate::filter::KeyspaceFilters;
 use crate::manifest::ManifestWriter;
 
 mod fresh;
 mod frozen;
 mod read_only;
 use crate::{
-    CompactionOptions, KeyspaceDef, Result, Stats, TableHandle, TableId, TableInfo, Version,
-    VersionEdit,
+    CompactionOptions, KeyspaceDef, Result, SharedFilter, Stats, TableHandle, TableId, TableInfo,
+    Version, VersionEdit,
 };
 pub use frozen::FrozenTree;
 
@@ -55,6 +56,9 @@ pub struct VersionSet {
     pub(crate) dropped_tail: Option<crate::DroppedTail>,
     /// Shared by every table handle of the tree (`options.reader_summary_budget`).
     budget: SummaryBudget,
+    /// The compaction filters of keyspaces other than the default (whose filter is
+    /// in `options.hooks`), set by whoever opens them; not persisted.
+    filters: Mutex<KeyspaceFilters>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,7 +91,30 @@ impl VersionSet {
             stats: Stats::default(),
             dropped_tail: None,
             budget,
+            filters: Mutex::new(KeyspaceFilters::default()),
         }
+    }
+
+    /// Sets (or with `None` clears) the compaction filter of `keyspace`; compactions
+    /// that start from now on use it. The default keyspace's filter is
+    /// [`crate::Hooks::filter`] in the options, and cannot be changed here.
+    pub fn set_filter(&self, keyspace: KeyspaceId, filter: Option<SharedFilter>) {
+        let mut filters = guard(&self.filters);
+        match filter {
+            Some(f) => filters.0.insert(keyspace, f),
+            None => filters.0.remove(&keyspace),
+        };
+    }
+
+    /// The compaction filter of `keyspace` and its name, for a compaction of it.
+    pub(crate) fn filter_of(&self, keyspace: KeyspaceId) -> (Option<SharedFilter>, String) {
+        if keyspace.is_default() {
+            let name = crate::DEFAULT_KEYSPACE_NAME.to_owned();
+            return (self.options.hooks.filter.clone(), name);
+        }
+        let name = (self.catalogue().keyspaces.get(&keyspace))
+            .map_or_else(String::new, |tree| tree.def.name.clone());
+        (guard(&self.filters).0.get(&keyspace).cloned(), name)
     }
 
     /// The current version. Hold it as long as needed: its tables stay readable.

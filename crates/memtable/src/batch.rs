@@ -6,6 +6,7 @@
 //! bytes once and then iterates them in place.
 
 pub(crate) mod codec;
+mod expiry;
 
 use std::ops::Bound;
 
@@ -29,6 +30,10 @@ pub enum BatchKind {
     /// `kTypeRangeDeletion`, well apart from the point kinds so that other new kinds
     /// can take 3, 4, ...
     DeleteRange = 15,
+    /// Sets the key to the value until an expiry time ([`ValueKind::ExpiringValue`]):
+    /// the stored value is the expiry, then the user's value. Batch format version 3
+    /// and later.
+    PutExpiring = 4,
 }
 
 impl BatchKind {
@@ -37,6 +42,7 @@ impl BatchKind {
         match b {
             1 => Some(BatchKind::Put),
             2 => Some(BatchKind::Delete),
+            4 => Some(BatchKind::PutExpiring),
             15 => Some(BatchKind::DeleteRange),
             _ => None,
         }
@@ -47,6 +53,7 @@ impl BatchKind {
         match self {
             BatchKind::Put => Some(ValueKind::Value),
             BatchKind::Delete => Some(ValueKind::Tombstone),
+            BatchKind::PutExpiring => Some(ValueKind::ExpiringValue),
             BatchKind::DeleteRange => None,
         }
     }
@@ -55,14 +62,15 @@ impl BatchKind {
 /// One entry of a batch, borrowed from its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchEntry<'a> {
-    /// Put, delete or range delete.
+    /// Put, delete, put with an expiry or range delete.
     pub kind: BatchKind,
     /// The keyspace (tree) the entry is for.
     pub keyspace: KeyspaceId,
     /// The user key; for a range delete, the range's first key.
     pub key: &'a [u8],
-    /// The value; empty for a delete; for a range delete, the range's end
-    /// (exclusive).
+    /// The value as stored: empty for a delete, the expiry then the value for an
+    /// expiring put ([`quickcache_sstable::split_expiring`]); for a range delete, the
+    /// range's end (exclusive).
     pub value: &'a [u8],
 }
 
@@ -320,8 +328,8 @@ impl WriteBatch {
     pub fn decode_format(bytes: &[u8], format: BatchFormat) -> Result<WriteBatch> {
         match format {
             BatchFormat::V3 => WriteBatch::decode(bytes),
-            // Version 3's layout without its range deletes: the bytes are kept as they
-            // are once checked against version 2's kinds.
+            // The same layout, with fewer kinds: a version 2 record holding a range
+            // delete or an expiring value is damaged, not a newer batch.
             BatchFormat::V2 => {
                 let header = codec::validate_as(bytes, BatchFormat::V2)?;
                 Ok(WriteBatch {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use quickcache_sstable::{Cursor, KeyspaceId, SeqNo, ValueKind};
+use quickcache_sstable::{Cursor, KeyspaceId, SeqNo, ValueKind, encode_expiring, split_expiring};
 
 use crate::{BatchFormat, BatchKind, Lookup, Memtable, WriteBatch};
 
@@ -22,10 +22,32 @@ pub type Bug = String;
 /// entry by entry gives the same bytes), and once applied, each keyspace to its own
 /// memtable, each entry is what `get` finds at its own seqno. In the version-1 layout:
 /// a rejection is a corruption error; an accepted batch is the same entries in the
-/// default keyspace, and its current encoding decodes back to it.
+/// default keyspace, and its current encoding decodes back to it. In the version-2
+/// layout: what the current layout accepts, less batches holding expiring puts.
 pub fn write_batch(data: &[u8]) -> Result<(), Bug> {
     current_layout(data)?;
+    version_2_layout(data)?;
     version_1_layout(data)
+}
+
+/// The version-2 layout is the current one without expiring puts: it accepts exactly
+/// the current batches that hold none, and a rejection is a corruption error.
+fn version_2_layout(data: &[u8]) -> Result<(), Bug> {
+    let current = WriteBatch::decode(data).ok();
+    let expiring = (current.iter().flatten()).any(|e| e.kind == BatchKind::PutExpiring);
+    match WriteBatch::decode_format(data, BatchFormat::V2) {
+        Ok(batch) if current.as_ref() == Some(&batch) && !expiring => Ok(()),
+        Ok(_) => {
+            Err("version 2 accepts what the current layout does not, or an expiring put".into())
+        }
+        Err(e) if !e.is_corruption() => {
+            Err(format!("version-2 decode failed without corruption: {e}"))
+        }
+        Err(_) if current.is_some() && !expiring => {
+            Err("version 2 refuses a plain current batch".into())
+        }
+        Err(_) => Ok(()),
+    }
 }
 
 fn current_layout(data: &[u8]) -> Result<(), Bug> {
@@ -77,6 +99,10 @@ fn rebuild(batch: &WriteBatch) -> Result<WriteBatch, Bug> {
             BatchKind::Put => out.put_in(entry.keyspace, entry.key, entry.value),
             BatchKind::Delete => out.delete_in(entry.keyspace, entry.key),
             BatchKind::DeleteRange => out.delete_range_in(entry.keyspace, entry.key, entry.value),
+            BatchKind::PutExpiring => match split_expiring(entry.value) {
+                Some((at, value)) => out.put_expiring_in(entry.keyspace, entry.key, value, at),
+                None => return Err("a decoded expiring entry has no expiry".into()),
+            },
         }
         .map_err(|e| format!("rebuild rejected a decoded entry: {e}"))?;
     }
@@ -115,12 +141,18 @@ fn check_applied(batch: &WriteBatch) -> Result<(), Bug> {
             .ok_or_else(|| format!("no memtable for {}", entry.keyspace))?;
         let found = match memtable.get(entry.key, seqno) {
             Some(Lookup::Value(v)) => Some((ValueKind::Value, v.value().to_vec(), v.seqno())),
+            Some(Lookup::Expiring { value, expires_at }) => {
+                let mut stored = Vec::new();
+                encode_expiring(expires_at, value.value(), &mut stored);
+                Some((ValueKind::ExpiringValue, stored, value.seqno()))
+            }
             Some(Lookup::Deleted(s)) => Some((ValueKind::Tombstone, Vec::new(), s)),
             None => None,
         };
         // A range delete reads back, at its own seqno, as a delete of its start key.
         let want = match entry.kind {
             BatchKind::Put => (ValueKind::Value, entry.value.to_vec(), seqno),
+            BatchKind::PutExpiring => (ValueKind::ExpiringValue, entry.value.to_vec(), seqno),
             BatchKind::Delete | BatchKind::DeleteRange => (ValueKind::Tombstone, Vec::new(), seqno),
         };
         if found != Some(want) {

@@ -7,7 +7,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use quickcache_sstable::{FragmentedRangeTombstones, KeyRef, KeyspaceId, SeqNo, ValueKind};
+use quickcache_sstable::{
+    EXPIRY_LEN, FragmentedRangeTombstones, KeyRef, KeyspaceId, SeqNo, Timestamp, ValueKind,
+    split_expiring,
+};
 
 use crate::cursor::{MemtableCursor, SharedCursor};
 use crate::error::{Error, Result};
@@ -41,6 +44,15 @@ const BYTES_PER_FILTER_BIT: usize = 8;
 pub enum Lookup<'a> {
     /// The newest visible entry is a value.
     Value(ValueRef<'a>),
+    /// The newest visible entry is a value that reads as deleted from `expires_at` on
+    /// (whether it has is the caller's to decide: the memtable knows no clock). Either
+    /// way older sources must not be consulted.
+    Expiring {
+        /// The user's value (without the stored expiry).
+        value: ValueRef<'a>,
+        /// When it expires.
+        expires_at: Timestamp,
+    },
     /// The newest visible entry is a tombstone, written at this sequence number: the
     /// key is deleted, and older sources must not be consulted.
     Deleted(SeqNo),
@@ -49,12 +61,15 @@ pub enum Lookup<'a> {
 /// A value borrowed from the memtable, pinned for as long as this handle lives.
 pub struct ValueRef<'a> {
     node: NodeRef<'a>,
+    /// Where the user's value starts in the stored one: past the expiry of an
+    /// expiring value, else 0.
+    offset: usize,
 }
 
 impl ValueRef<'_> {
-    /// The value bytes.
+    /// The value bytes (for an expiring value, without its expiry).
     pub fn value(&self) -> &[u8] {
-        self.node.value()
+        self.node.value().get(self.offset..).unwrap_or_default()
     }
 
     /// The sequence number the value was written at.
@@ -380,8 +395,19 @@ pub(crate) fn get<'a>(map: &'a Map, user_key: &[u8], snapshot: SeqNo) -> Option<
         return None;
     }
     match head.kind() {
-        ValueKind::Value => Some(Lookup::Value(ValueRef { node })),
+        ValueKind::Value => Some(Lookup::Value(ValueRef { node, offset: 0 })),
         ValueKind::Tombstone => Some(Lookup::Deleted(head.seqno())),
+        ValueKind::ExpiringValue => {
+            // Batches are checked to hold an expiry before they reach a memtable;
+            // should one not, the entry reads as long expired rather than misread.
+            let expires_at = split_expiring(node.value()).map(|(at, _)| at);
+            debug_assert!(expires_at.is_some(), "an expiring value without expiry");
+            let offset = if expires_at.is_some() { EXPIRY_LEN } else { 0 };
+            Some(Lookup::Expiring {
+                value: ValueRef { node, offset },
+                expires_at: expires_at.unwrap_or_default(),
+            })
+        }
     }
 }
 
@@ -398,6 +424,9 @@ mod tests {
     fn value_at(m: &Memtable, key: &[u8], snapshot: u64) -> Option<Result<Vec<u8>, SeqNo>> {
         m.get(key, seq(snapshot)).map(|l| match l {
             Lookup::Value(v) => Ok(v.value().to_vec()),
+            Lookup::Expiring { value, expires_at } => {
+                Ok([&expires_at.as_millis().to_be_bytes()[..], value.value()].concat())
+            }
             Lookup::Deleted(s) => Err(s),
         })
     }
@@ -472,6 +501,28 @@ mod tests {
         untouched.apply_keyspace(&batch, KeyspaceId(9)).unwrap();
         assert!(untouched.is_empty());
         assert_eq!(untouched.seqno_range(), None);
+    }
+
+    #[test]
+    fn expiring_values_come_with_their_expiry() {
+        let m = Memtable::new();
+        let mut batch = WriteBatch::new();
+        let at = Timestamp::from_millis(0x0102);
+        batch
+            .put_expiring_in(KeyspaceId::DEFAULT, b"k", b"v", at)
+            .unwrap();
+        batch.set_base_seqno(seq(3)).unwrap();
+        m.apply(&batch).unwrap();
+        let want = [&0x0102u64.to_be_bytes()[..], b"v"].concat();
+        assert_eq!(value_at(&m, b"k", 3), Some(Ok(want)));
+        let mut cursor = m.cursor();
+        cursor.seek_to_first().unwrap();
+        let stored = cursor.value().unwrap();
+        assert_eq!(
+            split_expiring(stored),
+            Some((at, &b"v"[..])),
+            "cursors show it stored"
+        );
     }
 
     #[test]

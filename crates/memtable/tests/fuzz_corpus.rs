@@ -11,7 +11,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use quickcache_memtable::{BatchFormat, WriteBatch, fuzzing};
-use quickcache_sstable::{KeyspaceId, SeqNo};
+use quickcache_sstable::{KeyspaceId, SeqNo, Timestamp, ValueKind};
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/write_batch")
@@ -99,6 +99,21 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             v1(7, &[(1, b"apple", b"red"), (2, b"pear", b"")]),
         ),
         ("v1-unknown-kind", v1(7, &[(3, b"apple", b"")])),
+        ("expiring-put", {
+            let mut b = WriteBatch::new();
+            let at = Timestamp::from_millis(1_700_000_000_000);
+            b.put_expiring_in(KeyspaceId::DEFAULT, b"session", b"s1", at)
+                .unwrap();
+            b.put_expiring_in(KeyspaceId(2), b"lock", b"", at).unwrap();
+            b.put(b"plain", b"v").unwrap();
+            b.set_base_seqno(SeqNo::new(3).unwrap()).unwrap();
+            b.encoded().to_vec()
+        }),
+        ("expiring-put-without-expiry", {
+            let mut b = batch(1, &[(b"k", Some(b"1234567"))]);
+            b[12] = ValueKind::ExpiringValue as u8;
+            b
+        }),
     ]
 }
 

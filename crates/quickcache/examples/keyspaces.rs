@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn keyspaces(db: &Db, count: usize) -> quickcache::Result<Vec<quickcache::Keyspace>> {
     let options = KeyspaceOptions::from(db.options());
     (0..count)
-        .map(|i| db.keyspace_with(&format!("ks{i:02}"), options))
+        .map(|i| db.keyspace_with(&format!("ks{i:02}"), options.clone()))
         .collect()
 }
 

@@ -1,8 +1,9 @@
 //! `WriteBatch`: puts and deletes applied atomically by [`crate::Db::write`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use quickcache_sstable::KeyspaceId;
+use quickcache_sstable::{KeyspaceId, Timestamp};
 use snafu::ResultExt;
 
 use crate::db::range_delete::borrowed;
@@ -58,6 +59,9 @@ pub struct WriteBatch {
     targets: Vec<Arc<KsState>>,
     /// Whether an entry was added for the default keyspace ([`WriteBatch::put`]).
     has_default: bool,
+    /// The entries put with a time to live ([`WriteBatch::put_with_ttl`]), ascending:
+    /// their expiry holds the time to live until the write adds the clock's time.
+    ttl_entries: Vec<u32>,
 }
 
 impl WriteBatch {
@@ -116,6 +120,57 @@ impl WriteBatch {
             && let Err(e) = self.inner.put_in(id, key.as_ref(), value.as_ref())
         {
             self.error = Some(e);
+        }
+        self
+    }
+
+    /// Adds a put of `key` → `value` that expires `ttl` after the batch is written:
+    /// from then on the key reads as absent, as if deleted then (older values of it
+    /// included). The time is the database's clock ([`crate::Options::clock`]) when
+    /// [`crate::Db::write`] applies the batch.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use quickcache::{Db, WriteBatch};
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Db::open(dir.path())?;
+    /// let mut batch = WriteBatch::new();
+    /// batch.put_with_ttl("session", "s1", Duration::from_secs(3600)).put("user", "ann");
+    /// db.write(batch)?;
+    /// assert_eq!(db.get("session")?.unwrap(), b"s1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_with_ttl(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Duration,
+    ) -> &mut Self {
+        self.has_default = true;
+        self.push_ttl(KeyspaceId::DEFAULT, key.as_ref(), value.as_ref(), ttl)
+    }
+
+    /// [`WriteBatch::put_with_ttl`] in `keyspace`; see [`WriteBatch::put_in`].
+    pub fn put_in_with_ttl(
+        &mut self,
+        keyspace: &Keyspace,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Duration,
+    ) -> &mut Self {
+        let id = self.target(keyspace);
+        self.push_ttl(id, key.as_ref(), value.as_ref(), ttl)
+    }
+
+    fn push_ttl(&mut self, id: KeyspaceId, key: &[u8], value: &[u8], ttl: Duration) -> &mut Self {
+        let index = self.inner.count();
+        let relative = Timestamp::default().after(ttl);
+        if self.error.is_none() {
+            match self.inner.put_expiring_in(id, key, value, relative) {
+                Ok(()) => self.ttl_entries.push(index),
+                Err(e) => self.error = Some(e),
+            }
         }
         self
     }
@@ -235,6 +290,7 @@ impl WriteBatch {
         self.error = None;
         self.targets.clear();
         self.has_default = false;
+        self.ttl_entries.clear();
     }
 
     /// The lower crate's batch, for tools that decode WAL records.
@@ -253,11 +309,15 @@ impl WriteBatch {
     /// wrapped from a lower-crate one may write only to keyspaces the database has:
     /// the default one (`Error::NoSuchKeyspace` otherwise, before anything is
     /// written).
-    pub(crate) fn into_checked(self, db: &Inner) -> Result<Checked> {
+    pub(crate) fn into_checked(mut self, db: &Inner) -> Result<Checked> {
         if let Some(source) = self.error {
             return Err(source).context(BatchSnafu {
                 operation: "building a write batch",
             });
+        }
+        if !self.ttl_entries.is_empty() {
+            let now = db.options.clock.now().as_millis();
+            self.inner.delay_expiries(&self.ttl_entries, now);
         }
         let mut targets = self.targets;
         let live = if targets.is_empty() && !self.foreign {
@@ -329,6 +389,7 @@ impl From<quickcache_memtable::WriteBatch> for WriteBatch {
             foreign: true,
             targets: Vec::new(),
             has_default: false,
+            ttl_entries: Vec::new(),
         }
     }
 }

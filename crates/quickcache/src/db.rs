@@ -12,6 +12,8 @@ mod maintenance;
 pub(crate) mod range_delete;
 mod writes;
 
+pub(crate) use writes::refuse_ttl;
+
 use crate::KeyRange;
 use crate::error::Result;
 use crate::inner::Inner;

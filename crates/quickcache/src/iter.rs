@@ -13,15 +13,15 @@
 use std::fmt;
 use std::ops::Bound;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 mod ends;
 mod ranges;
 mod seek;
 mod source;
 
-use quickcache_compaction::{LEVELS, MergingCursor, Version};
-use quickcache_sstable::{Cursor, SeqNo};
+use quickcache_compaction::{DynClock, LEVELS, MergingCursor, Version};
+use quickcache_sstable::{Cursor, EXPIRY_LEN, KeyRef, SeqNo, Timestamp, ValueKind, split_expiring};
 use snafu::IntoError;
 
 use crate::error::{Error, Result, TableSnafu};
@@ -36,10 +36,21 @@ pub(crate) struct View {
     pub(crate) memtables: Arc<SuperVersion>,
     pub(crate) version: Arc<Version>,
     pub(crate) snapshot: SeqNo,
+    /// The clock expiring entries are judged by.
+    pub(crate) clock: DynClock,
+    /// The time they are judged at: read from `clock` when the iterator meets its
+    /// first expiring entry, then fixed for the rest of the iteration (so that an
+    /// iterator over plain values never reads the clock).
+    pub(crate) now: OnceLock<Timestamp>,
     pub(crate) dir: PathBuf,
 }
 
 impl View {
+    /// The time expiring entries are judged at (see `now`).
+    fn now(&self) -> Timestamp {
+        *self.now.get_or_init(|| self.clock.now())
+    }
+
     fn error(&self, source: quickcache_sstable::Error) -> Error {
         TableSnafu {
             operation: "iterating",
@@ -125,19 +136,54 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
 const FOUND_NOTHING: &str = "a step found an entry, but the iterator stands on none";
 
 /// The value the merge stands on, as the user gets it: a view into a table's mapping,
-/// or a copy of a memtable's bytes.
-fn current_value(cursor: &MergingCursor<Source>) -> Value {
+/// or a copy of a memtable's bytes; from `offset` on (past an expiry, see
+/// [`live_offset`]).
+fn current_value(cursor: &MergingCursor<Source>, offset: usize) -> Value {
     let child = cursor
         .current_child()
         .and_then(|i| cursor.children().get(i));
-    match child.and_then(Source::value_ref) {
+    let mapped = child.and_then(Source::value_ref);
+    match mapped.and_then(|v| {
+        if offset == 0 {
+            Some(v)
+        } else {
+            v.suffix(offset)
+        }
+    }) {
         Some(mapped) => Value::mapped(mapped),
         None => {
             // Called only while the merge stands on an entry, so it has a value.
             let value = cursor.value();
             debug_assert!(value.is_some(), "the merge's value asked while invalid");
-            Value::owned(value.unwrap_or_default().to_vec())
+            let value = value.unwrap_or_default();
+            Value::owned(value.get(offset..).unwrap_or_default().to_vec())
         }
+    }
+}
+
+/// Where the user's value starts in the stored value of an entry of `kind`, if the
+/// entry reads as a value at `now()`: `None` for a tombstone and an expired value.
+/// An expiring value too short to hold its expiry is corruption (batches and tables
+/// are checked when written, so only damage gets one here).
+///
+/// `stored` gives the stored value; it is called only for an expiring entry, so that
+/// plain entries cost a scan nothing more than their kind.
+pub(crate) fn live_offset<'v>(
+    key: KeyRef<'_>,
+    stored: impl FnOnce() -> Option<&'v [u8]>,
+    now: impl FnOnce() -> Timestamp,
+) -> quickcache_sstable::Result<Option<usize>> {
+    match key.kind {
+        ValueKind::Value => Ok(Some(0)),
+        ValueKind::Tombstone => Ok(None),
+        ValueKind::ExpiringValue => match stored().and_then(split_expiring) {
+            Some((expires_at, _)) => Ok((now() < expires_at).then_some(EXPIRY_LEN)),
+            None => Err(quickcache_sstable::Error::Corruption {
+                file: PathBuf::new(),
+                offset: 0,
+                reason: format!("{key:?}: an expiring value without its 8-byte expiry"),
+            }),
+        },
     }
 }
 
@@ -153,6 +199,7 @@ impl Iter {
                 front_last: None,
                 back_last: None,
                 front_pending: false,
+                front_offset: 0,
                 back_value: None,
                 front_target: None,
                 back_target: None,
@@ -182,6 +229,7 @@ impl Iter {
                 front_last: None,
                 back_last: None,
                 front_pending: false,
+                front_offset: 0,
                 back_value: None,
                 front_target: None,
                 back_target: None,
@@ -204,7 +252,7 @@ impl Iter {
             Some(c) => c,
             slot => slot.insert(self.ends.open_front(view).map_err(|e| view.error(e))?),
         };
-        (self.ends.scan_front(cursor, view.snapshot)).map_err(|e| view.error(e))
+        (self.ends.scan_front(cursor, view.snapshot, || view.now())).map_err(|e| view.error(e))
     }
 
     /// Moves the back to the previous visible entry; `true` iff there is one, then in
@@ -218,13 +266,14 @@ impl Iter {
             Some(c) => c,
             slot => slot.insert(self.ends.open_back(view).map_err(|e| view.error(e))?),
         };
-        (self.ends.scan_back(cursor, view.snapshot)).map_err(|e| view.error(e))
+        (self.ends.scan_back(cursor, view.snapshot, || view.now())).map_err(|e| view.error(e))
     }
 
     /// The entry the front stands on, borrowed.
     fn front_entry(&self) -> Option<(&[u8], &[u8])> {
         let cursor = self.front.as_ref()?;
-        Some((cursor.key()?.user_key, cursor.value()?))
+        let value = cursor.value()?.get(self.ends.front_offset..)?;
+        Some((cursor.key()?.user_key, value))
     }
 
     /// The entry the back last yielded, borrowed.
@@ -312,8 +361,9 @@ impl Iterator for Iter {
         match self.step_front() {
             Ok(true) => {
                 let cursor = self.front.as_ref();
-                let entry =
-                    cursor.and_then(|c| Some((c.key()?.user_key.to_vec(), current_value(c))));
+                let offset = self.ends.front_offset;
+                let entry = cursor
+                    .and_then(|c| Some((c.key()?.user_key.to_vec(), current_value(c, offset))));
                 debug_assert!(entry.is_some(), "{FOUND_NOTHING}");
                 entry.map(Ok)
             }

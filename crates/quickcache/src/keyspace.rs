@@ -3,6 +3,7 @@
 //! the [`Db`] methods that open, list and drop them).
 
 pub(crate) mod engine;
+mod expiry;
 mod maintenance;
 mod options;
 
@@ -131,8 +132,11 @@ impl Keyspace {
         value: impl AsRef<[u8]>,
         options: &WriteOptions,
     ) -> Result<()> {
-        let id = self.state.id;
-        self.write_one(|b| b.put_in(id, key.as_ref(), value.as_ref()), options)
+        let (id, key, value) = (self.state.id, key.as_ref(), value.as_ref());
+        match options.ttl {
+            None => self.write_one(|b| b.put_in(id, key, value), options),
+            Some(ttl) => self.put_expiring(key, value, ttl, options),
+        }
     }
 
     /// Deletes `key`, durable as [`Options::durability`] says.
@@ -154,6 +158,7 @@ impl Keyspace {
     /// Deletes `key`, durable as `options` ask.
     pub fn delete_with(&self, key: impl AsRef<[u8]>, options: &WriteOptions) -> Result<()> {
         let id = self.state.id;
+        crate::db::refuse_ttl(options, "a delete")?;
         self.write_one(|b| b.delete_in(id, key.as_ref()), options)
     }
 
@@ -260,11 +265,17 @@ impl Db {
                     .into_iter()
                     .find(|(id, _)| *id == state.id);
                 let stored = stored.map(|(_, t)| KeyspaceOptions::of_stored(&t.def.options));
-                if stored.is_some_and(|s| s != given) {
+                // The filter is not stored: any given replaces the one in use.
+                let unstored = KeyspaceOptions {
+                    compaction_filter: None,
+                    ..given.clone()
+                };
+                if stored.is_some_and(|s| s != unstored) {
                     return Err(Error::KeyspaceOptionsConflict {
                         name: name.to_owned(),
                     });
                 }
+                inner.set.set_filter(state.id, given.compaction_filter);
             }
             return Ok(Keyspace {
                 inner: Arc::clone(inner),
@@ -289,6 +300,7 @@ impl Db {
                     source: Box::new(source),
                 })
             })?;
+        inner.set.set_filter(id, options.compaction_filter);
         let size = options.memtable_size;
         let memtable = quickcache_memtable::Memtable::with_capacity(size);
         let state = Arc::new(KsState::new(id, name.to_owned(), size, memtable));
@@ -387,6 +399,7 @@ impl Db {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         all.remove(&state.id);
         drop(all);
+        inner.set.set_filter(state.id, None);
         // Its frozen memtables will never be flushed: they stop counting.
         let count = {
             let mut memtables = lock(&state.memtables);

@@ -119,6 +119,15 @@ pub use quickcache_wal::RecoveryMode;
 /// ```
 pub use quickcache_sstable::Compression;
 
+/// The clock expiry is judged by ([`Options::clock`]): the system's, or a manual one
+/// for tests.
+pub use quickcache_compaction::{Clock, ManualClock, SystemClock};
+/// Compaction filters ([`Options::compaction_filter`],
+/// [`KeyspaceOptions::compaction_filter`]).
+pub use quickcache_compaction::{CompactionFilter, FilterDecision, FilterEntry, SharedFilter};
+/// A point in time, in milliseconds since the Unix epoch (what a [`Clock`] tells).
+pub use quickcache_sstable::Timestamp;
+
 /// Versions, the manifest and compaction (`quickcache-compaction`), for tools that
 /// read a manifest: `quickcache::compaction::parse_manifest_name("MANIFEST-000001")`.
 pub use quickcache_compaction as compaction;

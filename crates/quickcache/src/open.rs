@@ -306,11 +306,14 @@ impl ReplayedKeyspace {
 
 /// The write batch a WAL record holds, in the layout of its segment's format version:
 /// version 1 segments hold batches without keyspace ids (all in the default keyspace),
-/// version 2 segments batches without range deletes.
+/// version 2 ones batches without range deletes or expiring values.
 pub(crate) fn decode_record(
     record: &quickcache_wal::Record,
 ) -> std::result::Result<WriteBatch, quickcache_memtable::Error> {
-    WriteBatch::decode_format(&record.payload, BatchFormat::of_wal_version(record.format))
+    // The WAL reader refuses segment versions it does not know, so the fallback is
+    // never taken.
+    let format = BatchFormat::of_wal_version(record.format).unwrap_or(BatchFormat::CURRENT);
+    WriteBatch::decode_format(&record.payload, format)
 }
 
 /// Which WAL entries recovery gives to which keyspace (`docs/format/manifest.md`,

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use quickcache_compaction::{CompactionOptions, SyncPoints};
+use quickcache_compaction::{
+    CompactionOptions, DynClock, Hooks, SharedFilter, SyncPoints, SystemClock,
+};
 use quickcache_compaction::{DEFAULT_COMPRESSION, LEVELS};
 use quickcache_fs::{DynFs, RealFs};
 use quickcache_sstable::{Compression, TableOptions};
@@ -138,6 +140,51 @@ pub struct Options {
     pub transaction_history_bytes: usize,
     /// The file system: [`RealFs`] by default, [`quickcache_fs::SimFs`] in tests.
     pub fs: DynFs,
+    /// The clock that decides when values written with a time to live expire
+    /// ([`crate::Db::put_with_ttl`]): reads and compactions ask it. Default
+    /// [`SystemClock`]; tests pass a [`crate::ManualClock`] and move time by hand.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use quickcache::{Db, ManualClock, Options, Timestamp};
+    ///
+    /// let clock = Arc::new(ManualClock::new(Timestamp::from_millis(0)));
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Db::open_with(dir.path(), Options { clock: clock.clone(), ..Options::default() })?;
+    /// db.put_with_ttl("session", "s1", Duration::from_secs(60))?;
+    /// assert!(db.get("session")?.is_some());
+    /// clock.advance(Duration::from_secs(60));
+    /// assert!(db.get("session")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub clock: DynClock,
+    /// The default keyspace's compaction filter: offered the entries compactions
+    /// rewrite, it keeps, removes or changes each ([`crate::CompactionFilter`] states
+    /// which entries it sees; snapshots never see its decisions). Other keyspaces
+    /// take theirs from [`crate::KeyspaceOptions::compaction_filter`]. Default none.
+    ///
+    /// # Examples
+    /// ```
+    /// use quickcache::{Db, FilterDecision, FilterEntry, Options, SharedFilter};
+    ///
+    /// // Drops every key under "tmp/" as compaction meets it.
+    /// let drop_tmp = |entry: &FilterEntry<'_>| match entry.key.starts_with(b"tmp/") {
+    ///     true => FilterDecision::Remove,
+    ///     false => FilterDecision::Keep,
+    /// };
+    /// let options = Options { compaction_filter: Some(SharedFilter::new(drop_tmp)), ..Options::default() };
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Db::open_with(dir.path(), options)?;
+    /// db.put("tmp/1", "scratch")?;
+    /// db.put("keep", "me")?;
+    /// db.compact_range(..)?;
+    /// assert!(db.get("tmp/1")?.is_none());
+    /// assert!(db.get("keep")?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub compaction_filter: Option<SharedFilter>,
     /// Tests' callbacks at named points of background work, to force one
     /// interleaving of threads (see [`quickcache_compaction::SyncPoints`]). Not for
     /// production use; none by default.
@@ -228,6 +275,8 @@ impl Default for Options {
             create_if_missing: true,
             transaction_history_bytes: 64 << 20,
             fs: Arc::new(RealFs::new()),
+            clock: Arc::new(SystemClock),
+            compaction_filter: None,
             sync_points: SyncPoints::default(),
         }
     }
@@ -271,6 +320,10 @@ impl Options {
                 bloom_bits_per_key: self.bloom_bits_per_key,
                 ..TableOptions::default()
             },
+            hooks: Hooks {
+                clock: Arc::clone(&self.clock),
+                filter: self.compaction_filter.clone(),
+            },
             ..defaults
         }
     }
@@ -292,6 +345,19 @@ impl Options {
 pub struct WriteOptions {
     /// The durability of this write; `None` uses [`Options::durability`].
     pub durability: Option<Durability>,
+    /// For [`crate::Db::put_with`] and [`crate::Keyspace::put_with`]: the value
+    /// expires this long after the write (by [`Options::clock`]) and then reads as
+    /// absent, as [`crate::Db::put_with_ttl`] says. `None`: it never expires. Writes of
+    /// other kinds refuse a time to live ([`crate::Error::InvalidOptions`]): a delete
+    /// has nothing to expire, and the puts of a batch or a transaction carry their own
+    /// ([`crate::WriteBatch::put_with_ttl`], [`crate::Transaction::put_with_ttl`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use quickcache::WriteOptions;
+    /// let options = WriteOptions { ttl: Some(Duration::from_secs(30)), ..WriteOptions::default() };
+    /// ```
+    pub ttl: Option<Duration>,
 }
 
 impl WriteOptions {
@@ -305,6 +371,7 @@ impl WriteOptions {
     pub fn synced() -> WriteOptions {
         WriteOptions {
             durability: Some(Durability::Synced),
+            ..WriteOptions::default()
         }
     }
 }

@@ -2,12 +2,12 @@
 //! the snapshot views iterators read.
 
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use quickcache_compaction::Version;
 
 use quickcache_memtable::Lookup;
-use quickcache_sstable::SeqNo;
+use quickcache_sstable::{SeqNo, ValueKind};
 
 use crate::error::{Error, Result};
 use crate::inner::Inner;
@@ -49,16 +49,12 @@ impl Inner {
         key: &[u8],
         snapshot: SeqNo,
     ) -> Result<Option<Value>> {
-        match memtables.active.get(key, snapshot) {
-            Some(Lookup::Value(v)) => return Ok(Some(Value::owned(v.value().to_vec()))),
-            Some(Lookup::Deleted(_)) => return Ok(None),
-            None => {}
+        if let Some(found) = memtables.active.get(key, snapshot) {
+            return Ok(self.resolve(found));
         }
         for frozen in &memtables.frozen {
-            match frozen.mem.get(key, snapshot) {
-                Some(Lookup::Value(v)) => return Ok(Some(Value::owned(v.value().to_vec()))),
-                Some(Lookup::Deleted(_)) => return Ok(None),
-                None => {}
+            if let Some(found) = frozen.mem.get(key, snapshot) {
+                return Ok(self.resolve(found));
             }
         }
         let entry = version.get(key, snapshot).map_err(|source| Error::Tree {
@@ -66,7 +62,24 @@ impl Inner {
             path: self.dir.clone(),
             source: Box::new(source),
         })?;
-        Ok(entry.and_then(|e| e.into_value()).map(Value::mapped))
+        // The clock is read only for an expiring entry: plain reads pay nothing.
+        Ok(entry
+            .and_then(|e| match e.kind {
+                ValueKind::ExpiringValue => e.value_at(self.options.clock.now()),
+                _ => e.into_value(),
+            })
+            .map(Value::mapped))
+    }
+
+    /// The value a memtable's answer stands for: none for a tombstone or a value
+    /// expired by now.
+    fn resolve(&self, found: Lookup<'_>) -> Option<Value> {
+        match found {
+            Lookup::Value(v) => Some(Value::owned(v.value().to_vec())),
+            Lookup::Expiring { value, expires_at } => (self.options.clock.now() < expires_at)
+                .then(|| Value::owned(value.value().to_vec())),
+            Lookup::Deleted(_) => None,
+        }
     }
 
     /// The value of `key` in keyspace `ks` at snapshot `at` (`None`: the newest).
@@ -95,6 +108,8 @@ impl Inner {
                     memtables,
                     version,
                     snapshot,
+                    clock: Arc::clone(&self.options.clock),
+                    now: OnceLock::new(),
                     dir: self.dir.clone(),
                 };
                 Iter::new(view, lower, upper)
@@ -131,6 +146,8 @@ impl Inner {
             memtables,
             version,
             snapshot,
+            clock: Arc::clone(&self.options.clock),
+            now: OnceLock::new(),
             dir: self.dir.clone(),
         };
         Iter::new(view, lower, upper)

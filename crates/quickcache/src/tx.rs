@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use quickcache_sstable::KeyspaceId;
 
+mod expiry;
 pub(crate) mod history;
 mod iter;
 mod retry;
@@ -27,6 +28,8 @@ struct KsWrites {
     /// The handle to write through; `None` for the default keyspace.
     keyspace: Option<Keyspace>,
     entries: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The time to live of the puts made with one ([`Transaction::put_with_ttl`]).
+    ttls: BTreeMap<Vec<u8>, std::time::Duration>,
 }
 
 /// A serializable read-write transaction, begun by [`crate::Db::transaction`].
@@ -199,8 +202,8 @@ impl Transaction {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
-        let value = Some(value.as_ref().to_vec());
-        self.slot(None).insert(key.as_ref().to_vec(), value);
+        let (key, value) = (key.as_ref(), Some(value.as_ref().to_vec()));
+        self.slot(None, key).insert(key.to_vec(), value);
         self
     }
 
@@ -219,7 +222,8 @@ impl Transaction {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
-        self.slot(None).insert(key.as_ref().to_vec(), None);
+        let key = key.as_ref();
+        self.slot(None, key).insert(key.to_vec(), None);
         self
     }
 
@@ -244,16 +248,15 @@ impl Transaction {
         key: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
     ) -> &mut Self {
-        let value = Some(value.as_ref().to_vec());
-        self.slot(Some(keyspace))
-            .insert(key.as_ref().to_vec(), value);
+        let (key, value) = (key.as_ref(), Some(value.as_ref().to_vec()));
+        self.slot(Some(keyspace), key).insert(key.to_vec(), value);
         self
     }
 
     /// Deletes `key` in `keyspace` when the transaction commits.
     pub fn delete_in(&mut self, keyspace: &Keyspace, key: impl AsRef<[u8]>) -> &mut Self {
-        self.slot(Some(keyspace))
-            .insert(key.as_ref().to_vec(), None);
+        let key = key.as_ref();
+        self.slot(Some(keyspace), key).insert(key.to_vec(), None);
         self
     }
 
@@ -295,17 +298,21 @@ impl Transaction {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit_with(self, options: &WriteOptions) -> Result<()> {
+        crate::db::refuse_ttl(options, "a transaction")?;
         if self.writes.values().all(|w| w.entries.is_empty()) {
             return Ok(());
         }
         let mut batch = WriteBatch::new();
         for writes in self.writes.values() {
             for (key, value) in &writes.entries {
-                match (&writes.keyspace, value) {
-                    (None, Some(v)) => batch.put(key, v),
-                    (None, None) => batch.delete(key),
-                    (Some(ks), Some(v)) => batch.put_in(ks, key, v),
-                    (Some(ks), None) => batch.delete_in(ks, key),
+                let ttl = writes.ttls.get(key).copied();
+                match (&writes.keyspace, value, ttl) {
+                    (None, Some(v), None) => batch.put(key, v),
+                    (None, Some(v), Some(ttl)) => batch.put_with_ttl(key, v, ttl),
+                    (None, None, _) => batch.delete(key),
+                    (Some(ks), Some(v), None) => batch.put_in(ks, key, v),
+                    (Some(ks), Some(v), Some(ttl)) => batch.put_in_with_ttl(ks, key, v, ttl),
+                    (Some(ks), None, _) => batch.delete_in(ks, key),
                 };
             }
         }
@@ -363,14 +370,25 @@ impl Transaction {
         Some(value.clone().map(Value::owned))
     }
 
-    /// The write set of `keyspace` (`None`: the default).
-    fn slot(&mut self, keyspace: Option<&Keyspace>) -> &mut BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    /// The write set of `keyspace` (`None`: the default), about to get a new write of
+    /// `key`, which replaces any time to live an earlier put of it had.
+    fn slot(
+        &mut self,
+        keyspace: Option<&Keyspace>,
+        key: &[u8],
+    ) -> &mut BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        &mut self.writes_of(keyspace, key).entries
+    }
+
+    /// [`Transaction::slot`]'s whole record of `keyspace`'s writes.
+    fn writes_of(&mut self, keyspace: Option<&Keyspace>, key: &[u8]) -> &mut KsWrites {
         let id = keyspace.map_or(KeyspaceId::DEFAULT, |k| k.state().id);
         let writes = self.writes.entry(id).or_default();
         if writes.keyspace.is_none() {
             writes.keyspace = keyspace.cloned();
         }
-        &mut writes.entries
+        writes.ttls.remove(key);
+        writes
     }
 
     fn name(&mut self, keyspace: &Keyspace) {

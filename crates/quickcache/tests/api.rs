@@ -51,6 +51,7 @@ fn batches_and_per_write_durability() {
             format!("{d:?}"),
             &WriteOptions {
                 durability: Some(d),
+                ..WriteOptions::default()
             },
         )
         .unwrap();

@@ -75,6 +75,7 @@ fn without_an_interval_a_buffered_write_waits_for_the_next_non_buffered_one() {
 
     let os = WriteOptions {
         durability: Some(Durability::Os),
+        ..WriteOptions::default()
     };
     db.put_with("later", "os", &os).unwrap();
     assert!(wal_holds(&fs, VALUE));

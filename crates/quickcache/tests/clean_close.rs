@@ -88,6 +88,7 @@ fn a_run_killed_after_a_clean_open_leaves_no_marker_and_no_hole() {
     assert_eq!(db.get("b299").unwrap().as_deref(), Some(&value[..]));
     let synced = WriteOptions {
         durability: Some(Durability::Synced),
+        ..WriteOptions::default()
     };
     db.put_with("c", "after", &synced).unwrap();
     let power_lost = killed.crash_with(CrashMode::DropUnsynced);

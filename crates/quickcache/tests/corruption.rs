@@ -67,6 +67,7 @@ fn put(db: &Db, model: &mut Model, k: Vec<u8>, tag: u64, durability: Durability)
     batch.put(&k, &v);
     let options = WriteOptions {
         durability: Some(durability),
+        ..WriteOptions::default()
     };
     db.write_with(batch, &options).unwrap();
     model.insert(k, v);

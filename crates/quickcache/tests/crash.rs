@@ -66,6 +66,7 @@ fn crash_once(seed: u64, crash_at: usize) {
             batch,
             &WriteOptions {
                 durability: Some(durability),
+                ..WriteOptions::default()
             },
         )
         .unwrap();

@@ -22,6 +22,7 @@ fn options(fs: &SimFs) -> Options {
 fn with(durability: Durability) -> WriteOptions {
     WriteOptions {
         durability: Some(durability),
+        ..WriteOptions::default()
     }
 }
 

@@ -206,8 +206,8 @@ fn table_formats(dir: &Path) -> Vec<(u32, Vec<Compression>)> {
 
 /// The fixture's tables are of table format version 1, written before compression
 /// existed (every block uncompressed). An engine that compresses every level reads
-/// them beside its own compressed version 2 tables, and its compaction rewrites them
-/// as compressed version 2 tables that read the same.
+/// them beside its own compressed tables of the current version, and its compaction
+/// rewrites them as such tables, which read the same.
 #[test]
 fn uncompressed_version_1_tables_read_beside_compressed_ones() {
     let fixture = table_formats(Path::new(FIXTURE));

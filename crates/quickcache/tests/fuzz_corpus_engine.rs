@@ -19,7 +19,7 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// One step: opcode (see `next_op`: 0-4 put, 5 delete, 6 put then range delete, 7
-/// batch, 8 synced put,
+/// batch (24, 7 + 17: a batch of puts with a time to live), 8 synced put,
 /// 9 flush, 10 compact, 11 sync, 12 check, 13 reopen, 14 power loss, 15 buffered put,
 /// 16 drop and re-create keyspace b) and four argument bytes; a key byte also picks
 /// the keyspace (0-23 default, 24-47 a, 48-71 b, repeating).
@@ -114,6 +114,26 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 (0, [49, 10, 0, 0]),
                 (14, [0; 4]),
                 (12, [0; 4]),
+            ]),
+        ),
+        // Code 24 (7 + 17): a batch of puts with a time to live, expired at once
+        // when the length byte is odd (see `next_op`).
+        (
+            "seed-ttl-over-older-values",
+            program(&[
+                (0, [1, 10, 0, 0]),
+                (0, [30, 10, 0, 0]),
+                (9, [0; 4]),
+                (24, [1, 3, 2, 10]),
+                (24, [30, 5, 31, 2]),
+                (12, [0; 4]),
+                (9, [0; 4]),
+                (10, [0; 4]),
+                (12, [0; 4]),
+                (24, [2, 4, 1, 30]),
+                (14, [0; 4]),
+                (12, [0; 4]),
+                (13, [0; 4]),
             ]),
         ),
         (

@@ -86,7 +86,7 @@ fn a_keyspace_keeps_its_stored_compression_across_reopens() {
     let fs = SimFs::new(32);
     let db = Db::open_with("/db", options(&fs)).unwrap();
     let zstd = with(&db, [Compression::Zstd; 7]);
-    let ks = db.keyspace_with("docs", zstd).unwrap();
+    let ks = db.keyspace_with("docs", zstd.clone()).unwrap();
     let first = fill_and_compact(&db, &ks, 0, 2500);
     db.close().unwrap();
 

@@ -125,8 +125,9 @@ fn a_keyspace_flushes_and_compacts_with_its_own_options() {
         base_level_size: 16 << 10,
         level_multiplier: 4,
         compression: [Compression::Lz4; 7],
+        compaction_filter: None,
     };
-    let index = db.keyspace_with("index", options).unwrap();
+    let index = db.keyspace_with("index", options.clone()).unwrap();
     let mut want = Model::new();
     for i in 0..3000u32 {
         let k = format!("k{:05}", (i * 7919) % 2000);
@@ -140,10 +141,10 @@ fn a_keyspace_flushes_and_compacts_with_its_own_options() {
     assert_eq!(contents(index.iter()), want);
     assert_eq!(db.iter().count(), 0);
     // Reopening with the stored options is fine, with others refused.
-    assert!(db.keyspace_with("index", options).is_ok());
+    assert!(db.keyspace_with("index", options.clone()).is_ok());
     let other = KeyspaceOptions {
         block_size: 4096,
-        ..options
+        ..options.clone()
     };
     let err = db.keyspace_with("index", other).unwrap_err();
     assert!(
@@ -207,6 +208,7 @@ fn after_a_power_loss_every_cross_keyspace_batch_is_whole_or_absent() {
             };
             let options = WriteOptions {
                 durability: Some(durability),
+                ..WriteOptions::default()
             };
             db.write_with(batch, &options).unwrap();
             if durability == Durability::Synced {

@@ -1,21 +1,29 @@
 #![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
 //! Random operation sequences against a `BTreeMap` model, on the simulated file system
-//! with tiny memtables so that flushes, compactions and reopens all happen.
+//! with tiny memtables so that flushes, compactions and reopens all happen, and a
+//! manual clock so that values written with a time to live expire between steps.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use quickcache::fs::SimFs;
-use quickcache::{Db, Options, WriteBatch};
+use quickcache::{Clock, Db, ManualClock, Options, Timestamp, WriteBatch};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
+
+/// A put in a batch: the value byte and the time to live in milliseconds, if any.
+type BatchPut = (u8, Option<u8>);
 
 #[derive(Debug, Clone)]
 enum Op {
     Put(u8, u8),
+    /// A put expiring this many milliseconds later (by the manual clock).
+    PutTtl(u8, u8, u8),
     Delete(u8),
-    Batch(Vec<(u8, Option<u8>)>),
+    /// Puts (with a time to live when given) and deletes.
+    Batch(Vec<(u8, Option<BatchPut>)>),
     /// `delete_range(k(a)..k(b))`.
     DeleteRange(u8, u8),
     /// One batch: put `a`, delete the range `a..b`, put `c`: entries after a range
@@ -31,17 +39,23 @@ enum Op {
     Flush,
     Compact,
     Reopen,
+    /// Moves the clock this many milliseconds on.
+    Advance(u8),
 }
 
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Op {
         let key = |g: &mut Gen| u8::arbitrary(g) % 40;
-        match u8::arbitrary(g) % 23 {
-            0..=6 => Op::Put(key(g), u8::arbitrary(g)),
+        match u8::arbitrary(g) % 25 {
+            0..=4 => Op::Put(key(g), u8::arbitrary(g)),
+            5..=6 => Op::PutTtl(key(g), u8::arbitrary(g), u8::arbitrary(g) % 40),
             7..=8 => Op::Delete(key(g)),
             9 => Op::Batch(
                 (0..u8::arbitrary(g) % 5)
-                    .map(|_| (key(g), Option::<u8>::arbitrary(g)))
+                    .map(|_| {
+                        let ttl = bool::arbitrary(g).then(|| u8::arbitrary(g) % 40);
+                        (key(g), bool::arbitrary(g).then(|| (u8::arbitrary(g), ttl)))
+                    })
                     .collect(),
             ),
             10..=11 => Op::Get(key(g)),
@@ -52,8 +66,9 @@ impl Arbitrary for Op {
             16 => Op::ReadSnapshot(u8::arbitrary(g)),
             17 => Op::Flush,
             18 => Op::Compact,
-            19..=20 => Op::DeleteRange(key(g), key(g)),
-            21 => Op::BatchRange(key(g), key(g), key(g)),
+            19..=20 => Op::Advance(u8::arbitrary(g) % 30),
+            21..=22 => Op::DeleteRange(key(g), key(g)),
+            23 => Op::BatchRange(key(g), key(g), key(g)),
             _ => Op::Reopen,
         }
     }
@@ -70,8 +85,24 @@ fn v(key: u8, value: u8) -> Vec<u8> {
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
-fn options(fs: &Arc<SimFs>) -> Options {
+/// What was written: each key's value and when it expires, if it does.
+type Stored = BTreeMap<Vec<u8>, (Vec<u8>, Option<Timestamp>)>;
+
+/// The keys of `stored` that read as present at `now`.
+fn live(stored: &Stored, now: Timestamp) -> Model {
+    (stored.iter())
+        .filter(|(_, (_, expiry))| expiry.is_none_or(|at| now < at))
+        .map(|(k, (v, _))| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn ttl(ms: u8) -> Duration {
+    Duration::from_millis(u64::from(ms))
+}
+
+fn options(fs: &Arc<SimFs>, clock: &Arc<ManualClock>) -> Options {
     Options {
+        clock: clock.clone(),
         memtable_size: 4 << 10,
         l0_compaction_trigger: 2,
         table_size: 4 << 10,
@@ -111,30 +142,44 @@ fn check_range(
 
 fn run(ops: Vec<Op>) -> bool {
     let fs = Arc::new(SimFs::new(42));
-    let mut db = Db::open_with("/db", options(&fs)).unwrap();
-    let mut model = Model::new();
-    let mut snapshots: Vec<(quickcache::Snapshot, Model)> = Vec::new();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_000_000)));
+    let mut db = Db::open_with("/db", options(&fs, &clock)).unwrap();
+    let mut stored = Stored::new();
+    // Snapshots keep what was written when they were taken; expiry is judged when
+    // they are read, as for every read.
+    let mut snapshots: Vec<(quickcache::Snapshot, Stored)> = Vec::new();
     for op in ops {
+        let model = live(&stored, clock.now());
         match op {
             Op::Put(key, value) => {
                 db.put(k(key), v(key, value)).unwrap();
-                model.insert(k(key), v(key, value));
+                stored.insert(k(key), (v(key, value), None));
+            }
+            Op::PutTtl(key, value, ms) => {
+                db.put_with_ttl(k(key), v(key, value), ttl(ms)).unwrap();
+                let expiry = clock.now().after(ttl(ms));
+                stored.insert(k(key), (v(key, value), Some(expiry)));
             }
             Op::Delete(key) => {
                 db.delete(k(key)).unwrap();
-                model.remove(&k(key));
+                stored.remove(&k(key));
             }
             Op::Batch(entries) => {
                 let mut batch = WriteBatch::new();
                 for (key, value) in entries {
                     match value {
-                        Some(value) => {
+                        Some((value, None)) => {
                             batch.put(k(key), v(key, value));
-                            model.insert(k(key), v(key, value));
+                            stored.insert(k(key), (v(key, value), None));
+                        }
+                        Some((value, Some(ms))) => {
+                            batch.put_with_ttl(k(key), v(key, value), ttl(ms));
+                            let expiry = clock.now().after(ttl(ms));
+                            stored.insert(k(key), (v(key, value), Some(expiry)));
                         }
                         None => {
                             batch.delete(k(key));
-                            model.remove(&k(key));
+                            stored.remove(&k(key));
                         }
                     }
                 }
@@ -142,7 +187,7 @@ fn run(ops: Vec<Op>) -> bool {
             }
             Op::DeleteRange(a, b) => {
                 db.delete_range(k(a)..k(b)).unwrap();
-                model.retain(|key, _| !(k(a)..k(b)).contains(key));
+                stored.retain(|key, _| !(k(a)..k(b)).contains(key));
             }
             Op::BatchRange(a, b, c) => {
                 let mut batch = WriteBatch::new();
@@ -151,12 +196,15 @@ fn run(ops: Vec<Op>) -> bool {
                     .delete_range(k(a)..k(b))
                     .put(k(c), v(c, 2));
                 db.write(batch).unwrap();
-                model.insert(k(a), v(a, 1));
-                model.retain(|key, _| !(k(a)..k(b)).contains(key));
-                model.insert(k(c), v(c, 2));
+                stored.insert(k(a), (v(a, 1), None));
+                stored.retain(|key, _| !(k(a)..k(b)).contains(key));
+                stored.insert(k(c), (v(c, 2), None));
             }
             Op::Get(key) => {
                 let got = db.get(k(key)).unwrap().map(|v| v.to_vec());
+                if db.contains_key(k(key)).unwrap() != got.is_some() {
+                    return false;
+                }
                 if got.as_ref() != model.get(&k(key)) {
                     return false;
                 }
@@ -190,9 +238,10 @@ fn run(ops: Vec<Op>) -> bool {
                     return false;
                 }
             }
-            Op::Snapshot => snapshots.push((db.snapshot(), model.clone())),
+            Op::Snapshot => snapshots.push((db.snapshot(), stored.clone())),
             Op::ReadSnapshot(i) => {
                 if let Some((snap, old)) = snapshots.get(usize::from(i) % snapshots.len().max(1)) {
+                    let old = live(old, clock.now());
                     let items = collect(snap.iter());
                     let expected: Vec<_> =
                         old.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -211,10 +260,12 @@ fn run(ops: Vec<Op>) -> bool {
             Op::Reopen => {
                 snapshots.clear();
                 db.close().unwrap();
-                db = Db::open_with("/db", options(&fs)).unwrap();
+                db = Db::open_with("/db", options(&fs, &clock)).unwrap();
             }
+            Op::Advance(ms) => clock.advance(ttl(ms)),
         }
     }
+    let model = live(&stored, clock.now());
     let all = collect(db.iter());
     let expected: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     all == expected

@@ -39,6 +39,7 @@ fn concurrent_writers_leave_the_wal_in_sequence_number_order() {
                     let durability = levels[(t + i) % 3];
                     let options = WriteOptions {
                         durability: Some(durability),
+                        ..WriteOptions::default()
                     };
                     let key = format!("t{t}-{i}");
                     match i % 3 {

@@ -56,6 +56,13 @@ pub enum Error {
         /// Its length.
         len: usize,
     },
+    /// The builder was given an expiring entry whose value cannot hold its 8-byte
+    /// expiry ([`crate::split_expiring`]).
+    #[snafu(display("an expiring value of {len} bytes has no room for its 8-byte expiry"))]
+    MissingExpiry {
+        /// The value's length.
+        len: usize,
+    },
     /// A builder option is out of range.
     #[snafu(display("invalid table option {option}: {reason}"))]
     InvalidOption {

@@ -19,7 +19,8 @@ use crate::wire::{self, WireError, WireResult};
 
 /// The table format version this crate writes. Version 2 added compressed data blocks
 /// (trailer types 2 = lz4 and 3 = zstd); version 3 the range-deletion block between
-/// the index and the properties blocks. Nothing else changed.
+/// the index and the properties blocks, and entries of kind 4, values carrying an
+/// expiry time ([`crate::ValueKind::ExpiringValue`]). Nothing else changed.
 pub const FORMAT_VERSION: u32 = 3;
 
 /// The first table format version that may hold a range-deletion block.

@@ -67,18 +67,25 @@ pub enum ValueKind {
     Value = 1,
     /// The key was deleted; older entries of it are hidden.
     Tombstone = 2,
+    /// The key maps to the entry's value until an expiry time, then reads as deleted
+    /// (hiding older entries, as a tombstone does). The stored value is the expiry,
+    /// a [`crate::Timestamp`] as `u64` LE, followed by the user's value
+    /// ([`crate::split_expiring`]). Written from table and batch format version 3 on;
+    /// 3 is left to range deletes, being added beside it.
+    ExpiringValue = 4,
 }
 
 impl ValueKind {
     /// The kind that sorts first among entries with equal user key and sequence
     /// number; lookup keys use it so that a seek lands before every such entry.
-    pub const SEEK: ValueKind = ValueKind::Tombstone;
+    pub const SEEK: ValueKind = ValueKind::ExpiringValue;
 
     /// Decodes a persisted kind byte.
     pub const fn from_u8(b: u8) -> Option<ValueKind> {
         match b {
             1 => Some(ValueKind::Value),
             2 => Some(ValueKind::Tombstone),
+            4 => Some(ValueKind::ExpiringValue),
             _ => None,
         }
     }
@@ -94,7 +101,7 @@ pub struct KeyRef<'a> {
     pub user_key: &'a [u8],
     /// When the entry was written.
     pub seqno: SeqNo,
-    /// Value or tombstone.
+    /// Value, tombstone or expiring value.
     pub kind: ValueKind,
 }
 
@@ -175,8 +182,10 @@ impl PartialOrd for KeyRef<'_> {
 impl fmt::Debug for KeyRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.user_key.escape_ascii(), self.seqno)?;
-        if self.kind == ValueKind::Tombstone {
-            f.write_str(" (tombstone)")?;
+        match self.kind {
+            ValueKind::Value => {}
+            ValueKind::Tombstone => f.write_str(" (tombstone)")?,
+            ValueKind::ExpiringValue => f.write_str(" (expiring)")?,
         }
         Ok(())
     }
@@ -189,7 +198,7 @@ pub struct InternalKey {
     pub user_key: Vec<u8>,
     /// When the entry was written.
     pub seqno: SeqNo,
-    /// Value or tombstone.
+    /// Value, tombstone or expiring value.
     pub kind: ValueKind,
 }
 
@@ -281,9 +290,24 @@ mod tests {
         assert_eq!(KeyRef::decode(&[0u8; 8]), None); // kind 0 is reserved
     }
 
+    #[test]
+    fn kinds_round_trip_and_the_seek_kind_sorts_first() {
+        for kind in [
+            ValueKind::Value,
+            ValueKind::Tombstone,
+            ValueKind::ExpiringValue,
+        ] {
+            assert_eq!(ValueKind::from_u8(kind as u8), Some(kind));
+            let entry = KeyRef::new(b"k", seq(5), kind);
+            assert!(KeyRef::lookup(b"k", seq(5)) <= entry, "{kind:?}");
+        }
+        assert_eq!(ValueKind::from_u8(3), None);
+    }
+
     quickcheck! {
-        fn encoding_round_trips(key: Vec<u8>, s: u64, tomb: bool) -> bool {
-            let kind = if tomb { ValueKind::Tombstone } else { ValueKind::Value };
+        fn encoding_round_trips(key: Vec<u8>, s: u64, kind: u8) -> bool {
+            let kinds = [ValueKind::Value, ValueKind::Tombstone, ValueKind::ExpiringValue];
+            let kind = kinds[usize::from(kind % 3)];
             let k = KeyRef::new(&key, seq(s & SeqNo::MAX.get()), kind);
             let mut buf = Vec::new();
             k.encode_into(&mut buf);

@@ -62,6 +62,7 @@ mod compare;
 mod compression;
 mod cursor;
 mod error;
+mod expiry;
 mod footer;
 pub mod fuzzing;
 mod handle;
@@ -82,6 +83,7 @@ pub use cursor::Cursor;
 #[cfg(any(test, feature = "conformance"))]
 pub use cursor::conformance;
 pub use error::{Error, Result};
+pub use expiry::{EXPIRY_LEN, Timestamp, encode_expiring, split_expiring};
 pub use footer::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
 pub use key::{InternalKey, KeyRef, SeqNo, TRAILER_LEN, ValueKind, compare_encoded};
 pub use keyspace::KeyspaceId;

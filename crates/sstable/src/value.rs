@@ -5,7 +5,7 @@ use std::ops::Deref;
 
 use quickcache_fs::Mapping;
 
-use crate::{SeqNo, ValueKind};
+use crate::{EXPIRY_LEN, SeqNo, Timestamp, ValueKind, split_expiring};
 
 /// A value inside a table's mapped file. Holding it keeps the mapping alive (not the
 /// table), so it may outlive the [`crate::Table`] it came from; cloning is cheap.
@@ -35,6 +35,16 @@ impl ValueRef {
             start: 0,
             len: 0,
         }
+    }
+
+    /// The bytes of this value from `offset` on, or `None` if it is shorter.
+    pub fn suffix(self, offset: usize) -> Option<ValueRef> {
+        let len = self.len.checked_sub(offset)?;
+        Some(ValueRef {
+            start: self.start + offset,
+            len,
+            map: self.map,
+        })
     }
 
     /// The value's bytes.
@@ -85,7 +95,7 @@ impl fmt::Debug for ValueRef {
 pub struct Entry {
     /// When the entry was written.
     pub seqno: SeqNo,
-    /// Value or tombstone.
+    /// Value, tombstone or expiring value.
     pub kind: ValueKind,
     /// The value (empty for tombstones).
     pub value: ValueRef,
@@ -97,8 +107,24 @@ impl Entry {
         self.kind == ValueKind::Tombstone
     }
 
-    /// The value, or `None` for a tombstone.
+    /// The value, or `None` for a tombstone. An expiring value is returned with its
+    /// expiry prefix, as stored: see [`Entry::value_at`].
     pub fn into_value(self) -> Option<ValueRef> {
-        (self.kind == ValueKind::Value).then_some(self.value)
+        (self.kind != ValueKind::Tombstone).then_some(self.value)
+    }
+
+    /// The user's value as of `now`: `None` for a tombstone and for an expiring value
+    /// whose expiry is `<= now` (it then reads as deleted). [`crate::Table::get`]
+    /// refuses expiring entries too short to hold an expiry, so entries it returns
+    /// always have one; a shorter one reads as absent.
+    pub fn value_at(self, now: Timestamp) -> Option<ValueRef> {
+        match self.kind {
+            ValueKind::Value => Some(self.value),
+            ValueKind::Tombstone => None,
+            ValueKind::ExpiringValue => {
+                let (expires_at, _) = split_expiring(&self.value)?;
+                (now < expires_at).then(|| self.value.suffix(EXPIRY_LEN))?
+            }
+        }
     }
 }

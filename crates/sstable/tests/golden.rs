@@ -13,8 +13,8 @@ use common::*;
 use quickcache_fs::{FileSystem, Mapping, RealFs, SimFs};
 use quickcache_sstable::conformance::{Model, check_cursor};
 use quickcache_sstable::{
-    Compression, FORMAT_VERSION, FragmentedRangeTombstones, RangeTombstone, SeqNo, Table,
-    TableBuilder, TableOptions,
+    Compression, FORMAT_VERSION, FragmentedRangeTombstones, InternalKey, RangeTombstone, SeqNo,
+    Table, TableBuilder, TableOptions, Timestamp, ValueKind, encode_expiring,
 };
 
 /// Version 1, written before compression existed (every block uncompressed): kept
@@ -33,6 +33,29 @@ fn tombstones() -> Vec<RangeTombstone> {
         RangeTombstone::new("key-00100", "key-00200", SeqNo::new(900).unwrap()),
         RangeTombstone::new("key-00150", "key-00300", SeqNo::new(50).unwrap()),
     ]
+}
+
+/// Version 3 with expiring values: as version 2, and some entries are expiring values
+/// (kind 4).
+const FIXTURE_EXPIRING: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v3-expiring.sst");
+
+/// The sample model with every seventh plain value turned into an expiring one,
+/// expiring at its sequence number in seconds.
+fn expiring_model(keys: usize) -> Model {
+    let mut model = Model::new();
+    for (i, (key, value)) in sample_model(keys).into_iter().enumerate() {
+        if key.kind != ValueKind::Value || i % 7 != 3 {
+            model.insert(key, value);
+            continue;
+        }
+        let mut stored = Vec::new();
+        let at = Timestamp::from_millis(key.seqno.get() * 1000);
+        encode_expiring(at, &value, &mut stored);
+        let key = InternalKey::new(key.user_key, key.seqno, ValueKind::ExpiringValue);
+        model.insert(key, stored);
+    }
+    model
 }
 
 fn options() -> TableOptions {
@@ -58,23 +81,36 @@ fn rebuild() -> Vec<u8> {
     fs.read_file(Path::new("/g/golden.sst")).unwrap()
 }
 
+fn rebuild_expiring() -> Vec<u8> {
+    let fs = SimFs::new(3);
+    fs.create_dir_all(Path::new("/g")).unwrap();
+    build(
+        &fs,
+        Path::new("/g/golden.sst"),
+        &expiring_model(60),
+        options(),
+    );
+    fs.read_file(Path::new("/g/golden.sst")).unwrap()
+}
+
 #[test]
 fn rebuilding_gives_the_committed_bytes() {
-    let bytes = rebuild();
-    if std::env::var_os("QUICKCACHE_BLESS").is_some() {
-        std::fs::write(FIXTURE, &bytes).unwrap();
-    }
-    let committed = std::fs::read(FIXTURE).unwrap();
     assert_eq!(
         FORMAT_VERSION, 3,
         "a new format version needs a new fixture file"
     );
-    assert!(
-        bytes == committed,
-        "the table format changed: {} bytes now, {} committed",
-        bytes.len(),
-        committed.len()
-    );
+    for (bytes, fixture) in [(rebuild(), FIXTURE), (rebuild_expiring(), FIXTURE_EXPIRING)] {
+        if std::env::var_os("QUICKCACHE_BLESS").is_some() {
+            std::fs::write(fixture, &bytes).unwrap();
+        }
+        let committed = std::fs::read(fixture).unwrap();
+        assert!(
+            bytes == committed,
+            "the table format changed ({fixture}): {} bytes now, {} committed",
+            bytes.len(),
+            committed.len()
+        );
+    }
 }
 
 #[test]
@@ -111,12 +147,13 @@ fn the_committed_table_reads_back_with_its_range_tombstones() {
 }
 
 #[test]
-fn the_version_2_table_still_reads() {
-    let model = sample_model(60);
-    let table = Table::open(&RealFs::new(), Path::new(FIXTURE_V2)).unwrap();
+fn the_committed_expiring_table_reads_back() {
+    let model = expiring_model(60);
+    let expiring = model.keys().filter(|k| k.kind == ValueKind::ExpiringValue);
+    assert!(expiring.count() > 5, "the fixture holds expiring values");
+    let table = Table::open(&RealFs::new(), Path::new(FIXTURE_EXPIRING)).unwrap();
     table.verify().unwrap();
-    assert!(table.range_tombstones().is_empty());
-    assert_eq!(table.properties().format_version, 2);
+    assert_eq!(table.properties().format_version, 3);
     assert_eq!(table.properties().entry_count, model.len() as u64);
     assert!(table.properties().data_block_count > 3);
     check_gets(&table, &model);
@@ -127,6 +164,18 @@ fn the_version_2_table_still_reads() {
         "compressed blocks: {} bytes, {v1} uncompressed",
         table.file_size()
     );
+}
+
+#[test]
+fn the_version_2_table_still_reads() {
+    let model = sample_model(60);
+    let table = Table::open(&RealFs::new(), Path::new(FIXTURE_V2)).unwrap();
+    table.verify().unwrap();
+    assert!(table.range_tombstones().is_empty());
+    assert_eq!(table.properties().format_version, 2);
+    assert_eq!(table.properties().entry_count, model.len() as u64);
+    check_gets(&table, &model);
+    check_cursor(&mut table.cursor(), &model);
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //!
 //! [`engine`] reads the input as a program of operations on a database on the
 //! simulated file system with three keyspaces (the default one, `a` and `b`), run
-//! against one `BTreeMap` model per keyspace: puts, deletes, range deletes, batches (across
-//! keyspaces), synced writes, reads, scans, flushes, compactions, drops and
+//! against one `BTreeMap` model per keyspace: puts, deletes, range deletes, batches
+//! (across keyspaces), puts with a time to live (expired at once, reading as deletes,
+//! or long enough to outlast the run), synced writes, reads, scans, flushes,
+//! compactions, drops and
 //! re-creations of keyspace `b`, clean reopens (nothing may be lost) and power losses
 //! (the state must be that after some prefix of the writes, holding every synced one,
 //! with every batch whole in every keyspace), and transactions (see `fuzzing/txn.rs`).
@@ -17,7 +19,7 @@ use quickcache::{Db, Durability, Keyspace, WriteBatch, WriteOptions};
 
 use crate::check::{Violation, describe_difference, read_consistently, show};
 use crate::power::{DIR, small_options};
-use crate::workload::{Edit, Model, Op, value};
+use crate::workload::{Edit, Model, Op};
 
 mod txn;
 
@@ -57,11 +59,23 @@ fn next_op(data: &[u8]) -> Option<(Step, usize)> {
         let end = format!("k{:02}", arg(i) % 24 + 1 + arg(i + 1) % 6).into_bytes();
         (keyspace(arg(i)), Edit::DeleteRange { start, end })
     };
+    // A put with a time to live, expired at once when the length byte is odd.
+    let put_ttl = |i: usize| {
+        let edit = Edit::PutTtl {
+            key: key(arg(i)),
+            tag: 0,
+            len: usize::from(arg(i + 1)) * 4 + 1,
+            expired: arg(i + 1) % 2 == 1,
+        };
+        (keyspace(arg(i)), edit)
+    };
     let write = |edits, durability| Step::Write { edits, durability };
     let step = match code % 17 {
         0..=4 => write(vec![put(0, 0)], Durability::Os),
         5 => write(vec![delete(0)], Durability::Os),
         6 => write(vec![put(2, 0), delete_range(0)], Durability::Os),
+        // Code 7 was only a batch; half of it now puts with a time to live.
+        7 if (code / 17) % 2 == 1 => write(vec![put_ttl(0), put(2, 0), put_ttl(3)], Durability::Os),
         7 => write(vec![put(0, 0), delete(2), put(3, 1)], Durability::Os),
         8 => write(vec![put(0, 0)], Durability::Synced),
         9 => Step::Maintenance(Op::Flush),
@@ -162,27 +176,17 @@ impl Run {
         let mut tags = self.tags;
         let (db, keyspaces) = self.db()?;
         for (ks, mut edit) in edits {
-            if let Edit::Put { tag, .. } = &mut edit {
+            if let Edit::Put { tag, .. } | Edit::PutTtl { tag, .. } = &mut edit {
                 tags += 1;
                 *tag = tags;
             }
             let named = ks.checked_sub(1).and_then(|i| keyspaces.get(i));
-            match (&edit, named) {
-                (Edit::Put { key, tag, len }, None) => batch.put(key, value(*tag, *len)),
-                (Edit::Put { key, tag, len }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
-                (Edit::Delete { key }, None) => batch.delete(key),
-                (Edit::Delete { key }, Some(k)) => batch.delete_in(k, key),
-                (Edit::DeleteRange { start, end }, None) => {
-                    batch.delete_range(start.clone()..end.clone())
-                }
-                (Edit::DeleteRange { start, end }, Some(k)) => {
-                    batch.delete_range_in(k, start.clone()..end.clone())
-                }
-            };
-            edit.apply(&mut state[ks]);
+            edit.add_to(&mut batch, named);
+            edit.apply_to(&mut state[ks]);
         }
         let options = WriteOptions {
             durability: Some(durability),
+            ..WriteOptions::default()
         };
         db.write_with(batch, &options)
             .map_err(|e| format!("write: {e}"))?;

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
-use quickcache::{Db, Durability, WriteBatch, WriteOptions};
+use quickcache::{Db, Durability, Keyspace, WriteBatch, WriteOptions};
 
 use crate::rng::Rng;
 
@@ -36,16 +37,74 @@ pub enum Edit {
         /// The first key past the range.
         end: Vec<u8>,
     },
+    /// Set `key` to [`value`]`(tag, len)` with a time to live: [`LONG_TTL`], which
+    /// outlasts any run (the put reads as a plain put), or, if `expired`, zero (the
+    /// value has expired when the write returns, so the put reads as a delete: it
+    /// hides the key's older values, through flushes, compactions and recovery).
+    PutTtl {
+        /// The key.
+        key: Vec<u8>,
+        /// Names the value, as for [`Edit::Put`].
+        tag: u64,
+        /// The value's length.
+        len: usize,
+        /// Whether the time to live is zero rather than [`LONG_TTL`].
+        expired: bool,
+    },
 }
 
+/// The time to live of an [`Edit::PutTtl`] that is not `expired`: a day.
+pub const LONG_TTL: Duration = Duration::from_secs(24 * 3600);
+
 impl Edit {
-    /// Applies the edit to `model`.
-    pub fn apply(&self, model: &mut Model) {
+    /// The key written.
+    pub fn key(&self) -> &[u8] {
         match self {
-            Edit::Put { key, tag, len } => {
+            Edit::Put { key, .. } | Edit::Delete { key } | Edit::PutTtl { key, .. } => key,
+            Edit::DeleteRange { start, .. } => start,
+        }
+    }
+
+    /// Adds the edit to `batch`, in `keyspace` (`None`: the default one).
+    pub fn add_to(&self, batch: &mut WriteBatch, keyspace: Option<&Keyspace>) {
+        let key = self.key();
+        let _ = match (self, keyspace) {
+            (Edit::Put { tag, len, .. }, None) => batch.put(key, value(*tag, *len)),
+            (Edit::Put { tag, len, .. }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
+            (Edit::Delete { .. }, None) => batch.delete(key),
+            (Edit::Delete { .. }, Some(k)) => batch.delete_in(k, key),
+            (Edit::DeleteRange { start, end }, None) => batch.delete_range(start.clone()..end.clone()),
+            (Edit::DeleteRange { start, end }, Some(k)) => {
+                batch.delete_range_in(k, start.clone()..end.clone())
+            }
+            (
+                Edit::PutTtl {
+                    tag, len, expired, ..
+                },
+                k,
+            ) => {
+                let ttl = if *expired { Duration::ZERO } else { LONG_TTL };
+                match k {
+                    None => batch.put_with_ttl(key, value(*tag, *len), ttl),
+                    Some(k) => batch.put_in_with_ttl(k, key, value(*tag, *len), ttl),
+                }
+            }
+        };
+    }
+
+    /// Applies the edit to `model`.
+    pub fn apply_to(&self, model: &mut Model) {
+        match self {
+            Edit::Put { key, tag, len }
+            | Edit::PutTtl {
+                key,
+                tag,
+                len,
+                expired: false,
+            } => {
                 model.insert(key.clone(), value(*tag, *len));
             }
-            Edit::Delete { key } => {
+            Edit::Delete { key } | Edit::PutTtl { key, .. } => {
                 model.remove(key);
             }
             Edit::DeleteRange { start, end } => model.retain(|k, _| !(start..end).contains(&k)),
@@ -145,11 +204,17 @@ pub fn draw(rng: &mut Rng, shape: &Shape, index: u64) -> Op {
             } else {
                 1 + rng.below(shape.max_value as u64) as usize
             };
-            Edit::Put {
-                key,
-                tag: index * 64 + e,
-                len,
+            let tag = index * 64 + e;
+            if rng.one_in(6) {
+                let expired = rng.one_in(3);
+                return Edit::PutTtl {
+                    key,
+                    tag,
+                    len,
+                    expired,
+                };
             }
+            Edit::Put { key, tag, len }
         })
         .collect();
     let durability = if rng.one_in(shape.synced_one_in.max(1)) {
@@ -197,29 +262,20 @@ impl Op {
             .collect::<quickcache::Result<Vec<_>>>()?;
         let mut batch = WriteBatch::new();
         for edit in edits {
-            let (key, handle) = match edit {
-                Edit::Put { key, .. } | Edit::Delete { key } => {
-                    (key, keyspace_of(key).and_then(|i| handles.get(i)))
+            // Keys of a range live in every keyspace: delete it from all of them.
+            if let Edit::DeleteRange { start, end } = edit {
+                batch.delete_range(start.clone()..end.clone());
+                for k in &handles {
+                    batch.delete_range_in(k, start.clone()..end.clone());
                 }
-                // Keys of a range live in every keyspace: delete it from all of them.
-                Edit::DeleteRange { start, end } => {
-                    batch.delete_range(start.clone()..end.clone());
-                    for k in &handles {
-                        batch.delete_range_in(k, start.clone()..end.clone());
-                    }
-                    continue;
-                }
-            };
-            let _ = match (edit, handle) {
-                (Edit::Put { tag, len, .. }, None) => batch.put(key, value(*tag, *len)),
-                (Edit::Put { tag, len, .. }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
-                (Edit::Delete { .. }, None) => batch.delete(key),
-                (Edit::Delete { .. }, Some(k)) => batch.delete_in(k, key),
-                (Edit::DeleteRange { .. }, _) => &mut batch,
-            };
+                continue;
+            }
+            let handle = keyspace_of(edit.key()).and_then(|i| handles.get(i));
+            edit.add_to(&mut batch, handle);
         }
         let options = WriteOptions {
             durability: Some(*durability),
+            ..WriteOptions::default()
         };
         db.write_with(batch, &options)
     }
@@ -233,16 +289,11 @@ impl Op {
             Op::Write { edits, durability } => {
                 let mut batch = WriteBatch::new();
                 for edit in edits {
-                    match edit {
-                        Edit::Put { key, tag, len } => batch.put(key, value(*tag, *len)),
-                        Edit::Delete { key } => batch.delete(key),
-                        Edit::DeleteRange { start, end } => {
-                            batch.delete_range(start.clone()..end.clone())
-                        }
-                    };
+                    edit.add_to(&mut batch, None);
                 }
                 let options = WriteOptions {
                     durability: Some(*durability),
+                    ..WriteOptions::default()
                 };
                 db.write_with(batch, &options)
             }
@@ -256,7 +307,7 @@ impl Op {
     pub fn apply(&self, model: &mut Model) {
         if let Op::Write { edits, .. } = self {
             for edit in edits {
-                edit.apply(model);
+                edit.apply_to(model);
             }
         }
     }
@@ -287,8 +338,8 @@ impl Op {
     }
 
     /// The one-line text form: `W <o|s|b> P <key> <tag> <len> D <key> R <start> <end>
-    /// ...`, `S`, `F`,
-    /// `C`. Keys are printable ASCII without spaces.
+    /// T <key> <tag> <len> <expired 0|1> ...`, `S`, `F`, `C`. Keys are printable ASCII
+    /// without spaces.
     pub fn to_line(&self) -> String {
         match self {
             Op::Write { edits, durability } => {
@@ -312,6 +363,15 @@ impl Op {
                             String::from_utf8_lossy(start),
                             String::from_utf8_lossy(end)
                         ),
+                        Edit::PutTtl {
+                            key,
+                            tag,
+                            len,
+                            expired,
+                        } => {
+                            let (key, e) = (String::from_utf8_lossy(key), u8::from(*expired));
+                            write!(line, " T {key} {tag} {len} {e}")
+                        }
                     };
                 }
                 line
@@ -352,6 +412,16 @@ impl Op {
                     start: key,
                     end: words.next()?.as_bytes().to_vec(),
                 },
+                "T" => Edit::PutTtl {
+                    key,
+                    tag: words.next()?.parse().ok()?,
+                    len: words.next()?.parse().ok()?,
+                    expired: match words.next()? {
+                        "0" => false,
+                        "1" => true,
+                        _ => return None,
+                    },
+                },
                 _ => return None,
             });
         }
@@ -370,10 +440,17 @@ mod tests {
             large_one_in: 4,
             ..Shape::small()
         };
-        for op in generate(5, &shape, 300) {
-            assert_eq!(Op::from_line(&op.to_line()), Some(op.clone()));
+        let ops = generate(5, &shape, 300);
+        for op in &ops {
+            assert_eq!(Op::from_line(&op.to_line()).as_ref(), Some(op));
         }
+        let line = |op: &Op| op.to_line();
+        assert!(
+            ops.iter().any(|op| line(op).contains(" T ")),
+            "puts with a ttl drawn"
+        );
         assert_eq!(Op::from_line("W x P k 1 2"), None);
+        assert_eq!(Op::from_line("W o T k 1 2 3"), None);
         assert_eq!(Op::from_line("W o P k 1"), None);
     }
 

@@ -30,8 +30,8 @@ use crate::{Error, SegmentId};
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QCWALSEG";
 /// The format version this build writes. Bumped by any change to the segment header,
 /// the record frame, or the layout of the payloads its user logs (version 2: write
-/// batches carry keyspace ids; version 3: they may hold range deletes, a new entry
-/// kind; `docs/format/wal.md`, "Versioning").
+/// batches carry keyspace ids; version 3: they may hold range deletes and expiring
+/// values, new entry kinds; `docs/format/wal.md`, "Versioning").
 pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build reads. Segments of versions from this one to
 /// [`FORMAT_VERSION`] are read; [`crate::Record::format`] says which one each record

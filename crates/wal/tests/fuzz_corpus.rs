@@ -57,15 +57,19 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut torn_in_preallocated = three.clone();
     let len = torn_in_preallocated.len();
     torn_in_preallocated[len - 7..].fill(0);
-    // The frames of a version-1 segment are those of version 2; only the header's
-    // version (and so its checksum) differs.
-    let mut version_1 = three.clone();
-    version_1[8..12].copy_from_slice(&1u32.to_le_bytes());
-    let sum = xxhash_rust::xxh3::xxh3_64(&version_1[..24]);
-    version_1[24..32].copy_from_slice(&sum.to_le_bytes());
+    // The frames of a version-1 or version-2 segment are those of the current
+    // version; only the header's version (and so its checksum) differs.
+    let older = |version: u32| {
+        let mut bytes = three.clone();
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        let sum = xxhash_rust::xxh3::xxh3_64(&bytes[..24]);
+        bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+        bytes
+    };
     vec![
         ("seed-empty", Vec::new()),
-        ("seed-version-1-three-records", version_1),
+        ("seed-version-1-three-records", older(1)),
+        ("seed-version-2-three-records", older(2)),
         ("seed-header-only", segment(&[])),
         ("seed-three-records", three.clone()),
         ("seed-forty-records", many),

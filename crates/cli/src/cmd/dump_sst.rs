@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use quickcache::fs::RealFs;
-use quickcache::sstable::{InternalKey, Table, ValueKind};
+use quickcache::sstable::{InternalKey, Table, ValueKind, split_expiring};
 
 use crate::CliError;
 use crate::error::output;
@@ -75,6 +75,10 @@ pub(crate) fn dump_sst(path: &Path, format: Format, out: &mut dyn Write) -> Resu
         let shown = show_key(&key, format);
         if key.kind == ValueKind::Tombstone {
             writeln!(out, "{shown}").map_err(output)?;
+        } else if key.kind == ValueKind::ExpiringValue {
+            let (at, value) = split_expiring(value.as_slice()).unwrap_or_default();
+            let (value, at) = (format.show(value), at.as_millis());
+            writeln!(out, "{shown} = {value} (expires at {at} ms)").map_err(output)?;
         } else {
             writeln!(out, "{shown} = {}", format.show(value.as_slice())).map_err(output)?;
         }

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use quickcache::memtable::{BatchFormat, BatchKind, WriteBatch};
+use quickcache::sstable::split_expiring;
 use quickcache::wal::SegmentId;
 
 use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
@@ -24,9 +25,9 @@ fn segment_of(path: &Path, bytes: &[u8]) -> SegmentId {
 }
 
 /// The batch layout of a segment of format `version`: version 1 has no keyspace ids,
-/// version 2 no range deletes.
+/// version 2 no range deletes or expiring values.
 fn layout(version: u32) -> BatchFormat {
-    BatchFormat::of_wal_version(version)
+    BatchFormat::of_wal_version(version).unwrap_or(BatchFormat::CURRENT)
 }
 
 /// Keyspace ids to names, from the manifest of the database the segment lives in
@@ -83,6 +84,16 @@ fn print_batch(
                 format.show(entry.key),
                 format.show(entry.value)
             )?,
+            BatchKind::PutExpiring => {
+                let (at, value) = split_expiring(entry.value).unwrap_or_default();
+                writeln!(
+                    out,
+                    "    PUT {keyspace}{} = {} (expires at {} ms)",
+                    format.show(entry.key),
+                    format.show(value),
+                    at.as_millis()
+                )?;
+            }
             BatchKind::Put => writeln!(
                 out,
                 "    PUT {keyspace}{} = {}",

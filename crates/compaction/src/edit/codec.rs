@@ -50,7 +50,9 @@ use keyspace::{decode_keyspace, encode_keyspace};
 mod keyspace;
 
 /// The edit encoding version this code writes: the database's format version
-/// (`docs/format/manifest.md`, "Versions").
+/// (`docs/format/manifest.md`, "Versions"). Version 3 adds tags 11 and 12, and
+/// marks a database whose tables and WAL may hold range deletes and expiring values
+/// (table and WAL format version 3), so that an older engine refuses it at open.
 pub const EDIT_FORMAT: u8 = 3;
 /// The oldest edit encoding version this code reads.
 pub const OLDEST_EDIT_FORMAT: u8 = 1;

@@ -28,7 +28,7 @@
 //! Every reader here checks each length against the bytes that remain before slicing,
 //! and names the field it reads in its error.
 
-use quickcache_sstable::{KeyspaceId, SeqNo};
+use quickcache_sstable::{EXPIRY_LEN, KeyspaceId, SeqNo};
 
 use super::{BatchEntry, BatchKind};
 use crate::error::{Error, Result};
@@ -46,10 +46,11 @@ pub(crate) const HEADER_LEN: usize = COUNT_OFFSET + 4;
 pub enum BatchFormat {
     /// Entries without a keyspace: all in the default keyspace. Read, never written.
     V1 = 1,
-    /// Every entry names its keyspace.
+    /// Every entry names its keyspace. Read, never written.
     V2 = 2,
-    /// Version 2's layout plus one entry kind: range deletes
-    /// ([`BatchKind::DeleteRange`]). What this build writes.
+    /// Version 2's layout plus two entry kinds: range deletes
+    /// ([`BatchKind::DeleteRange`]) and expiring values ([`BatchKind::PutExpiring`]).
+    /// What this build writes.
     V3 = 3,
 }
 
@@ -57,12 +58,14 @@ impl BatchFormat {
     /// The layout this build writes.
     pub const CURRENT: BatchFormat = BatchFormat::V3;
 
-    /// The layout of the records of a WAL segment of format version `wal_version`.
-    pub const fn of_wal_version(wal_version: u32) -> BatchFormat {
-        match wal_version {
-            1 => BatchFormat::V1,
-            2 => BatchFormat::V2,
-            _ => BatchFormat::V3,
+    /// The layout of the records of a WAL segment of format `version`; `None` for a
+    /// version this build does not know.
+    pub const fn of_wal_version(version: u32) -> Option<BatchFormat> {
+        match version {
+            1 => Some(BatchFormat::V1),
+            2 => Some(BatchFormat::V2),
+            3 => Some(BatchFormat::V3),
+            _ => None,
         }
     }
 
@@ -72,6 +75,11 @@ impl BatchFormat {
             BatchFormat::V1 => 3,
             BatchFormat::V2 | BatchFormat::V3 => 4,
         }
+    }
+
+    /// Whether entries of `kind` may appear in this layout.
+    fn allows(self, kind: BatchKind) -> bool {
+        matches!(kind, BatchKind::Put | BatchKind::Delete) || self >= BatchFormat::V3
     }
 }
 /// The longest key or value the format can carry.
@@ -145,6 +153,22 @@ pub(crate) fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
     Ok(header)
 }
 
+/// The offset in `bytes` (a batch in the current layout) of each expiring entry's
+/// expiry, by entry index.
+pub(crate) fn expiry_offsets(bytes: &[u8]) -> Result<Vec<(u32, usize)>> {
+    let mut r = Reader::new(bytes);
+    let header = read_header(&mut r, BatchFormat::CURRENT)?;
+    let mut out = Vec::new();
+    for i in 0..header.count {
+        let entry = read_entry(&mut r, BatchFormat::CURRENT)?;
+        if entry.kind == BatchKind::PutExpiring {
+            // The value ends where the reader stands; the expiry starts it.
+            out.push((i, r.pos - entry.value.len()));
+        }
+    }
+    Ok(out)
+}
+
 /// Decodes a version-1 batch and re-encodes it in the current layout, every entry in
 /// the default keyspace. Offsets in errors are those of the version-1 bytes.
 pub(crate) fn decode_v1(bytes: &[u8]) -> Result<(Header, Vec<u8>)> {
@@ -190,7 +214,7 @@ pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<
     let at = r.pos;
     let byte = r.u8("entry kind")?;
     let kind = BatchKind::from_u8(byte)
-        .filter(|&k| k != BatchKind::DeleteRange || format >= BatchFormat::V3)
+        .filter(|&k| format.allows(k))
         .ok_or_else(|| r.corrupt_at(at, "entry kind", format!("unknown kind {byte}")))?;
     let keyspace = match format {
         BatchFormat::V1 => KeyspaceId::DEFAULT,
@@ -208,6 +232,10 @@ pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<
     if kind == BatchKind::DeleteRange && key >= value {
         let reason = "a range delete's end is not after its start".into();
         return Err(r.corrupt_at(value_at, "value", reason));
+    }
+    if kind == BatchKind::PutExpiring && value.len() < EXPIRY_LEN {
+        let reason = format!("an expiring value of {} bytes has no expiry", value.len());
+        return Err(r.corrupt_at(value_at, "value length", reason));
     }
     Ok(BatchEntry {
         kind,

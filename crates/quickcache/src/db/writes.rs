@@ -2,12 +2,17 @@
 //! each asks for.
 
 use std::cell::Cell;
+use std::time::Duration;
+
+use quickcache_sstable::KeyspaceId;
 
 use super::Db;
 use crate::error::{Error, Result};
 use crate::{WriteBatch, WriteOptions};
 
 type MemBatch = quickcache_memtable::WriteBatch;
+
+const DEFAULT: KeyspaceId = KeyspaceId::DEFAULT;
 
 thread_local! {
     /// The batch `Db::put` and `Db::delete` encode into, reused across calls. Taken
@@ -64,7 +69,43 @@ impl Db {
         options: &WriteOptions,
     ) -> Result<()> {
         let (key, value) = (key.as_ref(), value.as_ref());
-        self.write_one(|batch| batch.put(key, value), options)
+        let Some(ttl) = options.ttl else {
+            return self.write_one(|batch| batch.put(key, value), options);
+        };
+        let expires_at = self.inner.options.clock.now().after(ttl);
+        let put = |batch: &mut MemBatch| batch.put_expiring_in(DEFAULT, key, value, expires_at);
+        self.write_one(put, options)
+    }
+
+    /// Sets `key` to `value` until `ttl` has passed (by
+    /// [`Options::clock`](crate::Options::clock)); from then on `key` reads as absent,
+    /// in gets, scans and snapshots alike, as if deleted at that instant (an older
+    /// value of it does not come back), and compactions remove it. Durable as
+    /// [`Db::put`] is.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quickcache::Db::open(dir.path())?;
+    /// db.put_with_ttl("session:42", "token", Duration::from_secs(3600))?;
+    /// assert_eq!(db.get("session:42")?.unwrap(), b"token");
+    /// // A time to live of zero has already passed.
+    /// db.put_with_ttl("gone", "x", Duration::ZERO)?;
+    /// assert!(db.get("gone")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn put_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Duration,
+    ) -> Result<()> {
+        let options = WriteOptions {
+            ttl: Some(ttl),
+            ..WriteOptions::default()
+        };
+        self.put_with(key, value, &options)
     }
 
     /// Deletes `key` (deleting an absent key is not an error).
@@ -103,6 +144,7 @@ impl Db {
     /// ```
     pub fn delete_with(&self, key: impl AsRef<[u8]>, options: &WriteOptions) -> Result<()> {
         let key = key.as_ref();
+        refuse_ttl(options, "a delete")?;
         self.write_one(|batch| batch.delete(key), options)
     }
 
@@ -151,10 +193,11 @@ impl Db {
     /// let db = quickcache::Db::open(dir.path())?;
     /// let mut batch = quickcache::WriteBatch::new();
     /// batch.put("a", "1");
-    /// db.write_with(batch, &WriteOptions { durability: Some(Durability::Buffered) })?;
+    /// db.write_with(batch, &WriteOptions { durability: Some(Durability::Buffered), ..WriteOptions::default() })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_with(&self, batch: WriteBatch, options: &WriteOptions) -> Result<()> {
+        refuse_ttl(options, "a batch")?;
         let mut checked = batch.into_checked(&self.inner)?;
         let durability = self.inner.durability(options);
         if checked.targets.is_empty() {
@@ -192,5 +235,17 @@ impl Db {
             SCRATCH_BATCH.set(Some(batch));
         }
         result
+    }
+}
+
+/// Refuses a time to live in `options` for a write of another kind than a put.
+pub(crate) fn refuse_ttl(options: &WriteOptions, what: &str) -> Result<()> {
+    match options.ttl {
+        None => Ok(()),
+        Some(_) => Err(Error::InvalidOptions {
+            reason: format!(
+                "WriteOptions::ttl given for {what}: only a single put takes one (a batch's puts carry their own, WriteBatch::put_with_ttl)"
+            ),
+        }),
     }
 }

@@ -5,11 +5,11 @@
 use std::ops::Bound;
 
 use quickcache_compaction::MergingCursor;
-use quickcache_sstable::{Cursor, FragmentedRangeTombstones, KeyRef, SeqNo, ValueKind};
+use quickcache_sstable::{Cursor, FragmentedRangeTombstones, KeyRef, SeqNo, Timestamp, ValueKind};
 
 use super::ranges::deleted;
 use super::source::Source;
-use super::{View, current_value};
+use super::{View, current_value, live_offset};
 use crate::Value;
 
 /// The range and how far each end has got.
@@ -23,6 +23,9 @@ pub(super) struct Ends {
     /// The front cursor still stands on the entry it last yielded: it moves on at
     /// the next step, so that a borrowed entry can be read from it until then.
     pub(super) front_pending: bool,
+    /// Where the user's value starts in the stored value of the entry the front
+    /// stands on (past the expiry of an expiring value).
+    pub(super) front_offset: usize,
     /// The value the back end last yielded (its key is `back_last`): backward, the
     /// cursor has already moved past it.
     pub(super) back_value: Option<Value>,
@@ -114,6 +117,7 @@ impl Ends {
         &mut self,
         cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
+        now: impl Fn() -> Timestamp,
     ) -> quickcache_sstable::Result<bool> {
         if std::mem::take(&mut self.front_pending) {
             cursor.next()?;
@@ -136,12 +140,17 @@ impl Ends {
             let last = self.front_last.get_or_insert_with(Vec::new);
             last.clear();
             last.extend_from_slice(user);
-            if key.kind == ValueKind::Tombstone
-                || self.range_deleted(key.user_key, key.seqno, snapshot)
-            {
+            let live = if self.range_deleted(key.user_key, key.seqno, snapshot) {
+                None
+            } else {
+                live_offset(key, || cursor.value(), &now)?
+            };
+            let Some(offset) = live else {
+                // Deleted, range-deleted or expired.
                 cursor.next()?;
                 continue;
-            }
+            };
+            self.front_offset = offset;
             self.front_pending = true;
             return Ok(true);
         }
@@ -151,6 +160,7 @@ impl Ends {
         &mut self,
         cursor: &mut MergingCursor<Source>,
         snapshot: SeqNo,
+        now: impl Fn() -> Timestamp,
     ) -> quickcache_sstable::Result<bool> {
         loop {
             let Some(key) = cursor.key() else {
@@ -177,7 +187,8 @@ impl Ends {
                     break;
                 }
                 if key.seqno <= snapshot {
-                    found = (key.kind == ValueKind::Value).then(|| current_value(cursor));
+                    let live = live_offset(key, || cursor.value(), &now)?;
+                    found = live.map(|at| current_value(cursor, at));
                     newest = key.seqno;
                 }
                 cursor.prev()?;

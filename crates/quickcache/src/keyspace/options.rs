@@ -1,7 +1,7 @@
 //! [`KeyspaceOptions`]: the options a keyspace is created with, and their stored form
 //! in the manifest ([`TreeOptions`]).
 
-use quickcache_compaction::{LEVELS, TreeOptions};
+use quickcache_compaction::{LEVELS, SharedFilter, TreeOptions};
 
 use crate::error::{Error, Result};
 use crate::{Compression, Options};
@@ -23,7 +23,7 @@ use crate::{Compression, Options};
 /// log.put("1", "first")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyspaceOptions {
     /// Bytes its memtable holds before it is frozen and flushed (the database's
     /// write-buffer budget, [`Options::memtable_size`], still bounds all keyspaces'
@@ -54,6 +54,29 @@ pub struct KeyspaceOptions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub compression: [Compression; LEVELS],
+    /// Its compaction filter, as [`Options::compaction_filter`] is for the default
+    /// keyspace. Not stored: it applies while this process runs, from the
+    /// [`Db::keyspace_with`](crate::Db::keyspace_with) that gives it on (opening the
+    /// keyspace with other filter options is not a conflict; the last one given is
+    /// used, and [`Db::keyspace`](crate::Db::keyspace) leaves it as it is).
+    ///
+    /// ```
+    /// use quickcache::{Db, FilterDecision, FilterEntry, KeyspaceOptions, SharedFilter};
+    /// let dir = tempfile::tempdir()?;
+    /// let db = Db::open(dir.path())?;
+    /// // Compaction turns every value of "counters" into "0".
+    /// let reset = |_: &FilterEntry<'_>| FilterDecision::ChangeValue(b"0".to_vec());
+    /// let options = KeyspaceOptions {
+    ///     compaction_filter: Some(SharedFilter::new(reset)),
+    ///     ..KeyspaceOptions::from(db.options())
+    /// };
+    /// let counters = db.keyspace_with("counters", options)?;
+    /// counters.put("hits", "17")?;
+    /// counters.compact_range(..)?;
+    /// assert_eq!(counters.get("hits")?.unwrap(), b"0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub compaction_filter: Option<SharedFilter>,
 }
 
 impl From<&Options> for KeyspaceOptions {
@@ -67,12 +90,13 @@ impl From<&Options> for KeyspaceOptions {
             base_level_size: o.base_level_size,
             level_multiplier: o.level_multiplier,
             compression: o.compression,
+            compaction_filter: None,
         }
     }
 }
 
 impl KeyspaceOptions {
-    pub(crate) fn stored(self) -> Result<TreeOptions> {
+    pub(crate) fn stored(&self) -> Result<TreeOptions> {
         let invalid = |reason: &str| Error::InvalidOptions {
             reason: reason.to_owned(),
         };
@@ -113,6 +137,7 @@ impl KeyspaceOptions {
             base_level_size: t.base_level_size,
             level_multiplier: t.level_multiplier,
             compression: t.compression,
+            compaction_filter: None,
         }
     }
 }

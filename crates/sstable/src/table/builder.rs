@@ -43,7 +43,8 @@ use crate::block::cursor::cmp_encoded_to;
 use crate::bloom::BloomBuilder;
 use crate::compression::compress;
 use crate::error::{
-    EntryTooLargeSnafu, FsSnafu, InvalidOptionSnafu, OutOfOrderSnafu, PoisonedSnafu,
+    EntryTooLargeSnafu, FsSnafu, InvalidOptionSnafu, MissingExpirySnafu, OutOfOrderSnafu,
+    PoisonedSnafu,
 };
 use crate::footer::{FORMAT_VERSION, Footer};
 use crate::handle::{BlockHandle, append_trailer};
@@ -302,6 +303,9 @@ impl TableBuilder {
                 len: value.len(),
             }
             .fail();
+        }
+        if key.kind == ValueKind::ExpiringValue && value.len() < crate::EXPIRY_LEN {
+            return MissingExpirySnafu { len: value.len() }.fail();
         }
         if self.props.entry_count > 0 && cmp_encoded_to(&self.last_key, key) != Some(Ordering::Less)
         {

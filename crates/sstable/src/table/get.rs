@@ -18,7 +18,7 @@ use super::summary::BlockSummary;
 use crate::block::BlockLayout;
 use crate::block::seek::{self, Candidates};
 use crate::bloom::key_hash;
-use crate::{Entry, KeyRef, Result, SeqNo, ValueRef};
+use crate::{EXPIRY_LEN, Entry, Error, KeyRef, Result, SeqNo, ValueKind, ValueRef};
 
 thread_local! {
     /// Scratch space for the keys `Table::get` decodes, reused across calls.
@@ -113,13 +113,17 @@ impl Table {
                 continue;
             };
             // The first entry >= target: ours iff it has the same user key.
-            return Ok(KeyRef::decode(key)
-                .filter(|k| k.user_key == user_key)
-                .map(|k| Entry {
-                    seqno: k.seqno,
-                    kind: k.kind,
-                    value: ValueRef::new(bytes.into_owned(), found.value_start, found.value_len),
-                }));
+            let Some(k) = KeyRef::decode(key).filter(|k| k.user_key == user_key) else {
+                return Ok(None);
+            };
+            if k.kind == ValueKind::ExpiringValue && found.value_len < EXPIRY_LEN {
+                return Err(short_expiring(&inner.file, found.value_start));
+            }
+            return Ok(Some(Entry {
+                seqno: k.seqno,
+                kind: k.kind,
+                value: ValueRef::new(bytes.into_owned(), found.value_start, found.value_len),
+            }));
         }
         Ok(None)
     }
@@ -239,6 +243,17 @@ impl Table {
             pos,
             below: None,
         }))
+    }
+}
+
+/// The error for an expiring entry whose value cannot hold its expiry, at `position`
+/// (in the file, or in the decompressed block for a compressed one).
+#[cold]
+fn short_expiring(file: &std::path::Path, position: usize) -> Error {
+    Error::Corruption {
+        file: file.to_path_buf(),
+        offset: position as u64,
+        reason: "data block: an expiring value shorter than its 8-byte expiry".to_owned(),
     }
 }
 

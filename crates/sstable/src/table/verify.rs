@@ -134,6 +134,9 @@ impl Scan {
         } else if cmp_encoded_to(&self.prev, key) != Some(Ordering::Less) {
             return Err(format!("key {key:?} out of order"));
         }
+        if key.kind == ValueKind::ExpiringValue && value_len < crate::EXPIRY_LEN {
+            return Err(format!("expiring value of {key:?} shorter than its expiry"));
+        }
         p.entry_count += 1;
         p.tombstone_count += u64::from(key.kind == ValueKind::Tombstone);
         p.raw_key_bytes += key.user_key.len() as u64;
