@@ -8,19 +8,19 @@ use crate::error::Result;
 
 impl WriteBatch {
     /// Adds a put of `key` to `value` in `keyspace` that reads as deleted from
-    /// `expires_at` on (an entry of kind [`ValueKind::ExpiringValue`], whose stored
+    /// `expires_at` on (an entry of kind [`BatchKind::PutExpiring`], whose stored
     /// value is the expiry followed by `value`). Fails like [`WriteBatch::put`].
     ///
     /// # Examples
     /// ```
-    /// use quickcache_memtable::WriteBatch;
-    /// use quickcache_sstable::{KeyspaceId, Timestamp, ValueKind, split_expiring};
+    /// use quickcache_memtable::{BatchKind, WriteBatch};
+    /// use quickcache_sstable::{KeyspaceId, Timestamp, split_expiring};
     ///
     /// let mut batch = WriteBatch::new();
     /// let at = Timestamp::from_millis(5_000);
     /// batch.put_expiring_in(KeyspaceId::DEFAULT, b"k", b"v", at)?;
     /// let entry = batch.iter().next().unwrap();
-    /// assert_eq!(entry.kind, ValueKind::ExpiringValue);
+    /// assert_eq!(entry.kind, BatchKind::PutExpiring);
     /// assert_eq!(split_expiring(entry.value), Some((at, &b"v"[..])));
     /// # Ok::<(), quickcache_memtable::Error>(())
     /// ```
