@@ -145,14 +145,17 @@ impl Inner {
     fn build_checkpoint(&self, tmp: &Path) -> Result<CheckpointReport> {
         let fs = self.options.fs.as_ref();
         let _hold = WalHold::new(self);
-        let tree = self.set.freeze();
+        let mut tree = self.set.freeze();
         let end = self
             .wal()?
             .rotate()
             .map_err(|source| self.fail(self.wal_error("starting a new segment", source)))?;
         self.options.sync_points.hit("checkpoint:frozen");
         let mut report = self.place_tables(&tree, tmp)?;
-        let (segments, bytes) = self.copy_segments(tree.min_log_number(), end, tmp)?;
+        let first = tree.min_log_number().max(SegmentId::FIRST.0);
+        let (segments, bytes) = self.copy_segments(first, end, tmp)?;
+        // The newest segment copied, if any: what the copy's manifest may require.
+        tree.set_wal_segment(if end.0 > first { end.0 - 1 } else { 0 });
         report.wal_segments = segments;
         report.bytes_copied += bytes;
         let wal = tmp.join(WAL_DIR);
@@ -192,7 +195,7 @@ impl Inner {
         let fs = self.options.fs.as_ref();
         let (wal, to) = (self.dir.join(WAL_DIR), tmp.join(WAL_DIR));
         let (mut count, mut bytes) = (0, 0);
-        for n in first.max(SegmentId::FIRST.0)..end.0 {
+        for n in first..end.0 {
             let segment = SegmentId(n);
             let from = segment.path_in(&wal);
             bytes += files::copy(fs, &from, &segment.path_in(&to))?;

@@ -62,11 +62,19 @@ fn newest_segment(fs: &dyn FileSystem, wal_dir: &Path) -> Option<SegmentId> {
 }
 
 /// Refuses a WAL whose newest segment is older than the newest one the manifest
-/// records as durably created: that one, and the writes it held, were lost.
-pub(crate) fn check_newest_segment(fs: &dyn FileSystem, dir: &Path, recorded: u64) -> Result<()> {
+/// records as durably created: that one, and the writes it held, were lost. A
+/// recorded segment below `min_log_number` (every keyspace's oldest live segment)
+/// holds nothing the tables lack, so it need not exist: a checkpoint whose tables
+/// cover every write has no segment at all.
+pub(crate) fn check_newest_segment(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    recorded: u64,
+    min_log_number: u64,
+) -> Result<()> {
     let wal_dir = dir.join(WAL_DIR);
     let newest = newest_segment(fs, &wal_dir);
-    if recorded == 0 || newest.is_some_and(|n| n.0 >= recorded) {
+    if recorded == 0 || recorded < min_log_number || newest.is_some_and(|n| n.0 >= recorded) {
         return Ok(());
     }
     let missing = newest.map_or(recorded, |n| n.0.saturating_add(1));

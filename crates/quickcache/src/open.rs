@@ -161,7 +161,12 @@ fn replay(
             )(source),
         }
     })?;
-    crate::lost::check_newest_segment(options.fs.as_ref(), dir, set.wal_segment())?;
+    crate::lost::check_newest_segment(
+        options.fs.as_ref(),
+        dir,
+        set.wal_segment(),
+        set.min_log_number(),
+    )?;
     // Before the first recovery flush, whose table numbers an orphan may carry.
     set.remove_unreferenced()
         .map_err(tree_error("removing files no version references", dir))?;

@@ -66,7 +66,7 @@ impl Db {
     ///
     /// # Errors
     /// No database in `path` ([`Error::is_no_database`]), not a quickcache database,
-    /// a newer format, damage; a file that kept vanishing during [`ATTEMPTS`] opens
+    /// a newer format, damage; a file that kept vanishing during 50 attempts to open
     /// (a writer compacting very fast): the last such error, naming the file.
     pub fn open_read_only_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
         open(path.as_ref(), options)

@@ -133,7 +133,9 @@ pub fn verify_with(path: impl AsRef<Path>, fs: DynFs) -> Result<VerifyReport> {
         }
     };
     check_wal(&fs, &dir.join(WAL_DIR), log_number, &mut report);
-    if let Err(e) = crate::lost::check_newest_segment(fs.as_ref(), dir, recorded_segment) {
+    if let Err(e) =
+        crate::lost::check_newest_segment(fs.as_ref(), dir, recorded_segment, log_number)
+    {
         let path = match &e {
             crate::Error::MissingWalSegment { path, .. } => path.clone(),
             _ => dir.join(WAL_DIR),

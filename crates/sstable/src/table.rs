@@ -245,9 +245,9 @@ impl Table {
     /// number"). Keys, lookups and cursors all report `seqno`; a lookup at an older
     /// snapshot finds nothing.
     ///
-    /// Requires (checked by the engine before ingesting, see
-    /// [`Table::check_ingestable`]): every entry has sequence number 0 and each user
-    /// key occurs once, so the table's order is the same under either number.
+    /// Requires (checked by the engine before ingesting, `quickcache::Db::ingest`):
+    /// every entry has sequence number 0, each user key occurs once and there is no
+    /// range tombstone, so the table's order is the same under either number.
     ///
     /// # Examples
     /// ```

@@ -44,6 +44,19 @@ impl FrozenTree {
         self.min_log_number
     }
 
+    /// Records `segment` as the newest WAL segment the copy holds (0: none), in place
+    /// of the live database's: the copy's open requires every segment up to the one
+    /// its manifest records (`docs/format/manifest.md`, tag 11), and a copy may end
+    /// below it (the live writer's segment was empty, or every write is in tables).
+    pub fn set_wal_segment(&mut self, segment: u64) {
+        for edit in &mut self.edits {
+            edit.wal_segment = None;
+        }
+        if let Some(last) = self.edits.last_mut() {
+            last.wal_segment = (segment > 0).then_some(segment);
+        }
+    }
+
     /// How many versions (one per keyspace) the copy keeps alive.
     pub fn keyspaces(&self) -> usize {
         self.versions.len()

@@ -122,10 +122,34 @@ impl Repair<'_> {
             .map_err(table_error("creating a salvaged table", &new_path))?;
         let salvage = quickcache_sstable::salvage(self.fs, path, &mut |k, v| builder.add(k, v))
             .map_err(table_error("salvaging a damaged table", path))?;
+        // Without its range tombstones, keys they deleted would come back from
+        // tables below: keep them, or report the table's range as lost.
         let listed = match self.salvage.tables.get(&table_id(path)) {
             Some(TableFate::Listed { info, .. }) => Some(info.clone()),
             _ => None,
         };
+        let tombstones = salvage.range_tombstones.clone().unwrap_or_default();
+        if salvage.range_tombstones.is_none() {
+            self.report.lost.push(LostRange {
+                file: path.to_path_buf(),
+                offset: 0,
+                len: 0,
+                reason: "its range tombstones could not be read: keys they deleted may read again"
+                    .to_owned(),
+                keys: listed.as_ref().map(|info| {
+                    (
+                        Bound::Included(info.smallest_user().to_vec()),
+                        Bound::Included(info.largest_user().to_vec()),
+                    )
+                }),
+            });
+        }
+        let kept_tombstones = tombstones.len();
+        for t in tombstones {
+            builder
+                .add_range_tombstone(t)
+                .map_err(table_error("writing a salvaged table", &new_path))?;
+        }
         for skipped in &salvage.skipped {
             self.report
                 .lost
@@ -133,7 +157,7 @@ impl Repair<'_> {
         }
         self.report.tables_salvaged += 1;
         self.report.entries_salvaged += salvage.entries;
-        let why = if salvage.entries == 0 {
+        let why = if salvage.entries == 0 && kept_tombstones == 0 {
             // Our own empty output, never listed: removing it loses nothing.
             drop(builder);
             let _ = self.fs.remove(&new_path);

@@ -26,7 +26,9 @@ use crate::error::FsSnafu;
 use crate::handle::{BlockHandle, Stored, check_block};
 use crate::origin::BlockId;
 use crate::table::decompress_block;
-use crate::{Compression, Cursor, InternalKey, KeyRef, Result, Table, compare_encoded};
+use crate::{
+    Compression, Cursor, InternalKey, KeyRef, RangeTombstone, Result, Table, compare_encoded,
+};
 
 /// The bytes of a block trailer: compression byte and checksum.
 const TRAILER: u64 = 9;
@@ -58,6 +60,10 @@ pub struct Salvage {
     /// Whether the blocks were found through the index (the table's metadata was
     /// intact) rather than by scanning.
     pub indexed: bool,
+    /// The table's range tombstones (empty if it has none), or `None` if its
+    /// range-deletion block, or the footer that locates it, could not be read: then
+    /// keys the table's range deletes hid may read again from older tables.
+    pub range_tombstones: Option<Vec<RangeTombstone>>,
 }
 
 /// Hands every entry of every intact data block of the table at `path` to `sink`, in
@@ -97,10 +103,29 @@ pub fn salvage(
         entries: Vec::new(),
     };
     match Table::from_mapping(map.clone(), path) {
-        Ok(table) => run.by_index(&table, sink)?,
-        Err(_) => run.by_scan(&map, sink)?,
+        Ok(table) => {
+            run.by_index(&table, sink)?;
+            run.report.range_tombstones = Some(table.range_tombstones().tombstones().collect());
+        }
+        Err(_) => {
+            run.by_scan(&map, sink)?;
+            run.report.range_tombstones = range_tombstones(&map, path);
+        }
     }
     Ok(run.report)
+}
+
+/// The range tombstones of a table whose open failed, read on their own: the footer
+/// and the block layout must check, and the range-deletion block its checksum.
+fn range_tombstones(map: &Mapping, path: &Path) -> Option<Vec<RangeTombstone>> {
+    let (footer, at) = super::read_footer(map, path).ok()?;
+    let (_, handle) = super::check_layout(&footer, at, path).ok()?;
+    let Some(handle) = handle else {
+        return Some(Vec::new());
+    };
+    let limit = footer.properties.offset;
+    let fragments = super::read_range_dels(map, path, handle, limit).ok()?;
+    Some(fragments.tombstones().collect())
 }
 
 /// The state of one salvage.
