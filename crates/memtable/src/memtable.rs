@@ -305,6 +305,9 @@ impl Memtable {
         };
         match point {
             Some(Lookup::Value(v)) if v.seqno() > range => Some(Lookup::Value(v)),
+            Some(Lookup::Expiring { value, expires_at }) if value.seqno() > range => {
+                Some(Lookup::Expiring { value, expires_at })
+            }
             Some(Lookup::Deleted(s)) if s > range => Some(Lookup::Deleted(s)),
             _ => Some(Lookup::Deleted(range)),
         }

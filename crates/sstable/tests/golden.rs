@@ -37,8 +37,10 @@ fn tombstones() -> Vec<RangeTombstone> {
 
 /// Version 3 with expiring values: as version 2, and some entries are expiring values
 /// (kind 4).
-const FIXTURE_EXPIRING: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden-v3-expiring.sst");
+const FIXTURE_EXPIRING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/golden-v3-expiring.sst"
+);
 
 /// The sample model with every seventh plain value turned into an expiring one,
 /// expiring at its sequence number in seconds.

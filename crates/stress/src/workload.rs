@@ -73,7 +73,9 @@ impl Edit {
             (Edit::Put { tag, len, .. }, Some(k)) => batch.put_in(k, key, value(*tag, *len)),
             (Edit::Delete { .. }, None) => batch.delete(key),
             (Edit::Delete { .. }, Some(k)) => batch.delete_in(k, key),
-            (Edit::DeleteRange { start, end }, None) => batch.delete_range(start.clone()..end.clone()),
+            (Edit::DeleteRange { start, end }, None) => {
+                batch.delete_range(start.clone()..end.clone())
+            }
             (Edit::DeleteRange { start, end }, Some(k)) => {
                 batch.delete_range_in(k, start.clone()..end.clone())
             }
