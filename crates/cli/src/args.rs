@@ -45,6 +45,9 @@ pub enum Command {
     /// Writes a consistent copy of the database to a new directory (a backup).
     #[command(after_help = crate::help::CHECKPOINT)]
     Checkpoint(CheckpointArgs),
+    /// Imports tables written with the sstable crate's TableBuilder, without the WAL.
+    #[command(after_help = crate::help::INGEST)]
+    Ingest(IngestArgs),
     /// Rebuilds a damaged database from the files that can still be read.
     #[command(after_help = crate::help::REPAIR)]
     Repair(ReportArgs),
@@ -81,6 +84,26 @@ pub struct CheckpointArgs {
     /// The new directory to write the copy to; it must not exist.
     #[arg(value_name = "DEST")]
     pub dest: PathBuf,
+    /// One JSON object on stdout instead of the text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ingest`'s arguments.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The table files to import (keys may not overlap between them).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The keyspace to import into instead of the default one (must exist).
+    #[arg(long, value_name = "NAME")]
+    pub keyspace: Option<String>,
+    /// Remove the files once the import is durable (the database keeps a copy).
+    #[arg(long = "move")]
+    pub move_files: bool,
     /// One JSON object on stdout instead of the text.
     #[arg(long)]
     pub json: bool,

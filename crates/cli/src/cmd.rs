@@ -7,6 +7,7 @@ mod dump_manifest;
 mod dump_sst;
 mod dump_wal;
 mod frames;
+mod ingest;
 mod kv;
 mod manifest_edit;
 mod open;
@@ -50,6 +51,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Verify(a) => verify::verify(a, out),
         Command::Compact(a) => compact::compact(a, out),
         Command::Checkpoint(a) => checkpoint::checkpoint(a, out),
+        Command::Ingest(a) => ingest::ingest(a, out),
         Command::Repair(a) => repair::repair(a, out),
         Command::DumpWal(a) => dump_wal::dump_wal(&a.file, a.format.format(), out),
         Command::DumpSst(a) => dump_sst::dump_sst(&a.file, a.format.format(), out),

@@ -119,6 +119,16 @@ A crash during the command leaves no DEST, or a complete one. To restore, stop t
 service and put the copy in place of the database directory.
 ";
 
+/// `ingest`'s.
+pub(crate) const INGEST: &str = "Examples:
+  quickcache ingest --db ./data part-0001.sst part-0002.sst
+  quickcache ingest --db ./data --keyspace events --move ./staging/*.sst --json
+The files are tables written with quickcache-sstable's TableBuilder (add_plain:
+sequence number 0, each key once, no range tombstones). All of them or none join the
+database, also across a crash; their entries overwrite older values of the same keys.
+Files whose keys overlap each other are refused (exit code 1, nothing ingested).
+";
+
 /// `dump-wal`'s.
 pub(crate) const DUMP_WAL: &str = "Examples:
   quickcache dump-wal ./data/wal/000001.log
@@ -153,6 +163,7 @@ mod tests {
             VERIFY,
             COMPACT,
             CHECKPOINT,
+            INGEST,
             DUMP_WAL,
             DUMP_SST,
             DUMP_MANIFEST,
