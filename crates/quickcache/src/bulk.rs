@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::ingest::install::Target;
 use crate::ingest::{How, IngestOptions, IngestReport};
 use crate::inner::Inner;
+use crate::open::{fs_error, table_error};
 use crate::{Db, Keyspace};
 
 /// The scratch directory's name inside the database directory.
@@ -87,27 +88,6 @@ impl Keyspace {
     pub fn bulk_loader(&self) -> Result<BulkLoader<'_>> {
         self.state.check_live()?;
         BulkLoader::new(&self.inner, Some(self))
-    }
-}
-
-fn fs_error(operation: &'static str, path: &Path) -> impl FnOnce(quickcache_fs::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Fs {
-        operation,
-        path,
-        source,
-    }
-}
-
-fn table_error(
-    operation: &'static str,
-    path: &Path,
-) -> impl FnOnce(quickcache_sstable::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Table {
-        operation,
-        path,
-        source: Box::new(source),
     }
 }
 

@@ -55,6 +55,18 @@ pub(crate) fn fs_error(
     }
 }
 
+pub(crate) fn table_error(
+    operation: &'static str,
+    path: &Path,
+) -> impl FnOnce(quickcache_sstable::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Table {
+        operation,
+        path,
+        source: Box::new(source),
+    }
+}
+
 pub(crate) fn tree_error(
     operation: &'static str,
     path: &Path,

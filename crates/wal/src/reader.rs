@@ -55,26 +55,7 @@ impl WalReader {
     ) -> Result<WalReader> {
         let dir = dir.into();
         let all = list_segments(&*fs, &dir)?;
-        let last = all.last().copied();
-        let pending: VecDeque<SegmentId> = all.into_iter().filter(|s| *s >= from.segment).collect();
-        check_contiguous(&pending)?;
-        Ok(WalReader {
-            fs,
-            dir,
-            from,
-            mode,
-            pending,
-            last,
-            cursor: None,
-            zero_tail: None,
-            last_format: None,
-            report: RecoveryReport {
-                mode,
-                ..RecoveryReport::default()
-            },
-            failed: false,
-            held: None,
-        })
+        WalReader::over(fs, dir, all, from, mode, None)
     }
 
     /// A reader of segments already read into memory (`held`, by number), as if they
@@ -91,16 +72,29 @@ impl WalReader {
         from: Position,
         mode: RecoveryMode,
     ) -> Result<WalReader> {
-        let last = held.keys().next_back().copied();
-        let pending: VecDeque<SegmentId> = held
-            .keys()
-            .copied()
+        let segments = held.keys().copied().collect();
+        WalReader::over(fs, dir.into(), segments, from, mode, Some(held))
+    }
+
+    /// A reader of `segments` (ascending, the files of `dir` or the ones `held`) from
+    /// `from` on.
+    fn over(
+        fs: DynFs,
+        dir: PathBuf,
+        segments: Vec<SegmentId>,
+        from: Position,
+        mode: RecoveryMode,
+        held: Option<BTreeMap<SegmentId, Vec<u8>>>,
+    ) -> Result<WalReader> {
+        let last = segments.last().copied();
+        let pending: VecDeque<SegmentId> = segments
+            .into_iter()
             .filter(|s| *s >= from.segment)
             .collect();
         check_contiguous(&pending)?;
         Ok(WalReader {
             fs,
-            dir: dir.into(),
+            dir,
             from,
             mode,
             pending,
@@ -113,7 +107,7 @@ impl WalReader {
                 ..RecoveryReport::default()
             },
             failed: false,
-            held: Some(held),
+            held,
         })
     }
 

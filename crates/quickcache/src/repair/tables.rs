@@ -8,20 +8,8 @@ use quickcache_compaction::{Level, TableFate, TableId, TableInfo};
 use quickcache_sstable::{KeyspaceId, SkippedRange, Table, TableBuilder};
 
 use super::{LostRange, Repair, table_info};
-use crate::error::{Error, Result};
-use crate::open::fs_error;
-
-fn table_error(
-    operation: &'static str,
-    path: &Path,
-) -> impl FnOnce(quickcache_sstable::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Table {
-        operation,
-        path,
-        source: Box::new(source),
-    }
-}
+use crate::error::Result;
+use crate::open::{fs_error, table_error};
 
 impl Repair<'_> {
     /// The table files of the directory, in id order; new files are numbered above
