@@ -34,3 +34,19 @@ const TEST_LIMIT: Duration = Duration::from_secs(600);
 pub(crate) fn watchdog(test: &str) -> quickcache_stress::watchdog::Watchdog {
     quickcache_stress::watchdog::Watchdog::start(test, TEST_LIMIT)
 }
+
+/// Copies the committed fixture database `from` into `to` (created), leaving out its
+/// README: the format fixture tests open a copy, never the committed files.
+#[allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+pub(crate) fn copy_fixture(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_fixture(&entry.path(), &target);
+        } else if entry.file_name() != "README.md" {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
