@@ -76,7 +76,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let table = args.get(1).copied().unwrap_or(2) * MIB;
     let memtable_bytes = table.max(MIB);
     let options = CompactionOptions {
-        base_level_target: base,
+        base_level_size: base,
         table_size: table,
         max_grandparent_overlap: 10 * table,
         ..CompactionOptions::default()

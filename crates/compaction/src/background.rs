@@ -152,7 +152,7 @@ impl Compactor {
         hooks: SyncPoints,
         listener: Option<Listener>,
     ) -> std::io::Result<Compactor> {
-        let threads = set.options().threads.max(1);
+        let threads = set.options().background_threads.max(1);
         let shared = Arc::new(Shared {
             set,
             snapshots,

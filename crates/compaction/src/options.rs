@@ -22,18 +22,18 @@ pub const DEFAULT_COMPRESSION: [Compression; LEVELS] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactionOptions {
     /// L0 is compacted once it holds this many tables. Default 4.
-    pub l0_trigger: usize,
-    /// Tables past `l0_trigger` that L0 may wait for while it holds less than
+    pub l0_compaction_trigger: usize,
+    /// Tables past `l0_compaction_trigger` that L0 may wait for while it holds less than
     /// [`crate::L0_BATCH`] times the base level's bytes: every L0 compaction rewrites
     /// the whole base level, so bigger batches rewrite it less often. 0 turns the wait
     /// off. Default 2. An engine that slows writes at some L0 table count keeps
-    /// `l0_trigger + l0_batch_extra` below it.
+    /// `l0_compaction_trigger + l0_batch_extra` below it.
     pub l0_batch_extra: usize,
     /// Target size of the base level (the level L0 is compacted into), in bytes.
     /// Default 64 MiB.
-    pub base_level_target: u64,
+    pub base_level_size: u64,
     /// Size ratio between adjacent levels. Default 10.
-    pub multiplier: u64,
+    pub level_multiplier: u64,
     /// Output tables are cut at this size, in bytes. Default 8 MiB.
     pub table_size: u64,
     /// An output table is also cut before it would overlap more than this many bytes
@@ -43,7 +43,7 @@ pub struct CompactionOptions {
     /// A manifest larger than this is replaced by a fresh snapshot. Default 4 MiB.
     pub max_manifest_size: u64,
     /// Number of background compaction threads. Default 1.
-    pub threads: usize,
+    pub background_threads: usize,
     /// The layout of the tables flushes and compactions write; its `compression` is
     /// replaced by the output level's entry of `compression`.
     pub table: quickcache_sstable::TableOptions,
@@ -98,8 +98,8 @@ impl CompactionOptions {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         let table_size = tree.table_size.max(1);
         CompactionOptions {
-            base_level_target: tree.base_level_size.max(1),
-            multiplier: tree.level_multiplier.max(2),
+            base_level_size: tree.base_level_size.max(1),
+            level_multiplier: tree.level_multiplier.max(2),
             table_size,
             max_grandparent_overlap: table_size.saturating_mul(10),
             compression: tree.compression,
@@ -117,14 +117,14 @@ impl Default for CompactionOptions {
     fn default() -> Self {
         let table_size = 8 << 20;
         CompactionOptions {
-            l0_trigger: 4,
+            l0_compaction_trigger: 4,
             l0_batch_extra: 2,
-            base_level_target: 64 << 20,
-            multiplier: 10,
+            base_level_size: 64 << 20,
+            level_multiplier: 10,
             table_size,
             max_grandparent_overlap: 10 * table_size,
             max_manifest_size: 4 << 20,
-            threads: 1,
+            background_threads: 1,
             table: quickcache_sstable::TableOptions::default(),
             previous_run_synced: false,
             reader_summary_budget: 32 << 20,
@@ -166,18 +166,18 @@ pub struct LevelTargets {
 impl LevelTargets {
     /// Derives the targets from the largest level, as RocksDB's dynamic level bytes
     /// does: the largest level's target is its size, each level above gets a
-    /// `multiplier`-th of the one below, and the base level is the deepest one whose
-    /// target would not exceed `base_level_target`. So the levels above the largest
+    /// `level_multiplier`-th of the one below, and the base level is the deepest one whose
+    /// target would not exceed `base_level_size`. So the levels above the largest
     /// hold about 1/9 of it and space amplification stays near 1.11.
     ///
-    /// No target falls below `base_level_target` (RocksDB does the same): a level
+    /// No target falls below `base_level_size` (RocksDB does the same): a level
     /// just above a bottom of a few hundred MiB would otherwise get a target of a few
     /// dozen, and every byte pushed out of it would rewrite ten bytes of the bottom
     /// instead of about six. Measured on `examples/fill.rs -- 64 8`: write
     /// amplification 6.58 without the floor, 6.03 with it.
     pub fn of(version: &Version, options: &CompactionOptions) -> LevelTargets {
-        let multiplier = options.multiplier.max(2);
-        let base_max = options.base_level_target.max(1);
+        let level_multiplier = options.level_multiplier.max(2);
+        let base_max = options.base_level_size.max(1);
         let largest = Level::all()
             .skip(1)
             .map(|l| version.level_size(l))
@@ -186,16 +186,16 @@ impl LevelTargets {
         let mut base = Level::BOTTOM;
         let mut size = largest;
         while size > base_max && base.index() > 1 {
-            size /= multiplier;
+            size /= level_multiplier;
             base = Level::new(base.index() - 1).unwrap_or(Level::BOTTOM);
         }
-        // The base target never drops below a multiplier-th of its maximum, so a
+        // The base target never drops below a level_multiplier-th of its maximum, so a
         // freshly opened base level is not compacted away in tiny pieces.
-        let mut target = size.clamp(base_max / multiplier, base_max).max(1);
+        let mut target = size.clamp(base_max / level_multiplier, base_max).max(1);
         let mut bytes = [0; LEVELS];
         for slot in bytes.iter_mut().skip(base.index()) {
             *slot = target.max(base_max);
-            target = target.saturating_mul(multiplier);
+            target = target.saturating_mul(level_multiplier);
         }
         bytes[Level::BOTTOM.index()] = bytes[Level::BOTTOM.index()].max(largest);
         LevelTargets { base, bytes }

@@ -1,7 +1,7 @@
 //! The compaction picker: a pure function from a version to the next compaction, if
 //! one is due. No I/O; [`crate::executor`] carries the plan out.
 //!
-//! - L0 is scored by table count against [`CompactionOptions::l0_trigger`] and by
+//! - L0 is scored by table count against [`CompactionOptions::l0_compaction_trigger`] and by
 //!   bytes against the base level, and waits for a bigger batch while it holds less
 //!   than [`L0_BATCH`] times the base level; deeper levels by size against the
 //!   [`LevelTargets`] derived from the largest level, counting the bytes queued above
@@ -164,7 +164,7 @@ const SCALE: f64 = 10.0;
 /// dynamic level bytes does (`ComputeCompactionScore`):
 ///
 /// - L0 scores its table count against the trigger, and at least 1.01 once its bytes
-///   reach `base_level_target`; once they pass the base level's target, at least its
+///   reach `base_level_size`; once they pass the base level's target, at least its
 ///   bytes over the base level's (so L0 goes down when it outgrows the base level).
 ///   A due score is scaled by 10 (`SCALE`).
 /// - A deeper level under its target scores size / target. Over it, it scores
@@ -179,8 +179,8 @@ const SCALE: f64 = 10.0;
 pub fn scores(version: &Version, options: &CompactionOptions) -> Vec<(Level, f64)> {
     let targets = LevelTargets::of(version, options);
     let l0_bytes = version.level_size(Level::L0);
-    let mut l0 = version.l0_count() as f64 / options.l0_trigger.max(1) as f64;
-    if l0_bytes >= options.base_level_target {
+    let mut l0 = version.l0_count() as f64 / options.l0_compaction_trigger.max(1) as f64;
+    if l0_bytes >= options.base_level_size {
         l0 = l0.max(1.01);
     }
     let base_target = targets.target(targets.base);
@@ -192,7 +192,7 @@ pub fn scores(version: &Version, options: &CompactionOptions) -> Vec<(Level, f64
     // `l0_batch_extra` more tables, whatever the rules above say.
     let base_bytes = version.level_size(targets.base) as f64;
     if (l0_bytes as f64) < base_bytes * L0_BATCH
-        && version.l0_count() < options.l0_trigger + options.l0_batch_extra
+        && version.l0_count() < options.l0_compaction_trigger + options.l0_batch_extra
     {
         l0 = l0.min(0.99);
     }
@@ -396,7 +396,7 @@ fn finish(
 pub fn pending_compaction_bytes(version: &Version, options: &CompactionOptions) -> u64 {
     let targets = LevelTargets::of(version, options);
     let mut pending = 0u64;
-    if version.l0_count() >= options.l0_trigger {
+    if version.l0_count() >= options.l0_compaction_trigger {
         pending = version.level_size(Level::L0) + version.level_size(targets.base);
     }
     for level in Level::all().skip(1).filter(|&l| l != Level::BOTTOM) {

@@ -33,7 +33,7 @@ fn batch(b: u64) -> BTreeMap<quickcache_sstable::InternalKey, Vec<u8>> {
 fn the_pool_keeps_l0_under_its_trigger_and_the_contents_intact() {
     let fs = SimFs::new(21);
     let options = CompactionOptions {
-        threads: 2,
+        background_threads: 2,
         ..small_options()
     };
     let set = Arc::new(open(&fs, options).unwrap());
@@ -47,7 +47,7 @@ fn the_pool_keeps_l0_under_its_trigger_and_the_contents_intact() {
         pool.schedule();
     }
     pool.wait_idle().unwrap();
-    assert!(set.current().l0_count() < set.options().l0_trigger);
+    assert!(set.current().l0_count() < set.options().l0_compaction_trigger);
     assert!(set.stats().snapshot().compactions + set.stats().snapshot().trivial_moves > 0);
     assert_eq!(set.pending_compaction_bytes(), 0);
     written.sort_by(|a, b| a.0.cmp(&b.0));
@@ -115,7 +115,7 @@ fn a_waiter_nudges_the_workers_itself_when_it_sees_work_due() {
     let ended = rx.recv_timeout(std::time::Duration::from_secs(60));
     assert_eq!(ended.expect("the waiter hung").unwrap(), Idle::Reached);
     waiting.join().unwrap();
-    assert!(set.current().l0_count() < set.options().l0_trigger);
+    assert!(set.current().l0_count() < set.options().l0_compaction_trigger);
     assert!(pool.stop().is_none());
 }
 
@@ -124,8 +124,8 @@ fn a_waiter_nudges_the_workers_itself_when_it_sees_work_due() {
 fn quiet_pool_with_two_l0_tables(seed: u64) -> (SimFs, Arc<VersionSet>, Compactor) {
     let fs = SimFs::new(seed);
     let quiet = CompactionOptions {
-        l0_trigger: 100,
-        base_level_target: 64 << 20,
+        l0_compaction_trigger: 100,
+        base_level_size: 64 << 20,
         ..small_options()
     };
     let set = Arc::new(open(&fs, quiet).unwrap());

@@ -42,7 +42,7 @@ fn options(budget: u64) -> CompactionOptions {
     CompactionOptions {
         reader_summary_budget: budget,
         // Keep the three tables in L0: compaction is not what this test is about.
-        l0_trigger: 100,
+        l0_compaction_trigger: 100,
         ..small_options()
     }
 }

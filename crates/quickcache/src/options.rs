@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use quickcache_compaction::LEVELS;
 use quickcache_compaction::{
     CompactionOptions, DynClock, Hooks, SharedFilter, SyncPoints, SystemClock,
 };
-use quickcache_compaction::{DEFAULT_COMPRESSION, LEVELS};
 use quickcache_fs::{DynFs, RealFs};
 use quickcache_sstable::{Compression, TableOptions};
 use quickcache_wal::{Durability, RecoveryMode, WalOptions};
@@ -51,7 +51,7 @@ pub struct Options {
     /// L0 is compacted once it holds this many tables. Default 4. While L0 holds
     /// less than 1.25 times the base level's bytes it waits for up to 2 tables more
     /// (never reaching `l0_slowdown`), so each L0 compaction, which rewrites the whole
-    /// base level, carries a bigger batch (`quickcache::compaction::L0_BATCH`).
+    /// base level, carries a bigger batch.
     pub l0_compaction_trigger: usize,
     /// Writes are slowed (1 ms each) from this many L0 tables. Default 8.
     pub l0_slowdown: usize,
@@ -248,28 +248,34 @@ impl Options {
 }
 
 impl Default for Options {
+    /// Every knob the lower crates also have takes their default, so each default is
+    /// set in one place (`WalOptions`, `CompactionOptions`, `TableOptions`); the
+    /// test `tests/option_defaults.rs` holds the figures the field docs above state.
     fn default() -> Self {
+        let wal = WalOptions::default();
+        let compaction = CompactionOptions::default();
+        let table = TableOptions::default();
         Options {
             memtable_size: 32 << 20,
             max_frozen_memtables: 2,
             durability: Durability::Os,
-            flush_interval: Some(Duration::from_millis(5)),
-            wal_segment_size: 64 << 20,
-            recovery_mode: RecoveryMode::TolerateCorruptTail,
-            l0_compaction_trigger: 4,
+            flush_interval: wal.flush_interval,
+            wal_segment_size: wal.wal_segment_size,
+            recovery_mode: wal.recovery_mode,
+            l0_compaction_trigger: compaction.l0_compaction_trigger,
             l0_slowdown: 8,
             l0_stop: 12,
             pending_compaction_slowdown_bytes: 256 << 20,
             pending_compaction_stop_bytes: 1 << 30,
-            base_level_size: 64 << 20,
-            level_multiplier: 10,
-            table_size: 8 << 20,
-            block_size: 4096,
-            bloom_bits_per_key: 10,
-            background_threads: 1,
-            reader_summary_budget: 32 << 20,
-            compression: DEFAULT_COMPRESSION,
-            block_cache_size: 32 << 20,
+            base_level_size: compaction.base_level_size,
+            level_multiplier: compaction.level_multiplier,
+            table_size: compaction.table_size,
+            block_size: table.block_size,
+            bloom_bits_per_key: table.bloom_bits_per_key,
+            background_threads: compaction.background_threads,
+            reader_summary_budget: compaction.reader_summary_budget,
+            compression: compaction.compression,
+            block_cache_size: compaction.block_cache_size,
             flush_on_close: true,
             max_total_wal_size: None,
             create_if_missing: true,
@@ -291,7 +297,7 @@ impl Options {
 
     pub(crate) fn wal(&self) -> WalOptions {
         WalOptions {
-            segment_size: self.wal_segment_size,
+            wal_segment_size: self.wal_segment_size,
             flush_interval: self.flush_interval,
             recovery_mode: self.recovery_mode,
             ..WalOptions::default()
@@ -301,17 +307,17 @@ impl Options {
     pub(crate) fn compaction(&self) -> CompactionOptions {
         let defaults = CompactionOptions::default();
         CompactionOptions {
-            l0_trigger: self.l0_compaction_trigger.max(1),
+            l0_compaction_trigger: self.l0_compaction_trigger.max(1),
             // Waiting for a bigger L0 batch must not reach the slowdown.
             l0_batch_extra: defaults.l0_batch_extra.min(
                 self.l0_slowdown
                     .saturating_sub(self.l0_compaction_trigger.max(1) + 1),
             ),
-            base_level_target: self.base_level_size,
-            multiplier: self.level_multiplier,
+            base_level_size: self.base_level_size,
+            level_multiplier: self.level_multiplier,
             table_size: self.table_size,
             max_grandparent_overlap: self.table_size.saturating_mul(10),
-            threads: self.background_threads.max(1),
+            background_threads: self.background_threads.max(1),
             reader_summary_budget: self.reader_summary_budget,
             compression: self.compression,
             block_cache_size: self.block_cache_size,

@@ -37,7 +37,7 @@ fn segments(dir: &Path) -> Vec<u64> {
 fn append_record(dir: &Path, batch: &mut MemBatch, seqno: u64) {
     batch.set_base_seqno(SeqNo::new(seqno).unwrap()).unwrap();
     let wal_options = WalOptions {
-        segment_size: 64 << 10,
+        wal_segment_size: 64 << 10,
         ..WalOptions::default()
     };
     let (wal, _) = Wal::open(fs(), dir.join(WAL_DIR), wal_options).unwrap();

@@ -42,7 +42,7 @@ const MAX_GATHER: Duration = Duration::from_millis(1);
 /// Size limits the writer enforces.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    pub(crate) segment_size: u64,
+    pub(crate) wal_segment_size: u64,
     pub(crate) buffer_limit: usize,
 }
 
@@ -113,7 +113,7 @@ impl Group {
     ) -> Result<Position> {
         st.check_open()?;
         if st.segment_has_records()
-            && st.segment_len >= self.limits.segment_size
+            && st.segment_len >= self.limits.wal_segment_size
             && st.rotation.is_none()
         {
             st.schedule_rotation();

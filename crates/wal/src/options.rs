@@ -44,7 +44,7 @@ pub struct WalOptions {
     /// then overwrite), so that synced appends do not change the file's size and each
     /// `fdatasync` commits only data; the writer cuts the unused space off when it
     /// finishes the segment, recovery after a crash. Every open log reserves this much.
-    pub segment_size: u64,
+    pub wal_segment_size: u64,
     /// How often the background thread hands buffered records to the OS; `None`
     /// starts no thread (buffered records then wait for `flush` or the next
     /// non-buffered append). Default 5 ms.
@@ -65,7 +65,7 @@ pub struct WalOptions {
 impl Default for WalOptions {
     fn default() -> Self {
         WalOptions {
-            segment_size: 64 << 20,
+            wal_segment_size: 64 << 20,
             flush_interval: Some(Duration::from_millis(5)),
             buffer_limit: 1 << 20,
             recovery_mode: RecoveryMode::default(),

@@ -186,7 +186,7 @@ impl Recovery {
     fn has_room(&self, id: SegmentId) -> bool {
         let size = self.fs.size(&id.path_in(&self.dir));
         size.is_ok_and(|len| {
-            len >= SEGMENT_HEADER_LEN as u64 && len < self.options.segment_size / 2
+            len >= SEGMENT_HEADER_LEN as u64 && len < self.options.wal_segment_size / 2
         })
     }
 }

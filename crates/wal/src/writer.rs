@@ -76,7 +76,8 @@ impl Wal {
         options: &WalOptions,
         first: SegmentId,
     ) -> Result<Wal> {
-        let active = ActiveSegment::create(fs.clone(), dir.clone(), first, options.segment_size)?;
+        let active =
+            ActiveSegment::create(fs.clone(), dir.clone(), first, options.wal_segment_size)?;
         Wal::with_active(fs, dir, options, active)
     }
 
@@ -89,7 +90,8 @@ impl Wal {
         options: &WalOptions,
         last: SegmentId,
     ) -> Result<Wal> {
-        let active = ActiveSegment::resume(fs.clone(), dir.clone(), last, options.segment_size)?;
+        let active =
+            ActiveSegment::resume(fs.clone(), dir.clone(), last, options.wal_segment_size)?;
         Wal::with_active(fs, dir, options, active)
     }
 
@@ -100,7 +102,7 @@ impl Wal {
         active: ActiveSegment,
     ) -> Result<Wal> {
         let limits = Limits {
-            segment_size: options.segment_size,
+            wal_segment_size: options.wal_segment_size,
             buffer_limit: options.buffer_limit,
         };
         let group = Arc::new(Group::new(active, limits));
@@ -171,7 +173,7 @@ impl Wal {
     /// The log's size in bytes, as its contents count: the file sizes of finished
     /// segments plus the length of the segment being written (records accepted so far
     /// included). Use it rather than summing file sizes: the segment being written is
-    /// preallocated, so its file is `segment_size` bytes from the start.
+    /// preallocated, so its file is `wal_segment_size` bytes from the start.
     ///
     /// # Errors
     /// Listing the directory, or reading a segment's size, fails.

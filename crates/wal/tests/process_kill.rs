@@ -38,7 +38,7 @@ fn child_appends_until_killed() {
         .parse()
         .unwrap();
     let options = WalOptions {
-        segment_size: 8 << 10,
+        wal_segment_size: 8 << 10,
         ..WalOptions::default()
     };
     let (wal, _) = Wal::open(Arc::new(RealFs::new()), Path::new(&dir), options).unwrap();

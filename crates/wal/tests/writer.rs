@@ -350,7 +350,7 @@ fn many_threads_append_and_every_record_reads_back_in_thread_order() {
     let dir = tempfile::tempdir().unwrap();
     let fs = Arc::new(RealFs::new());
     let opts = WalOptions {
-        segment_size: 16 << 10,
+        wal_segment_size: 16 << 10,
         ..WalOptions::default()
     };
     let (wal, _) = Wal::open(fs.clone(), dir.path(), opts).unwrap();

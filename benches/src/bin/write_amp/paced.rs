@@ -17,7 +17,7 @@ use crate::{Outcome, Result, Shape};
 
 pub(crate) fn compaction_options(shape: Shape) -> CompactionOptions {
     CompactionOptions {
-        base_level_target: shape.base,
+        base_level_size: shape.base,
         table_size: shape.table,
         max_grandparent_overlap: 10 * shape.table,
         ..CompactionOptions::default()

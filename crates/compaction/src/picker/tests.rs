@@ -76,7 +76,7 @@ fn l0_takes_the_overlapping_base_level_tables() {
 #[test]
 fn a_lone_table_that_overlaps_nothing_below_moves() {
     let o = CompactionOptions {
-        l0_trigger: 1,
+        l0_compaction_trigger: 1,
         compression: [Compression::Lz4; LEVELS],
         ..opts()
     };
@@ -90,7 +90,7 @@ fn a_lone_table_that_overlaps_nothing_below_moves() {
 fn a_lone_table_is_rewritten_into_a_level_compressed_otherwise() {
     // The default: L0 uncompressed, the bottom (here the base level) zstd.
     let o = CompactionOptions {
-        l0_trigger: 1,
+        l0_compaction_trigger: 1,
         ..opts()
     };
     let v = version_of(&[(0, 1, "a", "c", MIB, 1), (6, 2, "d", "f", MIB, 1)]);

@@ -40,8 +40,8 @@ pub(crate) fn del(map: &mut BTreeMap<InternalKey, Vec<u8>>, key: &str, s: u64) {
 /// Options with tiny sizes so that a few hundred entries make several levels.
 pub(crate) fn small_options() -> CompactionOptions {
     CompactionOptions {
-        l0_trigger: 2,
-        base_level_target: 8 << 10,
+        l0_compaction_trigger: 2,
+        base_level_size: 8 << 10,
         table_size: 2 << 10,
         max_grandparent_overlap: 20 << 10,
         ..CompactionOptions::default()

@@ -14,9 +14,9 @@ use quickcache_wal::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId, list_segm
 pub(crate) const DIR: &str = "/db/wal";
 
 /// Options for deterministic tests: no flush thread, small segments.
-pub(crate) fn options(segment_size: u64) -> WalOptions {
+pub(crate) fn options(wal_segment_size: u64) -> WalOptions {
     WalOptions {
-        segment_size,
+        wal_segment_size,
         flush_interval: None,
         ..WalOptions::default()
     }
