@@ -40,9 +40,9 @@ impl EngineFactory for QuickcacheUncompressed {
 /// sled and redb have no compression here).
 pub(crate) fn all(compression: Compression) -> Vec<Box<dyn EngineFactory>> {
     let mut quickcache = QuickcacheFactory::default();
-    quickcache.options.compression = [compression; quickcache::compaction::LEVELS];
+    quickcache.options.compression = [compression; quickcache_compaction::LEVELS];
     let mut uncompressed = QuickcacheUncompressed::default();
-    uncompressed.0.options.compression = [Compression::None; quickcache::compaction::LEVELS];
+    uncompressed.0.options.compression = [Compression::None; quickcache_compaction::LEVELS];
     let engines: Vec<Box<dyn EngineFactory>> = vec![
         Box::new(quickcache),
         Box::new(uncompressed),

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{assert_clean_error, json_lines, path, qc, sample_db, stderr, stdout};
-use quickcache::sstable::{TableBuilder, TableOptions};
+use quickcache_sstable::{TableBuilder, TableOptions};
 use quickcache_cli::Exit;
 
 fn table(file: &Path, entries: &[(&str, &str)]) -> PathBuf {

@@ -275,9 +275,9 @@ fn dump_wal_reads_a_version_1_segment_and_names_keyspaces_in_version_2() {
     assert!(text.contains("DEL key00100"), "{text}");
     assert!(!text.contains("[keyspace"), "{text}");
 
-    use quickcache::memtable::WriteBatch;
-    use quickcache::sstable::{KeyspaceId, SeqNo};
-    use quickcache::wal::{Durability, Wal, WalOptions};
+    use quickcache_memtable::WriteBatch;
+    use quickcache_sstable::{KeyspaceId, SeqNo};
+    use quickcache_wal::{Durability, Wal, WalOptions};
     let tmp = tempfile::tempdir().unwrap();
     let fs: quickcache::fs::DynFs = std::sync::Arc::new(quickcache::fs::RealFs::new());
     let (wal, _) = Wal::open(fs, tmp.path(), WalOptions::default()).unwrap();

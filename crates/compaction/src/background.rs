@@ -39,7 +39,7 @@ pub type SnapshotSource = Arc<dyn Fn() -> Vec<SeqNo> + Send + Sync>;
 /// variable, say): waiting on it would stall compactions.
 pub type Listener = Arc<dyn Fn() + Send + Sync>;
 
-/// A pool of compaction threads (default one, [`crate::CompactionOptions::threads`]).
+/// A pool of compaction threads (default one, [`crate::CompactionOptions::background_threads`]).
 ///
 /// Workers wake on [`Compactor::schedule`] (call it after every flush), run due
 /// compactions until none is left, and sleep again. [`Compactor::stop`] interrupts

@@ -72,6 +72,7 @@ mod filter;
 mod flush;
 mod framing;
 #[doc(hidden)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod handle;
 mod ingest;

@@ -55,6 +55,7 @@ mod cursor;
 mod error;
 mod filter;
 mod frozen;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod key;
 mod memtable;

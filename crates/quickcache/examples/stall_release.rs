@@ -13,7 +13,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use quickcache::compaction::SyncPoints;
+use quickcache_compaction::SyncPoints;
 use quickcache::fs::SimFs;
 use quickcache::{Db, Options};
 

@@ -369,12 +369,12 @@ impl WriteBatch {
 ///
 /// # Examples
 /// ```
-/// use quickcache::{Db, WriteBatch, memtable};
+/// use quickcache::{Db, WriteBatch};
 ///
 /// let mut original = WriteBatch::new();
 /// original.put("a", "1").delete("b");
 /// let record = original.as_inner().encoded().to_vec(); // what the WAL holds
-/// let replayed = WriteBatch::from(memtable::WriteBatch::decode(&record)?);
+/// let replayed = WriteBatch::from(quickcache_memtable::WriteBatch::decode(&record)?);
 /// let dir = tempfile::tempdir()?;
 /// let db = Db::open(dir.path())?;
 /// db.write(replayed)?;

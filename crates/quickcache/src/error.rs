@@ -492,9 +492,9 @@ impl Error {
     ///
     /// # Examples
     /// ```
-    /// use quickcache::compaction::{EDIT_FORMAT, parse_manifest_name};
-    /// use quickcache::wal::SegmentId;
-    /// use quickcache::wal::frame::{encode, encode_segment_header};
+    /// use quickcache_compaction::{EDIT_FORMAT, parse_manifest_name};
+    /// use quickcache_wal::SegmentId;
+    /// use quickcache_wal::frame::{encode, encode_segment_header};
     ///
     /// let dir = tempfile::tempdir()?;
     /// quickcache::Db::open(dir.path())?.close()?;

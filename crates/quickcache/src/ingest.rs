@@ -59,7 +59,7 @@ impl Db {
     ///
     /// # Examples
     /// ```
-    /// use quickcache::sstable::{TableBuilder, TableOptions};
+    /// use quickcache_sstable::{TableBuilder, TableOptions};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let db = quickcache::Db::open(dir.path().join("db"))?;
@@ -122,7 +122,7 @@ impl Keyspace {
     ///
     /// # Examples
     /// ```
-    /// use quickcache::sstable::{TableBuilder, TableOptions};
+    /// use quickcache_sstable::{TableBuilder, TableOptions};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let db = quickcache::Db::open(dir.path().join("db"))?;

@@ -11,8 +11,10 @@
 //! ([`RepairReport`]); [`verify`] checks without changing anything.
 //!
 //! This crate is a thin facade: it wires the lower crates together and owns no byte
-//! format. They are re-exported for tools ([`fs`], [`wal`], [`memtable`],
-//! [`sstable`], [`compaction`]). The architecture is described in `docs/design.md`,
+//! format. Of the lower crates only [`fs`] is re-exported (its `SimFs` crash-tests
+//! applications); tools that read the other layers' files depend on
+//! `quickcache-wal`, `quickcache-memtable`, `quickcache-sstable` or
+//! `quickcache-compaction` directly. The architecture is described in `docs/design.md`,
 //! the durability guarantees in `docs/durability.md`.
 //!
 //! # Example
@@ -128,21 +130,14 @@ pub use quickcache_compaction::{CompactionFilter, FilterDecision, FilterEntry, S
 /// A point in time, in milliseconds since the Unix epoch (what a [`Clock`] tells).
 pub use quickcache_sstable::Timestamp;
 
-/// Versions, the manifest and compaction (`quickcache-compaction`), for tools that
-/// read a manifest: `quickcache::compaction::parse_manifest_name("MANIFEST-000001")`.
-pub use quickcache_compaction as compaction;
 /// The file-system layer (`quickcache-fs`): [`fs::RealFs`], and [`fs::SimFs`] for
 /// tests, passed as [`Options::fs`]: `Options { fs: Arc::new(SimFs::new(seed)), .. }`.
+/// It is part of this crate's API because applications crash-test themselves with
+/// it (`docs/testing-your-app.md`). The other layers (`quickcache-wal`,
+/// `quickcache-memtable`, `quickcache-sstable`, `quickcache-compaction`) are not
+/// re-exported: tools that read their files depend on those crates directly, and
+/// their APIs are not covered by this crate's semver promise.
 pub use quickcache_fs as fs;
-/// The memtable and the write-batch encoding (`quickcache-memtable`), for tools that
-/// decode WAL records: `quickcache::memtable::WriteBatch::decode(&payload)`.
-pub use quickcache_memtable as memtable;
-/// Tables, the internal key and the cursor protocol (`quickcache-sstable`), for tools
-/// that read a table file directly.
-pub use quickcache_sstable as sstable;
-/// The write-ahead log (`quickcache-wal`), for tools that dump WAL segments:
-/// `quickcache::wal::list_segments(&RealFs, &dir.join(quickcache::WAL_DIR))`.
-pub use quickcache_wal as wal;
 
 /// The README's examples, compiled and run by `cargo test`.
 #[doc = include_str!("../../../README.md")]

@@ -38,7 +38,7 @@ pub const LOCK_FILE: &str = "LOCK";
 /// let dir = tempfile::tempdir()?;
 /// let db = quickcache::Db::open(dir.path())?;
 /// let wal = dir.path().join(quickcache::WAL_DIR);
-/// assert_eq!(quickcache::wal::list_segments(&RealFs, &wal)?.len(), 1);
+/// assert_eq!(quickcache_wal::list_segments(&RealFs, &wal)?.len(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const WAL_DIR: &str = "wal";

@@ -232,20 +232,20 @@ fn a_foreign_directory_is_refused_and_left_alone() {
 #[test]
 fn a_newer_manifest_format_is_refused_and_left_alone() {
     let _dog = support::watchdog("a_newer_manifest_format_is_refused_and_left_alone");
-    use quickcache::wal::SegmentId;
-    use quickcache::wal::frame::{encode, encode_segment_header};
+    use quickcache_wal::SegmentId;
+    use quickcache_wal::frame::{encode, encode_segment_header};
     let dir = tempfile::tempdir().unwrap();
     Db::open(dir.path()).unwrap().close().unwrap();
     let current = std::fs::read_to_string(dir.path().join("CURRENT")).unwrap();
     let name = current.trim_end();
-    let number = quickcache::compaction::parse_manifest_name(name).unwrap();
+    let number = quickcache_compaction::parse_manifest_name(name).unwrap();
     let mut bytes = encode_segment_header(SegmentId(number)).to_vec();
     let offset = bytes.len() as u64;
     encode(
         &mut bytes,
         SegmentId(number),
         offset,
-        &[quickcache::compaction::EDIT_FORMAT + 1],
+        &[quickcache_compaction::EDIT_FORMAT + 1],
     )
     .unwrap();
     std::fs::write(dir.path().join(name), &bytes).unwrap();
@@ -268,7 +268,7 @@ fn oversized_writes_are_refused_without_harm() {
     let _dog = support::watchdog("oversized_writes_are_refused_without_harm");
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
-    let huge = vec![0u8; (quickcache::wal::MAX_RECORD_LEN as usize) + 1];
+    let huge = vec![0u8; (quickcache_wal::MAX_RECORD_LEN as usize) + 1];
     assert!(db.put("k", &huge).is_err());
     db.put("k", "fine").unwrap();
     assert_eq!(db.get("k").unwrap().unwrap(), b"fine");
@@ -286,7 +286,7 @@ fn verify_reports_a_damaged_table_and_a_torn_wal_tail() {
     assert!(quickcache::verify(dir.path()).unwrap().is_ok());
     // A torn tail: garbage appended to the last WAL segment.
     let wal = dir.path().join(quickcache::WAL_DIR);
-    let last = quickcache::wal::list_segments(&quickcache::fs::RealFs, &wal).unwrap();
+    let last = quickcache_wal::list_segments(&quickcache::fs::RealFs, &wal).unwrap();
     let last = last.last().unwrap().path_in(&wal);
     let mut bytes = std::fs::read(&last).unwrap();
     bytes.extend_from_slice(&[0xAB; 7]);
@@ -312,7 +312,7 @@ fn verify_reports_a_damaged_table_and_a_torn_wal_tail() {
 fn a_write_over_the_wal_record_limit_fails_whole_and_the_database_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
-    let limit = quickcache::wal::MAX_RECORD_LEN as usize;
+    let limit = quickcache_wal::MAX_RECORD_LEN as usize;
     let huge = vec![7u8; limit];
     let err = db.put("huge", &huge).unwrap_err();
     assert!(!err.is_read_only() && !err.is_corruption(), "{err}");

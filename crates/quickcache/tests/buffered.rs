@@ -28,7 +28,7 @@ fn options(fs: &SimFs, flush_interval: Option<Duration>) -> Options {
 /// `needle`.
 fn wal_holds(fs: &SimFs, needle: &[u8]) -> bool {
     let wal = Path::new(DIR).join(WAL_DIR);
-    quickcache::wal::list_segments(fs, &wal)
+    quickcache_wal::list_segments(fs, &wal)
         .unwrap()
         .iter()
         .any(|s| {

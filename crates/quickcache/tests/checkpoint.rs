@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock, Weak};
 
-use quickcache::compaction::SyncPoints;
+use quickcache_compaction::SyncPoints;
 use quickcache::fs::{Fault, FaultPlan, FileSystem, Op, SimFs};
 use quickcache::{Db, Options, WriteBatch};
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use quickcache::compaction::SyncPoints;
+use quickcache_compaction::SyncPoints;
 use quickcache::{Db, Options};
 use quickcache_stress::watchdog::Watchdog;
 

@@ -15,13 +15,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use quickcache::fs::RealFs;
-use quickcache::sstable::Table;
+use quickcache_sstable::Table;
 use quickcache::{Compression, Db, Options};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v1");
 /// The table format this build writes (version 2 when compression came, 3 since range
 /// deletes).
-const CURRENT_TABLES: u32 = quickcache::sstable::FORMAT_VERSION;
+const CURRENT_TABLES: u32 = quickcache_sstable::FORMAT_VERSION;
 
 /// Small enough that the committed files stay a few KiB, big enough that each phase
 /// stays in one memtable (nothing flushes but the explicit calls).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quickcache::fs::{CrashTest, FileSystem, SimFs};
-use quickcache::sstable::{KeyRef, SeqNo, TableBuilder, TableOptions, ValueKind};
+use quickcache_sstable::{KeyRef, SeqNo, TableBuilder, TableOptions, ValueKind};
 use quickcache::{Db, IngestOptions, Options, WriteOptions};
 use quickcache_stress::watchdog::Watchdog;
 
@@ -254,7 +254,7 @@ fn bulk_loader_matches_a_model_with_unsorted_input_duplicates_and_spills() {
 fn a_write_over_the_wal_record_limit_names_the_limit_and_points_to_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
-    let huge = vec![0u8; quickcache::wal::MAX_RECORD_LEN as usize];
+    let huge = vec![0u8; quickcache_wal::MAX_RECORD_LEN as usize];
     let err = db.put("k", &huge).unwrap_err();
     assert!(
         matches!(err, quickcache::Error::WriteTooLarge { .. }),

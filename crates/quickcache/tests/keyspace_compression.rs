@@ -66,7 +66,7 @@ fn each_keyspace_compresses_as_its_options_say() {
     let lz4 = db
         .keyspace_with("lz4", with(&db, [Compression::Lz4; 7]))
         .unwrap();
-    let per_level = with(&db, quickcache::compaction::DEFAULT_COMPRESSION);
+    let per_level = with(&db, quickcache_compaction::DEFAULT_COMPRESSION);
     let zstd = db.keyspace_with("zstd", per_level).unwrap();
     let none = fill_and_compact(&db, &plain, 0, 5000);
     let lz4 = fill_and_compact(&db, &lz4, 0, 5000);

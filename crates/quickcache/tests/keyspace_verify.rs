@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use quickcache::compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
+use quickcache_compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
-use quickcache::sstable::conformance::VecCursor;
-use quickcache::sstable::{InternalKey, SeqNo, ValueKind};
+use quickcache_sstable::conformance::VecCursor;
+use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
 use quickcache::{Db, verify};
 
 #[test]
@@ -28,7 +28,7 @@ fn verify_checks_the_tables_of_every_keyspace() {
             bloom_bits_per_key: 10,
             base_level_size: 64 << 20,
             level_multiplier: 10,
-            compression: quickcache::compaction::DEFAULT_COMPRESSION,
+            compression: quickcache_compaction::DEFAULT_COMPRESSION,
         },
     };
     let log = set.log_number();

@@ -8,11 +8,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use quickcache::compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
+use quickcache_compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
-use quickcache::memtable::WriteBatch as MemBatch;
-use quickcache::sstable::{KeyspaceId, SeqNo};
-use quickcache::wal::{Durability, Wal, WalOptions, list_segments};
+use quickcache_memtable::WriteBatch as MemBatch;
+use quickcache_sstable::{KeyspaceId, SeqNo};
+use quickcache_wal::{Durability, Wal, WalOptions, list_segments};
 use quickcache::{Db, Options, WAL_DIR, WriteBatch};
 
 fn options() -> Options {
@@ -53,7 +53,7 @@ fn tree_options() -> TreeOptions {
         bloom_bits_per_key: 10,
         base_level_size: 64 << 20,
         level_multiplier: 10,
-        compression: quickcache::compaction::DEFAULT_COMPRESSION,
+        compression: quickcache_compaction::DEFAULT_COMPRESSION,
     }
 }
 

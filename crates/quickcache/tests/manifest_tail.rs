@@ -9,10 +9,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use quickcache::compaction::{CURRENT, parse_manifest_name};
+use quickcache_compaction::{CURRENT, parse_manifest_name};
 use quickcache::fs::{FileSystem, SimFs};
-use quickcache::wal::frame::{Decoded, decode_at};
-use quickcache::wal::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId};
+use quickcache_wal::frame::{Decoded, decode_at};
+use quickcache_wal::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId};
 use quickcache::{Db, Options};
 
 const DIR: &str = "/db";

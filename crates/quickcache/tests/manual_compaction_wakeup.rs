@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use quickcache::compaction::SyncPoints;
+use quickcache_compaction::SyncPoints;
 use quickcache::{Db, Options};
 use quickcache_stress::watchdog::Watchdog;
 

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use quickcache::wal::frame::encode_segment_header;
-use quickcache::wal::{FORMAT_VERSION, SegmentId};
+use quickcache_wal::frame::encode_segment_header;
+use quickcache_wal::{FORMAT_VERSION, SegmentId};
 use quickcache::{Db, Options, WAL_DIR};
 
 const VERSION_AT: usize = 8;
@@ -88,7 +88,7 @@ fn a_newer_wal_segment_is_refused_and_left_alone() {
     db.put("k", "v").unwrap();
     db.close().unwrap();
     let wal = dir.path().join(WAL_DIR);
-    let segments = quickcache::wal::list_segments(&quickcache::fs::RealFs, &wal).unwrap();
+    let segments = quickcache_wal::list_segments(&quickcache::fs::RealFs, &wal).unwrap();
     let last = *segments.last().unwrap();
     let path = last.path_in(&wal);
     let mut bytes = std::fs::read(&path).unwrap();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use quickcache::compaction::SyncPoints;
+use quickcache_compaction::SyncPoints;
 use quickcache::fs::{DynFs, Fault, FaultPlan, Op, SimFs};
 use quickcache::{Db, Options, Stats};
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use quickcache::sstable::Table;
+use quickcache_sstable::Table;
 use quickcache::{Db, Options, WriteBatch};
 
 fn options() -> Options {

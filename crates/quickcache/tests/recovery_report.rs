@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use quickcache::fs::{FileSystem, SimFs};
-use quickcache::wal::{DamageKind, DamagedRange, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId};
+use quickcache_wal::{DamageKind, DamagedRange, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId};
 use quickcache::{Db, Options, WAL_DIR, WriteBatch};
 
 const DIR: &str = "/db";
@@ -81,7 +81,7 @@ fn workload(db: &Db, tag: &str, n: usize) -> Written {
 }
 
 fn segments(fs: &SimFs) -> Vec<SegmentId> {
-    quickcache::wal::list_segments(fs, &wal_dir()).unwrap()
+    quickcache_wal::list_segments(fs, &wal_dir()).unwrap()
 }
 
 #[test]

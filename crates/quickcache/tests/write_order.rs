@@ -11,8 +11,8 @@ mod support;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use quickcache::memtable::WriteBatch as WalBatch;
-use quickcache::wal::{Position, RecoveryMode, WalReader};
+use quickcache_memtable::WriteBatch as WalBatch;
+use quickcache_wal::{Position, RecoveryMode, WalReader};
 use quickcache::{Db, Durability, Options, WAL_DIR, WriteBatch, WriteOptions};
 
 #[test]

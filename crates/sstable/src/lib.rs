@@ -64,6 +64,7 @@ mod cursor;
 mod error;
 mod expiry;
 mod footer;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod handle;
 mod index;

@@ -32,7 +32,8 @@ pub(crate) enum BlockId {
     Footer,
     /// The file as a whole (sizes, layout).
     File,
-    /// A block decoded on its own, outside any table.
+    /// A block decoded on its own, outside any table (the fuzz entry points).
+    #[cfg(any(test, feature = "fuzzing"))]
     Loose,
 }
 
@@ -51,6 +52,7 @@ impl fmt::Display for BlockId {
             BlockId::RangeDel => f.write_str("range deletion block"),
             BlockId::Footer => f.write_str("footer"),
             BlockId::File => f.write_str("table file"),
+            #[cfg(any(test, feature = "fuzzing"))]
             BlockId::Loose => f.write_str("block"),
         }
     }

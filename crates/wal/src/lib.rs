@@ -51,6 +51,7 @@ mod active;
 mod cursor;
 mod error;
 mod format;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod group;
 mod options;

@@ -7,10 +7,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use quickcache::compaction::{CompactionOptions, Level, VersionSet};
+use quickcache_compaction::{CompactionOptions, Level, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
-use quickcache::memtable::Memtable;
-use quickcache::sstable::SeqNo;
+use quickcache_memtable::Memtable;
+use quickcache_sstable::SeqNo;
 
 use crate::workload::{KEY_LEN, VALUE_LEN, Workload};
 use crate::{Outcome, Result, Shape};

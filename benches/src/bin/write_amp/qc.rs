@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use quickcache::compaction::{Level, VersionSet};
+use quickcache_compaction::{Level, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
 use quickcache::{Db, Durability, Options};
 

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use quickcache::compaction::CURRENT;
+use quickcache_compaction::CURRENT;
 
 use crate::CliError;
 use crate::args::BenchArgs;
@@ -122,7 +122,7 @@ pub(crate) fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliErro
     };
     let mut factory = QuickcacheFactory::default();
     if let Some(kind) = args.compression {
-        factory.options.compression = [kind; quickcache::compaction::LEVELS];
+        factory.options.compression = [kind; quickcache_compaction::LEVELS];
     }
     if let Some(mib) = args.block_cache_mb {
         factory.options.block_cache_size = mib.saturating_mul(1 << 20);

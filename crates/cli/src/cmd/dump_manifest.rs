@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use quickcache::compaction::parse_manifest_name;
-use quickcache::wal::SegmentId;
+use quickcache_compaction::parse_manifest_name;
+use quickcache_wal::SegmentId;
 
 use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
 use super::manifest_edit::describe;

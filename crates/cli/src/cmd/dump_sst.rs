@@ -4,13 +4,13 @@ use std::io::Write;
 use std::path::Path;
 
 use quickcache::fs::RealFs;
-use quickcache::sstable::{InternalKey, Table, ValueKind, split_expiring};
+use quickcache_sstable::{InternalKey, Table, ValueKind, split_expiring};
 
 use crate::CliError;
 use crate::error::output;
 use crate::escape::Format;
 
-fn damaged(path: &Path, e: &quickcache::sstable::Error) -> CliError {
+fn damaged(path: &Path, e: &quickcache_sstable::Error) -> CliError {
     CliError::Damaged {
         path: path.to_path_buf(),
         what: e.to_string(),

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use quickcache::memtable::{BatchFormat, BatchKind, WriteBatch};
-use quickcache::sstable::split_expiring;
-use quickcache::wal::SegmentId;
+use quickcache_memtable::{BatchFormat, BatchKind, WriteBatch};
+use quickcache_sstable::split_expiring;
+use quickcache_wal::SegmentId;
 
 use super::frames::{Expect, check_header, check_kind, number_in_header, walk};
 use super::read_file;
@@ -37,7 +37,7 @@ fn keyspace_names(path: &Path) -> BTreeMap<u32, String> {
         return BTreeMap::new();
     };
     let fs: quickcache::fs::DynFs = std::sync::Arc::new(quickcache::fs::RealFs::new());
-    match quickcache::compaction::VersionSet::inspect(fs, db) {
+    match quickcache_compaction::VersionSet::inspect(fs, db) {
         Ok(tree) => (tree.keyspaces.into_iter())
             .map(|(id, k)| (id.0, k.def.name))
             .collect(),

@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use quickcache::compaction::parse_manifest_name;
-use quickcache::wal::frame::{
+use quickcache_compaction::parse_manifest_name;
+use quickcache_wal::frame::{
     Decoded, check_segment_header, decode_at, next_intact, zero_tail_start,
 };
-use quickcache::wal::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentId};
+use quickcache_wal::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentId};
 
 use crate::CliError;
 
@@ -161,7 +161,7 @@ pub(crate) fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quickcache::wal::frame::encode_segment_header;
+    use quickcache_wal::frame::encode_segment_header;
 
     fn usage_text(result: Result<(), CliError>) -> String {
         match result {

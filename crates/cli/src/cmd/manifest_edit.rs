@@ -2,8 +2,8 @@
 //! decoded by the compaction crate's own decoder so the dump reads exactly what
 //! recovery reads.
 
-use quickcache::compaction::{TableInfo, VersionEdit};
-use quickcache::sstable::InternalKey;
+use quickcache_compaction::{TableInfo, VersionEdit};
+use quickcache_sstable::InternalKey;
 
 use crate::escape::Format;
 
@@ -79,7 +79,7 @@ pub(crate) fn describe(payload: &[u8], format: Format) -> Result<Vec<String>, St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quickcache::compaction::{Level, TableId};
+    use quickcache_compaction::{Level, TableId};
 
     #[test]
     fn numbers_and_removals_decode() {
@@ -103,8 +103,8 @@ mod tests {
 
     #[test]
     fn keyspace_fields_are_shown() {
-        use quickcache::compaction::{KeyspaceDef, TreeOptions};
-        use quickcache::sstable::KeyspaceId;
+        use quickcache_compaction::{KeyspaceDef, TreeOptions};
+        use quickcache_sstable::KeyspaceId;
         let edit = VersionEdit {
             keyspace: KeyspaceId(3),
             create: Some(KeyspaceDef {
@@ -116,7 +116,7 @@ mod tests {
                     bloom_bits_per_key: 4,
                     base_level_size: 5,
                     level_multiplier: 6,
-                    compression: quickcache::compaction::DEFAULT_COMPRESSION,
+                    compression: quickcache_compaction::DEFAULT_COMPRESSION,
                 },
             }),
             last_keyspace: Some(KeyspaceId(3)),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use quickcache::compaction::CURRENT;
+use quickcache_compaction::CURRENT;
 use quickcache::{Db, Options};
 
 use crate::CliError;

@@ -65,7 +65,7 @@ impl Db {
     /// }
     /// db.wait_for_compactions()?;
     /// // Below the L0 trigger (4) plus the tables L0 may wait for to make a bigger
-    /// // batch (2; see `quickcache::compaction::L0_BATCH`).
+    /// // batch (2; see `quickcache_compaction::L0_BATCH`).
     /// assert!(db.stats().levels[0].files < 6);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -33,7 +33,7 @@ impl Db {
     ///
     /// # Limits
     /// A write is one WAL record, and a record carries at most 64 MiB
-    /// ([`crate::wal::MAX_RECORD_LEN`]): a key plus value (plus a few bytes of
+    /// ([`quickcache_wal::MAX_RECORD_LEN`]): a key plus value (plus a few bytes of
     /// framing) beyond that fails with [`Error::WriteTooLarge`], which names the
     /// limit, and writes nothing. Bulk data goes in faster and without that limit
     /// through [`Db::ingest`] or [`crate::BulkLoader`], which bypass the WAL.
@@ -157,7 +157,7 @@ impl Db {
     ///
     /// # Limits
     /// The whole batch is one WAL record, of at most 64 MiB
-    /// ([`crate::wal::MAX_RECORD_LEN`]): the keys and values plus 12 bytes of header
+    /// ([`quickcache_wal::MAX_RECORD_LEN`]): the keys and values plus 12 bytes of header
     /// and up to 16 per entry. A larger batch fails with [`Error::WriteTooLarge`],
     /// which names the limit, and writes nothing; split it (giving up its atomicity
     /// across the parts), or load bulk data with [`Db::ingest`] or

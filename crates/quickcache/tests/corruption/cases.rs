@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use quickcache::fs::{FileSystem, SimFs};
-use quickcache::wal::SEGMENT_HEADER_LEN;
+use quickcache_wal::SEGMENT_HEADER_LEN;
 
 use quickcache::fs::CrashMode;
-use quickcache::sstable::Table;
+use quickcache_sstable::Table;
 use quickcache::{Compression, Db};
 
 use super::{Base, DIR, key, options};
