@@ -4,6 +4,7 @@
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use quickcache_cli::bench::{Engine, EngineFactory, EngineResult};
 
@@ -18,8 +19,23 @@ impl EngineFactory for SledFactory {
         "sled"
     }
 
+    /// sled's flusher thread keeps the directory's file lock for a moment after the
+    /// last handle is dropped, so an open right after a drop (the reopen workload,
+    /// the engine test) can find it locked: retry that case for up to 10 s.
     fn open(&self, dir: &Path) -> EngineResult<Box<dyn Engine>> {
-        Ok(Box::new(Sled(sled::open(dir)?)))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match sled::open(dir) {
+                Ok(db) => return Ok(Box::new(Sled(db))),
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 

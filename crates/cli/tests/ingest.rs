@@ -7,8 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{assert_clean_error, json_lines, path, qc, sample_db, stderr, stdout};
-use quickcache_sstable::{TableBuilder, TableOptions};
 use quickcache_cli::Exit;
+use quickcache_sstable::{TableBuilder, TableOptions};
 
 fn table(file: &Path, entries: &[(&str, &str)]) -> PathBuf {
     let mut builder = TableBuilder::create(file, TableOptions::default()).unwrap();

@@ -13,9 +13,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use quickcache_compaction::SyncPoints;
 use quickcache::fs::SimFs;
 use quickcache::{Db, Options};
+use quickcache_compaction::SyncPoints;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

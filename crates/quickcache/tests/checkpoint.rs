@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock, Weak};
 
-use quickcache_compaction::SyncPoints;
 use quickcache::fs::{Fault, FaultPlan, FileSystem, Op, SimFs};
 use quickcache::{Db, Options, WriteBatch};
+use quickcache_compaction::SyncPoints;
 
 const WRITERS: u64 = 3;
 /// Keys each writer cycles through: `w{w}:k{slot}` holds the last counter of its slot.

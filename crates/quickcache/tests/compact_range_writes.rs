@@ -9,8 +9,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use quickcache_compaction::SyncPoints;
 use quickcache::{Db, Options};
+use quickcache_compaction::SyncPoints;
 use quickcache_stress::watchdog::Watchdog;
 
 const MIB: usize = 1 << 20;

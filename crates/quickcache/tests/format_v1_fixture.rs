@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use quickcache::fs::RealFs;
-use quickcache_sstable::Table;
 use quickcache::{Compression, Db, Options};
+use quickcache_sstable::Table;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v1");
 /// The table format this build writes (version 2 when compression came, 3 since range

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quickcache::fs::{CrashTest, FileSystem, SimFs};
-use quickcache_sstable::{KeyRef, SeqNo, TableBuilder, TableOptions, ValueKind};
 use quickcache::{Db, IngestOptions, Options, WriteOptions};
+use quickcache_sstable::{KeyRef, SeqNo, TableBuilder, TableOptions, ValueKind};
 use quickcache_stress::watchdog::Watchdog;
 
 const LIMIT: Duration = Duration::from_secs(120);

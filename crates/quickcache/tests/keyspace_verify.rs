@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use quickcache_compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
+use quickcache::{Db, verify};
+use quickcache_compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
 use quickcache_sstable::conformance::VecCursor;
 use quickcache_sstable::{InternalKey, SeqNo, ValueKind};
-use quickcache::{Db, verify};
 
 #[test]
 fn verify_checks_the_tables_of_every_keyspace() {

@@ -8,12 +8,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use quickcache_compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
+use quickcache::{Db, Options, WAL_DIR, WriteBatch};
+use quickcache_compaction::{CompactionOptions, KeyspaceDef, TreeOptions, VersionSet};
 use quickcache_memtable::WriteBatch as MemBatch;
 use quickcache_sstable::{KeyspaceId, SeqNo};
 use quickcache_wal::{Durability, Wal, WalOptions, list_segments};
-use quickcache::{Db, Options, WAL_DIR, WriteBatch};
 
 fn options() -> Options {
     Options {

@@ -9,11 +9,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use quickcache_compaction::{CURRENT, parse_manifest_name};
 use quickcache::fs::{FileSystem, SimFs};
+use quickcache::{Db, Options};
+use quickcache_compaction::{CURRENT, parse_manifest_name};
 use quickcache_wal::frame::{Decoded, decode_at};
 use quickcache_wal::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId};
-use quickcache::{Db, Options};
 
 const DIR: &str = "/db";
 

@@ -10,8 +10,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use quickcache_compaction::SyncPoints;
 use quickcache::{Db, Options};
+use quickcache_compaction::SyncPoints;
 use quickcache_stress::watchdog::Watchdog;
 
 /// What the sync points saw.

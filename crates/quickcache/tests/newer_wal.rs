@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use quickcache::{Db, Options, WAL_DIR};
 use quickcache_wal::frame::encode_segment_header;
 use quickcache_wal::{FORMAT_VERSION, SegmentId};
-use quickcache::{Db, Options, WAL_DIR};
 
 const VERSION_AT: usize = 8;
 const CHECKSUM_AT: usize = 24;

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use quickcache_compaction::SyncPoints;
 use quickcache::fs::{DynFs, Fault, FaultPlan, Op, SimFs};
 use quickcache::{Db, Options, Stats};
+use quickcache_compaction::SyncPoints;
 
 const DIR: &str = "/db";
 

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use quickcache_sstable::Table;
 use quickcache::{Db, Options, WriteBatch};
+use quickcache_sstable::Table;
 
 fn options() -> Options {
     Options {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use quickcache::fs::{FileSystem, SimFs};
-use quickcache_wal::{DamageKind, DamagedRange, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId};
 use quickcache::{Db, Options, WAL_DIR, WriteBatch};
+use quickcache_wal::{DamageKind, DamagedRange, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentId};
 
 const DIR: &str = "/db";
 

@@ -11,9 +11,9 @@ mod support;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use quickcache::{Db, Durability, Options, WAL_DIR, WriteBatch, WriteOptions};
 use quickcache_memtable::WriteBatch as WalBatch;
 use quickcache_wal::{Position, RecoveryMode, WalReader};
-use quickcache::{Db, Durability, Options, WAL_DIR, WriteBatch, WriteOptions};
 
 #[test]
 fn concurrent_writers_leave_the_wal_in_sequence_number_order() {

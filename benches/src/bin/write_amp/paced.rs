@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use quickcache_compaction::{CompactionOptions, Level, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
+use quickcache_compaction::{CompactionOptions, Level, VersionSet};
 use quickcache_memtable::Memtable;
 use quickcache_sstable::SeqNo;
 

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use quickcache_compaction::{Level, VersionSet};
 use quickcache::fs::{DynFs, RealFs};
 use quickcache::{Db, Durability, Options};
+use quickcache_compaction::{Level, VersionSet};
 
 use crate::workload::Workload;
 use crate::{Outcome, Result, Shape};

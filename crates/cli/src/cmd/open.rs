@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use quickcache_compaction::CURRENT;
 use quickcache::{Db, Options};
+use quickcache_compaction::CURRENT;
 
 use crate::CliError;
 

@@ -7,8 +7,8 @@ use quickcache::fs::{FileSystem, SimFs};
 use quickcache_wal::SEGMENT_HEADER_LEN;
 
 use quickcache::fs::CrashMode;
-use quickcache_sstable::Table;
 use quickcache::{Compression, Db};
+use quickcache_sstable::Table;
 
 use super::{Base, DIR, key, options};
 
