@@ -27,7 +27,7 @@ pub(crate) fn spawn(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
 fn run(inner: &Inner) {
     loop {
         let seen = inner.signals();
-        if lock(&inner.bg).stop {
+        if lock(&inner.background.state).stop {
             return;
         }
         inner.poll_compactor();
@@ -56,17 +56,17 @@ fn run(inner: &Inner) {
 impl Inner {
     /// The oldest frozen memtable, unless the database is in the error state.
     fn next_flush(&self) -> Option<Arc<Frozen>> {
-        if self.failed.load(Ordering::Acquire) {
+        if self.life.has_failed() {
             return None;
         }
-        lock(&self.memtables).frozen.last().cloned()
+        lock(&self.mem.current).frozen.last().cloned()
     }
 
     fn poll_compactor(&self) {
         let mut error = None;
         self.with_pool(|c| error = c.error());
         if let Some(source) = error
-            && !self.failed.load(Ordering::Acquire)
+            && !self.life.has_failed()
         {
             let _reported = self.fail(Error::Compaction { source });
         }
@@ -92,7 +92,7 @@ impl Inner {
         }
         self.flush_succeeded();
         {
-            let mut memtables = lock(&self.memtables);
+            let mut memtables = lock(&self.mem.current);
             let frozen = memtables
                 .frozen
                 .iter()
@@ -107,7 +107,7 @@ impl Inner {
         self.trim_wal();
         // Counted down only now, so `flush()` returns after the segments are gone too
         // and a caller sees no file operation of this flush after it.
-        self.frozen_count.fetch_sub(1, Ordering::AcqRel);
+        self.writes.frozen_count.fetch_sub(1, Ordering::AcqRel);
         self.refresh_backlog();
         self.with_pool(Compactor::schedule);
         self.notify();

@@ -178,8 +178,7 @@ impl<'a> BulkLoader<'a> {
             None => {
                 let target = Target {
                     keyspace: quickcache_sstable::KeyspaceId::DEFAULT,
-                    gate: &inner.gate,
-                    memtables: &inner.memtables,
+                    mem: &inner.mem,
                     ks: None,
                 };
                 inner.ingest(&target, &tables, &IngestOptions::default(), How::Rename)
@@ -187,8 +186,7 @@ impl<'a> BulkLoader<'a> {
             Some(ks) => {
                 let target = Target {
                     keyspace: ks.state.id,
-                    gate: &ks.state.gate,
-                    memtables: &ks.state.memtables,
+                    mem: &ks.state.mem,
                     ks: Some(&ks.state),
                 };
                 inner.ingest(&target, &tables, &IngestOptions::default(), How::Rename)

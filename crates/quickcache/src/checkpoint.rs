@@ -56,14 +56,14 @@ pub(crate) struct WalHold<'a>(&'a Inner);
 impl<'a> WalHold<'a> {
     /// Waits for a deletion under way to finish, then holds off the next ones.
     pub(crate) fn new(inner: &'a Inner) -> WalHold<'a> {
-        *lock(&inner.wal_holds) += 1;
+        *lock(&inner.background.wal_holds) += 1;
         WalHold(inner)
     }
 }
 
 impl Drop for WalHold<'_> {
     fn drop(&mut self) {
-        let mut holds = lock(&self.0.wal_holds);
+        let mut holds = lock(&self.0.background.wal_holds);
         *holds = holds.saturating_sub(1);
     }
 }

@@ -77,10 +77,11 @@ impl Inner {
     ) -> Result<()> {
         self.flush_everything()?;
         let manual = {
-            let pool = lock(&self.compactor);
+            let pool = lock(&self.background.compactor);
             pool.as_ref().map(|c| c.manual()).ok_or(Error::Closed)?
         };
         let _waiting = self
+            .background
             .waits
             .enter("compact_range: claiming and running its compactions");
         let result = self.compact_levels(&manual, keyspace, lower, upper);
@@ -99,13 +100,14 @@ impl Inner {
         // The pool's lock is not held while waiting: the flush thread takes it
         // after every flush.
         let waiter = {
-            let pool = lock(&self.compactor);
+            let pool = lock(&self.background.compactor);
             let Some(compactor) = pool.as_ref() else {
                 return Err(Error::Closed);
             };
             compactor.idle_waiter()
         };
         let _waiting = self
+            .background
             .waits
             .enter("wait_for_compactions: the pool going idle");
         match waiter.wait() {

@@ -100,9 +100,9 @@ impl Inner {
             out,
             "database {}: closed {}, failed {}, frozen memtables {}, L0 tables {}, pending compaction bytes {}",
             self.dir.display(),
-            self.closed.load(Ordering::Acquire),
-            self.failed.load(Ordering::Acquire),
-            self.frozen_count.load(Ordering::Acquire),
+            self.life.is_closed(),
+            self.life.has_failed(),
+            self.writes.frozen_count.load(Ordering::Acquire),
             version.l0_count(),
             quickcache_compaction::pending_compaction_bytes(&version, self.set.options()),
         );
@@ -114,6 +114,7 @@ impl Inner {
             let _ = writeln!(out, "background error: {e}");
         }
         match self
+            .background
             .compactor
             .try_lock()
             .ok()
@@ -127,7 +128,7 @@ impl Inner {
             Some(None) => out.push_str("compaction pool: stopped\n"),
             None => out.push_str("compaction pool: its handle's lock is taken\n"),
         }
-        self.waits.describe(&mut out);
+        self.background.waits.describe(&mut out);
         out
     }
 }

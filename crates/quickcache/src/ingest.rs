@@ -109,8 +109,7 @@ impl Db {
         let inner = &self.inner;
         let target = Target {
             keyspace: KeyspaceId::DEFAULT,
-            gate: &inner.gate,
-            memtables: &inner.memtables,
+            mem: &inner.mem,
             ks: None,
         };
         inner.ingest(&target, &paths, options, How::Copy)
@@ -160,8 +159,7 @@ impl Keyspace {
             .collect();
         let target = Target {
             keyspace: self.state.id,
-            gate: &self.state.gate,
-            memtables: &self.state.memtables,
+            mem: &self.state.mem,
             ks: Some(&self.state),
         };
         self.inner.ingest(&target, &paths, options, How::Copy)

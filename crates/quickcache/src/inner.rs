@@ -3,11 +3,11 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use quickcache_compaction::{Compactor, VersionSet};
-use quickcache_memtable::{Memtable, Visibility};
+use quickcache_memtable::Visibility;
 use quickcache_wal::{Durability, Wal};
 
 use crate::diagnostics::Waits;
@@ -40,54 +40,71 @@ pub(crate) struct BgState {
     pub(crate) signals: u64,
 }
 
-/// The shared state of an open database.
-///
-/// Thread safety: `Send + Sync`. Writers hold `gate` shared across their WAL append
-/// and memtable insert, so a freeze (which takes it exclusively) sees every batch of
-/// the old WAL segment inside the old memtable and none of the new segment's. Readers
-/// never touch `gate`: they clone `memtables` and the version under short locks.
-pub(crate) struct Inner {
-    pub(crate) dir: PathBuf,
-    pub(crate) options: Options,
+/// The write path's shared parts, database-wide (every keyspace's writes go through
+/// them): the WAL, sequence numbers, the freeze machinery and the write counters.
+pub(crate) struct Writes {
     /// The WAL writer; `None` on a database opened read-only (`read_only.rs`).
     pub(crate) wal: Option<Wal>,
     pub(crate) visibility: Visibility,
-    pub(crate) set: Arc<VersionSet>,
-    pub(crate) gate: RwLock<Arc<Memtable>>,
-    pub(crate) memtables: Mutex<Arc<SuperVersion>>,
+    /// Serializes freezes (of any keyspace), so gates are taken one at a time.
     pub(crate) freeze_lock: Mutex<()>,
-    /// Shared with the compaction pool's listener, which signals `bg_changed`.
-    pub(crate) bg: Arc<Mutex<BgState>>,
+    /// Frozen memtables of every keyspace waiting for their flush.
+    pub(crate) frozen_count: AtomicUsize,
+    /// Bytes written to keyspaces since the write-buffer budget was last summed.
+    pub(crate) budget_written: AtomicUsize,
+    pub(crate) counters: Counters,
+    /// Recently written keys, for validating transactions at commit.
+    pub(crate) history: crate::tx::history::ConflictHistory,
+}
+
+/// What the database shares with its flush thread and compaction pool.
+pub(crate) struct Background {
+    /// The signal count and the stop instruction; shared with the compaction pool's
+    /// listener, which signals `changed`.
+    pub(crate) state: Arc<Mutex<BgState>>,
     /// Signalled on every flush, freeze, error and stop, and by the compaction pool
     /// after every compaction and every worker's round: whoever waits for background
     /// work waits on this alone, never on a timer.
-    pub(crate) bg_changed: Arc<Condvar>,
+    pub(crate) changed: Arc<Condvar>,
     /// Held only briefly: nobody waits for background work while holding it.
     pub(crate) compactor: Mutex<Option<Compactor>>,
     /// The threads blocked on background work now, for diagnostics.
     pub(crate) waits: Waits,
-    pub(crate) snapshots: Arc<SnapshotList>,
-    pub(crate) error: Mutex<Option<Arc<Error>>>,
-    pub(crate) failed: AtomicBool,
-    pub(crate) closed: AtomicBool,
-    pub(crate) frozen_count: AtomicUsize,
+    /// The flush thread's backoff after a full disk (`no_space.rs`).
+    pub(crate) flush_space: crate::no_space::FlushSpace,
+    /// L0 table count and pending compaction bytes, cached for the stall check.
     pub(crate) l0_cached: AtomicUsize,
     pub(crate) pending_cached: AtomicU64,
-    pub(crate) counters: Counters,
+    /// Checkpoints copying the WAL now: while above 0 no segment is deleted (see
+    /// `checkpoint::WalHold`); a deletion holds the lock while it runs.
+    pub(crate) wal_holds: Mutex<usize>,
+}
+
+/// The shared state of an open database, grouped by owner: what opening fixed
+/// (`dir`, `options`, `report`, `set`), the write path (`writes`), the default
+/// keyspace's memtables (`mem`; the other keyspaces' are in `keyspaces`), what
+/// readers pin (`snapshots`), background work (`background`) and whether the
+/// database is still usable (`life`).
+///
+/// Thread safety: `Send + Sync`. Writers hold a keyspace's gate shared across their
+/// WAL append and memtable insert, so a freeze (which takes it exclusively) sees
+/// every batch of the old WAL segment inside the old memtable and none of the new
+/// segment's. Readers never touch a gate: see [`crate::state::Memtables`].
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) options: Options,
     pub(crate) report: RecoveryReport,
+    pub(crate) set: Arc<VersionSet>,
+    pub(crate) writes: Writes,
+    /// The default keyspace's memtables.
+    pub(crate) mem: crate::state::Memtables,
+    pub(crate) snapshots: Arc<SnapshotList>,
     /// The keyspaces besides the default.
     pub(crate) keyspaces: crate::keyspace::engine::Registry,
     /// Serializes creating and dropping keyspaces.
     pub(crate) keyspace_lock: Mutex<()>,
-    /// Bytes written to keyspaces since the write-buffer budget was last summed.
-    pub(crate) budget_written: AtomicUsize,
-    /// Recently written keys, for validating transactions at commit.
-    pub(crate) history: crate::tx::history::ConflictHistory,
-    /// The flush thread's backoff after a full disk (`no_space.rs`).
-    pub(crate) flush_space: crate::no_space::FlushSpace,
-    /// Checkpoints copying the WAL now: while above 0 no segment is deleted (see
-    /// `checkpoint::WalHold`); a deletion holds the lock while it runs.
-    pub(crate) wal_holds: Mutex<usize>,
+    pub(crate) background: Background,
+    pub(crate) life: crate::lifecycle::Lifecycle,
 }
 
 impl fmt::Debug for Inner {
@@ -99,7 +116,7 @@ impl fmt::Debug for Inner {
 impl Inner {
     /// Runs `f` on the compaction pool, unless it is stopped.
     pub(crate) fn with_pool(&self, f: impl FnOnce(&Compactor)) {
-        if let Some(compactor) = lock(&self.compactor).as_ref() {
+        if let Some(compactor) = lock(&self.background.compactor).as_ref() {
             f(compactor);
         }
     }
@@ -107,50 +124,36 @@ impl Inner {
     /// Puts the database in the read-only error state (the first error is kept) and
     /// returns the error to report to the caller that met it.
     pub(crate) fn fail(&self, error: Error) -> Error {
-        let source = Arc::new(error);
-        let mut slot = lock(&self.error);
-        if slot.is_none() {
-            *slot = Some(Arc::clone(&source));
-            self.failed.store(true, Ordering::Release);
-        }
-        drop(slot);
+        let source = self.life.fail(error);
         self.notify();
         Error::Background { source }
     }
 
     pub(crate) fn background_error(&self) -> Option<Arc<Error>> {
-        lock(&self.error).clone()
+        self.life.error()
     }
 
     /// The WAL writer, or [`Error::ReadOnly`] on a database opened read-only.
     pub(crate) fn wal(&self) -> Result<&Wal> {
-        self.wal.as_ref().ok_or_else(|| Error::ReadOnly {
+        self.writes.wal.as_ref().ok_or_else(|| Error::ReadOnly {
             path: self.dir.clone(),
         })
     }
 
     pub(crate) fn check_writable(&self) -> Result<()> {
         self.wal()?;
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        if self.failed.load(Ordering::Acquire)
-            && let Some(source) = self.background_error()
-        {
-            return Err(Error::Background { source });
-        }
-        Ok(())
+        self.life.check()
     }
 
     pub(crate) fn notify(&self) {
-        lock(&self.bg).signals += 1;
-        self.bg_changed.notify_all();
+        lock(&self.background.state).signals += 1;
+        self.background.changed.notify_all();
     }
 
     /// The signals sent so far: read before looking at what a wait depends on, then
     /// given to [`Inner::wait_signal`].
     pub(crate) fn signals(&self) -> u64 {
-        lock(&self.bg).signals
+        lock(&self.background.state).signals
     }
 
     /// Sleeps until a signal after `seen` (at once if one came already), or until the
@@ -158,10 +161,11 @@ impl Inner {
     /// waiting for signals (flushes, freezes, errors, stops, and the compaction pool
     /// after each compaction and round), so no wait needs a timer.
     pub(crate) fn wait_signal(&self, seen: u64) -> Result<()> {
-        let mut bg = lock(&self.bg);
+        let mut bg = lock(&self.background.state);
         while bg.signals == seen && !bg.stop {
             bg = self
-                .bg_changed
+                .background
+                .changed
                 .wait(bg)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
@@ -169,7 +173,7 @@ impl Inner {
     }
 
     pub(crate) fn current_memtables(&self) -> Arc<SuperVersion> {
-        Arc::clone(&lock(&self.memtables))
+        self.mem.current()
     }
 
     pub(crate) fn durability(&self, options: &WriteOptions) -> Durability {

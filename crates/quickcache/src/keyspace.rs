@@ -373,6 +373,7 @@ impl Db {
         {
             // No writer of the keyspace is in flight once its gate is ours.
             let _gate = state
+                .mem
                 .gate
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -402,7 +403,7 @@ impl Db {
         inner.set.set_filter(state.id, None);
         // Its frozen memtables will never be flushed: they stop counting.
         let count = {
-            let mut memtables = lock(&state.memtables);
+            let mut memtables = lock(&state.mem.current);
             let count = memtables.frozen.len();
             *memtables = Arc::new(crate::state::SuperVersion {
                 active: Arc::clone(&memtables.active),
@@ -411,6 +412,7 @@ impl Db {
             count
         };
         inner
+            .writes
             .frozen_count
             .fetch_sub(count, std::sync::atomic::Ordering::AcqRel);
         inner.trim_wal();

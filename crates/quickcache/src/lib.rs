@@ -55,6 +55,7 @@ mod inner;
 mod iter;
 mod key_range;
 mod keyspace;
+mod lifecycle;
 mod lost;
 mod memcursor;
 mod no_space;

@@ -73,10 +73,10 @@ impl Inner {
         source: quickcache_compaction::Error,
     ) {
         if source.is_retryable_no_space() {
-            let mut backoff = lock(&self.flush_space.backoff);
+            let mut backoff = lock(&self.background.flush_space.backoff);
             backoff.attempt();
             let _delay = backoff.failed(Instant::now(), &source);
-            *lock(&self.flush_space.last) = Some(Arc::new(source));
+            *lock(&self.background.flush_space.last) = Some(Arc::new(source));
             drop(backoff);
             self.notify();
             return;
@@ -103,7 +103,7 @@ impl Inner {
     /// Records a flush that succeeded: if flushes waited for space, this was a retry
     /// and they resume (the flush's own signal wakes the stalled writers).
     pub(crate) fn flush_succeeded(&self) {
-        let mut backoff = lock(&self.flush_space.backoff);
+        let mut backoff = lock(&self.background.flush_space.backoff);
         if backoff.waiting() {
             backoff.attempt();
             backoff.succeeded();
@@ -113,7 +113,7 @@ impl Inner {
     /// Ends a wait for space that is over with nothing left to flush (the keyspace
     /// was dropped, say): nothing waits for space any more.
     pub(crate) fn flush_idle(&self) {
-        let mut backoff = lock(&self.flush_space.backoff);
+        let mut backoff = lock(&self.background.flush_space.backoff);
         if backoff.waiting() && backoff.left(Instant::now()).is_none() {
             backoff.succeeded();
         }
@@ -122,7 +122,7 @@ impl Inner {
     /// The flush failures for a full disk so far: a wait for a flush reads it first
     /// and gives it to [`Inner::check_flush_space`].
     pub(crate) fn flush_space_failures(&self) -> u64 {
-        lock(&self.flush_space.backoff).state().failures
+        lock(&self.background.flush_space.backoff).state().failures
     }
 
     /// Fails with [`Error::NoSpace`] if a flush met a full disk since `failures` was
@@ -130,10 +130,10 @@ impl Inner {
     /// next retry, if flushes waited already) rather than for an operator to free
     /// space; the flush thread signals every such failure.
     pub(crate) fn check_flush_space(&self, failures: u64) -> Result<()> {
-        if lock(&self.flush_space.backoff).state().failures == failures {
+        if lock(&self.background.flush_space.backoff).state().failures == failures {
             return Ok(());
         }
-        match lock(&self.flush_space.last).clone() {
+        match lock(&self.background.flush_space.last).clone() {
             Some(source) => Err(Error::NoSpace { source }),
             None => Ok(()),
         }
@@ -142,12 +142,12 @@ impl Inner {
     /// How long the flush thread still waits for space before its next attempt;
     /// `None` if it may flush now.
     pub(crate) fn flush_wait_left(&self) -> Option<Duration> {
-        lock(&self.flush_space.backoff).left(Instant::now())
+        lock(&self.background.flush_space.backoff).left(Instant::now())
     }
 
     /// The no-space state of flushes and compactions, for [`crate::Stats`].
     pub(crate) fn no_space_stats(&self) -> NoSpaceStats {
-        let flush = lock(&self.flush_space.backoff).state();
+        let flush = lock(&self.background.flush_space.backoff).state();
         let mut compaction = NoSpaceState::default();
         self.with_pool(|pool| compaction = pool.no_space());
         NoSpaceStats { flush, compaction }
@@ -156,9 +156,10 @@ impl Inner {
     /// [`Inner::wait_signal`], but for `timeout` at most: the flush thread's wait for
     /// space, its one timed wait.
     pub(crate) fn wait_signal_for(&self, seen: u64, timeout: Duration) -> Result<()> {
-        let bg = lock(&self.bg);
+        let bg = lock(&self.background.state);
         let (bg, _) = self
-            .bg_changed
+            .background
+            .changed
             .wait_timeout_while(bg, timeout, |bg| bg.signals == seen && !bg.stop)
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if bg.stop { Err(Error::Closed) } else { Ok(()) }

@@ -30,7 +30,7 @@ impl Inner {
         // Memtables before the version: see `SuperVersion`.
         let memtables = self.current_memtables();
         let version = self.set.current();
-        let snapshot = at.unwrap_or_else(|| self.visibility.visible());
+        let snapshot = at.unwrap_or_else(|| self.writes.visibility.visible());
         (memtables, version, snapshot)
     }
 
@@ -130,7 +130,7 @@ impl Inner {
         ks.check_live()?;
         let memtables = ks.current_memtables();
         let version = self.set.current_of(ks.id).ok_or_else(dropped)?;
-        let snapshot = at.unwrap_or_else(|| self.visibility.visible());
+        let snapshot = at.unwrap_or_else(|| self.writes.visibility.visible());
         Ok((memtables, version, snapshot))
     }
 

@@ -82,7 +82,9 @@ impl fmt::Debug for Snapshot {
 
 impl Snapshot {
     pub(crate) fn new(inner: Arc<Inner>) -> Snapshot {
-        let seqno = inner.snapshots.register(|| inner.visibility.visible());
+        let seqno = inner
+            .snapshots
+            .register(|| inner.writes.visibility.visible());
         Snapshot { inner, seqno }
     }
 

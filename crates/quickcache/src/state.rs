@@ -1,7 +1,7 @@
 //! `SuperVersion`: the memtables a reader consults, swapped as a whole on every
 //! freeze and flush so that a reader never sees a memtable's data twice or not at all.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use quickcache_memtable::{FrozenMemtable, Memtable};
 
@@ -47,5 +47,49 @@ impl SuperVersion {
                 .iter()
                 .map(|f| f.mem.approximate_memory())
                 .sum::<usize>()
+    }
+}
+
+/// A keyspace's memtables as the write and read paths each need them.
+///
+/// The active memtable is held twice on purpose. Writers take `gate` shared for the
+/// whole of their WAL append and insert, and a freeze takes it exclusively to switch
+/// memtable and WAL segment together; readers instead clone `current` under a short
+/// mutex, so a read never waits behind a freeze (which creates a segment file) and a
+/// write never waits behind readers' mutex. A freeze changes both under `gate`
+/// exclusively, so they agree whenever the gate is free (`debug_assert`ed there).
+#[derive(Debug)]
+pub(crate) struct Memtables {
+    pub(crate) gate: RwLock<Arc<Memtable>>,
+    pub(crate) current: Mutex<Arc<SuperVersion>>,
+}
+
+impl Memtables {
+    /// `active` as the only memtable.
+    pub(crate) fn new(active: Arc<Memtable>) -> Self {
+        Memtables {
+            gate: RwLock::new(Arc::clone(&active)),
+            current: Mutex::new(Arc::new(SuperVersion {
+                active,
+                frozen: Vec::new(),
+            })),
+        }
+    }
+
+    /// The memtables now, for a reader.
+    pub(crate) fn current(&self) -> Arc<SuperVersion> {
+        Arc::clone(&crate::inner::lock(&self.current))
+    }
+}
+
+impl Memtables {
+    /// Asserts that `gate`, the active memtable as the held gate shows it, is also
+    /// the one readers see: only a freeze changes either, and it changes both under
+    /// the gate held exclusively.
+    pub(crate) fn debug_assert_agree(&self, gate: &Arc<Memtable>) {
+        debug_assert!(
+            Arc::ptr_eq(gate, &crate::inner::lock(&self.current).active),
+            "the gate's memtable is not the readers' active memtable"
+        );
     }
 }

@@ -171,8 +171,8 @@ impl Stats {
         let levels = level_stats(&version, inner.set.options());
         let keyspaces = keyspace_stats(inner);
         let compaction = inner.set.stats().snapshot();
-        let (transactions, conflict_history_keys) = inner.history.sizes();
-        let user_bytes = inner.counters.user_bytes.load(Ordering::Relaxed);
+        let (transactions, conflict_history_keys) = inner.writes.history.sizes();
+        let user_bytes = inner.writes.counters.user_bytes.load(Ordering::Relaxed);
         let total: u64 = levels.iter().map(|l| l.bytes).sum();
         let bottom = levels
             .iter()
@@ -196,7 +196,7 @@ impl Stats {
             frozen_memtables: memtables.frozen.len()
                 + keyspaces.iter().map(|k| k.frozen_memtables).sum::<usize>(),
             wal_bytes: wal_bytes(inner),
-            writes: inner.counters.writes.load(Ordering::Relaxed),
+            writes: inner.writes.counters.writes.load(Ordering::Relaxed),
             user_bytes,
             write_amplification: compaction.write_amplification(user_bytes),
             space_amplification: if bottom == 0 {
@@ -204,9 +204,11 @@ impl Stats {
             } else {
                 total as f64 / bottom as f64
             },
-            slowdowns: inner.counters.slowdowns.load(Ordering::Relaxed),
-            stops: inner.counters.stops.load(Ordering::Relaxed),
-            stall_time: Duration::from_nanos(inner.counters.stall_nanos.load(Ordering::Relaxed)),
+            slowdowns: inner.writes.counters.slowdowns.load(Ordering::Relaxed),
+            stops: inner.writes.counters.stops.load(Ordering::Relaxed),
+            stall_time: Duration::from_nanos(
+                inner.writes.counters.stall_nanos.load(Ordering::Relaxed),
+            ),
             snapshots: inner.snapshots.len(),
             transactions,
             conflict_history_keys,
@@ -268,6 +270,10 @@ fn level_stats(
 /// 0 when the segments cannot be listed or sized: `stats()` cannot fail, and the
 /// figure is only reported, never used to decide anything.
 fn wal_bytes(inner: &Inner) -> u64 {
-    let bytes = inner.wal.as_ref().map(quickcache_wal::Wal::log_bytes);
+    let bytes = inner
+        .writes
+        .wal
+        .as_ref()
+        .map(quickcache_wal::Wal::log_bytes);
     bytes.and_then(std::result::Result::ok).unwrap_or_default()
 }

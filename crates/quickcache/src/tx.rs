@@ -95,10 +95,13 @@ impl Transaction {
     /// after registration is recorded, and one before it is at or below `horizon`,
     /// which the snapshot waits to cover.
     pub(crate) fn begin(inner: Arc<Inner>) -> Transaction {
-        let (registered, horizon) = inner.history.begin(|| inner.visibility.visible().get());
+        let (registered, horizon) = inner
+            .writes
+            .history
+            .begin(|| inner.writes.visibility.visible().get());
         if let Some(horizon) = quickcache_sstable::SeqNo::new(horizon)
-            && inner.visibility.visible() < horizon
-            && inner.visibility.wait_visible(horizon).is_err()
+            && inner.writes.visibility.visible() < horizon
+            && inner.writes.visibility.wait_visible(horizon).is_err()
         {
             // A stalled database: the snapshot stays below the horizon, so a commit
             // reports a conflict rather than miss a write.
@@ -399,6 +402,6 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        self.inner.history.end(self.registered);
+        self.inner.writes.history.end(self.registered);
     }
 }

@@ -100,11 +100,11 @@ impl Inner {
         batch: &'b mut WriteBatch,
         tx: Option<&Validation<'_>>,
     ) -> Result<(Reservation<'_>, &'b [u8])> {
-        let mut history = self.history.lock();
+        let mut history = self.writes.history.lock();
         if let Some(tx) = tx {
             history.validate(tx).map_err(|c| tx.error(c))?;
         }
-        let reservation = (self.visibility.reserve(batch.count()))
+        let reservation = (self.writes.visibility.reserve(batch.count()))
             .map_err(|e| Self::batch_error("numbering a batch", e))?;
         if let Err(e) = batch.set_base_seqno(reservation.first()) {
             // Published empty: an abandoned reservation would stall visibility.
@@ -151,10 +151,11 @@ impl Inner {
         self.check_writable()?;
         self.throttle()?;
         let full = self.apply(batch, durability, tx)?;
-        self.counters
+        self.writes
+            .counters
             .user_bytes
             .fetch_add(batch.encoded().len() as u64, Ordering::Relaxed);
-        self.counters.writes.fetch_add(1, Ordering::Relaxed);
+        self.writes.counters.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(memtable) = full {
             self.freeze(Some(&memtable))?;
         }
@@ -170,6 +171,7 @@ impl Inner {
         tx: Option<&Validation<'_>>,
     ) -> Result<Option<Arc<Memtable>>> {
         let active = self
+            .mem
             .gate
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -195,9 +197,10 @@ impl Inner {
         // Read your writes: publication is in seqno order, so an earlier writer still
         // inserting holds this batch back; wait for it before returning.
         if let Some(last) = last
-            && self.visibility.visible() < last
+            && self.writes.visibility.visible() < last
         {
-            self.visibility
+            self.writes
+                .visibility
                 .wait_visible(last)
                 .map_err(|e| Self::batch_error("publishing", e))?;
         }
@@ -222,15 +225,19 @@ impl Inner {
                 Stall::Stop
                     if !self.backlog().frozen_stops(&self.options) && self.compactions_idle() =>
                 {
-                    self.counters.slowdowns.fetch_add(1, Ordering::Relaxed);
+                    self.writes
+                        .counters
+                        .slowdowns
+                        .fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(SLOWDOWN);
                 }
                 Stall::Stop => {
                     if !stopped {
                         stopped = true;
-                        self.counters.stops.fetch_add(1, Ordering::Relaxed);
+                        self.writes.counters.stops.fetch_add(1, Ordering::Relaxed);
                     }
                     let _waiting = self
+                        .background
                         .waits
                         .enter("a write stopped by the flush or compaction backlog");
                     // Woken by the flush or compaction that lifts the stop.
@@ -238,7 +245,10 @@ impl Inner {
                     continue;
                 }
                 Stall::Slowdown if !stopped => {
-                    self.counters.slowdowns.fetch_add(1, Ordering::Relaxed);
+                    self.writes
+                        .counters
+                        .slowdowns
+                        .fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(SLOWDOWN);
                 }
                 Stall::Slowdown | Stall::None => {}
@@ -246,7 +256,8 @@ impl Inner {
             break;
         }
         let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.counters
+        self.writes
+            .counters
             .stall_nanos
             .fetch_add(nanos, Ordering::Relaxed);
         Ok(())
@@ -261,29 +272,35 @@ impl Inner {
 
     fn backlog(&self) -> Backlog {
         Backlog {
-            frozen: self.frozen_count.load(Ordering::Relaxed),
-            l0: self.l0_cached.load(Ordering::Relaxed),
-            pending: self.pending_cached.load(Ordering::Relaxed),
+            frozen: self.writes.frozen_count.load(Ordering::Relaxed),
+            l0: self.background.l0_cached.load(Ordering::Relaxed),
+            pending: self.background.pending_cached.load(Ordering::Relaxed),
         }
     }
 
     /// Re-reads the backlog figures the write path checks without locking.
     pub(crate) fn refresh_backlog(&self) {
         // Every keyspace's tree: the fullest L0, all pending bytes.
-        self.l0_cached.store(self.set.l0_count(), Ordering::Relaxed);
+        self.background
+            .l0_cached
+            .store(self.set.l0_count(), Ordering::Relaxed);
         let pending = self.set.pending_compaction_bytes();
-        self.pending_cached.store(pending, Ordering::Relaxed);
+        self.background
+            .pending_cached
+            .store(pending, Ordering::Relaxed);
     }
 
     /// Freezes the active memtable (only if it is still `only` when given, so that
     /// racing writers freeze it once), starts a new WAL segment, and hands the frozen
     /// memtable to the background flush. Returns whether it froze anything.
     pub(crate) fn freeze(&self, only: Option<&Arc<Memtable>>) -> Result<bool> {
-        let _one = lock(&self.freeze_lock);
+        let _one = lock(&self.writes.freeze_lock);
         let mut gate = self
+            .mem
             .gate
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.mem.debug_assert_agree(&gate);
         if only.is_some_and(|m| !Arc::ptr_eq(m, &gate)) || gate.is_empty() {
             return Ok(false);
         }
@@ -300,14 +317,14 @@ impl Inner {
             Arc::new(Memtable::with_capacity(self.options.memtable_size)),
         );
         {
-            let mut memtables = lock(&self.memtables);
+            let mut memtables = lock(&self.mem.current);
             let frozen = Frozen {
                 mem: old.freeze(),
                 log_number: next.0,
             };
             *memtables = Arc::new(memtables.after_freeze(Arc::clone(&gate), frozen));
         }
-        self.frozen_count.fetch_add(1, Ordering::Relaxed);
+        self.writes.frozen_count.fetch_add(1, Ordering::Relaxed);
         drop(gate);
         self.notify();
         Ok(true)
@@ -334,13 +351,16 @@ impl Inner {
     /// The flush thread works whenever a frozen memtable waits, unless the database
     /// failed (checked here) or is closing (likewise), so this wait always ends.
     pub(crate) fn wait_flushed(&self) -> Result<()> {
-        let _waiting = self.waits.enter("frozen memtables to be flushed");
+        let _waiting = self
+            .background
+            .waits
+            .enter("frozen memtables to be flushed");
         let failures = self.flush_space_failures();
         loop {
             let seen = self.signals();
             // Done first: a flush that finished reports success even if a compaction
             // it set off has failed since (the next write reports that).
-            if self.frozen_count.load(Ordering::Acquire) == 0 {
+            if self.writes.frozen_count.load(Ordering::Acquire) == 0 {
                 return Ok(());
             }
             self.check_writable()?;

@@ -1,8 +1,6 @@
 //! Closing a [`Db`]: the last flush, stopping background work, the clean-close
 //! marker, the lock, and the first error of the run.
 
-use std::sync::atomic::Ordering;
-
 use quickcache_compaction::Compactor;
 
 use super::Db;
@@ -35,23 +33,23 @@ impl Db {
 
     fn shutdown(&self) -> Result<()> {
         let inner = &self.inner;
-        if inner.closed.load(Ordering::Acquire) {
+        if inner.life.is_closed() {
             return Ok(());
         }
         // No writer is left (closing takes the handle), so nothing lands in the
         // memtable after this flush; in the error state there is nothing to try.
         // A read-only database (no WAL writer) flushes and writes nothing.
-        let writable = inner.wal.is_some() && !inner.failed.load(Ordering::Acquire);
+        let writable = inner.writes.wal.is_some() && !inner.life.has_failed();
         let flushed = if inner.options.flush_on_close && writable {
             inner.flush_everything()
         } else {
             Ok(())
         };
-        if inner.closed.swap(true, Ordering::AcqRel) {
+        if !inner.life.close() {
             return Ok(());
         }
         self.stop_background();
-        let Some(wal) = inner.wal.as_ref() else {
+        let Some(wal) = inner.writes.wal.as_ref() else {
             return Ok(()); // read-only: no marker, no lock, nothing to close
         };
         let closed = wal
@@ -83,16 +81,20 @@ impl Db {
     /// report.
     fn stop_background(&self) {
         let inner = &self.inner;
-        lock(&inner.bg).stop = true;
+        lock(&inner.background.state).stop = true;
         inner.notify();
         let _waiting = inner
+            .background
             .waits
             .enter("close: stopping the flush thread and the compaction pool");
         if let Some(thread) = lock(&self.flusher).take() {
             // The thread only loops on its state; a panic there is already reported.
             let _joined = thread.join();
         }
-        if let Some(source) = lock(&inner.compactor).take().and_then(Compactor::stop) {
+        if let Some(source) = lock(&inner.background.compactor)
+            .take()
+            .and_then(Compactor::stop)
+        {
             // Kept only if it is the first error.
             let _recorded = inner.fail(Error::Compaction { source });
         }

@@ -3,12 +3,10 @@
 //! write, choose each table's level and record them all in one manifest edit.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
 
 use quickcache_compaction::{
     Busy, Level, OutputReservation, TableId, TableInfo, VersionEdit, ingest_level,
 };
-use quickcache_memtable::Memtable;
 use quickcache_sstable::{Cursor, KeyRef, KeyspaceId, SeqNo};
 
 use super::prepare::{Checked, edge_key};
@@ -19,8 +17,7 @@ use crate::state::SuperVersion;
 /// The tree an ingest goes into: the default keyspace's or another's.
 pub(crate) struct Target<'a> {
     pub(crate) keyspace: KeyspaceId,
-    pub(crate) gate: &'a RwLock<Arc<Memtable>>,
-    pub(crate) memtables: &'a std::sync::Mutex<Arc<SuperVersion>>,
+    pub(crate) mem: &'a crate::state::Memtables,
     /// The keyspace's state, unless it is the default one.
     pub(crate) ks: Option<&'a crate::keyspace::engine::KsState>,
 }
@@ -41,11 +38,12 @@ impl Inner {
         files: &[Checked],
         ids: &[TableId],
     ) -> Result<Installed> {
-        let _one = lock(&self.freeze_lock);
+        let _one = lock(&self.writes.freeze_lock);
         // Held exclusively, no writer is between its WAL append and its memtable
         // insert: the memtables hold every write numbered so far, and none numbered
         // from here on lands in this tree before the tables are in.
         let _writers = target
+            .mem
             .gate
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -53,15 +51,15 @@ impl Inner {
         if let Some(ks) = target.ks {
             ks.check_live()?;
         }
-        let memtables = Arc::clone(&lock(target.memtables));
+        let memtables = target.mem.current();
         if memtables_overlap(&memtables, files)? {
             return Ok(Installed::MemtableOverlaps);
         }
         // Numbered at the transactions' ordering point (`Inner::number`): a
         // transaction open now may have read keys the ingest replaces, so none of
         // them validates any more.
-        let mut history = self.history.lock();
-        let reservation = (self.visibility.reserve(1))
+        let mut history = self.writes.history.lock();
+        let reservation = (self.writes.visibility.reserve(1))
             .map_err(|e| Self::batch_error("numbering an ingest", e))?;
         let seqno = reservation.first();
         history.forget_through(seqno.get());
@@ -93,7 +91,7 @@ impl Inner {
                 .collect::<Vec<_>>()
         };
         // Kept until the edit is in: no compaction starts writing into these ranges.
-        let reservation = match lock(&self.compactor).as_ref() {
+        let reservation = match lock(&self.background.compactor).as_ref() {
             Some(pool) => pool.reserve_outputs(choose),
             None => OutputReservation::none(choose(&Busy::default())),
         };

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use quickcache_compaction::{Compactor, VersionEdit};
 use quickcache_memtable::{Memtable, WriteBatch};
@@ -14,7 +14,7 @@ use quickcache_wal::{Durability, SegmentId};
 
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
-use crate::state::{Frozen, SuperVersion};
+use crate::state::{Frozen, Memtables, SuperVersion};
 use crate::tx::history::Validation;
 
 /// One keyspace other than the default, as the open database serves it.
@@ -28,8 +28,7 @@ pub(crate) struct KsState {
     pub(crate) name: String,
     /// The size at which its memtable is frozen (its stored option).
     pub(crate) memtable_size: usize,
-    pub(crate) gate: RwLock<Arc<Memtable>>,
-    pub(crate) memtables: Mutex<Arc<SuperVersion>>,
+    pub(crate) mem: Memtables,
     /// Set (under `gate`, exclusively) when the keyspace is dropped: writes through a
     /// handle fail from then on.
     pub(crate) dropped: AtomicBool,
@@ -42,22 +41,17 @@ impl KsState {
         memtable_size: usize,
         active: Memtable,
     ) -> Self {
-        let active = Arc::new(active);
         KsState {
             id,
             name,
             memtable_size,
-            gate: RwLock::new(Arc::clone(&active)),
-            memtables: Mutex::new(Arc::new(SuperVersion {
-                active,
-                frozen: Vec::new(),
-            })),
+            mem: Memtables::new(Arc::new(active)),
             dropped: AtomicBool::new(false),
         }
     }
 
     pub(crate) fn current_memtables(&self) -> Arc<SuperVersion> {
-        Arc::clone(&lock(&self.memtables))
+        self.mem.current()
     }
 
     pub(crate) fn check_live(&self) -> Result<()> {
@@ -102,10 +96,11 @@ impl Inner {
         self.throttle()?;
         let full = self.apply_in(batch, durability, targets, has_default, tx)?;
         let bytes = batch.encoded().len();
-        self.counters
+        self.writes
+            .counters
             .user_bytes
             .fetch_add(bytes as u64, Ordering::Relaxed);
-        self.counters.writes.fetch_add(1, Ordering::Relaxed);
+        self.writes.counters.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(memtable) = full.default {
             self.freeze(Some(&memtable))?;
         }
@@ -114,9 +109,13 @@ impl Inner {
         }
         // The budget is summed over every memtable only after an eighth of it was
         // written since the last sum: a write costs one atomic add here.
-        let since = self.budget_written.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let since = self
+            .writes
+            .budget_written
+            .fetch_add(bytes, Ordering::Relaxed)
+            + bytes;
         if since >= self.options.memtable_size / 8 {
-            self.budget_written.store(0, Ordering::Relaxed);
+            self.writes.budget_written.store(0, Ordering::Relaxed);
             self.enforce_write_buffer()?;
         }
         Ok(())
@@ -134,8 +133,8 @@ impl Inner {
         has_default: bool,
         tx: Option<&Validation<'_>>,
     ) -> Result<Full> {
-        let default = has_default.then(|| read(&self.gate));
-        let gates: Vec<_> = targets.iter().map(|k| read(&k.gate)).collect();
+        let default = has_default.then(|| read(&self.mem.gate));
+        let gates: Vec<_> = targets.iter().map(|k| read(&k.mem.gate)).collect();
         for ks in targets {
             ks.check_live()?;
         }
@@ -181,9 +180,10 @@ impl Inner {
         drop(gates);
         drop(default);
         if let Some(last) = last
-            && self.visibility.visible() < last
+            && self.writes.visibility.visible() < last
         {
-            self.visibility
+            self.writes
+                .visibility
                 .wait_visible(last)
                 .map_err(|e| batch_error("publishing", e))?;
         }
@@ -199,8 +199,9 @@ impl Inner {
         ks: &KsState,
         only: Option<&Arc<Memtable>>,
     ) -> Result<bool> {
-        let _one = lock(&self.freeze_lock);
+        let _one = lock(&self.writes.freeze_lock);
         let mut gate = ks
+            .mem
             .gate
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -208,6 +209,7 @@ impl Inner {
         if stale || gate.is_empty() || ks.dropped.load(Ordering::Acquire) {
             return Ok(false);
         }
+        ks.mem.debug_assert_agree(&gate);
         self.check_writable()?;
         let next = self
             .wal()?
@@ -219,14 +221,14 @@ impl Inner {
         let fresh = Arc::new(Memtable::with_capacity(ks.memtable_size));
         let old = std::mem::replace(&mut *gate, fresh);
         {
-            let mut memtables = lock(&ks.memtables);
+            let mut memtables = lock(&ks.mem.current);
             let frozen = Frozen {
                 mem: old.freeze(),
                 log_number: next.0,
             };
             *memtables = Arc::new(memtables.after_freeze(Arc::clone(&gate), frozen));
         }
-        self.frozen_count.fetch_add(1, Ordering::Relaxed);
+        self.writes.frozen_count.fetch_add(1, Ordering::Relaxed);
         drop(gate);
         self.notify();
         Ok(true)
@@ -241,10 +243,10 @@ impl Inner {
         if keyspaces.is_empty() {
             return Ok(());
         }
-        let default = read(&self.gate).approximate_memory();
+        let default = read(&self.mem.gate).approximate_memory();
         let sizes: Vec<usize> = keyspaces
             .iter()
-            .map(|k| read(&k.gate).approximate_memory())
+            .map(|k| read(&k.mem.gate).approximate_memory())
             .collect();
         if default + sizes.iter().sum::<usize>() < self.options.memtable_size {
             return Ok(());
@@ -261,11 +263,11 @@ impl Inner {
     /// The oldest frozen memtable of some keyspace besides the default, unless the
     /// database is in the error state.
     pub(crate) fn next_keyspace_flush(&self) -> Option<(Arc<KsState>, Arc<Frozen>)> {
-        if self.failed.load(Ordering::Acquire) {
+        if self.life.has_failed() {
             return None;
         }
         self.keyspace_states().into_iter().find_map(|ks| {
-            let job = lock(&ks.memtables).frozen.last().cloned()?;
+            let job = lock(&ks.mem.current).frozen.last().cloned()?;
             Some((ks, job))
         })
     }
@@ -293,7 +295,7 @@ impl Inner {
         }
         self.flush_succeeded();
         let removed = {
-            let mut memtables = lock(&ks.memtables);
+            let mut memtables = lock(&ks.mem.current);
             let had = memtables.frozen.len();
             let frozen: Vec<_> = memtables
                 .frozen
@@ -310,7 +312,7 @@ impl Inner {
         };
         self.trim_wal();
         if removed {
-            self.frozen_count.fetch_sub(1, Ordering::AcqRel);
+            self.writes.frozen_count.fetch_sub(1, Ordering::AcqRel);
         }
         self.refresh_backlog();
         self.with_pool(Compactor::schedule);
@@ -330,12 +332,12 @@ impl Inner {
             let _reported = self.fail(e);
             return;
         }
-        let holds = lock(&self.wal_holds);
+        let holds = lock(&self.background.wal_holds);
         if *holds > 0 {
             return; // a checkpoint copies them; the trim after the next flush deletes them
         }
         let obsolete = SegmentId(self.set.min_log_number());
-        let Some(wal) = self.wal.as_ref() else {
+        let Some(wal) = self.writes.wal.as_ref() else {
             return; // read-only: nothing is ever deleted
         };
         if let Err(source) = wal.delete_segments_below(obsolete) {
@@ -396,6 +398,7 @@ impl Inner {
         };
         let default_idle = {
             let gate = self
+                .mem
                 .gate
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -414,6 +417,7 @@ impl Inner {
         let mut logs = Vec::new();
         for ks in self.keyspace_states() {
             let gate = ks
+                .mem
                 .gate
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -2,7 +2,7 @@
 //! (`Inner`) and, for a writable database, the compaction pool that signals it.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use quickcache_compaction::{Compactor, Listener, VersionSet};
@@ -13,10 +13,11 @@ use quickcache_wal::Wal;
 use super::ReplayedKeyspace;
 use crate::diagnostics::Waits;
 use crate::error::{Error, Result};
-use crate::inner::{BgState, Counters, Inner};
+use crate::inner::{self, BgState, Counters, Inner, Writes};
 use crate::keyspace::engine::KsState;
+use crate::lifecycle::Lifecycle;
 use crate::snapshot::SnapshotList;
-use crate::state::SuperVersion;
+use crate::state::Memtables;
 use crate::tx::history::ConflictHistory;
 use crate::{Options, RecoveryReport};
 
@@ -100,38 +101,37 @@ pub(crate) fn assemble(
         .into_iter()
         .map(|k| (k.id, Arc::new(KsState::new(k.id, k.name, k.size, k.mem))))
         .collect();
-    let memtable = Arc::new(memtable);
     let history = ConflictHistory::new(options.transaction_history_bytes);
-    Arc::new(Inner {
-        dir: dir.to_path_buf(),
-        visibility: Visibility::new(SeqNo::new(report.last_seqno).unwrap_or(SeqNo::MAX)),
+    let writes = Writes {
         wal,
-        set,
-        gate: RwLock::new(Arc::clone(&memtable)),
-        memtables: Mutex::new(Arc::new(SuperVersion {
-            active: memtable,
-            frozen: Vec::new(),
-        })),
+        visibility: Visibility::new(SeqNo::new(report.last_seqno).unwrap_or(SeqNo::MAX)),
         freeze_lock: Mutex::new(()),
-        bg: background.bg,
-        bg_changed: background.bg_changed,
+        frozen_count: AtomicUsize::new(0),
+        budget_written: AtomicUsize::new(0),
+        counters: Counters::default(),
+        history,
+    };
+    let shared = inner::Background {
+        state: background.bg,
+        changed: background.bg_changed,
         compactor: Mutex::new(background.compactor),
         waits: Waits::default(),
-        snapshots: background.snapshots,
-        error: Mutex::new(None),
-        failed: AtomicBool::new(false),
-        closed: AtomicBool::new(false),
-        frozen_count: AtomicUsize::new(0),
+        flush_space: crate::no_space::FlushSpace::default(),
         l0_cached: AtomicUsize::new(0),
         pending_cached: AtomicU64::new(0),
-        counters: Counters::default(),
-        report,
+        wal_holds: Mutex::new(0),
+    };
+    Arc::new(Inner {
+        dir: dir.to_path_buf(),
         options,
+        report,
+        set,
+        writes,
+        mem: Memtables::new(Arc::new(memtable)),
+        snapshots: background.snapshots,
         keyspaces: RwLock::new(keyspaces),
         keyspace_lock: Mutex::new(()),
-        budget_written: AtomicUsize::new(0),
-        history,
-        flush_space: crate::no_space::FlushSpace::default(),
-        wal_holds: Mutex::new(0),
+        background: shared,
+        life: Lifecycle::default(),
     })
 }
