@@ -229,7 +229,7 @@ impl Group {
         let st = self.lock_state();
         st.check_open()?;
         let target = st.staged;
-        self.wait_until(st, None, |s| s.written >= target && s.rotation.is_none())
+        self.wait_until(st, None, |s| s.written >= target && s.settled())
             .map(drop)
     }
 
@@ -238,10 +238,8 @@ impl Group {
         let st = self.lock_state();
         st.check_open()?;
         let target = st.staged;
-        self.wait_until(st, Some(target), |s| {
-            s.synced >= target && s.rotation.is_none()
-        })
-        .map(drop)
+        self.wait_until(st, Some(target), |s| s.synced >= target && s.settled())
+            .map(drop)
     }
 
     /// Starts a new segment unless the current one has no records yet, and returns the
@@ -258,11 +256,11 @@ impl Group {
                 break;
             }
             // The pending switch's successor already has records: finish that switch.
-            st = self.wait_until(st, None, |s| s.rotation.is_none())?;
+            st = self.wait_until(st, None, |s| s.settled())?;
         }
         let segment = st.segment;
         let target = st.staged;
-        drop(self.wait_until(st, None, |s| s.written >= target && s.rotation.is_none())?);
+        drop(self.wait_until(st, None, |s| s.written >= target && s.settled())?);
         Ok(segment)
     }
 
@@ -271,7 +269,7 @@ impl Group {
     pub(crate) fn settled_segment(&self) -> Result<SegmentId> {
         let st = self.lock_state();
         st.check_open()?;
-        let st = self.wait_until(st, None, |s| s.rotation.is_none())?;
+        let st = self.wait_until(st, None, |s| s.settled())?;
         Ok(st.segment)
     }
 
@@ -315,7 +313,7 @@ impl Group {
         st.closed = true;
         let target = st.staged;
         let st = self.wait_until(st, Some(target), |s| {
-            !s.io_busy && s.synced >= target && s.rotation.is_none()
+            !s.io_busy && s.synced >= target && s.settled()
         })?;
         drop(st);
         self.active

@@ -43,8 +43,13 @@ pub(super) struct State {
     /// Threads blocked on `progress`. Waking a condvar costs a syscall even with no
     /// one waiting, which would dominate a single thread's `Os` appends.
     pub(super) waiters: usize,
-    /// A switch to the next segment that no leader has carried out yet.
+    /// A switch to the next segment that no leader has taken yet.
     pub(super) rotation: Option<Rotation>,
+    /// The newest segment whose file exists, header synced: `segment` once every
+    /// switch is done. A leader takes the rotation out of `rotation` before its I/O,
+    /// so `rotation.is_none()` alone does not say the new file exists; whoever
+    /// needs the switch on disk waits for [`State::settled`].
+    pub(super) on_disk: SegmentId,
     /// Description of the first failed write or sync; the writer accepts nothing after.
     pub(super) poisoned: Option<String>,
     /// `close` was called: appends are refused.
@@ -100,6 +105,7 @@ impl State {
             gathering: false,
             waiters: 0,
             rotation: None,
+            on_disk: segment,
             poisoned: None,
             closed: false,
         }
@@ -115,6 +121,12 @@ impl State {
             return Err(Error::Closed);
         }
         Ok(())
+    }
+
+    /// No switch is pending or under way: `segment`'s file exists and every lower
+    /// segment is finished.
+    pub(super) fn settled(&self) -> bool {
+        self.rotation.is_none() && self.on_disk == self.segment
     }
 
     pub(super) fn segment_has_records(&self) -> bool {
@@ -161,6 +173,9 @@ impl State {
         match outcome {
             Ok(took) => {
                 self.written = batch.end;
+                if let Some(rotation) = &batch.rotation {
+                    self.on_disk = rotation.next;
+                }
                 if batch.sync {
                     self.synced = batch.end;
                     self.last_sync_group = batch.synced_records;
