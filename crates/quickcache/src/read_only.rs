@@ -11,12 +11,16 @@
 //! table stays readable after the writer deletes it (compaction), and memtables are
 //! in memory. During the open a file may vanish between being named and being read
 //! (a table compacted away, a manifest replaced): the open then starts over from
-//! `CURRENT`, which names the newer state, up to [`ATTEMPTS`] times. The segment being written may end in a record the writer
-//! has not finished: reading stops at the first damage in the last segment, so the
+//! `CURRENT`, which names the newer state, for up to [`RETRY_FOR`], pausing a
+//! little more each time (a writer compacting without pause can delete a table
+//! between every attempt's manifest read and its mapping; under load 50 immediate
+//! attempts were seen to run out). The segment being written may end in a record
+//! the writer has not finished: reading stops at the first damage in the last segment, so the
 //! view is always a prefix of the writes.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use quickcache_compaction::VersionSet;
 
@@ -27,8 +31,10 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::open::{Background, Replayed, assemble, precheck, tree_error};
 
-/// How many times an open read-only starts over after a file vanished under it.
-const ATTEMPTS: usize = 50;
+/// How long an open read-only keeps starting over after a file vanished under it.
+const RETRY_FOR: Duration = Duration::from_secs(10);
+/// The longest pause between two attempts.
+const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 impl Db {
     /// Opens the database in `path` read-only with default [`Options`] on the real
@@ -66,8 +72,8 @@ impl Db {
     ///
     /// # Errors
     /// No database in `path` ([`Error::is_no_database`]), not a quickcache database,
-    /// a newer format, damage; a file that kept vanishing during 50 attempts to open
-    /// (a writer compacting very fast): the last such error, naming the file.
+    /// a newer format, damage; a file that kept vanishing for 10 s of attempts to
+    /// open (a writer compacting very fast): the last such error, naming the file.
     pub fn open_read_only_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
         open(path.as_ref(), options)
     }
@@ -80,10 +86,14 @@ fn open(dir: &Path, options: Options) -> Result<Db> {
             path: dir.to_path_buf(),
         });
     }
-    let mut attempt = 1;
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
     let replayed = loop {
         match read(dir, &options) {
-            Err(e) if attempt < ATTEMPTS && vanished(&e) => attempt += 1,
+            Err(e) if vanished(&e) && start.elapsed() < RETRY_FOR => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
             other => break other?,
         }
     };
