@@ -1,7 +1,8 @@
 //! What range tombstones cost gets of keys outside them, measured in instructions
 //! (deterministic whatever the machine's load) rather than wall-clock time.
 //!
-//! `load` builds a database of `N` keys at the bottom level, then re-puts some keys
+//! `load` builds a database of `N` keys (100-byte values that do not compress) at
+//! the bottom level, then re-puts some keys
 //! into an L0 table and into the memtable; with `tombstones` it also writes 100
 //! range tombstones over 20-key regions spread through the key space, half into the
 //! L0 table and half left in the memtable (the WAL, replayed at open).
@@ -24,8 +25,16 @@ const REGIONS: u64 = 100;
 /// Keys per range tombstone.
 const WIDTH: u64 = 20;
 
-fn key(i: u64) -> Vec<u8> {
-    format!("key{i:010}").into_bytes()
+/// `key` and `i` in 10 decimal digits, without `format!` (whose cost would dilute
+/// the figures).
+fn key(i: u64) -> [u8; 13] {
+    let mut k = *b"key0000000000";
+    let mut rest = i;
+    for digit in k[3..].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    k
 }
 
 /// The stripe of the key space each region sits in the middle of.
@@ -52,22 +61,34 @@ fn tombstone(db: &Db, n: u64, region: u64) -> quickcache::Result<()> {
     db.delete_range(key(start)..key(start + WIDTH))
 }
 
+/// 100 bytes that do not compress, different for each key.
+fn value(i: u64) -> Vec<u8> {
+    let mut x = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..100)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 fn load(dir: &str, tombstones: bool, n: u64) -> quickcache::Result<()> {
     let db = Db::open_with(dir, options())?;
-    let value = [7u8; 100];
     for i in 0..n {
-        db.put(key(i), value)?;
+        db.put(key(i), value(i))?;
     }
     db.compact_range(..)?;
     for i in (0..n).step_by(50) {
-        db.put(key(i), value)?;
+        db.put(key(i), value(i + n))?;
     }
     for region in (0..REGIONS).filter(|r| tombstones && r % 2 == 0) {
         tombstone(&db, n, region)?;
     }
     db.flush()?;
     for i in (1..n).step_by(100) {
-        db.put(key(i), value)?;
+        db.put(key(i), value(i + n))?;
     }
     for region in (0..REGIONS).filter(|r| tombstones && r % 2 == 1) {
         tombstone(&db, n, region)?;
