@@ -107,7 +107,9 @@ fn head(key: &[u8], from: usize) -> u64 {
         && from <= key.len()
     {
         let before = 8 - (key.len() - from); // 1..=8
-        return u64::from_be_bytes(*last).checked_shl(8 * before as u32).unwrap_or(0);
+        return u64::from_be_bytes(*last)
+            .checked_shl(8 * before as u32)
+            .unwrap_or(0);
     }
     let mut bytes = [0u8; 8];
     for (b, k) in bytes.iter_mut().zip(key.get(from..).unwrap_or_default()) {
@@ -126,7 +128,11 @@ mod tests {
     /// A key from a small alphabet with a shared prefix (most of the time), long
     /// enough that heads tie and short enough that they pad.
     fn key(raw: &[u8], prefixed: bool) -> Vec<u8> {
-        let mut k = if prefixed { b"user:".to_vec() } else { Vec::new() };
+        let mut k = if prefixed {
+            b"user:".to_vec()
+        } else {
+            Vec::new()
+        };
         k.extend(raw.iter().take(11).map(|b| b"\x0001az"[usize::from(b % 5)]));
         k
     }
@@ -159,7 +165,10 @@ mod tests {
         use super::head;
         assert_eq!(head(b"abcdefghij", 2), u64::from_be_bytes(*b"cdefghij"));
         assert_eq!(head(b"abcdefghij", 4), u64::from_be_bytes(*b"efghij\0\0"));
-        assert_eq!(head(b"abcdefghij", 9), u64::from_be_bytes(*b"j\0\0\0\0\0\0\0"));
+        assert_eq!(
+            head(b"abcdefghij", 9),
+            u64::from_be_bytes(*b"j\0\0\0\0\0\0\0")
+        );
         assert_eq!(head(b"abcdefghij", 10), 0);
         assert_eq!(head(b"abc", 1), u64::from_be_bytes(*b"bc\0\0\0\0\0\0"));
         assert_eq!(head(b"abc", 3), 0);

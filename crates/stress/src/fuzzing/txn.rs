@@ -69,7 +69,9 @@ impl Run {
             return Err("a transaction's reverse scan differs from the model".into());
         }
         // A range from the key read, 1 to 4 keys wide, in a third of the runs.
-        let range_end = (len % 3 == 0).then(|| format!("k{:02}", read % 24 + 1 + (len % 4) as u8));
+        let range_end = len
+            .is_multiple_of(3)
+            .then(|| format!("k{:02}", read % 24 + 1 + (len % 4) as u8));
         if let Some(end) = &range_end {
             let range = k.clone()..end.clone().into_bytes();
             match handle {
@@ -144,8 +146,8 @@ mod tests {
             &[1, 33, 5, 3, 7, 0, 12, 0, 0, 0, 0],
             // Length byte 2 (9 bytes): a range delete of [k05, k07) over puts of k05..=k08.
             &[
-                5, 0, 5, 0, 0, 0, 0, 6, 0, 0, 0, 0, 7, 0, 0, 0, 0, 8, 0, 0, 0, 0, 33, 5, 2, 7,
-                0, 12, 0, 0, 0, 0,
+                5, 0, 5, 0, 0, 0, 0, 6, 0, 0, 0, 0, 7, 0, 0, 0, 0, 8, 0, 0, 0, 0, 33, 5, 2, 7, 0,
+                12, 0, 0, 0, 0,
             ],
             &[
                 2, 33, 5, 3, 7, 0, 33, 5, 3, 9, 0, 14, 0, 0, 0, 0, 12, 0, 0, 0, 0,
