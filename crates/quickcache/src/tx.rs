@@ -41,7 +41,7 @@ struct KsWrites {
 /// record, atomic across keyspaces).
 ///
 /// Commit succeeds only if no key it read or wrote, and no key inside a range it
-/// scanned, was written by anyone else (transaction or plain write) after it began;
+/// scanned or deleted ([`Transaction::delete_range`]), was written by anyone else (transaction or plain write) after it began;
 /// otherwise it fails with [`crate::Error::is_conflict`], naming the key, and writes
 /// nothing. That makes every committed transaction equivalent to running alone at its
 /// commit point: serializable, phantoms included. [`crate::Db::update`] retries.
