@@ -11,6 +11,7 @@ use quickcache_sstable::KeyspaceId;
 mod expiry;
 pub(crate) mod history;
 mod iter;
+mod range_delete;
 mod retry;
 mod scan;
 
@@ -19,7 +20,7 @@ pub use retry::{CompareAndSwapError, UPDATE_ATTEMPTS};
 
 use crate::error::Result;
 use crate::inner::Inner;
-use crate::{Keyspace, Snapshot, Value, WriteBatch, WriteOptions};
+use crate::{Keyspace, Snapshot, Value, WriteOptions};
 use history::{KsKey, KsRange, Validation};
 
 /// The writes of one keyspace: `None` deletes.
@@ -40,7 +41,7 @@ struct KsWrites {
 /// record, atomic across keyspaces).
 ///
 /// Commit succeeds only if no key it read or wrote, and no key inside a range it
-/// scanned, was written by anyone else (transaction or plain write) after it began;
+/// scanned or deleted ([`Transaction::delete_range`]), was written by anyone else (transaction or plain write) after it began;
 /// otherwise it fails with [`crate::Error::is_conflict`], naming the key, and writes
 /// nothing. That makes every committed transaction equivalent to running alone at its
 /// commit point: serializable, phantoms included. [`crate::Db::update`] retries.
@@ -75,6 +76,9 @@ pub struct Transaction {
     registered: u64,
     points: Vec<KsKey>,
     ranges: Vec<KsRange>,
+    /// The ranges it deleted ([`Transaction::delete_range`]), in order; its writes in
+    /// `writes` come after them (a range delete drops the earlier ones it covers).
+    deleted: Vec<KsRange>,
     writes: BTreeMap<KeyspaceId, KsWrites>,
     /// The keyspaces read, for naming them in a conflict.
     names: BTreeMap<KeyspaceId, String>,
@@ -113,6 +117,7 @@ impl Transaction {
             registered,
             points: Vec::new(),
             ranges: Vec::new(),
+            deleted: Vec::new(),
             writes: BTreeMap::new(),
             names: BTreeMap::new(),
         }
@@ -302,24 +307,10 @@ impl Transaction {
     /// ```
     pub fn commit_with(self, options: &WriteOptions) -> Result<()> {
         crate::db::refuse_ttl(options, "a transaction")?;
-        if self.writes.values().all(|w| w.entries.is_empty()) {
+        if self.writes.values().all(|w| w.entries.is_empty()) && self.deleted.is_empty() {
             return Ok(());
         }
-        let mut batch = WriteBatch::new();
-        for writes in self.writes.values() {
-            for (key, value) in &writes.entries {
-                let ttl = writes.ttls.get(key).copied();
-                match (&writes.keyspace, value, ttl) {
-                    (None, Some(v), None) => batch.put(key, v),
-                    (None, Some(v), Some(ttl)) => batch.put_with_ttl(key, v, ttl),
-                    (None, None, _) => batch.delete(key),
-                    (Some(ks), Some(v), None) => batch.put_in(ks, key, v),
-                    (Some(ks), Some(v), Some(ttl)) => batch.put_in_with_ttl(ks, key, v, ttl),
-                    (Some(ks), None, _) => batch.delete_in(ks, key),
-                };
-            }
-        }
-        let mut checked = batch.into_checked(&self.inner)?;
+        let mut checked = self.batch().into_checked(&self.inner)?;
         let validation = self.validation();
         let durability = self.inner.durability(options);
         if checked.targets.is_empty() {
@@ -362,15 +353,20 @@ impl Transaction {
             start: self.snapshot.seqno(),
             points: &self.points,
             ranges: &self.ranges,
+            deleted: &self.deleted,
             writes: writes.collect(),
             names: named.chain(read).collect(),
         }
     }
 
-    /// The transaction's own write of `key`, if any: `Some(None)` for a delete.
+    /// The transaction's own write of `key`, if any: `Some(None)` for a delete,
+    /// its own or a range delete's.
     fn own(&self, keyspace: KeyspaceId, key: &[u8]) -> Option<Option<Value>> {
-        let value = self.writes.get(&keyspace)?.entries.get(key)?;
-        Some(value.clone().map(Value::owned))
+        let writes = self.writes.get(&keyspace)?;
+        if let Some(value) = writes.entries.get(key) {
+            return Some(value.clone().map(Value::owned));
+        }
+        self.range_deleted(keyspace, key).then_some(None)
     }
 
     /// The write set of `keyspace` (`None`: the default), about to get a new write of

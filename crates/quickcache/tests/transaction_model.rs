@@ -6,7 +6,10 @@
 //! still hold at its commit point (so running it alone there gives the same result:
 //! serializable); and the database ends equal to the committed writes applied in
 //! commit order. Tiny memtables make flushes and compactions happen under open
-//! transactions.
+//! transactions. Range deletes, in transactions and plain, are modelled as deletes of
+//! every key of the (small) key universe inside the range: the same state, and the
+//! same conflicts, since the overlap of two ranges with ends in the universe holds a
+//! key of it.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -26,10 +29,12 @@ enum Op {
     Scan(u8, u8, u8, bool),
     Put(u8, u8, u8),
     Delete(u8, u8),
+    DeleteRange(u8, u8, u8),
     Commit(u8),
     Rollback(u8),
     PlainPut(u8, u8),
     PlainDelete(u8),
+    PlainDeleteRange(u8, u8),
     Flush,
     Compact,
 }
@@ -38,7 +43,7 @@ impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Op {
         let slot = |g: &mut Gen| u8::arbitrary(g) % SLOTS;
         let key = |g: &mut Gen| u8::arbitrary(g) % KEYS;
-        match u8::arbitrary(g) % 22 {
+        match u8::arbitrary(g) % 24 {
             0..=2 => Op::Begin(slot(g)),
             3..=6 => Op::Get(slot(g), key(g)),
             7..=8 => Op::Scan(slot(g), key(g), key(g), bool::arbitrary(g)),
@@ -49,13 +54,20 @@ impl Arbitrary for Op {
             17..=18 => Op::PlainPut(key(g), u8::arbitrary(g)),
             19 => Op::PlainDelete(key(g)),
             20 => Op::Flush,
-            _ => Op::Compact,
+            21 => Op::Compact,
+            22 => Op::DeleteRange(slot(g), key(g), key(g)),
+            _ => Op::PlainDeleteRange(key(g), key(g)),
         }
     }
 }
 
 fn k(key: u8) -> Vec<u8> {
     format!("key{key}").into_bytes()
+}
+
+/// The keys `key{a}..key{b}` (in either order) delete: the universe's keys in it.
+fn deleted(a: u8, b: u8) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    (a.min(b)..a.max(b)).map(|key| (k(key), None)).collect()
 }
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -204,6 +216,13 @@ fn step(db: &Db, model: &mut Model, open: &mut [Option<(Transaction, ModelTx)>],
             tx.delete(k(key));
             m.writes.insert(k(key), None);
         }
+        Op::DeleteRange(s, a, b) => {
+            let Some((tx, m)) = &mut open[slot(s)] else {
+                return;
+            };
+            tx.delete_range(k(a.min(b))..k(a.max(b)));
+            m.writes.extend(deleted(a, b));
+        }
         Op::Commit(s) => {
             let Some((tx, m)) = open[slot(s)].take() else {
                 return;
@@ -239,6 +258,10 @@ fn step(db: &Db, model: &mut Model, open: &mut [Option<(Transaction, ModelTx)>],
         Op::PlainDelete(key) => {
             db.delete(k(key)).unwrap();
             model.apply(&BTreeMap::from([(k(key), None)]));
+        }
+        Op::PlainDeleteRange(a, b) => {
+            db.delete_range(k(a.min(b))..k(a.max(b))).unwrap();
+            model.apply(&deleted(a, b));
         }
         Op::Flush => db.flush().unwrap(),
         Op::Compact => db.compact_range(..).unwrap(),

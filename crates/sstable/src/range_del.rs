@@ -18,8 +18,10 @@
 //! search, and the newest one a snapshot sees is the first stack entry at or below it.
 
 pub(crate) mod block;
+mod probe;
 
 use crate::SeqNo;
+use probe::Probe;
 
 /// One range deletion as written: `[start, end) @ seqno`. Requires `start < end`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,6 +82,8 @@ pub struct Fragment {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FragmentedRangeTombstones {
     fragments: Vec<Fragment>,
+    /// What [`FragmentedRangeTombstones::find`] searches; derived from `fragments`.
+    probe: Probe,
 }
 
 impl FragmentedRangeTombstones {
@@ -115,14 +119,15 @@ impl FragmentedRangeTombstones {
             seqnos.dedup();
             push_merged(&mut fragments, lo, hi, seqnos);
         }
-        FragmentedRangeTombstones { fragments }
+        FragmentedRangeTombstones::from_fragments(fragments)
     }
 
     /// Fragments already sorted, disjoint and with valid stacks (from the block
     /// decoder, which checked them).
     pub(crate) fn from_fragments(fragments: Vec<Fragment>) -> Self {
         debug_assert!(well_formed(&fragments), "fragments out of order");
-        FragmentedRangeTombstones { fragments }
+        let probe = Probe::new(&fragments);
+        FragmentedRangeTombstones { fragments, probe }
     }
 
     /// The fragments, sorted and disjoint.
@@ -137,13 +142,9 @@ impl FragmentedRangeTombstones {
     }
 
     /// The index of the fragment holding `key`, if any.
+    #[inline]
     fn find(&self, key: &[u8]) -> Option<usize> {
-        let i = self
-            .fragments
-            .partition_point(|f| f.start.as_slice() <= key);
-        let i = i.checked_sub(1)?;
-        let f = self.fragments.get(i)?;
-        (key < f.end.as_slice()).then_some(i)
+        self.probe.find(&self.fragments, key)
     }
 
     /// The newest tombstone covering `key` that `snapshot` sees: the largest sequence

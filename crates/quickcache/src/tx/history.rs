@@ -49,6 +49,8 @@ pub(crate) struct Validation<'a> {
     pub(crate) start: u64,
     pub(crate) points: &'a [KsKey],
     pub(crate) ranges: &'a [KsRange],
+    /// The ranges it deletes: written, so checked as scanned ranges are.
+    pub(crate) deleted: &'a [KsRange],
     /// The keys it writes, by keyspace.
     pub(crate) writes: Vec<(KeyspaceId, &'a [u8])>,
     /// The names of the keyspaces it touched, for the error.
@@ -212,7 +214,7 @@ impl Guard<'_> {
                 return Err(conflict);
             }
         }
-        for range in tx.ranges {
+        for range in tx.ranges.iter().chain(tx.deleted) {
             let (lo, hi) = (as_slice(&range.lower), as_slice(&range.upper));
             if let Some(conflict) = state.range_deleted(tx.start, range.keyspace, lo, hi) {
                 return Err(conflict);
@@ -377,6 +379,7 @@ mod tests {
             start,
             points,
             ranges: &[],
+            deleted: &[],
             writes: Vec::new(),
             names: Vec::new(),
         }
@@ -428,6 +431,7 @@ mod tests {
             let ranges = [r];
             let tx = Validation {
                 ranges: &ranges,
+                deleted: &[],
                 ..reads(start, &[])
             };
             history.lock().validate(&tx).is_err()

@@ -5,15 +5,22 @@
 //! ahead to compare it with the own writes; the pairs left are `front`, then what
 //! the `Iter` still holds, then `back`, so an end whose `Iter` is spent takes the
 //! other end's peeked pair. The own writes are a sorted deque popped from either end.
+//! The snapshot's pairs inside a range the transaction deleted are skipped; its own
+//! writes are never inside one (a range delete drops those it covers, and later
+//! writes win over it).
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Bound;
 
 use crate::error::Result;
 use crate::{Iter, Key, Value};
 
 /// A key and the transaction's write of it: `None` deletes.
 pub(crate) type OwnWrite = (Vec<u8>, Option<Vec<u8>>);
+
+/// A range the transaction deleted.
+pub(crate) type Deleted = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
 /// An iterator over a transaction's view of a key range: its snapshot overlaid with
 /// its own writes, in key order (or reverse, with [`DoubleEndedIterator`]), as of the
@@ -38,6 +45,8 @@ pub struct TxIter {
     front: Option<(Key, Value)>,
     back: Option<(Key, Value)>,
     own: VecDeque<OwnWrite>,
+    /// The ranges of this keyspace the transaction deleted (usually none).
+    deleted: Vec<Deleted>,
     done: bool,
 }
 
@@ -57,12 +66,13 @@ enum End {
 }
 
 impl TxIter {
-    pub(crate) fn new(base: Iter, own: VecDeque<OwnWrite>) -> TxIter {
+    pub(crate) fn new(base: Iter, own: VecDeque<OwnWrite>, deleted: Vec<Deleted>) -> TxIter {
         TxIter {
             base,
             front: None,
             back: None,
             own,
+            deleted,
             done: false,
         }
     }
@@ -76,9 +86,16 @@ impl TxIter {
         if slot.is_some() {
             return Ok(());
         }
-        let next = match end {
-            End::Front => self.base.next(),
-            End::Back => self.base.next_back(),
+        let deleted = &self.deleted;
+        let next = loop {
+            let next = match end {
+                End::Front => self.base.next(),
+                End::Back => self.base.next_back(),
+            };
+            match &next {
+                Some(Ok((key, _))) if deleted.iter().any(|(lo, hi)| covers(lo, hi, key)) => {}
+                _ => break next,
+            }
         };
         *slot = match next {
             Some(kv) => Some(kv?),
@@ -128,6 +145,21 @@ impl TxIter {
         }
         None
     }
+}
+
+/// Whether `key` lies between `lower` and `upper`.
+pub(crate) fn covers(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    let above = match lower {
+        Bound::Included(l) => key >= l.as_slice(),
+        Bound::Excluded(l) => key > l.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let below = match upper {
+        Bound::Included(u) => key <= u.as_slice(),
+        Bound::Excluded(u) => key < u.as_slice(),
+        Bound::Unbounded => true,
+    };
+    above && below
 }
 
 impl Iterator for TxIter {

@@ -119,11 +119,15 @@ impl Transaction {
                 .collect(),
             _ => VecDeque::new(),
         };
+        let deleted = (self.deleted.iter())
+            .filter(|d| d.keyspace == keyspace)
+            .map(|d| (d.lower.clone(), d.upper.clone()))
+            .collect();
         self.ranges.push(KsRange {
             keyspace,
             lower,
             upper,
         });
-        TxIter::new(base, own)
+        TxIter::new(base, own, deleted)
     }
 }

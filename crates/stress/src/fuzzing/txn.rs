@@ -2,6 +2,8 @@
 //! transaction's reads see the state it began in, a lone transaction commits, and a
 //! plain write to a key a transaction read makes its commit conflict (another key
 //! does not). A committed transaction is one write: one more state for power losses.
+//! A third of the lone transactions also delete a range starting at the key read,
+//! before their puts (which then survive over it).
 
 use quickcache::{Db, Keyspace, Transaction};
 
@@ -66,12 +68,29 @@ impl Run {
         if !rev.iter().rev().map(|(k, v)| (k, v)).eq(state[ks].iter()) {
             return Err("a transaction's reverse scan differs from the model".into());
         }
+        // A range from the key read, 1 to 4 keys wide, in a third of the runs.
+        let range_end = len
+            .is_multiple_of(3)
+            .then(|| format!("k{:02}", read % 24 + 1 + (len % 4) as u8));
+        if let Some(end) = &range_end {
+            let range = k.clone()..end.clone().into_bytes();
+            match handle {
+                Some(h) => tx.delete_range_in(h, range),
+                None => tx.delete_range(range),
+            };
+            if tx_get(&mut tx, handle, &k)?.is_some() {
+                return Err(format!("{} read after the range delete", show(&k)));
+            }
+        }
         let flipped = got.is_none().then(|| value(tag, len));
         tx_put(&mut tx, handle, &k, flipped.as_deref());
         let also_value = value(tag, len / 2 + 1);
         tx_put(&mut tx, handle, &other, Some(&also_value));
         tx.commit()
             .map_err(|e| format!("a lone transaction's commit: {e}"))?;
+        if let Some(end) = range_end {
+            state[ks].retain(|key, _| *key < k || key.as_slice() >= end.as_bytes());
+        }
         match flipped {
             Some(v) => state[ks].insert(k, v),
             None => state[ks].remove(&k),
@@ -123,8 +142,13 @@ mod tests {
     /// 14 loses power.
     #[test]
     fn transaction_steps_hold_against_the_model() {
-        let programs: [&[u8]; 4] = [
+        let programs: [&[u8]; 5] = [
             &[1, 33, 5, 3, 7, 0, 12, 0, 0, 0, 0],
+            // Length byte 2 (9 bytes): a range delete of [k05, k07) over puts of k05..=k08.
+            &[
+                5, 0, 5, 0, 0, 0, 0, 6, 0, 0, 0, 0, 7, 0, 0, 0, 0, 8, 0, 0, 0, 0, 33, 5, 2, 7, 0,
+                12, 0, 0, 0, 0,
+            ],
             &[
                 2, 33, 5, 3, 7, 0, 33, 5, 3, 9, 0, 14, 0, 0, 0, 0, 12, 0, 0, 0, 0,
             ],

@@ -1,0 +1,192 @@
+//! [`Probe`]: the fragments' boundaries as integers, so that finding the fragment
+//! holding a key compares machine words rather than byte strings.
+//!
+//! Every get checks the range tombstones of each memtable and table it visits, so
+//! this search is on the read path of keys no tombstone covers. A binary search over
+//! byte-string starts costs a `memcmp` call per step. Instead, the prefix shared by
+//! every boundary (start and end) is set aside, and each boundary keeps the next
+//! 8 bytes after it, big-endian and zero-padded, as a `u64` (its *head*). A key that
+//! lacks the shared prefix lies outside every fragment. Otherwise the heads order the
+//! key against a boundary, except when they are equal, which only then takes a full
+//! comparison: if `head(a) < head(b)` then `a < b` (at the first differing byte
+//! either `a`'s is smaller, or `a` ended there and its padding is the zero).
+
+use super::Fragment;
+
+/// The search accelerator of one fragment list; see the module documentation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Probe {
+    /// The prefix every start and end shares.
+    prefix: Vec<u8>,
+    /// Its first 8 bytes as [`head`] reads them, and the mask of the bits they fill:
+    /// with an 8-byte key, checking a prefix of at most 8 is one comparison.
+    word: u64,
+    mask: u64,
+    /// The head of each fragment's start, in fragment order (so ascending).
+    starts: Vec<u64>,
+    /// The head of each fragment's end.
+    ends: Vec<u64>,
+}
+
+impl Probe {
+    /// The probe of `fragments` (sorted and disjoint).
+    pub(crate) fn new(fragments: &[Fragment]) -> Probe {
+        let Some(first) = fragments.first() else {
+            return Probe::default();
+        };
+        let mut len = first.start.len();
+        for f in fragments {
+            len = shared(&first.start[..len], &f.start);
+            len = shared(&first.start[..len], &f.end);
+        }
+        let head_of = |k: &Vec<u8>| head(k, len);
+        let filled = 8 * len.min(8) as u32;
+        Probe {
+            prefix: first.start[..len].to_vec(),
+            word: head(&first.start[..len], 0),
+            mask: u64::MAX.checked_shr(filled).map_or(u64::MAX, |low| !low),
+            starts: fragments.iter().map(|f| head_of(&f.start)).collect(),
+            ends: fragments.iter().map(|f| head_of(&f.end)).collect(),
+        }
+    }
+
+    /// The index in `fragments` (those this probe was built from) of the fragment
+    /// holding `key`, if any.
+    #[inline(always)]
+    pub(crate) fn find(&self, fragments: &[Fragment], key: &[u8]) -> Option<usize> {
+        debug_assert_eq!(fragments.len(), self.starts.len(), "probe of another list");
+        // Without the shared prefix, `key` sorts below or above every boundary.
+        let prefixed = match key.first_chunk::<8>() {
+            Some(word) if self.prefix.len() <= 8 => {
+                (u64::from_be_bytes(*word) ^ self.word) & self.mask == 0
+            }
+            _ => key.starts_with(&self.prefix),
+        };
+        if !prefixed {
+            return None;
+        }
+        let h = head(key, self.prefix.len());
+        let below = self.starts.partition_point(|&s| s < h);
+        let i = match self.starts.get(below) {
+            Some(&s) if s == h => self.tied(fragments, key, h)?,
+            _ => below.checked_sub(1)?,
+        };
+        let end = *self.ends.get(i)?;
+        let inside = end > h || (end == h && key < fragments.get(i)?.end.as_slice());
+        inside.then_some(i)
+    }
+
+    /// [`Probe::find`]'s candidate when starts have the same head as `key` (rare):
+    /// the last fragment starting at or before `key`, the heads ordering all but the
+    /// tied ones.
+    #[cold]
+    #[inline(never)]
+    fn tied(&self, fragments: &[Fragment], key: &[u8], h: u64) -> Option<usize> {
+        let first = self.starts.partition_point(|&s| s < h);
+        let ties = self.starts.get(first..)?.partition_point(|&s| s == h);
+        let tied = fragments.get(first..first + ties)?;
+        let at_or_before = first + tied.partition_point(|f| f.start.as_slice() <= key);
+        at_or_before.checked_sub(1)
+    }
+}
+
+/// The length of the longest common prefix of `a` and `b`.
+fn shared(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// The 8 bytes of `key` from `from` on, big-endian, zero-padded past its end.
+#[inline]
+fn head(key: &[u8], from: usize) -> u64 {
+    if let Some(word) = key.get(from..).and_then(|r| r.first_chunk::<8>()) {
+        return u64::from_be_bytes(*word);
+    }
+    // Fewer than 8 bytes left: if the key has 8, its last 8 shifted up by the bytes
+    // before `from`, which leaves zeros below.
+    if let Some(last) = key.last_chunk::<8>()
+        && from <= key.len()
+    {
+        let before = 8 - (key.len() - from); // 1..=8
+        return u64::from_be_bytes(*last)
+            .checked_shl(8 * before as u32)
+            .unwrap_or(0);
+    }
+    let mut bytes = [0u8; 8];
+    for (b, k) in bytes.iter_mut().zip(key.get(from..).unwrap_or_default()) {
+        *b = *k;
+    }
+    u64::from_be_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use quickcheck::quickcheck;
+
+    use crate::range_del::FragmentedRangeTombstones;
+    use crate::{RangeTombstone, SeqNo};
+
+    /// A key from a small alphabet with a shared prefix (most of the time), long
+    /// enough that heads tie and short enough that they pad.
+    fn key(raw: &[u8], prefixed: bool) -> Vec<u8> {
+        let mut k = if prefixed {
+            b"user:".to_vec()
+        } else {
+            Vec::new()
+        };
+        k.extend(raw.iter().take(11).map(|b| b"\x0001az"[usize::from(b % 5)]));
+        k
+    }
+
+    quickcheck! {
+        fn finds_what_a_linear_search_finds(
+            raw: Vec<(Vec<u8>, Vec<u8>, u8)>,
+            probes: Vec<(Vec<u8>, bool)>
+        ) -> bool {
+            let ts: Vec<RangeTombstone> = raw
+                .iter()
+                .map(|(a, b, s)| {
+                    let seq = SeqNo::new(u64::from(*s) + 1).unwrap_or(SeqNo::MAX);
+                    RangeTombstone::new(key(a, true), key(b, true), seq)
+                })
+                .collect();
+            let list = FragmentedRangeTombstones::new(ts);
+            probes.iter().all(|(p, prefixed)| {
+                let k = key(p, *prefixed);
+                let linear = list.fragments().iter().position(|f| {
+                    f.start.as_slice() <= k.as_slice() && k.as_slice() < f.end.as_slice()
+                });
+                list.find(&k) == linear
+            })
+        }
+    }
+
+    #[test]
+    fn heads_pad_with_zeros_whatever_the_key_length() {
+        use super::head;
+        assert_eq!(head(b"abcdefghij", 2), u64::from_be_bytes(*b"cdefghij"));
+        assert_eq!(head(b"abcdefghij", 4), u64::from_be_bytes(*b"efghij\0\0"));
+        assert_eq!(
+            head(b"abcdefghij", 9),
+            u64::from_be_bytes(*b"j\0\0\0\0\0\0\0")
+        );
+        assert_eq!(head(b"abcdefghij", 10), 0);
+        assert_eq!(head(b"abc", 1), u64::from_be_bytes(*b"bc\0\0\0\0\0\0"));
+        assert_eq!(head(b"abc", 3), 0);
+    }
+
+    #[test]
+    fn keys_without_the_shared_prefix_are_outside_and_ties_compare_in_full() {
+        let seq = SeqNo::new(3).unwrap();
+        let list = FragmentedRangeTombstones::new(vec![
+            RangeTombstone::new("key0000000010", "key0000000012", seq),
+            RangeTombstone::new("key0000000020", "key00000000200", seq),
+        ]);
+        assert_eq!(list.find(b"key0000000011"), Some(0));
+        assert_eq!(list.find(b"key0000000012"), None);
+        assert_eq!(list.find(b"key0000000020"), Some(1));
+        assert_eq!(list.find(b"key00000000200"), None);
+        assert_eq!(list.find(b"key"), None);
+        assert_eq!(list.find(b"kez"), None);
+        assert_eq!(list.find(b"a"), None);
+    }
+}
