@@ -19,6 +19,7 @@
 pub(crate) mod install;
 mod prepare;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use quickcache_compaction::TableId;
@@ -194,14 +195,21 @@ impl Inner {
         let files = prepare::check_all(fs, paths, trust)?;
         let ids: Vec<TableId> = files.iter().map(|_| self.set.new_table_id()).collect();
         let copied = self.copy_in(&files, &ids, how);
-        let installed = copied.and_then(|()| self.install(target, &files, &ids));
+        let edit_written = Cell::new(false);
+        let installed = copied.and_then(|()| self.install(target, &files, &ids, &edit_written));
         let (levels, seqno) = match installed {
             Ok(done) => done,
             Err(e) => {
                 // Not in the tree: the copies go (a crash would leave them to the
-                // next open, which deletes unreferenced tables).
-                for id in &ids {
-                    let _ = fs.remove(&id.path(self.set.dir()));
+                // next open, which deletes unreferenced tables). Unless the manifest
+                // edit naming them was written: a failed append or sync may still have
+                // put it on disk, and the next open would then miss the tables it
+                // names (`docs/crash-safety.md` rule 11). That open deletes them
+                // instead if the edit is not there.
+                if !edit_written.get() {
+                    for id in &ids {
+                        let _ = fs.remove(&id.path(self.set.dir()));
+                    }
                 }
                 return Err(e);
             }
@@ -244,15 +252,17 @@ impl Inner {
         })
     }
 
-    /// Installs the copies, flushing memtables that overlap them first.
+    /// Installs the copies, flushing memtables that overlap them first; sets
+    /// `edit_written` once the manifest edit naming them was (maybe partly) written.
     fn install(
         &self,
         target: &Target<'_>,
         files: &[prepare::Checked],
         ids: &[TableId],
+        edit_written: &Cell<bool>,
     ) -> Result<(Vec<quickcache_compaction::Level>, quickcache_sstable::SeqNo)> {
         for _ in 0..FLUSH_ATTEMPTS {
-            match self.try_install(target, files, ids)? {
+            match self.try_install(target, files, ids, edit_written)? {
                 Installed::Done(levels, seqno) => return Ok((levels, seqno)),
                 Installed::MemtableOverlaps => self.flush_target(target)?,
             }

@@ -2,6 +2,7 @@
 //! that no memtable holds keys in their ranges, take a sequence number above every
 //! write, choose each table's level and record them all in one manifest edit.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use quickcache_compaction::{
@@ -31,12 +32,14 @@ pub(crate) enum Installed {
 }
 
 impl Inner {
-    /// One install attempt of `files`, copied in as `ids`.
+    /// One install attempt of `files`, copied in as `ids`; sets `edit_written`
+    /// before the manifest edit is written.
     pub(crate) fn try_install(
         &self,
         target: &Target<'_>,
         files: &[Checked],
         ids: &[TableId],
+        edit_written: &Cell<bool>,
     ) -> Result<Installed> {
         let _one = lock(&self.writes.freeze_lock);
         // Held exclusively, no writer is between its WAL append and its memtable
@@ -64,7 +67,7 @@ impl Inner {
         let seqno = reservation.first();
         history.forget_through(seqno.get());
         drop(history);
-        let result = self.log_ingest(target.keyspace, files, ids, seqno);
+        let result = self.log_ingest(target.keyspace, files, ids, seqno, edit_written);
         // Published either way: an abandoned number would stall visibility. On
         // failure nothing carries it.
         reservation.publish();
@@ -78,6 +81,7 @@ impl Inner {
         files: &[Checked],
         ids: &[TableId],
         seqno: SeqNo,
+        edit_written: &Cell<bool>,
     ) -> Result<Vec<Level>> {
         let version = self.set.current_of(keyspace).ok_or(Error::NoSuchKeyspace {
             keyspace: keyspace.0,
@@ -105,6 +109,7 @@ impl Inner {
             edit.added.push((*level, table_info(file, *id, seqno)));
         }
         self.options.sync_points.hit("ingest:before-edit");
+        edit_written.set(true);
         self.set.log_and_apply(edit).map_err(|source| Error::Tree {
             operation: "recording ingested tables",
             path: self.dir.clone(),
