@@ -58,6 +58,13 @@ impl Inner {
         if memtables_overlap(&memtables, files)? {
             return Ok(Installed::MemtableOverlaps);
         }
+        // The ingest is durable once its manifest edit is, so every write before it
+        // must be first (all are in the WAL: the gate is held): otherwise a power loss
+        // could keep the ingest and lose a write readers saw before it
+        // (`docs/durability.md`, "Prefix").
+        self.wal()?
+            .sync()
+            .map_err(|source| self.fail(self.wal_error("syncing before an ingest", source)))?;
         // Numbered at the transactions' ordering point (`Inner::number`): a
         // transaction open now may have read keys the ingest replaces, so none of
         // them validates any more.
@@ -144,6 +151,21 @@ fn memtables_overlap(memtables: &SuperVersion, files: &[Checked]) -> Result<bool
     };
     for file in files {
         let from = KeyRef::lookup(&file.smallest, SeqNo::MAX);
+        // A range tombstone over the file's keys counts too: it is older than the
+        // ingest, and left in a memtable it would hide the ingested keys from `get`,
+        // which trusts a memtable's tombstone over every table below it.
+        let mut tombstones = vec![memtables.active.range_tombstones()];
+        tombstones.extend(memtables.frozen.iter().map(|f| f.mem.range_tombstones()));
+        let overlapping = |f: &quickcache_sstable::Fragment| {
+            f.start.as_slice() <= file.largest.as_slice()
+                && f.end.as_slice() > file.smallest.as_slice()
+        };
+        if tombstones
+            .iter()
+            .any(|t| t.fragments().iter().any(overlapping))
+        {
+            return Ok(true);
+        }
         let mut cursors = vec![memtables.active.cursor()];
         cursors.extend(memtables.frozen.iter().map(|f| f.mem.cursor()));
         for mut cursor in cursors {

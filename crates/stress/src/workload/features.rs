@@ -78,14 +78,17 @@ impl Op {
         let (Op::Checkpoint { .. } | Op::Ingest { .. }) = self else {
             return Ok(());
         };
+        // On the database's file system: the real one, or a simulated disk.
+        let fs = db.options().fs.as_ref();
         let side = side_dir(db.path());
-        std::fs::create_dir_all(&side).map_err(|e| format!("{}: {e}", side.display()))?;
+        fs.create_dir_all(&side)
+            .map_err(|e| format!("{}: {e}", side.display()))?;
         let Op::Ingest { id, entries } = self else {
             return Ok(());
         };
         let path = ingest_file(db.path(), *id);
         let built = (|| {
-            let mut builder = TableBuilder::create(&path, TableOptions::default())?;
+            let mut builder = TableBuilder::new(fs, &path, TableOptions::default())?;
             for edit in entries {
                 if let Edit::Put { key, tag, len } = edit {
                     builder.add_plain(key, &value(*tag, *len))?;
