@@ -219,7 +219,7 @@ fn counter(s: &Shared, t: usize) -> Result<AllFeaturesStats, Violation> {
         let value = format!("{n}:{}", "c".repeat((n % 97) as usize));
         let mut batch = WriteBatch::new();
         batch.put(&key, &value);
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             batch.put_in_with_ttl(&s.ks.a, &key, &value, LONG_TTL);
         } else {
             batch.put_in(&s.ks.a, &key, &value);
