@@ -8,7 +8,9 @@
 //!    synced; then the directory is synced (`docs/crash-safety.md`, rule 1). A crash
 //!    from here until step 4 leaves unreferenced tables, which the next open deletes.
 //! 3. With the tree's writers held off ([`install`]): if a memtable holds a key in
-//!    an ingested range, it is flushed first and the step retried. Otherwise the
+//!    an ingested range, or a range tombstone over one, it is flushed first and the
+//!    step retried. Otherwise the WAL is synced (the synced edit makes the ingest
+//!    survive a power loss, so every write before it must too), and the
 //!    ingest takes one sequence number `G` above every write so far, and each table
 //!    the deepest level where nothing above or at it overlaps it.
 //! 4. One manifest edit adds every table, each marked with `G` as its global
@@ -88,9 +90,11 @@ impl Db {
     /// All files or none become part of the database, also across a crash (one
     /// manifest edit). Their entries are newer than every write before the call (they
     /// overwrite existing values of the same keys) and older than every write after
-    /// it; a snapshot taken before does not see them. A memtable holding keys in the
-    /// files' ranges is flushed first. The files are copied into the database
-    /// directory (and, with [`IngestOptions::move_files`], removed once that is durable).
+    /// it; a snapshot taken before does not see them. A memtable holding keys (or a
+    /// range delete) in the files' ranges is flushed first. When it returns, the
+    /// ingest and every write before it are durable (it syncs the WAL before its
+    /// manifest edit). The files are copied into the database directory (and, with
+    /// [`IngestOptions::move_files`], removed once that is durable).
     ///
     /// # Errors
     /// Nothing is ingested if any file is refused: [`Error::IngestRefused`] for a
