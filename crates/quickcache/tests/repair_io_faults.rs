@@ -135,14 +135,15 @@ fn sweep(fault: Fault) -> u64 {
 }
 
 /// Ignored: it finds two bugs not fixed yet (issue 23's report). At op 6 the listing
-/// of the directory fails; `salvage_manifests` (crates/compaction/src/salvage.rs)
-/// takes that for a directory without manifests, unreported (`lost_nothing()` holds),
-/// so every table goes to L0 ordered by newest sequence number; and then `get` and
-/// scans disagree (`get k00003 = None but the scan says Some(53:...)`): L0 tables
-/// whose sequence-number ranges overlap (compacted ones, range tombstones) are not
-/// read right by `get`. Run with `--ignored` once those are fixed.
+/// of the directory fails; `salvage_manifests` (crates/compaction/src/salvage.rs,
+/// `fs.list(dir).unwrap_or_default()`) takes that for a directory without manifests
+/// and repair returns success with `lost_nothing()`; and the database it leaves then
+/// has `get` and scans disagree (`get k00003 = None but the scan says Some(53:...)`).
+/// The second cause is not found yet: the repair without manifests puts every table in
+/// L0 and keyspace tables in `lost/`, but a simpler repair without manifests (one
+/// keyspace, range deletes) reads right. Run with `--ignored` once they are fixed.
 #[test]
-#[ignore = "finds unfixed bugs: a failed listing in salvage_manifests, get after repair to L0"]
+#[ignore = "finds unfixed bugs: a failed listing swallowed by salvage_manifests, then get != scan"]
 fn eio_at_every_operation_of_a_repair() {
     let points = sweep(Fault::Io);
     assert!(points > 30, "{points}");
@@ -150,7 +151,7 @@ fn eio_at_every_operation_of_a_repair() {
 
 /// Ignored for the same bugs as `eio_at_every_operation_of_a_repair`.
 #[test]
-#[ignore = "finds unfixed bugs: a failed listing in salvage_manifests, get after repair to L0"]
+#[ignore = "finds unfixed bugs: a failed listing swallowed by salvage_manifests, then get != scan"]
 fn enospc_and_short_writes_at_every_operation_of_a_repair() {
     let points = sweep(Fault::NoSpace) + sweep(Fault::ShortWrite);
     assert!(points > 60, "{points}");
