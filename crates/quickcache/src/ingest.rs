@@ -8,7 +8,9 @@
 //!    synced; then the directory is synced (`docs/crash-safety.md`, rule 1). A crash
 //!    from here until step 4 leaves unreferenced tables, which the next open deletes.
 //! 3. With the tree's writers held off ([`install`]): if a memtable holds a key in
-//!    an ingested range, it is flushed first and the step retried. Otherwise the
+//!    an ingested range, or a range tombstone over one, it is flushed first and the
+//!    step retried. Otherwise the WAL is synced (the synced edit makes the ingest
+//!    survive a power loss, so every write before it must too), and the
 //!    ingest takes one sequence number `G` above every write so far, and each table
 //!    the deepest level where nothing above or at it overlaps it.
 //! 4. One manifest edit adds every table, each marked with `G` as its global
@@ -19,6 +21,7 @@
 pub(crate) mod install;
 mod prepare;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use quickcache_compaction::TableId;
@@ -87,9 +90,11 @@ impl Db {
     /// All files or none become part of the database, also across a crash (one
     /// manifest edit). Their entries are newer than every write before the call (they
     /// overwrite existing values of the same keys) and older than every write after
-    /// it; a snapshot taken before does not see them. A memtable holding keys in the
-    /// files' ranges is flushed first. The files are copied into the database
-    /// directory (and, with [`IngestOptions::move_files`], removed once that is durable).
+    /// it; a snapshot taken before does not see them. A memtable holding keys (or a
+    /// range delete) in the files' ranges is flushed first. When it returns, the
+    /// ingest and every write before it are durable (it syncs the WAL before its
+    /// manifest edit). The files are copied into the database directory (and, with
+    /// [`IngestOptions::move_files`], removed once that is durable).
     ///
     /// # Errors
     /// Nothing is ingested if any file is refused: [`Error::IngestRefused`] for a
@@ -194,14 +199,21 @@ impl Inner {
         let files = prepare::check_all(fs, paths, trust)?;
         let ids: Vec<TableId> = files.iter().map(|_| self.set.new_table_id()).collect();
         let copied = self.copy_in(&files, &ids, how);
-        let installed = copied.and_then(|()| self.install(target, &files, &ids));
+        let edit_written = Cell::new(false);
+        let installed = copied.and_then(|()| self.install(target, &files, &ids, &edit_written));
         let (levels, seqno) = match installed {
             Ok(done) => done,
             Err(e) => {
                 // Not in the tree: the copies go (a crash would leave them to the
-                // next open, which deletes unreferenced tables).
-                for id in &ids {
-                    let _ = fs.remove(&id.path(self.set.dir()));
+                // next open, which deletes unreferenced tables). Unless the manifest
+                // edit naming them was written: a failed append or sync may still have
+                // put it on disk, and the next open would then miss the tables it
+                // names (`docs/crash-safety.md` rule 11). That open deletes them
+                // instead if the edit is not there.
+                if !edit_written.get() {
+                    for id in &ids {
+                        let _ = fs.remove(&id.path(self.set.dir()));
+                    }
                 }
                 return Err(e);
             }
@@ -244,15 +256,17 @@ impl Inner {
         })
     }
 
-    /// Installs the copies, flushing memtables that overlap them first.
+    /// Installs the copies, flushing memtables that overlap them first; sets
+    /// `edit_written` once the manifest edit naming them was (maybe partly) written.
     fn install(
         &self,
         target: &Target<'_>,
         files: &[prepare::Checked],
         ids: &[TableId],
+        edit_written: &Cell<bool>,
     ) -> Result<(Vec<quickcache_compaction::Level>, quickcache_sstable::SeqNo)> {
         for _ in 0..FLUSH_ATTEMPTS {
-            match self.try_install(target, files, ids)? {
+            match self.try_install(target, files, ids, edit_written)? {
                 Installed::Done(levels, seqno) => return Ok((levels, seqno)),
                 Installed::MemtableOverlaps => self.flush_target(target)?,
             }

@@ -35,7 +35,9 @@ use quickcache_compaction::{
     salvage_manifests,
 };
 use quickcache_fs::{FileSystem, RealFs};
-use quickcache_sstable::{KeyspaceId, Properties, SeqNo, TableOptions};
+use quickcache_sstable::{
+    FragmentedRangeTombstones, InternalKey, KeyspaceId, Properties, SeqNo, TableOptions, ValueKind,
+};
 
 use crate::Options;
 use crate::error::{Error, Result};
@@ -266,23 +268,35 @@ fn free_name(fs: &dyn FileSystem, dir: &Path, name: &str) -> PathBuf {
     to
 }
 
-/// What the manifest records about a table, from its properties; `None` for a table
-/// without entries (never written by the engine, so never listed). `global_seqno`:
-/// an ingested table's, from the old manifest's record of it. Its entries carry
-/// sequence number 0, so without it they would read as older than every write.
+/// What the manifest records about a table, from its properties and its range
+/// tombstones (whose extent and sequence numbers the key and sequence-number ranges
+/// cover too, as a flush's do: a `get` skips a table whose range misses its key);
+/// `None` for a table without entries or tombstones. `global_seqno`: an ingested
+/// table's, from the old manifest's record of it. Its entries carry sequence number
+/// 0, so without it they would read as older than every write.
 fn table_info(
     id: u64,
     size: u64,
     p: &Properties,
+    tombstones: &FragmentedRangeTombstones,
     global_seqno: Option<quickcache_sstable::SeqNo>,
 ) -> Option<TableInfo> {
+    let edge = |k: &[u8]| InternalKey::new(k, SeqNo::MAX, ValueKind::Tombstone);
+    let bounds = tombstones.bounds();
+    let smallest = [p.smallest_key.clone(), bounds.map(|(s, _)| edge(s))];
+    let largest = [p.largest_key.clone(), bounds.map(|(_, e)| edge(e))];
+    let points = (p.entry_count > 0).then_some((p.smallest_seqno, p.largest_seqno));
+    let (min_seqno, max_seqno) = match (points, tombstones.seqno_range()) {
+        (Some((a, b)), Some((c, d))) => (a.min(c), b.max(d)),
+        (one, other) => one.or(other)?,
+    };
     Some(TableInfo {
         id: quickcache_compaction::TableId(id),
         size,
-        smallest: p.smallest_key.clone()?,
-        largest: p.largest_key.clone()?,
-        min_seqno: p.smallest_seqno,
-        max_seqno: p.largest_seqno,
+        smallest: smallest.into_iter().flatten().min()?,
+        largest: largest.into_iter().flatten().max()?,
+        min_seqno,
+        max_seqno,
         entries: p.entry_count,
         tombstones: p.tombstone_count,
         global_seqno,

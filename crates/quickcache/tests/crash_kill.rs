@@ -3,8 +3,9 @@
 //! random workload and an oracle of intents and acknowledgements; the parent kills it
 //! at a random moment (one kill in ten while it recovers the previous crash), then
 //! checks that the database opens, `verify` passes, scans both ways and gets agree,
-//! every batch is whole, and every write acknowledged at the default durability is
-//! there. See `quickcache_stress::kill`; `scripts/kill-loop.sh` runs 10,000 cycles.
+//! every batch, transaction and ingest is whole, every write acknowledged at the
+//! default durability is there, and every checkpoint the child took while writing
+//! opens and holds every write acknowledged before its call. See `quickcache_stress::kill`; `scripts/kill-loop.sh` runs 10,000 cycles.
 
 #![allow(clippy::panic, clippy::unwrap_used, reason = "tests fail by panicking")]
 
@@ -64,9 +65,15 @@ fn a_killed_process_loses_no_acknowledged_write() {
         }
     }
     eprintln!(
-        "{cycles} kill cycles, {} during open, {} acknowledged operations checked",
-        run.kills_during_open, run.acknowledged
+        "{cycles} kill cycles, {} during open, {} acknowledged operations checked ({} \
+         transactions and ingests), {} checkpoints opened",
+        run.kills_during_open, run.acknowledged, run.transactions_and_ingests, run.checkpoints
     );
     assert!(run.acknowledged > cycles, "the children did almost nothing");
     assert!(cycles < 20 || run.kills_during_open > 0);
+    assert!(
+        cycles < 20 || run.checkpoints > 0,
+        "no checkpoint was checked"
+    );
+    assert!(cycles < 20 || run.transactions_and_ingests > 0);
 }

@@ -20,7 +20,8 @@ fn corpus_dir() -> PathBuf {
 
 /// One step: opcode (see `next_op`: 0-4 put, 5 delete, 6 put then range delete, 7
 /// batch (24, 7 + 17: a batch of puts with a time to live), 8 synced put,
-/// 9 flush, 10 compact, 11 sync, 12 check, 13 reopen, 14 power loss, 15 buffered put,
+/// 9 flush, 10 compact, 11 sync, 12 check (29: a checkpoint, opened and compared;
+/// 46: an ingest of up to three keys), 13 reopen, 14 power loss, 15 buffered put,
 /// 16 drop and re-create keyspace b) and four argument bytes; a key byte also picks
 /// the keyspace (0-23 default, 24-47 a, 48-71 b, repeating).
 fn step(code: u8, args: [u8; 4]) -> Vec<u8> {
@@ -133,6 +134,27 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 (24, [2, 4, 1, 30]),
                 (14, [0; 4]),
                 (12, [0; 4]),
+                (13, [0; 4]),
+            ]),
+        ),
+        (
+            "seed-checkpoint-ingest",
+            program(&[
+                (0, [3, 20, 0, 0]),
+                (0, [27, 20, 0, 0]),
+                (0, [52, 20, 0, 0]),
+                (6, [4, 4, 2, 0]),
+                (46, [3, 2, 9, 0]),
+                (29, [0; 4]),
+                (15, [8, 10, 0, 0]),
+                (14, [0; 4]),
+                (12, [0; 4]),
+                (9, [0; 4]),
+                (46, [50, 2, 5, 0]),
+                (6, [49, 3, 26, 0]),
+                (29, [0; 4]),
+                (10, [0; 4]),
+                (29, [0; 4]),
                 (13, [0; 4]),
             ]),
         ),

@@ -100,8 +100,10 @@ pub fn read_spread(db: &Db, extra_keys: &[Vec<u8>]) -> Result<Model, Violation> 
                 .map_err(|e| format!("get in keyspace {name}: {e}"))?;
             if got.as_deref() != Some(v.as_slice()) {
                 return Err(format!(
-                    "keyspace {name}: get {} disagrees with the scan",
-                    show(&k)
+                    "keyspace {name}: get {} = {} disagrees with the scan's {}",
+                    show(&k),
+                    got.as_deref().map_or_else(|| "nothing".into(), show),
+                    show(&v)
                 ));
             }
             all.insert(k, v);

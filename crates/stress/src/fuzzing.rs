@@ -10,7 +10,8 @@
 //! compactions, drops and
 //! re-creations of keyspace `b`, clean reopens (nothing may be lost) and power losses
 //! (the state must be that after some prefix of the writes, holding every synced one,
-//! with every batch whole in every keyspace), and transactions (see `fuzzing/txn.rs`).
+//! with every batch whole in every keyspace), transactions (see `fuzzing/txn.rs`),
+//! checkpoints and ingests (see `fuzzing/copies.rs`).
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use crate::check::{Violation, describe_difference, read_consistently, show};
 use crate::power::{DIR, small_options};
 use crate::workload::{Edit, Model, Op};
 
+mod copies;
 mod txn;
 
 /// Operations read from one input at most (keeps each run short).
@@ -81,7 +83,16 @@ fn next_op(data: &[u8]) -> Option<(Step, usize)> {
         9 => Step::Maintenance(Op::Flush),
         10 => Step::Maintenance(Op::Compact),
         11 => Step::Maintenance(Op::Sync),
-        12 => Step::Check,
+        // Code 12 was only Check; a third of it takes a checkpoint, a third ingests.
+        12 => match (code / 17) % 3 {
+            0 => Step::Check,
+            1 => Step::Checkpoint,
+            _ => Step::Ingest {
+                first: arg(0),
+                count: arg(1),
+                len: usize::from(arg(2)) * 4 + 1,
+            },
+        },
         13 => Step::Reopen,
         14 => Step::PowerLoss,
         15 => write(vec![put(0, 0)], Durability::Buffered),
@@ -124,6 +135,14 @@ enum Step {
         also: u8,
         len: usize,
     },
+    /// `Db::checkpoint`, opened and compared with the model (`fuzzing/copies.rs`).
+    Checkpoint,
+    /// An ingest of a table of up to three keys from key byte `first`.
+    Ingest {
+        first: u8,
+        count: u8,
+        len: usize,
+    },
     /// A transaction reads key `read`, a plain write puts key `written`, the
     /// transaction writes `read`: the commit must conflict exactly when the two are
     /// the same key of the same keyspace.
@@ -141,6 +160,8 @@ struct Run {
     /// `states[0]` is durable.
     states: Vec<State>,
     tags: u64,
+    /// Checkpoints and ingests so far: names their files.
+    copies: u64,
 }
 
 impl Run {
@@ -234,6 +255,14 @@ impl Run {
                 };
                 self.states = vec![self.states[at].clone()];
             }
+            Step::Checkpoint => {
+                self.copies += 1;
+                self.checkpoint(self.copies)?;
+            }
+            Step::Ingest { first, count, len } => {
+                self.copies += 1;
+                self.ingest(self.copies, first, count, len)?;
+            }
             Step::DropB => self.drop_b()?,
             Step::Txn { read, also, len } => self.txn(read, also, len)?,
             Step::TxnRace { read, written } => self.txn_race(read, written)?,
@@ -325,6 +354,7 @@ pub fn engine(data: &[u8]) -> Result<(), Violation> {
         db: None,
         states: vec![State::default()],
         tags: 0,
+        copies: 0,
     };
     run.open()?;
     let mut at = 0;

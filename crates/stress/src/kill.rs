@@ -12,7 +12,12 @@
 //! - the contents are the previous cycle's plus a prefix of this cycle's issued
 //!   operations holding every acknowledged one that survives a process crash (every
 //!   level but `Buffered`; a process crash loses nothing handed to the OS), so every
-//!   batch is all or nothing and nothing is invented.
+//!   batch, transaction and ingest is all or nothing and nothing is invented;
+//! - every checkpoint the child took opens and holds exactly the writes before its
+//!   call; one the kill interrupted opens as that too or not at all (`copies.rs`).
+//!
+//! Besides writes the workload commits transactions, takes checkpoints and ingests
+//! tables (`Shape::features_one_in`), in the default keyspace and two others.
 //!
 //! The database and the oracle carry over from cycle to cycle.
 
@@ -27,6 +32,8 @@ use quickcache::{Db, Options};
 use crate::check::{Violation, describe_difference, read_spread};
 use crate::rng::Rng;
 use crate::workload::{Model, Op, Shape, draw, key};
+
+mod copies;
 
 /// Environment variables that carry a child's task.
 pub const ENV_DIR: &str = "QUICKCACHE_KILL_DIR";
@@ -59,6 +66,7 @@ fn shape() -> Shape {
         synced_one_in: 10,
         buffered_one_in: 10,
         maintenance_one_in: 200,
+        features_one_in: 40,
     }
 }
 
@@ -95,6 +103,8 @@ fn child(dir: &Path, oracle: &Path, seed: u64, cycle: u64) -> Result<Violation, 
     let shape = shape();
     for i in 0.. {
         let op = draw(&mut rng, &shape, cycle * TAGS_PER_CYCLE + i);
+        op.prepare(&db)
+            .map_err(|e| format!("cycle {cycle} op {i}: {e}"))?;
         say(format!("I {cycle} {i} {}", op.to_line()))?;
         op.run_spread(&db)
             .map_err(|e| format!("cycle {cycle} op {i}: {e}"))?;
@@ -118,6 +128,10 @@ pub struct KillRun {
     pub kills_during_open: u64,
     /// Operations acknowledged by killed children, in total.
     pub acknowledged: u64,
+    /// Checkpoints taken by killed children, opened and checked.
+    pub checkpoints: u64,
+    /// Transactions and ingests acknowledged by killed children.
+    pub transactions_and_ingests: u64,
 }
 
 impl KillRun {
@@ -130,6 +144,8 @@ impl KillRun {
             model: Model::new(),
             kills_during_open: 0,
             acknowledged: 0,
+            checkpoints: 0,
+            transactions_and_ingests: 0,
         }
     }
 
@@ -178,6 +194,8 @@ impl KillRun {
         let keys: Vec<Vec<u8>> = (0..shape().keys).map(key).collect();
         let recovered = read_spread(&db, &keys)?;
         db.close().map_err(|e| format!("close: {e}"))?;
+        self.checkpoints +=
+            copies::check_checkpoints(&self.dir, &options(), &keys, &self.model, &ops, acked)?;
         let least = ops
             .iter()
             .enumerate()
@@ -195,6 +213,9 @@ impl KillRun {
                 op.apply(&mut model);
             }
             if n >= least && model == recovered {
+                let newer = |op: &&Op| matches!(op, Op::Transaction { .. } | Op::Ingest { .. });
+                self.transactions_and_ingests +=
+                    ops.iter().take(acked).filter(newer).count() as u64;
                 self.model = recovered;
                 self.acknowledged += acked as u64;
                 return Ok(());

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod all_features;
 pub mod check;
 pub mod concurrency;
 #[doc(hidden)]

@@ -4,6 +4,7 @@
 //! stress power [--seeds N] [--from S] [--points P] [--ops O]
 //! stress kill [--cycles N] [--seed S] [--dir D]
 //! stress concurrency [--secs N]
+//! stress all-features [--secs N]
 //! stress kill-child            (internal: the process `stress kill` kills)
 //! ```
 //! Exits 1 on the first violation, printing it with the seed that replays it.
@@ -15,6 +16,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use quickcache::Db;
+use quickcache_stress::all_features;
 use quickcache_stress::concurrency::{self, ConcurrencyConfig};
 use quickcache_stress::kill::{self, KillRun};
 use quickcache_stress::power::{PowerConfig, power_seed};
@@ -109,16 +111,29 @@ fn concurrency(args: &[String]) -> Result<String, String> {
     Ok(format!("concurrency: {:?}", stats?))
 }
 
+fn all_features(args: &[String]) -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("quickcache-all-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = all_features::AllFeaturesConfig {
+        duration: Duration::from_secs(arg(args, "--secs", 600)),
+        dir: dir.join("db"),
+    };
+    let stats = all_features::run(&cfg);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!("all-features: {:?}", stats?))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("power") => power(&args),
         Some("kill") => kill(&args),
         Some("concurrency") => concurrency(&args),
+        Some("all-features") => all_features(&args),
         Some("kill-child") => Err(kill::child_from_env()
             .unwrap_or_else(|| "kill-child: no task in the environment".into())),
         _ => Err(
-            "usage: stress power|kill|concurrency [options] (see the README's Reliability suites)"
+            "usage: stress power|kill|concurrency|all-features [options] (see the README's Reliability suites)"
                 .into(),
         ),
     };

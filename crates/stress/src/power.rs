@@ -12,8 +12,12 @@
 //!   nothing invented, every batch whole);
 //! - that prefix holds every operation acknowledged before the last acknowledged
 //!   synced write or `sync`;
-//! - forward scans, reverse scans and gets agree, and the database takes writes again.
+//! - forward scans, reverse scans and gets agree, and the database takes writes again;
+//! - with `Shape::features_one_in`, the workload also commits transactions, takes
+//!   checkpoints and ingests tables: every checkpoint that returned opens and holds
+//!   the writes before its call, one the crash interrupted opens as that or not at all.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use quickcache::fs::{Fault, FaultPlan, SimFs};
@@ -21,7 +25,7 @@ use quickcache::{Db, Options};
 
 use crate::check::{Violation, describe_difference, read_spread};
 use crate::rng::Rng;
-use crate::workload::{Model, Op, Shape, generate, key};
+use crate::workload::{Model, Op, Shape, checkpoint_dir, generate, key};
 
 /// The database directory on the simulated disk.
 pub const DIR: &str = "/db";
@@ -82,15 +86,23 @@ struct Oracle {
     durable: usize,
     /// Whether `Db::open` returned: before, the creation may be incomplete on disk.
     opened: bool,
+    /// Operations acknowledged (returned success): the first `acked` of them.
+    acked: usize,
 }
 
 /// Runs `ops` on `db` until one fails, keeping the oracle.
 fn run_until_error(db: &Db, ops: &[Op], oracle: &mut Oracle) {
     for op in ops {
+        // The table an ingest takes is written before its intent; a disk that died
+        // before leaves the operation unissued.
+        if op.prepare(db).is_err() {
+            return;
+        }
         oracle.issued += 1;
         if op.run_spread(db).is_err() {
             return;
         }
+        oracle.acked = oracle.issued;
         if op.makes_durable() {
             oracle.durable = oracle.issued;
         }
@@ -149,8 +161,14 @@ pub fn power_seed(seed: u64, cfg: &PowerConfig) -> Result<PowerStats, Violation>
     };
     for point in points(seed, stats.fs_ops, cfg.max_points) {
         let (fs, oracle) = run(seed, &ops, Some(point));
-        check_crash_state(&fs.crash(), &ops, &oracle, &cfg.shape)
-            .map_err(|e| format!("seed {seed}, crash at fs op {point}: {e}"))?;
+        check_crash_state(&fs.crash(), &ops, &oracle, &cfg.shape).map_err(|e| {
+            if std::env::var_os("QUICKCACHE_DEBUG_OPS").is_some() {
+                for (i, op) in ops.iter().enumerate().take(oracle.issued) {
+                    eprintln!("{i}: {}", op.to_line());
+                }
+            }
+            format!("seed {seed}, crash at fs op {point}: {e}")
+        })?;
         stats.crash_states += 1;
     }
     Ok(stats)
@@ -177,6 +195,7 @@ fn check_crash_state(
     let keys: Vec<Vec<u8>> = (0..shape.keys).map(key).collect();
     let recovered = read_spread(&db, &keys)?;
     matching_prefix(&recovered, ops, oracle)?;
+    check_checkpoints(&fs, ops, oracle, &keys)?;
     db.put("after-crash", "x")
         .map_err(|e| format!("the recovered database refuses writes: {e}"))?;
     db.close()
@@ -187,6 +206,40 @@ fn check_crash_state(
         Ok(Some(v)) if v == b"x" => Ok(()),
         other => Err(format!("a write after recovery was lost: {other:?}")),
     }
+}
+
+/// Every checkpoint that returned before the power loss opens and holds exactly the
+/// writes before its call (it synced all it wrote); the one the crash interrupted
+/// opens as that too, or not at all (`is_no_database`), never as a damaged database.
+fn check_checkpoints(
+    fs: &Arc<SimFs>,
+    ops: &[Op],
+    oracle: &Oracle,
+    keys: &[Vec<u8>],
+) -> Result<(), Violation> {
+    let mut model = Model::new();
+    for (j, op) in ops.iter().enumerate().take(oracle.issued) {
+        if let Op::Checkpoint { id } = op {
+            let at = |e: String| format!("checkpoint {id} (op {j}): {e}");
+            let options = Options {
+                create_if_missing: false,
+                ..small_options(fs)
+            };
+            match Db::open_with(checkpoint_dir(Path::new(DIR), *id), options) {
+                Ok(copy) => {
+                    let got = read_spread(&copy, keys).map_err(at)?;
+                    if got != model {
+                        let diff = describe_difference(&model, &got);
+                        return Err(at(format!("the copy is not the state at its call: {diff}")));
+                    }
+                }
+                Err(e) if j >= oracle.acked && e.is_no_database() => {}
+                Err(e) => return Err(at(format!("the copy does not open: {e}"))),
+            }
+        }
+        op.apply(&mut model);
+    }
+    Ok(())
 }
 
 /// Finds the prefix of `ops` whose model equals `recovered`, among those holding

@@ -2,6 +2,7 @@
 //! that no memtable holds keys in their ranges, take a sequence number above every
 //! write, choose each table's level and record them all in one manifest edit.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use quickcache_compaction::{
@@ -31,12 +32,14 @@ pub(crate) enum Installed {
 }
 
 impl Inner {
-    /// One install attempt of `files`, copied in as `ids`.
+    /// One install attempt of `files`, copied in as `ids`; sets `edit_written`
+    /// before the manifest edit is written.
     pub(crate) fn try_install(
         &self,
         target: &Target<'_>,
         files: &[Checked],
         ids: &[TableId],
+        edit_written: &Cell<bool>,
     ) -> Result<Installed> {
         let _one = lock(&self.writes.freeze_lock);
         // Held exclusively, no writer is between its WAL append and its memtable
@@ -55,6 +58,13 @@ impl Inner {
         if memtables_overlap(&memtables, files)? {
             return Ok(Installed::MemtableOverlaps);
         }
+        // The ingest is durable once its manifest edit is, so every write before it
+        // must be first (all are in the WAL: the gate is held): otherwise a power loss
+        // could keep the ingest and lose a write readers saw before it
+        // (`docs/durability.md`, "Prefix").
+        self.wal()?
+            .sync()
+            .map_err(|source| self.fail(self.wal_error("syncing before an ingest", source)))?;
         // Numbered at the transactions' ordering point (`Inner::number`): a
         // transaction open now may have read keys the ingest replaces, so none of
         // them validates any more.
@@ -64,7 +74,7 @@ impl Inner {
         let seqno = reservation.first();
         history.forget_through(seqno.get());
         drop(history);
-        let result = self.log_ingest(target.keyspace, files, ids, seqno);
+        let result = self.log_ingest(target.keyspace, files, ids, seqno, edit_written);
         // Published either way: an abandoned number would stall visibility. On
         // failure nothing carries it.
         reservation.publish();
@@ -78,6 +88,7 @@ impl Inner {
         files: &[Checked],
         ids: &[TableId],
         seqno: SeqNo,
+        edit_written: &Cell<bool>,
     ) -> Result<Vec<Level>> {
         let version = self.set.current_of(keyspace).ok_or(Error::NoSuchKeyspace {
             keyspace: keyspace.0,
@@ -105,6 +116,7 @@ impl Inner {
             edit.added.push((*level, table_info(file, *id, seqno)));
         }
         self.options.sync_points.hit("ingest:before-edit");
+        edit_written.set(true);
         self.set.log_and_apply(edit).map_err(|source| Error::Tree {
             operation: "recording ingested tables",
             path: self.dir.clone(),
@@ -139,6 +151,21 @@ fn memtables_overlap(memtables: &SuperVersion, files: &[Checked]) -> Result<bool
     };
     for file in files {
         let from = KeyRef::lookup(&file.smallest, SeqNo::MAX);
+        // A range tombstone over the file's keys counts too: it is older than the
+        // ingest, and left in a memtable it would hide the ingested keys from `get`,
+        // which trusts a memtable's tombstone over every table below it.
+        let mut tombstones = vec![memtables.active.range_tombstones()];
+        tombstones.extend(memtables.frozen.iter().map(|f| f.mem.range_tombstones()));
+        let overlapping = |f: &quickcache_sstable::Fragment| {
+            f.start.as_slice() <= file.largest.as_slice()
+                && f.end.as_slice() > file.smallest.as_slice()
+        };
+        if tombstones
+            .iter()
+            .any(|t| t.fragments().iter().any(overlapping))
+        {
+            return Ok(true);
+        }
         let mut cursors = vec![memtables.active.cursor()];
         cursors.extend(memtables.frozen.iter().map(|f| f.mem.cursor()));
         for mut cursor in cursors {

@@ -79,7 +79,13 @@ impl Repair<'_> {
         let intact = Table::open(self.fs, &path).and_then(|t| t.verify().map(|()| t));
         match intact {
             Ok(table) => {
-                let info = table_info(id.0, table.file_size(), table.properties(), global_seqno);
+                let info = table_info(
+                    id.0,
+                    table.file_size(),
+                    table.properties(),
+                    table.range_tombstones(),
+                    global_seqno,
+                );
                 match info {
                     Some(info) => {
                         self.keep(keyspace, level, info);
@@ -157,7 +163,13 @@ impl Repair<'_> {
             // The salvaged entries keep their sequence numbers: an ingested table's
             // stay 0 and need its global one.
             let global_seqno = listed.as_ref().and_then(|i| i.global_seqno);
-            if let Some(info) = table_info(id, meta.file_size, &meta.properties, global_seqno) {
+            if let Some(info) = table_info(
+                id,
+                meta.file_size,
+                &meta.properties,
+                &meta.range_tombstones,
+                global_seqno,
+            ) {
                 self.keep(keyspace, level, info);
             }
             self.report.tables_written += 1;

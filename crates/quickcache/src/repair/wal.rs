@@ -217,8 +217,21 @@ impl Repair<'_> {
             builder.add(key, value).map_err(table_error)?;
             cursor.next().map_err(table_error)?;
         }
+        // The range deletes too: without them the keys they deleted would read again.
+        for tombstone in mem.range_tombstones().tombstones() {
+            builder
+                .add_range_tombstone(tombstone)
+                .map_err(table_error)?;
+        }
         let meta = builder.finish().map_err(table_error)?;
-        if let Some(info) = table_info(id, meta.file_size, &meta.properties, None) {
+        let info = table_info(
+            id,
+            meta.file_size,
+            &meta.properties,
+            &meta.range_tombstones,
+            None,
+        );
+        if let Some(info) = info {
             self.keep(keyspace, Level::L0, info);
         }
         self.report.tables_written += 1;
