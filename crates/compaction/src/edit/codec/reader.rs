@@ -36,7 +36,11 @@ impl<'a> Reader<'a> {
         DecodeError { at, field, problem }
     }
 
-    pub(super) fn take(&mut self, len: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+    pub(super) fn take(
+        &mut self,
+        len: usize,
+        field: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
         Ok(self.0.bytes(len, field)?)
     }
 
@@ -64,7 +68,11 @@ impl<'a> Reader<'a> {
         Level::new(usize::from(n)).ok_or_else(|| self.bad(at, field, "no such level"))
     }
 
-    pub(super) fn key(&mut self, len: usize, field: &'static str) -> Result<InternalKey, DecodeError> {
+    pub(super) fn key(
+        &mut self,
+        len: usize,
+        field: &'static str,
+    ) -> Result<InternalKey, DecodeError> {
         let at = self.at();
         let bytes = self.take(len, field)?;
         let key =
