@@ -149,7 +149,11 @@ pub(crate) fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
         read_entry(&mut r, format)?;
     }
     if r.remaining() != 0 {
-        return Err(corrupt_at(r.pos(), "entries", "bytes after the last entry".into()));
+        return Err(corrupt_at(
+            r.pos(),
+            "entries",
+            "bytes after the last entry".into(),
+        ));
     }
     Ok(header)
 }
