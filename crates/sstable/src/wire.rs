@@ -59,9 +59,7 @@ pub(crate) fn slice<'a>(
 /// The fixed-size array at `at`.
 fn array<const N: usize>(buf: &[u8], at: usize, field: &'static str) -> WireResult<[u8; N]> {
     let bytes = slice(buf, at, N, field)?;
-    bytes
-        .try_into()
-        .map_err(|_| bad(at, field, PAST_END))
+    bytes.try_into().map_err(|_| bad(at, field, PAST_END))
 }
 
 /// A little-endian `u32` at `at`.
@@ -76,9 +74,7 @@ pub(crate) fn u64_at(buf: &[u8], at: usize, field: &'static str) -> WireResult<u
 
 /// A byte at `at`.
 pub(crate) fn u8_at(buf: &[u8], at: usize, field: &'static str) -> WireResult<u8> {
-    buf.get(at)
-        .copied()
-        .ok_or_else(|| bad(at, field, PAST_END))
+    buf.get(at).copied().ok_or_else(|| bad(at, field, PAST_END))
 }
 
 /// Decodes a LEB128 varint of at most `max_bytes` bytes at `*pos`, advancing `*pos`.
@@ -87,9 +83,7 @@ fn varint(buf: &[u8], pos: &mut usize, max_bytes: usize, field: &'static str) ->
     let mut value = 0u64;
     for i in 0..max_bytes {
         let at = start + i;
-        let byte = *buf
-            .get(at)
-            .ok_or_else(|| bad(start, field, PAST_END))?;
+        let byte = *buf.get(at).ok_or_else(|| bad(start, field, PAST_END))?;
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
             *pos = at + 1;

@@ -1,10 +1,10 @@
 //! [`Reader`]: a cursor over encoded bytes whose every read is bounds-checked and names
 //! its field.
 
-use super::{PAST_END, WireError, WireResult, bad};
+use super::{PAST_END, WireResult, bad};
 
 /// A cursor over an encoded buffer. Every read checks what remains before it slices,
-/// advances past what it read, and fails with a [`WireError`] naming the field (at the
+/// advances past what it read, and fails with a [`WireError`](super::WireError) naming the field (at the
 /// position where the field starts) instead of panicking.
 ///
 /// On an error the position is unspecified: decoders stop at the first error.
@@ -159,18 +159,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-impl WireError {
-    /// This error with `base` added to its position, for an error from a reader over a
-    /// part of a buffer that starts at `base`.
-    #[inline]
-    pub fn offset_by(self, base: usize) -> WireError {
-        WireError {
-            at: base.saturating_add(self.at),
-            ..self
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,12 +178,25 @@ mod tests {
     #[test]
     fn strict_varints_reject_what_the_batch_format_forbids() {
         for (bytes, want) in [
-            (&[0x80, 0x00][..], bad(0, "v", "varint not in shortest form")),
-            (&[0xff, 0xff, 0xff, 0xff, 0x10], bad(0, "v", "varint overflows u32")),
-            (&[0xff, 0xff, 0xff, 0xff, 0x8f, 0], bad(0, "v", "varint overflows u32")),
+            (
+                &[0x80, 0x00][..],
+                bad(0, "v", "varint not in shortest form"),
+            ),
+            (
+                &[0xff, 0xff, 0xff, 0xff, 0x10],
+                bad(0, "v", "varint overflows u32"),
+            ),
+            (
+                &[0xff, 0xff, 0xff, 0xff, 0x8f, 0],
+                bad(0, "v", "varint overflows u32"),
+            ),
             (&[0x80], bad(1, "v", PAST_END)),
         ] {
-            assert_eq!(Reader::new(bytes).varint32_strict("v"), Err(want), "{bytes:?}");
+            assert_eq!(
+                Reader::new(bytes).varint32_strict("v"),
+                Err(want),
+                "{bytes:?}"
+            );
         }
         let max = [0xff, 0xff, 0xff, 0xff, 0x0f];
         assert_eq!(Reader::new(&max).varint32_strict("v"), Ok(u32::MAX));
