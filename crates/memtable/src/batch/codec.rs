@@ -127,13 +127,11 @@ pub(crate) fn append_entry(rep: &mut Vec<u8>, entry: &BatchEntry<'_>) {
     rep.extend_from_slice(value);
 }
 
+/// Appends `len` as a shortest-form LEB128 varint (the shared writer).
+#[inline]
 fn put_varint32(buf: &mut Vec<u8>, len: usize) {
-    let mut v = len;
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
+    debug_assert!(len as u64 <= MAX_LEN, "a length past the format's limit");
+    wire::put_varint(buf, len as u64);
 }
 
 /// Checks that `bytes` is exactly one well-formed batch in the current layout and
