@@ -60,6 +60,11 @@ impl Cursor for Mem {
     }
 }
 
+/// Deliberately not `quickcache_fs::Rng`, the workspace's shared generator: this is
+/// the xorshift stream of `benches/src/bin/write_amp/workload.rs` (which must generate
+/// the same workload, entry for entry), and the figures in
+/// `docs/write-amplification.md` were measured on it. Switching changes the workload:
+/// switch both and re-measure.
 fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 13;
     *state ^= *state >> 7;

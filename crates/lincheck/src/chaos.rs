@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use quickcache_fs::Rng;
 use serde_json::{Value, json};
 
 use crate::cluster::{Nodes, form};
@@ -39,22 +40,6 @@ pub struct Run {
     pub history: Vec<Operation>,
     /// Kills performed.
     pub kills: u64,
-}
-
-/// A small deterministic generator (xorshift64*), so a seed replays the choices.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
-    }
 }
 
 /// Runs the chaos described by `config` and returns its history.

@@ -6,7 +6,8 @@
 //! `valgrind --tool=cachegrind --cache-sim=yes target/release/examples/profile MODE`
 //! with MODE `fill` (500k random inserts), `fill-shared` (the same with the keys'
 //! first four bytes equal), `get` (the fill, then 200k gets) or `apply` (500k
-//! ascending keys in batches of 1000). A get's cost is `get` minus
+//! ascending keys in batches of 1000) or `decode` (100k decodes of 16-entry batches,
+//! as WAL replay does, each then iterated). A get's cost is `get` minus
 //! `fill`, divided by the lookups.
 
 use std::hint::black_box;
@@ -48,6 +49,33 @@ fn apply(m: &Memtable) -> Result<(), quickcache_memtable::Error> {
     Ok(())
 }
 
+/// Decodes 100k batches of 16 entries (keys of 16 bytes, values of 8 to 300 bytes:
+/// one- and two-byte length varints) and walks their entries.
+fn decode() -> Result<(), quickcache_memtable::Error> {
+    let mut encoded = Vec::new();
+    for b in 0..100 {
+        let mut batch = WriteBatch::new();
+        for i in 0..16 {
+            let mut key = [0u8; 16];
+            key[8..].copy_from_slice(&((b * 16 + i) as u64).to_be_bytes());
+            let value = vec![0x5a; 8 + (b * 16 + i) * 37 % 293];
+            batch.put(&key, &value)?;
+        }
+        batch.set_base_seqno(seq(b * 16))?;
+        encoded.push(batch.encoded().to_vec());
+    }
+    let mut bytes = 0usize;
+    for round in 0..100_000 {
+        let batch = WriteBatch::decode(black_box(&encoded[round % encoded.len()]))?;
+        bytes += batch
+            .iter()
+            .map(|e| e.key.len() + e.value.len())
+            .sum::<usize>();
+    }
+    println!("decode: {} bytes", black_box(bytes));
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mode = std::env::args().nth(1).unwrap_or_default();
     let m = Memtable::new();
@@ -70,7 +98,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         "apply" => apply(&m)?,
-        _ => return Err("usage: profile fill|fill-shared|get|apply".into()),
+        "decode" => decode()?,
+        _ => return Err("usage: profile fill|fill-shared|get|apply|decode".into()),
     }
     println!("{mode}: {} entries", m.len());
     Ok(())

@@ -59,7 +59,7 @@ fn batch_keys(rng: &mut Rng, shape: u64) -> Vec<u64> {
 /// Applies this thread's batches; returns what it wrote, for the model. Seqno ranges
 /// are disjoint per thread, so equal user keys still make distinct entries.
 fn write(memtable: &Memtable, t: u64) -> ModelMap {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t + 1));
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ (t + 1));
     let mut written = ModelMap::new();
     let mut batch = WriteBatch::new();
     for b in 0..BATCHES_PER_THREAD {

@@ -43,7 +43,7 @@ fn batch_of(found: Option<Lookup<'_>>, i: u64) -> Option<u64> {
 }
 
 fn write(memtable: &Memtable, vis: &Visibility, seed: u64) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut batch = WriteBatch::new();
     for _ in 0..BATCHES_PER_WRITER {
         batch.clear();
@@ -97,7 +97,7 @@ fn read_group(
 
 /// Reads until the writers are done; returns how many group reads found data.
 fn read(memtable: &Memtable, vis: &Visibility, done: &AtomicBool, seed: u64) -> u64 {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut last_seen = vec![None; (GROUPS * KEYS_PER_GROUP) as usize];
     let (mut last_snapshot, mut found) = (SeqNo::ZERO, 0);
     while !done.load(Ordering::Acquire) {

@@ -60,7 +60,7 @@ fn seq(n: u64) -> SeqNo {
 /// Thread `t`'s inserts under `seed`: batches of entries with consecutive seqnos,
 /// keys sorted within a batch as a write batch's splice likes them.
 fn batches(seed: u64, t: u64) -> Vec<(u64, Vec<Vec<u8>>)> {
-    let mut rng = Rng((seed ^ t.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
+    let mut rng = Rng::new((seed ^ t.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
     (0..BATCHES_PER_THREAD)
         .map(|_| {
             let base = 1 + rng.below(SEQNOS);
@@ -124,7 +124,7 @@ fn owned(key: Option<KeyRef<'_>>) -> Option<RefKey> {
 
 /// Seeks both ways and point lookups at random probes agree with the reference.
 fn compare_seeks(memtable: &Memtable, map: &SkipMap<RefKey, Vec<u8>>, seed: u64) {
-    let mut rng = Rng(seed.rotate_left(17) | 1);
+    let mut rng = Rng::new(seed.rotate_left(17) | 1);
     let mut cursor = memtable.cursor();
     for _ in 0..500 {
         let (user, snapshot) = (user_key(&mut rng), 1 + rng.below(SEQNOS + BATCH));

@@ -76,7 +76,7 @@ mod range_del;
 mod table;
 mod value;
 mod window;
-mod wire;
+pub mod wire;
 mod wtree;
 
 pub use compression::{Compression, MAX_RAW_LEN, UnknownCompression, ZSTD_LEVEL};

@@ -14,7 +14,7 @@
 //! zero-length keys. Followed by the usual block trailer.
 
 use crate::footer::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
-use crate::wire::{self, WireResult};
+use crate::wire::{self, Reader, WireResult};
 use crate::{InternalKey, KeyRef, SeqNo};
 
 /// What a table holds. Written into the table and returned by the builder.
@@ -70,27 +70,27 @@ impl Properties {
 
     /// Decodes properties from exactly `buf`.
     pub(crate) fn decode(buf: &[u8]) -> WireResult<Properties> {
-        let mut r = Reader { buf, pos: 0 };
-        let format_version = r.u32("format version")?;
+        let mut r = Reader::new(buf);
+        let format_version = r.u32_le("format version")?;
         if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&format_version) {
             return Err(wire::bad(0, "format version", "unsupported"));
         }
         let p = Properties {
             format_version,
-            entry_count: r.u64("entry count")?,
-            tombstone_count: r.u64("tombstone count")?,
-            data_block_count: r.u64("data block count")?,
-            raw_key_bytes: r.u64("raw key bytes")?,
-            raw_value_bytes: r.u64("raw value bytes")?,
-            smallest_seqno: r.seqno("smallest seqno")?,
-            largest_seqno: r.seqno("largest seqno")?,
-            smallest_key: r.key("smallest key")?,
-            largest_key: r.key("largest key")?,
+            entry_count: r.u64_le("entry count")?,
+            tombstone_count: r.u64_le("tombstone count")?,
+            data_block_count: r.u64_le("data block count")?,
+            raw_key_bytes: r.u64_le("raw key bytes")?,
+            raw_value_bytes: r.u64_le("raw value bytes")?,
+            smallest_seqno: seqno(&mut r, "smallest seqno")?,
+            largest_seqno: seqno(&mut r, "largest seqno")?,
+            smallest_key: key(&mut r, "smallest key")?,
+            largest_key: key(&mut r, "largest key")?,
         };
-        if r.pos != buf.len() {
-            return Err(wire::bad(r.pos, "properties", "trailing bytes"));
+        if !r.is_empty() {
+            return Err(wire::bad(r.pos(), "properties", "trailing bytes"));
         }
-        p.check(r.pos)?;
+        p.check(r.pos())?;
         Ok(p)
     }
 
@@ -111,43 +111,22 @@ impl Properties {
     }
 }
 
-/// A cursor over the properties' bytes.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+/// A sequence number, which must not exceed [`SeqNo::MAX`].
+fn seqno(r: &mut Reader<'_>, field: &'static str) -> WireResult<SeqNo> {
+    let at = r.pos();
+    SeqNo::new(r.u64_le(field)?).ok_or_else(|| wire::bad(at, field, "exceeds the largest seqno"))
 }
 
-impl Reader<'_> {
-    fn u32(&mut self, field: &'static str) -> WireResult<u32> {
-        let v = wire::u32_at(self.buf, self.pos, field)?;
-        self.pos += 4;
-        Ok(v)
+/// A key: its length as a `u32`, then the encoded internal key; length 0 is none.
+fn key(r: &mut Reader<'_>, field: &'static str) -> WireResult<Option<InternalKey>> {
+    let len = r.u32_le(field)? as usize;
+    let at = r.pos();
+    let bytes = r.bytes(len, field)?;
+    if len == 0 {
+        return Ok(None);
     }
-
-    fn u64(&mut self, field: &'static str) -> WireResult<u64> {
-        let v = wire::u64_at(self.buf, self.pos, field)?;
-        self.pos += 8;
-        Ok(v)
-    }
-
-    fn seqno(&mut self, field: &'static str) -> WireResult<SeqNo> {
-        let at = self.pos;
-        SeqNo::new(self.u64(field)?)
-            .ok_or_else(|| wire::bad(at, field, "exceeds the largest seqno"))
-    }
-
-    fn key(&mut self, field: &'static str) -> WireResult<Option<InternalKey>> {
-        let len = self.u32(field)? as usize;
-        let at = self.pos;
-        let bytes = wire::slice(self.buf, at, len, field)?;
-        self.pos += len;
-        if len == 0 {
-            return Ok(None);
-        }
-        let key =
-            KeyRef::decode(bytes).ok_or_else(|| wire::bad(at, field, "not an internal key"))?;
-        Ok(Some(key.to_owned()))
-    }
+    let key = KeyRef::decode(bytes).ok_or_else(|| wire::bad(at, field, "not an internal key"))?;
+    Ok(Some(key.to_owned()))
 }
 
 #[cfg(test)]

@@ -2,18 +2,32 @@
 //!
 //! Decoders never index a slice directly with a number taken from disk: they go through
 //! these helpers, which return a [`WireError`] naming the field instead of panicking.
+//!
+//! This module is the workspace's one field reader (`docs/design.md`, "Shared
+//! vocabulary"): the table decoders here, the write-batch decoder of
+//! `quickcache-memtable` and the version-edit decoder of `quickcache-compaction` all
+//! read through [`Reader`], each turning a [`WireError`] into its own crate's
+//! corruption error.
 
 use std::fmt;
 
+mod reader;
+
+pub use reader::Reader;
+
+/// The problem of a read that needed more bytes than remain.
+pub const PAST_END: &str = "runs past the end";
+
 /// Why a read failed: which field, at which position of the buffer being decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WireError {
-    /// Position in the decoded buffer where the field starts.
-    pub(crate) at: usize,
+pub struct WireError {
+    /// Position in the decoded buffer where the field starts (for a varint cut short
+    /// by [`Reader::varint32_strict`], where the missing byte would be).
+    pub at: usize,
     /// The field being read.
-    pub(crate) field: &'static str,
-    /// What was wrong with it.
-    pub(crate) problem: &'static str,
+    pub field: &'static str,
+    /// What was wrong with it; [`PAST_END`] for a read past the end of the buffer.
+    pub problem: &'static str,
 }
 
 impl fmt::Display for WireError {
@@ -23,10 +37,10 @@ impl fmt::Display for WireError {
 }
 
 /// Result of a wire read.
-pub(crate) type WireResult<T> = std::result::Result<T, WireError>;
+pub type WireResult<T> = std::result::Result<T, WireError>;
 
 /// A `WireError` for `field` at `at`.
-pub(crate) fn bad(at: usize, field: &'static str, problem: &'static str) -> WireError {
+pub fn bad(at: usize, field: &'static str, problem: &'static str) -> WireError {
     WireError { at, field, problem }
 }
 
@@ -39,15 +53,13 @@ pub(crate) fn slice<'a>(
 ) -> WireResult<&'a [u8]> {
     at.checked_add(len)
         .and_then(|end| buf.get(at..end))
-        .ok_or_else(|| bad(at, field, "runs past the end"))
+        .ok_or_else(|| bad(at, field, PAST_END))
 }
 
 /// The fixed-size array at `at`.
 fn array<const N: usize>(buf: &[u8], at: usize, field: &'static str) -> WireResult<[u8; N]> {
     let bytes = slice(buf, at, N, field)?;
-    bytes
-        .try_into()
-        .map_err(|_| bad(at, field, "runs past the end"))
+    bytes.try_into().map_err(|_| bad(at, field, PAST_END))
 }
 
 /// A little-endian `u32` at `at`.
@@ -62,9 +74,7 @@ pub(crate) fn u64_at(buf: &[u8], at: usize, field: &'static str) -> WireResult<u
 
 /// A byte at `at`.
 pub(crate) fn u8_at(buf: &[u8], at: usize, field: &'static str) -> WireResult<u8> {
-    buf.get(at)
-        .copied()
-        .ok_or_else(|| bad(at, field, "runs past the end"))
+    buf.get(at).copied().ok_or_else(|| bad(at, field, PAST_END))
 }
 
 /// Decodes a LEB128 varint of at most `max_bytes` bytes at `*pos`, advancing `*pos`.
@@ -73,9 +83,7 @@ fn varint(buf: &[u8], pos: &mut usize, max_bytes: usize, field: &'static str) ->
     let mut value = 0u64;
     for i in 0..max_bytes {
         let at = start + i;
-        let byte = *buf
-            .get(at)
-            .ok_or_else(|| bad(start, field, "runs past the end"))?;
+        let byte = *buf.get(at).ok_or_else(|| bad(start, field, PAST_END))?;
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
             *pos = at + 1;
@@ -111,9 +119,9 @@ pub(crate) fn varint64(buf: &[u8], pos: &mut usize, field: &'static str) -> Wire
     Ok(v)
 }
 
-/// Appends `v` as a LEB128 varint.
+/// Appends `v` as a LEB128 varint, in its shortest form.
 #[inline]
-pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+pub fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         buf.push((v as u8) | 0x80);
         v >>= 7;

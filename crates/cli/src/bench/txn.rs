@@ -12,7 +12,7 @@ pub(crate) fn increment(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<
         Rng::new(seed),
     );
     for i in 0..share.count {
-        write_key(&mut key, rng.below(HOT_COUNTERS));
+        write_key(&mut key, rng.below_by_multiply(HOT_COUNTERS));
         t.aborts += t.time(|| ctx.engine.increment(&key))?;
         t.bytes += (key.len() + 8) as u64;
         if !tick(ctx, i, &t) {
@@ -28,9 +28,9 @@ pub(crate) fn transfer(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<T
     let (mut from, mut to) = (vec![0; ctx.config.key_size], vec![0; ctx.config.key_size]);
     let mut rng = Rng::new(seed);
     for i in 0..share.count {
-        write_key(&mut from, rng.below(ACCOUNTS));
-        write_key(&mut to, rng.below(ACCOUNTS));
-        let amount = rng.below(100);
+        write_key(&mut from, rng.below_by_multiply(ACCOUNTS));
+        write_key(&mut to, rng.below_by_multiply(ACCOUNTS));
+        let amount = rng.below_by_multiply(100);
         t.aborts += t.time(|| ctx.engine.transfer(&from, &to, amount))?;
         t.bytes += 2 * (from.len() + 8) as u64;
         if !tick(ctx, i, &t) {

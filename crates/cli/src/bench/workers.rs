@@ -149,7 +149,7 @@ fn fill_random(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         Rng::new(seed),
     );
     for i in 0..share.count {
-        let n = rng.below(ctx.config.num);
+        let n = rng.below_by_multiply(ctx.config.num);
         write_key(&mut key, n);
         let value = ctx.values.get(i ^ n);
         t.time(|| ctx.engine.put(&key, value))?;
@@ -224,7 +224,7 @@ fn read(ctx: &Ctx<'_>, share: Share, seed: u64, missing: bool) -> EngineResult<T
         Rng::new(seed),
     );
     for i in 0..share.count {
-        let n = rng.below(ctx.config.num);
+        let n = rng.below_by_multiply(ctx.config.num);
         if missing {
             write_missing_key(&mut key, n);
         } else {
@@ -248,7 +248,7 @@ fn seek(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         Rng::new(seed),
     );
     for i in 0..share.count {
-        write_key(&mut key, rng.below(ctx.config.num));
+        write_key(&mut key, rng.below_by_multiply(ctx.config.num));
         let mut bytes = 0;
         let mut left = SEEK_ENTRIES;
         let seen = t.time(|| {
@@ -308,7 +308,7 @@ fn delete(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
         Rng::new(seed),
     );
     for i in 0..share.count {
-        write_key(&mut key, rng.below(ctx.config.num));
+        write_key(&mut key, rng.below_by_multiply(ctx.config.num));
         t.time(|| ctx.engine.delete(&key))?;
         t.bytes += key.len() as u64;
         if !tick(ctx, i, &t) {
@@ -323,7 +323,7 @@ pub(crate) fn background_writer(ctx: &Ctx<'_>) -> EngineResult<Tally> {
     let (mut t, mut key, mut rng) = (Tally::default(), vec![0; ctx.config.key_size], Rng::new(7));
     let mut i = 0u64;
     while !ctx.stop.load(Ordering::Relaxed) {
-        let n = rng.below(ctx.config.num);
+        let n = rng.below_by_multiply(ctx.config.num);
         write_key(&mut key, n);
         let value = ctx.values.get(i ^ n);
         t.time(|| ctx.engine.put(&key, value))?;

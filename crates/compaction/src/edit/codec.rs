@@ -41,13 +41,15 @@
 //! Decoding checks every length against what remains and never panics; the record's
 //! checksum is the WAL frame's, outside this encoding.
 
-use quickcache_sstable::{InternalKey, KeyRef, KeyspaceId, SeqNo};
+use quickcache_sstable::{KeyspaceId, SeqNo};
 use snafu::Snafu;
 
 use crate::{Level, TableId, TableInfo, VersionEdit};
 use keyspace::{decode_keyspace, encode_keyspace};
+use reader::Reader;
 
 mod keyspace;
+mod reader;
 
 /// The edit encoding version this code writes: the database's format version
 /// (`docs/format/manifest.md`, "Versions"). Version 3 adds tags 11 and 12, and
@@ -196,22 +198,22 @@ fn encode_table(b: &mut Vec<u8>, level: Level, t: &TableInfo) {
 
 /// Decodes one edit, of encoding version 1, 2 or 3.
 pub(crate) fn decode(buf: &[u8]) -> Result<VersionEdit, DecodeError> {
-    let mut r = Reader { buf, at: 0 };
+    let mut r = Reader::new(buf);
     let version = r.u8("format version")?;
     if !(OLDEST_EDIT_FORMAT..=EDIT_FORMAT).contains(&version) {
         return Err(r.bad(0, "format version", "unsupported"));
     }
     let mut edit = VersionEdit::new();
     let mut seen = Seen::default();
-    while r.at < buf.len() {
-        let start = r.at;
+    while r.at() < buf.len() {
+        let start = r.at();
         let tag = r.u8("field tag")?;
         let tag = Tag::from_u8(tag, version).ok_or_else(|| r.bad(start, "field tag", "unknown"))?;
         let len = r.u32("field length")? as usize;
-        let body_at = r.at;
+        let body_at = r.at();
         let body = r.take(len, "field body")?;
         seen.note(tag, start)?;
-        let mut b = Reader { buf: body, at: 0 };
+        let mut b = Reader::new(body);
         decode_field(&mut edit, tag, &mut b).map_err(|e| DecodeError {
             at: body_at + e.at,
             ..e
@@ -326,76 +328,4 @@ fn decode_table(b: &mut Reader<'_>) -> Result<TableInfo, DecodeError> {
         tombstones,
         global_seqno: None,
     })
-}
-
-/// A bounds-checked reader that names the field it reads.
-struct Reader<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn bad(&self, at: usize, field: &'static str, problem: &'static str) -> DecodeError {
-        DecodeError { at, field, problem }
-    }
-
-    fn take(&mut self, len: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
-        let end = self.at.checked_add(len);
-        let bytes = end.and_then(|end| self.buf.get(self.at..end));
-        let bytes = bytes.ok_or_else(|| self.bad(self.at, field, "runs past the end"))?;
-        self.at += len;
-        Ok(bytes)
-    }
-
-    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        let at = self.at;
-        let bytes = self.take(N, field)?;
-        bytes
-            .try_into()
-            .map_err(|_| self.bad(at, field, "runs past the end"))
-    }
-
-    fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>(field)?[0])
-    }
-
-    fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
-        self.array(field).map(u32::from_le_bytes)
-    }
-
-    fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        self.array(field).map(u64::from_le_bytes)
-    }
-
-    fn seqno(&mut self, field: &'static str) -> Result<SeqNo, DecodeError> {
-        let at = self.at;
-        let n = self.u64(field)?;
-        SeqNo::new(n).ok_or_else(|| self.bad(at, field, "exceeds the largest sequence number"))
-    }
-
-    fn level(&mut self, field: &'static str) -> Result<Level, DecodeError> {
-        let at = self.at;
-        let n = self.u8(field)?;
-        Level::new(usize::from(n)).ok_or_else(|| self.bad(at, field, "no such level"))
-    }
-
-    fn key(&mut self, len: usize, field: &'static str) -> Result<InternalKey, DecodeError> {
-        let at = self.at;
-        let bytes = self.take(len, field)?;
-        let key =
-            KeyRef::decode(bytes).ok_or_else(|| self.bad(at, field, "malformed internal key"))?;
-        Ok(key.to_owned())
-    }
-
-    fn key_rest(&mut self, field: &'static str) -> Result<InternalKey, DecodeError> {
-        self.key(self.buf.len().saturating_sub(self.at), field)
-    }
-
-    fn finished(&self) -> Result<(), DecodeError> {
-        if self.at == self.buf.len() {
-            Ok(())
-        } else {
-            Err(self.bad(self.at, "field body", "has trailing bytes"))
-        }
-    }
 }

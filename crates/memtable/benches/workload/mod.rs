@@ -2,6 +2,7 @@
 //! cachegrind counts and the criterion figures measure the same keys.
 
 use quickcache_sstable::SeqNo;
+use quickcache_sstable::fs::Rng;
 
 /// Entries inserted: about one 64 MiB memtable of 16-byte keys and 100-byte values.
 pub(crate) const ENTRIES: usize = 500_000;
@@ -10,21 +11,15 @@ pub(crate) const LOOKUPS: usize = 200_000;
 /// Every entry's value.
 pub(crate) const VALUE: [u8; 100] = [0x5a; 100];
 
-/// `n` distinct-with-overwhelming-probability random 16-byte keys (splitmix64).
+/// `n` distinct-with-overwhelming-probability random 16-byte keys (SplitMix64, the
+/// workspace's `quickcache_fs::Rng`, from a fixed seed).
 pub(crate) fn random_keys(n: usize) -> Vec<[u8; 16]> {
-    let mut state = 0x0123_4567_89ab_cdef_u64;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    let mut rng = Rng::new(0x0123_4567_89ab_cdef);
     (0..n)
         .map(|_| {
             let mut key = [0u8; 16];
-            key[..8].copy_from_slice(&next().to_be_bytes());
-            key[8..].copy_from_slice(&next().to_be_bytes());
+            key[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+            key[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
             key
         })
         .collect()

@@ -28,6 +28,7 @@
 //! Every reader here checks each length against the bytes that remain before slicing,
 //! and names the field it reads in its error.
 
+use quickcache_sstable::wire::{self, WireError};
 use quickcache_sstable::{EXPIRY_LEN, KeyspaceId, SeqNo};
 
 use super::{BatchEntry, BatchKind};
@@ -126,13 +127,11 @@ pub(crate) fn append_entry(rep: &mut Vec<u8>, entry: &BatchEntry<'_>) {
     rep.extend_from_slice(value);
 }
 
+/// Appends `len` as a shortest-form LEB128 varint (the shared writer).
+#[inline]
 fn put_varint32(buf: &mut Vec<u8>, len: usize) {
-    let mut v = len;
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
+    debug_assert!(len as u64 <= MAX_LEN, "a length past the format's limit");
+    wire::put_varint(buf, len as u64);
 }
 
 /// Checks that `bytes` is exactly one well-formed batch in the current layout and
@@ -148,7 +147,11 @@ pub(crate) fn validate_as(bytes: &[u8], format: BatchFormat) -> Result<Header> {
         read_entry(&mut r, format)?;
     }
     if r.remaining() != 0 {
-        return Err(r.corrupt("entries", "bytes after the last entry".into()));
+        return Err(corrupt_at(
+            r.pos(),
+            "entries",
+            "bytes after the last entry".into(),
+        ));
     }
     Ok(header)
 }
@@ -163,7 +166,7 @@ pub(crate) fn expiry_offsets(bytes: &[u8]) -> Result<Vec<(u32, usize)>> {
         let entry = read_entry(&mut r, BatchFormat::CURRENT)?;
         if entry.kind == BatchKind::PutExpiring {
             // The value ends where the reader stands; the expiry starts it.
-            out.push((i, r.pos - entry.value.len()));
+            out.push((i, r.pos() - entry.value.len()));
         }
     }
     Ok(out)
@@ -187,18 +190,18 @@ pub(crate) fn decode_v1(bytes: &[u8]) -> Result<(Header, Vec<u8>)> {
 /// Reads and checks the header: the count must fit in the bytes that follow, and the
 /// entries' sequence numbers must not run past [`SeqNo::MAX`].
 pub(crate) fn read_header(r: &mut Reader<'_>, format: BatchFormat) -> Result<Header> {
-    let at = r.pos;
-    let raw = r.u64_le("base seqno")?;
+    let at = r.pos();
+    let raw = u64_le(r, "base seqno")?;
     let seqno = SeqNo::new(raw)
-        .ok_or_else(|| r.corrupt_at(at, "base seqno", format!("{raw} exceeds the maximum")))?;
-    let count = r.u32_le("count")?;
+        .ok_or_else(|| corrupt_at(at, "base seqno", format!("{raw} exceeds the maximum")))?;
+    let count = u32_le(r, "count")?;
     if (count as usize).saturating_mul(format.min_entry_len()) > r.remaining() {
         let reason = format!("{count} entries cannot fit in {} bytes", r.remaining());
-        return Err(r.corrupt_at(COUNT_OFFSET, "count", reason));
+        return Err(corrupt_at(COUNT_OFFSET, "count", reason));
     }
     if seqno != SeqNo::ZERO && last_seqno(seqno, count).is_none() {
         let reason = format!("{count} entries from {seqno} run past the maximum");
-        return Err(r.corrupt_at(at, "base seqno", reason));
+        return Err(corrupt_at(at, "base seqno", reason));
     }
     Ok(Header { seqno, count })
 }
@@ -211,31 +214,31 @@ pub(crate) fn last_seqno(base: SeqNo, count: u32) -> Option<SeqNo> {
 
 /// Reads one entry laid out as `format`.
 pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<BatchEntry<'a>> {
-    let at = r.pos;
-    let byte = r.u8("entry kind")?;
+    let at = r.pos();
+    let byte = u8(r, "entry kind")?;
     let kind = BatchKind::from_u8(byte)
         .filter(|&k| format.allows(k))
-        .ok_or_else(|| r.corrupt_at(at, "entry kind", format!("unknown kind {byte}")))?;
+        .ok_or_else(|| corrupt_at(at, "entry kind", format!("unknown kind {byte}")))?;
     let keyspace = match format {
         BatchFormat::V1 => KeyspaceId::DEFAULT,
-        BatchFormat::V2 | BatchFormat::V3 => KeyspaceId(r.varint_u32("keyspace")?),
+        BatchFormat::V2 | BatchFormat::V3 => KeyspaceId(varint_u32(r, "keyspace")?),
     };
-    let key_len = r.varint32("key length")?;
-    let key = r.bytes(key_len, "key")?;
-    let value_at = r.pos;
-    let value_len = r.varint32("value length")?;
-    let value = r.bytes(value_len, "value")?;
+    let key_len = varint32(r, "key length")?;
+    let key = bytes(r, key_len, "key")?;
+    let value_at = r.pos();
+    let value_len = varint32(r, "value length")?;
+    let value = bytes(r, value_len, "value")?;
     if kind == BatchKind::Delete && !value.is_empty() {
         let reason = "a tombstone carries a value".into();
-        return Err(r.corrupt_at(value_at, "value length", reason));
+        return Err(corrupt_at(value_at, "value length", reason));
     }
     if kind == BatchKind::DeleteRange && key >= value {
         let reason = "a range delete's end is not after its start".into();
-        return Err(r.corrupt_at(value_at, "value", reason));
+        return Err(corrupt_at(value_at, "value", reason));
     }
     if kind == BatchKind::PutExpiring && value.len() < EXPIRY_LEN {
         let reason = format!("an expiring value of {} bytes has no expiry", value.len());
-        return Err(r.corrupt_at(value_at, "value length", reason));
+        return Err(corrupt_at(value_at, "value length", reason));
     }
     Ok(BatchEntry {
         kind,
@@ -245,101 +248,70 @@ pub(crate) fn read_entry<'a>(r: &mut Reader<'a>, format: BatchFormat) -> Result<
     })
 }
 
-/// A bounds-checked reader over encoded batch bytes. It never slices past the end: a
-/// read that would is a [`Error::Corruption`] naming the field.
-#[derive(Debug, Clone)]
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+/// The shared bounds-checked reader (`docs/design.md`, "Shared vocabulary"); the
+/// functions below read through it and turn its errors into [`Error::Corruption`]
+/// naming the field and its offset.
+pub(crate) use quickcache_sstable::wire::Reader;
+
+/// A byte.
+#[inline]
+fn u8(r: &mut Reader<'_>, field: &'static str) -> Result<u8> {
+    r.u8(field).map_err(|e| corrupt(e, 1, r.buf().len()))
 }
 
-impl<'a> Reader<'a> {
-    /// A reader at the start of `buf`.
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
+/// A little-endian `u32`.
+#[inline]
+fn u32_le(r: &mut Reader<'_>, field: &'static str) -> Result<u32> {
+    r.u32_le(field).map_err(|e| corrupt(e, 4, r.buf().len()))
+}
 
-    fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
+/// A little-endian `u64`.
+#[inline]
+fn u64_le(r: &mut Reader<'_>, field: &'static str) -> Result<u64> {
+    r.u64_le(field).map_err(|e| corrupt(e, 8, r.buf().len()))
+}
 
-    fn bytes(&mut self, len: usize, field: &'static str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(len).filter(|&e| e <= self.buf.len());
-        let Some(out) = end.and_then(|e| self.buf.get(self.pos..e)) else {
-            let reason = format!("needs {len} bytes, {} remain", self.remaining());
-            return Err(self.corrupt(field, reason));
-        };
-        self.pos += len;
-        Ok(out)
-    }
+/// The next `len` bytes.
+#[inline]
+fn bytes<'a>(r: &mut Reader<'a>, len: usize, field: &'static str) -> Result<&'a [u8]> {
+    r.bytes(len, field)
+        .map_err(|e| corrupt(e, len, r.buf().len()))
+}
 
-    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
-        let at = self.pos;
-        let bytes = self.bytes(N, field)?;
-        bytes
-            .try_into()
-            .map_err(|_| self.corrupt_at(at, field, "short read".into()))
-    }
+/// A shortest-form LEB128 `u32` of at most 5 bytes.
+#[inline]
+fn varint_u32(r: &mut Reader<'_>, field: &'static str) -> Result<u32> {
+    // A varint cut short is a one-byte read past the end.
+    r.varint32_strict(field)
+        .map_err(|e| corrupt(e, 1, r.buf().len()))
+}
 
-    fn u8(&mut self, field: &'static str) -> Result<u8> {
-        Ok(self.array::<1>(field)?[0])
-    }
+/// A shortest-form LEB128 `u32` of at most 5 bytes, returned as a length.
+#[inline]
+fn varint32(r: &mut Reader<'_>, field: &'static str) -> Result<usize> {
+    let at = r.pos();
+    let value = varint_u32(r, field)?;
+    usize::try_from(value).map_err(|_| corrupt_at(at, field, "length exceeds memory".into()))
+}
 
-    fn u32_le(&mut self, field: &'static str) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.array(field)?))
-    }
+/// A wire error as a corruption error. A read past the end says how many bytes the
+/// read of `needed` bytes found left in the `len` bytes of the batch.
+#[cold]
+fn corrupt(e: WireError, needed: usize, len: usize) -> Error {
+    let reason = if e.problem == wire::PAST_END {
+        format!("needs {needed} bytes, {} remain", len.saturating_sub(e.at))
+    } else {
+        e.problem.into()
+    };
+    corrupt_at(e.at, e.field, reason)
+}
 
-    fn u64_le(&mut self, field: &'static str) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.array(field)?))
-    }
-
-    /// A shortest-form LEB128 `u32` of at most 5 bytes, returned as a length.
-    fn varint32(&mut self, field: &'static str) -> Result<usize> {
-        let at = self.pos;
-        let value = self.varint_u32(field)?;
-        usize::try_from(value)
-            .map_err(|_| self.corrupt_at(at, field, "length exceeds memory".into()))
-    }
-
-    /// A shortest-form LEB128 `u32` of at most 5 bytes.
-    fn varint_u32(&mut self, field: &'static str) -> Result<u32> {
-        // One byte is the common case (keyspace ids, key lengths, short values): no
-        // loop, no checks beyond the bound.
-        if let Some(&byte) = self.buf.get(self.pos)
-            && byte < 0x80
-        {
-            self.pos += 1;
-            return Ok(u32::from(byte));
-        }
-        let at = self.pos;
-        let mut value: u32 = 0;
-        for i in 0..5 {
-            let byte = self.u8(field)?;
-            // The fifth byte may only hold the top 4 bits of a u32 and must end it.
-            if i == 4 && byte > 0x0f {
-                return Err(self.corrupt_at(at, field, "varint overflows u32".into()));
-            }
-            value |= u32::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                if i > 0 && byte == 0 {
-                    return Err(self.corrupt_at(at, field, "varint not in shortest form".into()));
-                }
-                return Ok(value);
-            }
-        }
-        Err(self.corrupt_at(at, field, "varint longer than 5 bytes".into()))
-    }
-
-    fn corrupt(&self, field: &'static str, reason: String) -> Error {
-        self.corrupt_at(self.pos, field, reason)
-    }
-
-    fn corrupt_at(&self, offset: usize, field: &'static str, reason: String) -> Error {
-        Error::Corruption {
-            offset: offset as u64,
-            field,
-            reason,
-        }
+/// A corruption error for `field` at byte `offset` of the batch.
+fn corrupt_at(offset: usize, field: &'static str, reason: String) -> Error {
+    Error::Corruption {
+        offset: offset as u64,
+        field,
+        reason,
     }
 }
 
@@ -453,7 +425,7 @@ mod tests {
             let mut buf = Vec::new();
             put_varint32(&mut buf, len);
             assert_eq!(buf, want, "encoding {len}");
-            assert_eq!(Reader::new(&buf).varint32("t").unwrap(), len);
+            assert_eq!(varint32(&mut Reader::new(&buf), "t").unwrap(), len);
         }
     }
 
@@ -465,7 +437,7 @@ mod tests {
             &[0xff, 0xff, 0xff, 0xff, 0x8f, 0], // longer than 5 bytes
             &[0x80],                            // truncated
         ] {
-            let err = Reader::new(bad).varint32("key length").unwrap_err();
+            let err = varint32(&mut Reader::new(bad), "key length").unwrap_err();
             assert!(err.is_corruption(), "{bad:?} gave {err:?}");
         }
     }

@@ -1,14 +1,5 @@
 //! Helpers shared by the memtable's integration tests.
 
-/// A small xorshift generator, so the tests need no dependency.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    /// A pseudo-random number below `n`.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+/// The workspace's one deterministic generator (SplitMix64, `quickcache_fs::Rng`,
+/// re-exported by the sstable crate), so a seed replays a test's operations.
+pub(crate) use quickcache_sstable::fs::Rng;

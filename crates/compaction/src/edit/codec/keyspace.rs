@@ -24,7 +24,7 @@ pub(super) fn encode_keyspace(b: &mut Vec<u8>, def: &KeyspaceDef) {
 
 pub(super) fn decode_keyspace(b: &mut Reader<'_>) -> Result<KeyspaceDef, DecodeError> {
     let len = usize::from(b.u8("keyspace name length")?);
-    let at = b.at;
+    let at = b.at();
     let name = b.take(len, "keyspace name")?;
     let name = crate::check_keyspace_name(name)
         .map_err(|problem| b.bad(at, "keyspace name", problem))?
@@ -39,7 +39,7 @@ pub(super) fn decode_keyspace(b: &mut Reader<'_>) -> Result<KeyspaceDef, DecodeE
         compression: [Compression::None; LEVELS],
     };
     for slot in &mut options.compression {
-        let at = b.at;
+        let at = b.at();
         let byte = b.u8("keyspace compression")?;
         *slot = Compression::from_byte(byte)
             .ok_or_else(|| b.bad(at, "keyspace compression", "unknown"))?;
@@ -74,7 +74,7 @@ mod tests {
     }
 
     fn decode(bytes: &[u8]) -> Result<KeyspaceDef, DecodeError> {
-        decode_keyspace(&mut Reader { buf: bytes, at: 0 })
+        decode_keyspace(&mut Reader::new(bytes))
     }
 
     #[test]
