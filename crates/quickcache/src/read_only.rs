@@ -12,9 +12,11 @@
 //! in memory. During the open a file may vanish between being named and being read
 //! (a table compacted away, a manifest replaced): the open then starts over from
 //! `CURRENT`, which names the newer state, for up to [`RETRY_FOR`], pausing a
-//! little more each time (a writer compacting without pause can delete a table
-//! between every attempt's manifest read and its mapping; under load 50 immediate
-//! attempts were seen to run out). The segment being written may end in a record
+//! little more each time; the tables an attempt mapped stay mapped for the next
+//! (`read_only/maps.rs`), so each retry maps only the tables new since (a writer
+//! compacting without pause can delete a table between an attempt's manifest read
+//! and its mapping; under load 50 immediate attempts that each mapped the whole
+//! tree were seen to run out). The segment being written may end in a record
 //! the writer has not finished: reading stops at the first damage in the last segment, so the
 //! view is always a prefix of the writes.
 
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use quickcache_compaction::VersionSet;
 
+mod maps;
 mod replay;
 
 use crate::Options;
@@ -86,17 +89,21 @@ fn open(dir: &Path, options: Options) -> Result<Db> {
             path: dir.to_path_buf(),
         });
     }
+    // Tables mapped by a failed attempt stay mapped for the next (`maps.rs`).
+    let kept = maps::KeptMaps::new(Arc::clone(&options.fs));
     let start = Instant::now();
     let mut pause = Duration::from_millis(1);
     let replayed = loop {
-        match read(dir, &options) {
+        match read(dir, &options, &kept) {
             Err(e) if vanished(&e) && start.elapsed() < RETRY_FOR => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(MAX_PAUSE);
             }
-            other => break other?,
+            other => break other,
         }
     };
+    kept.forget();
+    let replayed = replayed?;
     let inner = assemble(dir, options, replayed, Background::none());
     inner.refresh_backlog();
     Ok(Db {
@@ -107,11 +114,18 @@ fn open(dir: &Path, options: Options) -> Result<Db> {
 }
 
 /// One attempt: the WAL segments read into memory, then the tree with every table
-/// mapped (in this order: see `replay.rs`), then the WAL above the tree replayed.
-fn read(dir: &Path, options: &Options) -> Result<Replayed> {
-    let fs = Arc::clone(&options.fs);
-    let held = replay::hold_segments(fs.as_ref(), &dir.join(crate::WAL_DIR))?;
-    let set = VersionSet::open_read_only(fs, dir, options.compaction())
+/// mapped through `kept` (every table file in the directory mapped before the
+/// manifest is read: see `read_only/maps.rs`; the WAL first: see `replay.rs`), then
+/// the WAL above the tree replayed.
+fn read(dir: &Path, options: &Options, kept: &Arc<maps::KeptMaps>) -> Result<Replayed> {
+    let held = replay::hold_segments(options.fs.as_ref(), &dir.join(crate::WAL_DIR))?;
+    kept.premap(dir).map_err(|source| Error::Fs {
+        operation: "mapping the tables read-only",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let tables_fs: quickcache_fs::DynFs = kept.clone();
+    let set = VersionSet::open_read_only(tables_fs, dir, options.compaction())
         .map_err(tree_error("opening the tree read-only", dir))?;
     let (memtable, others, report) = replay::in_memory(&set, dir, held, options)?;
     Ok(Replayed {
