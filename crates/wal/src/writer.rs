@@ -173,7 +173,7 @@ impl Wal {
     /// The log's size in bytes, as its contents count: the file sizes of finished
     /// segments plus the length of the segment being written (records accepted so far
     /// included). Use it rather than summing file sizes: the segment being written is
-    /// preallocated, so its file is `wal_segment_size` bytes from the start.
+    /// preallocated, so its file runs up to 4 MiB past its records.
     ///
     /// # Errors
     /// Listing the directory, or reading a segment's size, fails.

@@ -1,5 +1,6 @@
-//! Preallocated segments through the public API: each segment file is reserved at its
-//! full size when created, cut to its records when the writer finishes it, and a
+//! Preallocated segments through the public API: each segment file is reserved ahead
+//! of its records (a 4 MiB step at a time, at most its size), cut to its records
+//! when the writer finishes it, and a
 //! segment left preallocated by a crash recovers cleanly, in every mode, while torn
 //! records and corruption inside it are still found.
 
@@ -235,4 +236,26 @@ fn zeros_at_the_end_of_a_segment_that_is_not_the_last_are_corruption() {
         ),
         "{err}"
     );
+}
+
+/// A segment larger than the reservation step is reserved a step at a time ahead of
+/// its records, so a small log holds little disk, and cut to its records at close.
+#[test]
+fn a_large_segment_is_reserved_a_step_at_a_time() {
+    const STEP: u64 = 4 << 20;
+    let (_sim, fs) = sim(9);
+    let wal = open(&fs, options(16 << 20)).unwrap();
+    assert_eq!(fs.size(&path(1)).unwrap(), STEP);
+    let record = vec![7u8; 64 << 10];
+    let mut end = SEGMENT_HEADER_LEN as u64;
+    while end < STEP + (STEP / 4) {
+        end = end_of(wal.append(&record, Durability::Os).unwrap(), &record);
+    }
+    let size = fs.size(&path(1)).unwrap();
+    assert!(
+        size > end && size <= end + STEP,
+        "{size} bytes for {end} of records"
+    );
+    wal.close().unwrap();
+    assert_eq!(fs.size(&path(1)).unwrap(), end);
 }

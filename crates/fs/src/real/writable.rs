@@ -156,11 +156,17 @@ impl WritableFile for RealWritable {
             return Ok(());
         }
         let reserved = self.reserve(current, size).context(context)?;
-        // Map once, while nothing past the append position was written unmapped.
+        // Map the whole reserved file, again when a later reservation extends it
+        // (the WAL reserves a segment a step at a time). Pages dirtied through the
+        // old map stay dirty in the page cache when it goes, but the range its
+        // `msync` would cover goes with it: the next sync is a whole-file one.
         if reserved
-            && self.map.is_none()
             && let Ok(len) = usize::try_from(size)
+            && self.map.as_ref().is_none_or(|map| map.len() < len)
         {
+            if self.map.take().is_some() {
+                self.written_unmapped = true;
+            }
             self.map = Some(crate::mmap::map_writable(&self.file, path, len)?);
         }
         Ok(())
@@ -222,6 +228,50 @@ mod tests {
         assert!(w.map.is_some());
         w.append(b"x").unwrap();
         assert!(!w.written_unmapped);
+    }
+
+    /// The WAL reserves a segment a step at a time: each step widens the map, and
+    /// appends on both sides of the step land in order.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_second_reservation_widens_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let mut w = RealWritable::new(file, 0, path.clone());
+        w.preallocate(4096).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..4000u32 {
+            if i == 200 {
+                w.sync_data().unwrap();
+            }
+            if w.len() + 4 > 4096 && w.map.as_ref().unwrap().len() == 4096 {
+                w.preallocate(3 * 4096).unwrap();
+                assert_eq!(w.map.as_ref().unwrap().len(), 3 * 4096);
+                // The old map's msync range is gone: the next sync covers the file.
+                assert!(w.written_unmapped);
+            }
+            if w.len() + 4 > 3 * 4096 {
+                break;
+            }
+            w.append(&i.to_le_bytes()).unwrap();
+            expected.extend_from_slice(&i.to_le_bytes());
+        }
+        w.sync_data().unwrap();
+        assert!(!w.written_unmapped);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 3 * 4096);
+        assert_eq!(&bytes[..expected.len()], expected.as_slice());
+        assert!(
+            expected.len() > 8192,
+            "the appends did not pass the first step"
+        );
     }
 
     #[test]
@@ -286,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn a_second_reservation_keeps_the_first_map_and_fills_in_order() {
+    fn a_second_reservation_fills_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let (fs, path) = (RealFs::new(), dir.path().join("log"));
         let mut w = fs.create(&path).unwrap();
