@@ -23,27 +23,30 @@ pub type Bug = String;
 /// memtable, each entry is what `get` finds at its own seqno. In the version-1 layout:
 /// a rejection is a corruption error; an accepted batch is the same entries in the
 /// default keyspace, and its current encoding decodes back to it. In the version-2
-/// layout: what the current layout accepts, less batches holding expiring puts.
+/// layout: what the current layout accepts, less batches holding a version-3 kind
+/// (an expiring put or a range delete).
 pub fn write_batch(data: &[u8]) -> Result<(), Bug> {
     current_layout(data)?;
     version_2_layout(data)?;
     version_1_layout(data)
 }
 
-/// The version-2 layout is the current one without expiring puts: it accepts exactly
-/// the current batches that hold none, and a rejection is a corruption error.
+/// The version-2 layout is the current one with puts and deletes only (expiring puts
+/// and range deletes came with version 3): it accepts exactly the current batches
+/// that hold nothing else, and a rejection is a corruption error.
 fn version_2_layout(data: &[u8]) -> Result<(), Bug> {
     let current = WriteBatch::decode(data).ok();
-    let expiring = (current.iter().flatten()).any(|e| e.kind == BatchKind::PutExpiring);
+    let version_3 =
+        (current.iter().flatten()).any(|e| !matches!(e.kind, BatchKind::Put | BatchKind::Delete));
     match WriteBatch::decode_format(data, BatchFormat::V2) {
-        Ok(batch) if current.as_ref() == Some(&batch) && !expiring => Ok(()),
+        Ok(batch) if current.as_ref() == Some(&batch) && !version_3 => Ok(()),
         Ok(_) => {
-            Err("version 2 accepts what the current layout does not, or an expiring put".into())
+            Err("version 2 accepts what the current layout does not, or a version-3 kind".into())
         }
         Err(e) if !e.is_corruption() => {
             Err(format!("version-2 decode failed without corruption: {e}"))
         }
-        Err(_) if current.is_some() && !expiring => {
+        Err(_) if current.is_some() && !version_3 => {
             Err("version 2 refuses a plain current batch".into())
         }
         Err(_) => Ok(()),
