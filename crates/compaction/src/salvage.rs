@@ -77,16 +77,29 @@ pub struct ManifestSalvage {
     pub edits: usize,
 }
 
-/// Reads every manifest in `dir` leniently (see the module doc). Never fails: what
-/// cannot be read is listed in [`ManifestSalvage::skipped`].
-pub fn salvage_manifests(fs: &dyn FileSystem, dir: &Path) -> ManifestSalvage {
+/// Reads every manifest in `dir` leniently (see the module doc): a manifest that
+/// cannot be read, or a record of one, is listed in [`ManifestSalvage::skipped`].
+///
+/// # Errors
+/// Listing `dir` failed (a missing directory holds no manifest). A repair must not
+/// go on as if there were none: it would rebuild the tree without their advice and
+/// report nothing lost.
+pub fn salvage_manifests(fs: &dyn FileSystem, dir: &Path) -> Result<ManifestSalvage> {
     let mut out = ManifestSalvage {
         complete: true,
         ..ManifestSalvage::default()
     };
-    let mut numbers: Vec<u64> = fs
-        .list(dir)
-        .unwrap_or_default()
+    let names = match fs.list(dir) {
+        Ok(names) => names,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(source) => {
+            return Err(crate::Error::Fs {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut numbers: Vec<u64> = names
         .iter()
         .filter_map(|n| parse_manifest_name(n))
         .collect();
@@ -102,7 +115,7 @@ pub fn salvage_manifests(fs: &dyn FileSystem, dir: &Path) -> ManifestSalvage {
     }
     // A manifest always starts with a snapshot: none at all means it was lost.
     out.complete &= out.edits > 0;
-    out
+    Ok(out)
 }
 
 impl ManifestSalvage {
@@ -266,7 +279,7 @@ mod tests {
         let mut file = fs.create(&path).unwrap();
         file.append(&bytes).unwrap();
         file.close().unwrap();
-        let s = salvage_manifests(&fs, dir);
+        let s = salvage_manifests(&fs, dir).unwrap();
         assert!(!s.complete && s.skipped.len() == 1, "{s:?}");
         assert_eq!(s.keyspaces.get(&ks).map(|d| d.name.as_str()), Some("users"));
         assert_eq!(s.log_numbers.get(&ks), Some(&3));

@@ -105,7 +105,8 @@ pub fn repair_with(path: impl AsRef<Path>, options: Options) -> Result<RepairRep
         })?;
     // Its WAL end would name segments that are about to move into `lost/`.
     crate::clean::take(fs.as_ref(), dir)?;
-    let salvage = salvage_manifests(fs.as_ref(), dir);
+    let salvage = salvage_manifests(fs.as_ref(), dir)
+        .map_err(crate::open::tree_error("listing the manifests", dir))?;
     let mut repair = Repair::new(fs.as_ref(), dir, &options, &salvage);
     let tables = repair.table_ids()?;
     let first_segment = repair.wal()?;

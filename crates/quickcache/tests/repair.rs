@@ -167,3 +167,31 @@ fn repair_keeps_range_deletes_from_the_wal_and_from_tables() {
         assert_eq!(keys, [b"k1".to_vec(), b"k8".to_vec()]);
     }
 }
+
+/// A directory that cannot be listed fails the repair: before, the manifests'
+/// listing error read as "no manifests" and repair went on to report nothing lost
+/// (found by `repair_io_faults.rs`).
+#[test]
+fn a_repair_that_cannot_list_the_directory_fails() {
+    use quickcache::fs::{Fault, FaultPlan, Op, SimFs};
+    let sim = SimFs::new(3);
+    let options = quickcache::Options {
+        fs: std::sync::Arc::new(sim.clone()),
+        ..quickcache::Options::default()
+    };
+    let db = quickcache::Db::open_with("/db", options.clone()).unwrap();
+    db.put("k", "v").unwrap();
+    db.close().unwrap();
+    // The repair's first listing of the database directory (the manifests') fails;
+    // the later ones (tables, WAL) succeed.
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let once = move |op, path: &std::path::Path| {
+        op == Op::List
+            && path == std::path::Path::new("/db")
+            && first.swap(false, std::sync::atomic::Ordering::SeqCst)
+    };
+    sim.set_faults(FaultPlan::new().fail_matching(once, Fault::Io));
+    let result = quickcache::repair_with("/db", options);
+    sim.clear_faults();
+    assert!(result.is_err(), "{result:?}");
+}

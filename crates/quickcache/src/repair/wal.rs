@@ -23,7 +23,21 @@ impl Repair<'_> {
     /// where the repaired database's log starts.
     pub(super) fn wal(&mut self) -> Result<u64> {
         let wal_dir = self.dir.join(WAL_DIR);
-        let segments = quickcache_wal::list_segments(self.fs, &wal_dir).unwrap_or_default();
+        // No WAL directory: no segment to read. Any other failure to list it must
+        // fail the repair, not pass for an empty log.
+        let segments = match quickcache_wal::list_segments(self.fs, &wal_dir) {
+            Ok(segments) => segments,
+            Err(quickcache_wal::Error::Directory { source, .. }) if source.is_not_found() => {
+                Vec::new()
+            }
+            Err(source) => {
+                return Err(crate::Error::Wal {
+                    operation: "listing the segments to repair",
+                    path: wal_dir,
+                    source: Box::new(source),
+                });
+            }
+        };
         let mut mems = BTreeMap::new();
         for &segment in &segments {
             let path = segment.path_in(&wal_dir);
