@@ -226,14 +226,7 @@ fn case(fault: Fault, n: u64) -> Outcome {
             }
         }
     }
-    // A flush that met a full disk is retried by the database; the fault is spent.
-    while db
-        .flush()
-        .is_err_and(|e| e.is_no_space() && !e.is_read_only())
-    {}
-    let _ = db.wait_for_compactions();
-    over.store(true, Ordering::SeqCst);
-    let stats = db.stats();
+    let stats = support::settle_after_fault(&db, &over);
     reported |= stats.background_error.is_some();
     let retried = stats.no_space.flush.failures + stats.no_space.compaction.failures > 0;
     let mut with_failed = acked.clone();

@@ -154,20 +154,9 @@ fn case(phase: Phase, fault: Fault, n: u64) -> Outcome {
             }
         }
     }
-    // Let a background flush or compaction the phase started meet the fault too,
-    // and end: the sweep stops at the first indices no case reaches, so a phase's
-    // operations must all fall inside it. A background failure is in `stats()` once
-    // the wait returns.
-    // A flush that met a full disk is retried by the database (reported by each
-    // `flush` that saw an attempt fail); the fault is spent, so a retry succeeds.
-    while db
-        .flush()
-        .is_err_and(|e| e.is_no_space() && !e.is_read_only())
-    {}
-    let _ = db.wait_for_compactions();
-    // The checks' own reads (and `stats()`'s listing) must not meet the fault.
-    over.store(true, Ordering::SeqCst);
-    let stats = db.stats();
+    // The sweep stops at the first indices no case reaches, so a phase's operations,
+    // background ones included, must all fall inside it.
+    let stats = support::settle_after_fault(&db, &over);
     let sticky = stats.background_error.is_some();
     reported |= sticky;
     let retried = stats.no_space.flush.failures + stats.no_space.compaction.failures > 0;

@@ -9,6 +9,8 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod support;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,15 +128,7 @@ fn case(fault: Fault, n: u64) -> (Option<(FsOp, PathBuf)>, bool) {
             }
         }
     }
-    // A flush that met a full disk is retried by the database itself (the fault is
-    // spent, so the retry succeeds); each `flush` that saw an attempt fail says so.
-    while db
-        .flush()
-        .is_err_and(|e| e.is_no_space() && !e.is_read_only())
-    {}
-    let _ = db.wait_for_compactions();
-    over.store(true, Ordering::SeqCst);
-    let stats = db.stats();
+    let stats = support::settle_after_fault(&db, &over);
     let retried = stats.no_space.flush.failures + stats.no_space.compaction.failures > 0;
     reported |= stats.background_error.is_some() || retried;
     let failed = failed.lock().unwrap().clone();

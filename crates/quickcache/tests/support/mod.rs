@@ -50,3 +50,22 @@ pub(crate) fn copy_fixture(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// Ends an I/O-fault case's workload: lets the background flush or compaction the
+/// workload started meet the fault too and end (a flush that met a full disk is
+/// retried by the database itself; the fault is spent, so the retry succeeds, and
+/// each `flush` that saw an attempt fail says so), then sets `over` so the checks'
+/// own reads and `stats()`'s listing do not meet the fault, and returns the stats: a
+/// background failure is in them once the wait returns.
+pub(crate) fn settle_after_fault(
+    db: &quickcache::Db,
+    over: &std::sync::atomic::AtomicBool,
+) -> quickcache::Stats {
+    while db
+        .flush()
+        .is_err_and(|e| e.is_no_space() && !e.is_read_only())
+    {}
+    let _ = db.wait_for_compactions();
+    over.store(true, std::sync::atomic::Ordering::SeqCst);
+    db.stats()
+}
