@@ -158,21 +158,7 @@ pub fn run(cfg: &AllFeaturesConfig) -> Result<AllFeaturesStats, Violation> {
     shared.stop.store(true, Ordering::Relaxed);
     dog.phase("joining the threads");
     let mut stats = AllFeaturesStats::default();
-    let mut first_error = None;
-    for h in handles {
-        match h.join() {
-            Ok(Ok(s)) => stats.add(&s),
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(_) => {
-                first_error.get_or_insert_with(|| "a thread panicked".to_string());
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    crate::check::join_workers(handles, |s| stats.add(&s))?;
     dog.phase("the final check");
     let (counted, generation) = shared.acknowledged();
     let last = View::read(&shared.db.snapshot(), &shared.ks)?;

@@ -160,3 +160,27 @@ pub fn show(bytes: &[u8]) -> String {
         text
     }
 }
+
+/// Joins every worker, handing each one's result to `add`; the first error (or panic)
+/// among them is returned once all have ended, so no worker is left running.
+///
+/// # Errors
+/// A worker returned an error or panicked.
+pub fn join_workers<T>(
+    handles: Vec<std::thread::JoinHandle<Result<T, Violation>>>,
+    mut add: impl FnMut(T),
+) -> Result<(), Violation> {
+    let mut first_error = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(s)) => add(s),
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(_) => {
+                first_error.get_or_insert_with(|| "a thread panicked".to_string());
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}

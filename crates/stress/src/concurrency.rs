@@ -139,26 +139,12 @@ pub fn run(db: Db, cfg: ConcurrencyConfig) -> Result<ConcurrencyStats, Violation
     }
     shared.stop.store(true, Ordering::Relaxed);
     let mut stats = ConcurrencyStats::default();
-    let mut first_error = None;
-    for h in handles {
-        match h.join() {
-            Ok(Ok(s)) => {
-                stats.writes += s.writes;
-                stats.reads += s.reads;
-                stats.scans += s.scans;
-                stats.compactions += s.compactions;
-            }
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(_) => {
-                first_error.get_or_insert_with(|| "a thread panicked".to_string());
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    crate::check::join_workers(handles, |s| {
+        stats.writes += s.writes;
+        stats.reads += s.reads;
+        stats.scans += s.scans;
+        stats.compactions += s.compactions;
+    })?;
     dog.phase("the final check");
     final_check(&shared)?;
     dog.finish();
