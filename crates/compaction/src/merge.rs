@@ -121,16 +121,19 @@ impl<C: Cursor> MergingCursor<C> {
             self.heap.clear();
             return Err(e);
         }
-        // A lone child is compared with nothing (until the next rebuild, which
-        // refreshes every sort key).
-        if self.heap.len() > 1
-            && let Some(key) = self.children[current].key()
-        {
-            self.sort_keys[current] = SortKey::of(key);
-        }
+        // One walk down the child's cursors for its key, which also says whether it
+        // is still valid. A lone child is compared with nothing (until the next
+        // rebuild, which refreshes every sort key).
+        let valid = match self.children[current].key() {
+            Some(key) if self.heap.len() > 1 => {
+                self.sort_keys[current] = SortKey::of(key);
+                true
+            }
+            found => found.is_some(),
+        };
         let (children, keys) = (&self.children, &self.sort_keys);
         let cmp = |a, b| before(children, keys, direction, a, b);
-        if children[current].valid() {
+        if valid {
             self.heap.top_changed(cmp);
         } else {
             self.heap.pop(cmp);

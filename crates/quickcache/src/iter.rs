@@ -360,10 +360,12 @@ impl Iterator for Iter {
         }
         match self.step_front() {
             Ok(true) => {
-                let cursor = self.front.as_ref();
+                // The key is the one the step just decided and copied to
+                // `front_last`: cloned from there, without asking the merge again.
+                let key = self.ends.front_last.clone();
                 let offset = self.ends.front_offset;
-                let entry = cursor
-                    .and_then(|c| Some((c.key()?.user_key.to_vec(), current_value(c, offset))));
+                let value = self.front.as_ref().map(|c| current_value(c, offset));
+                let entry = key.zip(value);
                 debug_assert!(entry.is_some(), "{FOUND_NOTHING}");
                 entry.map(Ok)
             }

@@ -36,12 +36,26 @@ pub trait Engine: Send + Sync {
     /// Visits entries in key order (descending if `reverse`), starting at the first
     /// key `>= from` (or `<= from` in reverse; every key if `from` is `None`), until
     /// `visit` returns `false` or the keys run out. Returns the entries visited.
+    ///
+    /// Through the engine's ordinary iterator, the loop a user writes (for
+    /// quickcache, `Iterator::next`, which hands out an owned key and value).
     fn scan(
         &self,
         from: Option<&[u8]>,
         reverse: bool,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> EngineResult<u64>;
+
+    /// [`Engine::scan`] through the engine's borrowing steps, when it has some that
+    /// avoid a copy per entry (quickcache's `next_ref`); the default is `scan`.
+    fn scan_borrowed(
+        &self,
+        from: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> EngineResult<u64> {
+        self.scan(from, reverse, visit)
+    }
 
     /// Writes `key` → `value` into keyspace number `keyspace` (of [`KEYSPACES`]), for
     /// the keyspace workloads. Engines without keyspaces (or column families) keep

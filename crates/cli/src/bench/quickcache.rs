@@ -17,6 +17,32 @@ fn bench_keyspace(db: &Db, n: usize) -> quickcache::Result<Keyspace> {
     }
 }
 
+/// The iterator a scan from `from` walks: from it up, or (`reverse`) from it down.
+fn bench_iter(db: &Db, from: Option<&[u8]>, reverse: bool) -> quickcache::Iter {
+    match (from, reverse) {
+        (None, _) => db.iter(),
+        (Some(k), false) => db.range(k..),
+        (Some(k), true) => db.range(..=k),
+    }
+}
+
+/// Hands `visit` every entry of `iter` until it returns `false`; returns the entries
+/// visited. Generic, so that each direction's loop calls `next` directly.
+fn visit_all(
+    iter: impl Iterator<Item = quickcache::Result<(quickcache::Key, quickcache::Value)>>,
+    visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> EngineResult<u64> {
+    let mut seen = 0;
+    for entry in iter {
+        let (key, value) = entry?;
+        seen += 1;
+        if !visit(&key, &value) {
+            break;
+        }
+    }
+    Ok(seen)
+}
+
 /// Opens quickcache databases with the given options (default: [`Options::default`]).
 #[derive(Debug, Clone, Default)]
 pub struct QuickcacheFactory {
@@ -94,14 +120,25 @@ impl Engine for Db {
         reverse: bool,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> EngineResult<u64> {
-        let iter = match (from, reverse) {
-            (None, _) => self.iter(),
-            (Some(k), false) => self.range(k..),
-            (Some(k), true) => self.range(..=k),
-        };
+        // The public `Iterator`, as a user writes the loop: an owned key and value
+        // per entry.
+        let iter = bench_iter(self, from, reverse);
+        if reverse {
+            visit_all(iter.rev(), visit)
+        } else {
+            visit_all(iter, visit)
+        }
+    }
+
+    fn scan_borrowed(
+        &self,
+        from: Option<&[u8]>,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> EngineResult<u64> {
         // The borrowing steps: no copy of each key and value (as RocksDB's raw
         // iterator, which the comparison uses for RocksDB).
-        let mut iter = iter;
+        let mut iter = bench_iter(self, from, reverse);
         let mut seen = 0;
         loop {
             let entry = if reverse {

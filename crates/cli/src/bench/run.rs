@@ -109,7 +109,13 @@ pub fn plan(workload: Workload, config: &Config) -> (u64, usize) {
         Workload::FillSync => (Workload::sync_ops(config.num), 1),
         Workload::FillSync4 => (Workload::sync_ops(config.num), 4),
         Workload::TxnIncrement | Workload::TxnTransfer => (config.num, 4),
-        Workload::ReadSeq | Workload::ReadReverse | Workload::BulkLoad => (config.num, 1),
+        Workload::ReadSeq
+        | Workload::ReadReverse
+        | Workload::ReadSeqRef
+        | Workload::ReadReverseRef
+        | Workload::BulkLoad => (config.num, 1),
+        // A tenth of the seeks, so that it visits about as many entries as seekrandom.
+        Workload::SeekRandom100 | Workload::SeekRandom100Ref => ((config.num / 10).max(1), threads),
         _ => (config.num, threads),
     }
 }
@@ -225,9 +231,15 @@ fn note(workload: Workload, config: &Config, writer: Option<Tally>, elapsed: Dur
                 config.batch_size
             )
         }
-        Workload::SeekRandom => "seek + 10 nexts per op".to_string(),
+        Workload::SeekRandom | Workload::SeekRandomRef => "seek + 10 nexts per op".to_string(),
+        Workload::SeekRandom100 | Workload::SeekRandom100Ref => {
+            "seek + 100 nexts per op; num/10 ops".to_string()
+        }
         Workload::BulkLoad => "scrambled keys; time includes sort, tables and ingest".into(),
-        Workload::ReadSeq | Workload::ReadReverse => "latency per 1024 entries / 1024".into(),
+        Workload::ReadSeq
+        | Workload::ReadReverse
+        | Workload::ReadSeqRef
+        | Workload::ReadReverseRef => "latency per 1024 entries / 1024".into(),
         _ => match writer {
             Some(w) => format!(
                 "writer: {:.0} puts/s",

@@ -16,8 +16,6 @@ const PROGRESS_STEP: u64 = 1024;
 /// Scans time groups of this many entries: a clock read per entry would cost more
 /// than the entry.
 const SCAN_GROUP: u64 = 1024;
-/// Entries a seekrandom operation visits: the seek and 10 nexts.
-const SEEK_ENTRIES: u64 = 11;
 
 /// What every worker of a workload shares.
 pub(crate) struct Ctx<'a> {
@@ -96,9 +94,12 @@ pub(crate) fn work(ctx: &Ctx<'_>, w: Workload, share: Share, thread: u64) -> Eng
         Workload::FillRandom | Workload::Overwrite => fill_random(ctx, share, seed),
         Workload::ReadRandom | Workload::ReadWhileWriting => read(ctx, share, seed, false),
         Workload::ReadMissing => read(ctx, share, seed, true),
-        Workload::SeekRandom => seek(ctx, share, seed),
-        Workload::ReadSeq => scan(ctx, share, false),
-        Workload::ReadReverse => scan(ctx, share, true),
+        Workload::SeekRandom
+        | Workload::SeekRandom100
+        | Workload::SeekRandomRef
+        | Workload::SeekRandom100Ref => seek(ctx, w, share, seed),
+        Workload::ReadSeq | Workload::ReadSeqRef => scan(ctx, share, false, w.borrows()),
+        Workload::ReadReverse | Workload::ReadReverseRef => scan(ctx, share, true, w.borrows()),
         Workload::DeleteRandom => delete(ctx, share, seed),
         Workload::TxnIncrement => super::txn::increment(ctx, share, seed),
         Workload::TxnTransfer => super::txn::transfer(ctx, share, seed),
@@ -241,18 +242,34 @@ fn read(ctx: &Ctx<'_>, share: Share, seed: u64, missing: bool) -> EngineResult<T
     Ok(t)
 }
 
-fn seek(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
+/// A scan through the engine's ordinary iterator, or its borrowing steps.
+fn scan_with(
+    ctx: &Ctx<'_>,
+    borrowed: bool,
+    from: Option<&[u8]>,
+    reverse: bool,
+    visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> EngineResult<u64> {
+    if borrowed {
+        ctx.engine.scan_borrowed(from, reverse, visit)
+    } else {
+        ctx.engine.scan(from, reverse, visit)
+    }
+}
+
+fn seek(ctx: &Ctx<'_>, w: Workload, share: Share, seed: u64) -> EngineResult<Tally> {
     let (mut t, mut key, mut rng) = (
         Tally::default(),
         vec![0; ctx.config.key_size],
         Rng::new(seed),
     );
+    let entries = w.seek_entries().unwrap_or(1);
     for i in 0..share.count {
         write_key(&mut key, rng.below_by_multiply(ctx.config.num));
         let mut bytes = 0;
-        let mut left = SEEK_ENTRIES;
+        let mut left = entries;
         let seen = t.time(|| {
-            ctx.engine.scan(Some(&key), false, &mut |k, v| {
+            scan_with(ctx, w.borrows(), Some(&key), false, &mut |k, v| {
                 bytes += k.len() + v.len();
                 left -= 1;
                 left > 0
@@ -267,13 +284,13 @@ fn seek(ctx: &Ctx<'_>, share: Share, seed: u64) -> EngineResult<Tally> {
     Ok(t)
 }
 
-fn scan(ctx: &Ctx<'_>, share: Share, reverse: bool) -> EngineResult<Tally> {
+fn scan(ctx: &Ctx<'_>, share: Share, reverse: bool, borrowed: bool) -> EngineResult<Tally> {
     let mut t = Tally::default();
     let (mut bytes, mut seen, mut group_start) = (0u64, 0u64, Instant::now());
     let latency = &mut t.latency;
     let limit = share.count;
     let mut timed_out = false;
-    ctx.engine.scan(None, reverse, &mut |k, v| {
+    scan_with(ctx, borrowed, None, reverse, &mut |k, v| {
         bytes += (k.len() + v.len()) as u64;
         seen += 1;
         if seen % SCAN_GROUP == 0 {

@@ -21,10 +21,24 @@ pub enum Workload {
     ReadMissing,
     /// `num` seeks to a random key, each followed by 10 nexts.
     SeekRandom,
+    /// `num / 10` seeks to a random key, each followed by 100 nexts.
+    SeekRandom100,
     /// One forward scan over up to `num` entries.
     ReadSeq,
     /// One backward scan over up to `num` entries.
     ReadReverse,
+    /// `readseq` through the engine's borrowing steps ([`Engine::scan_borrowed`]:
+    /// quickcache's `next_ref`), beside `readseq`'s ordinary `Iterator`. Not run by
+    /// default.
+    ///
+    /// [`Engine::scan_borrowed`]: super::Engine::scan_borrowed
+    ReadSeqRef,
+    /// `readreverse` through the borrowing steps. Not run by default.
+    ReadReverseRef,
+    /// `seekrandom` through the borrowing steps. Not run by default.
+    SeekRandomRef,
+    /// `seekrandom100` through the borrowing steps. Not run by default.
+    SeekRandom100Ref,
     /// `num` deletes of random keys.
     DeleteRandom,
     /// `num / 1000` synced puts from one thread, into an empty store.
@@ -58,7 +72,7 @@ pub enum Workload {
 impl Workload {
     /// Every workload, in the order `bench` runs them by default (each leaves the
     /// store in the state the next expects).
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 14] = [
         Workload::FillSeq,
         Workload::FillRandom,
         Workload::FillBatch,
@@ -66,6 +80,7 @@ impl Workload {
         Workload::ReadRandom,
         Workload::ReadMissing,
         Workload::SeekRandom,
+        Workload::SeekRandom100,
         Workload::ReadSeq,
         Workload::ReadReverse,
         Workload::ReadWhileWriting,
@@ -76,12 +91,16 @@ impl Workload {
 
     /// Workloads that only some engines can run (keyspaces): named with
     /// `--benchmarks`, never run by default.
-    pub const EXTRA: [Workload; 5] = [
+    pub const EXTRA: [Workload; 9] = [
         Workload::FillKeyspaces,
         Workload::BatchKeyspaces,
         Workload::TxnIncrement,
         Workload::TxnTransfer,
         Workload::BulkLoad,
+        Workload::ReadSeqRef,
+        Workload::ReadReverseRef,
+        Workload::SeekRandomRef,
+        Workload::SeekRandom100Ref,
     ];
 
     /// The workload's name on the command line and in reports.
@@ -94,8 +113,13 @@ impl Workload {
             Workload::ReadRandom => "readrandom",
             Workload::ReadMissing => "readmissing",
             Workload::SeekRandom => "seekrandom",
+            Workload::SeekRandom100 => "seekrandom100",
             Workload::ReadSeq => "readseq",
             Workload::ReadReverse => "readreverse",
+            Workload::ReadSeqRef => "readseq_ref",
+            Workload::ReadReverseRef => "readreverse_ref",
+            Workload::SeekRandomRef => "seekrandom_ref",
+            Workload::SeekRandom100Ref => "seekrandom100_ref",
             Workload::DeleteRandom => "deleterandom",
             Workload::FillSync => "fillsync",
             Workload::FillSync4 => "fillsync4",
@@ -147,6 +171,28 @@ impl Workload {
                 | Workload::TxnTransfer
                 | Workload::BulkLoad
         )
+    }
+
+    /// Whether the workload scans through the engine's borrowing steps
+    /// ([`super::Engine::scan_borrowed`]) rather than its ordinary iterator.
+    pub fn borrows(self) -> bool {
+        matches!(
+            self,
+            Workload::ReadSeqRef
+                | Workload::ReadReverseRef
+                | Workload::SeekRandomRef
+                | Workload::SeekRandom100Ref
+        )
+    }
+
+    /// Entries a seek workload visits per operation (the seek and its nexts); `None`
+    /// for the others.
+    pub fn seek_entries(self) -> Option<u64> {
+        match self {
+            Workload::SeekRandom | Workload::SeekRandomRef => Some(11),
+            Workload::SeekRandom100 | Workload::SeekRandom100Ref => Some(101),
+            _ => None,
+        }
     }
 
     /// Whether the workload runs transactions (and reports an abort rate).

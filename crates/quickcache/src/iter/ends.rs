@@ -137,7 +137,7 @@ impl Ends {
                 cursor.next()?;
                 continue;
             }
-            let last = self.front_last.get_or_insert_with(Vec::new);
+            let last = (self.front_last).get_or_insert_with(|| Vec::with_capacity(user.len()));
             last.clear();
             last.extend_from_slice(user);
             let live = if self.range_deleted(key.user_key, key.seqno, snapshot) {

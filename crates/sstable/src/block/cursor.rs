@@ -21,6 +21,9 @@ pub(crate) use crate::compare::cmp_encoded_to;
 use crate::origin::corruption;
 use crate::{Cursor, KeyRef, Result, TRAILER_LEN};
 
+/// Bytes reserved up front for the current key (internal key: user key and trailer).
+const KEY_CAPACITY: usize = 64;
+
 /// A cursor over one block of a mapped file.
 #[derive(Debug)]
 pub(crate) struct BlockCursor {
@@ -64,7 +67,10 @@ impl BlockCursor {
                 ..Step::NONE
             },
             valid: false,
-            key: Vec::new(),
+            // Room for most keys at once: an iterator per short scan makes a cursor
+            // per table, and growing an empty key step by step cost reallocations
+            // on every seek.
+            key: Vec::with_capacity(KEY_CAPACITY),
             back: BackSteps::default(),
             back_at: None,
         }
