@@ -22,7 +22,7 @@
 //! The database and the oracle carry over from cycle to cycle.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -282,15 +282,26 @@ fn wait_and_kill(child: &mut Child, during_open: bool, rng: &mut Rng) -> Result<
 /// torn acknowledgement one that may or may not have happened, which the check
 /// already allows for every unacknowledged intent.
 fn drop_torn_line(path: &Path) -> Result<(), Violation> {
-    let bytes = std::fs::read(path).map_err(|e| format!("oracle: {e}"))?;
-    if bytes.last().is_none_or(|&b| b == b'\n') {
-        return Ok(());
-    }
-    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let file = OpenOptions::new()
+    let err = |e: std::io::Error| format!("oracle: {e}");
+    let mut file = OpenOptions::new()
+        .read(true)
         .write(true)
         .open(path)
-        .map_err(|e| format!("oracle: {e}"))?;
+        .map_err(err)?;
+    // Only the last byte is read in the usual case: the oracle of a long run is
+    // hundreds of megabytes, and `read_oracle` reads it whole once per cycle already.
+    let len = file.metadata().map_err(err)?.len();
+    let mut last = [0u8; 1];
+    if len == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(len - 1)).map_err(err)?;
+    file.read_exact(&mut last).map_err(err)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(err)?;
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     file.set_len(keep as u64)
         .map_err(|e| format!("oracle: cutting a torn line: {e}"))
 }
