@@ -204,26 +204,21 @@ impl Run {
                     at = handle.end().unwrap_or(limit);
                     i += 1;
                 }
-                // Nothing past damage can be found without the index: the rest of
-                // the blocks are skipped. Without a footer this is also where the
-                // data ends and the metadata starts, which never reads as data.
-                Some((_, Err(e))) => {
+                // Damage, or without a footer also where the data ends and the
+                // metadata starts (which never reads as data): with a footer's data
+                // end the scan looks for the next block (`resync`), otherwise the
+                // rest of the blocks are skipped.
+                damaged => {
+                    let reason = match damaged {
+                        Some((_, Err(e))) => e.to_string(),
+                        _ => "no block ends after here (damage, or the table's metadata)".into(),
+                    };
                     let Some(next) = data_end.and_then(|_| self.resync(map, at, limit, i)) else {
-                        self.skip(at, limit - at, e.to_string());
+                        self.skip(at, limit - at, reason);
                         return Ok(());
                     };
-                    self.skip(at, next.offset - at, e.to_string());
-                    self.finish_block(next, Ok(()), sink)?;
-                    at = next.end().unwrap_or(limit);
-                    i += 1;
-                }
-                None => {
-                    let reason = "no block ends after here (damage, or the table's metadata)";
-                    let Some(next) = data_end.and_then(|_| self.resync(map, at, limit, i)) else {
-                        self.skip(at, limit - at, reason.to_owned());
-                        return Ok(());
-                    };
-                    self.skip(at, next.offset - at, reason.to_owned());
+                    self.skip(at, next.offset - at, reason);
+                    self.largest_block = self.largest_block.max(next.size + TRAILER);
                     self.finish_block(next, Ok(()), sink)?;
                     at = next.end().unwrap_or(limit);
                     i += 1;
