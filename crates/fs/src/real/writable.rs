@@ -8,6 +8,8 @@
 //! a system call per append. That matters for the WAL, which appends every write
 //! (about 1 µs of kernel time per `write`, more than the rest of a small put). Larger
 //! appends still use `write`, which is cheaper than a write fault on every new page.
+//! The copy goes front to back (`docs/crash-safety.md` rule 18), so a kill mid-append
+//! leaves a prefix of it, as an interrupted `write` does.
 //!
 //! Syncs: when only the map was written since the last sync, `msync` of the range
 //! written (on Linux the same `fdatasync`, of that range only). Otherwise one
@@ -76,7 +78,8 @@ impl RealWritable {
         let Some(target) = map.get_mut(start..end) else {
             return false;
         };
-        target.copy_from_slice(buf);
+        // In order, so that a kill mid-copy leaves a prefix, as `write` would.
+        crate::mmap::copy_in_order(target, buf);
         self.offset_at_len = false;
         true
     }

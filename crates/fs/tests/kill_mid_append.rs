@@ -1,0 +1,138 @@
+//! Regression test for kill loop seed 14001: a process killed with SIGKILL while it
+//! appends through `RealFs` must leave each file as a prefix of what it appended,
+//! never zeros before bytes that landed. Appends inside a preallocated region are
+//! copies into a shared writable map, and a plain `memcpy` stores its first bytes last
+//! (glibc does, for copies over 256 bytes), so a kill mid-copy used to leave a hole in
+//! a WAL segment followed by an intact record, which recovery reports as corruption.
+//!
+//! The test runs itself as the child: with `CHILD_ENV` set, this same test function
+//! appends non-zero bytes until it is killed. The parent kills it at a random moment
+//! and checks the file. Appends of 300 to 2000 bytes keep the child inside `memcpy`
+//! most of its time, so most kills land mid-copy.
+#![cfg(target_os = "linux")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use quickcache_fs::{FileSystem, RealFs, Rng};
+
+const CHILD_ENV: &str = "QUICKCACHE_KILL_MID_APPEND_FILE";
+const TEST_NAME: &str = "a_kill_during_mapped_appends_leaves_a_prefix";
+const FILE_SIZE: u64 = 8 << 20;
+const KILLS: u64 = 30;
+/// How long the parent waits for a child to start appending before failing.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Kills the child on drop, so a failing parent leaves no process behind.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_kill_during_mapped_appends_leaves_a_prefix() {
+    if let Some(path) = std::env::var_os(CHILD_ENV) {
+        append_until_killed(Path::new(&path));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(14001);
+    let mut killed_while_appending = 0;
+    for round in 0..KILLS {
+        let path = dir.path().join(format!("log-{round}"));
+        let delay = Duration::from_micros(200 + rng.below(4000));
+        if kill_after(&path, delay) {
+            killed_while_appending += 1;
+        }
+        check_prefix(&path);
+        std::fs::remove_file(&path).unwrap();
+    }
+    // Otherwise nothing was tested: every child finished before its kill.
+    assert!(
+        killed_while_appending >= KILLS / 2,
+        "only {killed_while_appending} of {KILLS} kills landed while the child appended"
+    );
+}
+
+/// Starts a child appending to `path`, kills it `delay` after it started appending, and
+/// says whether it was still appending then.
+fn kill_after(path: &PathBuf, delay: Duration) -> bool {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Killed(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if line.contains("READY") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(READY_TIMEOUT).is_err() {
+        panic!(
+            "the child appending to {} did not start within {READY_TIMEOUT:?}",
+            path.display()
+        );
+    }
+    std::thread::sleep(delay);
+    let still_running = child.0.try_wait().unwrap().is_none();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    still_running
+}
+
+/// Every byte up to the last non-zero one is non-zero: the appends (all non-zero
+/// bytes) left a prefix.
+fn check_prefix(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    let Some(last) = bytes.iter().rposition(|&b| b != 0) else {
+        return;
+    };
+    if let Some(hole) = bytes[..last].iter().position(|&b| b == 0) {
+        let end = hole + bytes[hole..].iter().position(|&b| b != 0).unwrap_or(0);
+        panic!(
+            "{}: zeros at {hole}..{end} before bytes that landed (last at {last})",
+            path.display()
+        );
+    }
+}
+
+/// The child: appends chunks of non-zero bytes to a preallocated file, as the WAL
+/// does, until it is killed (or the file is full).
+fn append_until_killed(path: &Path) -> ! {
+    let fs = RealFs::new();
+    let mut file = fs.create(path).unwrap();
+    file.preallocate(FILE_SIZE).unwrap();
+    let mut rng = Rng::new(std::process::id().into());
+    let chunks: Vec<Vec<u8>> = (0..64)
+        .map(|i| {
+            let len = 300 + rng.below(1700) as usize;
+            (0..len).map(|j| (((i * 7 + j) % 251) + 1) as u8).collect()
+        })
+        .collect();
+    println!("READY");
+    let mut next = 0;
+    while file.len() + 2000 < FILE_SIZE {
+        file.append(&chunks[next % chunks.len()]).unwrap();
+        next += 1;
+    }
+    std::process::exit(0)
+}
