@@ -81,9 +81,11 @@ pub struct ManifestSalvage {
 /// cannot be read, or a record of one, is listed in [`ManifestSalvage::skipped`].
 ///
 /// # Errors
-/// Listing `dir` failed (a missing directory holds no manifest). A repair must not
-/// go on as if there were none: it would rebuild the tree without their advice and
-/// report nothing lost.
+/// Listing `dir` or reading one of its manifests failed (a missing directory holds
+/// no manifest). A repair must not go on as if there were none: it would rebuild the
+/// tree without their advice (tables of other keyspaces would be taken for the
+/// default keyspace's) and report nothing lost. Damage inside a manifest that was
+/// read is no error: it is skipped and listed.
 pub fn salvage_manifests(fs: &dyn FileSystem, dir: &Path) -> Result<ManifestSalvage> {
     let mut out = ManifestSalvage {
         complete: true,
@@ -109,7 +111,11 @@ pub fn salvage_manifests(fs: &dyn FileSystem, dir: &Path) -> Result<ManifestSalv
         out.next_file = out.next_file.max(number.saturating_add(1));
         match fs.read_file(&path) {
             Ok(bytes) => out.read(&path, number, &bytes),
-            Err(e) => out.skip(&path, 0, e.to_string()),
+            // Removed since the listing (an open finishing a manifest switch).
+            Err(e) if e.is_not_found() => continue,
+            // Not damage: the bytes were never seen. Rebuilding without this
+            // manifest's advice could place its tables in the wrong keyspace.
+            Err(source) => return Err(crate::Error::Fs { path, source }),
         }
         out.manifests.push(path);
     }
@@ -287,5 +293,31 @@ mod tests {
         assert_eq!(s.tables.get(&TableId(5)), Some(&TableFate::Removed));
         let listed = |id| matches!(s.tables.get(&TableId(id)), Some(TableFate::Listed { .. }));
         assert!(listed(4) && listed(6), "{:?}", s.tables);
+    }
+
+    /// An I/O error reading a manifest fails the salvage: a manifest skipped for it
+    /// would take its keyspaces' advice with it (issue 23's repair I/O-fault sweep).
+    #[test]
+    fn a_manifest_that_cannot_be_read_fails_the_salvage() {
+        let fs = SimFs::new(1);
+        let dir = Path::new("/db");
+        fs.create_dir_all(dir).unwrap();
+        let edit = VersionEdit {
+            keyspace: KeyspaceId(1),
+            create: Some(def("users")),
+            ..VersionEdit::new()
+        };
+        install_manifest(&fs, dir, 2, &[edit]).unwrap();
+        fs.set_faults(quickcache_fs::FaultPlan::new().fail_matching(
+            |op, path| {
+                op == quickcache_fs::Op::Open
+                    && path.file_name().is_some_and(|n| n == "MANIFEST-000002")
+            },
+            quickcache_fs::Fault::Io,
+        ));
+        let err = salvage_manifests(&fs, dir).unwrap_err();
+        assert!(err.to_string().contains("MANIFEST-000002"), "{err}");
+        fs.clear_faults();
+        assert!(salvage_manifests(&fs, dir).unwrap().complete);
     }
 }

@@ -134,25 +134,20 @@ fn sweep(fault: Fault) -> u64 {
     points
 }
 
-/// Ignored: it finds bugs not fixed yet (issue 23's report). The first, a failed
-/// listing of the directory taken for a directory without manifests (op 6), is
-/// fixed: `salvage_manifests` and the WAL listing now fail the repair. Still open:
-/// at op 7 a manifest that cannot be read is skipped but nothing in the report says
-/// so (`repair reported nothing`), and the database such a repair leaves has `get`
-/// and scans disagree (`get k00003 = None but the scan says Some(53:...)`); the
-/// second cause is not found yet: the repair without manifests puts every table in
-/// L0 and keyspace tables in `lost/`, but a simpler repair without manifests (one
-/// keyspace, range deletes) reads right. Run with `--ignored` once they are fixed.
+/// Every repair operation failing with EIO in turn. This sweep found two bugs: a
+/// manifest that could not be read was skipped like a damaged one, so the repair
+/// rebuilt without its keyspaces and merged their tables into the default keyspace
+/// (`get` and scans then disagreed); and a table that could not be opened was
+/// "salvaged". An I/O error now stops the repair before it changes anything
+/// (`salvage::a_manifest_that_cannot_be_read_fails_the_salvage`).
 #[test]
-#[ignore = "finds unfixed bugs: an unreadable manifest goes unreported, then get != scan"]
 fn eio_at_every_operation_of_a_repair() {
     let points = sweep(Fault::Io);
     assert!(points > 30, "{points}");
 }
 
-/// Ignored for the same bugs as `eio_at_every_operation_of_a_repair`.
+/// No space, and writes cut short, at every repair operation.
 #[test]
-#[ignore = "finds unfixed bugs: an unreadable manifest goes unreported, then get != scan"]
 fn enospc_and_short_writes_at_every_operation_of_a_repair() {
     let points = sweep(Fault::NoSpace) + sweep(Fault::ShortWrite);
     assert!(points > 60, "{points}");

@@ -95,6 +95,10 @@ impl Repair<'_> {
                 }
                 Ok(())
             }
+            // An I/O error is no damage: the bytes were never seen, and salvaging
+            // would rewrite a table that may be intact. The repair stops instead,
+            // before it changes anything.
+            Err(e) if !e.is_corruption() => Err(table_error("reading a table", &path)(e)),
             Err(damage) => self.salvage_table(&path, keyspace, level, &damage.to_string()),
         }
     }
