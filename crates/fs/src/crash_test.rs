@@ -177,10 +177,11 @@ impl CrashTest {
             disk.set_faults(FaultPlan::new().fail_from(op, Fault::Io));
             let outcome = workload(&disk);
             // A function of the seed and the point alone, so `only` replays it.
-            let mode = match Rng::new(self.seed ^ op.rotate_left(17)).below(3) {
+            let mode = match Rng::new(self.seed ^ op.rotate_left(17)).below(4) {
                 0 => CrashMode::DropUnsynced,
                 1 => CrashMode::Torn,
-                _ => CrashMode::TornWithGarbage,
+                2 => CrashMode::TornWithGarbage,
+                _ => CrashMode::PagesInAnyOrder,
             };
             let point = CrashPoint {
                 seed: self.seed,

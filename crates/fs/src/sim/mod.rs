@@ -120,10 +120,11 @@ impl SimFs {
     /// The disk a power loss now could leave, with a crash mode drawn from the seed.
     /// The result has no locks held, no faults planned, and its own derived seed.
     pub fn crash(&self) -> SimFs {
-        let mode = match guard(&self.shared.rng).below(3) {
+        let mode = match guard(&self.shared.rng).below(4) {
             0 => CrashMode::DropUnsynced,
             1 => CrashMode::Torn,
-            _ => CrashMode::TornWithGarbage,
+            2 => CrashMode::TornWithGarbage,
+            _ => CrashMode::PagesInAnyOrder,
         };
         self.crash_with(mode)
     }

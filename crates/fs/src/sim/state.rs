@@ -102,7 +102,15 @@ pub enum CrashMode {
     /// Torn, and the rest of the file's length holds zeros or random bytes: the size
     /// reached the disk, the data did not.
     TornWithGarbage,
+    /// Each 4 KiB page of the unsynced bytes (at file offsets that are multiples of
+    /// 4096) reaches the disk or not, independently: write-back and the drive's cache
+    /// keep no order, so a later page may land while an earlier one reads back as
+    /// zeros. The file ends after the last page that landed.
+    PagesInAnyOrder,
 }
+
+/// The unit in which [`CrashMode::PagesInAnyOrder`] keeps or loses unsynced bytes.
+pub(crate) const PAGE: usize = 4096;
 
 /// File names, live and durable, and the directories that exist.
 #[derive(Debug, Default)]
@@ -191,6 +199,9 @@ fn surviving_bytes(inode: &Inode, mode: CrashMode, rng: &mut Rng) -> Vec<u8> {
     if mode == CrashMode::DropUnsynced || unsynced == 0 {
         return data;
     }
+    if mode == CrashMode::PagesInAnyOrder {
+        return pages_in_any_order(inode, synced, rng);
+    }
     let kept = rng.below(unsynced as u64 + 1) as usize;
     data.extend_from_slice(&inode.data[synced..synced + kept]);
     if mode == CrashMode::TornWithGarbage {
@@ -201,6 +212,25 @@ fn surviving_bytes(inode: &Inode, mode: CrashMode, rng: &mut Rng) -> Vec<u8> {
             data.extend((0..rest).map(|_| rng.next_u64() as u8));
         }
     }
+    data
+}
+
+/// [`CrashMode::PagesInAnyOrder`]: the synced prefix, then each unsynced page kept
+/// or zeroed by a coin flip, cut after the last page kept.
+fn pages_in_any_order(inode: &Inode, synced: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut data = inode.data.clone();
+    let mut end = synced;
+    let mut page_start = synced;
+    while page_start < data.len() {
+        let page_end = ((page_start / PAGE + 1) * PAGE).min(data.len());
+        if rng.below(2) == 0 {
+            data[page_start..page_end].fill(0);
+        } else {
+            end = page_end;
+        }
+        page_start = page_end;
+    }
+    data.truncate(end);
     data
 }
 
@@ -275,5 +305,34 @@ mod tests {
             assert_eq!(garbage.len(), data.len());
             assert_eq!(&garbage[..4], b"0123");
         }
+    }
+
+    #[test]
+    fn pages_in_any_order_keeps_or_zeroes_whole_pages_and_can_leave_holes() {
+        let data: Vec<u8> = (0..3 * PAGE + 500).map(|i| (i % 251) as u8 + 1).collect();
+        let node = Inode {
+            data: data.clone(),
+            synced_len: 100,
+            ..Inode::default()
+        };
+        let mut holes = 0;
+        for seed in 0..64 {
+            let mut rng = Rng::new(seed);
+            let after = surviving_bytes(&node, CrashMode::PagesInAnyOrder, &mut rng);
+            assert_eq!(&after[..100], &data[..100]);
+            for (page, bytes) in after.chunks(PAGE).enumerate() {
+                let start = (page * PAGE).max(100);
+                let from = start - page * PAGE;
+                let original = &data[start..page * PAGE + bytes.len()];
+                let kept = &bytes[from..];
+                assert!(
+                    kept == original || kept.iter().all(|&b| b == 0),
+                    "seed {seed}"
+                );
+            }
+            let last = after.iter().rposition(|&b| b != 0).unwrap_or(0);
+            holes += usize::from(after[..last].contains(&0));
+        }
+        assert!(holes > 0, "no seed left a hole before a page that landed");
     }
 }
