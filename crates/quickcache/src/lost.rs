@@ -12,7 +12,7 @@ use std::path::Path;
 
 use quickcache_compaction::{CURRENT, TableId};
 use quickcache_fs::FileSystem;
-use quickcache_wal::{Position, Record, SEGMENT_HEADER_LEN, SegmentId, frame::frame_len};
+use quickcache_wal::{Position, SEGMENT_HEADER_LEN, SegmentId};
 
 use crate::error::{Error, Result};
 use crate::open::WAL_DIR;
@@ -42,15 +42,6 @@ pub(crate) fn check_lost_current(fs: &dyn FileSystem, dir: &Path, names: &[Strin
             found,
         }),
         None => Ok(()),
-    }
-}
-
-/// Where the frame of `record` ends in its segment.
-pub(crate) fn record_end(record: &Record) -> Position {
-    let len = frame_len(record.payload.len()) as u64;
-    Position {
-        segment: record.position.segment,
-        offset: record.position.offset.saturating_add(len),
     }
 }
 
@@ -88,7 +79,7 @@ pub(crate) fn check_newest_segment(
 
 /// After a clean close that left the WAL's records ending at `clean`, refuses a WAL
 /// whose last segment is older, or whose intact records in that segment end earlier
-/// (`read_end`: where the last record read ends). Ending later is fine: a later run
+/// (`read_end`: where the intact frames of the last segment end). Ending later is fine: a later run
 /// may have appended before a power loss undid its removal of the marker.
 pub(crate) fn check_clean_end(
     fs: &dyn FileSystem,

@@ -197,10 +197,8 @@ fn replay(
     let mut last = set.last_seqno();
     let mut memtable = Memtable::with_capacity(options.memtable_size);
     let mut others = ReplayedKeyspace::all(set);
-    let mut wal_end = None;
     for record in recovery.by_ref() {
         let record = record.map_err(&werr)?;
-        wal_end = Some(crate::lost::record_end(&record));
         let batch = decode_record(&record).map_err(|source| Error::Batch {
             operation: "replaying the WAL",
             source: Box::new(source),
@@ -240,6 +238,7 @@ fn replay(
     }
     // Before `finish` cuts a torn tail: after a clean close it is damage.
     if let Some(end) = clean.and_then(|c| c.wal_end) {
+        let wal_end = recovery.last_segment_end();
         crate::lost::check_clean_end(options.fs.as_ref(), dir, end, wal_end)?;
     }
     let (wal, wal_report) = recovery.finish().map_err(&werr)?;

@@ -59,10 +59,14 @@ enum Edit {
 fn phases(ks: u32) -> [Vec<Edit>; 3] {
     let value = |phase: &str, i: u32| format!("{{\"ks\":{ks},\"phase\":\"{phase}\",\"i\":{i}}}");
     let one = (0..200).map(|i| Edit::Put(i, value("one", i))).collect();
-    let mut two: Vec<Edit> = (150..250).map(|i| Edit::PutTtl(i, value("two", i))).collect();
+    let mut two: Vec<Edit> = (150..250)
+        .map(|i| Edit::PutTtl(i, value("two", i)))
+        .collect();
     two.push(Edit::DeleteRange(20 + ks, 40));
     two.push(Edit::Delete(7));
-    let mut three: Vec<Edit> = (240..280).map(|i| Edit::Put(i, value("three", i))).collect();
+    let mut three: Vec<Edit> = (240..280)
+        .map(|i| Edit::Put(i, value("three", i)))
+        .collect();
     three.extend((260..270).map(|i| Edit::PutTtl(i, value("three-ttl", i))));
     three.push(Edit::DeleteRange(100, 110 + ks));
     three.push(Edit::Delete(245));

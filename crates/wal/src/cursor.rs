@@ -1,8 +1,8 @@
 //! Reading the records of one segment held in memory, applying the recovery mode to
 //! whatever damage is found.
 
-use crate::format::{FORMAT_VERSION, SEGMENT_HEADER_LEN, check_segment_header};
-use crate::record::{Decoded, decode_at, next_intact_before};
+use crate::format::{FORMAT_VERSION, SEGMENT_HEADER_LEN, SYNC_MARKS_SINCE, check_segment_header};
+use crate::record::{Frame, decode_frame, next_intact_frame_before};
 use crate::zeros::zero_tail_start;
 use crate::{DamageKind, DamagedRange, Error, Position, RecoveryMode, Result, SegmentId};
 
@@ -107,30 +107,74 @@ impl SegmentCursor {
         if self.phase == Phase::Done {
             return Ok(Step::End);
         }
-        if self.is_last && self.at >= self.zeros_from {
-            self.phase = Phase::Done;
-            self.zero_tail = (self.at < self.bytes.len()).then_some(self.at);
-            return Ok(Step::End);
-        }
-        match decode_at(&self.bytes, self.id, self.at) {
-            Ok(Decoded::Record { payload, next }) => {
-                let record = Record {
-                    position: Position {
-                        segment: self.id,
-                        offset: self.at as u64,
-                    },
-                    payload: payload.to_vec(),
-                    format: self.format,
-                };
-                self.at = next;
-                Ok(Step::Record(record))
-            }
-            Ok(Decoded::End) => {
+        loop {
+            if self.is_last && self.at >= self.zeros_from {
                 self.phase = Phase::Done;
-                Ok(Step::End)
+                self.zero_tail = (self.at < self.bytes.len()).then_some(self.at);
+                return Ok(Step::End);
             }
-            Err(damage) => self.damaged(self.at, damage),
+            match decode_frame(&self.bytes, self.id, self.at, self.marks()) {
+                Ok(Frame::Record { payload, next }) => {
+                    let record = Record {
+                        position: Position {
+                            segment: self.id,
+                            offset: self.at as u64,
+                        },
+                        payload: payload.to_vec(),
+                        format: self.format,
+                    };
+                    self.at = next;
+                    return Ok(Step::Record(record));
+                }
+                // A mark matters only after damage (`damaged`): step over it.
+                Ok(Frame::SyncMark { next, .. }) => self.at = next,
+                Ok(Frame::End) => {
+                    self.phase = Phase::Done;
+                    return Ok(Step::End);
+                }
+                Err(damage) => return self.damaged(self.at, damage),
+            }
         }
+    }
+
+    /// Whether sync marks are frames in this segment (an intact header of version 4
+    /// on), rather than damage.
+    fn marks(&self) -> bool {
+        self.header_intact && self.format >= SYNC_MARKS_SINCE
+    }
+
+    /// Whether a sync mark after `resume` says the segment was durable past
+    /// `damage`: the damage is then in synced data, not a power loss's unsynced pages.
+    fn synced_past(&self, damage: usize, resume: usize) -> bool {
+        let mut at = resume;
+        loop {
+            match decode_frame(&self.bytes, self.id, at, true) {
+                Ok(Frame::Record { next, .. }) => at = next,
+                Ok(Frame::SyncMark {
+                    synced_through,
+                    next,
+                }) => {
+                    if synced_through > damage as u64 {
+                        return true;
+                    }
+                    at = next;
+                }
+                Ok(Frame::End) => return false,
+                Err(_) => {
+                    let limit = self.zeros_from;
+                    match next_intact_frame_before(&self.bytes, self.id, at + 1, limit, true) {
+                        Some(next) => at = next,
+                        None => return false,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where the segment's intact frames (records and sync marks) end, once the
+    /// cursor has ended: at a torn tail, at the damage.
+    pub(crate) fn frames_end(&self) -> usize {
+        self.at
     }
 
     /// The segment being read.
@@ -168,7 +212,8 @@ impl SegmentCursor {
         }
         // Records never start inside the segment header.
         let from = (offset + 1).max(SEGMENT_HEADER_LEN);
-        let resume = next_intact_before(&self.bytes, self.id, from, self.zeros_from);
+        let resume =
+            next_intact_frame_before(&self.bytes, self.id, from, self.zeros_from, self.marks());
         let range = |end: usize| DamagedRange {
             segment: self.id,
             offset: offset as u64,
@@ -191,6 +236,19 @@ impl SegmentCursor {
                     self.zeros_from.max(offset)
                 };
                 Ok(Step::TornTail(range(end)))
+            }
+            // Intact frames after the damage, but no sync mark says the damage was
+            // ever durable: unsynced pages of a power loss, landed out of order. The
+            // log ends where they start, as at a torn tail: none of what follows was
+            // acknowledged as synced (`docs/format/wal.md`, "Sync marks").
+            (RecoveryMode::TolerateCorruptTail, Some(resume))
+                if self.is_last
+                    && self.marks()
+                    && offset >= SEGMENT_HEADER_LEN
+                    && !self.synced_past(offset, resume) =>
+            {
+                self.phase = Phase::Done;
+                Ok(Step::TornTail(range(self.zeros_from.max(offset))))
             }
             (RecoveryMode::SkipCorrupt, None) => {
                 self.phase = Phase::Done;

@@ -31,8 +31,17 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"QCWALSEG";
 /// The format version this build writes. Bumped by any change to the segment header,
 /// the record frame, or the layout of the payloads its user logs (version 2: write
 /// batches carry keyspace ids; version 3: they may hold range deletes and expiring
-/// values, new entry kinds; `docs/format/wal.md`, "Versioning").
-pub const FORMAT_VERSION: u32 = 3;
+/// values, new entry kinds; version 4: sync marks, a new frame type;
+/// `docs/format/wal.md`, "Versioning").
+pub const FORMAT_VERSION: u32 = 4;
+/// The first format version whose segments may hold sync marks.
+pub(crate) const SYNC_MARKS_SINCE: u32 = 4;
+
+/// Whether a segment of format `version` may hold sync marks (version 4 on): a
+/// reader passes it to [`crate::frame::decode_frame`].
+pub fn sync_marks_in(version: u32) -> bool {
+    version >= SYNC_MARKS_SINCE
+}
 /// The oldest format version this build reads. Segments of versions from this one to
 /// [`FORMAT_VERSION`] are read; [`crate::Record::format`] says which one each record
 /// came from.
@@ -78,6 +87,8 @@ pub enum DamageKind {
         /// The bytes left in the segment after the header.
         available: u64,
     },
+    /// An intact sync mark (version 4) whose payload is not the 8 bytes it must be.
+    BadSyncMark(u32),
     /// Header and payload do not match the record checksum.
     ChecksumMismatch {
         /// The checksum stored in the frame.
@@ -104,6 +115,7 @@ impl fmt::Display for DamageKind {
             Self::PayloadTruncated { len, available } => {
                 write!(f, "record of {len} bytes but only {available} bytes remain")
             }
+            Self::BadSyncMark(len) => write!(f, "sync mark of {len} bytes, not 8"),
             Self::ChecksumMismatch { stored, computed } => {
                 write!(
                     f,
@@ -182,7 +194,7 @@ mod tests {
             check_segment_header(&h, SegmentId(42)),
             Ok(Ok(FORMAT_VERSION))
         ));
-        assert_eq!(&h[8..12], &[3, 0, 0, 0]);
+        assert_eq!(&h[8..12], &[4, 0, 0, 0]);
     }
 
     #[test]

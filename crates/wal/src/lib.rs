@@ -85,7 +85,11 @@ pub use quickcache_fs as fs;
 /// other logs reuse it instead of inventing a second one: the compaction crate's
 /// manifest is a single segment whose number is the manifest number.
 pub mod frame {
+    pub use crate::format::sync_marks_in;
     pub use crate::format::{check_segment_header, encode_segment_header};
-    pub use crate::record::{Decoded, decode_at, encode, frame_len, next_intact};
+    pub use crate::record::{
+        Decoded, Frame, SYNC_MARK_FRAME_LEN, decode_at, decode_frame, encode, encode_sync_mark,
+        frame_len, next_intact, next_intact_frame,
+    };
     pub use crate::zeros::zero_tail_start;
 }

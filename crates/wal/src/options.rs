@@ -23,7 +23,10 @@ pub enum Durability {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RecoveryMode {
     /// Damage at the end of the last segment, with no intact record after it, is the
-    /// torn tail a power loss leaves: it is cut off and reported. Any other damage is
+    /// torn tail a power loss leaves: it is cut off and reported. So is damage in the
+    /// last segment (of version 4 on) that no later sync mark shows was made durable:
+    /// pages written after the last sync reach the disk in any order, so a power loss
+    /// can leave a hole before records that landed. Any other damage is
     /// [`crate::Error::Corruption`].
     #[default]
     TolerateCorruptTail,

@@ -34,6 +34,8 @@ pub struct WalReader {
     zero_tail: Option<Position>,
     /// The format version of the last segment, once its header was read intact.
     last_format: Option<u32>,
+    /// Where the last segment's intact frames end, once it has been read.
+    last_end: Option<Position>,
     report: RecoveryReport,
     failed: bool,
     /// Segments read into memory beforehand ([`WalReader::from_held`]): read from
@@ -102,6 +104,7 @@ impl WalReader {
             cursor: None,
             zero_tail: None,
             last_format: None,
+            last_end: None,
             report: RecoveryReport {
                 mode,
                 ..RecoveryReport::default()
@@ -134,6 +137,13 @@ impl WalReader {
     /// never mixes versions.
     pub fn last_segment_format(&self) -> Option<u32> {
         self.last_format
+    }
+
+    /// Where the intact frames of the directory's last segment end (records and sync
+    /// marks alike; at a torn tail, where the damage starts), once that segment has
+    /// been read; `None` before, or if it is below the start position.
+    pub fn last_segment_end(&self) -> Option<Position> {
+        self.last_end
     }
 
     /// The directory being read.
@@ -174,8 +184,14 @@ impl WalReader {
                 Step::Skipped(range) => self.report.skipped.push(range),
                 Step::TornTail(range) => self.report.torn_tail = Some(range),
                 Step::End => {
-                    if Some(cursor.id()) == self.last && cursor.header_intact() {
-                        self.last_format = Some(cursor.format());
+                    if Some(cursor.id()) == self.last {
+                        if cursor.header_intact() {
+                            self.last_format = Some(cursor.format());
+                        }
+                        self.last_end = Some(Position {
+                            segment: cursor.id(),
+                            offset: cursor.frames_end() as u64,
+                        });
                     }
                     if let Some(offset) = cursor.zero_tail() {
                         let segment = cursor.id();

@@ -38,8 +38,14 @@ const HEADER_CHECK_OFFSET: usize = TYPE_OFFSET + 1;
 /// Bytes of framing before each payload.
 pub const RECORD_HEADER_LEN: usize = HEADER_CHECK_OFFSET + 3;
 
-/// The only record type version 1 writes: a whole record in one frame.
+/// A whole record in one frame: the only type versions 1 to 3 write.
 const TYPE_FULL: u8 = 1;
+/// A sync mark (version 4 on): its 8-byte payload is the offset up to which the
+/// writer had made the segment durable before it staged the mark. Recovery uses it
+/// to tell a power loss's unsynced pages from damage to synced data.
+const TYPE_SYNC_MARK: u8 = 2;
+/// The payload length of a sync mark.
+const SYNC_MARK_LEN: u32 = 8;
 
 /// Seed of both checks for the frame at `offset` of `segment`.
 fn seed(segment: SegmentId, offset: u64) -> u64 {
@@ -78,11 +84,19 @@ pub fn encode(
             len: payload.len(),
             max: MAX_RECORD_LEN,
         })?;
+    debug_assert_eq!(len as usize, payload.len());
+    encode_typed(out, segment, offset, TYPE_FULL, payload);
+    Ok(())
+}
+
+/// Appends a frame of type `kind` holding `payload` (at most [`MAX_RECORD_LEN`]).
+fn encode_typed(out: &mut Vec<u8>, segment: SegmentId, offset: u64, kind: u8, payload: &[u8]) {
+    let len = payload.len() as u32;
     let seed = seed(segment, offset);
     let start = out.len();
     let mut header = [0u8; RECORD_HEADER_LEN];
     header[LENGTH_OFFSET..TYPE_OFFSET].copy_from_slice(&len.to_le_bytes());
-    header[TYPE_OFFSET] = TYPE_FULL;
+    header[TYPE_OFFSET] = kind;
     let check = header_check(seed, &header[LENGTH_OFFSET..HEADER_CHECK_OFFSET]);
     header[HEADER_CHECK_OFFSET..].copy_from_slice(&check);
     out.extend_from_slice(&header);
@@ -91,7 +105,44 @@ pub fn encode(
     let covered = start + LENGTH_OFFSET;
     let sum = xxh3_64_with_seed(&out[covered..], seed);
     out[start..covered].copy_from_slice(&sum.to_le_bytes());
-    Ok(())
+}
+
+/// Appends a sync mark saying the segment was durable up to `synced_through`, to be
+/// placed at `offset` of `segment`, to `out`.
+pub fn encode_sync_mark(out: &mut Vec<u8>, segment: SegmentId, offset: u64, synced_through: u64) {
+    let start = out.len();
+    encode_typed(
+        out,
+        segment,
+        offset,
+        TYPE_SYNC_MARK,
+        &synced_through.to_le_bytes(),
+    );
+    debug_assert_eq!(out.len() - start, SYNC_MARK_FRAME_LEN);
+}
+
+/// The length of a sync mark's frame.
+pub const SYNC_MARK_FRAME_LEN: usize = RECORD_HEADER_LEN + SYNC_MARK_LEN as usize;
+
+/// A frame of a segment that may hold sync marks (version 4 on).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// An intact record.
+    Record {
+        /// The record's payload.
+        payload: &'a [u8],
+        /// Offset just past the frame.
+        next: usize,
+    },
+    /// An intact sync mark.
+    SyncMark {
+        /// The segment was durable up to this offset before the mark was staged.
+        synced_through: u64,
+        /// Offset just past the frame.
+        next: usize,
+    },
+    /// The segment ends exactly here.
+    End,
 }
 
 /// What starts at an offset of a segment.
@@ -108,7 +159,9 @@ pub enum Decoded<'a> {
     End,
 }
 
-/// Decodes the frame at `offset` of `bytes`, the contents of segment `segment`.
+/// Decodes the frame at `offset` of `bytes`, the contents of segment `segment`. A
+/// record is the only frame this accepts: manifests and segments before version 4
+/// hold nothing else, so a sync mark there is damage (`BadRecordType(2)`).
 ///
 /// Checks go from cheapest to dearest (header bytes, header check, bounds, then the
 /// payload hash), and every length is checked against the bytes that remain before
@@ -118,16 +171,32 @@ pub fn decode_at(
     segment: SegmentId,
     offset: usize,
 ) -> Result<Decoded<'_>, DamageKind> {
+    match decode_frame(bytes, segment, offset, false)? {
+        Frame::Record { payload, next } => Ok(Decoded::Record { payload, next }),
+        Frame::End => Ok(Decoded::End),
+        Frame::SyncMark { .. } => Err(DamageKind::BadRecordType(TYPE_SYNC_MARK)),
+    }
+}
+
+/// Decodes the frame at `offset` of `bytes` (segment `segment`); `marks` says whether
+/// a sync mark is a frame there (version 4 on) or damage.
+pub fn decode_frame(
+    bytes: &[u8],
+    segment: SegmentId,
+    offset: usize,
+    marks: bool,
+) -> Result<Frame<'_>, DamageKind> {
     let rest = bytes.get(offset..).unwrap_or_default();
     if rest.is_empty() {
-        return Ok(Decoded::End);
+        return Ok(Frame::End);
     }
     let header = le_bytes::<RECORD_HEADER_LEN>(rest, 0).ok_or(DamageKind::RecordHeaderTruncated)?;
     if header.iter().all(|&b| b == 0) {
         return Err(DamageKind::ZeroFilled);
     }
-    if header[TYPE_OFFSET] != TYPE_FULL {
-        return Err(DamageKind::BadRecordType(header[TYPE_OFFSET]));
+    let kind = header[TYPE_OFFSET];
+    if kind != TYPE_FULL && !(marks && kind == TYPE_SYNC_MARK) {
+        return Err(DamageKind::BadRecordType(kind));
     }
     let seed = seed(segment, offset as u64);
     if header_check(seed, &header[LENGTH_OFFSET..HEADER_CHECK_OFFSET])
@@ -151,9 +220,18 @@ pub fn decode_at(
     if stored != computed {
         return Err(DamageKind::ChecksumMismatch { stored, computed });
     }
-    Ok(Decoded::Record {
-        payload: &frame[RECORD_HEADER_LEN..],
-        next: offset + frame.len(),
+    let payload = &frame[RECORD_HEADER_LEN..];
+    let next = offset + frame.len();
+    if kind == TYPE_FULL {
+        return Ok(Frame::Record { payload, next });
+    }
+    let synced_through = le_bytes::<8>(payload, 0)
+        .filter(|_| len == SYNC_MARK_LEN)
+        .map(u64::from_le_bytes)
+        .ok_or(DamageKind::BadSyncMark(len))?;
+    Ok(Frame::SyncMark {
+        synced_through,
+        next,
     })
 }
 
@@ -165,6 +243,17 @@ pub fn next_intact(bytes: &[u8], segment: SegmentId, from: usize) -> Option<usiz
     next_intact_before(bytes, segment, from, bytes.len())
 }
 
+/// [`next_intact`] for a segment that may hold sync marks (`marks`: version 4 on),
+/// where an intact mark is a frame too.
+pub fn next_intact_frame(
+    bytes: &[u8],
+    segment: SegmentId,
+    from: usize,
+    marks: bool,
+) -> Option<usize> {
+    next_intact_frame_before(bytes, segment, from, bytes.len(), marks)
+}
+
 /// [`next_intact`], testing only candidates before `limit`: past the start of a
 /// segment's zero-filled end no frame can start, and scanning 64 MiB of preallocated
 /// zeros byte by byte would make every torn tail slow to recover.
@@ -174,13 +263,29 @@ pub(crate) fn next_intact_before(
     from: usize,
     limit: usize,
 ) -> Option<usize> {
+    next_intact_frame_before(bytes, segment, from, limit, false)
+}
+
+/// [`next_intact_before`], also taking an intact sync mark for a frame when `marks`
+/// (segments of version 4 on).
+pub(crate) fn next_intact_frame_before(
+    bytes: &[u8],
+    segment: SegmentId,
+    from: usize,
+    limit: usize,
+    marks: bool,
+) -> Option<usize> {
     let last_start = bytes
         .len()
         .checked_sub(RECORD_HEADER_LEN)?
         .min(limit.checked_sub(1)?);
     (from..=last_start).find(|&at| {
-        bytes.get(at + TYPE_OFFSET) == Some(&TYPE_FULL)
-            && matches!(decode_at(bytes, segment, at), Ok(Decoded::Record { .. }))
+        let kind = bytes.get(at + TYPE_OFFSET).copied();
+        (kind == Some(TYPE_FULL) || (marks && kind == Some(TYPE_SYNC_MARK)))
+            && matches!(
+                decode_frame(bytes, segment, at, marks),
+                Ok(Frame::Record { .. } | Frame::SyncMark { .. })
+            )
     })
 }
 

@@ -113,6 +113,12 @@ impl Recovery {
         self.reader.report()
     }
 
+    /// Where the intact frames of the log's last segment end, once every record was
+    /// iterated ([`WalReader::last_segment_end`]).
+    pub fn last_segment_end(&self) -> Option<Position> {
+        self.reader.last_segment_end()
+    }
+
     /// Reads whatever records were not iterated (damage must be found before the log
     /// is appended to), cuts off the torn tail or the unused preallocated space the
     /// last run left (a segment that is not the last must end at its last record),

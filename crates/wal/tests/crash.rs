@@ -25,10 +25,11 @@ const SEGMENT: u64 = 4096;
 /// Large enough that only requested rotations happen: records land in the zeros of
 /// a mostly empty preallocated segment, the case a crash of a real log leaves.
 const LARGE_SEGMENT: u64 = 1 << 20;
-const MODES: [CrashMode; 3] = [
+const MODES: [CrashMode; 4] = [
     CrashMode::DropUnsynced,
     CrashMode::Torn,
     CrashMode::TornWithGarbage,
+    CrashMode::PagesInAnyOrder,
 ];
 
 /// Runs the workload on a disk where operation `n` and everything after it fails (the

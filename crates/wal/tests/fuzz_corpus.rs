@@ -15,7 +15,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use quickcache_wal::frame::{encode, encode_segment_header};
+use quickcache_wal::frame::{encode, encode_segment_header, encode_sync_mark};
 use quickcache_wal::{SEGMENT_HEADER_LEN, SegmentId, fuzzing};
 
 fn corpus_dir() -> PathBuf {
@@ -66,8 +66,30 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         bytes[24..32].copy_from_slice(&sum.to_le_bytes());
         bytes
     };
+    // Version 4: sync marks between records, and a hole (zeroed bytes of one
+    // record) before intact records, with and without a later mark covering it.
+    let marked = |claim: Option<u64>| {
+        let mut bytes = segment(&[b"alpha", b"beta"]);
+        let first_end = bytes.len() - (16 + 4);
+        let at = bytes.len() as u64;
+        encode_sync_mark(&mut bytes, SegmentId(1), at, first_end as u64);
+        let at = bytes.len() as u64;
+        encode(&mut bytes, SegmentId(1), at, b"gamma").unwrap();
+        if let Some(claim) = claim {
+            let at = bytes.len() as u64;
+            encode_sync_mark(&mut bytes, SegmentId(1), at, claim);
+            let at = bytes.len() as u64;
+            encode(&mut bytes, SegmentId(1), at, b"delta").unwrap();
+            bytes[first_end..first_end + 10].fill(0);
+        }
+        bytes
+    };
     vec![
         ("seed-empty", Vec::new()),
+        ("seed-version-3-three-records", older(3)),
+        ("seed-sync-marks", marked(None)),
+        ("seed-hole-no-mark-covers", marked(Some(10))),
+        ("seed-hole-a-mark-covers", marked(Some(1 << 20))),
         ("seed-version-1-three-records", older(1)),
         ("seed-version-2-three-records", older(2)),
         ("seed-header-only", segment(&[])),

@@ -17,9 +17,10 @@ use std::sync::Arc;
 
 use common::{DIR, open, options, read_payloads, recover, sim};
 use quickcache_fs::{CrashMode, DynFs, WritableFile};
+use quickcache_wal::frame::SYNC_MARK_FRAME_LEN;
 use quickcache_wal::{
     DamageKind, Durability, Error, Position, RECORD_HEADER_LEN, RecoveryMode, SEGMENT_HEADER_LEN,
-    SegmentId, Wal, WalOptions,
+    SegmentId, Wal, WalOptions, WalReader,
 };
 
 const SEGMENT: u64 = 64 << 10;
@@ -84,15 +85,14 @@ fn segments_are_preallocated_then_cut_to_their_records_when_finished() {
         SEGMENT,
         "appends fill the space"
     );
-    assert_eq!(wal.log_bytes().unwrap(), end_of(at, b"one"));
+    // The sync staged a sync mark after the record.
+    let one_end = end_of(at, b"one") + SYNC_MARK_FRAME_LEN as u64;
+    assert_eq!(wal.log_bytes().unwrap(), one_end);
     assert_eq!(wal.rotate().unwrap(), SegmentId(2));
-    assert_eq!(fs.size(&path(1)).unwrap(), end_of(at, b"one"));
+    assert_eq!(fs.size(&path(1)).unwrap(), one_end);
     assert_eq!(fs.size(&path(2)).unwrap(), SEGMENT);
     let two = wal.append(b"two", Durability::Os).unwrap();
-    assert_eq!(
-        wal.log_bytes().unwrap(),
-        end_of(at, b"one") + end_of(two, b"two")
-    );
+    assert_eq!(wal.log_bytes().unwrap(), one_end + end_of(two, b"two"));
     wal.close().unwrap();
     assert_eq!(fs.size(&path(2)).unwrap(), end_of(two, b"two"));
     // Records larger than the preallocation simply grow the file.
@@ -193,7 +193,14 @@ fn corruption_before_intact_records_in_preallocated_space_is_still_detected() {
     let records = payloads(3);
     let (fs, _) = crashed_with(&records);
     let mut bytes = fs.read_file(&path(1)).unwrap();
-    let second = SEGMENT_HEADER_LEN + RECORD_HEADER_LEN + records[0].len();
+    // The second record's offset: sync marks sit between the synced records, and a
+    // later one says the second record was durable, so damage to it is corruption.
+    let reader = WalReader::new(fs.clone(), DIR, Position::START, RecoveryMode::SkipCorrupt);
+    let positions: Vec<u64> = reader
+        .unwrap()
+        .map(|r| r.unwrap().position.offset)
+        .collect();
+    let second = positions[1] as usize;
     bytes[second + RECORD_HEADER_LEN + 1] ^= 0x10;
     rewrite(&fs, 1, &bytes);
     for mode in [

@@ -25,13 +25,44 @@ fn segment_path(id: u64) -> std::path::PathBuf {
 /// A log of one segment holding `payloads` (Os durability, then closed), and the
 /// positions the records got.
 fn log_of(fs: &DynFs, payloads: &[&[u8]]) -> Vec<Position> {
+    log_of_synced(fs, payloads, false)
+}
+
+/// [`log_of`], with a `sync` before the close when `sync`: it leaves a sync mark
+/// after the records (a close's own sync leaves none).
+fn log_of_synced(fs: &DynFs, payloads: &[&[u8]], sync: bool) -> Vec<Position> {
     let wal = open(fs, options(1 << 20)).unwrap();
     let positions = payloads
         .iter()
         .map(|p| wal.append(p, Durability::Os).unwrap())
         .collect();
+    if sync {
+        wal.sync().unwrap();
+    }
     wal.close().unwrap();
     positions
+}
+
+/// A power loss can keep a later unsynced page and lose an earlier one. Damage no
+/// sync mark shows was durable, before intact records, ends the log as a torn tail:
+/// what recovery returns is still a prefix of what was appended.
+#[test]
+fn damage_no_sync_mark_covers_ends_the_log_before_intact_records() {
+    let (_sim, fs) = sim(2);
+    let at = log_of(&fs, &[b"one", b"two", b"three"]);
+    let mut bytes = fs.read_file(&segment_path(1)).unwrap();
+    bytes[at[1].offset as usize..at[2].offset as usize].fill(0);
+    rewrite(&fs, 1, &bytes);
+    let (records, _wal, report) = recover(&fs, options(1 << 20)).unwrap();
+    assert_eq!(records, vec![b"one".to_vec()]);
+    let tail = report.torn_tail.unwrap();
+    assert_eq!((tail.segment, tail.offset), (SegmentId(1), at[1].offset));
+    assert_eq!(tail.reason, DamageKind::ZeroFilled);
+    assert_eq!(
+        fs.size(&segment_path(1)).unwrap(),
+        at[1].offset,
+        "cut there"
+    );
 }
 
 /// Rewrites segment `id` as `bytes`, durably.
@@ -74,7 +105,9 @@ fn a_torn_tail_is_cut_off_the_file_and_reported() {
 #[test]
 fn damage_followed_by_intact_records_is_corruption_naming_segment_and_offset() {
     let (_sim, fs) = sim(2);
-    let at = log_of(&fs, &[b"one", b"two", b"three"]);
+    // The sync stages a sync mark saying all three records were durable, so damage
+    // to one of them cannot be a power loss's.
+    let at = log_of_synced(&fs, &[b"one", b"two", b"three"], true);
     let mut bytes = fs.read_file(&segment_path(1)).unwrap();
     bytes[at[1].offset as usize + 17] ^= 0x08; // in the payload of "two"
     rewrite(&fs, 1, &bytes);

@@ -40,7 +40,7 @@ pub(crate) fn dump_manifest(
     check_header(path, &bytes, id)?;
     let mut bad_edits = 0u64;
     let mut edit = 0u64;
-    let (records, damaged) = walk(out, &bytes, id, false, &mut |out, at, payload| {
+    let (records, damaged) = walk(out, &bytes, id, (false, false), &mut |out, at, payload| {
         writeln!(out, "@{at} edit {edit} ({} bytes)", payload.len())?;
         edit += 1;
         match describe(payload, format) {

@@ -121,10 +121,12 @@ pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Resu
         bytes.len()
     )
     .map_err(output)?;
-    let layout = layout(check_header(path, &bytes, id)?);
+    let version = check_header(path, &bytes, id)?;
+    let layout = layout(version);
+    let marks = quickcache_wal::frame::sync_marks_in(version);
     let names = keyspace_names(path);
     let mut bad_batches = 0u64;
-    let (records, damaged) = walk(out, &bytes, id, true, &mut |out, at, payload| {
+    let (records, damaged) = walk(out, &bytes, id, (true, marks), &mut |out, at, payload| {
         writeln!(out, "@{at} record, {} payload bytes", payload.len())?;
         bad_batches += u64::from(WriteBatch::decode_format(payload, layout).is_err());
         print_batch(out, payload, layout, format, &names)

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use quickcache_compaction::parse_manifest_name;
 use quickcache_wal::frame::{
-    Decoded, check_segment_header, decode_at, next_intact, zero_tail_start,
+    Frame, check_segment_header, decode_frame, next_intact_frame, zero_tail_start,
 };
 use quickcache_wal::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentId};
 
@@ -107,12 +107,13 @@ pub(crate) type OnRecord<'a> = dyn FnMut(&mut dyn Write, usize, &[u8]) -> std::i
 /// Calls `record(offset, payload)` for every intact record after the header and
 /// prints each damaged range; returns (records, damaged ranges). With `preallocated`
 /// (WAL segments), zeros from a record boundary to the end of the file are the
-/// unused space of a preallocated segment, not damage.
+/// unused space of a preallocated segment, not damage. With `marks` (WAL segments of
+/// version 4 on), sync marks are frames, printed as such.
 pub(crate) fn walk(
     out: &mut dyn Write,
     bytes: &[u8],
     id: SegmentId,
-    preallocated: bool,
+    (preallocated, marks): (bool, bool),
     record: &mut OnRecord<'_>,
 ) -> std::io::Result<(u64, u64)> {
     let (mut at, mut records, mut damaged) = (SEGMENT_HEADER_LEN, 0u64, 0u64);
@@ -123,13 +124,20 @@ pub(crate) fn walk(
         usize::MAX
     };
     loop {
-        match decode_at(bytes, id, at) {
-            Ok(Decoded::Record { payload, next }) => {
+        match decode_frame(bytes, id, at, marks) {
+            Ok(Frame::Record { payload, next }) => {
                 record(out, at, payload)?;
                 records += 1;
                 at = next;
             }
-            Ok(Decoded::End) => return Ok((records, damaged)),
+            Ok(Frame::SyncMark {
+                synced_through,
+                next,
+            }) => {
+                writeln!(out, "@{at} sync mark: durable up to @{synced_through}")?;
+                at = next;
+            }
+            Ok(Frame::End) => return Ok((records, damaged)),
             Err(_) if zeros_from <= at => {
                 writeln!(
                     out,
@@ -140,7 +148,7 @@ pub(crate) fn walk(
             }
             Err(kind) => {
                 damaged += 1;
-                let Some(next) = next_intact(bytes, id, at + 1) else {
+                let Some(next) = next_intact_frame(bytes, id, at + 1, marks) else {
                     writeln!(
                         out,
                         "DAMAGE @{at}..{}: {kind}; no intact record after it (torn tail)",

@@ -19,7 +19,7 @@
 //!                                  max seqno u64 | entries u64 | tombstones u64 |
 //!                                  smallest key length u32 | smallest key |
 //!                                  largest key (rest of body)
-//! version 2 only:
+//! version 2 on:
 //! tag 7  keyspace            body: id u32: the keyspace of tags 1, 4, 5, 6, 8, 9
 //! tag 8  create keyspace     body: name length u8 | name | memtable size u64 |
 //!                                  table size u64 | block size u32 |
@@ -28,7 +28,7 @@
 //!                                  (one per level, L0 first: 1 none, 2 lz4, 3 zstd)
 //! tag 9  drop keyspace       body: empty
 //! tag 10 last keyspace id    body: id u32
-//! version 3 only:
+//! version 3 on (version 4 adds no tag):
 //! tag 11 WAL segment         body: u64: a WAL segment durably created; every segment
 //!                                  from the oldest live one up to the largest recorded
 //!                                  must exist (a missing one is lost data)
@@ -55,7 +55,9 @@ mod reader;
 /// (`docs/format/manifest.md`, "Versions"). Version 3 adds tags 11 and 12, and
 /// marks a database whose tables and WAL may hold range deletes and expiring values
 /// (table and WAL format version 3), so that an older engine refuses it at open.
-pub const EDIT_FORMAT: u8 = 3;
+/// Version 4 changes no edit byte: it marks a database whose WAL segments (version
+/// 4) may hold sync marks.
+pub const EDIT_FORMAT: u8 = 4;
 /// The oldest edit encoding version this code reads.
 pub const OLDEST_EDIT_FORMAT: u8 = 1;
 

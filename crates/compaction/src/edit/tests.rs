@@ -170,8 +170,11 @@ fn an_ingested_table_keeps_its_global_seqno_and_needs_version_3() {
     edit.added.push((Level::new(6).unwrap(), info));
     let mut buf = Vec::new();
     encode(&edit, &mut buf);
-    assert_eq!(buf[0], 3);
+    assert_eq!(buf[0], EDIT_FORMAT);
     assert_eq!(buf[1], 12, "tag 12: add ingested table");
+    assert_eq!(decode(&buf).unwrap(), edit);
+    // Version 3 wrote the same bytes (version 4 changed no edit byte).
+    buf[0] = 3;
     assert_eq!(decode(&buf).unwrap(), edit);
     buf[0] = 2;
     let err = decode(&buf).unwrap_err();

@@ -65,7 +65,9 @@ impl BatchFormat {
         match version {
             1 => Some(BatchFormat::V1),
             2 => Some(BatchFormat::V2),
-            3 => Some(BatchFormat::V3),
+            // WAL version 4 added sync marks, frames of the log's own: its records
+            // are version 3 batches.
+            3 | 4 => Some(BatchFormat::V3),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@ use quickcache_compaction::{KeyspaceDef, Level, TableId};
 use quickcache_memtable::{BatchFormat, Memtable, WriteBatch};
 use quickcache_sstable::{Cursor, KeyspaceId, SeqNo, TableBuilder};
 use quickcache_wal::frame::{
-    Decoded, check_segment_header, decode_at, next_intact, zero_tail_start,
+    Frame, check_segment_header, decode_frame, next_intact_frame, sync_marks_in, zero_tail_start,
 };
 use quickcache_wal::{SEGMENT_HEADER_LEN, SegmentId};
 
@@ -117,19 +117,21 @@ impl Repair<'_> {
         let zeros = zero_tail_start(bytes);
         let end = bytes.len();
         let data = bytes;
+        let marks = sync_marks_in(format);
         let mut at = SEGMENT_HEADER_LEN;
         loop {
             if at >= zeros {
                 return Ok(());
             }
-            match decode_at(data, segment, at) {
-                Ok(Decoded::Record { payload, next }) => {
+            match decode_frame(data, segment, at, marks) {
+                Ok(Frame::Record { payload, next }) => {
                     self.record(segment, path, at, payload, format, mems)?;
                     at = next;
                 }
-                Ok(Decoded::End) => return Ok(()),
+                Ok(Frame::SyncMark { next, .. }) => at = next,
+                Ok(Frame::End) => return Ok(()),
                 Err(kind) => {
-                    let next = next_intact(data, segment, at + 1);
+                    let next = next_intact_frame(data, segment, at + 1, marks);
                     let len = next.unwrap_or(end).saturating_sub(at) as u64;
                     self.lost_wal(path, at as u64, len, kind.to_string());
                     match next {
@@ -150,11 +152,7 @@ impl Repair<'_> {
         format: u32,
         mems: &mut BTreeMap<KeyspaceId, Memtable>,
     ) -> Result<()> {
-        let layout = if format == 1 {
-            BatchFormat::V1
-        } else {
-            BatchFormat::CURRENT
-        };
+        let layout = BatchFormat::of_wal_version(format).unwrap_or(BatchFormat::CURRENT);
         let len = quickcache_wal::frame::frame_len(payload.len()) as u64;
         let batch = match WriteBatch::decode_format(payload, layout) {
             Ok(batch) => batch,

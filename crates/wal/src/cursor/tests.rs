@@ -62,9 +62,25 @@ fn torn_tail_of_the_last_segment_is_reported_not_returned() {
     assert_eq!(tail.reason, DamageKind::RecordHeaderTruncated);
 }
 
+/// Appends a sync mark claiming the segment durable up to `through`.
+pub(super) fn mark(bytes: &mut Vec<u8>, through: usize) {
+    let at = bytes.len() as u64;
+    record::encode_sync_mark(bytes, SEG, at, through as u64);
+}
+
+/// `bytes` with its header rewritten to say format `version`.
+pub(super) fn as_version(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
+    use xxhash_rust::xxh3::xxh3_64;
+    bytes[8..12].copy_from_slice(&version.to_le_bytes());
+    let sum = xxh3_64(&bytes[..24]);
+    bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+    bytes
+}
+
 #[test]
-fn damage_followed_by_intact_records_is_corruption_in_the_default_mode() {
+fn damage_a_later_sync_mark_shows_was_durable_is_corruption_in_the_default_mode() {
     let (mut bytes, ends) = segment(&three());
+    mark(&mut bytes, ends[2]);
     bytes[ends[0] + RECORD_HEADER_LEN] ^= 0x01;
     let err = steps(&bytes, true, RecoveryMode::TolerateCorruptTail).unwrap_err();
     assert!(matches!(
@@ -73,6 +89,67 @@ fn damage_followed_by_intact_records_is_corruption_in_the_default_mode() {
             if offset == ends[0] as u64
     ));
     assert!(err.is_corruption());
+}
+
+/// A power loss can keep later unsynced pages and lose earlier ones. Damage that no
+/// later mark shows was durable ends the log there, like a torn tail.
+#[test]
+fn damage_no_sync_mark_covers_is_a_torn_tail_before_intact_records() {
+    for claim in [None, Some(0), Some(1)] {
+        let (mut bytes, ends) = segment(&three());
+        // A mark claiming the segment durable up to the damage, not past it.
+        if let Some(extra) = claim {
+            mark(&mut bytes, ends[0] + extra - 1);
+        }
+        bytes[ends[0] + RECORD_HEADER_LEN] ^= 0x01;
+        let steps = steps(&bytes, true, RecoveryMode::TolerateCorruptTail).unwrap();
+        assert_eq!(payloads(&steps), three()[..1].to_vec(), "{claim:?}");
+        let tail = torn_tail(&steps).unwrap();
+        assert_eq!(tail.offset, ends[0] as u64);
+        // Up to the last non-zero byte (a mark's payload may end in zeros).
+        let last = bytes.iter().rposition(|&b| b != 0).unwrap() + 1;
+        assert_eq!(tail.offset + tail.len, last as u64);
+        // In a segment that is not the last, the same bytes are corruption.
+        assert!(steps_fail(&bytes, false));
+    }
+}
+
+/// Segments before version 4 have no marks, so their damage before intact records
+/// stays corruption; a mark in one is damage.
+#[test]
+fn segments_before_version_4_keep_the_old_rule_and_refuse_marks() {
+    let (mut bytes, ends) = segment(&three());
+    bytes[ends[0] + RECORD_HEADER_LEN] ^= 0x01;
+    assert!(steps_fail(&as_version(bytes, 3), true));
+    let (mut bytes, ends) = segment(&three());
+    mark(&mut bytes, ends[2]);
+    let err = steps(
+        &as_version(bytes, 3),
+        false,
+        RecoveryMode::TolerateCorruptTail,
+    );
+    assert!(matches!(
+        err,
+        Err(Error::Corruption {
+            reason: DamageKind::BadRecordType(2),
+            ..
+        })
+    ));
+}
+
+fn steps_fail(bytes: &[u8], is_last: bool) -> bool {
+    steps(bytes, is_last, RecoveryMode::TolerateCorruptTail).is_err()
+}
+
+#[test]
+fn sync_marks_are_stepped_over_and_never_returned() {
+    let (mut bytes, ends) = segment(&three()[..2]);
+    mark(&mut bytes, ends[1]);
+    mark(&mut bytes, ends[1] + 1);
+    let at = bytes.len() as u64;
+    record::encode(&mut bytes, SEG, at, b"gamma").unwrap();
+    let steps = steps(&bytes, true, RecoveryMode::AbsoluteConsistency).unwrap();
+    assert_eq!(payloads(&steps), three());
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{Limits, MAX_GATHER};
 use crate::active::ActiveSegment;
 use crate::format::SEGMENT_HEADER_LEN;
-use crate::{Error, Result, SegmentId};
+use crate::{Error, Result, SegmentId, record};
 
 /// The writer's progress and staged frames. Counts are bytes of frames since the
 /// writer started, so `staged >= written >= synced` always holds.
@@ -54,6 +54,10 @@ pub(super) struct State {
     pub(super) poisoned: Option<String>,
     /// `close` was called: appends are refused.
     pub(super) closed: bool,
+    /// How far the current segment was durable when its last sync mark was staged
+    /// (its length when the writer started in it): a new mark is staged only for a
+    /// sync that got further.
+    pub(super) marked: u64,
 }
 
 /// A scheduled switch to a new segment.
@@ -108,6 +112,7 @@ impl State {
             on_disk: segment,
             poisoned: None,
             closed: false,
+            marked: segment_len,
         }
     }
 
@@ -150,6 +155,30 @@ impl State {
         });
         self.segment = next;
         self.segment_len = SEGMENT_HEADER_LEN as u64;
+        self.marked = self.segment_len;
+    }
+
+    /// After a sync: stages a sync mark saying how far the current segment is durable
+    /// now, so that recovery can tell damage to synced records from the unsynced
+    /// pages a power loss left out of order (`docs/format/wal.md`, "Sync marks").
+    /// Nothing while a switch is pending (the sync covered the old segment, which the
+    /// switch syncs whole anyway) or after `close`.
+    fn stage_sync_mark(&mut self) {
+        if self.closed || self.rotation.is_some() || self.on_disk != self.segment {
+            return;
+        }
+        // Everything staged after the synced count is in the current segment.
+        let Some(through) = self.segment_len.checked_sub(self.staged - self.synced) else {
+            return;
+        };
+        if through <= self.marked {
+            return;
+        }
+        record::encode_sync_mark(&mut self.buf, self.segment, self.segment_len, through);
+        let framed = record::SYNC_MARK_FRAME_LEN as u64;
+        self.segment_len += framed;
+        self.staged += framed;
+        self.marked = through;
     }
 
     pub(super) fn take_batch(&mut self) -> Batch {
@@ -180,6 +209,7 @@ impl State {
                     self.synced = batch.end;
                     self.last_sync_group = batch.synced_records;
                     self.gather_window = (took / 2).min(MAX_GATHER);
+                    self.stage_sync_mark();
                 } else if let Some(rotation) = &batch.rotation {
                     self.synced = self.synced.max(rotation.tail_end);
                 }
