@@ -20,6 +20,8 @@
 //!   holding every write acknowledged before the call; manual flushes and compactions
 //!   between them.
 //! - **snapshots**: snapshots of the live database, checked the same way.
+//! - **expiry**: puts with a 30 ms time to live in keyspace `a`; each reads as gone
+//!   once its time is up, through `get` and scans (`all_features/expiry.rs`).
 //!
 //! At the end the live database holds exactly the last acknowledged values.
 
@@ -36,6 +38,7 @@ use crate::rng::Rng;
 use crate::watchdog::Watchdog;
 use crate::workload::LONG_TTL;
 
+mod expiry;
 mod view;
 
 use view::{Handles, View};
@@ -62,6 +65,8 @@ pub struct AllFeaturesStats {
     pub checkpoints: u64,
     /// Snapshots of the live database checked.
     pub snapshots: u64,
+    /// Expiring values seen gone once their time was up.
+    pub expired: u64,
 }
 
 impl AllFeaturesStats {
@@ -71,6 +76,7 @@ impl AllFeaturesStats {
         self.counts += o.counts;
         self.checkpoints += o.checkpoints;
         self.snapshots += o.snapshots;
+        self.expired += o.expired;
     }
 }
 
@@ -140,6 +146,8 @@ pub fn run(cfg: &AllFeaturesConfig) -> Result<AllFeaturesStats, Violation> {
     bodies.push(("checkpoints".into(), Box::new(move || checkpoints(&s))));
     let s = Arc::clone(&shared);
     bodies.push(("snapshots".into(), Box::new(move || snapshots(&s))));
+    let s = Arc::clone(&shared);
+    bodies.push(("expiry".into(), Box::new(move || expiry::expiry(&s))));
     let mut handles = Vec::new();
     for (name, body) in bodies {
         let spawned = thread::Builder::new().name(name).spawn(body);
