@@ -267,7 +267,14 @@ impl Inner {
     ) -> Result<(Vec<quickcache_compaction::Level>, quickcache_sstable::SeqNo)> {
         for _ in 0..FLUSH_ATTEMPTS {
             match self.try_install(target, files, ids, edit_written)? {
-                Installed::Done(levels, seqno) => return Ok((levels, seqno)),
+                Installed::Done(levels, seqno) => {
+                    // Read your writes, as after a write (`Inner::write`): publication
+                    // is in seqno order, and a writer of another keyspace numbered just
+                    // before the ingest may still be inserting. No lock is held here.
+                    (self.writes.visibility.wait_visible(seqno))
+                        .map_err(|e| Self::batch_error("publishing an ingest", e))?;
+                    return Ok((levels, seqno));
+                }
                 Installed::MemtableOverlaps => self.flush_target(target)?,
             }
         }

@@ -3,7 +3,8 @@
 //! run by `scripts/soak.sh`, runs longer): transactions across accounts of one
 //! keyspace, range deletes with puts in one batch, batches across keyspaces with and
 //! without a time to live, values whose short time to live runs out during the run,
-//! snapshots, flushes, compactions and checkpoints taken while all of them write. Every view keeps every invariant and holds every write
+//! bulk loads ingested, snapshots, flushes, compactions and checkpoints taken while
+//! all of them write. Every view keeps every invariant and holds every write
 //! acknowledged before it. See `quickcache_stress::all_features`.
 
 #![allow(clippy::panic, clippy::unwrap_used, reason = "tests fail by panicking")]
@@ -28,7 +29,8 @@ fn keyspaces_transactions_range_deletes_and_checkpoints_while_writing() {
             && stats.counts > 50
             && stats.checkpoints > 2
             && stats.snapshots > 10
-            && stats.expired > 50,
+            && stats.expired > 50
+            && stats.ingests > 5,
         "{stats:?}"
     );
 }

@@ -22,6 +22,8 @@
 //! - **snapshots**: snapshots of the live database, checked the same way.
 //! - **expiry**: puts with a 30 ms time to live in keyspace `a`; each reads as gone
 //!   once its time is up, through `get` and scans (`all_features/expiry.rs`).
+//! - **ingest**: bulk loads into keyspace `a`, each whole in the next snapshot
+//!   (`all_features/ingest.rs`).
 //!
 //! At the end the live database holds exactly the last acknowledged values.
 
@@ -39,6 +41,7 @@ use crate::watchdog::Watchdog;
 use crate::workload::LONG_TTL;
 
 mod expiry;
+mod ingest;
 mod view;
 
 use view::{Handles, View};
@@ -67,6 +70,8 @@ pub struct AllFeaturesStats {
     pub snapshots: u64,
     /// Expiring values seen gone once their time was up.
     pub expired: u64,
+    /// Bulk loads ingested and checked.
+    pub ingests: u64,
 }
 
 impl AllFeaturesStats {
@@ -77,6 +82,7 @@ impl AllFeaturesStats {
         self.checkpoints += o.checkpoints;
         self.snapshots += o.snapshots;
         self.expired += o.expired;
+        self.ingests += o.ingests;
     }
 }
 
@@ -148,6 +154,8 @@ pub fn run(cfg: &AllFeaturesConfig) -> Result<AllFeaturesStats, Violation> {
     bodies.push(("snapshots".into(), Box::new(move || snapshots(&s))));
     let s = Arc::clone(&shared);
     bodies.push(("expiry".into(), Box::new(move || expiry::expiry(&s))));
+    let s = Arc::clone(&shared);
+    bodies.push(("ingest".into(), Box::new(move || ingest::ingest(&s))));
     let mut handles = Vec::new();
     for (name, body) in bodies {
         let spawned = thread::Builder::new().name(name).spawn(body);
