@@ -1,7 +1,8 @@
 //! kill -9 on the real file system, 100 cycles (`QUICKCACHE_KILL_CYCLES`): a child
 //! process (the ignored test below, re-run by the parent with `--ignored`) writes a
 //! random workload and an oracle of intents and acknowledgements; the parent kills it
-//! at a random moment (one kill in ten while it recovers the previous crash), then
+//! at a random moment (one kill in ten while it recovers the previous crash, one
+//! cycle in twenty while it repairs the database instead of opening it), then
 //! checks that the database opens, `verify` passes, scans both ways and gets agree,
 //! every batch, transaction and ingest is whole, every write acknowledged at the
 //! default durability is there, and every checkpoint the child took while writing
@@ -65,9 +66,13 @@ fn a_killed_process_loses_no_acknowledged_write() {
         }
     }
     eprintln!(
-        "{cycles} kill cycles, {} during open, {} acknowledged operations checked ({} \
-         transactions and ingests), {} checkpoints opened",
-        run.kills_during_open, run.acknowledged, run.transactions_and_ingests, run.checkpoints
+        "{cycles} kill cycles, {} during open, {} during repair, {} acknowledged operations \
+         checked ({} transactions and ingests), {} checkpoints opened",
+        run.kills_during_open,
+        run.kills_during_repair,
+        run.acknowledged,
+        run.transactions_and_ingests,
+        run.checkpoints
     );
     assert!(run.acknowledged > cycles, "the children did almost nothing");
     assert!(cycles < 20 || run.kills_during_open > 0);
@@ -76,4 +81,5 @@ fn a_killed_process_loses_no_acknowledged_write() {
         "no checkpoint was checked"
     );
     assert!(cycles < 20 || run.transactions_and_ingests > 0);
+    assert!(cycles < 60 || run.kills_during_repair > 0);
 }

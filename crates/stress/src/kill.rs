@@ -17,7 +17,9 @@
 //!   call; one the kill interrupted opens as that too or not at all (`copies.rs`).
 //!
 //! Besides writes the workload commits transactions, takes checkpoints and ingests
-//! tables (`Shape::features_one_in`), in the default keyspace and two others.
+//! tables (`Shape::features_one_in`), in the default keyspace and two others. One
+//! cycle in twenty the child repairs the database instead and is killed while it does
+//! (`repair.rs`); the check is the same, with no operations issued.
 //!
 //! The database and the oracle carry over from cycle to cycle.
 
@@ -34,6 +36,7 @@ use crate::rng::Rng;
 use crate::workload::{Model, Op, Shape, draw, key};
 
 mod copies;
+mod repair;
 
 /// Environment variables that carry a child's task.
 pub const ENV_DIR: &str = "QUICKCACHE_KILL_DIR";
@@ -82,6 +85,9 @@ pub fn child_from_env() -> Option<Violation> {
     let (Some(seed), Some(cycle)) = (number(ENV_SEED), number(ENV_CYCLE)) else {
         return Some("kill child: seed or cycle missing".into());
     };
+    if std::env::var_os(repair::ENV_REPAIR).is_some() {
+        return Some(repair::child(Path::new(&dir)));
+    }
     Some(child(Path::new(&dir), Path::new(&oracle), seed, cycle).unwrap_or_else(|e| e))
 }
 
@@ -126,6 +132,8 @@ pub struct KillRun {
     pub model: Model,
     /// Kills that hit the child while it was still opening.
     pub kills_during_open: u64,
+    /// Cycles whose child was repairing the database when killed.
+    pub kills_during_repair: u64,
     /// Operations acknowledged by killed children, in total.
     pub acknowledged: u64,
     /// Checkpoints taken by killed children, opened and checked.
@@ -143,6 +151,7 @@ impl KillRun {
             seed,
             model: Model::new(),
             kills_during_open: 0,
+            kills_during_repair: 0,
             acknowledged: 0,
             checkpoints: 0,
             transactions_and_ingests: 0,
@@ -151,12 +160,16 @@ impl KillRun {
 
     /// The environment a child of `cycle` needs.
     pub fn child_env(&self, cycle: u64) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             (ENV_DIR, self.dir.display().to_string()),
             (ENV_ORACLE, self.oracle.display().to_string()),
             (ENV_SEED, self.seed.to_string()),
             (ENV_CYCLE, cycle.to_string()),
-        ]
+        ];
+        if repair::repairs(self.seed, cycle) {
+            env.push((repair::ENV_REPAIR, "1".into()));
+        }
+        env
     }
 
     /// Runs cycle `cycle`: `spawn` starts a child (with [`KillRun::child_env`] and
@@ -173,11 +186,19 @@ impl KillRun {
         let seed = self.seed;
         let at = |e: String| format!("seed {seed}, cycle {cycle}: {e}");
         let mut rng = Rng::new(self.seed.wrapping_mul(7919) ^ cycle);
-        let during_open = rng.one_in(10);
+        let kill_at = if repair::repairs(seed, cycle) {
+            KillAt::Repairing
+        } else if rng.one_in(10) {
+            KillAt::Opening
+        } else {
+            KillAt::Running
+        };
         let mut child = spawn(self, cycle).map_err(|e| at(format!("spawn: {e}")))?;
-        let opened = wait_and_kill(&mut child, during_open, &mut rng).map_err(at)?;
-        if !opened {
-            self.kills_during_open += 1;
+        let opened = wait_and_kill(&mut child, kill_at, &mut rng).map_err(at)?;
+        match kill_at {
+            KillAt::Repairing => self.kills_during_repair += 1,
+            _ if !opened => self.kills_during_open += 1,
+            _ => {}
         }
         self.check(cycle).map_err(at)
     }
@@ -232,15 +253,30 @@ impl KillRun {
     }
 }
 
-/// Waits until the child reports opening (when killing during open) or opened, then
-/// a random moment, and kills it. Returns whether it had opened.
-fn wait_and_kill(child: &mut Child, during_open: bool, rng: &mut Rng) -> Result<bool, Violation> {
+/// Where in its life a cycle's child is killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KillAt {
+    /// While it opens (recovers the previous kill).
+    Opening,
+    /// While it runs its workload.
+    Running,
+    /// While it repairs the database (`repair.rs`).
+    Repairing,
+}
+
+/// Waits until the child reports the start of the phase `kill_at` names, then a
+/// random moment, and kills it. Returns whether it had opened.
+fn wait_and_kill(child: &mut Child, kill_at: KillAt, rng: &mut Rng) -> Result<bool, Violation> {
     let stdout = child
         .stdout
         .take()
         .ok_or("the child's stdout is not piped")?;
     let mut lines = BufReader::new(stdout).lines();
-    let wanted = if during_open { OPENING } else { OPENED };
+    let wanted = match kill_at {
+        KillAt::Opening => OPENING,
+        KillAt::Running => OPENED,
+        KillAt::Repairing => repair::REPAIRING,
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut opened = false;
     for line in lines.by_ref() {
@@ -254,10 +290,10 @@ fn wait_and_kill(child: &mut Child, during_open: bool, rng: &mut Rng) -> Result<
             break;
         }
     }
-    let pause = if during_open {
-        Duration::from_micros(rng.below(3000))
-    } else {
-        Duration::from_millis(rng.below(120))
+    let pause = match kill_at {
+        KillAt::Opening => Duration::from_micros(rng.below(3000)),
+        KillAt::Running => Duration::from_millis(rng.below(120)),
+        KillAt::Repairing => Duration::from_micros(rng.below(40_000)),
     };
     std::thread::sleep(pause);
     let _ = child.kill();

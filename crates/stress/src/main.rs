@@ -83,16 +83,18 @@ fn kill(args: &[String]) -> Result<String, String> {
         run.cycle(cycle, &mut spawn)?;
         if (cycle + 1).is_multiple_of(100) {
             eprintln!(
-                "{} cycles, {} during open",
+                "{} cycles, {} during open, {} during repair",
                 cycle + 1,
-                run.kills_during_open
+                run.kills_during_open,
+                run.kills_during_repair
             );
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(format!(
-        "kill: {cycles} cycles, {} during open, {} acknowledged operations checked",
-        run.kills_during_open, run.acknowledged
+        "kill: {cycles} cycles, {} during open, {} during repair, {} acknowledged operations \
+         checked",
+        run.kills_during_open, run.kills_during_repair, run.acknowledged
     ))
 }
 
