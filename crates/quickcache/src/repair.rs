@@ -283,14 +283,24 @@ fn table_info(
     global_seqno: Option<quickcache_sstable::SeqNo>,
 ) -> Option<TableInfo> {
     let edge = |k: &[u8]| InternalKey::new(k, SeqNo::MAX, ValueKind::Tombstone);
+    // An ingested table's entries read with its global sequence number, and the
+    // manifest records them so (as the ingest did): L0 is ordered by it, so the
+    // table's own zeros would put it behind older tables and `get` would find their
+    // values first.
+    let global = |k: &Option<InternalKey>| {
+        let seqno = |k: &InternalKey| global_seqno.unwrap_or(k.seqno);
+        k.as_ref()
+            .map(|k| InternalKey::new(k.user_key.clone(), seqno(k), k.kind))
+    };
     let bounds = tombstones.bounds();
-    let smallest = [p.smallest_key.clone(), bounds.map(|(s, _)| edge(s))];
-    let largest = [p.largest_key.clone(), bounds.map(|(_, e)| edge(e))];
+    let smallest = [global(&p.smallest_key), bounds.map(|(s, _)| edge(s))];
+    let largest = [global(&p.largest_key), bounds.map(|(_, e)| edge(e))];
     let points = (p.entry_count > 0).then_some((p.smallest_seqno, p.largest_seqno));
     let (min_seqno, max_seqno) = match (points, tombstones.seqno_range()) {
         (Some((a, b)), Some((c, d))) => (a.min(c), b.max(d)),
         (one, other) => one.or(other)?,
     };
+    let (min_seqno, max_seqno) = global_seqno.map_or((min_seqno, max_seqno), |g| (g, g));
     Some(TableInfo {
         id: quickcache_compaction::TableId(id),
         size,
