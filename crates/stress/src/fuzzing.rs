@@ -93,6 +93,7 @@ fn next_op(data: &[u8]) -> Option<(Step, usize)> {
                 len: usize::from(arg(2)) * 4 + 1,
             },
         },
+        13 if (code / 17) % 3 == 2 => Step::Repair,
         13 => Step::Reopen,
         14 => Step::PowerLoss,
         15 => write(vec![put(0, 0)], Durability::Buffered),
@@ -124,6 +125,8 @@ enum Step {
     Maintenance(Op),
     Check,
     Reopen,
+    /// Close, `repair`, which must lose nothing, and open: the same contents.
+    Repair,
     PowerLoss,
     /// Drops keyspace `b` and creates it again, empty.
     DropB,
@@ -239,6 +242,7 @@ impl Run {
                 expect_state(self.db()?, &state).map_err(|e| format!("after reopen: {e}"))?;
                 self.states = vec![state];
             }
+            Step::Repair => self.repair()?,
             Step::PowerLoss => {
                 let after = self.fs.crash();
                 drop(self.db.take());
@@ -273,6 +277,25 @@ impl Run {
     /// Drops `b` and creates it again. Both are durable when they return (synced
     /// manifest edits), so `b` is empty in every state a power loss may leave from
     /// here on, whatever became of the unsynced writes of the other keyspaces.
+    /// Closes the database, repairs it and opens it: a repair of an intact database
+    /// loses nothing and changes no contents.
+    fn repair(&mut self) -> Result<(), Violation> {
+        if let Some((db, _)) = self.db.take() {
+            db.close().map_err(|e| format!("close: {e}"))?;
+        }
+        let fs = Arc::new(self.fs.clone());
+        let report =
+            quickcache::repair_with(DIR, small_options(&fs)).map_err(|e| format!("repair: {e}"))?;
+        if !report.lost_nothing() {
+            return Err(format!("a repair of an intact database reported: {report}"));
+        }
+        self.open()?;
+        let state = self.state().clone();
+        expect_state(self.db()?, &state).map_err(|e| format!("after a repair ({report}): {e}"))?;
+        self.states = vec![state];
+        Ok(())
+    }
+
     fn drop_b(&mut self) -> Result<(), Violation> {
         let (db, keyspaces) = self
             .db
