@@ -47,6 +47,8 @@ pub(crate) struct Probe {
 /// The most directory bits: 4096 buckets (16 KiB) bound its memory however many
 /// fragments there are.
 const MAX_DIR_BITS: u32 = 12;
+/// The most starts in a bucket that [`Probe::candidate`] steps through one by one.
+const LINEAR_MAX: usize = 8;
 /// Buckets per fragment, as a power of two: 16, so that even keys that use few of
 /// the byte values (decimal digits) spread over a few buckets per fragment.
 const DIR_BITS_PER_FRAGMENT: u32 = 4;
@@ -78,22 +80,6 @@ impl Probe {
         }
     }
 
-    /// How many starts have a head below `h`: the directory gives the range it lies
-    /// in, a search finishes within it.
-    #[inline(always)]
-    fn below(&self, h: u64) -> Option<usize> {
-        // Below the first start's head no start is.
-        let offset = h.checked_sub(self.base)?;
-        let Some(last) = self.dir.len().checked_sub(2) else {
-            // No directory (more fragments than it counts): search them all.
-            return Some(self.starts.partition_point(|&s| s < h));
-        };
-        let bucket = usize::try_from(offset >> self.shift).map_or(last, |b| b.min(last));
-        let lo = *self.dir.get(bucket)? as usize;
-        let hi = *self.dir.get(bucket + 1)? as usize;
-        Some(lo + self.starts.get(lo..hi)?.partition_point(|&s| s < h))
-    }
-
     /// The index in `fragments` (those this probe was built from) of the fragment
     /// holding `key`, if any.
     #[inline(always)]
@@ -110,15 +96,69 @@ impl Probe {
             return None;
         }
         let h = head(key, self.prefix.len());
-        let below = self.below(h)?;
-        debug_assert_eq!(below, self.starts.partition_point(|&s| s < h));
-        let i = match self.starts.get(below) {
-            Some(&s) if s == h => self.tied(fragments, key, h)?,
-            _ => below.checked_sub(1)?,
-        };
+        let i = self.candidate(fragments, key, h)?;
+        debug_assert_eq!(
+            Some(i),
+            self.searched(fragments, key, h, 0, self.starts.len())
+        );
         let end = *self.ends.get(i)?;
         let inside = end > h || (end == h && key < fragments.get(i)?.end.as_slice());
         inside.then_some(i)
+    }
+
+    /// The last fragment starting at or before `key` (whose head is `h`): the
+    /// directory gives the range of starts to look at, a short scan finishes.
+    #[inline(always)]
+    fn candidate(&self, fragments: &[Fragment], key: &[u8], h: u64) -> Option<usize> {
+        // Below the first start's head no start is.
+        let offset = h.checked_sub(self.base)?;
+        let Some(last) = self.dir.len().checked_sub(2) else {
+            // No directory (more fragments than it counts): search them all.
+            return self.searched(fragments, key, h, 0, self.starts.len());
+        };
+        let bucket = usize::try_from(offset >> self.shift).map_or(last, |b| b.min(last));
+        let &[lo, hi] = self.dir.get(bucket..bucket + 2)? else {
+            return None;
+        };
+        let (lo, hi) = (lo as usize, hi as usize);
+        let bucket = self.starts.get(lo..hi)?;
+        // A bucket holds a few starts when keys spread: stepping over them costs
+        // less than a binary search's setup; crowded buckets still get one.
+        if bucket.len() > LINEAR_MAX {
+            return self.searched(fragments, key, h, lo, hi);
+        }
+        let mut below = lo;
+        for &s in bucket {
+            if s >= h {
+                // A tie can only be here: the next bucket's starts are above `h`.
+                if s == h {
+                    return self.tied(fragments, key, h);
+                }
+                break;
+            }
+            below += 1;
+        }
+        // `below >= 1`: the first start's head is at most `h`, and a tie with it
+        // returned above. (Were it 0, the wrapped index would find no fragment.)
+        Some(below.wrapping_sub(1))
+    }
+
+    /// [`Probe::candidate`] by binary search among starts `lo..hi`, which hold the
+    /// last one below `h` (or `lo` is 0).
+    #[inline(never)]
+    fn searched(
+        &self,
+        fragments: &[Fragment],
+        key: &[u8],
+        h: u64,
+        lo: usize,
+        hi: usize,
+    ) -> Option<usize> {
+        let below = lo + self.starts.get(lo..hi)?.partition_point(|&s| s < h);
+        match self.starts.get(below) {
+            Some(&s) if s == h => self.tied(fragments, key, h),
+            _ => below.checked_sub(1),
+        }
     }
 
     /// [`Probe::find`]'s candidate when starts have the same head as `key` (rare):
