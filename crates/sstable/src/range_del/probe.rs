@@ -20,6 +20,7 @@
 //! range of a few starts at most unless the keys crowd a few buckets.
 
 use super::Fragment;
+use super::filter::Filter;
 
 /// The search accelerator of one fragment list; see the module documentation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub(crate) struct Probe {
     /// (`base + (b << shift)`), then a last entry `starts.len()`. Empty without
     /// fragments.
     dir: Vec<u32>,
+    /// Answers first: most keys outside every fragment stop there.
+    filter: Filter,
 }
 
 /// The most directory bits: 4096 buckets (16 KiB) bound its memory however many
@@ -68,11 +71,13 @@ impl Probe {
         let filled = 8 * len.min(8) as u32;
         let starts: Vec<u64> = fragments.iter().map(|f| head_of(&f.start)).collect();
         let (base, shift, dir) = directory(&starts);
+        let ends: Vec<u64> = fragments.iter().map(|f| head_of(&f.end)).collect();
         Probe {
+            filter: Filter::new(&starts, &ends),
             prefix: first.start[..len].to_vec(),
             word: head(&first.start[..len], 0),
             mask: u64::MAX.checked_shr(filled).map_or(u64::MAX, |low| !low),
-            ends: fragments.iter().map(|f| head_of(&f.end)).collect(),
+            ends,
             starts,
             base,
             shift,
@@ -96,6 +101,13 @@ impl Probe {
             return None;
         }
         let h = head(key, self.prefix.len());
+        if !self.filter.may_hold(h) {
+            debug_assert!(
+                !(fragments.iter()).any(|f| f.start.as_slice() <= key && key < f.end.as_slice()),
+                "the filter refused a key inside a fragment"
+            );
+            return None;
+        }
         let i = self.candidate(fragments, key, h)?;
         debug_assert_eq!(
             Some(i),
