@@ -73,4 +73,5 @@ pub use cursor::{MemtableCursor, SharedCursor};
 pub use error::{Error, Result};
 pub use frozen::FrozenMemtable;
 pub use memtable::{DEFAULT_CAPACITY, ENTRY_OVERHEAD, Lookup, Memtable, ValueRef};
+pub use range_dels::HeldRangeTombstones;
 pub use visibility::{Reservation, Visibility};

@@ -296,6 +296,18 @@ impl Memtable {
     /// [`Lookup::Deleted`] at the range tombstone's sequence number.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Option<Lookup<'_>> {
         let covered = self.range_dels.max_covering(user_key, snapshot);
+        self.get_covered(user_key, snapshot, covered)
+    }
+
+    /// [`Memtable::get`] once the range tombstones had their say: `covered` is the
+    /// newest one covering `user_key` that `snapshot` sees.
+    #[inline(always)]
+    pub(crate) fn get_covered(
+        &self,
+        user_key: &[u8],
+        snapshot: SeqNo,
+        covered: Option<SeqNo>,
+    ) -> Option<Lookup<'_>> {
         let point = match self.filter.may_contain(user_key) {
             true => get(&self.map, user_key, snapshot),
             false => None,
@@ -317,6 +329,11 @@ impl Memtable {
     /// which apply them, and for the flush, which writes them to the table.
     pub fn range_tombstones(&self) -> Arc<FragmentedRangeTombstones> {
         self.range_dels.fragmented()
+    }
+
+    /// The range tombstones, for the lookups in `range_dels.rs`.
+    pub(crate) fn range_dels(&self) -> &RangeDels {
+        &self.range_dels
     }
 
     /// Number of range tombstones inserted.

@@ -99,10 +99,7 @@ impl Inner {
                 .filter(|f| !Arc::ptr_eq(f, job))
                 .cloned()
                 .collect();
-            *memtables = Arc::new(SuperVersion {
-                active: Arc::clone(&memtables.active),
-                frozen,
-            });
+            *memtables = Arc::new(SuperVersion::new(Arc::clone(&memtables.active), frozen));
         }
         self.trim_wal();
         // Counted down only now, so `flush()` returns after the segments are gone too

@@ -405,10 +405,10 @@ impl Db {
         let count = {
             let mut memtables = lock(&state.mem.current);
             let count = memtables.frozen.len();
-            *memtables = Arc::new(crate::state::SuperVersion {
-                active: Arc::clone(&memtables.active),
-                frozen: Vec::new(),
-            });
+            *memtables = Arc::new(crate::state::SuperVersion::new(
+                Arc::clone(&memtables.active),
+                Vec::new(),
+            ));
             count
         };
         inner

@@ -49,7 +49,11 @@ impl Inner {
         key: &[u8],
         snapshot: SeqNo,
     ) -> Result<Option<Value>> {
-        if let Some(found) = memtables.active.get(key, snapshot) {
+        // The held range tombstones spare the lock; the memtable checks they are current.
+        let found = memtables
+            .active
+            .get_with(key, snapshot, &memtables.active_dels);
+        if let Some(found) = found {
             return Ok(self.resolve(found));
         }
         for frozen in &memtables.frozen {

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use quickcache_memtable::{FrozenMemtable, Memtable};
+use quickcache_memtable::{FrozenMemtable, HeldRangeTombstones, Memtable};
 
 /// A frozen memtable waiting for (or being written by) its flush.
 #[derive(Debug)]
@@ -24,19 +24,29 @@ pub(crate) struct SuperVersion {
     pub(crate) active: Arc<Memtable>,
     /// Newest first.
     pub(crate) frozen: Vec<Arc<Frozen>>,
+    /// `active`'s range tombstones when this was made, so that gets skip their lock
+    /// (see [`Memtable::get_with`]); [`Memtables::current`] replaces a stale one.
+    pub(crate) active_dels: HeldRangeTombstones,
 }
 
 impl SuperVersion {
+    /// `active` and `frozen` (newest first), holding `active`'s range tombstones now.
+    pub(crate) fn new(active: Arc<Memtable>, frozen: Vec<Arc<Frozen>>) -> SuperVersion {
+        let active_dels = active.hold_range_tombstones();
+        SuperVersion {
+            active,
+            frozen,
+            active_dels,
+        }
+    }
+
     /// This one after a freeze: `active` is the fresh memtable, `frozen` goes first
     /// (newest) in front of the frozen ones.
     pub(crate) fn after_freeze(&self, active: Arc<Memtable>, frozen: Frozen) -> SuperVersion {
         let mut all = Vec::with_capacity(self.frozen.len() + 1);
         all.push(Arc::new(frozen));
         all.extend(self.frozen.iter().cloned());
-        SuperVersion {
-            active,
-            frozen: all,
-        }
+        SuperVersion::new(active, all)
     }
 
     /// Approximate bytes held by every memtable.
@@ -69,16 +79,20 @@ impl Memtables {
     pub(crate) fn new(active: Arc<Memtable>) -> Self {
         Memtables {
             gate: RwLock::new(Arc::clone(&active)),
-            current: Mutex::new(Arc::new(SuperVersion {
-                active,
-                frozen: Vec::new(),
-            })),
+            current: Mutex::new(Arc::new(SuperVersion::new(active, Vec::new()))),
         }
     }
 
-    /// The memtables now, for a reader.
+    /// The memtables now, for a reader; first, if a range delete made the held
+    /// tombstones stale, a fresh copy replaces them (once per range delete, by the
+    /// first reader after it), so that gets go on skipping their lock.
     pub(crate) fn current(&self) -> Arc<SuperVersion> {
-        Arc::clone(&crate::inner::lock(&self.current))
+        let mut current = crate::inner::lock(&self.current);
+        if !current.active.holds_current(&current.active_dels) {
+            let fresh = SuperVersion::new(Arc::clone(&current.active), current.frozen.clone());
+            *current = Arc::new(fresh);
+        }
+        Arc::clone(&current)
     }
 }
 

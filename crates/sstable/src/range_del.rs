@@ -18,6 +18,7 @@
 //! search, and the newest one a snapshot sees is the first stack entry at or below it.
 
 pub(crate) mod block;
+mod filter;
 mod probe;
 
 use crate::SeqNo;

@@ -304,10 +304,7 @@ impl Inner {
                 .cloned()
                 .collect();
             let removed = frozen.len() < had;
-            *memtables = Arc::new(SuperVersion {
-                active: Arc::clone(&memtables.active),
-                frozen,
-            });
+            *memtables = Arc::new(SuperVersion::new(Arc::clone(&memtables.active), frozen));
             removed
         };
         self.trim_wal();
