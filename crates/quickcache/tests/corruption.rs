@@ -1,7 +1,8 @@
 //! The corruption matrix: every file kind (WAL segment middle and tail; a table's data
 //! block, filter, index, range-deletion block, properties and footer; the manifest;
 //! CURRENT; a missing or
-//! truncated table) damaged by a bit flip, a zeroed 4 KiB range and a truncation.
+//! truncated table) damaged by a bit flip, a zeroed 4 KiB range and a truncation. A
+//! fifth of the values carry a time to live, so expiring entries are damaged too.
 //!
 //! The outcome is the one `docs/durability.md` ("Corruption matrix") documents: damage
 //! at the WAL's tail is cut off on open and loses only the damaged records (a state
@@ -61,10 +62,16 @@ pub(crate) struct Base {
     wal_keys: Vec<Vec<u8>>,
 }
 
+/// Writes `k`; every fifth value (by tag) with a day-long time to live, so that the
+/// tables and the WAL the cases damage hold expiring entries too (kind 4).
 fn put(db: &Db, model: &mut Model, k: Vec<u8>, tag: u64, durability: Durability) {
     let v = value(tag, 60 + (tag % 90) as usize);
     let mut batch = WriteBatch::new();
-    batch.put(&k, &v);
+    if tag.is_multiple_of(5) {
+        batch.put_with_ttl(&k, &v, std::time::Duration::from_secs(86_400));
+    } else {
+        batch.put(&k, &v);
+    }
     let options = WriteOptions {
         durability: Some(durability),
         ..WriteOptions::default()
