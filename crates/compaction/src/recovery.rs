@@ -157,6 +157,11 @@ impl VersionSet {
     /// leaves behind. Run only while no flush or compaction is writing tables:
     /// [`VersionSet::open`] does it before any can start; after
     /// [`VersionSet::open_deferring_cleanup`], call it before the first flush.
+    ///
+    /// When the manifest's tail was dropped ([`VersionSet::dropped_tail`]), unlisted
+    /// ingested tables are moved into `lost/` instead (named `lost/<name>` in the
+    /// result): the dropped bytes may have been a synced ingest edit that rotted, and
+    /// an ingested table's data is in no WAL, so its file is the only copy left.
     pub fn remove_unreferenced(&self) -> Result<Vec<String>> {
         let names = self
             .fs
@@ -175,15 +180,61 @@ impl VersionSet {
             (_, Some(n)) => n != manifest,
             _ => name == format!("{CURRENT}.tmp"),
         };
+        let keep = self.dropped_tail.is_some();
         let mut removed = Vec::new();
         for name in names.into_iter().filter(|n| garbage(n)) {
             let path = self.dir.join(&name);
+            if keep && TableId::from_file_name(&name).is_some() && self.only_copy(&path) {
+                removed.push(self.set_aside(&name)?);
+                continue;
+            }
             self.fs.remove(&path).context(FsSnafu { path })?;
             removed.push(name);
         }
         Ok(removed)
     }
+
+    /// Whether the table at `path` may hold the only copy of its data: a whole table
+    /// whose entries carry no sequence numbers, as an ingested one (its data was
+    /// never in the WAL). A flush's or compaction's output is rebuilt from the WAL or
+    /// its inputs, and one a crash left unfinished does not open.
+    fn only_copy(&self, path: &Path) -> bool {
+        quickcache_sstable::Table::open(self.fs.as_ref(), path).is_ok_and(|t| {
+            let p = t.properties();
+            p.entry_count > 0 && p.largest_seqno == quickcache_sstable::SeqNo::ZERO
+        })
+    }
+
+    /// Moves table file `name` into `lost/` (durably: both directories synced) and
+    /// returns its new name; a name taken there gets a numbered suffix.
+    fn set_aside(&self, name: &str) -> Result<String> {
+        let lost = self.dir.join(LOST_DIR);
+        self.fs
+            .create_dir_all(&lost)
+            .context(FsSnafu { path: &lost })?;
+        let mut target = format!("{LOST_DIR}/{name}");
+        let mut n = 0;
+        while self
+            .fs
+            .exists(&self.dir.join(&target))
+            .context(FsSnafu { path: &lost })?
+        {
+            n += 1;
+            target = format!("{LOST_DIR}/{name}.{n}");
+        }
+        let from = self.dir.join(name);
+        self.fs
+            .rename(&from, &self.dir.join(&target))
+            .context(FsSnafu { path: &from })?;
+        for dir in [&lost, &self.dir] {
+            self.fs.sync_dir(dir).context(FsSnafu { path: dir })?;
+        }
+        Ok(target)
+    }
 }
+
+/// Where recovery sets aside tables it cannot place (the folder repair uses too).
+const LOST_DIR: &str = "lost";
 
 /// What [`VersionSet::inspect`] read from a tree directory.
 #[derive(Debug)]
