@@ -260,6 +260,10 @@ impl<C: Cursor> Cursor for MergingCursor<C> {
     fn value(&self) -> Option<&[u8]> {
         self.heap.top().and_then(|i| self.children[i].value())
     }
+
+    fn valid(&self) -> bool {
+        self.heap.top().is_some()
+    }
 }
 
 #[cfg(test)]
