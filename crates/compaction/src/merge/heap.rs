@@ -61,6 +61,7 @@ impl IndexHeap {
     /// The top stays on top iff it comes before the smaller of the root's children
     /// (each child comes before its whole subtree); that child is remembered, so when
     /// the top stays this costs one comparison instead of two.
+    #[inline]
     pub(crate) fn top_changed(&mut self, before: impl Fn(usize, usize) -> bool) {
         let len = self.items.len();
         if len < 2 {
