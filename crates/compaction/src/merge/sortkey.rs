@@ -64,6 +64,14 @@ impl SortKey {
         }
     }
 
+    /// The internal-key order of the keys these were taken from, or `None` if it takes
+    /// the user keys' bytes past the prefix.
+    #[inline(always)]
+    pub(crate) fn cmp_quick(&self, other: &SortKey) -> Option<Ordering> {
+        let user = self.cmp_user(other)?;
+        Some(user.then_with(|| other.trailer.cmp(&self.trailer)))
+    }
+
     /// The internal-key order of the keys these were taken from; `full` gives both
     /// user keys for the rare comparison the prefixes leave open.
     #[inline]
