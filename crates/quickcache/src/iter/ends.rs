@@ -195,7 +195,7 @@ impl Ends {
             let mut found: Option<Value> = None;
             let mut newest = SeqNo::ZERO;
             while let Some(key) = cursor.key() {
-                if key.user_key != last.as_slice() {
+                if !same_key(key.user_key, &last) {
                     break;
                 }
                 if key.seqno <= snapshot {

@@ -223,7 +223,8 @@ impl BlockCursor {
     }
 
     /// Moves to the last entry before position `before` (an entry boundary); invalid
-    /// if there is none.
+    /// if there is none. Once per restart interval: out of line.
+    #[inline(never)]
     fn step_back_to(&mut self, before: usize) -> Result<()> {
         while self
             .layout
@@ -269,6 +270,7 @@ impl BlockCursor {
     }
 
     /// Moves to recorded entry `k` of the current interval, if there is one.
+    #[inline]
     fn restore(&mut self, k: usize) -> bool {
         let Some((step, key)) = self.back.get(k) else {
             return false;
@@ -386,6 +388,7 @@ impl Cursor for BlockCursor {
         self.parse_next()
     }
 
+    #[inline]
     fn prev(&mut self) -> Result<()> {
         if !self.valid {
             return Ok(());

@@ -145,6 +145,12 @@ impl TableCursor {
     fn next_block(&mut self) -> Result<()> {
         self.guarded(|c| c.forward_from(c.block + 1))
     }
+
+    /// Moves to the last entry before the current block, past its first entry.
+    #[inline(never)]
+    fn prev_block(&mut self) -> Result<()> {
+        self.guarded(|c| c.backward_from(c.block.checked_sub(1)))
+    }
 }
 
 impl Cursor for TableCursor {
@@ -190,17 +196,20 @@ impl Cursor for TableCursor {
         }
     }
 
+    #[inline]
     fn prev(&mut self) -> Result<()> {
         if !self.cursor.valid() {
             return Ok(());
         }
-        self.guarded(|c| {
-            c.cursor.prev()?;
-            if c.cursor.valid() {
-                return Ok(());
+        // As `next`: the step inside a block inline, the move to a block out of line.
+        match self.cursor.prev() {
+            Ok(()) if self.cursor.valid() => Ok(()),
+            Ok(()) => self.prev_block(),
+            Err(e) => {
+                self.invalidate();
+                Err(e)
             }
-            c.backward_from(c.block.checked_sub(1))
-        })
+        }
     }
 
     #[inline]
