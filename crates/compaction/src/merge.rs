@@ -156,7 +156,13 @@ impl<C: Cursor> MergingCursor<C> {
     fn runs_ahead(&self, current: usize, runner: usize) -> bool {
         let (a, b) = (&self.sort_keys[current], &self.sort_keys[runner]);
         let Some(ord) = a.cmp_quick(b) else {
-            return before(&self.children, &self.sort_keys, self.direction, current, runner);
+            return before(
+                &self.children,
+                &self.sort_keys,
+                self.direction,
+                current,
+                runner,
+            );
         };
         let ord = ord.then(current.cmp(&runner));
         match self.direction {

@@ -64,8 +64,15 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let words = (&mut wa).zip(&mut wb).all(|(x, y)| x.first_chunk::<8>() == y.first_chunk::<8>());
-    words && wa.remainder().iter().zip(wb.remainder()).all(|(x, y)| x == y)
+    let words = (&mut wa)
+        .zip(&mut wb)
+        .all(|(x, y)| x.first_chunk::<8>() == y.first_chunk::<8>());
+    words
+        && wa
+            .remainder()
+            .iter()
+            .zip(wb.remainder())
+            .all(|(x, y)| x == y)
 }
 
 impl Ends {
@@ -144,7 +151,10 @@ impl Ends {
             {
                 return Ok(false);
             }
-            let decided = self.front_last.as_deref().is_some_and(|f| same_key(f, user));
+            let decided = self
+                .front_last
+                .as_deref()
+                .is_some_and(|f| same_key(f, user));
             if key.seqno > snapshot || decided || below_lower(&self.lower, user) {
                 cursor.next()?;
                 continue;
