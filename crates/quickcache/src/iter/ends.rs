@@ -267,3 +267,22 @@ impl Ends {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quickcheck::quickcheck;
+
+    use super::*;
+
+    quickcheck! {
+        fn inline_comparisons_match_the_slices(a: Vec<u8>, b: Vec<u8>, head: u8) -> bool {
+            // A shared head of 0 to 20 bytes makes equal words and prefixes common.
+            let head = vec![7u8; usize::from(head % 21)];
+            let (a, b) = ([head.as_slice(), &a].concat(), [head.as_slice(), &b].concat());
+            cmp_key(&a, &b) == a.cmp(&b)
+                && same_key(&a, &b) == (a == b)
+                && same_key(&a, &a)
+                && cmp_key(&a, &a) == Ordering::Equal
+        }
+    }
+}
