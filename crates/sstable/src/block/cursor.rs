@@ -8,6 +8,7 @@
 //! reverse scan decodes each entry about twice instead of half an interval per step.
 
 mod back;
+mod damage;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -168,22 +169,7 @@ impl BlockCursor {
         Ok(())
     }
 
-    /// The error for an entry at `pos` sharing `shared` bytes that it cannot share, or
-    /// overlapping the next restart point.
-    #[cold]
-    #[inline(never)]
-    fn misplaced(&self, pos: usize, shared: usize) -> crate::Error {
-        let reason = if shared > self.key.len() || (pos == self.restart_at && shared != 0) {
-            format!(
-                "entry shares {shared} bytes with a {}-byte key",
-                self.key.len()
-            )
-        } else {
-            "restart point inside or before an entry".to_string()
-        };
-        corruption(&self.file, self.layout.id, pos as u64, reason)
-    }
-
+    /// Reads the current key's trailer into `at` (the key is in `key`).
     #[inline]
     fn decode_trailer(&mut self, pos: usize) -> Result<()> {
         match KeyRef::decode(&self.key) {
@@ -193,13 +179,6 @@ impl BlockCursor {
             }
             None => Err(self.not_internal(pos)),
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn not_internal(&self, pos: usize) -> crate::Error {
-        let reason = "entry key is not an internal key";
-        corruption(&self.file, self.layout.id, pos as u64, reason)
     }
 
     /// The position of restart point `i + 1`, or `usize::MAX` if `i` is the last.
