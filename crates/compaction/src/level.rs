@@ -146,6 +146,10 @@ impl<T: LevelTable, S: AsRef<[T]>> Cursor for LevelCursor<T, S> {
         self.open.as_ref().and_then(|(_, c)| c.key())
     }
 
+    fn valid(&self) -> bool {
+        self.open.as_ref().is_some_and(|(_, c)| c.valid())
+    }
+
     fn value(&self) -> Option<&[u8]> {
         self.open.as_ref().and_then(|(_, c)| c.value())
     }

@@ -131,6 +131,15 @@ impl<C: Cursor> MergingCursor<C> {
             }
             found => found.is_some(),
         };
+        // Heap-skipping: while one child runs ahead of all the others (one populated
+        // level, or a run of keys in one table), each step compares its key with the
+        // remembered runner-up's only, inline, and leaves the heap untouched.
+        if valid
+            && let Some(runner) = self.heap.known_runner_up()
+            && self.runs_ahead(current, runner)
+        {
+            return Ok(());
+        }
         let (children, keys) = (&self.children, &self.sort_keys);
         let cmp = |a, b| before(children, keys, direction, a, b);
         if valid {
@@ -139,6 +148,27 @@ impl<C: Cursor> MergingCursor<C> {
             self.heap.pop(cmp);
         }
         Ok(())
+    }
+
+    /// Whether child `current` still comes out before child `runner`: [`before`],
+    /// with the common case (the sort keys decide) compared inline.
+    #[inline(always)]
+    fn runs_ahead(&self, current: usize, runner: usize) -> bool {
+        let (a, b) = (&self.sort_keys[current], &self.sort_keys[runner]);
+        let Some(ord) = a.cmp_quick(b) else {
+            return before(
+                &self.children,
+                &self.sort_keys,
+                self.direction,
+                current,
+                runner,
+            );
+        };
+        let ord = ord.then(current.cmp(&runner));
+        match self.direction {
+            Direction::Forward => ord == Ordering::Less,
+            Direction::Backward => ord == Ordering::Greater,
+        }
     }
 
     /// Repositions every child except `current` on the far side of the current entry
@@ -168,7 +198,8 @@ impl<C: Cursor> MergingCursor<C> {
 
 /// Whether child `a` comes out of the heap before child `b` in `direction`: the
 /// forward order is that of `(key, child index)`. Both must be valid with fresh sort
-/// keys, as every child in the heap is.
+/// keys, as every child in the heap is. Inlined: the merge calls it at every step.
+#[inline]
 fn before<C: Cursor>(
     children: &[C],
     keys: &[SortKey],
@@ -259,6 +290,10 @@ impl<C: Cursor> Cursor for MergingCursor<C> {
 
     fn value(&self) -> Option<&[u8]> {
         self.heap.top().and_then(|i| self.children[i].value())
+    }
+
+    fn valid(&self) -> bool {
+        self.heap.top().is_some()
     }
 }
 

@@ -204,6 +204,7 @@ impl Iter {
                 front_target: None,
                 back_target: None,
                 ranges: None,
+                any_ranges: false,
             },
             done: false,
             error: None,
@@ -234,6 +235,7 @@ impl Iter {
                 front_target: None,
                 back_target: None,
                 ranges: None,
+                any_ranges: false,
             },
             done: false,
             error: None,
@@ -247,10 +249,14 @@ impl Iter {
         let Some(view) = &self.view else {
             return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
-        self.ends.load_ranges(view)?;
         let cursor = match &mut self.front {
             Some(c) => c,
-            slot => slot.insert(self.ends.open_front(view).map_err(|e| view.error(e))?),
+            // The tombstones are gathered as the first cursor opens, not asked after
+            // at every step: a scan's steps then cost no call for them.
+            slot => {
+                self.ends.load_ranges(view)?;
+                slot.insert(self.ends.open_front(view).map_err(|e| view.error(e))?)
+            }
         };
         (self.ends.scan_front(cursor, view.snapshot, || view.now())).map_err(|e| view.error(e))
     }
@@ -261,10 +267,12 @@ impl Iter {
         let Some(view) = &self.view else {
             return self.error.take().map_or(Ok(false), |e| Err(*e));
         };
-        self.ends.load_ranges(view)?;
         let cursor = match &mut self.back {
             Some(c) => c,
-            slot => slot.insert(self.ends.open_back(view).map_err(|e| view.error(e))?),
+            slot => {
+                self.ends.load_ranges(view)?;
+                slot.insert(self.ends.open_back(view).map_err(|e| view.error(e))?)
+            }
         };
         (self.ends.scan_back(cursor, view.snapshot, || view.now())).map_err(|e| view.error(e))
     }

@@ -56,11 +56,20 @@ impl IndexHeap {
         self.sift_down(0, &before);
     }
 
+    /// The index that comes out after the top, when known without a comparison: the
+    /// root's smaller child, remembered by [`Self::top_changed`] while only the top's
+    /// key has changed since.
+    #[inline]
+    pub(crate) fn known_runner_up(&self) -> Option<usize> {
+        self.runner_up.and_then(|at| self.items.get(at).copied())
+    }
+
     /// Restores the order after the top index's key changed.
     ///
     /// The top stays on top iff it comes before the smaller of the root's children
     /// (each child comes before its whole subtree); that child is remembered, so when
     /// the top stays this costs one comparison instead of two.
+    #[inline]
     pub(crate) fn top_changed(&mut self, before: impl Fn(usize, usize) -> bool) {
         let len = self.items.len();
         if len < 2 {

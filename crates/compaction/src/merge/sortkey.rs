@@ -27,6 +27,7 @@ pub(crate) struct SortKey {
 }
 
 impl SortKey {
+    #[inline]
     pub(crate) fn of(key: KeyRef<'_>) -> SortKey {
         let bytes = match key.user_key.first_chunk::<PREFIX_LEN>() {
             Some(head) => *head,
@@ -54,6 +55,7 @@ impl SortKey {
     /// prefixes, a key of at most sixteen bytes is its padded prefix cut to its
     /// length, so it is a prefix of the other key and the lengths decide; only two
     /// longer keys need their remaining bytes compared.
+    #[inline]
     fn cmp_user(&self, other: &SortKey) -> Option<Ordering> {
         match self.prefix.cmp(&other.prefix) {
             Ordering::Equal if self.len > PREFIX_LEN && other.len > PREFIX_LEN => None,
@@ -62,8 +64,17 @@ impl SortKey {
         }
     }
 
+    /// The internal-key order of the keys these were taken from, or `None` if it takes
+    /// the user keys' bytes past the prefix.
+    #[inline(always)]
+    pub(crate) fn cmp_quick(&self, other: &SortKey) -> Option<Ordering> {
+        let user = self.cmp_user(other)?;
+        Some(user.then_with(|| other.trailer.cmp(&self.trailer)))
+    }
+
     /// The internal-key order of the keys these were taken from; `full` gives both
     /// user keys for the rare comparison the prefixes leave open.
+    #[inline]
     pub(crate) fn cmp_with<'a>(
         &self,
         other: &SortKey,

@@ -43,6 +43,36 @@ quickcheck! {
         random_walk(&children, &ops)
     }
 
+    fn runs_of_one_child_match_the_model(
+        dense: Vec<(u8, u8)>,
+        sparse: Vec<(u8, u8)>,
+        k: u8,
+        ops: Vec<Op>
+    ) -> bool {
+        // One child holds most keys, each other child a few: the top child runs ahead
+        // for stretches, which the merge steps against the remembered runner-up
+        // without its heap. Walks both ways, switching direction and seeking.
+        let k = usize::from(k % 3) + 1;
+        let mut children = vec![dense];
+        children.extend((0..k).map(|c| sparse.iter().copied().skip(c).step_by(k).take(3).collect()));
+        let walks = random_walk(&children, &ops);
+        // The same children under the full harness: whole walks, every seek.
+        let (mut cursors, mut model) = (Vec::new(), Model::new());
+        for (c, entries) in children.iter().enumerate() {
+            let mut v: Vec<(InternalKey, Vec<u8>)> = Vec::new();
+            for (i, &(user, _)) in entries.iter().enumerate() {
+                // Distinct seqnos across children keep the model's keys distinct.
+                let key = ikey(user, (c * 1000 + i) as u64 + 1, false);
+                model.insert(key.clone(), vec![c as u8]);
+                v.push((key, vec![c as u8]));
+            }
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            cursors.push(VecCursor::new(v));
+        }
+        check_cursor(&mut MergingCursor::new(cursors), &model);
+        walks
+    }
+
     fn long_keys_merge_conforms(entries: Vec<(u8, u8, u8)>, k: u8) -> bool {
         // User keys of 15 to 19 bytes sharing a 15-byte head, tails of 0, 1 and 2:
         // equal sixteen-byte prefixes, zero bytes against zero padding, and keys

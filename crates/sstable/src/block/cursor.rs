@@ -8,6 +8,7 @@
 //! reverse scan decodes each entry about twice instead of half an interval per step.
 
 mod back;
+mod damage;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -129,7 +130,8 @@ impl BlockCursor {
     ///
     /// Also checks that restart points fall on entry boundaries in increasing order and
     /// that restart entries share no prefix, so that every way of reaching an entry
-    /// (scanning forward, stepping back, seeking) decodes it the same way.
+    /// (scanning forward, stepping back, seeking) decodes it the same way. The checks
+    /// are one branch on the scan's path; their messages are built out of line.
     #[inline]
     fn parse_next(&mut self) -> Result<()> {
         self.valid = false;
@@ -138,50 +140,45 @@ impl BlockCursor {
             return Ok(());
         }
         if pos == self.next_restart {
-            self.restart_idx += 1;
-            self.restart_at = pos;
-            self.next_restart = self.restart_after(self.restart_idx)?;
+            self.enter_restart(pos)?;
         }
         let h = self.header(pos)?;
-        if h.shared > self.key.len() || (pos == self.restart_at && h.shared != 0) {
-            let reason = format!(
-                "entry shares {} bytes with a {}-byte key",
-                h.shared,
-                self.key.len()
-            );
-            return Err(corruption(&self.file, self.layout.id, pos as u64, reason));
+        let end = h.end();
+        let bad_share = h.shared > self.key.len() || (pos == self.restart_at && h.shared != 0);
+        if bad_share || self.next_restart < end {
+            return Err(self.misplaced(pos, h.shared));
         }
         self.key.truncate(h.shared);
         self.key
             .extend_from_slice(&self.data[h.delta_start..h.delta_start + h.delta_len]);
         self.decode_trailer(pos)?;
         self.at.pos = pos;
-        self.at.next = h.end();
-        if self.next_restart < self.at.next {
-            return Err(corruption(
-                &self.file,
-                self.layout.id,
-                pos as u64,
-                "restart point inside or before an entry",
-            ));
-        }
+        self.at.next = end;
         self.at.value_start = h.value_start;
         self.at.value_len = h.value_len;
         self.valid = true;
         Ok(())
     }
 
-    fn decode_trailer(&mut self, pos: usize) -> Result<()> {
-        let key = KeyRef::decode(&self.key).ok_or_else(|| {
-            corruption(
-                &self.file,
-                self.layout.id,
-                pos as u64,
-                "entry key is not an internal key",
-            )
-        })?;
-        (self.at.seqno, self.at.kind) = (key.seqno, key.kind);
+    /// Steps into the next restart interval, whose restart point is `pos`.
+    #[inline(never)]
+    fn enter_restart(&mut self, pos: usize) -> Result<()> {
+        self.restart_idx += 1;
+        self.restart_at = pos;
+        self.next_restart = self.restart_after(self.restart_idx)?;
         Ok(())
+    }
+
+    /// Reads the current key's trailer into `at` (the key is in `key`).
+    #[inline]
+    fn decode_trailer(&mut self, pos: usize) -> Result<()> {
+        match KeyRef::decode(&self.key) {
+            Some(key) => {
+                (self.at.seqno, self.at.kind) = (key.seqno, key.kind);
+                Ok(())
+            }
+            None => Err(self.not_internal(pos)),
+        }
     }
 
     /// The position of restart point `i + 1`, or `usize::MAX` if `i` is the last.
@@ -205,7 +202,8 @@ impl BlockCursor {
     }
 
     /// Moves to the last entry before position `before` (an entry boundary); invalid
-    /// if there is none.
+    /// if there is none. Once per restart interval: out of line.
+    #[inline(never)]
     fn step_back_to(&mut self, before: usize) -> Result<()> {
         while self
             .layout
@@ -251,6 +249,7 @@ impl BlockCursor {
     }
 
     /// Moves to recorded entry `k` of the current interval, if there is one.
+    #[inline]
     fn restore(&mut self, k: usize) -> bool {
         let Some((step, key)) = self.back.get(k) else {
             return false;
@@ -364,9 +363,11 @@ impl Cursor for BlockCursor {
             return Ok(());
         }
         self.back_at = None;
-        self.guarded(Self::parse_next)
+        // `parse_next` leaves the cursor invalid unless it decodes an entry: no guard.
+        self.parse_next()
     }
 
+    #[inline]
     fn prev(&mut self) -> Result<()> {
         if !self.valid {
             return Ok(());
@@ -379,6 +380,11 @@ impl Cursor for BlockCursor {
         }
         let before = self.at.pos;
         self.guarded(|c| c.step_back_to(before))
+    }
+
+    #[inline]
+    fn valid(&self) -> bool {
+        self.valid
     }
 
     #[inline]

@@ -139,6 +139,20 @@ impl TableCursor {
     }
 }
 
+impl TableCursor {
+    /// Moves to the first entry after the current block, past its last entry.
+    #[inline(never)]
+    fn next_block(&mut self) -> Result<()> {
+        self.guarded(|c| c.forward_from(c.block + 1))
+    }
+
+    /// Moves to the last entry before the current block, past its first entry.
+    #[inline(never)]
+    fn prev_block(&mut self) -> Result<()> {
+        self.guarded(|c| c.backward_from(c.block.checked_sub(1)))
+    }
+}
+
 impl Cursor for TableCursor {
     fn seek(&mut self, target: KeyRef<'_>) -> Result<()> {
         let Some(global) = self.global_seqno else {
@@ -165,30 +179,42 @@ impl Cursor for TableCursor {
         self.guarded(|c| c.backward_from(c.table.block_count().checked_sub(1)))
     }
 
+    #[inline]
     fn next(&mut self) -> Result<()> {
         if !self.cursor.valid() {
             return Ok(());
         }
-        self.guarded(|c| {
-            c.cursor.next()?;
-            if c.cursor.valid() {
-                return Ok(());
+        // The step inside a block is inlined into the caller's loop; moving to the
+        // next block (once per block) is not.
+        match self.cursor.next() {
+            Ok(()) if self.cursor.valid() => Ok(()),
+            Ok(()) => self.next_block(),
+            Err(e) => {
+                self.invalidate();
+                Err(e)
             }
-            c.forward_from(c.block + 1)
-        })
+        }
     }
 
+    #[inline]
     fn prev(&mut self) -> Result<()> {
         if !self.cursor.valid() {
             return Ok(());
         }
-        self.guarded(|c| {
-            c.cursor.prev()?;
-            if c.cursor.valid() {
-                return Ok(());
+        // As `next`: the step inside a block inline, the move to a block out of line.
+        match self.cursor.prev() {
+            Ok(()) if self.cursor.valid() => Ok(()),
+            Ok(()) => self.prev_block(),
+            Err(e) => {
+                self.invalidate();
+                Err(e)
             }
-            c.backward_from(c.block.checked_sub(1))
-        })
+        }
+    }
+
+    #[inline]
+    fn valid(&self) -> bool {
+        self.cursor.valid()
     }
 
     #[inline]
