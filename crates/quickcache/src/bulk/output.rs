@@ -3,9 +3,11 @@
 //!
 //! Why parts: building a table (blocks, filter, the level's compression, checksums)
 //! is most of a load's time and uses one core; the parts cover disjoint key ranges,
-//! so their tables never overlap and need no merging afterwards.
+//! so their tables never overlap and need no merging afterwards. One more thread
+//! syncs the finished tables while the parts go on building.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Sender, channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use quickcache_fs::DynFs;
@@ -14,7 +16,7 @@ use quickcache_sstable::{Cursor, KeyRef, SeqNo, Table, TableBuilder, TableOption
 use super::merge::RunMerge;
 use super::run::Run;
 use crate::error::{Error, Result};
-use crate::open::table_error;
+use crate::open::{fs_error, table_error};
 
 /// At most this many parts, whatever the core count: beyond it the disk, not the
 /// CPU, limits a load.
@@ -43,18 +45,12 @@ pub(crate) fn parts_for(entries: usize) -> usize {
 /// The tables of a sorted, duplicate-free in-memory run.
 pub(crate) fn from_run(plan: &Plan, run: &Run) -> Result<Vec<PathBuf>> {
     let (n, parts) = (run.len(), parts_for(run.len()));
-    std::thread::scope(|s| {
-        let spawned = (0..parts).map(|p| {
-            let (from, to) = (n * p / parts, n * (p + 1) / parts);
-            spawn(s, move || {
-                let mut out = Output::new(plan, p);
-                for (k, v) in (from..to).filter_map(|i| run.get(i)) {
-                    out.add(k, v)?;
-                }
-                out.finish()
-            })
-        });
-        join_all(spawned.collect())
+    build_parts(plan, parts, |p, out| {
+        let (from, to) = (n * p / parts, n * (p + 1) / parts);
+        for (k, v) in (from..to).filter_map(|i| run.get(i)) {
+            out.add(k, v)?;
+        }
+        Ok(())
     })
 }
 
@@ -62,19 +58,53 @@ pub(crate) fn from_run(plan: &Plan, run: &Run) -> Result<Vec<PathBuf>> {
 /// `splits` (ascending; part `p` holds the keys from `splits[p - 1]` up to, not
 /// including, `splits[p]`).
 pub(crate) fn from_runs(plan: &Plan, runs: &[PathBuf], splits: &[Vec<u8>]) -> Result<Vec<PathBuf>> {
+    build_parts(plan, splits.len() + 1, |p, out| {
+        let start = p.checked_sub(1).and_then(|i| splits.get(i));
+        let merge = RunMerge::new(cursors(plan, runs, start)?, splits.get(p).cloned());
+        merge.for_each(|k, v| out.add(k, v))
+    })
+}
+
+/// Runs `part(p, output)` for each part `p` on a thread of its own, and syncs the
+/// finished tables on one more thread meanwhile: a build thread that synced each
+/// table itself would leave its core idle for the length of every sync.
+fn build_parts(
+    plan: &Plan,
+    parts: usize,
+    part: impl Fn(usize, &mut Output<'_>) -> Result<()> + Sync,
+) -> Result<Vec<PathBuf>> {
+    let (to_sync, finished) = channel::<PathBuf>();
     std::thread::scope(|s| {
-        let spawned = (0..=splits.len()).map(|p| {
-            let start = p.checked_sub(1).and_then(|i| splits.get(i));
-            let end = splits.get(p).cloned();
+        let syncer = spawn(s, move || {
+            for path in finished {
+                sync(plan, &path)?;
+            }
+            Ok(Vec::new())
+        });
+        let part = &part;
+        let mut threads = vec![syncer];
+        threads.extend((0..parts).map(|p| {
+            let to_sync = to_sync.clone();
             spawn(s, move || {
-                let merge = RunMerge::new(cursors(plan, runs, start)?, end);
-                let mut out = Output::new(plan, p);
-                merge.for_each(|k, v| out.add(k, v))?;
+                let mut out = Output::new(plan, p, to_sync);
+                part(p, &mut out)?;
                 out.finish()
             })
-        });
-        join_all(spawned.collect())
+        }));
+        // The syncer ends once every sender is gone: the parts' go as they end.
+        drop(to_sync);
+        join_all(threads)
     })
+}
+
+/// Makes a finished table's contents durable.
+fn sync(plan: &Plan, path: &Path) -> Result<()> {
+    let fs = plan.fs.as_ref();
+    let mut file = (fs.open_append(path)).map_err(fs_error("opening a loaded table", path))?;
+    file.sync_all()
+        .map_err(fs_error("syncing a loaded table", path))?;
+    file.close()
+        .map_err(fs_error("closing a loaded table", path))
 }
 
 /// A cursor on each run, on its first key at or after `start`.
@@ -139,15 +169,18 @@ fn join_all(parts: Vec<Part<'_>>) -> Result<Vec<PathBuf>> {
 struct Output<'p> {
     plan: &'p Plan,
     part: usize,
+    /// Where finished tables go to be synced.
+    to_sync: Sender<PathBuf>,
     builder: Option<(TableBuilder, PathBuf)>,
     done: Vec<PathBuf>,
 }
 
 impl<'p> Output<'p> {
-    fn new(plan: &'p Plan, part: usize) -> Self {
+    fn new(plan: &'p Plan, part: usize, to_sync: Sender<PathBuf>) -> Self {
         Output {
             plan,
             part,
+            to_sync,
             builder: None,
             done: Vec::new(),
         }
@@ -172,10 +205,18 @@ impl<'p> Output<'p> {
         Ok(())
     }
 
-    /// Finishes the open table: synced, as it joins the database as it is.
+    /// Finishes the open table and hands it to the syncer: it joins the database as
+    /// it is, so it must be durable before the ingest.
     fn close(&mut self) -> Result<()> {
         if let Some((builder, path)) = self.builder.take() {
-            (builder.finish()).map_err(|e| write_error(&path, e))?;
+            (builder.finish_unsynced()).map_err(|e| write_error(&path, e))?;
+            if self.to_sync.send(path.clone()).is_err() {
+                // The syncer stopped on an error, which it reports.
+                return Err(Error::Spawn {
+                    what: "bulk-load sync",
+                    source: std::io::Error::other("the sync thread stopped"),
+                });
+            }
             self.done.push(path);
         }
         Ok(())

@@ -4,10 +4,12 @@
 //!
 //! The hand-over channel is a rendezvous: the caller waits only while the worker is
 //! still busy with the previous run, so at most two runs exist at a time (the one
-//! being filled, the one being spilled).
+//! being filled, the one being spilled). A caller that would wait sorts its run
+//! itself meanwhile, so both cores work when the caller produces entries faster
+//! than one thread can sort and write them.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
 use quickcache_fs::DynFs;
@@ -58,11 +60,22 @@ impl Spiller {
         })
     }
 
-    /// Hands `run` to the worker and returns an empty run to fill next. Waits while
-    /// the worker is still writing the previous run.
+    /// Hands `run` to the worker and returns an empty run to fill next. If the
+    /// worker is still writing the previous run, sorts `run` here first: the caller
+    /// would only wait otherwise, and the worker then has just the write left.
     pub(crate) fn spill(&mut self, run: Run) -> Result<Run> {
-        let sent = self.to_worker.as_ref().map(|to| to.send(run));
-        if !matches!(sent, Some(Ok(()))) {
+        let Some(to) = self.to_worker.as_ref() else {
+            return Err(stopped());
+        };
+        let sent = match to.try_send(run) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(mut run)) => {
+                run.sort_dedup();
+                to.send(run).map_err(|_| ())
+            }
+            Err(TrySendError::Disconnected(_)) => Err(()),
+        };
+        if sent.is_err() {
             // The worker stopped on an error: it says which.
             self.finish()?;
             return Err(stopped());
