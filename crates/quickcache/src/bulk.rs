@@ -152,7 +152,7 @@ impl<'a> BulkLoader<'a> {
         }
         self.run.push(key, value);
         self.puts += 1;
-        if self.puts % SAMPLE_EVERY == 0 {
+        if self.puts.is_multiple_of(SAMPLE_EVERY) {
             self.samples.push(key.to_vec());
         }
         // Half the budget: the spiller may hold the previous run meanwhile.
