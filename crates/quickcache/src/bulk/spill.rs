@@ -112,13 +112,15 @@ fn stopped() -> Error {
 }
 
 /// Sorts `run` and writes it to `path` as a scratch table: uncompressed, no filter,
-/// not synced (a crash loses the whole load anyway).
+/// not synced (a crash loses the whole load anyway), in large blocks with few
+/// restart points, as it is only ever read from start to end.
 fn write_run(fs: &DynFs, path: &Path, run: &mut Run) -> Result<()> {
     run.sort_dedup();
     let options = TableOptions {
+        block_size: 64 << 10,
+        restart_interval: 128,
         bloom_bits_per_key: 0,
         compression: Compression::None,
-        ..TableOptions::default()
     };
     let err = |e| table_error("writing a bulk-load run", path)(e);
     let mut builder = TableBuilder::new(fs.as_ref(), path, options).map_err(err)?;
