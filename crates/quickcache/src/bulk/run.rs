@@ -105,14 +105,16 @@ impl Run {
         }
         let mut entries = std::mem::take(&mut self.entries);
         entries.sort_unstable_by(|a, b| self.cmp(a, b, self.key(b)).then(a.at.cmp(&b.at)));
-        let mut kept: Vec<Entry> = Vec::with_capacity(entries.len());
-        for e in entries {
-            match kept.last_mut() {
-                Some(last) if self.cmp(last, &e, self.key(&e)) == Ordering::Equal => *last = e,
-                _ => kept.push(e),
+        // In place (no second entry vector): of each group of equal keys the first
+        // slot stays and takes the group's last, latest, entry.
+        entries.dedup_by(|later, kept| {
+            let same = self.cmp(kept, later, self.key(later)) == Ordering::Equal;
+            if same {
+                *kept = *later;
             }
-        }
-        self.entries = kept;
+            same
+        });
+        self.entries = entries;
         self.out_of_order = false;
     }
 
