@@ -3,8 +3,8 @@
 //!
 //! Entries are gathered in memory up to half the budget, then handed to a second
 //! thread that sorts them (the latest put of a key wins) and spills them as a sorted
-//! run, a table in a scratch directory inside the database directory, while the
-//! caller fills the next half ([`spill`]). [`BulkLoader::finish`] merges the runs (or
+//! run, a plain file of records ([`scratch`]) in a scratch directory inside the
+//! database directory, while the caller fills the next half ([`spill`]). [`BulkLoader::finish`] merges the runs (or
 //! sorts the one in-memory run; input that arrives in order is not sorted) into
 //! tables of the database's table size, built in key ranges on several threads
 //! ([`output`]), moves them into the tree in one ingest, and removes the scratch
@@ -17,6 +17,7 @@
 mod merge;
 mod output;
 mod run;
+mod scratch;
 mod spill;
 
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ const SAMPLE_EVERY: u64 = 4096;
 ///
 /// Memory stays within the budget ([`BulkLoader::memory_budget`]) plus one table
 /// builder's buffers per core; beyond half of it, sorted runs are spilled to scratch
-/// tables by a second thread (the other half takes the next entries). Entries
+/// files by a second thread (the other half takes the next entries). Entries
 /// appear only when [`BulkLoader::finish`] returns, all at once (one ingest, see
 /// [`Db::ingest`]); of several puts of one key the last wins. Dropping the loader
 /// without finishing loads nothing (the scratch directory is removed by the next
@@ -217,9 +218,9 @@ impl<'a> BulkLoader<'a> {
         let runs = self.spiller.finish()?;
         let tables = output::from_runs(&plan, &runs, &self.splits())?;
         let fs = self.inner.options.fs.as_ref();
-        for path in &runs {
-            fs.remove(path)
-                .map_err(fs_error("removing a bulk-load run", path))?;
+        for run in &runs {
+            fs.remove(&run.path)
+                .map_err(fs_error("removing a bulk-load run", &run.path))?;
         }
         Ok(tables)
     }

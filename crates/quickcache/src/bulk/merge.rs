@@ -4,18 +4,18 @@
 
 use std::cmp::Ordering;
 
-use quickcache_sstable::{Cursor, TableCursor};
+use super::scratch::RunReader;
 
-/// A merge of runs' cursors, each positioned on its first entry in the merged range.
+/// A merge of runs' readers, each positioned on its first entry in the merged range.
 pub(crate) struct RunMerge {
-    cursors: Vec<TableCursor>,
+    cursors: Vec<RunReader>,
     /// Where the merged range ends (exclusive); `None`: at the runs' ends.
     end: Option<Vec<u8>>,
 }
 
 impl RunMerge {
-    /// Requires: every cursor was positioned (invalid means exhausted).
-    pub(crate) fn new(cursors: Vec<TableCursor>, end: Option<Vec<u8>>) -> Self {
+    /// Requires: every reader is on its first record in the range (or past its end).
+    pub(crate) fn new(cursors: Vec<RunReader>, end: Option<Vec<u8>>) -> Self {
         RunMerge { cursors, end }
     }
 
@@ -29,14 +29,13 @@ impl RunMerge {
         let mut on_smallest: Vec<usize> = Vec::with_capacity(self.cursors.len());
         loop {
             // Runs are few (data size / memory budget): one linear pass, comparing
-            // each cursor's key once, beats a heap that would need owned keys.
+            // each reader's key once, beats a heap that would need owned keys.
             on_smallest.clear();
             for (i, c) in self.cursors.iter().enumerate() {
                 let Some(k) = c.key() else { continue };
                 let order = match on_smallest.last() {
                     None => Ordering::Less,
-                    Some(&w) => (self.cursors[w].key())
-                        .map_or(Ordering::Less, |w| k.user_key.cmp(w.user_key)),
+                    Some(&w) => (self.cursors[w].key()).map_or(Ordering::Less, |w| k.cmp(w)),
                 };
                 match order {
                     Ordering::Less => {
@@ -51,7 +50,7 @@ impl RunMerge {
                 return Ok(());
             };
             let (k, v) = match (self.cursors[w].key(), self.cursors[w].value()) {
-                (Some(k), Some(v)) => (k.user_key, v),
+                (Some(k), Some(v)) => (k, v),
                 _ => return Ok(()),
             };
             if self.end.as_deref().is_some_and(|end| k >= end) {
@@ -59,13 +58,7 @@ impl RunMerge {
             }
             emit(k, v)?;
             for &i in &on_smallest {
-                self.cursors[i]
-                    .next()
-                    .map_err(|source| crate::Error::Table {
-                        operation: "merging bulk-load runs",
-                        path: std::path::PathBuf::new(),
-                        source: Box::new(source),
-                    })?;
+                self.cursors[i].next()?;
             }
         }
     }

@@ -11,10 +11,11 @@ use std::sync::mpsc::{Sender, channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use quickcache_fs::DynFs;
-use quickcache_sstable::{Cursor, KeyRef, SeqNo, Table, TableBuilder, TableOptions};
+use quickcache_sstable::{TableBuilder, TableOptions};
 
 use super::merge::RunMerge;
 use super::run::Run;
+use super::scratch::{RunFile, RunReader};
 use crate::error::{Error, Result};
 use crate::open::{fs_error, table_error};
 
@@ -57,10 +58,13 @@ pub(crate) fn from_run(plan: &Plan, run: &Run) -> Result<Vec<PathBuf>> {
 /// The tables of the merged `runs` (later runs win on equal keys), split at
 /// `splits` (ascending; part `p` holds the keys from `splits[p - 1]` up to, not
 /// including, `splits[p]`).
-pub(crate) fn from_runs(plan: &Plan, runs: &[PathBuf], splits: &[Vec<u8>]) -> Result<Vec<PathBuf>> {
+pub(crate) fn from_runs(plan: &Plan, runs: &[RunFile], splits: &[Vec<u8>]) -> Result<Vec<PathBuf>> {
     build_parts(plan, splits.len() + 1, |p, out| {
         let start = p.checked_sub(1).and_then(|i| splits.get(i));
-        let merge = RunMerge::new(cursors(plan, runs, start)?, splits.get(p).cloned());
+        let readers = (runs.iter())
+            .map(|run| RunReader::open(&plan.fs, run, start.map(Vec::as_slice)))
+            .collect::<Result<Vec<_>>>()?;
+        let merge = RunMerge::new(readers, splits.get(p).cloned());
         merge.for_each(|k, v| out.add(k, v))
     })
 }
@@ -105,27 +109,6 @@ fn sync(plan: &Plan, path: &Path) -> Result<()> {
         .map_err(fs_error("syncing a loaded table", path))?;
     file.close()
         .map_err(fs_error("closing a loaded table", path))
-}
-
-/// A cursor on each run, on its first key at or after `start`.
-fn cursors(
-    plan: &Plan,
-    runs: &[PathBuf],
-    start: Option<&Vec<u8>>,
-) -> Result<Vec<quickcache_sstable::TableCursor>> {
-    let mut cursors = Vec::with_capacity(runs.len());
-    for path in runs {
-        let err = |e| table_error("reading a bulk-load run", path)(e);
-        let table = Table::open(plan.fs.as_ref(), path).map_err(err)?;
-        let mut cursor = table.cursor();
-        match start {
-            Some(key) => cursor.seek(KeyRef::lookup(key, SeqNo::MAX)),
-            None => cursor.seek_to_first(),
-        }
-        .map_err(err)?;
-        cursors.push(cursor);
-    }
-    Ok(cursors)
 }
 
 type Part<'s> = std::io::Result<ScopedJoinHandle<'s, Result<Vec<PathBuf>>>>;

@@ -8,16 +8,15 @@
 //! itself meanwhile, so both cores work when the caller produces entries faster
 //! than one thread can sort and write them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
 use quickcache_fs::DynFs;
-use quickcache_sstable::{Compression, TableBuilder, TableOptions};
 
 use super::run::Run;
+use super::scratch::{self, RunFile};
 use crate::error::{Error, Result};
-use crate::open::table_error;
 
 /// The spill thread and the channels to it.
 #[derive(Debug)]
@@ -27,7 +26,7 @@ pub(crate) struct Spiller {
     /// Runs the worker has written and emptied, for the caller to fill again (so the
     /// arenas are allocated once per load, not once per run).
     emptied: Receiver<Run>,
-    worker: Option<JoinHandle<Result<Vec<PathBuf>>>>,
+    worker: Option<JoinHandle<Result<Vec<RunFile>>>>,
 }
 
 impl Spiller {
@@ -38,16 +37,16 @@ impl Spiller {
         let worker = std::thread::Builder::new()
             .name("quickcache-bulk-spill".into())
             .spawn(move || {
-                let mut paths = Vec::new();
+                let mut files = Vec::new();
                 for mut run in runs {
-                    let path = scratch.join(format!("run-{:06}.sst", paths.len() + 1));
-                    write_run(&fs, &path, &mut run)?;
-                    paths.push(path);
+                    let path = scratch.join(format!("run-{:06}", files.len() + 1));
+                    run.sort_dedup();
+                    files.push(scratch::write(&fs, &path, run.iter())?);
                     run.clear();
                     // Never blocks: a full channel just drops the spare run.
                     let _ = give_back.try_send(run);
                 }
-                Ok(paths)
+                Ok(files)
             })
             .map_err(|source| Error::Spawn {
                 what: "bulk-load spill",
@@ -83,9 +82,9 @@ impl Spiller {
         Ok(self.emptied.try_recv().unwrap_or_default())
     }
 
-    /// Waits for the worker to write every run handed over; the runs' paths in the
-    /// order they were written (later runs hold later puts).
-    pub(crate) fn finish(&mut self) -> Result<Vec<PathBuf>> {
+    /// Waits for the worker to write every run handed over; the runs in the order
+    /// they were written (later runs hold later puts).
+    pub(crate) fn finish(&mut self) -> Result<Vec<RunFile>> {
         self.to_worker = None;
         match self.worker.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -109,24 +108,4 @@ fn stopped() -> Error {
         what: "bulk-load spill",
         source: std::io::Error::other("the thread stopped (it panicked)"),
     }
-}
-
-/// Sorts `run` and writes it to `path` as a scratch table: uncompressed, no filter,
-/// not synced (a crash loses the whole load anyway), in large blocks with few
-/// restart points, as it is only ever read from start to end.
-fn write_run(fs: &DynFs, path: &Path, run: &mut Run) -> Result<()> {
-    run.sort_dedup();
-    let options = TableOptions {
-        block_size: 64 << 10,
-        restart_interval: 128,
-        bloom_bits_per_key: 0,
-        compression: Compression::None,
-    };
-    let err = |e| table_error("writing a bulk-load run", path)(e);
-    let mut builder = TableBuilder::new(fs.as_ref(), path, options).map_err(err)?;
-    for (k, v) in run.iter() {
-        builder.add_plain(k, v).map_err(err)?;
-    }
-    builder.finish_unsynced().map_err(err)?;
-    Ok(())
 }
