@@ -1,32 +1,39 @@
 //! [`BulkLoader`]: loads unsorted key-value pairs into a database through tables and
 //! [`Db::ingest`], bypassing the WAL and the memtable.
 //!
-//! Entries are gathered in memory up to a budget, sorted (the latest put of a key
-//! wins) and, when the budget is exceeded, spilled as a sorted run: a table in a
-//! scratch directory inside the database directory. [`BulkLoader::finish`] merges the
-//! runs (or the one in-memory run) into tables of the database's table size, moves
-//! them into the tree in one ingest, and removes the scratch directory.
+//! Entries are gathered in memory up to half the budget, then handed to a second
+//! thread that sorts them (the latest put of a key wins) and spills them as a sorted
+//! run, a plain file of records ([`scratch`]) in a scratch directory inside the
+//! database directory, while the caller fills the next half ([`spill`]). [`BulkLoader::finish`] merges the runs (or
+//! sorts the one in-memory run; input that arrives in order is not sorted) into
+//! tables of the database's table size, built in key ranges on several threads
+//! ([`output`]), moves them into the tree in one ingest, and removes the scratch
+//! directory.
 //!
 //! It lives in this crate, not the sstable crate, because it ends in an ingest and
 //! takes its file system, directory and table size from the database; the sstable
 //! crate stays usable without the engine.
 
 mod merge;
+mod output;
 mod run;
+mod scratch;
+mod spill;
 
 use std::path::{Path, PathBuf};
 
 use quickcache_compaction::Level;
 use quickcache_fs::FileSystem;
-use quickcache_sstable::{Compression, Cursor, KeyspaceId, Table, TableBuilder, TableOptions};
+use quickcache_sstable::KeyspaceId;
 
-use self::merge::RunMerge;
+use self::output::Plan;
 use self::run::{ENTRY_OVERHEAD, Run};
+use self::spill::Spiller;
 use crate::error::{Error, Result};
 use crate::ingest::install::Target;
 use crate::ingest::{How, IngestOptions, IngestReport};
 use crate::inner::Inner;
-use crate::open::{fs_error, table_error};
+use crate::open::fs_error;
 use crate::{Db, Keyspace};
 
 /// The scratch directory's name inside the database directory.
@@ -35,11 +42,16 @@ pub const BULK_DIR: &str = "bulk-load.tmp";
 /// The default memory budget of a loader: 256 MiB.
 pub const DEFAULT_BULK_MEMORY: usize = 256 << 20;
 
+/// One key in this many is kept as a sample, to split the merge of spilled runs into
+/// key ranges of about equal size.
+const SAMPLE_EVERY: u64 = 4096;
+
 /// Loads unsorted entries into a database (or one keyspace) far faster than writes
 /// do: no WAL, no memtable, and the tables land in the deepest level they can.
 ///
 /// Memory stays within the budget ([`BulkLoader::memory_budget`]) plus one table
-/// builder's buffers; beyond it, sorted runs are spilled to scratch tables. Entries
+/// builder's buffers per core; beyond half of it, sorted runs are spilled to scratch
+/// files by a second thread (the other half takes the next entries). Entries
 /// appear only when [`BulkLoader::finish`] returns, all at once (one ingest, see
 /// [`Db::ingest`]); of several puts of one key the last wins. Dropping the loader
 /// without finishing loads nothing (the scratch directory is removed by the next
@@ -65,9 +77,14 @@ pub struct BulkLoader<'a> {
     scratch: PathBuf,
     budget: usize,
     run: Run,
-    runs: Vec<PathBuf>,
-    /// Names scratch files.
-    next_name: u64,
+    /// Sorts and writes full runs on its own thread.
+    spiller: Spiller,
+    /// Whether any run went to the spiller.
+    spilled: bool,
+    /// Entries put so far.
+    puts: u64,
+    /// Every [`SAMPLE_EVERY`]th key put.
+    samples: Vec<Vec<u8>>,
 }
 
 impl Db {
@@ -98,14 +115,17 @@ impl<'a> BulkLoader<'a> {
         remove_dir(inner.options.fs.as_ref(), &scratch)?;
         (inner.options.fs.create_dir_all(&scratch))
             .map_err(fs_error("creating the bulk-load directory", &scratch))?;
+        let spiller = Spiller::start(inner.options.fs.clone(), scratch.clone())?;
         Ok(BulkLoader {
             inner,
             ks,
             scratch,
             budget: DEFAULT_BULK_MEMORY,
             run: Run::default(),
-            runs: Vec::new(),
-            next_name: 0,
+            spiller,
+            spilled: false,
+            puts: 0,
+            samples: Vec::new(),
         })
     }
 
@@ -132,38 +152,23 @@ impl<'a> BulkLoader<'a> {
             }
         }
         self.run.push(key, value);
-        if self.run.bytes() + ENTRY_OVERHEAD >= self.budget {
+        self.puts += 1;
+        if self.puts.is_multiple_of(SAMPLE_EVERY) {
+            self.samples.push(key.to_vec());
+        }
+        // Half the budget: the spiller may hold the previous run meanwhile.
+        if self.run.bytes() + ENTRY_OVERHEAD >= self.budget / 2 {
             self.spill()?;
         }
         Ok(())
     }
 
-    /// Sorts the in-memory entries and writes them as a run.
+    /// Hands the in-memory run to the spill thread and goes on with an empty one.
     fn spill(&mut self) -> Result<()> {
-        self.run.sort_dedup();
-        let path = self.scratch_path("run");
-        let options = TableOptions {
-            bloom_bits_per_key: 0,
-            compression: Compression::None,
-            ..TableOptions::default()
-        };
-        let fs = self.inner.options.fs.as_ref();
-        let err = |e| table_error("writing a bulk-load run", &path)(e);
-        let mut builder = TableBuilder::new(fs, &path, options).map_err(err)?;
-        for (k, v) in self.run.iter() {
-            builder.add_plain(k, v).map_err(err)?;
-        }
-        // Scratch: a crash loses the whole load anyway.
-        builder.finish_unsynced().map_err(err)?;
-        self.run.clear();
-        self.runs.push(path);
+        let full = std::mem::take(&mut self.run);
+        self.run = self.spiller.spill(full)?;
+        self.spilled = true;
         Ok(())
-    }
-
-    fn scratch_path(&mut self, what: &str) -> PathBuf {
-        self.next_name += 1;
-        self.scratch
-            .join(format!("{what}-{:06}.sst", self.next_name))
     }
 
     /// Writes the final tables and ingests them all at once; removes the scratch
@@ -200,90 +205,51 @@ impl<'a> BulkLoader<'a> {
 
     /// The final tables: from the one in-memory run, or merged from the spilled runs.
     fn write_tables(&mut self) -> Result<Vec<PathBuf>> {
-        let mut out = Output::new(self);
-        if self.runs.is_empty() {
+        let plan = self.plan();
+        if !self.spilled {
+            self.spiller.finish()?;
             self.run.sort_dedup();
-            let run = std::mem::take(&mut self.run);
-            for (k, v) in run.iter() {
-                out.add(self, k, v)?;
-            }
-            return out.finish();
+            return output::from_run(&plan, &self.run);
         }
         if !self.run.is_empty() {
             self.spill()?;
         }
+        self.run = Run::default();
+        let runs = self.spiller.finish()?;
+        let tables = output::from_runs(&plan, &runs, &self.splits())?;
         let fs = self.inner.options.fs.as_ref();
-        let mut cursors = Vec::with_capacity(self.runs.len());
-        for path in &self.runs {
-            let err = table_error("reading a bulk-load run", path);
-            let table = Table::open(fs, path)
-                .map_err(|e| table_error("reading a bulk-load run", path)(e))?;
-            let mut cursor = table.cursor();
-            cursor.seek_to_first().map_err(err)?;
-            cursors.push(cursor);
+        for run in &runs {
+            fs.remove(&run.path)
+                .map_err(fs_error("removing a bulk-load run", &run.path))?;
         }
-        let runs = std::mem::take(&mut self.runs);
-        RunMerge::new(cursors).for_each(|k, v| out.add(self, k, v))?;
-        for path in &runs {
-            fs.remove(path)
-                .map_err(fs_error("removing a bulk-load run", path))?;
-        }
-        out.finish()
+        Ok(tables)
     }
-}
 
-/// The final tables being written, each cut at the tree's table size.
-struct Output {
-    builder: Option<(TableBuilder, PathBuf)>,
-    done: Vec<PathBuf>,
-    table_size: u64,
-    /// The tree's options for its bottom level, where a load into an empty key range
-    /// lands (so the tables are compressed as a compaction would write them there).
-    options: TableOptions,
-}
+    /// Keys that cut the merge into key ranges of about equal size, one per core.
+    fn splits(&mut self) -> Vec<Vec<u8>> {
+        let parts = output::parts_for(usize::try_from(self.puts).unwrap_or(usize::MAX));
+        let mut samples = std::mem::take(&mut self.samples);
+        samples.sort_unstable();
+        samples.dedup();
+        let mut splits: Vec<Vec<u8>> = (1..parts)
+            .filter_map(|p| samples.get(samples.len() * p / parts).cloned())
+            .collect();
+        splits.dedup();
+        splits
+    }
 
-impl Output {
-    fn new(loader: &BulkLoader<'_>) -> Output {
-        let keyspace = loader.ks.map_or(KeyspaceId::DEFAULT, |ks| ks.state.id);
-        let tree = loader.inner.set.options_of(keyspace);
-        Output {
-            builder: None,
-            done: Vec::new(),
+    /// Where and how the final tables are written: the tree's options for its bottom
+    /// level, where a load into an empty key range lands (so the tables are
+    /// compressed as a compaction would write them there).
+    fn plan(&self) -> Plan {
+        let keyspace = self.ks.map_or(KeyspaceId::DEFAULT, |ks| ks.state.id);
+        let tree = self.inner.set.options_of(keyspace);
+        Plan {
+            fs: self.inner.options.fs.clone(),
+            scratch: self.scratch.clone(),
             table_size: tree.table_size,
             options: tree.table_options(Level::BOTTOM),
         }
-    }
-
-    fn add(&mut self, loader: &mut BulkLoader<'_>, key: &[u8], value: &[u8]) -> Result<()> {
-        if self.builder.is_none() {
-            let path = loader.scratch_path("table");
-            let fs = loader.inner.options.fs.as_ref();
-            let builder = TableBuilder::new(fs, &path, self.options.clone())
-                .map_err(|e| table_error("writing a loaded table", &path)(e))?;
-            self.builder = Some((builder, path));
-        }
-        let Some((builder, path)) = self.builder.as_mut() else {
-            return Ok(());
-        };
-        (builder.add_plain(key, value))
-            .map_err(|e| table_error("writing a loaded table", path)(e))?;
-        if builder.estimated_file_size() >= self.table_size {
-            self.close()?;
-        }
-        Ok(())
-    }
-
-    fn close(&mut self) -> Result<()> {
-        if let Some((builder, path)) = self.builder.take() {
-            (builder.finish()).map_err(|e| table_error("writing a loaded table", &path)(e))?;
-            self.done.push(path);
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<Vec<PathBuf>> {
-        self.close()?;
-        Ok(self.done)
     }
 }
 

@@ -1,64 +1,65 @@
 //! Merging the loader's sorted runs: the smallest key across runs next, and of equal
 //! keys the one from the latest run (runs are numbered in the order they were
-//! written, and a later run holds later puts).
+//! written, and a later run holds later puts). Each run holds a key at most once.
 
-use quickcache_sstable::{Cursor, Result, TableCursor};
+use std::cmp::Ordering;
 
-/// A merge of runs' cursors, each positioned on its first entry.
+use super::scratch::RunReader;
+
+/// A merge of runs' readers, each positioned on its first entry in the merged range.
 pub(crate) struct RunMerge {
-    cursors: Vec<TableCursor>,
+    cursors: Vec<RunReader>,
+    /// Where the merged range ends (exclusive); `None`: at the runs' ends.
+    end: Option<Vec<u8>>,
 }
 
 impl RunMerge {
-    /// Requires: every cursor was positioned (invalid means exhausted).
-    pub(crate) fn new(cursors: Vec<TableCursor>) -> Self {
-        RunMerge { cursors }
+    /// Requires: every reader is on its first record in the range (or past its end).
+    pub(crate) fn new(cursors: Vec<RunReader>, end: Option<Vec<u8>>) -> Self {
+        RunMerge { cursors, end }
     }
 
-    /// Calls `emit` with each key once, in order, with its latest value.
+    /// Calls `emit` with each key below the end once, in order, with its latest value.
     pub(crate) fn for_each(
         mut self,
         mut emit: impl FnMut(&[u8], &[u8]) -> crate::Result<()>,
     ) -> crate::Result<()> {
-        let mut key = Vec::new();
+        // The cursors on the smallest key: the last one is the latest run's, the
+        // winner; the others hold older values of the same key and are skipped.
+        let mut on_smallest: Vec<usize> = Vec::with_capacity(self.cursors.len());
         loop {
-            // Runs are few (memory budget / data size): a linear pass beats a heap
-            // that would need owned keys.
-            let mut winner: Option<usize> = None;
+            // Runs are few (data size / memory budget): one linear pass, comparing
+            // each reader's key once, beats a heap that would need owned keys.
+            on_smallest.clear();
             for (i, c) in self.cursors.iter().enumerate() {
                 let Some(k) = c.key() else { continue };
-                let better = match winner.and_then(|w| self.cursors[w].key()) {
-                    None => true,
-                    // `>=`: of equal keys the later run wins.
-                    Some(w) => k.user_key <= w.user_key,
+                let order = match on_smallest.last() {
+                    None => Ordering::Less,
+                    Some(&w) => (self.cursors[w].key()).map_or(Ordering::Less, |w| k.cmp(w)),
                 };
-                if better {
-                    winner = Some(i);
+                match order {
+                    Ordering::Less => {
+                        on_smallest.clear();
+                        on_smallest.push(i);
+                    }
+                    Ordering::Equal => on_smallest.push(i),
+                    Ordering::Greater => {}
                 }
             }
-            let Some(w) = winner else { return Ok(()) };
+            let Some(&w) = on_smallest.last() else {
+                return Ok(());
+            };
             let (k, v) = match (self.cursors[w].key(), self.cursors[w].value()) {
-                (Some(k), Some(v)) => (k.user_key, v),
+                (Some(k), Some(v)) => (k, v),
                 _ => return Ok(()),
             };
-            key.clear();
-            key.extend_from_slice(k);
-            emit(&key, v)?;
-            self.skip(&key).map_err(|source| crate::Error::Table {
-                operation: "merging bulk-load runs",
-                path: std::path::PathBuf::new(),
-                source: Box::new(source),
-            })?;
-        }
-    }
-
-    /// Moves every cursor on `key` past it.
-    fn skip(&mut self, key: &[u8]) -> Result<()> {
-        for c in &mut self.cursors {
-            if c.key().is_some_and(|k| k.user_key == key) {
-                c.next()?;
+            if self.end.as_deref().is_some_and(|end| k >= end) {
+                return Ok(());
+            }
+            emit(k, v)?;
+            for &i in &on_smallest {
+                self.cursors[i].next()?;
             }
         }
-        Ok(())
     }
 }
