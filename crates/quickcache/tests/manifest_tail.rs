@@ -51,6 +51,19 @@ fn last_record(bytes: &[u8], number: u64) -> usize {
     last.unwrap()
 }
 
+/// Flips a bit in the payload of the current manifest's last record, durably;
+/// returns the manifest's path, the record's offset and the bytes now on disk.
+fn rot_last_edit(fs: &SimFs) -> (PathBuf, usize, Vec<u8>) {
+    let (path, number) = current_manifest(fs);
+    let mut bytes = fs.read_file(&path).unwrap();
+    let last = last_record(&bytes, number);
+    bytes[last + RECORD_HEADER_LEN + 2] ^= 0x10;
+    let mut f = fs.create(&path).unwrap();
+    f.append(&bytes).unwrap();
+    f.sync_all().unwrap();
+    (path, last, bytes)
+}
+
 #[test]
 fn a_rotted_flush_edit_fails_the_open_and_removes_nothing() {
     let _dog = support::watchdog("a_rotted_flush_edit_fails_the_open_and_removes_nothing");
@@ -68,13 +81,7 @@ fn a_rotted_flush_edit_fails_the_open_and_removes_nothing() {
     assert_eq!(tables.len(), 1, "{:?}", names(&fs));
 
     // The flush edit is the manifest's last record: rot a byte of its payload.
-    let (path, number) = current_manifest(&fs);
-    let mut bytes = fs.read_file(&path).unwrap();
-    let last = last_record(&bytes, number);
-    bytes[last + RECORD_HEADER_LEN + 2] ^= 0x10;
-    let mut f = fs.create(&path).unwrap();
-    f.append(&bytes).unwrap();
-    f.sync_all().unwrap();
+    let (path, last, bytes) = rot_last_edit(&fs);
     let before = names(&fs);
 
     let err = Db::open_with(DIR, options(&fs)).unwrap_err();
@@ -122,13 +129,7 @@ fn an_unlisted_table_after_a_dropped_manifest_tail_is_set_aside_not_deleted() {
     let table = fs.read_file(&Path::new(DIR).join(&tables[0])).unwrap();
 
     // The ingest's edit is the manifest's last record: rot a byte of its payload.
-    let (path, number) = current_manifest(&fs);
-    let mut bytes = fs.read_file(&path).unwrap();
-    let last = last_record(&bytes, number);
-    bytes[last + RECORD_HEADER_LEN + 2] ^= 0x10;
-    let mut f = fs.create(&path).unwrap();
-    f.append(&bytes).unwrap();
-    f.sync_all().unwrap();
+    let _rotted = rot_last_edit(&fs);
 
     let db = Db::open_with(DIR, options(&fs)).unwrap();
     assert_eq!(db.get("ingested").unwrap(), None, "the edit was dropped");

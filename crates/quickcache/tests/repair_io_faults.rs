@@ -7,59 +7,19 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use quickcache::Db;
 use quickcache::fs::{Fault, FaultPlan, Op as FsOp, SimFs};
-use quickcache::{Db, Durability};
 use quickcache_stress::check::{describe_difference, read_spread};
 use quickcache_stress::power::{DIR, small_options};
 use quickcache_stress::watchdog::Watchdog;
-use quickcache_stress::workload::{Edit, Model, Op, key};
+use support::repair_db;
 
 const CASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-fn keys() -> Vec<Vec<u8>> {
-    (0..64).map(key).collect()
-}
-
-/// A database closed cleanly, with tables and WAL records in every keyspace; and
-/// what it holds.
-fn setup(fs: &Arc<SimFs>) -> Model {
-    let db = Db::open_with(DIR, small_options(fs)).unwrap();
-    let mut model = Model::new();
-    for i in 0..60u64 {
-        let k = key(i % 50);
-        let edit = match i % 7 {
-            3 => Edit::DeleteRange {
-                start: k,
-                end: key(i % 50 + 4),
-            },
-            5 => Edit::PutTtl {
-                key: k,
-                tag: i,
-                len: 90,
-                expired: i % 2 == 0,
-            },
-            _ => Edit::Put {
-                key: k,
-                tag: i,
-                len: 120,
-            },
-        };
-        let op = Op::Write {
-            edits: vec![edit],
-            durability: Durability::Os,
-        };
-        op.run_spread(&db).unwrap();
-        op.apply(&mut model);
-        if i == 40 {
-            db.flush().unwrap();
-        }
-    }
-    db.close().unwrap();
-    model
-}
 
 /// Runs `repair` with its `n`-th fs operation failing; returns the failed operation,
 /// whether it was on the clean-close marker, and its path.
@@ -68,7 +28,7 @@ fn case(fault: Fault, n: u64) -> Option<(FsOp, bool, String)> {
     let dog = Watchdog::start(ctx.clone(), CASE_LIMIT);
     let fs = SimFs::new(n);
     let shared = Arc::new(fs.clone());
-    let model = setup(&shared);
+    let model = repair_db::build(&shared);
     let (counter, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(Mutex::new(None)));
     let (c, f) = (Arc::clone(&counter), Arc::clone(&failed));
     fs.set_faults(FaultPlan::new().fail_matching(
@@ -108,7 +68,8 @@ fn case(fault: Fault, n: u64) -> Option<(FsOp, bool, String)> {
                 .unwrap_or_else(|e| panic!("{ctx}: no open after a second repair: {e}"))
         }
     };
-    let got = read_spread(&db, &keys()).unwrap_or_else(|e| panic!("{ctx} {failed:?}: {e}"));
+    let got =
+        read_spread(&db, &repair_db::keys()).unwrap_or_else(|e| panic!("{ctx} {failed:?}: {e}"));
     if got != model {
         eprintln!(
             "{ctx} ({failed:?}, loss reported: {reported_loss}): {}",

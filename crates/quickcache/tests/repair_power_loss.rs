@@ -7,15 +7,17 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use quickcache::Db;
 use quickcache::fs::{CrashMode, Fault, FaultPlan, SimFs};
-use quickcache::{Db, Durability};
 use quickcache_stress::check::{describe_difference, read_spread};
 use quickcache_stress::power::{DIR, small_options};
 use quickcache_stress::watchdog::Watchdog;
-use quickcache_stress::workload::{Edit, Model, Op, key};
+use support::repair_db;
 
 const MODES: [CrashMode; 4] = [
     CrashMode::DropUnsynced,
@@ -24,53 +26,11 @@ const MODES: [CrashMode; 4] = [
     CrashMode::PagesInAnyOrder,
 ];
 
-fn keys() -> Vec<Vec<u8>> {
-    (0..64).map(key).collect()
-}
-
-/// A database closed cleanly, with tables and WAL records in every keyspace; and
-/// what it holds.
-fn setup(fs: &Arc<SimFs>) -> Model {
-    let db = Db::open_with(DIR, small_options(fs)).unwrap();
-    let mut model = Model::new();
-    for i in 0..60u64 {
-        let k = key(i % 50);
-        let edit = match i % 7 {
-            3 => Edit::DeleteRange {
-                start: k,
-                end: key(i % 50 + 4),
-            },
-            5 => Edit::PutTtl {
-                key: k,
-                tag: i,
-                len: 90,
-                expired: i % 2 == 0,
-            },
-            _ => Edit::Put {
-                key: k,
-                tag: i,
-                len: 120,
-            },
-        };
-        let op = Op::Write {
-            edits: vec![edit],
-            durability: Durability::Os,
-        };
-        op.run_spread(&db).unwrap();
-        op.apply(&mut model);
-        if i == 40 {
-            db.flush().unwrap();
-        }
-    }
-    db.close().unwrap();
-    model
-}
-
 /// The file-system operations of a repair that meets no fault.
 fn repair_ops() -> u64 {
     let fs = SimFs::new(0);
     let shared = Arc::new(fs.clone());
-    setup(&shared);
+    repair_db::build(&shared);
     let before = fs.op_count();
     let report = quickcache::repair_with(DIR, small_options(&shared)).unwrap();
     assert!(report.lost_nothing(), "{report}");
@@ -83,7 +43,7 @@ fn repair_ops() -> u64 {
 fn case(n: u64, mode: CrashMode) {
     let ctx = format!("power loss at repair op {n}, {mode:?}");
     let fs = SimFs::new(n);
-    let model = setup(&Arc::new(fs.clone()));
+    let model = repair_db::build(&Arc::new(fs.clone()));
     fs.set_faults(FaultPlan::new().fail_from(n, Fault::Io));
     let _died = quickcache::repair_with(DIR, small_options(&Arc::new(fs.clone())));
     let after = Arc::new(fs.crash_with(mode));
@@ -97,7 +57,7 @@ fn case(n: u64, mode: CrashMode) {
                 .unwrap_or_else(|e| panic!("{ctx}: no open after a second repair: {e}"))
         }
     };
-    let got = read_spread(&db, &keys()).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    let got = read_spread(&db, &repair_db::keys()).unwrap_or_else(|e| panic!("{ctx}: {e}"));
     assert!(got == model, "{ctx}: {}", describe_difference(&model, &got));
     db.close().unwrap();
 }

@@ -6,9 +6,17 @@ use std::cmp::Ordering;
 
 use crate::{KeyRef, TRAILER_LEN};
 
-/// Compares two byte strings lexicographically, as `a.cmp(b)` does.
+/// Compares two byte strings lexicographically, as `a.cmp(b)` does, eight bytes at
+/// a time and inline (no `memcmp` call): for hot loops over short keys.
+///
+/// # Examples
+/// ```
+/// use std::cmp::Ordering;
+/// assert_eq!(quickcache_sstable::cmp_bytes(b"key00001", b"key00002"), Ordering::Less);
+/// assert_eq!(quickcache_sstable::cmp_bytes(b"ab", b"a"), Ordering::Greater);
+/// ```
 #[inline]
-pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
+pub fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
     let mut ca = a.chunks_exact(8);
     let mut cb = b.chunks_exact(8);
     for (x, y) in (&mut ca).zip(&mut cb) {

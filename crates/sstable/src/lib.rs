@@ -79,6 +79,7 @@ mod window;
 pub mod wire;
 mod wtree;
 
+pub use compare::cmp_bytes;
 pub use compression::{Compression, MAX_RAW_LEN, UnknownCompression, ZSTD_LEVEL};
 pub use cursor::Cursor;
 #[cfg(any(test, feature = "conformance"))]

@@ -12,6 +12,9 @@ use super::ranges::deleted;
 use super::source::Source;
 use super::{View, current_value, live_offset};
 use crate::Value;
+// `a.cmp(b)`, compared inline: a bounded range checks its bounds at every step, and
+// a slice comparison calls `memcmp`.
+use quickcache_sstable::cmp_bytes as cmp_key;
 
 /// The range and how far each end has got.
 #[derive(Debug)]
@@ -42,35 +45,6 @@ pub(super) struct Ends {
     /// Whether `ranges` holds any tombstone: without one (the common case) a step
     /// asks nothing more about them.
     pub(super) any_ranges: bool,
-}
-
-/// `a.cmp(b)`, compared inline eight bytes at a time: a bounded range checks its
-/// bounds at every step, and a slice comparison calls `memcmp`.
-#[inline]
-fn cmp_key(a: &[u8], b: &[u8]) -> Ordering {
-    let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut wa).zip(&mut wb) {
-        let (x, y) = (x.first_chunk::<8>(), y.first_chunk::<8>());
-        let (x, y) = (
-            x.map(|w| u64::from_be_bytes(*w)),
-            y.map(|w| u64::from_be_bytes(*w)),
-        );
-        if x != y {
-            return x.cmp(&y);
-        }
-    }
-    // Fewer than eight bytes left on one side (or both): the rest, then the lengths.
-    let done = a.len().min(b.len()) / 8 * 8;
-    let (ra, rb) = (
-        a.get(done..).unwrap_or_default(),
-        b.get(done..).unwrap_or_default(),
-    );
-    for (x, y) in ra.iter().zip(rb) {
-        if x != y {
-            return x.cmp(y);
-        }
-    }
-    a.len().cmp(&b.len())
 }
 
 #[inline]

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, reason = "each suite uses a part of the helpers")]
 
+pub(crate) mod repair_db;
+
 use std::time::Duration;
 
 /// A count from the environment variable `name`, or `default`: CI runs the defaults,
