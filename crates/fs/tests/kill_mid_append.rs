@@ -6,8 +6,9 @@
 //! a WAL segment followed by an intact record, which recovery reports as corruption.
 //!
 //! The test runs itself as the child: with `CHILD_ENV` set, this same test function
-//! appends non-zero bytes until it is killed. The parent kills it at a random moment
-//! and checks the file. Appends of 300 to 2000 bytes keep the child inside `memcpy`
+//! appends non-zero bytes to one preallocated file after another until it is killed
+//! (so however fast the machine, the kill finds it appending). The parent kills it at
+//! a random moment and checks every file. Appends of 300 to 2000 bytes keep the child inside `memcpy`
 //! most of its time, so most kills land mid-copy.
 #![cfg(target_os = "linux")]
 #![allow(
@@ -27,7 +28,9 @@ use quickcache_fs::{FileSystem, RealFs, Rng};
 
 const CHILD_ENV: &str = "QUICKCACHE_KILL_MID_APPEND_FILE";
 const TEST_NAME: &str = "a_kill_during_mapped_appends_leaves_a_prefix";
-const FILE_SIZE: u64 = 8 << 20;
+const FILE_SIZE: u64 = 4 << 20;
+/// A child never killed stops after this many files (the parent then fails).
+const MAX_FILES: u32 = 256;
 const KILLS: u64 = 30;
 /// How long the parent waits for a child to start appending before failing.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,23 +54,26 @@ fn a_kill_during_mapped_appends_leaves_a_prefix() {
     let mut rng = Rng::new(14001);
     let mut killed_while_appending = 0;
     for round in 0..KILLS {
-        let path = dir.path().join(format!("log-{round}"));
+        let path = dir.path().join(format!("round-{round}"));
+        std::fs::create_dir(&path).unwrap();
         let delay = Duration::from_micros(200 + rng.below(4000));
         if kill_after(&path, delay) {
             killed_while_appending += 1;
         }
-        check_prefix(&path);
-        std::fs::remove_file(&path).unwrap();
+        for file in std::fs::read_dir(&path).unwrap() {
+            check_prefix(&file.unwrap().path());
+        }
+        std::fs::remove_dir_all(&path).unwrap();
     }
-    // Otherwise nothing was tested: every child finished before its kill.
-    assert!(
-        killed_while_appending >= KILLS / 2,
-        "only {killed_while_appending} of {KILLS} kills landed while the child appended"
+    // Otherwise nothing was tested: a child ended before its kill.
+    assert_eq!(
+        killed_while_appending, KILLS,
+        "kills that landed while the child appended"
     );
 }
 
-/// Starts a child appending to `path`, kills it `delay` after it started appending, and
-/// says whether it was still appending then.
+/// Starts a child appending to files in directory `path`, kills it `delay` after it
+/// started appending, and says whether it was still appending then.
 fn kill_after(path: &PathBuf, delay: Duration) -> bool {
     let child = Command::new(std::env::current_exe().unwrap())
         .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
@@ -116,12 +122,10 @@ fn check_prefix(path: &Path) {
     }
 }
 
-/// The child: appends chunks of non-zero bytes to a preallocated file, as the WAL
-/// does, until it is killed (or the file is full).
-fn append_until_killed(path: &Path) -> ! {
+/// The child: appends chunks of non-zero bytes to preallocated files in `dir`, one
+/// after another, as the WAL does, until it is killed.
+fn append_until_killed(dir: &Path) -> ! {
     let fs = RealFs::new();
-    let mut file = fs.create(path).unwrap();
-    file.preallocate(FILE_SIZE).unwrap();
     let mut rng = Rng::new(std::process::id().into());
     let chunks: Vec<Vec<u8>> = (0..64)
         .map(|i| {
@@ -131,9 +135,13 @@ fn append_until_killed(path: &Path) -> ! {
         .collect();
     println!("READY");
     let mut next = 0;
-    while file.len() + 2000 < FILE_SIZE {
-        file.append(&chunks[next % chunks.len()]).unwrap();
-        next += 1;
+    for n in 0..MAX_FILES {
+        let mut file = fs.create(&dir.join(format!("log-{n}"))).unwrap();
+        file.preallocate(FILE_SIZE).unwrap();
+        while file.len() + 2000 < FILE_SIZE {
+            file.append(&chunks[next % chunks.len()]).unwrap();
+            next += 1;
+        }
     }
     std::process::exit(0)
 }
