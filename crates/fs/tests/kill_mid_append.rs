@@ -34,6 +34,9 @@ const MAX_FILES: u32 = 256;
 const KILLS: u64 = 30;
 /// How long the parent waits for a child to start appending before failing.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Appends the child makes before it says it is appending: every kill then finds
+/// bytes in the file, whatever the machine's load.
+const APPENDS_BEFORE_READY: usize = 64;
 
 /// Kills the child on drop, so a failing parent leaves no process behind.
 struct Killed(Child);
@@ -56,13 +59,17 @@ fn a_kill_during_mapped_appends_leaves_a_prefix() {
     for round in 0..KILLS {
         let path = dir.path().join(format!("round-{round}"));
         std::fs::create_dir(&path).unwrap();
-        let delay = Duration::from_micros(200 + rng.below(4000));
+        // Not a wait for anything: the child is appending already (it said so); the
+        // pause only spreads the kills over its appends.
+        let delay = Duration::from_micros(rng.below(4000));
         if kill_after(&path, delay) {
             killed_while_appending += 1;
         }
+        let mut landed = 0;
         for file in std::fs::read_dir(&path).unwrap() {
-            check_prefix(&file.unwrap().path());
+            landed += check_prefix(&file.unwrap().path());
         }
+        assert!(landed > 0, "round {round}: no appended byte landed");
         std::fs::remove_dir_all(&path).unwrap();
     }
     // Otherwise nothing was tested: a child ended before its kill.
@@ -107,11 +114,11 @@ fn kill_after(path: &PathBuf, delay: Duration) -> bool {
 }
 
 /// Every byte up to the last non-zero one is non-zero: the appends (all non-zero
-/// bytes) left a prefix.
-fn check_prefix(path: &Path) {
+/// bytes) left a prefix. Returns its length.
+fn check_prefix(path: &Path) -> usize {
     let bytes = std::fs::read(path).unwrap();
     let Some(last) = bytes.iter().rposition(|&b| b != 0) else {
-        return;
+        return 0;
     };
     if let Some(hole) = bytes[..last].iter().position(|&b| b == 0) {
         let end = hole + bytes[hole..].iter().position(|&b| b != 0).unwrap_or(0);
@@ -120,6 +127,7 @@ fn check_prefix(path: &Path) {
             path.display()
         );
     }
+    last + 1
 }
 
 /// The child: appends chunks of non-zero bytes to preallocated files in `dir`, one
@@ -133,7 +141,6 @@ fn append_until_killed(dir: &Path) -> ! {
             (0..len).map(|j| (((i * 7 + j) % 251) + 1) as u8).collect()
         })
         .collect();
-    println!("READY");
     let mut next = 0;
     for n in 0..MAX_FILES {
         let mut file = fs.create(&dir.join(format!("log-{n}"))).unwrap();
@@ -141,6 +148,9 @@ fn append_until_killed(dir: &Path) -> ! {
         while file.len() + 2000 < FILE_SIZE {
             file.append(&chunks[next % chunks.len()]).unwrap();
             next += 1;
+            if next == APPENDS_BEFORE_READY {
+                println!("READY");
+            }
         }
     }
     std::process::exit(0)
