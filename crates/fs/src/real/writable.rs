@@ -213,19 +213,24 @@ mod tests {
     use super::RealWritable;
     use crate::{FileSystem, RealFs, WritableFile};
 
-    #[test]
+    /// A `RealWritable` over a new, empty file at `path`.
     #[cfg(target_os = "linux")]
-    fn a_reservation_on_linux_is_mapped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
+    fn fresh(path: &std::path::Path) -> RealWritable {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&path)
+            .open(path)
             .unwrap();
-        let mut w = RealWritable::new(file, 0, path);
+        RealWritable::new(file, 0, path.to_path_buf())
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_reservation_on_linux_is_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = fresh(&dir.path().join("log"));
         w.preallocate(4096).unwrap();
         // The temp dir's file system reserves (ext4, xfs, btrfs and tmpfs all do).
         assert!(w.map.is_some());
@@ -240,14 +245,7 @@ mod tests {
     fn a_second_reservation_widens_the_map() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
-        let mut w = RealWritable::new(file, 0, path.clone());
+        let mut w = fresh(&path);
         w.preallocate(4096).unwrap();
         let mut expected = Vec::new();
         for i in 0..4000u32 {
