@@ -240,21 +240,8 @@ fn case(fault: Fault, n: u64) -> Outcome {
         "{ctx} (failed step {in_flight:?}): reads after the fault: {}",
         describe_difference(&acked, &got)
     );
-    dog.phase("closing after the fault");
-    drop(db);
-    fs.clear_faults();
-    dog.unwatch_all();
-    dog.phase("reopening after the fault cleared");
-    let db = Db::open_with(DIR, small_options(&shared))
-        .unwrap_or_else(|e| panic!("{ctx}: reopen after the fault cleared: {e}"));
-    let got = read_consistently(&db, &[]).unwrap_or_else(|e| panic!("{ctx}: after reopen: {e}"));
-    assert!(
-        got == acked || got == with_failed,
-        "{ctx} (failed step {in_flight:?}): after reopen: {}",
-        describe_difference(&acked, &got)
-    );
-    db.put("after", "fault")
-        .unwrap_or_else(|e| panic!("{ctx}: no writes after reopen: {e}"));
+    let step = format!("{ctx} (failed step {in_flight:?})");
+    let db = support::reopen_after_fault(db, &fs, &dog, &step, (&acked, &with_failed));
     db.close().unwrap();
     dog.phase("opening the checkpoint's destination");
     check_copy(&shared, at_checkpoint.as_ref(), &ctx);

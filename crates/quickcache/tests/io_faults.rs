@@ -184,21 +184,7 @@ fn case(phase: Phase, fault: Fault, n: u64) -> Outcome {
             .and_then(|()| db.delete("zz-probe"))
             .is_ok()
     });
-    dog.phase("closing after the fault");
-    drop(db);
-    fs.clear_faults();
-    dog.unwatch_all();
-    dog.phase("reopening after the fault cleared");
-    let db = Db::open_with(DIR, small_options(&shared))
-        .unwrap_or_else(|e| panic!("{ctx}: reopen after the fault cleared: {e}"));
-    let got = read_consistently(&db, &[]).unwrap_or_else(|e| panic!("{ctx}: after reopen: {e}"));
-    assert!(
-        got == acked || got == with_failed,
-        "{ctx}: after reopen: {}",
-        describe_difference(&acked, &got)
-    );
-    db.put("after", "fault")
-        .unwrap_or_else(|e| panic!("{ctx}: no writes after reopen: {e}"));
+    let db = support::reopen_after_fault(db, &fs, &dog, &ctx, (&acked, &with_failed));
     dog.phase("closing after the reopen");
     db.close().unwrap();
     dog.finish();

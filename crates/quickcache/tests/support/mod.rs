@@ -71,3 +71,39 @@ pub(crate) fn settle_after_fault(
     over.store(true, std::sync::atomic::Ordering::SeqCst);
     db.stats()
 }
+
+/// Ends an I/O-fault case after its checks on the live database: closes `db`, clears
+/// the faults of `fs`, reopens it and checks that it holds `acked` or `with_failed`
+/// (the failed write lost or kept whole) and takes a write. Returns the reopened
+/// database; `ctx` names the case in failures.
+#[allow(clippy::panic, reason = "a test fails by panicking")]
+pub(crate) fn reopen_after_fault(
+    db: quickcache::Db,
+    fs: &quickcache::fs::SimFs,
+    dog: &quickcache_stress::watchdog::Watchdog,
+    ctx: &str,
+    (acked, with_failed): (
+        &quickcache_stress::workload::Model,
+        &quickcache_stress::workload::Model,
+    ),
+) -> quickcache::Db {
+    use quickcache_stress::check::{describe_difference, read_consistently};
+    dog.phase("closing after the fault");
+    drop(db);
+    fs.clear_faults();
+    dog.unwatch_all();
+    dog.phase("reopening after the fault cleared");
+    let shared = std::sync::Arc::new(fs.clone());
+    let options = quickcache_stress::power::small_options(&shared);
+    let db = quickcache::Db::open_with(quickcache_stress::power::DIR, options)
+        .unwrap_or_else(|e| panic!("{ctx}: reopen after the fault cleared: {e}"));
+    let got = read_consistently(&db, &[]).unwrap_or_else(|e| panic!("{ctx}: after reopen: {e}"));
+    assert!(
+        got == *acked || got == *with_failed,
+        "{ctx}: after reopen: {}",
+        describe_difference(acked, &got)
+    );
+    db.put("after", "fault")
+        .unwrap_or_else(|e| panic!("{ctx}: no writes after reopen: {e}"));
+    db
+}
