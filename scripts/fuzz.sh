@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or the ones named) for SECONDS each through fuzz/run.sh
 # and records each target's run in docs/long-runs.tsv (suite `fuzz:<target>`, count
-# = seconds), so the CPU-minutes per target add up over sessions.
+# = the CPU seconds the fuzzer used, measured by fuzz/run.sh), so the CPU-minutes per
+# target add up over sessions. SECONDS is wall time: on a busy machine, run longer.
 # Usage: scripts/fuzz.sh SECONDS [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +15,5 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 for target in "${targets[@]}"; do
   first=$(next_first "fuzz:$target")
-  record "fuzz:$target" "$first" "$secs" -- fuzz/run.sh "$secs" "$target"
+  record "fuzz:$target" "$first" measured -- fuzz/run.sh "$secs" "$target"
 done

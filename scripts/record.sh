@@ -4,6 +4,8 @@
 # summary), so that long runs can be spread over several sessions and their totals
 # added up (`scripts/long-runs-total.sh`).
 # Usage (from the other scripts): record SUITE FIRST COUNT -- COMMAND...
+# COUNT `measured` takes the count from `cpu_seconds=N` in the command's last line
+# (fuzz runs count CPU seconds, which a busy machine makes fewer than wall seconds).
 set -euo pipefail
 
 results="$(dirname "${BASH_SOURCE[0]}")/../docs/long-runs.tsv"
@@ -30,6 +32,10 @@ record() {
   set -e
   local result=ok
   [ "$status" -eq 0 ] || result="failed($status)"
+  if [ "$count" = measured ]; then
+    count=$(sed -n 's/.*cpu_seconds=\([0-9]*\).*/\1/p' <<< "$out")
+    count=${count:-0}
+  fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$suite" \
     "$first" "$((first + count - 1))" "$count" "$(($(date +%s) - start))" "$result" \
     "${out//$'\t'/ }" >> "$results"
