@@ -26,6 +26,7 @@ pub(crate) mod budget;
 pub(crate) mod builder;
 pub(crate) mod cache;
 pub(crate) mod cursor;
+mod gate;
 mod get;
 pub(crate) mod iter;
 pub(crate) mod salvage;
