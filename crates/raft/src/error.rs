@@ -48,6 +48,21 @@ pub enum Error {
         /// What is wrong, naming the field.
         reason: String,
     },
+    /// The stored current snapshot's chunks disagree with their record: the
+    /// directory is damaged.
+    #[snafu(display("stored snapshot data: {reason}"))]
+    StoredSnapshot {
+        /// What is wrong, naming the generation and chunk.
+        reason: String,
+    },
+    /// The record of the live state keyspace names one the database does not hold:
+    /// the directory is damaged (an install creates the keyspace, durably, before it
+    /// records it as live).
+    #[snafu(display("the live state keyspace {name:?} is missing from the database"))]
+    MissingStateKeyspace {
+        /// The name recorded as live.
+        name: String,
+    },
     /// The data directory belongs to another node or another cluster.
     #[snafu(display(
         "data directory belongs to node {found_node} of cluster {found_cluster:?}, \

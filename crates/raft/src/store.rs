@@ -1,8 +1,9 @@
-//! The shared database under a node's log store and state machine, its three
-//! keyspaces, and its identity.
+//! The shared database under a node's log store and state machine, its keyspaces,
+//! and its identity.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use quickcache::{Db, Keyspace, Options, Value, WriteOptions};
 use serde::de::DeserializeOwned;
@@ -12,7 +13,7 @@ use snafu::ResultExt;
 use crate::error::{
     DbSnafu, DecodeSnafu, EncodeSnafu, ForeignLayoutSnafu, Result, TaskSnafu, WrongIdentitySnafu,
 };
-use crate::{KvReader, LogStore, NodeId, StateMachine, keys};
+use crate::{KvReader, LogStore, NodeId, StateMachine, chunks, keys, live};
 
 /// One node's quickcache database, holding its Raft log, the metadata and the
 /// replicated state machine, each in its own keyspace (the layout is in
@@ -37,8 +38,32 @@ pub(crate) struct Spaces {
     /// The vote, committed, purged, applied and membership records, the identity and
     /// the current snapshot.
     pub(crate) meta: Keyspace,
-    /// The replicated keys, as the user wrote them.
-    pub(crate) state: Keyspace,
+    /// The live state keyspace: the replicated keys, as the user wrote them. An
+    /// install replaces it under the write lock, in the same critical section as the
+    /// synced record that makes the new one live, then drops the old one: whoever
+    /// reads the handle under the read lock (and makes its iterator there) reads one
+    /// state, never a dropped keyspace.
+    pub(crate) state: RwLock<Keyspace>,
+    /// The most bytes one staged write of an install, or one stored snapshot chunk,
+    /// holds ([`DEFAULT_STAGE_BYTES`] unless [`Store::set_stage_bytes`] lowered it).
+    stage_bytes: AtomicUsize,
+}
+
+/// The default of [`Store::set_stage_bytes`]: 4 MiB, a sixteenth of the 64 MiB WAL
+/// record limit, so that a pair that does not fit is far over any sensible value.
+pub const DEFAULT_STAGE_BYTES: usize = 4 << 20;
+
+impl Spaces {
+    /// The live state keyspace, read-locked: an install cannot switch it (nor drop
+    /// it) while the guard is held.
+    pub(crate) fn state(&self) -> RwLockReadGuard<'_, Keyspace> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The bound on one staged write or stored chunk.
+    pub(crate) fn stage_bytes(&self) -> usize {
+        self.stage_bytes.load(Ordering::Relaxed)
+    }
 }
 
 /// The node and cluster a data directory belongs to, written by the first start.
@@ -76,16 +101,21 @@ impl Store {
                 operation: "opening a keyspace",
             })
         };
-        let (log, meta, state) = (
+        let (log, meta) = (
             keyspace(keys::LOG_KEYSPACE)?,
             keyspace(keys::META_KEYSPACE)?,
-            keyspace(keys::STATE_KEYSPACE)?,
         );
+        let state = live::open_live_state(&db, &meta)?;
+        // What an interrupted install or snapshot store left: never read, so removed
+        // before anyone could.
+        live::drop_stale_state_keyspaces(&db, state.name())?;
+        chunks::remove_orphans(&db, &meta)?;
         let spaces = Spaces {
             db,
             log,
             meta,
-            state,
+            state: RwLock::new(state),
+            stage_bytes: AtomicUsize::new(DEFAULT_STAGE_BYTES),
         };
         Ok(Store {
             spaces: Arc::new(spaces),
@@ -122,6 +152,16 @@ impl Store {
                     })
             }
         }
+    }
+
+    /// Sets the most bytes one write of a snapshot install (the snapshot's pairs are
+    /// staged in several), or one chunk of a stored snapshot's data, holds; at least
+    /// 1. The default, [`DEFAULT_STAGE_BYTES`], suits every use; a small bound makes
+    /// small snapshots take the multi-write path, for tests.
+    pub fn set_stage_bytes(&self, bytes: usize) {
+        self.spaces
+            .stage_bytes
+            .store(bytes.max(1), Ordering::Relaxed);
     }
 
     /// The Raft log storage of this node.
@@ -217,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    fn the_three_keyspaces_are_created_and_the_default_stays_empty() {
+    fn the_keyspaces_are_created_and_the_default_stays_empty() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store.claim_identity(1, "blue").unwrap();
