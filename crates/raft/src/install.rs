@@ -84,7 +84,7 @@ fn stage(spaces: &Spaces, staged: &Keyspace, pairs: Vec<(&[u8], &[u8])>) -> Resu
     let limit = spaces.stage_bytes();
     let mut batch = WriteBatch::new();
     let mut bytes = 0usize;
-    let mut flush = |batch: &mut WriteBatch| {
+    let flush = |batch: &mut WriteBatch| {
         let full = std::mem::take(batch);
         spaces.db.write(full).context(DbSnafu {
             operation: "staging a snapshot's keys",
