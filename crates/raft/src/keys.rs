@@ -97,7 +97,7 @@ pub(crate) fn chunk_index(key: &[u8], generation: u64) -> Option<u32> {
 }
 
 /// The key range of every chunk of generation `generation`.
-pub(crate) fn chunk_range(generation: u64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+pub(crate) fn chunk_range(generation: u64) -> KeyBounds {
     let end = match generation.checked_add(1) {
         Some(next) => Bound::Excluded(chunk_key(next, 0)),
         None => Bound::Excluded(CHUNK_END.to_vec()),
@@ -107,7 +107,7 @@ pub(crate) fn chunk_range(generation: u64) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
 
 /// The key ranges of every chunk not of generation `keep` (all of them if `None`):
 /// the leftovers of a store that never became current.
-pub(crate) fn chunk_ranges_except(keep: Option<u64>) -> Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+pub(crate) fn chunk_ranges_except(keep: Option<u64>) -> Vec<KeyBounds> {
     let all_start = Bound::Included(CHUNK_PREFIX.to_vec());
     let all_end = Bound::Excluded(CHUNK_END.to_vec());
     let Some(keep) = keep else {
@@ -135,6 +135,9 @@ pub(crate) fn log_index(key: &[u8]) -> Option<u64> {
     let bytes: [u8; 8] = key.try_into().ok()?;
     Some(u64::from_be_bytes(bytes))
 }
+
+/// A range of keys, as the database's range reads and deletes take it.
+pub(crate) type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
 /// The key range holding the log entries whose indexes are in `(start, end)`.
 pub(crate) fn log_range(start: Bound<&u64>, end: Bound<&u64>) -> (Bound<[u8; 8]>, Bound<[u8; 8]>) {

@@ -155,9 +155,9 @@ impl Store {
     }
 
     /// Sets the most bytes one write of a snapshot install (the snapshot's pairs are
-    /// staged in several), or one chunk of a stored snapshot's data, holds; at least
-    /// 1. The default, [`DEFAULT_STAGE_BYTES`], suits every use; a small bound makes
-    /// small snapshots take the multi-write path, for tests.
+    /// staged in several), or one chunk of a stored snapshot's data, holds (at least
+    /// one byte). The default, [`DEFAULT_STAGE_BYTES`], suits every use; a small
+    /// bound makes small snapshots take the multi-write path, for tests.
     pub fn set_stage_bytes(&self, bytes: usize) {
         self.spaces
             .stage_bytes
