@@ -74,6 +74,9 @@ pub(crate) fn switch(
     new: Chunks,
 ) -> Result<()> {
     debug_assert!(old.is_none_or(|old| old.generation != new.generation));
+    // From this batch on the directory is of layout 2 only: the previous layout's
+    // code must refuse it (it checks the default keyspace is empty).
+    batch.put(keys::LAYOUT, keys::LAYOUT_VERSION);
     batch.put_in(
         meta,
         keys::SNAPSHOT_CHUNKS,

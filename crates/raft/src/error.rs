@@ -89,6 +89,16 @@ pub enum Error {
         /// The first key found there, lossily as text.
         key: String,
     },
+    /// The directory was written by a later layout of this crate (its layout marker
+    /// names a version this build does not know).
+    #[snafu(display(
+        "the data directory is of quickcache-raft layout {version:?}; this build reads \
+         layouts 1 and 2; refusing to start"
+    ))]
+    UnknownLayout {
+        /// The version the marker names, lossily as text.
+        version: String,
+    },
     /// A blocking task was lost (its thread panicked or the runtime shut down).
     #[snafu(display("blocking storage task: {source}"))]
     Task {

@@ -33,6 +33,14 @@ pub(crate) const META_KEYSPACE: &str = "raft-meta";
 /// into [`state_keyspace`]`(n)` with a growing `n`.
 pub(crate) const STATE_KEYSPACE: &str = "raft-state";
 
+/// The layout marker, the one key of the database's default keyspace: absent in a
+/// directory of layout 1 (one `raft-state`, snapshot data as one value), written with
+/// [`LAYOUT_VERSION`] by the first snapshot stored or installed in layout 2.
+pub(crate) const LAYOUT: &[u8] = b"quickcache-raft-layout";
+/// The layout this code writes: 2, state keyspaces switched by installs and snapshot
+/// data in chunks.
+pub(crate) const LAYOUT_VERSION: &[u8] = b"2";
+
 /// The vote (in `raft-meta`).
 pub(crate) const VOTE: &[u8] = b"vote";
 /// The last committed log id (in `raft-meta`).

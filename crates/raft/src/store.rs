@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use snafu::ResultExt;
 
 use crate::error::{
-    DbSnafu, DecodeSnafu, EncodeSnafu, ForeignLayoutSnafu, Result, TaskSnafu, WrongIdentitySnafu,
+    DbSnafu, DecodeSnafu, EncodeSnafu, ForeignLayoutSnafu, Result, TaskSnafu, UnknownLayoutSnafu,
+    WrongIdentitySnafu,
 };
 use crate::{KvReader, LogStore, NodeId, StateMachine, chunks, keys, live};
 
@@ -84,18 +85,7 @@ impl Store {
         let db = Db::open_with(path, options).context(DbSnafu {
             operation: "opening the database",
         })?;
-        // The adapter never writes the default keyspace: keys there mean another
-        // database, or the unreleased one-keyspace prefix layout (no migration: it
-        // was never released). Starting on either would look like a fresh node.
-        if let Some(first) = db.iter().next() {
-            let (key, _) = first.context(DbSnafu {
-                operation: "checking the default keyspace is empty",
-            })?;
-            return ForeignLayoutSnafu {
-                key: String::from_utf8_lossy(&key).into_owned(),
-            }
-            .fail();
-        }
+        check_layout(&db)?;
         let keyspace = |name: &'static str| {
             db.keyspace(name).context(DbSnafu {
                 operation: "opening a keyspace",
@@ -191,6 +181,34 @@ impl Store {
     }
 }
 
+/// Checks the default keyspace, where the adapter writes one record at most: the
+/// layout marker, which the first snapshot stored or installed in this layout writes
+/// (in the same batch). Any other key means another database, or the unreleased
+/// one-keyspace prefix layout (no migration: it was never released); starting on
+/// either would look like a fresh node. The marker is kept there, not in `raft-meta`,
+/// because the default keyspace is what the previous layout's code checks: it refuses
+/// a directory that this layout made unreadable to it, instead of misreading it.
+fn check_layout(db: &Db) -> Result<()> {
+    for kv in db.iter() {
+        let (key, value) = kv.context(DbSnafu {
+            operation: "checking the default keyspace",
+        })?;
+        if key.as_slice() != keys::LAYOUT {
+            return ForeignLayoutSnafu {
+                key: String::from_utf8_lossy(&key).into_owned(),
+            }
+            .fail();
+        }
+        if value.as_slice() != keys::LAYOUT_VERSION {
+            return UnknownLayoutSnafu {
+                version: String::from_utf8_lossy(&value).into_owned(),
+            }
+            .fail();
+        }
+    }
+    Ok(())
+}
+
 /// Runs `f`, which may block on I/O (a synced write waits for fsync), on tokio's
 /// blocking pool, so that it never stalls the async workers that drive Raft.
 pub(crate) async fn blocking<T, F>(spaces: &Arc<Spaces>, f: F) -> Result<T>
@@ -257,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn the_keyspaces_are_created_and_the_default_stays_empty() {
+    fn the_keyspaces_are_created_and_the_default_stays_empty_before_a_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store.claim_identity(1, "blue").unwrap();
@@ -275,5 +293,26 @@ mod tests {
             .unwrap()
             .claim_identity(1, "blue")
             .unwrap();
+    }
+
+    #[test]
+    fn the_layout_marker_is_accepted_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let current = std::sync::Mutex::new(());
+            let meta = openraft::SnapshotMeta::default();
+            crate::install::store_if_newer(store.spaces(), &current, &meta, b"data").unwrap();
+            let marker = store.db().get(keys::LAYOUT).unwrap().unwrap();
+            assert_eq!(marker.as_slice(), keys::LAYOUT_VERSION);
+        }
+        Store::open(dir.path()).unwrap();
+        {
+            let db = Db::open(dir.path()).unwrap();
+            db.put(keys::LAYOUT, b"3").unwrap();
+            db.close().unwrap();
+        }
+        let error = Store::open(dir.path()).unwrap_err();
+        assert!(error.to_string().contains("layout \"3\""), "{error}");
     }
 }

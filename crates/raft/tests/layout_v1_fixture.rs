@@ -215,6 +215,8 @@ async fn a_directory_of_the_previous_layout_opens_with_its_state_and_snapshot() 
     assert_eq!(current.meta.last_membership, membership);
     assert_eq!(keys_of(&current).await, snapshot_keys());
     assert!(one_value_snapshot_data(&store).is_some());
+    // Still readable by the previous layout's code: nothing in the default keyspace.
+    assert!(store.db().iter().next().is_none());
     drop((sm, log, store));
 
     // A snapshot built now is stored in chunks and replaces the one value.
@@ -230,6 +232,9 @@ async fn a_directory_of_the_previous_layout_opens_with_its_state_and_snapshot() 
     drop((sm, store));
     let store = Store::open(dir.path()).unwrap();
     assert!(one_value_snapshot_data(&store).is_none());
+    // The layout marker, which the previous layout's code refuses to start on.
+    let marker = store.db().get("quickcache-raft-layout").unwrap();
+    assert_eq!(marker.map(|v| v.into_vec()), Some(b"2".to_vec()));
     let mut sm = store.state_machine();
     let current = sm.get_current_snapshot().await.unwrap().unwrap();
     assert_eq!(current.meta, built.meta);
