@@ -63,6 +63,10 @@ pub enum Error {
         /// The name recorded as live.
         name: String,
     },
+    /// Every state keyspace number is taken: an install has no fresh keyspace to
+    /// stage into.
+    #[snafu(display("no state keyspace name is left to install into"))]
+    StateKeyspaceNames,
     /// The data directory belongs to another node or another cluster.
     #[snafu(display(
         "data directory belongs to node {found_node} of cluster {found_cluster:?}, \

@@ -41,7 +41,7 @@ pub(crate) fn install(spaces: &Spaces, meta: &Meta, data: &[u8]) -> Result<()> {
     let db = &spaces.db;
     let old_name = spaces.state().name().to_owned();
     live::drop_stale_state_keyspaces(db, &old_name)?;
-    let name = live::next_state_name(db);
+    let name = live::next_state_name(db)?;
     let staged = db.keyspace(&name).context(DbSnafu {
         operation: "creating a state keyspace to install into",
     })?;

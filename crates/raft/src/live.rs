@@ -11,7 +11,7 @@
 use quickcache::{Db, Keyspace, Snapshot};
 use snafu::ResultExt;
 
-use crate::error::{DbSnafu, MissingStateKeyspaceSnafu, Result};
+use crate::error::{DbSnafu, MissingStateKeyspaceSnafu, Result, StateKeyspaceNamesSnafu};
 use crate::keys;
 use crate::store::read_json;
 
@@ -60,13 +60,20 @@ pub(crate) fn drop_stale_state_keyspaces(db: &Db, live: &str) -> Result<()> {
 }
 
 /// The name for the next install to stage into: one past the highest state keyspace
-/// number in `db` (the names are never reused while a keyspace holds them).
-pub(crate) fn next_state_name(db: &Db) -> String {
+/// number in `db`, so never the name of a keyspace that exists.
+///
+/// # Errors
+/// [`crate::Error::StateKeyspaceNames`] past `raft-state-18446744073709551615`
+/// (2^64 installs, or a damaged manifest).
+pub(crate) fn next_state_name(db: &Db) -> Result<String> {
     let highest = db
         .keyspaces()
         .iter()
         .filter_map(|name| keys::state_keyspace_number(name))
         .max()
         .unwrap_or(0);
-    keys::state_keyspace(highest.saturating_add(1))
+    match highest.checked_add(1) {
+        Some(next) => Ok(keys::state_keyspace(next)),
+        None => StateKeyspaceNamesSnafu.fail(),
+    }
 }
