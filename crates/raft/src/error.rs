@@ -48,6 +48,25 @@ pub enum Error {
         /// What is wrong, naming the field.
         reason: String,
     },
+    /// The stored current snapshot's chunks disagree with their record: the
+    /// directory is damaged.
+    #[snafu(display("stored snapshot data: {reason}"))]
+    StoredSnapshot {
+        /// What is wrong, naming the generation and chunk.
+        reason: String,
+    },
+    /// The record of the live state keyspace names one the database does not hold:
+    /// the directory is damaged (an install creates the keyspace, durably, before it
+    /// records it as live).
+    #[snafu(display("the live state keyspace {name:?} is missing from the database"))]
+    MissingStateKeyspace {
+        /// The name recorded as live.
+        name: String,
+    },
+    /// Every state keyspace number is taken: an install has no fresh keyspace to
+    /// stage into.
+    #[snafu(display("no state keyspace name is left to install into"))]
+    StateKeyspaceNames,
     /// The data directory belongs to another node or another cluster.
     #[snafu(display(
         "data directory belongs to node {found_node} of cluster {found_cluster:?}, \
@@ -73,6 +92,16 @@ pub enum Error {
     ForeignLayout {
         /// The first key found there, lossily as text.
         key: String,
+    },
+    /// The directory was written by a later layout of this crate (its layout marker
+    /// names a version this build does not know).
+    #[snafu(display(
+        "the data directory is of quickcache-raft layout {version:?}; this build reads \
+         layouts 1 and 2; refusing to start"
+    ))]
+    UnknownLayout {
+        /// The version the marker names, lossily as text.
+        version: String,
     },
     /// A blocking task was lost (its thread panicked or the runtime shut down).
     #[snafu(display("blocking storage task: {source}"))]

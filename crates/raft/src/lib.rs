@@ -5,14 +5,16 @@
 //! [`Store::state_machine`] are openraft's storage-v2 [`RaftLogStorage`] and
 //! [`RaftStateMachine`], passed to [`openraft::Raft::new`]; [`Store::reader`] serves
 //! reads of the replicated keys. The log, the metadata and the state machine live in
-//! three keyspaces of the database, `raft-log`, `raft-meta` and `raft-state` (the
-//! private `keys` module is the one place that knows them).
+//! keyspaces of the database, `raft-log`, `raft-meta` and the live state keyspace
+//! (`raft-state`, or the `raft-state-<n>` the last install staged; the private `keys`
+//! module is the one place that knows them).
 //!
 //! Durability: the vote and appended entries are synced before openraft is told they
 //! are stored; purge changes the log and its metadata in one cross-keyspace batch;
 //! snapshots are built from one consistent `Db::snapshot` of every keyspace and
-//! installed in one atomic cross-keyspace batch. `docs/raft.md` states these rules and
-//! their reasons.
+//! installed by staging them in a fresh keyspace, in writes of bounded size, made live
+//! by one synced batch: no snapshot size limit but memory. `docs/raft.md` states these
+//! rules and their reasons.
 //!
 //! [`RaftLogStorage`]: openraft::storage::RaftLogStorage
 //! [`RaftStateMachine`]: openraft::storage::RaftStateMachine
@@ -37,8 +39,11 @@
 
 #![forbid(unsafe_code)]
 
+mod chunks;
 mod error;
+mod install;
 mod keys;
+mod live;
 mod log_store;
 mod reader;
 mod snapshot;
@@ -50,5 +55,5 @@ pub use error::{Error, Result};
 pub use log_store::LogStore;
 pub use reader::{Direction, KvReader};
 pub use state_machine::{SnapshotBuilder, StateMachine};
-pub use store::Store;
+pub use store::{DEFAULT_STAGE_BYTES, Store};
 pub use types::{Command, Node, NodeId, Op, Raft, Response, TypeConfig};

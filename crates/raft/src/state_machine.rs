@@ -1,8 +1,9 @@
 //! The replicated state machine on quickcache: openraft's `RaftStateMachine` and
 //! `RaftSnapshotBuilder`.
 //!
-//! The replicated keys live in the `raft-state` keyspace, as the user wrote them; the
-//! last applied log id, the membership and the current snapshot in `raft-meta`.
+//! The replicated keys live in the live state keyspace (`raft-state`, or the
+//! `raft-state-<n>` the last install created), as the user wrote them; the last
+//! applied log id, the membership and the current snapshot in `raft-meta`.
 //!
 //! Applying entries is one `WriteBatch` per call, across both keyspaces: the writes of
 //! every entry plus the last applied log id and membership, so the data and the record
@@ -11,9 +12,9 @@
 //! synced write that makes a snapshot durable makes every earlier apply durable too.
 //!
 //! A snapshot is built from one `Db::snapshot`, a consistent view of every keyspace
-//! taken while writes go on, and kept in the database as the current snapshot. Installing one replaces the
-//! whole state machine in one atomic, synced batch: a crash leaves the old state or the
-//! new one, never a mix.
+//! taken while writes go on, and kept in the database as the current snapshot.
+//! Installing one stages it in a fresh keyspace and switches to it with one synced
+//! batch (`install.rs`): a crash leaves the old state or the new one, never a mix.
 
 use std::io::Cursor;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,13 +24,14 @@ use openraft::{
     EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta,
     StorageError, StoredMembership,
 };
-use quickcache::{WriteBatch, WriteOptions};
+use quickcache::{Keyspace, WriteBatch};
 use snafu::ResultExt;
 
 use crate::error::{self, DbSnafu, Result};
-use crate::snapshot::{self, SnapshotWriter};
+use crate::install::{install, store_if_newer};
+use crate::snapshot::SnapshotWriter;
 use crate::store::{Spaces, blocking, encode_json, read_json};
-use crate::{NodeId, Op, Response, TypeConfig, keys};
+use crate::{NodeId, Op, Response, TypeConfig, chunks, keys, live};
 
 type Entry = openraft::Entry<TypeConfig>;
 type Membership = StoredMembership<NodeId, crate::Node>;
@@ -77,14 +79,14 @@ impl StateMachine {
     }
 
     fn current_snapshot(&self) -> Result<Option<Snapshot<TypeConfig>>> {
-        let stored = self.spaces.meta.get(keys::SNAPSHOT_META);
+        // One view: a build storing a newer snapshot meanwhile deletes these chunks.
+        let view = self.spaces.db.snapshot();
+        let records = &self.spaces.meta;
+        let stored = view.get_in(records, keys::SNAPSHOT_META);
         let Some(meta) = read_json::<Meta>(stored, "snapshot metadata")? else {
             return Ok(None);
         };
-        let data = self.spaces.meta.get(keys::SNAPSHOT_DATA).context(DbSnafu {
-            operation: "reading snapshot data",
-        })?;
-        let data = data.map(|value| value.to_vec()).unwrap_or_default();
+        let data = chunks::read(&view, records)?;
         Ok(Some(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),
@@ -92,10 +94,11 @@ impl StateMachine {
     }
 }
 
-/// Adds `entries`' writes, and how far they got, to `batch`; returns one response per
-/// entry.
+/// Adds `entries`' writes to the live state keyspace `state`, and how far they got,
+/// to `batch`; returns one response per entry.
 fn apply_entries(
     spaces: &Spaces,
+    state: &Keyspace,
     entries: impl IntoIterator<Item = Entry>,
     batch: &mut WriteBatch,
 ) -> Result<Vec<Response>> {
@@ -107,8 +110,8 @@ fn apply_entries(
             EntryPayload::Normal(command) => {
                 for op in &command.ops {
                     match op {
-                        Op::Put { key, value } => batch.put_in(&spaces.state, key, value),
-                        Op::Delete { key } => batch.delete_in(&spaces.state, key),
+                        Op::Put { key, value } => batch.put_in(state, key, value),
+                        Op::Delete { key } => batch.delete_in(state, key),
                     };
                 }
                 Response {
@@ -150,10 +153,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        // openraft never applies during an install; the read lock holds the live
+        // keyspace in place anyway until the batch is written.
+        let state = self.spaces.state().clone();
         let mut batch = WriteBatch::new();
-        let responses = apply_entries(&self.spaces, entries, &mut batch)
+        let responses = apply_entries(&self.spaces, &state, entries, &mut batch)
             .map_err(|e| sm_error(ErrorVerb::Write, &e))?;
         blocking(&self.spaces, move |spaces| {
+            let live = spaces.state();
+            debug_assert_eq!(live.name(), state.name(), "an install ran during an apply");
             spaces.db.write(batch).context(DbSnafu {
                 operation: "applying log entries",
             })
@@ -187,7 +195,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         blocking(&self.spaces, move |spaces| {
             let data = data.into_inner();
             let _replacing = lock(&current);
-            install(spaces, &meta, data)
+            install(spaces, &meta, &data)
         })
         .await
         .map_err(|e| error::storage(ErrorSubject::Snapshot(signature), ErrorVerb::Write, &e))
@@ -201,50 +209,26 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 }
 
-/// Replaces the state machine with the snapshot `data` described by `meta`, and makes
-/// it the current snapshot, in one synced batch.
-///
-/// The data is decoded and verified before anything is written. The batch holds the
-/// deletion of every key of the state keyspace, the snapshot's pairs, and in the
-/// metadata keyspace the applied log id and membership and the snapshot itself;
-/// quickcache applies a batch all at once or not at all, across keyspaces and across a
-/// crash, so the state machine is never a mix of the two.
-/// (A batch is one WAL record, at most 64 MiB: see docs/raft.md for the limit.)
-fn install(spaces: &Spaces, meta: &Meta, data: Vec<u8>) -> Result<()> {
-    let pairs = snapshot::decode(&data)?;
-    let (state, records) = (&spaces.state, &spaces.meta);
-    let mut batch = WriteBatch::new();
-    for kv in state.iter() {
-        let (key, _) = kv.context(DbSnafu {
-            operation: "listing keys to replace",
-        })?;
-        batch.delete_in(state, key);
-    }
-    for (key, value) in pairs {
-        batch.put_in(state, key, value);
-    }
-    let applied = encode_json(&meta.last_log_id, "last applied log id")?;
-    let membership = encode_json(&meta.last_membership, "last membership")?;
-    batch.put_in(records, keys::APPLIED, applied);
-    batch.put_in(records, keys::MEMBERSHIP, membership);
-    let snapshot_meta = encode_json(meta, "snapshot metadata")?;
-    batch.put_in(records, keys::SNAPSHOT_META, snapshot_meta);
-    batch.put_in(records, keys::SNAPSHOT_DATA, &data);
-    spaces
-        .db
-        .write_with(batch, &WriteOptions::synced())
-        .context(DbSnafu {
-            operation: "installing a snapshot",
-        })
-}
-
 /// Builds a snapshot from one consistent view of both keyspaces and stores it, synced,
 /// as the current snapshot unless a newer one is current by then. Its id is
 /// `<term>-<node>-<index>-<view seqno>`: unique on this node, since a view's sequence
 /// number only grows.
 fn build(spaces: &Spaces, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
-    // One view of every keyspace: the applied id and the data are of the same instant.
-    let view = spaces.db.snapshot();
+    // One view of every keyspace, so the applied id and the data are of one instant,
+    // taken under the live-state read lock with the iterator made there too: an
+    // install switches the live keyspace (and writes the record that names it) under
+    // the write lock, and drops the old one only after, so the view's records name
+    // the handle read here, and the iterator pins it before any drop.
+    let (view, pairs) = {
+        let state = spaces.state();
+        let view = spaces.db.snapshot();
+        debug_assert_eq!(
+            live::live_name_at(&view, &spaces.meta).ok().as_deref(),
+            Some(state.name())
+        );
+        let pairs = view.iter_in(&state);
+        (view, pairs)
+    };
     let last_log_id: Option<LogId<NodeId>> = read_json(
         view.get_in(&spaces.meta, keys::APPLIED),
         "last applied log id",
@@ -254,7 +238,7 @@ fn build(spaces: &Spaces, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
         "last membership",
     )?;
     let mut writer = SnapshotWriter::new();
-    for kv in view.iter_in(&spaces.state) {
+    for kv in pairs {
         let (key, value) = kv.context(DbSnafu {
             operation: "reading the state machine for a snapshot",
         })?;
@@ -272,30 +256,6 @@ fn build(spaces: &Spaces, current: &Mutex<()>) -> Result<(Meta, Vec<u8>)> {
     };
     store_if_newer(spaces, current, &meta, &data)?;
     Ok((meta, data))
-}
-
-/// Stores `meta` and `data` as the current snapshot (synced) unless the current one
-/// covers more of the log; returns whether it stored them. (One covering the same
-/// log has the same content; the newer id replaces it, so that the current snapshot
-/// is the one openraft was last given.)
-fn store_if_newer(spaces: &Spaces, current: &Mutex<()>, meta: &Meta, data: &[u8]) -> Result<bool> {
-    let _replacing = lock(current);
-    let records = &spaces.meta;
-    let stored: Option<Meta> = read_json(records.get(keys::SNAPSHOT_META), "snapshot metadata")?;
-    if stored.is_some_and(|stored| stored.last_log_id > meta.last_log_id) {
-        return Ok(false);
-    }
-    let mut batch = WriteBatch::new();
-    let bytes = encode_json(meta, "snapshot metadata")?;
-    batch.put_in(records, keys::SNAPSHOT_META, bytes);
-    batch.put_in(records, keys::SNAPSHOT_DATA, data);
-    spaces
-        .db
-        .write_with(batch, &WriteOptions::synced())
-        .context(DbSnafu {
-            operation: "storing a built snapshot",
-        })?;
-    Ok(true)
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -336,8 +296,8 @@ mod tests {
         let records = &spaces.meta;
         let stored: Option<Meta> = read_json(records.get(keys::SNAPSHOT_META), "meta").unwrap();
         assert_eq!(stored.map(|m| m.snapshot_id).as_deref(), Some("s12"));
-        let data = records.get(keys::SNAPSHOT_DATA).unwrap().unwrap();
-        assert_eq!(data.to_vec(), b"twelve");
+        let data = chunks::read(&spaces.db.snapshot(), records).unwrap();
+        assert_eq!(data, b"twelve");
         // The same log covered: the newer build replaces it.
         assert!(store_if_newer(spaces, &current, &meta(12), b"twelve again").unwrap());
         assert!(store_if_newer(spaces, &current, &meta(20), b"twenty").unwrap());

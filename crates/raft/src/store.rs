@@ -1,8 +1,9 @@
-//! The shared database under a node's log store and state machine, its three
-//! keyspaces, and its identity.
+//! The shared database under a node's log store and state machine, its keyspaces,
+//! and its identity.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use quickcache::{Db, Keyspace, Options, Value, WriteOptions};
 use serde::de::DeserializeOwned;
@@ -10,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use snafu::ResultExt;
 
 use crate::error::{
-    DbSnafu, DecodeSnafu, EncodeSnafu, ForeignLayoutSnafu, Result, TaskSnafu, WrongIdentitySnafu,
+    DbSnafu, DecodeSnafu, EncodeSnafu, ForeignLayoutSnafu, Result, TaskSnafu, UnknownLayoutSnafu,
+    WrongIdentitySnafu,
 };
-use crate::{KvReader, LogStore, NodeId, StateMachine, keys};
+use crate::{KvReader, LogStore, NodeId, StateMachine, chunks, keys, live};
 
 /// One node's quickcache database, holding its Raft log, the metadata and the
 /// replicated state machine, each in its own keyspace (the layout is in
@@ -37,8 +39,32 @@ pub(crate) struct Spaces {
     /// The vote, committed, purged, applied and membership records, the identity and
     /// the current snapshot.
     pub(crate) meta: Keyspace,
-    /// The replicated keys, as the user wrote them.
-    pub(crate) state: Keyspace,
+    /// The live state keyspace: the replicated keys, as the user wrote them. An
+    /// install replaces it under the write lock, in the same critical section as the
+    /// synced record that makes the new one live, then drops the old one: whoever
+    /// reads the handle under the read lock (and makes its iterator there) reads one
+    /// state, never a dropped keyspace.
+    pub(crate) state: RwLock<Keyspace>,
+    /// The most bytes one staged write of an install, or one stored snapshot chunk,
+    /// holds ([`DEFAULT_STAGE_BYTES`] unless [`Store::set_stage_bytes`] lowered it).
+    stage_bytes: AtomicUsize,
+}
+
+/// The default of [`Store::set_stage_bytes`]: 4 MiB, a sixteenth of the 64 MiB WAL
+/// record limit, so that a pair that does not fit is far over any sensible value.
+pub const DEFAULT_STAGE_BYTES: usize = 4 << 20;
+
+impl Spaces {
+    /// The live state keyspace, read-locked: an install cannot switch it (nor drop
+    /// it) while the guard is held.
+    pub(crate) fn state(&self) -> RwLockReadGuard<'_, Keyspace> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The bound on one staged write or stored chunk.
+    pub(crate) fn stage_bytes(&self) -> usize {
+        self.stage_bytes.load(Ordering::Relaxed)
+    }
 }
 
 /// The node and cluster a data directory belongs to, written by the first start.
@@ -59,33 +85,27 @@ impl Store {
         let db = Db::open_with(path, options).context(DbSnafu {
             operation: "opening the database",
         })?;
-        // The adapter never writes the default keyspace: keys there mean another
-        // database, or the unreleased one-keyspace prefix layout (no migration: it
-        // was never released). Starting on either would look like a fresh node.
-        if let Some(first) = db.iter().next() {
-            let (key, _) = first.context(DbSnafu {
-                operation: "checking the default keyspace is empty",
-            })?;
-            return ForeignLayoutSnafu {
-                key: String::from_utf8_lossy(&key).into_owned(),
-            }
-            .fail();
-        }
+        check_layout(&db)?;
         let keyspace = |name: &'static str| {
             db.keyspace(name).context(DbSnafu {
                 operation: "opening a keyspace",
             })
         };
-        let (log, meta, state) = (
+        let (log, meta) = (
             keyspace(keys::LOG_KEYSPACE)?,
             keyspace(keys::META_KEYSPACE)?,
-            keyspace(keys::STATE_KEYSPACE)?,
         );
+        let state = live::open_live_state(&db, &meta)?;
+        // What an interrupted install or snapshot store left: never read, so removed
+        // before anyone could.
+        live::drop_stale_state_keyspaces(&db, state.name())?;
+        chunks::remove_orphans(&db, &meta)?;
         let spaces = Spaces {
             db,
             log,
             meta,
-            state,
+            state: RwLock::new(state),
+            stage_bytes: AtomicUsize::new(DEFAULT_STAGE_BYTES),
         };
         Ok(Store {
             spaces: Arc::new(spaces),
@@ -124,6 +144,16 @@ impl Store {
         }
     }
 
+    /// Sets the most bytes one write of a snapshot install (the snapshot's pairs are
+    /// staged in several), or one chunk of a stored snapshot's data, holds (at least
+    /// one byte). The default, [`DEFAULT_STAGE_BYTES`], suits every use; a small
+    /// bound makes small snapshots take the multi-write path, for tests.
+    pub fn set_stage_bytes(&self, bytes: usize) {
+        self.spaces
+            .stage_bytes
+            .store(bytes.max(1), Ordering::Relaxed);
+    }
+
     /// The Raft log storage of this node.
     pub fn log_store(&self) -> LogStore {
         LogStore::new(Arc::clone(&self.spaces))
@@ -149,6 +179,34 @@ impl Store {
     pub fn db(&self) -> &Db {
         &self.spaces.db
     }
+}
+
+/// Checks the default keyspace, where the adapter writes one record at most: the
+/// layout marker, which the first snapshot stored or installed in this layout writes
+/// (in the same batch). Any other key means another database, or the unreleased
+/// one-keyspace prefix layout (no migration: it was never released); starting on
+/// either would look like a fresh node. The marker is kept there, not in `raft-meta`,
+/// because the default keyspace is what the previous layout's code checks: it refuses
+/// a directory that this layout made unreadable to it, instead of misreading it.
+fn check_layout(db: &Db) -> Result<()> {
+    for kv in db.iter() {
+        let (key, value) = kv.context(DbSnafu {
+            operation: "checking the default keyspace",
+        })?;
+        if key.as_slice() != keys::LAYOUT {
+            return ForeignLayoutSnafu {
+                key: String::from_utf8_lossy(&key).into_owned(),
+            }
+            .fail();
+        }
+        if value.as_slice() != keys::LAYOUT_VERSION {
+            return UnknownLayoutSnafu {
+                version: String::from_utf8_lossy(&value).into_owned(),
+            }
+            .fail();
+        }
+    }
+    Ok(())
 }
 
 /// Runs `f`, which may block on I/O (a synced write waits for fsync), on tokio's
@@ -217,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn the_three_keyspaces_are_created_and_the_default_stays_empty() {
+    fn the_keyspaces_are_created_and_the_default_stays_empty_before_a_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store.claim_identity(1, "blue").unwrap();
@@ -235,5 +293,26 @@ mod tests {
             .unwrap()
             .claim_identity(1, "blue")
             .unwrap();
+    }
+
+    #[test]
+    fn the_layout_marker_is_accepted_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let current = std::sync::Mutex::new(());
+            let meta = openraft::SnapshotMeta::default();
+            crate::install::store_if_newer(store.spaces(), &current, &meta, b"data").unwrap();
+            let marker = store.db().get(keys::LAYOUT).unwrap().unwrap();
+            assert_eq!(marker.as_slice(), keys::LAYOUT_VERSION);
+        }
+        Store::open(dir.path()).unwrap();
+        {
+            let db = Db::open(dir.path()).unwrap();
+            db.put(keys::LAYOUT, b"3").unwrap();
+            db.close().unwrap();
+        }
+        let error = Store::open(dir.path()).unwrap_err();
+        assert!(error.to_string().contains("layout \"3\""), "{error}");
     }
 }
