@@ -16,6 +16,8 @@ mod support;
 
 #[path = "corruption/cases.rs"]
 mod cases;
+#[path = "corruption/ingest.rs"]
+mod ingest;
 #[path = "corruption/repair.rs"]
 mod repair;
 
