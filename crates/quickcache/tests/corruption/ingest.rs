@@ -160,12 +160,8 @@ fn a_rotted_ingest_edit_whose_table_is_gone_fails_the_open_naming_it() {
     let (fs, _) = build(120);
     rot_last_edit(&fs, Rot::Flip);
     // The ingested table is the one whose entries carry no sequence numbers.
-    let ingested = (fs.list(Path::new(DIR)).unwrap().into_iter())
-        .filter(|n| n.ends_with(".sst"))
-        .find(|n| {
-            let table = Table::open(&fs, &Path::new(DIR).join(n)).unwrap();
-            table.properties().largest_seqno == SeqNo::ZERO
-        })
+    let ingested = (tables(&fs).into_iter())
+        .find(|n| unnumbered(&fs, n))
         .unwrap();
     fs.remove(&Path::new(DIR).join(&ingested)).unwrap();
     let err = Db::open_with(DIR, options(&fs)).unwrap_err();
@@ -174,34 +170,66 @@ fn a_rotted_ingest_edit_whose_table_is_gone_fails_the_open_naming_it() {
     assert!(msg.contains(&ingested) && msg.contains("ingest"), "{msg}");
 }
 
-/// An ingest applied long ago (its table compacted away and deleted) whose WAL record
-/// is still replayed is applied, not lost: the manifest's newest-ingest number
-/// (tag 13) outlives the table, also in a fresh manifest (a checkpoint's snapshot).
+/// Ingests applied long ago (their tables compacted away and deleted) whose WAL
+/// records are still replayed are applied, not lost: the manifest's newest-ingest
+/// number (tag 13) outlives the tables, also in a fresh manifest (a checkpoint's
+/// snapshot).
 #[test]
-fn an_ingest_compacted_away_is_not_redone_from_a_replayed_record() {
-    let _dog = crate::support::watchdog("an_ingest_compacted_away_is_not_redone");
+fn ingests_compacted_away_are_not_redone_from_replayed_records() {
+    let _dog = crate::support::watchdog("ingests_compacted_away_are_not_redone");
     let fs = SimFs::new(130);
-    let db = Db::open_with(DIR, options(&fs)).unwrap();
-    // Unflushed, it keeps the WAL segment holding the ingest record live.
+    let db = Db::open_with(
+        DIR,
+        Options {
+            l0_compaction_trigger: 2,
+            ..options(&fs)
+        },
+    )
+    .unwrap();
+    // Unflushed, it keeps the WAL segments holding the ingest records live.
     let other = db.keyspace("other").unwrap();
-    other.put("pin", "the segment").unwrap();
-    db.put(key(1), "old").unwrap();
-    let file = Path::new("/ingest.sst");
-    let mut builder = TableBuilder::new(&fs, file, TableOptions::default()).unwrap();
-    builder.add_plain(key(1).as_bytes(), b"ingested").unwrap();
-    builder.add_plain(key(2).as_bytes(), b"ingested").unwrap();
-    builder.finish().unwrap();
-    db.ingest([file]).unwrap();
+    other.put("pin", "the segments").unwrap();
+    // Each ingest overlaps the one before, so it joins the level above it: the
+    // seventh and eighth land in L0, whose compaction merges them away.
+    for n in 0..8 {
+        let file = PathBuf::from(format!("/ingest-{n}.sst"));
+        let mut builder = TableBuilder::new(&fs, &file, TableOptions::default()).unwrap();
+        for i in 1..3 {
+            let v = format!("ingested-{n}");
+            builder.add_plain(key(i).as_bytes(), v.as_bytes()).unwrap();
+        }
+        builder.finish().unwrap();
+        db.ingest([&file]).unwrap();
+    }
     db.put(key(2), "newer").unwrap();
-    db.compact_range(..).unwrap();
+    db.wait_for_compactions().unwrap();
+    // Ingested tables are the unnumbered ones; compaction outputs carry numbers.
+    let left: Vec<_> = (tables(&fs).into_iter())
+        .filter(|t| unnumbered(&fs, t))
+        .collect();
+    assert!(left.len() < 8, "no ingested table was compacted away: {left:?}");
     db.checkpoint("/ckpt").unwrap();
     drop(other);
     db.close().unwrap();
     for dir in [DIR, "/ckpt"] {
         let db = Db::open_with(dir, options(&fs)).unwrap();
         assert_eq!(db.recovery_report().ingests_redone, 0, "{dir}");
-        assert_eq!(db.get(key(1)).unwrap().unwrap(), b"ingested", "{dir}");
+        assert!(db.recovery_report().wal.records >= 8, "{dir}: the records are replayed");
+        assert_eq!(db.get(key(1)).unwrap().unwrap(), b"ingested-7", "{dir}");
         assert_eq!(db.get(key(2)).unwrap().unwrap(), b"newer", "{dir}");
         db.close().unwrap();
     }
+}
+
+/// The table files in the database directory.
+fn tables(fs: &SimFs) -> Vec<String> {
+    (fs.list(Path::new(DIR)).unwrap().into_iter())
+        .filter(|n| n.ends_with(".sst"))
+        .collect()
+}
+
+/// Whether table `name`'s entries carry no sequence numbers: an ingested table.
+fn unnumbered(fs: &SimFs, name: &str) -> bool {
+    let table = Table::open(fs, &Path::new(DIR).join(name)).unwrap();
+    table.properties().largest_seqno == SeqNo::ZERO
 }
