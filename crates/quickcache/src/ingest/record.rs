@@ -119,7 +119,10 @@ impl IngestRecord {
             .checked_mul(FILE_LEN)
             .and_then(|n| n.checked_add(FILES_AT));
         if count == 0 || expected != Some(payload.len()) {
-            return Err(bad(COUNT_AT, "file count does not match the record's length"));
+            return Err(bad(
+                COUNT_AT,
+                "file count does not match the record's length",
+            ));
         }
         let mut tables = Vec::with_capacity(count as usize);
         for at in (FILES_AT..payload.len()).step_by(FILE_LEN) {
@@ -197,7 +200,10 @@ mod tests {
         assert_eq!(bytes.len(), FILES_AT + 2 * FILE_LEN);
         assert_eq!(IngestRecord::decode(&bytes), Ok(record()));
         assert!(is_ingest_record(5, &bytes));
-        assert!(!is_ingest_record(4, &bytes), "version 4 segments hold batches only");
+        assert!(
+            !is_ingest_record(4, &bytes),
+            "version 4 segments hold batches only"
+        );
         let mut batch = quickcache_memtable::WriteBatch::new();
         batch.put(b"k", b"v").unwrap();
         batch.set_base_seqno(SeqNo::MAX).unwrap();

@@ -72,7 +72,11 @@ pub(crate) enum Outcome {
 
 /// Replays the ingest record at `at` into `set` (see the module documentation);
 /// returns what it did and the ingest's sequence number.
-pub(crate) fn replay(fs: &dyn FileSystem, set: &VersionSet, at: &At<'_>) -> Result<(Outcome, SeqNo)> {
+pub(crate) fn replay(
+    fs: &dyn FileSystem,
+    set: &VersionSet,
+    at: &At<'_>,
+) -> Result<(Outcome, SeqNo)> {
     let record = at.decode()?;
     let seqno = record.seqno;
     if seqno <= set.ingest_seqno() {
@@ -98,7 +102,10 @@ pub(crate) fn replay(fs: &dyn FileSystem, set: &VersionSet, at: &At<'_>) -> Resu
         sources.push((id, found));
     }
     let dir = set.dir();
-    fs.sync_dir(dir).map_err(crate::open::fs_error("syncing restored ingested tables", dir))?;
+    fs.sync_dir(dir).map_err(crate::open::fs_error(
+        "syncing restored ingested tables",
+        dir,
+    ))?;
     let mut edit = VersionEdit {
         keyspace: record.keyspace,
         last_seqno: Some(seqno),
@@ -106,11 +113,18 @@ pub(crate) fn replay(fs: &dyn FileSystem, set: &VersionSet, at: &At<'_>) -> Resu
         ..VersionEdit::new()
     };
     for (checked, id) in &restored {
-        let level = ingest_level(&version, &checked.smallest, &checked.largest, &Busy::default());
+        let level = ingest_level(
+            &version,
+            &checked.smallest,
+            &checked.largest,
+            &Busy::default(),
+        );
         edit.added.push((level, table_info(checked, *id, seqno)));
     }
-    set.log_and_apply(edit)
-        .map_err(crate::open::tree_error("redoing an ingest the manifest lost", dir))?;
+    set.log_and_apply(edit).map_err(crate::open::tree_error(
+        "redoing an ingest the manifest lost",
+        dir,
+    ))?;
     // Durable now: the set-aside copies have served.
     for (_, found) in &sources {
         let _ = fs.remove(found);
@@ -159,13 +173,11 @@ fn find(
             n => lost.join(format!("{name}.{n}")),
         };
         match fs.size(&path) {
-            Ok(size) if size == logged.size => {
-                match tail_checksum(fs, &path, size) {
-                    Ok(tail) if tail == logged.tail => return Ok(path),
-                    Ok(tail) => seen.push(format!("{} has tail checksum {tail:#018x}", path.display())),
-                    Err(e) => seen.push(format!("{}: {e}", path.display())),
-                }
-            }
+            Ok(size) if size == logged.size => match tail_checksum(fs, &path, size) {
+                Ok(tail) if tail == logged.tail => return Ok(path),
+                Ok(tail) => seen.push(format!("{} has tail checksum {tail:#018x}", path.display())),
+                Err(e) => seen.push(format!("{}: {e}", path.display())),
+            },
             Ok(size) => seen.push(format!("{} is {size} bytes", path.display())),
             Err(e) if e.is_not_found() => break,
             Err(e) => seen.push(format!("{}: {e}", path.display())),
@@ -177,7 +189,11 @@ fn find(
     );
     Err(match seen.is_empty() {
         true => format!("no copy of it (of {want}) is in {}", lost.display()),
-        false => format!("no copy in {} is {want}: {}", lost.display(), seen.join("; ")),
+        false => format!(
+            "no copy in {} is {want}: {}",
+            lost.display(),
+            seen.join("; ")
+        ),
     })
 }
 

@@ -98,7 +98,10 @@ pub(crate) fn in_memory(
             Err(e) => return Err(werr(e)),
         };
         if crate::ingest::record::is_ingest_record(record.format, &record.payload) {
-            let at = crate::ingest::redo::At { dir, record: &record };
+            let at = crate::ingest::redo::At {
+                dir,
+                record: &record,
+            };
             last = last.max(crate::ingest::redo::check_applied(set, &at)?);
             report.bytes += record.payload.len() as u64;
             continue;

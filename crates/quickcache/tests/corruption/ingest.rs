@@ -125,7 +125,10 @@ fn check(db: &Db, model: &BTreeMap<String, String>, what: &str) {
 #[test]
 fn an_ingest_whose_manifest_edit_rots_is_redone_from_the_wal() {
     let _dog = crate::support::watchdog("an_ingest_whose_manifest_edit_rots_is_redone");
-    for (n, rot) in [Rot::Flip, Rot::Zero, Rot::Truncate].into_iter().enumerate() {
+    for (n, rot) in [Rot::Flip, Rot::Zero, Rot::Truncate]
+        .into_iter()
+        .enumerate()
+    {
         let (fs, model) = build(100 + n as u64);
         rot_last_edit(&fs, rot);
         let db = Db::open_with(DIR, options(&fs)).unwrap();
@@ -207,14 +210,20 @@ fn ingests_compacted_away_are_not_redone_from_replayed_records() {
     let left: Vec<_> = (tables(&fs).into_iter())
         .filter(|t| unnumbered(&fs, t))
         .collect();
-    assert!(left.len() < 8, "no ingested table was compacted away: {left:?}");
+    assert!(
+        left.len() < 8,
+        "no ingested table was compacted away: {left:?}"
+    );
     db.checkpoint("/ckpt").unwrap();
     drop(other);
     db.close().unwrap();
     for dir in [DIR, "/ckpt"] {
         let db = Db::open_with(dir, options(&fs)).unwrap();
         assert_eq!(db.recovery_report().ingests_redone, 0, "{dir}");
-        assert!(db.recovery_report().wal.records >= 8, "{dir}: the records are replayed");
+        assert!(
+            db.recovery_report().wal.records >= 8,
+            "{dir}: the records are replayed"
+        );
         assert_eq!(db.get(key(1)).unwrap().unwrap(), b"ingested-7", "{dir}");
         assert_eq!(db.get(key(2)).unwrap().unwrap(), b"newer", "{dir}");
         db.close().unwrap();
