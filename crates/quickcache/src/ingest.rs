@@ -106,6 +106,11 @@ impl Db {
     /// [`IngestOptions::move_files`], removed once that is durable).
     ///
     /// # Errors
+    /// The ingest is logged in the WAL too, right after its manifest edit: should
+    /// that edit be damaged later, the next open redoes it (`docs/durability.md`,
+    /// "Corruption matrix"). A failure to log it is an I/O error after the ingest
+    /// took effect: the database turns read-only, and the next open has the ingest.
+    ///
     /// Nothing is ingested if any file is refused: [`Error::IngestRefused`] for a
     /// table that is empty, carries sequence numbers other than 0 (write it with
     /// `add_plain`, or with sequence number 0), holds a user key twice, or overlaps
