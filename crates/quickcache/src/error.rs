@@ -231,10 +231,8 @@ pub enum Error {
     /// another size or checksum, or damaged. Corruption; the ingest's keys would
     /// otherwise read as absent.
     #[snafu(display(
-        "WAL segment {} logs at offset {offset} an ingest (sequence number {seqno}) whose manifest edit is lost, and its table {} cannot be restored: {reason}; run `quickcache repair --db {}` to open what remains",
-        path.display(),
-        table.display(),
-        dir.display()
+        "WAL segment {} logs at offset {offset} an ingest (sequence number {seqno}) whose manifest edit is lost, and it cannot be redone: {reason}; `quickcache repair` opens what remains",
+        path.display()
     ))]
     LostIngest {
         /// The WAL segment.
@@ -243,12 +241,9 @@ pub enum Error {
         offset: u64,
         /// The ingest's global sequence number.
         seqno: u64,
-        /// Where the table was looked for (its name in the database directory).
-        table: PathBuf,
-        /// What is wrong with it.
+        /// Which table cannot be restored (its path in the database directory) and
+        /// why.
         reason: String,
-        /// The database directory.
-        dir: PathBuf,
     },
     /// An intact WAL record (its frame checksum passed) starts as an ingest record
     /// but does not decode as one. Corruption.

@@ -217,10 +217,14 @@ fn check_wal(fs: &DynFs, wal_dir: &Path, log_number: u64, report: &mut VerifyRep
                 report.wal_records += 1;
                 let problem = if crate::is_ingest_record(record.format, &record.payload) {
                     let decoded = crate::IngestRecord::decode(&record.payload);
-                    decoded.err().map(|e| format!("ingest record does not decode: {e}"))
+                    decoded
+                        .err()
+                        .map(|e| format!("ingest record does not decode: {e}"))
                 } else {
                     let decoded = crate::open::decode_record(&record);
-                    decoded.err().map(|e| format!("record is not a write batch: {e}"))
+                    decoded
+                        .err()
+                        .map(|e| format!("record is not a write batch: {e}"))
                 };
                 if let Some(reason) = problem {
                     report.damaged.push(FileProblem {

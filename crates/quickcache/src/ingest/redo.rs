@@ -45,9 +45,7 @@ impl At<'_> {
             path: self.segment_path(),
             offset: self.record.position.offset,
             seqno: seqno.get(),
-            table,
-            reason,
-            dir: self.dir.to_path_buf(),
+            reason: format!("its table {}: {reason}", table.display()),
         }
     }
 
