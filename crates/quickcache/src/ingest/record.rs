@@ -227,6 +227,31 @@ mod tests {
         assert!(IngestRecord::decode(&huge).is_err());
     }
 
+    quickcheck::quickcheck! {
+        fn decoding_any_bytes_after_the_magic_never_panics(tail: Vec<u8>) -> bool {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&tail);
+            let _ = IngestRecord::decode(&bytes);
+            true
+        }
+
+        fn every_valid_record_round_trips(seqno: u64, keyspace: u32, tables: Vec<(u64, u64, u64)>) -> quickcheck::TestResult {
+            let seqno = SeqNo::new(seqno % (1 << 56)).filter(|s| *s > SeqNo::ZERO);
+            let ok = |id: u64| id != 0 && id != u64::MAX;
+            let (Some(seqno), false) = (seqno, tables.is_empty() || !tables.iter().all(|t| ok(t.0))) else {
+                return quickcheck::TestResult::discard();
+            };
+            let record = IngestRecord {
+                seqno,
+                keyspace: KeyspaceId(keyspace),
+                tables: (tables.iter())
+                    .map(|&(id, size, tail)| LoggedTable { id: TableId(id), size, tail })
+                    .collect(),
+            };
+            quickcheck::TestResult::from_bool(IngestRecord::decode(&record.encode()) == Ok(record))
+        }
+    }
+
     #[test]
     fn a_zero_seqno_or_table_number_is_refused() {
         let mut bytes = record().encode();

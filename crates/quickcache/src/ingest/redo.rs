@@ -97,7 +97,7 @@ pub(crate) fn replay(
     for logged in &record.tables {
         let (checked, id, found) = restore(fs, set, at, seqno, logged)?;
         restored.push((checked, id));
-        sources.push((id, found));
+        sources.push(found);
     }
     let dir = set.dir();
     fs.sync_dir(dir).map_err(crate::open::fs_error(
@@ -124,7 +124,7 @@ pub(crate) fn replay(
         dir,
     ))?;
     // Durable now: the set-aside copies have served.
-    for (_, found) in &sources {
+    for found in &sources {
         let _ = fs.remove(found);
     }
     Ok((Outcome::Redone, seqno))
