@@ -47,6 +47,12 @@ pub struct VersionEdit {
     /// must exist, so a lost one is noticed instead of opening an older state.
     /// Database-wide, like `next_file`; the largest across edits counts.
     pub wal_segment: Option<u64>,
+    /// The global sequence number of the newest ingest applied so far (`Db::ingest`
+    /// numbers ingests in the order their edits are logged). Database-wide; the
+    /// largest across edits counts, and snapshots carry it, so it outlives the
+    /// ingested tables: recovery compares an ingest the WAL logged with it to tell an
+    /// edit applied (maybe long compacted away) from one the manifest lost.
+    pub ingest_seqno: Option<SeqNo>,
     /// New compaction pointers: level and the largest key last compacted out of it.
     pub pointers: Vec<(Level, InternalKey)>,
     /// Tables leaving a level.

@@ -32,6 +32,8 @@ pub(crate) struct LogState {
     pub(crate) catalogue: Catalogue,
     /// The newest WAL segment recorded as durably created (0: none yet).
     pub(crate) wal_segment: u64,
+    /// The global sequence number of the newest ingest applied (0: none).
+    pub(crate) ingest_seqno: SeqNo,
 }
 
 /// The tree's versions and manifest.
@@ -315,6 +317,13 @@ impl VersionSet {
         guard(&self.manifest).1.last_seqno
     }
 
+    /// The global sequence number of the newest ingest the manifest records as
+    /// applied (0 if none; see [`VersionEdit::ingest_seqno`]). An ingest numbered
+    /// above it is not in the tree.
+    pub fn ingest_seqno(&self) -> SeqNo {
+        guard(&self.manifest).1.ingest_seqno
+    }
+
     /// The newest WAL segment the manifest records as durably created (0 if none):
     /// every segment from the oldest live one up to it must exist.
     pub fn wal_segment(&self) -> u64 {
@@ -499,6 +508,9 @@ pub(crate) fn merge_state(state: &mut LogState, edit: &VersionEdit) {
     if let Some(n) = edit.wal_segment {
         state.wal_segment = state.wal_segment.max(n);
     }
+    if let Some(s) = edit.ingest_seqno {
+        state.ingest_seqno = state.ingest_seqno.max(s);
+    }
     state.catalogue.note_last(edit);
 }
 
@@ -518,6 +530,7 @@ pub(crate) fn snapshot_edits(
         last_seqno: Some(state.last_seqno),
         last_keyspace: (!last.is_default()).then_some(last),
         wal_segment: (state.wal_segment > 0).then_some(state.wal_segment),
+        ingest_seqno: (state.ingest_seqno > SeqNo::ZERO).then_some(state.ingest_seqno),
         ..tree_snapshot(version)
     });
     edits

@@ -226,6 +226,39 @@ pub enum Error {
         /// The keyspace id the write names.
         keyspace: u32,
     },
+    /// The WAL logs an ingest whose manifest edit is lost (a damaged last edit,
+    /// dropped as a torn tail), and a table it names cannot be restored: missing, of
+    /// another size or checksum, or damaged. Corruption; the ingest's keys would
+    /// otherwise read as absent.
+    #[snafu(display(
+        "WAL segment {} logs at offset {offset} an ingest (sequence number {seqno}) whose manifest edit is lost, and it cannot be redone: {reason}; `quickcache repair` opens what remains",
+        path.display()
+    ))]
+    LostIngest {
+        /// The WAL segment.
+        path: PathBuf,
+        /// The ingest record's offset in it.
+        offset: u64,
+        /// The ingest's global sequence number.
+        seqno: u64,
+        /// Which table cannot be restored (its path in the database directory) and
+        /// why.
+        reason: String,
+    },
+    /// An intact WAL record (its frame checksum passed) starts as an ingest record
+    /// but does not decode as one. Corruption.
+    #[snafu(display(
+        "WAL segment {} has an ingest record at offset {offset} that does not decode: {reason}",
+        path.display()
+    ))]
+    BadIngestRecord {
+        /// The WAL segment.
+        path: PathBuf,
+        /// The record's offset in it.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// A WAL record writes to a keyspace the manifest never created: the record or
     /// the manifest is damaged.
     #[snafu(display(
@@ -392,6 +425,8 @@ impl Error {
             Error::Compaction { source } => source.is_corruption(),
             Error::MissingManifest { .. }
             | Error::UnknownKeyspace { .. }
+            | Error::LostIngest { .. }
+            | Error::BadIngestRecord { .. }
             | Error::MissingCurrent { .. }
             | Error::MissingWalSegment { .. }
             | Error::DamagedAfterCleanClose { .. } => true,

@@ -14,12 +14,21 @@
 //!    ingest takes one sequence number `G` above every write so far, and each table
 //!    the deepest level where nothing above or at it overlaps it.
 //! 4. One manifest edit adds every table, each marked with `G` as its global
-//!    sequence number (manifest tag 12): all of them or none survive a crash. Every
-//!    entry then reads as written at `G`: newer than all the tree held before, so it
-//!    wins over it, and invisible to snapshots taken before.
+//!    sequence number (manifest tag 12), and records `G` as the newest ingest applied
+//!    (tag 13): all of them or none survive a crash. Every entry then reads as
+//!    written at `G`: newer than all the tree held before, so it wins over it, and
+//!    invisible to snapshots taken before.
+//! 5. A synced WAL record names the ingest: `G`, the keyspace, each table's number,
+//!    size and tail checksum ([`record`]). Should the edit rot later (a damaged last
+//!    manifest edit reads as a torn append and is dropped), recovery redoes it from
+//!    the tables, which the open set aside in `lost/` ([`redo`]); an ingest numbered
+//!    at or below the manifest's tag 13 is applied, even if its tables were compacted
+//!    away since.
 
 pub(crate) mod install;
 mod prepare;
+pub(crate) mod record;
+pub(crate) mod redo;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -97,6 +106,11 @@ impl Db {
     /// [`IngestOptions::move_files`], removed once that is durable).
     ///
     /// # Errors
+    /// The ingest is logged in the WAL too, right after its manifest edit: should
+    /// that edit be damaged later, the next open redoes it (`docs/durability.md`,
+    /// "Corruption matrix"). A failure to log it is an I/O error after the ingest
+    /// took effect: the database turns read-only, and the next open has the ingest.
+    ///
     /// Nothing is ingested if any file is refused: [`Error::IngestRefused`] for a
     /// table that is empty, carries sequence numbers other than 0 (write it with
     /// `add_plain`, or with sequence number 0), holds a user key twice, or overlaps

@@ -80,6 +80,7 @@ pub use clean::CLOSED_FILE;
 pub use db::Db;
 pub use diagnostics::BackgroundReporter;
 pub use error::{Error, Result};
+pub use ingest::record::{IngestRecord, IngestRecordError, LoggedTable, is_ingest_record};
 pub use ingest::{IngestOptions, IngestReport};
 pub use iter::Iter;
 pub use key_range::KeyRange;

@@ -199,6 +199,17 @@ fn replay(
     let mut others = ReplayedKeyspace::all(set);
     for record in recovery.by_ref() {
         let record = record.map_err(&werr)?;
+        if crate::ingest::record::is_ingest_record(record.format, &record.payload) {
+            let at = crate::ingest::redo::At {
+                dir,
+                record: &record,
+            };
+            let (outcome, seqno) = crate::ingest::redo::replay(options.fs.as_ref(), set, &at)?;
+            report.ingests_redone += usize::from(outcome == crate::ingest::redo::Outcome::Redone);
+            last = last.max(seqno);
+            report.bytes += record.payload.len() as u64;
+            continue;
+        }
         let batch = decode_record(&record).map_err(|source| Error::Batch {
             operation: "replaying the WAL",
             source: Box::new(source),

@@ -131,6 +131,9 @@ struct Repair<'a> {
     trees: BTreeMap<KeyspaceId, Vec<(Level, TableInfo)>>,
     /// Files to move into `lost/` once the new manifest is in place, and why.
     unused: Vec<(PathBuf, String)>,
+    /// The tables the WAL's ingest records name: keyspace and global sequence
+    /// number, for a table no readable manifest record lists (its edit was lost).
+    logged_ingests: BTreeMap<quickcache_compaction::TableId, (KeyspaceId, SeqNo)>,
     report: RepairReport,
 }
 
@@ -151,6 +154,7 @@ impl<'a> Repair<'a> {
             keyspaces: salvage.keyspaces.clone(),
             trees: BTreeMap::new(),
             unused: Vec::new(),
+            logged_ingests: BTreeMap::new(),
             report: RepairReport {
                 manifest_damage: (salvage.skipped.iter())
                     .map(|s| format!("{} at offset {}: {}", s.path.display(), s.offset, s.reason))

@@ -39,6 +39,9 @@ pub struct RecoveryReport {
     /// WAL segments below the log number removed at open (left by a crash after a
     /// flush was installed).
     pub obsolete_segments_removed: usize,
+    /// Ingests the WAL logged whose manifest edit was lost (a damaged last edit),
+    /// redone from their tables (`docs/durability.md`, "Corruption").
+    pub ingests_redone: usize,
 }
 
 impl RecoveryReport {

@@ -181,7 +181,19 @@ fn check_table(fs: &DynFs, path: &Path, expected: u64) -> Option<FileProblem> {
     }
     match Table::open(fs.as_ref(), path).and_then(|t| t.verify()) {
         Ok(()) => None,
-        Err(e) => Some(problem(e.to_string())),
+        Err(e) => Some(FileProblem {
+            offset: damaged_offset(&e),
+            ..problem(e.to_string())
+        }),
+    }
+}
+
+/// Where in its file a table error found the damage, when it says.
+fn damaged_offset(e: &quickcache_sstable::Error) -> Option<u64> {
+    match e {
+        quickcache_sstable::Error::Corruption { offset, .. }
+        | quickcache_sstable::Error::ChecksumMismatch { offset, .. } => Some(*offset),
+        _ => None,
     }
 }
 
@@ -203,11 +215,22 @@ fn check_wal(fs: &DynFs, wal_dir: &Path, log_number: u64, report: &mut VerifyRep
         match record {
             Ok(record) => {
                 report.wal_records += 1;
-                if let Err(e) = crate::open::decode_record(&record) {
+                let problem = if crate::is_ingest_record(record.format, &record.payload) {
+                    let decoded = crate::IngestRecord::decode(&record.payload);
+                    decoded
+                        .err()
+                        .map(|e| format!("ingest record does not decode: {e}"))
+                } else {
+                    let decoded = crate::open::decode_record(&record);
+                    decoded
+                        .err()
+                        .map(|e| format!("record is not a write batch: {e}"))
+                };
+                if let Some(reason) = problem {
                     report.damaged.push(FileProblem {
                         path: record.position.segment.path_in(wal_dir),
                         offset: Some(record.position.offset),
-                        reason: format!("record is not a write batch: {e}"),
+                        reason,
                     });
                 }
             }

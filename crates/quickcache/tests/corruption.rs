@@ -16,6 +16,10 @@ mod support;
 
 #[path = "corruption/cases.rs"]
 mod cases;
+#[path = "corruption/checkpoint.rs"]
+mod checkpoint;
+#[path = "corruption/ingest.rs"]
+mod ingest;
 #[path = "corruption/repair.rs"]
 mod repair;
 

@@ -11,7 +11,7 @@
 //!  0               8          12         16               24               32
 //!  +---------------+----------+----------+----------------+----------------+
 //!  | magic         | version  | reserved | segment number | header xxh3    |
-//!  | "QCWALSEG"    | u32 = 2  | u32 = 0  | u64            | u64 (bytes 0..24)
+//!  | "QCWALSEG"    | u32 = 5  | u32 = 0  | u64            | u64 (bytes 0..24)
 //!  +---------------+----------+----------+----------------+----------------+
 //! ```
 //!
@@ -31,9 +31,10 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"QCWALSEG";
 /// The format version this build writes. Bumped by any change to the segment header,
 /// the record frame, or the layout of the payloads its user logs (version 2: write
 /// batches carry keyspace ids; version 3: they may hold range deletes and expiring
-/// values, new entry kinds; version 4: sync marks, a new frame type;
+/// values, new entry kinds; version 4: sync marks, a new frame type; version 5: the
+/// engine also logs ingests, records that are not write batches;
 /// `docs/format/wal.md`, "Versioning").
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// The first format version whose segments may hold sync marks.
 pub(crate) const SYNC_MARKS_SINCE: u32 = 4;
 
@@ -194,7 +195,7 @@ mod tests {
             check_segment_header(&h, SegmentId(42)),
             Ok(Ok(FORMAT_VERSION))
         ));
-        assert_eq!(&h[8..12], &[4, 0, 0, 0]);
+        assert_eq!(&h[8..12], &[5, 0, 0, 0]);
     }
 
     #[test]

@@ -57,7 +57,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut torn_in_preallocated = three.clone();
     let len = torn_in_preallocated.len();
     torn_in_preallocated[len - 7..].fill(0);
-    // The frames of a version-1 or version-2 segment are those of the current
+    // The frames of a segment of versions 1 to 4 are those of the current
     // version; only the header's version (and so its checksum) differs.
     let older = |version: u32| {
         let mut bytes = three.clone();
@@ -87,6 +87,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("seed-empty", Vec::new()),
         ("seed-version-3-three-records", older(3)),
+        ("seed-version-4-three-records", older(4)),
         ("seed-sync-marks", marked(None)),
         ("seed-hole-no-mark-covers", marked(Some(10))),
         ("seed-hole-a-mark-covers", marked(Some(1 << 20))),

@@ -105,6 +105,41 @@ fn print_batch(
     Ok(())
 }
 
+/// Prints an ingest record (WAL version 5 on): its sequence number, keyspace and
+/// tables.
+fn print_ingest(
+    out: &mut dyn Write,
+    record: Result<quickcache::IngestRecord, quickcache::IngestRecordError>,
+    names: &BTreeMap<u32, String>,
+) -> std::io::Result<()> {
+    let record = match record {
+        Ok(record) => record,
+        Err(e) => return writeln!(out, "    DAMAGE: {e}"),
+    };
+    let id = record.keyspace.0;
+    let keyspace = match names.get(&id) {
+        _ if record.keyspace.is_default() => String::new(),
+        Some(name) => format!(" [keyspace {id} {name:?}]"),
+        None => format!(" [keyspace {id}]"),
+    };
+    writeln!(
+        out,
+        "    INGEST{keyspace} seqno {}, {} tables",
+        record.seqno,
+        record.tables.len()
+    )?;
+    for t in &record.tables {
+        writeln!(
+            out,
+            "    TABLE {} ({} bytes, tail checksum {:#018x})",
+            t.id.file_name(),
+            t.size,
+            t.tail
+        )?;
+    }
+    Ok(())
+}
+
 /// Dumps the segment file `path`.
 ///
 /// # Errors
@@ -128,6 +163,11 @@ pub(crate) fn dump_wal(path: &Path, format: Format, out: &mut dyn Write) -> Resu
     let mut bad_batches = 0u64;
     let (records, damaged) = walk(out, &bytes, id, (true, marks), &mut |out, at, payload| {
         writeln!(out, "@{at} record, {} payload bytes", payload.len())?;
+        if quickcache::is_ingest_record(version, payload) {
+            let record = quickcache::IngestRecord::decode(payload);
+            bad_batches += u64::from(record.is_err());
+            return print_ingest(out, record, &names);
+        }
         bad_batches += u64::from(WriteBatch::decode_format(payload, layout).is_err());
         print_batch(out, payload, layout, format, &names)
     })

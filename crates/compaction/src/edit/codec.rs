@@ -5,7 +5,7 @@
 //! ```text
 //! +----------------+---------+---------+-----+
 //! | format version | field 0 | field 1 | ... |
-//! | u8 = 3         |         |         |     |
+//! | u8 = 5         |         |         |     |
 //! +----------------+---------+---------+-----+
 //!
 //! field = | tag u8 | body length u32 | body (length bytes) |
@@ -33,6 +33,8 @@
 //!                                  from the oldest live one up to the largest recorded
 //!                                  must exist (a missing one is lost data)
 //! tag 12 add ingested table  body: global seqno u64 | the body of tag 6
+//! version 5 on:
+//! tag 13 ingest seqno        body: u64: the global seqno of the newest ingest applied
 //! ```
 //!
 //! Tag 0 is reserved. Version 1 has tags 1 to 6 only, all of the default keyspace
@@ -56,8 +58,9 @@ mod reader;
 /// marks a database whose tables and WAL may hold range deletes and expiring values
 /// (table and WAL format version 3), so that an older engine refuses it at open.
 /// Version 4 changes no edit byte: it marks a database whose WAL segments (version
-/// 4) may hold sync marks.
-pub const EDIT_FORMAT: u8 = 4;
+/// 4) may hold sync marks. Version 5 adds tag 13, and marks a database whose WAL
+/// segments (version 5) may log ingests.
+pub const EDIT_FORMAT: u8 = 5;
 /// The oldest edit encoding version this code reads.
 pub const OLDEST_EDIT_FORMAT: u8 = 1;
 
@@ -77,6 +80,7 @@ enum Tag {
     LastKeyspace = 10,
     WalSegment = 11,
     AddIngestedTable = 12,
+    IngestSeqno = 13,
 }
 
 impl Tag {
@@ -98,6 +102,8 @@ impl Tag {
             11 => Tag::WalSegment,
             12 if version < 3 => return None,
             12 => Tag::AddIngestedTable,
+            13 if version < 5 => return None,
+            13 => Tag::IngestSeqno,
             _ => return None,
         })
     }
@@ -136,6 +142,7 @@ pub(crate) fn encode(edit: &VersionEdit, out: &mut Vec<u8>) {
         (Tag::NextFile, edit.next_file),
         (Tag::LastSeqno, edit.last_seqno.map(SeqNo::get)),
         (Tag::WalSegment, edit.wal_segment),
+        (Tag::IngestSeqno, edit.ingest_seqno.map(SeqNo::get)),
     ];
     for (tag, value) in numbers {
         if let Some(v) = value {
@@ -198,7 +205,7 @@ fn encode_table(b: &mut Vec<u8>, level: Level, t: &TableInfo) {
     t.largest.as_ref().encode_into(b);
 }
 
-/// Decodes one edit, of encoding version 1, 2 or 3.
+/// Decodes one edit, of encoding version 1 to 5.
 pub(crate) fn decode(buf: &[u8]) -> Result<VersionEdit, DecodeError> {
     let mut r = Reader::new(buf);
     let version = r.u8("format version")?;
@@ -305,6 +312,7 @@ fn decode_field(edit: &mut VersionEdit, tag: Tag, b: &mut Reader<'_>) -> Result<
         Tag::DropKeyspace => edit.drop = true,
         Tag::LastKeyspace => edit.last_keyspace = Some(KeyspaceId(b.u32("last keyspace id")?)),
         Tag::WalSegment => edit.wal_segment = Some(b.u64("WAL segment")?),
+        Tag::IngestSeqno => edit.ingest_seqno = Some(b.seqno("ingest seqno")?),
     }
     b.finished()
 }

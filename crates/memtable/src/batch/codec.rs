@@ -65,9 +65,10 @@ impl BatchFormat {
         match version {
             1 => Some(BatchFormat::V1),
             2 => Some(BatchFormat::V2),
-            // WAL version 4 added sync marks, frames of the log's own: its records
-            // are version 3 batches.
-            3 | 4 => Some(BatchFormat::V3),
+            // WAL version 4 added sync marks, frames of the log's own, and version 5
+            // ingest records, which the engine tells apart before it decodes a
+            // batch: their batches are version 3 batches.
+            3..=5 => Some(BatchFormat::V3),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! The step that makes ingested tables part of the tree: with writers held off, check
 //! that no memtable holds keys in their ranges, take a sequence number above every
-//! write, choose each table's level and record them all in one manifest edit.
+//! write, choose each table's level and record them all in one manifest edit; then
+//! log the ingest in the WAL (`ingest/record.rs`), so that a rotted edit can be redone.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -9,8 +10,10 @@ use quickcache_compaction::{
     Busy, Level, OutputReservation, TableId, TableInfo, VersionEdit, ingest_level,
 };
 use quickcache_sstable::{Cursor, KeyRef, KeyspaceId, SeqNo};
+use quickcache_wal::Durability;
 
 use super::prepare::{Checked, edge_key};
+use super::record::{IngestRecord, LoggedTable, tail_checksum};
 use crate::error::{Error, Result};
 use crate::inner::{Inner, lock};
 use crate::state::SuperVersion;
@@ -107,9 +110,11 @@ impl Inner {
             None => OutputReservation::none(choose(&Busy::default())),
         };
         let levels: Vec<Level> = reservation.ranges().iter().map(|r| r.0).collect();
+        let record = self.ingest_record(keyspace, files, ids, seqno)?;
         let mut edit = VersionEdit {
             keyspace,
             last_seqno: Some(seqno),
+            ingest_seqno: Some(seqno),
             ..VersionEdit::new()
         };
         for ((file, id), level) in files.iter().zip(ids).zip(&levels) {
@@ -123,12 +128,52 @@ impl Inner {
             source: Box::new(source),
         })?;
         drop(reservation);
+        // After the edit, not before: a record in the WAL then always means the edit
+        // was durable, so recovery never meets one whose files a failed ingest took
+        // back. Still under the writers' gate: no write of this keyspace numbered
+        // after the ingest is logged before the record, so replay redoes the ingest
+        // at its place among them. Until the record is synced the ingest is not
+        // acknowledged, and a crash before leaves the edit as the only record.
+        self.options.sync_points.hit("ingest:before-wal-record");
+        (self.wal()?)
+            .append(&record.encode(), Durability::Synced)
+            .map_err(|source| self.fail(self.wal_error("logging an ingest", source)))?;
         Ok(levels)
+    }
+
+    /// The WAL record naming the copies `ids` of `files`, read back from the disk.
+    fn ingest_record(
+        &self,
+        keyspace: KeyspaceId,
+        files: &[Checked],
+        ids: &[TableId],
+        seqno: SeqNo,
+    ) -> Result<IngestRecord> {
+        let fs = self.options.fs.as_ref();
+        let mut tables = Vec::with_capacity(ids.len());
+        for (file, id) in files.iter().zip(ids) {
+            let path = id.path(self.set.dir());
+            let tail = tail_checksum(fs, &path, file.size).map_err(|source| Error::Fs {
+                operation: "reading the tail of an ingested table",
+                path,
+                source,
+            })?;
+            tables.push(LoggedTable {
+                id: *id,
+                size: file.size,
+                tail,
+            });
+        }
+        Ok(IngestRecord {
+            seqno,
+            keyspace,
+            tables,
+        })
     }
 }
 
 /// What the manifest records of an ingested table, numbered `seqno`.
-fn table_info(file: &Checked, id: TableId, seqno: SeqNo) -> TableInfo {
+pub(crate) fn table_info(file: &Checked, id: TableId, seqno: SeqNo) -> TableInfo {
     TableInfo {
         id,
         size: file.size,

@@ -97,6 +97,15 @@ pub(crate) fn in_memory(
             }
             Err(e) => return Err(werr(e)),
         };
+        if crate::ingest::record::is_ingest_record(record.format, &record.payload) {
+            let at = crate::ingest::redo::At {
+                dir,
+                record: &record,
+            };
+            last = last.max(crate::ingest::redo::check_applied(set, &at)?);
+            report.bytes += record.payload.len() as u64;
+            continue;
+        }
         let batch = decode_record(&record).map_err(batch_error)?;
         keyspaces.check(&batch, &record, &wal_dir)?;
         if keyspaces.default_takes(&record) {

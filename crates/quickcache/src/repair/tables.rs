@@ -51,18 +51,29 @@ impl Repair<'_> {
                 live.then_some((*keyspace, level))
                     .ok_or("its keyspace was dropped")
             }
-            // A database with one keyspace: the table can only be the default one's.
-            None if self.keyspaces.is_empty() => Ok((KeyspaceId::DEFAULT, Level::L0)),
-            None => Err("no readable manifest record says which keyspace it belongs to"),
+            None => match self.logged_ingests.get(&id) {
+                // An ingest whose manifest edit was lost: its WAL record names the
+                // keyspace.
+                Some(&(keyspace, _)) => {
+                    let live = keyspace.is_default() || self.keyspaces.contains_key(&keyspace);
+                    live.then_some((keyspace, Level::L0))
+                        .ok_or("its keyspace was dropped")
+                }
+                // A database with one keyspace: the table can only be the default one's.
+                None if self.keyspaces.is_empty() => Ok((KeyspaceId::DEFAULT, Level::L0)),
+                None => Err("no readable manifest record says which keyspace it belongs to"),
+            },
         }
     }
 
     /// The global sequence number the old manifest gave table `id` (an ingested
-    /// table), if a readable record listed it.
+    /// table), if a readable record listed it; else the one the WAL logged its
+    /// ingest with, if it did.
     fn listed_global_seqno(&self, id: TableId) -> Option<quickcache_sstable::SeqNo> {
         match self.salvage.tables.get(&id) {
             Some(TableFate::Listed { info, .. }) => info.global_seqno,
-            _ => None,
+            Some(TableFate::Removed) => None,
+            None => self.logged_ingests.get(&id).map(|&(_, seqno)| seqno),
         }
     }
 

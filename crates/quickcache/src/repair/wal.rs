@@ -154,6 +154,10 @@ impl Repair<'_> {
     ) -> Result<()> {
         let layout = BatchFormat::of_wal_version(format).unwrap_or(BatchFormat::CURRENT);
         let len = quickcache_wal::frame::frame_len(payload.len()) as u64;
+        if crate::ingest::record::is_ingest_record(format, payload) {
+            self.ingest_record(path, at, len, payload);
+            return Ok(());
+        }
         let batch = match WriteBatch::decode_format(payload, layout) {
             Ok(batch) => batch,
             Err(e) => {
@@ -188,6 +192,21 @@ impl Repair<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Notes the tables an ingest record names: their keyspace and global sequence
+    /// number, which a table whose manifest edit was lost has no other record of.
+    fn ingest_record(&mut self, path: &Path, at: usize, len: u64, payload: &[u8]) {
+        match crate::ingest::record::IngestRecord::decode(payload) {
+            Ok(record) => {
+                self.report.wal_records += 1;
+                self.last_seqno = self.last_seqno.max(record.seqno);
+                for table in &record.tables {
+                    (self.logged_ingests).insert(table.id, (record.keyspace, record.seqno));
+                }
+            }
+            Err(e) => self.lost_wal(path, at as u64, len, e.to_string()),
+        }
     }
 
     /// Whether entries of keyspace `id` in `segment` are replayed: not for a dropped
