@@ -86,6 +86,12 @@ fn varint(buf: &[u8], pos: &mut usize, max_bytes: usize, field: &'static str) ->
         let byte = *buf.get(at).ok_or_else(|| bad(start, field, PAST_END))?;
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
+            // A zero last byte after the first adds nothing: an overlong form, which
+            // put_varint never writes. Accepting it would let two byte strings decode
+            // to one value, so a re-encoded block would differ from what was read.
+            if i > 0 && byte == 0 {
+                return Err(bad(start, field, "varint not in its shortest form"));
+            }
             *pos = at + 1;
             return Ok(value);
         }
@@ -133,6 +139,21 @@ pub fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
 mod tests {
     use super::*;
     use quickcheck::quickcheck;
+
+    #[test]
+    fn overlong_varints_are_refused() {
+        // 44 written as 0xac 0x00 instead of 0x2c (fuzz target range_del_block).
+        for bytes in [&[0xac, 0x00][..], &[0x80, 0x80, 0x00], &[0xff, 0x80, 0x00]] {
+            let mut pos = 0;
+            let err = varint32(bytes, &mut pos, "length").unwrap_err();
+            assert!(err.to_string().contains("shortest form"), "{err}");
+            let mut pos = 0;
+            assert!(varint64(bytes, &mut pos, "length").is_err());
+        }
+        let (mut pos, mut buf) = (0, Vec::new());
+        put_varint(&mut buf, 128);
+        assert_eq!(varint32(&buf, &mut pos, "length").unwrap(), 128);
+    }
 
     #[test]
     fn reads_name_the_field() {
