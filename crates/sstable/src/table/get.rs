@@ -74,6 +74,7 @@ impl Table {
     }
 
     /// [`Table::get`] among the stored entries only, range tombstones ignored.
+    #[inline(always)]
     fn get_point(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
         let inner = &*self.inner;
         // An ingested table's entries all read as written at its global seqno.
