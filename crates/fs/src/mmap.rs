@@ -63,8 +63,8 @@ pub(crate) fn map_writable(file: &File, path: &Path, len: usize) -> Result<memma
     Ok(map)
 }
 
-/// Copies `src` into `dst` (of the same length) strictly front to back, 8 bytes at a
-/// time, so that a process killed during the copy leaves a prefix of `src` in `dst`,
+/// Copies `src` into `dst` (of the same length) strictly front to back, at most 8
+/// bytes at a time, so that a process killed during the copy leaves a prefix of `src` in `dst`,
 /// up to the 8 bytes being stored. Appends through a writable map rely on it: a kill -9
 /// must leave the file as a `write(2)` would, its last append cut short but nothing
 /// missing before bytes that landed. `copy_from_slice` (memcpy) promises no order, and
