@@ -104,10 +104,19 @@ impl TableHandle {
 
     /// The reader, borrowed: a point lookup needs no clone of it (cloning is an atomic
     /// increment and decrement of a count every reader thread shares, per table per get).
+    /// Inline, the check that it is open: every point lookup makes it, per table.
+    #[inline]
     fn opened(&self) -> quickcache_sstable::Result<&Table> {
-        if let Some(table) = self.table.get() {
-            return Ok(table);
+        match self.table.get() {
+            Some(table) => Ok(table),
+            None => self.open_now(),
         }
+    }
+
+    /// [`TableHandle::opened`] for a reader not open yet.
+    #[cold]
+    #[inline(never)]
+    fn open_now(&self) -> quickcache_sstable::Result<&Table> {
         let mut table = Table::open_with(self.fs.as_ref(), &self.path, self.budget.clone())?;
         if let Some(seqno) = self.info.global_seqno {
             table = table.with_global_seqno(seqno);

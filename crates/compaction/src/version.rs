@@ -136,6 +136,7 @@ impl Version {
 
     /// The newest entry of `user_key` visible at `snapshot`, tombstones included:
     /// the first hit in [`Version::tables_for_key`] order.
+    #[inline]
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
         for table in self.tables_for_key(user_key) {
             if let Some(entry) = table.get(user_key, snapshot)? {

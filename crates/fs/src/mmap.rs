@@ -63,8 +63,8 @@ pub(crate) fn map_writable(file: &File, path: &Path, len: usize) -> Result<memma
     Ok(map)
 }
 
-/// Copies `src` into `dst` (of the same length) strictly front to back, 8 bytes at a
-/// time, so that a process killed during the copy leaves a prefix of `src` in `dst`,
+/// Copies `src` into `dst` (of the same length) strictly front to back, at most 8
+/// bytes at a time, so that a process killed during the copy leaves a prefix of `src` in `dst`,
 /// up to the 8 bytes being stored. Appends through a writable map rely on it: a kill -9
 /// must leave the file as a `write(2)` would, its last append cut short but nothing
 /// missing before bytes that landed. `copy_from_slice` (memcpy) promises no order, and
@@ -72,31 +72,79 @@ pub(crate) fn map_writable(file: &File, path: &Path, len: usize) -> Result<memma
 /// killed mid-copy held zeros before an intact record (kill loop seed 14001), which
 /// recovery rightly calls corruption. Volatile stores are emitted in program order, and
 /// a kill lands between instructions.
+///
+/// The words are aligned `u64` stores, with at most a 1-, 2- and 4-byte store before
+/// them to reach alignment and after them for the rest: the WAL copies every record
+/// this way, and an unaligned `[u8; 8]` volatile store goes through the stack, which
+/// with a byte loop for the rest cost about 230 instructions per 130-byte put.
 pub(crate) fn copy_in_order(dst: &mut [u8], src: &[u8]) {
     debug_assert_eq!(dst.len(), src.len(), "copy_in_order: lengths differ");
-    let mut dst_words = dst.chunks_exact_mut(8);
-    let mut src_words = src.chunks_exact(8);
-    for (d, s) in (&mut dst_words).zip(&mut src_words) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(s);
-        let target = d.as_mut_ptr().cast::<[u8; 8]>();
-        #[expect(unsafe_code, reason = "a volatile store keeps the stores in order")]
-        // SAFETY: `target` points at the 8 bytes of `d`, a live, exclusively borrowed
-        // chunk of `dst`; `[u8; 8]` has alignment 1, so any address is aligned for it.
-        unsafe {
-            target.write_volatile(word);
+    let len = dst.len().min(src.len());
+    let (to, from) = (dst.as_mut_ptr(), src.as_ptr());
+    let mut at = 0;
+    // The bytes before `dst`'s first 8-byte boundary, if the copy reaches past it.
+    let head = to.align_offset(8);
+    if head >= 8 || len < head + 8 {
+        while at < len {
+            store::<u8>(to, from, at, len);
+            at += 1;
         }
+        return;
     }
-    for (d, s) in dst_words
-        .into_remainder()
-        .iter_mut()
-        .zip(src_words.remainder())
-    {
-        #[expect(unsafe_code, reason = "a volatile store keeps the stores in order")]
-        // SAFETY: `d` is a live, exclusively borrowed byte of `dst`.
-        unsafe {
-            std::ptr::write_volatile(d, *s);
+    if head & 1 != 0 {
+        store::<u8>(to, from, at, len);
+        at += 1;
+    }
+    if head & 2 != 0 {
+        store::<u16>(to, from, at, len);
+        at += 2;
+    }
+    if head & 4 != 0 {
+        store::<u32>(to, from, at, len);
+        at += 4;
+    }
+    // Four words a step: the loop's own instructions would otherwise match the copy's.
+    while at + 32 <= len {
+        for word in 0..4 {
+            store::<u64>(to, from, at + 8 * word, len);
         }
+        at += 32;
+    }
+    while at + 8 <= len {
+        store::<u64>(to, from, at, len);
+        at += 8;
+    }
+    let rest = len - at;
+    if rest & 4 != 0 {
+        store::<u32>(to, from, at, len);
+        at += 4;
+    }
+    if rest & 2 != 0 {
+        store::<u16>(to, from, at, len);
+        at += 2;
+    }
+    if rest & 1 != 0 {
+        store::<u8>(to, from, at, len);
+    }
+}
+
+/// Copies the `T` at byte `at` of `from` to the same place of `to` with one volatile
+/// store. Callers keep `at + size_of::<T>() <= len`, where `to` and `from` point at
+/// `len` bytes (exclusively borrowed, and shared), and `to + at` aligned for `T`.
+#[inline(always)]
+fn store<T: Copy>(to: *mut u8, from: *const u8, at: usize, len: usize) {
+    debug_assert!(at + size_of::<T>() <= len, "store past the end");
+    debug_assert!(
+        to.wrapping_add(at).cast::<T>().is_aligned(),
+        "unaligned store"
+    );
+    #[expect(unsafe_code, reason = "a volatile store keeps the stores in order")]
+    // SAFETY: the caller keeps both `size_of::<T>()`-byte ranges inside the `len`
+    // bytes `to` and `from` point at, and `to + at` aligned for `T`; the load is
+    // unaligned. `to`'s bytes are exclusively borrowed, so nothing else sees them.
+    unsafe {
+        let value = from.add(at).cast::<T>().read_unaligned();
+        to.add(at).cast::<T>().write_volatile(value);
     }
 }
 

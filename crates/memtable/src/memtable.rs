@@ -253,6 +253,7 @@ impl Memtable {
 
     /// Inserts one batch entry at `seqno`: a point entry into the skiplist, a range
     /// delete among the range tombstones.
+    #[inline(always)]
     fn insert_entry(&self, splice: &mut Splice, entry: &BatchEntry<'_>, seqno: SeqNo) {
         match entry.kind.value_kind() {
             Some(kind) => self.insert(splice, KeyRef::new(entry.key, seqno, kind), entry.value),

@@ -127,6 +127,7 @@ impl Visibility {
     ///
     /// Fails with [`Error::Stalled`] after a reservation was abandoned and with
     /// [`Error::SeqNoExhausted`] past [`SeqNo::MAX`]. A zero count reserves nothing.
+    #[inline]
     pub fn reserve(&self, count: u32) -> Result<Reservation<'_>> {
         let mut state = self.lock();
         if let Some(seqno) = state.abandoned {

@@ -41,7 +41,10 @@ impl Inner {
         self.get_from(&memtables, &version, key, snapshot)
     }
 
-    /// `key` at `snapshot` in `memtables` newest first, then in `version`.
+    /// `key` at `snapshot` in `memtables` newest first, then in `version`. Inlined into
+    /// both gets: a call here costs a point lookup that stops at a bloom filter several
+    /// percent.
+    #[inline(always)]
     fn get_from(
         &self,
         memtables: &SuperVersion,

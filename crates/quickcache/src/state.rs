@@ -86,6 +86,7 @@ impl Memtables {
     /// The memtables now, for a reader; first, if a range delete made the held
     /// tombstones stale, a fresh copy replaces them (once per range delete, by the
     /// first reader after it), so that gets go on skipping their lock.
+    #[inline(always)]
     pub(crate) fn current(&self) -> Arc<SuperVersion> {
         let mut current = crate::inner::lock(&self.current);
         if !current.active.holds_current(&current.active_dels) {

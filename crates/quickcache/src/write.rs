@@ -95,6 +95,7 @@ impl Inner {
     /// WAL holds batches in sequence-number order and a crash keeps a prefix in the
     /// order readers saw (docs/design.md, "Write order"); validated here so no write
     /// can be numbered between a transaction's check and its own numbering.
+    #[inline(always)]
     pub(crate) fn number<'b>(
         &self,
         batch: &'b mut WriteBatch,
@@ -208,10 +209,19 @@ impl Inner {
     }
 
     /// Slows a write down, or stops it, while flushes or compactions are behind.
+    /// Inline, the check of the common case (nothing behind): every write makes it.
+    #[inline]
     pub(crate) fn throttle(&self) -> Result<()> {
         if self.backlog().stall(&self.options) == Stall::None {
             return Ok(());
         }
+        self.throttle_slow()
+    }
+
+    /// [`Inner::throttle`] once a threshold is reached.
+    #[cold]
+    #[inline(never)]
+    fn throttle_slow(&self) -> Result<()> {
         let start = Instant::now();
         let mut stopped = false;
         loop {

@@ -108,6 +108,7 @@ impl ActiveSegment {
 
     /// Hands `bytes` to the OS at the end of the segment, first reserving the next
     /// step if they would pass the end of what is reserved.
+    #[inline]
     pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<()> {
         let (segment, offset) = (self.id, self.len);
         let end = offset.saturating_add(bytes.len() as u64);

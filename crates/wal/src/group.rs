@@ -105,6 +105,7 @@ impl Group {
         Ok((prepared, result))
     }
 
+    #[inline(always)]
     fn stage_and_wait<'a>(
         &'a self,
         mut st: Guard<'a>,

@@ -90,6 +90,7 @@ pub fn encode(
 }
 
 /// Appends a frame of type `kind` holding `payload` (at most [`MAX_RECORD_LEN`]).
+#[inline(always)]
 fn encode_typed(out: &mut Vec<u8>, segment: SegmentId, offset: u64, kind: u8, payload: &[u8]) {
     let len = payload.len() as u32;
     let seed = seed(segment, offset);

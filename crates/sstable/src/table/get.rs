@@ -56,6 +56,10 @@ impl Table {
     /// stored entry), the answer is a tombstone at its sequence number, so that a
     /// reader stops here as it would at a point tombstone.
     pub fn get(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
+        // Most tables have no range tombstones: their answer is the stored one as it is.
+        if self.inner.range_dels.is_empty() {
+            return self.get_point(user_key, snapshot);
+        }
         let covered = self.inner.range_dels.max_covering(user_key, snapshot);
         let point = self.get_point(user_key, snapshot)?;
         Ok(match (point, covered) {
@@ -70,6 +74,7 @@ impl Table {
     }
 
     /// [`Table::get`] among the stored entries only, range tombstones ignored.
+    #[inline(always)]
     fn get_point(&self, user_key: &[u8], snapshot: SeqNo) -> Result<Option<Entry>> {
         let inner = &*self.inner;
         // An ingested table's entries all read as written at its global seqno.
