@@ -17,6 +17,7 @@
 //! written since it began, up to `limit` bytes; past the limit the oldest entries are
 //! dropped (raising `forgotten`), so that transaction will fail to commit.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
@@ -55,11 +56,18 @@ pub(crate) struct Validation<'a> {
     pub(crate) writes: Vec<(KeyspaceId, &'a [u8])>,
     /// The names of the keyspaces it touched, for the error.
     pub(crate) names: Vec<(KeyspaceId, &'a str)>,
+    /// The sequence number of the write a failed validation met, set by
+    /// [`Validation::error`]: the commit waits for it to be visible before it reports
+    /// the conflict (see `Transaction::commit_with`).
+    pub(crate) lost_to: Cell<Option<u64>>,
 }
 
 impl Validation<'_> {
-    /// The error reporting `conflict` to the user.
+    /// The error reporting `conflict` to the user; notes the write it lost to.
     pub(crate) fn error(&self, conflict: Conflict) -> Error {
+        if let Conflict::Key { seqno, .. } = conflict {
+            self.lost_to.set(Some(seqno));
+        }
         match conflict {
             Conflict::Key {
                 keyspace,
@@ -384,6 +392,7 @@ mod tests {
             deleted: &[],
             writes: Vec::new(),
             names: Vec::new(),
+            lost_to: Cell::new(None),
         }
     }
 
