@@ -5,7 +5,6 @@
 //! Run with `cargo run -p quickcache --release --example txn_contend [OPS] [THREADS] [KEYS] [transfer]`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use quickcache::Db;
@@ -31,55 +30,72 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transfer = args.next().is_some_and(|a| a == "transfer");
     let dir = tempfile::tempdir()?;
     let db = Db::open(dir.path())?;
-    let reasons = Mutex::new(BTreeMap::<String, u64>::new());
     let start = Instant::now();
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let (db, reasons) = (&db, &reasons);
-            s.spawn(move || {
-                let mut rng = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(t + 1);
-                let mut next = || {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    rng
-                };
-                for _ in 0..ops / threads {
-                    let (a, b) = (key(next() % keys), key(next() % keys));
-                    loop {
-                        let mut tx = db.transaction();
-                        let n = counter(tx.get(a).unwrap().as_deref());
-                        tx.put(a, n.wrapping_add(1).to_le_bytes());
-                        if transfer {
-                            let m = counter(tx.get(b).unwrap().as_deref());
-                            tx.put(b, m.wrapping_sub(1).to_le_bytes());
-                        }
-                        match tx.commit() {
-                            Ok(()) => break,
-                            Err(e) if e.is_conflict() => {
-                                let text = e.to_string();
-                                let kind = if text.contains("trimmed") {
-                                    "forgotten"
-                                } else {
-                                    "key"
-                                };
-                                *reasons.lock().unwrap().entry(kind.into()).or_default() += 1;
-                            }
-                            Err(e) => panic!("{e}"),
-                        }
-                    }
-                }
-            });
-        }
+    let per_thread = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let db = &db;
+                s.spawn(move || run(db, t, ops / threads, keys, transfer))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().map_err(|_| "a worker panicked"))
+            .collect::<Vec<_>>()
     });
     let secs = start.elapsed().as_secs_f64();
-    let aborts: u64 = reasons.lock().unwrap().values().sum();
+    let mut reasons = BTreeMap::<&str, u64>::new();
+    for counts in per_thread {
+        for (reason, n) in counts?? {
+            *reasons.entry(reason).or_default() += n;
+        }
+    }
+    let aborts: u64 = reasons.values().sum();
     println!(
-        "{:.0} commits/s, aborts {:.2}% {:?}",
+        "{:.0} commits/s, aborts {:.2}% {reasons:?}",
         ops as f64 / secs,
         100.0 * aborts as f64 / (ops + aborts) as f64,
-        reasons.lock().unwrap()
     );
     db.close()?;
     Ok(())
+}
+
+/// One thread's transactions; returns its aborts by reason.
+fn run(
+    db: &Db,
+    thread: u64,
+    ops: u64,
+    keys: u64,
+    transfer: bool,
+) -> quickcache::Result<BTreeMap<&'static str, u64>> {
+    let mut reasons = BTreeMap::new();
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(thread + 1);
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for _ in 0..ops {
+        let (a, b) = (key(next() % keys), key(next() % keys));
+        loop {
+            let mut tx = db.transaction();
+            let n = counter(tx.get(a)?.as_deref());
+            tx.put(a, n.wrapping_add(1).to_le_bytes());
+            if transfer {
+                let m = counter(tx.get(b)?.as_deref());
+                tx.put(b, m.wrapping_sub(1).to_le_bytes());
+            }
+            match tx.commit() {
+                Ok(()) => break,
+                Err(e) if e.is_conflict() => {
+                    let forgotten = e.to_string().contains("trimmed");
+                    let kind = if forgotten { "forgotten" } else { "key" };
+                    *reasons.entry(kind).or_default() += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(reasons)
 }

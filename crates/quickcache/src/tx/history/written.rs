@@ -22,8 +22,11 @@ pub(crate) struct Written {
     /// already there takes one lookup, which also yields the key to share.
     index: BTreeMap<KeyspaceId, HashMap<Arc<[u8]>, Cell<u64>>>,
     /// `index` in key order, while some validation has needed it.
-    ordered: Option<BTreeMap<KeyspaceId, BTreeMap<Arc<[u8]>, u64>>>,
+    ordered: Option<BTreeMap<KeyspaceId, Ordered>>,
 }
+
+/// One keyspace's recorded keys in key order, with their last write.
+type Ordered = BTreeMap<Arc<[u8]>, u64>;
 
 /// A keyspace's hash map kept, emptied, when the history empties, if it is no
 /// bigger than this: a steady load then does not free and grow it again each time.
