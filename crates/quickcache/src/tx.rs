@@ -313,17 +313,39 @@ impl Transaction {
         let mut checked = self.batch().into_checked(&self.inner)?;
         let validation = self.validation();
         let durability = self.inner.durability(options);
-        if checked.targets.is_empty() {
-            return (self.inner).write(&mut checked.batch, durability, Some(&validation));
+        let written = if checked.targets.is_empty() {
+            (self.inner).write(&mut checked.batch, durability, Some(&validation))
+        } else {
+            let (targets, default) = (&checked.targets, checked.has_default);
+            (self.inner).write_in(
+                &mut checked.batch,
+                durability,
+                targets,
+                default,
+                Some(&validation),
+            )
+        };
+        if let Some(seqno) = validation.lost_to.get() {
+            self.await_visible(seqno);
         }
-        let (targets, default) = (&checked.targets, checked.has_default);
-        (self.inner).write_in(
-            &mut checked.batch,
-            durability,
-            targets,
-            default,
-            Some(&validation),
-        )
+        written
+    }
+
+    /// Waits until the write a failed commit lost to is visible. It was numbered
+    /// before this commit but may still be on its way through the WAL; a retry
+    /// begun before it is published would read the old value and lose to the same
+    /// write again, over and over while its writer waits for the WAL (a preempted
+    /// group-commit leader: thousands of aborts). Every numbered write is published,
+    /// even a failed one, so the wait ends; a stalled database ends it with an error,
+    /// which the conflict being reported already covers.
+    fn await_visible(&self, seqno: u64) {
+        let visibility = &self.inner.writes.visibility;
+        if let Some(seqno) = quickcache_sstable::SeqNo::new(seqno)
+            && visibility.visible() < seqno
+            && visibility.wait_visible(seqno).is_err()
+        {
+            // Stalled: the retry's commit will report it.
+        }
     }
 
     /// Discards the transaction's writes (as dropping it does).
@@ -356,6 +378,7 @@ impl Transaction {
             deleted: &self.deleted,
             writes: writes.collect(),
             names: named.chain(read).collect(),
+            lost_to: std::cell::Cell::new(None),
         }
     }
 

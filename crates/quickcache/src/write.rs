@@ -188,6 +188,8 @@ impl Inner {
             }
             Ok((reservation, Ok(_position))) => reservation,
         };
+        // Numbered and in the WAL, not yet visible (tests pause a writer here).
+        self.options.sync_points.hit("write:appended");
         let applied = active.apply(batch);
         let last = reservation.last();
         reservation.publish();

@@ -1,14 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail by panicking")]
 //! Transactions from many threads at once: a counter incremented with `update` ends
 //! exact, and bank transfers keep the total in every snapshot, while plain writers
-//! and readers are never blocked by open transactions.
+//! and readers are never blocked by open transactions; a conflict is reported only
+//! once the write it lost to is visible.
 
 mod support;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use quickcache::{Db, Durability, Options};
+use quickcache_compaction::SyncPoints;
 use quickcache_stress::rng::Rng;
 
 fn read_u64(v: Option<quickcache::Value>) -> u64 {
@@ -131,5 +134,74 @@ fn bank_transfers_keep_the_total_in_every_snapshot() {
     assert!(checks > 0);
     assert_eq!(total(&db.snapshot()), ACCOUNTS * START);
     assert!(transfers.load(Ordering::Relaxed) > 0);
+    dog.finish();
+}
+
+/// Sync points that pause the first write reaching `write:appended` (numbered and in
+/// the WAL, not yet visible) after `armed` is set: it sends on `paused`, then waits
+/// for `release`.
+fn pause_one_write(
+    armed: &Arc<AtomicBool>,
+    paused: mpsc::Sender<()>,
+) -> (SyncPoints, mpsc::Sender<()>) {
+    let (release, released) = mpsc::channel::<()>();
+    let (armed, paused, released) = (Arc::clone(armed), Mutex::new(paused), Mutex::new(released));
+    let points = SyncPoints::new(move |name| {
+        if name == "write:appended" && armed.swap(false, Ordering::SeqCst) {
+            paused.lock().unwrap().send(()).unwrap();
+            let wait = released
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(60));
+            wait.unwrap();
+        }
+    });
+    (points, release)
+}
+
+/// A commit that loses to a write still on its way (numbered, not yet published)
+/// reports the conflict only once that write is visible: a retry begun at once then
+/// reads it and can commit. Before, retries lost to the same write over and over
+/// while its writer was held up (a preempted group-commit leader): the bench's hot
+/// counters saw 2.5 % aborts instead of the 0.03 % their collisions explain.
+#[test]
+fn a_conflict_is_reported_once_the_write_it_lost_to_is_visible() {
+    let dog = support::watchdog("a_conflict_is_reported_once_the_write_it_lost_to_is_visible");
+    let dir = tempfile::tempdir().unwrap();
+    let armed = Arc::new(AtomicBool::new(false));
+    let (paused, pause) = mpsc::channel();
+    let (sync_points, release) = pause_one_write(&armed, paused);
+    let options = Options {
+        sync_points,
+        ..Options::default()
+    };
+    let db = Arc::new(Db::open_with(dir.path(), options).unwrap());
+    dog.watch("db", db.reporter());
+    let mut tx = db.transaction();
+    assert_eq!(tx.get("k").unwrap(), None);
+    tx.put("k", "from the transaction");
+    armed.store(true, Ordering::SeqCst);
+    let writer = std::thread::spawn({
+        let db = Arc::clone(&db);
+        move || db.put("k", "plain").unwrap()
+    });
+    pause.recv_timeout(Duration::from_secs(60)).unwrap();
+    assert_eq!(db.get("k").unwrap(), None, "numbered, not yet visible");
+    let (done, result) = mpsc::channel();
+    let committer = std::thread::spawn(move || done.send(tx.commit()).unwrap());
+    assert!(
+        result.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the conflict is not reported while the write it lost to is invisible"
+    );
+    release.send(()).unwrap();
+    let committed = result.recv_timeout(Duration::from_secs(60)).unwrap();
+    assert!(committed.unwrap_err().is_conflict());
+    assert_eq!(db.get("k").unwrap().unwrap(), b"plain", "visible by then");
+    writer.join().unwrap();
+    committer.join().unwrap();
+    let mut retry = db.transaction();
+    assert_eq!(retry.get("k").unwrap().unwrap(), b"plain");
+    retry.put("k", "retried");
+    retry.commit().unwrap();
     dog.finish();
 }

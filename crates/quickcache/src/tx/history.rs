@@ -17,7 +17,8 @@
 //! written since it began, up to `limit` bytes; past the limit the oldest entries are
 //! dropped (raising `forgotten`), so that transaction will fail to commit.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
@@ -27,8 +28,15 @@ use quickcache_sstable::KeyspaceId;
 use crate::error::Error;
 use crate::inner::lock;
 
-/// Bytes charged per entry on top of its key (twice: log and index).
-const ENTRY_OVERHEAD: usize = 64;
+mod open;
+mod written;
+
+use open::OpenStarts;
+use written::Written;
+
+/// Bytes charged per entry on top of its key (stored once, shared): its log slot,
+/// its hash-map entry and, while ranges are validated, its tree entry.
+const ENTRY_OVERHEAD: usize = 128;
 
 /// A key read or written in one keyspace.
 pub(crate) type KsKey = (KeyspaceId, Vec<u8>);
@@ -55,11 +63,18 @@ pub(crate) struct Validation<'a> {
     pub(crate) writes: Vec<(KeyspaceId, &'a [u8])>,
     /// The names of the keyspaces it touched, for the error.
     pub(crate) names: Vec<(KeyspaceId, &'a str)>,
+    /// The sequence number of the write a failed validation met, set by
+    /// [`Validation::error`]: the commit waits for it to be visible before it reports
+    /// the conflict (see `Transaction::commit_with`).
+    pub(crate) lost_to: Cell<Option<u64>>,
 }
 
 impl Validation<'_> {
-    /// The error reporting `conflict` to the user.
+    /// The error reporting `conflict` to the user; notes the write it lost to.
     pub(crate) fn error(&self, conflict: Conflict) -> Error {
+        if let Conflict::Key { seqno, .. } = conflict {
+            self.lost_to.set(Some(seqno));
+        }
         match conflict {
             Conflict::Key {
                 keyspace,
@@ -113,16 +128,14 @@ pub(crate) struct ConflictHistory {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     /// Open transactions by registered start, counted.
-    open: BTreeMap<u64, usize>,
+    open: OpenStarts,
     /// The highest sequence number of a write that is not (or no longer) recorded.
     forgotten: u64,
-    /// Recorded writes in sequence-number order.
-    log: VecDeque<(u64, KeyspaceId, Vec<u8>)>,
-    /// The last recorded write of each key.
-    index: HashMap<KeyspaceId, BTreeMap<Vec<u8>, u64>>,
+    /// Recorded writes: in sequence-number order and by key.
+    written: Written,
     /// Recorded range deletes `[start, end)`, in sequence-number order: a range
-    /// delete writes every key of its range. Each also has its start in `log`, whose
-    /// trimming decides when it goes (see [`State::trim`]). Rare, so searched
+    /// delete writes every key of its range. Each also has its start in `written`,
+    /// whose trimming decides when it goes (see [`State::trim`]). Rare, so searched
     /// linearly.
     ranges: VecDeque<(u64, KeyspaceId, Vec<u8>, Vec<u8>)>,
     bytes: usize,
@@ -151,20 +164,15 @@ impl ConflictHistory {
     pub(crate) fn begin(&self, visible: impl FnOnce() -> u64) -> (u64, u64) {
         let mut state = lock(&self.state);
         let start = visible();
-        *state.open.entry(start).or_insert(0) += 1;
+        state.open.add(start);
         (start, state.forgotten.max(start))
     }
 
     /// Ends a transaction registered at `start`, dropping what no open one needs.
     pub(crate) fn end(&self, start: u64) {
         let mut state = lock(&self.state);
-        if let Some(count) = state.open.get_mut(&start) {
-            *count -= 1;
-            if *count == 0 {
-                state.open.remove(&start);
-            }
-        }
-        match state.open.keys().next().copied() {
+        state.open.remove(start);
+        match state.open.oldest() {
             Some(oldest) => state.trim(|seqno, _| seqno <= oldest),
             None => state.trim(|_, _| true),
         }
@@ -173,7 +181,7 @@ impl ConflictHistory {
     /// Figures for tests and stats: open transactions and recorded entries.
     pub(crate) fn sizes(&self) -> (usize, usize) {
         let state = lock(&self.state);
-        (state.open.values().sum(), state.log.len())
+        (state.open.count(), state.written.len())
     }
 }
 
@@ -185,15 +193,19 @@ pub(crate) struct Guard<'a> {
 
 impl Guard<'_> {
     /// Checks `tx` against every write recorded so far.
-    pub(crate) fn validate(&self, tx: &Validation<'_>) -> Result<(), Conflict> {
-        let state = &*self.state;
+    pub(crate) fn validate(&mut self, tx: &Validation<'_>) -> Result<(), Conflict> {
+        let state = &mut *self.state;
+        if !(tx.ranges.is_empty() && tx.deleted.is_empty()) {
+            state.written.order();
+        }
+        let state = &*state;
         if state.forgotten > tx.start {
             return Err(Conflict::Forgotten {
                 forgotten: state.forgotten,
             });
         }
         let written = |keyspace: KeyspaceId, key: &[u8]| {
-            let seqno = *state.index.get(&keyspace)?.get(key)?;
+            let seqno = state.written.last(keyspace, key)?;
             (seqno > tx.start).then(|| Conflict::Key {
                 keyspace,
                 key: key.to_vec(),
@@ -224,16 +236,11 @@ impl Guard<'_> {
             if let Some(conflict) = state.range_deleted(tx.start, range.keyspace, lo, hi) {
                 return Err(conflict);
             }
-            let Some(keys) = state.index.get(&range.keyspace) else {
-                continue;
-            };
             let bounds = (as_slice(&range.lower), as_slice(&range.upper));
-            if let Some((key, &seqno)) =
-                (keys.range::<[u8], _>(bounds)).find(|(_, s)| **s > tx.start)
-            {
+            if let Some((key, seqno)) = state.written.first_in(range.keyspace, bounds, tx.start) {
                 return Err(Conflict::Key {
                     keyspace: range.keyspace,
-                    key: key.clone(),
+                    key,
                     seqno,
                 });
             }
@@ -251,21 +258,13 @@ impl Guard<'_> {
             return;
         }
         for entry in batch.iter() {
-            let key = entry.key.to_vec();
-            state.bytes += 2 * key.len() + ENTRY_OVERHEAD;
+            state.bytes += entry.key.len() + ENTRY_OVERHEAD;
             if entry.kind == BatchKind::DeleteRange {
-                state.bytes += 2 * entry.value.len();
-                let range = (seqno, entry.keyspace, key.clone(), entry.value.to_vec());
-                state.ranges.push_back(range);
+                state.bytes += entry.key.len() + entry.value.len();
+                let (key, end) = (entry.key.to_vec(), entry.value.to_vec());
+                state.ranges.push_back((seqno, entry.keyspace, key, end));
             }
-            let slot = state.index.entry(entry.keyspace).or_default();
-            match slot.get_mut(entry.key) {
-                Some(last) => *last = seqno,
-                None => {
-                    slot.insert(key.clone(), seqno);
-                }
-            }
-            state.log.push_back((seqno, entry.keyspace, key));
+            state.written.record(seqno, entry.keyspace, entry.key);
         }
         if state.bytes > self.limit {
             let limit = self.limit;
@@ -287,27 +286,22 @@ impl Guard<'_> {
 impl State {
     /// Drops entries from the oldest while `drop(seqno, bytes held)` says so.
     fn trim(&mut self, drop: impl Fn(u64, usize) -> bool) {
-        while let Some((seqno, _, _)) = self.log.front() {
-            if !drop(*seqno, self.bytes) {
+        while let Some(seqno) = self.written.oldest() {
+            if !drop(seqno, self.bytes) {
                 break;
             }
-            let Some((seqno, keyspace, key)) = self.log.pop_front() else {
+            let Some((seqno, key_len)) = self.written.pop_oldest() else {
                 break;
             };
-            self.bytes = self.bytes.saturating_sub(2 * key.len() + ENTRY_OVERHEAD);
+            self.bytes = self.bytes.saturating_sub(key_len + ENTRY_OVERHEAD);
             self.forgotten = self.forgotten.max(seqno);
-            if let Some(keys) = self.index.get_mut(&keyspace)
-                && keys.get(&key) == Some(&seqno)
-            {
-                keys.remove(&key);
-            }
         }
         // A range's start went with the log: the range is below `forgotten` too.
         while self.ranges.front().is_some_and(|r| r.0 <= self.forgotten) {
             self.ranges.pop_front();
         }
-        if self.log.is_empty() {
-            self.index.clear();
+        if self.written.len() == 0 {
+            self.written.clear();
             self.ranges.clear();
             self.bytes = 0;
         }
@@ -384,6 +378,7 @@ mod tests {
             deleted: &[],
             writes: Vec::new(),
             names: Vec::new(),
+            lost_to: Cell::new(None),
         }
     }
 
