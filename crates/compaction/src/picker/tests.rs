@@ -16,10 +16,19 @@ fn l(n: usize) -> Level {
 }
 
 /// The defaults without the L0 batch wait, which the other rules' cases would have
-/// to outgrow; `l0_waits_for_a_batch_while_the_base_level_is_larger` checks it.
+/// to outgrow; `l0_waits_for_a_batch_while_the_base_level_is_larger` checks it. The
+/// cases' trees are drawn in MiB against a 64 MiB base level target.
 fn opts() -> CompactionOptions {
     CompactionOptions {
         l0_batch_extra: 0,
+        ..base_64_mib()
+    }
+}
+
+/// The defaults with the base level target the cases' trees are drawn against.
+fn base_64_mib() -> CompactionOptions {
+    CompactionOptions {
+        base_level_size: 64 * MIB,
         ..CompactionOptions::default()
     }
 }
@@ -378,7 +387,7 @@ fn l0_waits_for_a_batch_while_the_base_level_is_larger() {
         tables.push((6, 2, "a", "z", 400 * MIB, 1));
         version_of(&tables)
     };
-    let defaults = CompactionOptions::default();
+    let defaults = base_64_mib();
     let l0_due = |v: &Version, o: &CompactionOptions| {
         pick(v, o, &Busy::default()).is_some_and(|p| p.level == Level::L0)
     };
