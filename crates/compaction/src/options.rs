@@ -25,8 +25,9 @@ pub struct CompactionOptions {
     pub l0_compaction_trigger: usize,
     /// Tables past `l0_compaction_trigger` that L0 may wait for while it holds less than
     /// [`crate::L0_BATCH`] times the base level's bytes: every L0 compaction rewrites
-    /// the whole base level, so bigger batches rewrite it less often. 0 turns the wait
-    /// off. Default 2. An engine that slows writes at some L0 table count keeps
+    /// the whole base level, so bigger batches rewrite it less often. Never while the
+    /// base level is the bottom one (the tree is under `base_level_size`), whose disk
+    /// the waiting tables would swell. 0 turns the wait off. Default 2. An engine that slows writes at some L0 table count keeps
     /// `l0_compaction_trigger + l0_batch_extra` below it.
     pub l0_batch_extra: usize,
     /// Target size of the base level (the level L0 is compacted into), in bytes.

@@ -400,3 +400,22 @@ fn l0_waits_for_a_batch_while_the_base_level_is_larger() {
     // Without the wait, 4 tables are due.
     assert!(l0_due(&tree(4, 16), &opts()));
 }
+
+#[test]
+fn l0_does_not_wait_for_a_batch_when_it_goes_to_the_bottom() {
+    let tree = |l0_tables: u64| {
+        let mut tables: Vec<(usize, u64, &str, &str, u64, u64)> = (0..l0_tables)
+            .map(|i| (0, 10 + i, "a", "z", 9 * MIB, 10 + i))
+            .collect();
+        tables.push((6, 2, "a", "z", 67 * MIB, 1));
+        version_of(&tables)
+    };
+    let defaults = CompactionOptions::default();
+    let plan = |v: &Version| pick(v, &defaults, &Busy::default());
+    // The bottom level (67 MiB) is under the 256 MiB base target, so it is the base
+    // level: at the trigger L0 goes into it although it holds far less than 1.25
+    // times the bottom's bytes.
+    assert!(plan(&tree(3)).is_none());
+    let due = plan(&tree(4)).unwrap();
+    assert_eq!((due.level, due.output_level), (Level::L0, Level::BOTTOM));
+}
