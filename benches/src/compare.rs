@@ -6,10 +6,11 @@ use std::path::Path;
 use quickcache_cli::bench::{Config, EngineFactory, EngineResult, Session, Workload, human_rate};
 
 use crate::results::{Metric, Results};
-use crate::usage::{RssSampler, disk_bytes};
+use crate::usage::{RssSampler, disk_bytes, snapshot_files};
 
 /// Runs `rounds` rounds of `workloads` over `engines`, each in a fresh directory under
-/// `base`, printing one line per measurement to stderr.
+/// `base`, printing one line per measurement to stderr. With `snapshot`, each store's
+/// files at the moment its disk is measured are listed and copied under it.
 ///
 /// # Errors
 /// The first engine error.
@@ -19,6 +20,7 @@ pub(crate) fn compare(
     config: &Config,
     rounds: usize,
     base: &Path,
+    snapshot: Option<&Path>,
 ) -> EngineResult<Results> {
     let mut results = Results::default();
     for round in 1..=rounds {
@@ -31,6 +33,7 @@ pub(crate) fn compare(
                 &dir,
                 round,
                 &mut results,
+                snapshot,
             )?;
             std::fs::remove_dir_all(&dir)?;
         }
@@ -45,6 +48,7 @@ fn one_round(
     dir: &Path,
     round: usize,
     results: &mut Results,
+    snapshot: Option<&Path>,
 ) -> EngineResult<()> {
     let name = engine.name();
     let rss = RssSampler::start();
@@ -67,6 +71,9 @@ fn one_round(
         // all; deleterandom empties it and the synced fills hold a thousandth of them.
         if (w.needs_data() || w.leaves_data()) && w != Workload::DeleteRandom {
             disk = Some(disk_bytes(dir)? as f64 / 1e6);
+        }
+        if let Some(to) = snapshot.filter(|_| w == Workload::ReadWhileWriting) {
+            snapshot_files(dir, &to.join(format!("{name}-{round}")))?;
         }
         if w == Workload::ReadWhileWriting {
             let took = session.reopen()?;

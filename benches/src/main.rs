@@ -59,6 +59,10 @@ struct Args {
     /// Where the stores are created (default: the system temp directory).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Lists each store's files on stderr when its disk is measured (after
+    /// readwhilewriting) and copies them under this directory, to break the figure down.
+    #[arg(long)]
+    disk_snapshot: Option<PathBuf>,
     /// The report.
     #[arg(long, default_value = "docs/benchmarks.md")]
     out: PathBuf,
@@ -126,7 +130,14 @@ fn run(args: &Args) -> EngineResult<()> {
     std::fs::create_dir_all(&base)?;
     let load_before = machine::load_average();
     let start = Instant::now();
-    let results = compare::compare(&engines, &workloads, &config, args.rounds.max(1), &base);
+    let results = compare::compare(
+        &engines,
+        &workloads,
+        &config,
+        args.rounds.max(1),
+        &base,
+        args.disk_snapshot.as_deref(),
+    );
     let _ = std::fs::remove_dir_all(&base);
     let results = results?;
     let chart = args.out.with_extension("svg");

@@ -30,6 +30,34 @@ pub(crate) fn disk_bytes(dir: &Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
+/// Lists every file under `dir` on stderr (allocated and apparent bytes) and copies it
+/// into `to`: where an engine's disk goes at the moment it is measured, kept for the
+/// engine's own tools (`quickcache stats`, RocksDB's `LOG`).
+///
+/// # Errors
+/// A directory that cannot be listed or a file that cannot be read or copied.
+pub(crate) fn snapshot_files(dir: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let meta = entry.metadata()?;
+        let target = to.join(entry.file_name());
+        if meta.is_dir() {
+            snapshot_files(&entry.path(), &target)?;
+            continue;
+        }
+        eprintln!(
+            "disk {:>12} allocated {:>12} long  {}",
+            meta.blocks() * 512,
+            meta.len(),
+            entry.path().display()
+        );
+        std::fs::copy(entry.path(), target)?;
+    }
+    Ok(())
+}
+
 /// Resident memory of this process in kB: (anonymous, file-backed), or zeros where
 /// /proc is not readable.
 fn rss_kb() -> (u64, u64) {

@@ -25,12 +25,16 @@ pub struct CompactionOptions {
     pub l0_compaction_trigger: usize,
     /// Tables past `l0_compaction_trigger` that L0 may wait for while it holds less than
     /// [`crate::L0_BATCH`] times the base level's bytes: every L0 compaction rewrites
-    /// the whole base level, so bigger batches rewrite it less often. 0 turns the wait
-    /// off. Default 2. An engine that slows writes at some L0 table count keeps
+    /// the whole base level, so bigger batches rewrite it less often. Never while the
+    /// base level is the bottom one (the tree is under `base_level_size`), whose disk
+    /// the waiting tables would swell. 0 turns the wait off. Default 2. An engine that slows writes at some L0 table count keeps
     /// `l0_compaction_trigger + l0_batch_extra` below it.
     pub l0_batch_extra: usize,
     /// Target size of the base level (the level L0 is compacted into), in bytes.
-    /// Default 64 MiB.
+    /// Default 256 MiB, RocksDB's `max_bytes_for_level_base`: until the bottom level
+    /// passes it, L0 goes straight to the bottom and no level above holds a second
+    /// copy of the keys (a 1M-key store with 64 MiB kept up to 0.7 times the bottom
+    /// level again in L5).
     pub base_level_size: u64,
     /// Size ratio between adjacent levels. Default 10.
     pub level_multiplier: u64,
@@ -119,7 +123,7 @@ impl Default for CompactionOptions {
         CompactionOptions {
             l0_compaction_trigger: 4,
             l0_batch_extra: 2,
-            base_level_size: 64 << 20,
+            base_level_size: 256 << 20,
             level_multiplier: 10,
             table_size,
             max_grandparent_overlap: 10 * table_size,

@@ -189,9 +189,12 @@ pub fn scores(version: &Version, options: &CompactionOptions) -> Vec<(Level, f64
         l0 = l0.max(l0_bytes as f64 / base_size as f64);
     }
     // Below L0_BATCH times the base level's bytes, L0 waits for up to
-    // `l0_batch_extra` more tables, whatever the rules above say.
+    // `l0_batch_extra` more tables, whatever the rules above say. Not while L0 goes
+    // straight to the bottom: the tree is then smaller than `base_level_size`, and
+    // the waiting tables are most of what it holds on disk beyond its data.
     let base_bytes = version.level_size(targets.base) as f64;
-    if (l0_bytes as f64) < base_bytes * L0_BATCH
+    if targets.base != Level::BOTTOM
+        && (l0_bytes as f64) < base_bytes * L0_BATCH
         && version.l0_count() < options.l0_compaction_trigger + options.l0_batch_extra
     {
         l0 = l0.min(0.99);

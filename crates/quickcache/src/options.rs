@@ -61,7 +61,9 @@ pub struct Options {
     pub pending_compaction_slowdown_bytes: u64,
     /// Writes stop while compaction is this many bytes behind. Default 1 GiB.
     pub pending_compaction_stop_bytes: u64,
-    /// Target size of the level L0 is compacted into. Default 64 MiB.
+    /// Target size of the level L0 is compacted into. Default 256 MiB (RocksDB's
+    /// `max_bytes_for_level_base`): a tree whose bottom level is smaller has only L0
+    /// and the bottom level, so it keeps no second copy of its keys in between.
     pub base_level_size: u64,
     /// Size ratio between adjacent levels. Default 10.
     pub level_multiplier: u64,

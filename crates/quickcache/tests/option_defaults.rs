@@ -19,7 +19,7 @@ fn options_defaults_are_the_documented_ones() {
     assert_eq!((o.l0_slowdown, o.l0_stop), (8, 12));
     assert_eq!(o.pending_compaction_slowdown_bytes, 256 << 20);
     assert_eq!(o.pending_compaction_stop_bytes, 1 << 30);
-    assert_eq!(o.base_level_size, 64 << 20);
+    assert_eq!(o.base_level_size, 256 << 20);
     assert_eq!(o.level_multiplier, 10);
     assert_eq!(o.table_size, 8 << 20);
     assert_eq!(o.block_size, 4096);

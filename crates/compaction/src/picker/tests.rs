@@ -16,10 +16,19 @@ fn l(n: usize) -> Level {
 }
 
 /// The defaults without the L0 batch wait, which the other rules' cases would have
-/// to outgrow; `l0_waits_for_a_batch_while_the_base_level_is_larger` checks it.
+/// to outgrow; `l0_waits_for_a_batch_while_the_base_level_is_larger` checks it. The
+/// cases' trees are drawn in MiB against a 64 MiB base level target.
 fn opts() -> CompactionOptions {
     CompactionOptions {
         l0_batch_extra: 0,
+        ..base_64_mib()
+    }
+}
+
+/// The defaults with the base level target the cases' trees are drawn against.
+fn base_64_mib() -> CompactionOptions {
+    CompactionOptions {
+        base_level_size: 64 * MIB,
         ..CompactionOptions::default()
     }
 }
@@ -378,7 +387,7 @@ fn l0_waits_for_a_batch_while_the_base_level_is_larger() {
         tables.push((6, 2, "a", "z", 400 * MIB, 1));
         version_of(&tables)
     };
-    let defaults = CompactionOptions::default();
+    let defaults = base_64_mib();
     let l0_due = |v: &Version, o: &CompactionOptions| {
         pick(v, o, &Busy::default()).is_some_and(|p| p.level == Level::L0)
     };
@@ -390,4 +399,23 @@ fn l0_waits_for_a_batch_while_the_base_level_is_larger() {
     assert!(l0_due(&tree(6, 8), &defaults));
     // Without the wait, 4 tables are due.
     assert!(l0_due(&tree(4, 16), &opts()));
+}
+
+#[test]
+fn l0_does_not_wait_for_a_batch_when_it_goes_to_the_bottom() {
+    let tree = |l0_tables: u64| {
+        let mut tables: Vec<(usize, u64, &str, &str, u64, u64)> = (0..l0_tables)
+            .map(|i| (0, 10 + i, "a", "z", 9 * MIB, 10 + i))
+            .collect();
+        tables.push((6, 2, "a", "z", 67 * MIB, 1));
+        version_of(&tables)
+    };
+    let defaults = CompactionOptions::default();
+    let plan = |v: &Version| pick(v, &defaults, &Busy::default());
+    // The bottom level (67 MiB) is under the 256 MiB base target, so it is the base
+    // level: at the trigger L0 goes into it although it holds far less than 1.25
+    // times the bottom's bytes.
+    assert!(plan(&tree(3)).is_none());
+    let due = plan(&tree(4)).unwrap();
+    assert_eq!((due.level, due.output_level), (Level::L0, Level::BOTTOM));
 }
