@@ -107,6 +107,11 @@ impl Footer {
             return Err(wire::bad(RESERVED_AT, "reserved footer field", "not zero").into());
         }
         let filter = handle_at(bytes, FILTER_AT, "filter handle")?;
+        // No filter is written as (0, 0); an empty handle elsewhere is not ours, and
+        // would re-encode differently (fuzz target footer).
+        if filter.size == 0 && filter.offset != 0 {
+            return Err(wire::bad(FILTER_AT, "filter handle", "empty but not at offset 0").into());
+        }
         Ok(Footer {
             version,
             index: handle_at(bytes, INDEX_AT, "index handle")?,
@@ -143,6 +148,24 @@ mod tests {
                 size: 50,
             },
         }
+    }
+
+    #[test]
+    fn an_empty_filter_handle_off_offset_zero_is_refused() {
+        // Decoded as "no filter", it would re-encode as (0, 0): not what was read.
+        let odd = Footer {
+            filter: Some(BlockHandle {
+                offset: 70,
+                size: 0,
+            }),
+            ..sample()
+        };
+        let mut out = Vec::new();
+        odd.encode(188, &mut out);
+        let Err(FooterError::Wire(e)) = Footer::decode(&out, 188) else {
+            panic!("an empty filter handle at offset 70 decoded");
+        };
+        assert_eq!(e.field, "filter handle");
     }
 
     #[test]

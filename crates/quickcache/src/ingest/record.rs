@@ -45,7 +45,7 @@ pub struct LoggedTable {
     pub id: TableId,
     /// Its size in bytes.
     pub size: u64,
-    /// [`tail_checksum`] of the file.
+    /// The xxh3 checksum of the file's last 4 KiB (or of all of it, if shorter).
     pub tail: u64,
 }
 
