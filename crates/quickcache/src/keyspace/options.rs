@@ -13,6 +13,11 @@ use crate::{Compression, Options};
 /// for an existing keyspace is **refused** ([`Error::KeyspaceOptionsConflict`]), so that what a keyspace runs with is always
 /// what its creation recorded.
 ///
+/// Reopen an existing keyspace with [`Db::keyspace`](crate::Db::keyspace), not with
+/// options built from [`Options`]: a default that changes between releases (the base
+/// level target went from 64 to 256 MiB) would then differ from the stored value and
+/// the open would be refused.
+///
 /// # Examples
 /// ```
 /// use quickcache::{Db, KeyspaceOptions};
