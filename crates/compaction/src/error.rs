@@ -141,6 +141,17 @@ pub enum Error {
         /// The panic's message, if it had one.
         message: String,
     },
+    /// No file number is left to hand out: the manifest records the number after the
+    /// last one handed out, and `u64::MAX` cannot be recorded (recovery refuses it as
+    /// leaving no number after it). Only a damaged or forged manifest starts this close
+    /// to the end; nothing was created.
+    #[snafu(display("{}: no file number left after {next}", dir.display()))]
+    FileNumbersExhausted {
+        /// The database directory.
+        dir: PathBuf,
+        /// The next number the counter holds.
+        next: u64,
+    },
 }
 
 impl Error {

@@ -130,4 +130,4 @@ pub use stats::{Stats, StatsSnapshot};
 pub use sync_point::SyncPoints;
 pub use tail::DroppedTail;
 pub use version::{BoxCursor, LevelTables, TreeCursor, Version};
-pub use version_set::{FrozenTree, VersionSet};
+pub use version_set::{FrozenTree, VersionSet, file_number_after};

@@ -67,7 +67,7 @@ impl<'a> Outputs<'a> {
     /// Starts a table unless one is open.
     fn open(&mut self) -> Result<()> {
         if self.current.is_none() {
-            let id = self.set.new_table_id();
+            let id = self.set.new_table_id()?;
             let path = id.path(self.set.dir());
             self.created.push(id);
             let builder = TableBuilder::new(self.set.fs.as_ref(), &path, self.table.clone())

@@ -14,7 +14,7 @@ use crate::catalogue::Catalogue;
 use crate::current::{CURRENT, read_current, set_current};
 use crate::error::{FsSnafu, ManifestCorruptSnafu, MissingTableSnafu, TableSizeMismatchSnafu};
 use crate::manifest::{self, ManifestWriter};
-use crate::version_set::{LogState, merge_state, snapshot_edits};
+use crate::version_set::{LogState, exhausted, file_number_after, merge_state, snapshot_edits};
 use crate::{
     CompactionOptions, DroppedTail, Result, TableHandle, TableId, TableInfo, Version, VersionEdit,
     VersionSet, parse_manifest_name,
@@ -118,7 +118,7 @@ impl VersionSet {
             ManifestWriter::reopen(fs.as_ref(), dir, old, read.len, options.previous_run_synced)?
         } else {
             let number = next_file;
-            next_file = after(number, "next file number", &path)?;
+            next_file = file_number_after(number).ok_or_else(|| exhausted(dir, number))?;
             let snapshot = snapshot_edits(&version, &state, next_file);
             let writer = ManifestWriter::create(fs.as_ref(), dir, number, &snapshot)?;
             set_current(fs.as_ref(), dir, number)?;
@@ -351,9 +351,10 @@ fn last_file_number(edit: &VersionEdit) -> Option<u64> {
 }
 
 /// The file number after `n` (`what`, read from manifest `path`), or corruption if
-/// there is none.
+/// there is none a manifest could record ([`file_number_after`]): no build hands out a number
+/// that leaves none.
 fn after(n: u64, what: &str, path: &Path) -> Result<u64> {
-    n.checked_add(1).ok_or_else(|| {
+    file_number_after(n).ok_or_else(|| {
         ManifestCorruptSnafu {
             path,
             offset: 0u64,
@@ -410,6 +411,11 @@ mod tests {
         let path = Path::new("/db/MANIFEST-000007");
         assert_eq!(after(6, "table id", path).ok(), Some(7));
         let err = after(u64::MAX, "table id", path).unwrap_err();
+        assert!(after(u64::MAX - 1, "table id", path).is_err());
+        assert_eq!(
+            after(u64::MAX - 2, "table id", path).ok(),
+            Some(u64::MAX - 1)
+        );
         assert!(
             matches!(&err, crate::Error::ManifestCorrupt { path: p, .. } if p == path),
             "{err}"

@@ -23,6 +23,18 @@ use crate::{
 };
 pub use frozen::FrozenTree;
 
+/// The next file number after `n`, if a manifest can record it: `u64::MAX` cannot be
+/// (recovery refuses it, as no number would be left after it), so the last number
+/// handed out is `u64::MAX - 2`.
+pub fn file_number_after(n: u64) -> Option<u64> {
+    n.checked_add(1).filter(|&next| next < u64::MAX)
+}
+
+/// The error for a counter at `next` that [`file_number_after`] cannot advance.
+pub(crate) fn exhausted(dir: &Path, next: u64) -> crate::Error {
+    crate::error::FileNumbersExhaustedSnafu { dir, next }.build()
+}
+
 /// The bookkeeping recorded with the tables: the default keyspace's log number, the
 /// database's last sequence number, and the other keyspaces.
 #[derive(Debug, Clone, Default)]
@@ -221,13 +233,19 @@ impl VersionSet {
 
     /// A fresh file number, never handed out before (also across restarts: the
     /// counter is recorded with every edit).
-    pub fn new_file_number(&self) -> u64 {
-        self.next_file.fetch_add(1, Ordering::SeqCst)
+    ///
+    /// Fails with [`crate::Error::FileNumbersExhausted`] rather than hand out a number whose
+    /// file_number_after, recorded as the next file number, would be `u64::MAX`: recovery
+    /// refuses that, so the database would not open again.
+    pub fn new_file_number(&self) -> Result<u64> {
+        self.next_file
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, file_number_after)
+            .map_err(|next| exhausted(&self.dir, next))
     }
 
-    /// A fresh table id.
-    pub fn new_table_id(&self) -> TableId {
-        TableId(self.new_file_number())
+    /// A fresh table id (see [`VersionSet::new_file_number`]).
+    pub fn new_table_id(&self) -> Result<TableId> {
+        self.new_file_number().map(TableId)
     }
 
     /// WAL segments numbered below this are contained in tables: recovery replays only

@@ -203,3 +203,31 @@ fn the_create_seed_opens_as_a_tree_with_its_keyspace() {
     );
     assert_eq!(keyspaces[0].1.log_number, 5);
 }
+
+/// Found by the fuzzer (`fuzz/corpus/manifest/regression-next-file-at-the-end`): a
+/// manifest whose next file number is `u64::MAX - 1` opened, the open's fresh manifest
+/// took that number and recorded `u64::MAX` as the next one, and the reopen refused
+/// it as leaving no number after it. Handing out the number is refused instead
+/// (`VersionSet::new_file_number`), so the first open fails and nothing is written.
+#[test]
+fn a_next_file_number_at_the_end_of_the_range_fails_the_open_not_the_reopen() {
+    let edit = [vec![1u8], field(2, &(u64::MAX - 1).to_le_bytes())].concat();
+    let seed = corpus_dir().join("regression-next-file-at-the-end");
+    if std::env::var_os("QUICKCACHE_WRITE_SEEDS").is_some() {
+        fs::write(&seed, &edit).unwrap();
+    }
+    assert_eq!(
+        fs::read(&seed).unwrap(),
+        edit,
+        "the committed seed is this edit"
+    );
+    if let Err(bug) = fuzzing::manifest(&edit) {
+        panic!("{bug}");
+    }
+    // One number before it is still usable: the open hands out u64::MAX - 2 for
+    // its fresh manifest, and the tree opens twice.
+    let earlier = [vec![1u8], field(2, &(u64::MAX - 2).to_le_bytes())].concat();
+    if let Err(bug) = fuzzing::manifest(&earlier) {
+        panic!("{bug}");
+    }
+}

@@ -24,7 +24,7 @@ fn seq(n: u64) -> SeqNo {
 
 /// A table file of `size` bytes (its contents do not matter to the manifest).
 fn table(fs: &SimFs, set: &VersionSet, lo: &str, hi: &str, size: u64) -> TableInfo {
-    let id = set.new_table_id();
+    let id = set.new_table_id().unwrap();
     let mut f = fs.create(&id.path(dir())).unwrap();
     f.append(&vec![7; size as usize]).unwrap();
     f.sync_all().unwrap();
@@ -92,7 +92,7 @@ fn edits_survive_reopening() {
     assert_eq!(set.log_number(), 4);
     assert_eq!(set.last_seqno(), b.max_seqno);
     assert!(
-        set.new_table_id().0 > b.id.0,
+        set.new_table_id().unwrap().0 > b.id.0,
         "file numbers are never reused"
     );
     let manifests: Vec<_> = files(&after)

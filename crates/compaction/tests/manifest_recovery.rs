@@ -43,7 +43,7 @@ fn info(id: u64, lo: &str, hi: &str, size: u64) -> TableInfo {
 /// A table file of `size` bytes, listed in L0 by an edit that sets log number `log`,
 /// as a flush does.
 fn flush(fs: &SimFs, set: &VersionSet, lo: &str, hi: &str, log: u64) -> TableInfo {
-    let t = info(set.new_table_id().0, lo, hi, 40);
+    let t = info(set.new_table_id().unwrap().0, lo, hi, 40);
     let mut f = fs.create(&t.id.path(dir())).unwrap();
     f.append(&[7; 40]).unwrap();
     f.sync_all().unwrap();
@@ -148,7 +148,10 @@ fn an_edit_too_large_to_frame_is_refused_without_poisoning_the_manifest() {
     let set = VersionSet::open_or_create(dyn_fs(&fs), dir(), CompactionOptions::default()).unwrap();
     let huge = "k".repeat(quickcache_wal::MAX_RECORD_LEN as usize);
     let edit = VersionEdit {
-        added: vec![(Level::L0, info(set.new_table_id().0, "a", &huge, 1))],
+        added: vec![(
+            Level::L0,
+            info(set.new_table_id().unwrap().0, "a", &huge, 1),
+        )],
         ..VersionEdit::new()
     };
     let err = set.log_and_apply(edit).unwrap_err();

@@ -19,7 +19,7 @@ fn dir() -> &'static Path {
 }
 
 fn table(fs: &SimFs, set: &VersionSet, lo: &str, hi: &str) -> TableInfo {
-    let id = set.new_table_id();
+    let id = set.new_table_id().unwrap();
     let mut f = fs.create(&id.path(dir())).unwrap();
     f.append(&[7; 100]).unwrap();
     f.sync_all().unwrap();

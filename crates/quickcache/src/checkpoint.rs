@@ -145,7 +145,10 @@ impl Inner {
     fn build_checkpoint(&self, tmp: &Path) -> Result<CheckpointReport> {
         let fs = self.options.fs.as_ref();
         let _hold = WalHold::new(self);
-        let mut tree = self.set.freeze();
+        let mut tree = self
+            .set
+            .freeze()
+            .map_err(crate::open::tree_error("freezing the tree", &self.dir))?;
         let end = self
             .wal()?
             .rotate()

@@ -211,7 +211,13 @@ impl Inner {
             How::Rename => prepare::Trust::Written,
         };
         let files = prepare::check_all(fs, paths, trust)?;
-        let ids: Vec<TableId> = files.iter().map(|_| self.set.new_table_id()).collect();
+        let ids = files.iter().map(|_| self.set.new_table_id());
+        let ids: Vec<TableId> =
+            ids.collect::<std::result::Result<_, _>>()
+                .map_err(crate::open::tree_error(
+                    "numbering ingested tables",
+                    &self.dir,
+                ))?;
         let copied = self.copy_in(&files, &ids, how);
         let edit_written = Cell::new(false);
         let installed = copied.and_then(|()| self.install(target, &files, &ids, &edit_written));

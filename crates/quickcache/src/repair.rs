@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use quickcache_compaction::{
-    KeyspaceDef, Level, ManifestSalvage, TableInfo, VersionEdit, install_manifest,
-    salvage_manifests,
+    KeyspaceDef, Level, ManifestSalvage, TableInfo, VersionEdit, file_number_after,
+    install_manifest, salvage_manifests,
 };
 use quickcache_fs::{FileSystem, RealFs};
 use quickcache_sstable::{
@@ -164,11 +164,32 @@ impl<'a> Repair<'a> {
         }
     }
 
-    /// A number no file has used, for a new table or manifest.
-    fn new_file_number(&mut self) -> u64 {
+    /// A number no file has used, for a new table or manifest. Fails, as
+    /// [`quickcache_compaction::VersionSet::new_file_number`] does, when the manifest
+    /// could not record the number after it (a file in the directory is named with a
+    /// number at the very end of the range).
+    fn new_file_number(&mut self) -> Result<u64> {
         let n = self.next_file;
-        self.next_file += 1;
-        n
+        self.next_file = file_number_after(n).ok_or_else(|| self.exhausted())?;
+        Ok(n)
+    }
+
+    /// Fails unless a number is left for at least the new manifest.
+    fn check_numbers_left(&self) -> Result<()> {
+        file_number_after(self.next_file)
+            .map(drop)
+            .ok_or_else(|| self.exhausted())
+    }
+
+    fn exhausted(&self) -> Error {
+        let dir = self.dir.to_path_buf();
+        let next = self.next_file;
+        let source = quickcache_compaction::Error::FileNumbersExhausted { dir, next };
+        Error::Tree {
+            operation: "numbering a repaired file",
+            path: self.dir.to_path_buf(),
+            source: Box::new(source),
+        }
     }
 
     /// How a new table for `level` is written.
@@ -194,7 +215,7 @@ impl<'a> Repair<'a> {
         self.fs
             .sync_dir(self.dir)
             .map_err(fs_error("syncing the new tables' directory", self.dir))?;
-        let number = self.new_file_number();
+        let number = self.new_file_number()?;
         let mut edits = Vec::new();
         let last_keyspace = self.keyspaces.keys().copied().max().unwrap_or_default();
         for (&id, def) in &self.keyspaces {

@@ -219,3 +219,29 @@ fn an_ingested_table_keeps_its_place_in_l0_through_a_repair() {
     assert_eq!(scanned, [b"new".to_vec()]);
     db.close().unwrap();
 }
+
+/// A file named as a table with the last possible number left repair no number for
+/// its new manifest: it added 1 past `u64::MAX` (a panic in a debug build). It now
+/// fails with an error naming the exhausted counter, and nothing is changed.
+#[test]
+fn a_table_named_with_the_last_number_fails_the_repair_cleanly() {
+    let _dog = support::watchdog("a_table_named_with_the_last_number_fails_the_repair_cleanly");
+    let fs = SimFs::new(3);
+    two_keyspaces(&fs);
+    let stray = std::path::Path::new(DIR).join(format!("{}.sst", u64::MAX));
+    let mut file = fs.create(&stray).unwrap();
+    file.append(b"not a table").unwrap();
+    file.close().unwrap();
+    let before = manifests(&fs);
+    let err = quickcache::repair_with(DIR, options(&fs)).unwrap_err();
+    assert!(err.to_string().contains("no file number left"), "{err}");
+    assert_eq!(
+        manifests(&fs),
+        before,
+        "the failed repair changed the manifests"
+    );
+    assert!(
+        fs.exists(&stray).unwrap(),
+        "the failed repair moved the stray file"
+    );
+}

@@ -40,7 +40,7 @@ impl VersionSet {
         manifest: &mut (ManifestWriter, LogState),
         version: &Version,
     ) -> Result<()> {
-        let number = self.new_file_number();
+        let number = self.new_file_number()?;
         let snapshot = snapshot_edits(version, &manifest.1, self.next_file.load(Ordering::SeqCst));
         let new_path = self.dir.join(crate::manifest_name(number));
         let writer = match ManifestWriter::create(self.fs.as_ref(), &self.dir, number, &snapshot) {

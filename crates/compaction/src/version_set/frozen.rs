@@ -77,11 +77,14 @@ impl VersionSet {
     /// The tree as of the last installed edit, held still (see [`FrozenTree`]).
     /// Taken under the manifest lock, so the versions and log numbers of every
     /// keyspace are those of one and the same edit.
-    pub fn freeze(&self) -> FrozenTree {
+    ///
+    /// Fails only if no file number is left for the copy's manifest
+    /// ([`crate::Error::FileNumbersExhausted`]).
+    pub fn freeze(&self) -> Result<FrozenTree> {
         let manifest = guard(&self.manifest);
         let state = &manifest.1;
         let version = self.current();
-        let manifest_number = self.new_file_number();
+        let manifest_number = self.new_file_number()?;
         let next_file = self.next_file.load(Ordering::SeqCst);
         let edits = snapshot_edits(&version, state, next_file);
         let others = state.catalogue.keyspaces.values();
@@ -91,11 +94,11 @@ impl VersionSet {
             .fold(state.log_number, u64::min);
         let mut versions = vec![version];
         versions.extend(others.map(|k| Arc::clone(&k.version)));
-        FrozenTree {
+        Ok(FrozenTree {
             edits,
             manifest_number,
             min_log_number,
             versions,
-        }
+        })
     }
 }

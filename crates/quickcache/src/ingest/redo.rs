@@ -141,7 +141,10 @@ fn restore(
     let name = logged.id.file_name();
     let found = find(fs, set.dir(), &name, logged)
         .map_err(|reason| at.lost(seqno, set.dir().join(&name), reason))?;
-    let id = set.new_table_id();
+    let id = set.new_table_id().map_err(crate::open::tree_error(
+        "numbering a redone table",
+        set.dir(),
+    ))?;
     let path = id.path(set.dir());
     prepare::copy(fs, &found, &path)?;
     let checked = prepare::check_all(fs, std::slice::from_ref(&path), Trust::None);

@@ -24,6 +24,9 @@ impl Repair<'_> {
         if let Some(last) = ids.last() {
             self.next_file = self.next_file.max(last.0.saturating_add(1));
         }
+        // The new manifest needs a number at least: fail before anything is moved
+        // or written rather than halfway.
+        self.check_numbers_left()?;
         Ok(ids)
     }
 
@@ -124,7 +127,7 @@ impl Repair<'_> {
         level: Level,
         why: &str,
     ) -> Result<()> {
-        let id = self.new_file_number();
+        let id = self.new_file_number()?;
         let new_path = TableId(id).path(self.dir);
         let options = self.table_options(level);
         let mut builder = TableBuilder::new(self.fs, &new_path, options)

@@ -233,7 +233,7 @@ impl Repair<'_> {
         if mem.is_empty() {
             return Ok(());
         }
-        let id = self.new_file_number();
+        let id = self.new_file_number()?;
         let path = TableId(id).path(self.dir);
         let table_error = |source| Error::Table {
             operation: "writing the WAL's records into a table",
