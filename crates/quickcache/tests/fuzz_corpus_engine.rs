@@ -194,6 +194,19 @@ fn every_seed_passes_the_target() {
     assert!(count >= seeds().len(), "corpus has only {count} files");
 }
 
+/// Found by the fuzzer (seed `regression-ingest-from-key-byte-255`): an ingest of
+/// two keys from key byte 255 asked the table builder for key 255 twice (the harness
+/// added with saturation), and the builder refused the duplicate. Harness bug; the
+/// engine was right.
+#[test]
+fn an_ingest_from_the_last_key_byte_builds_one_key() {
+    let ingest = 12 + 17 * 2;
+    let bytes = program(&[(0, [1, 9, 0, 0]), (ingest, [255, 1, 3, 0]), (12, [0; 4])]);
+    if let Err(bug) = engine(&bytes) {
+        panic!("{bug}");
+    }
+}
+
 #[test]
 fn the_built_seeds_pass_the_target_too() {
     let _dog = support::watchdog("the_built_seeds_pass_the_target_too");
