@@ -7,7 +7,9 @@
 #
 # Usage: scripts/ab.sh BASE HEAD [ROUNDS] [-- bench arguments]
 #   scripts/ab.sh HEAD~1 HEAD 5 -- --num 300000 --threads 4 --benchmarks fillrandom,readrandom
-# HEAD may be `WORKTREE` for the uncommitted working tree.
+# HEAD may be `WORKTREE` for the uncommitted working tree. AB_BASE_BIN and AB_HEAD_BIN,
+# if set, name already built `quickcache` binaries to use instead of building a side
+# (build them while the machine is busy, run the rounds when it is quiet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -25,7 +27,12 @@ trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || tru
       git -C "$root" worktree remove --force "$work/head" >/dev/null 2>&1 || true' EXIT
 
 build() { # name rev
-  local name=$1 rev=$2 src
+  local name=$1 rev=$2 src prebuilt
+  prebuilt=$([ "$name" = base ] && echo "${AB_BASE_BIN:-}" || echo "${AB_HEAD_BIN:-}")
+  if [ -n "$prebuilt" ]; then
+    cp "$prebuilt" "$work/qc-$name"
+    return
+  fi
   if [ "$rev" = WORKTREE ]; then
     src=$root
   else
