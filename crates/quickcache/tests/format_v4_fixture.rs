@@ -5,9 +5,10 @@
 //! keyspace `log` (lz4 on every level), each with a compacted bottom level, a flushed
 //! L0 table holding expiring values and a range tombstone, an ingested table (manifest
 //! tag 12), and a WAL segment with sync marks whose unflushed batches hold puts,
-//! deletes, expiring puts and range deletes of both keyspaces. Every open
-//! works on a copy in a temporary directory; the committed files are never opened in
-//! place (an open rewrites the manifest and the WAL).
+//! deletes, expiring puts and range deletes of both keyspaces (the phases of
+//! `support/phased_fixture.rs`, shared with the format-v3 fixture). Every open works
+//! on a copy in a temporary directory; the committed files are never opened in place
+//! (an open rewrites the manifest and the WAL).
 //!
 //! The fixture was made by `regenerate_format_v4_fixture` below, an ignored test, at
 //! the commit named in `tests/fixtures/format-v4/README.md`. It must not be
@@ -17,93 +18,26 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use quickcache::{Compression, Db, Keyspace, KeyspaceOptions, Options, WriteBatch};
+use support::phased_fixture::{
+    apply_phases, check_contents, close_fixture, key, open_copy, takes_writes_compacts_and_reopens,
+    write_fixture,
+};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v4");
 
-/// Long enough that no expiring value of the fixture expires while it is in use.
-const TTL: Duration = Duration::from_secs(200 * 365 * 24 * 3600);
+/// The keys checked one by one: every key a phase writes, the ingested ones and the
+/// synced one.
+const KEYS: u32 = 340;
 
-fn options() -> Options {
-    Options {
-        memtable_size: 1 << 20,
-        wal_segment_size: 64 << 10,
-        block_size: 512,
-        flush_on_close: false,
-        // The default when the fixture was written (256 MiB since 9a2e483). Its
-        // keyspaces stored it, and `keyspace_with` refuses options that differ from
-        // the stored ones, so the test passes what the fixture's writer passed.
-        base_level_size: 64 << 20,
-        ..Options::default()
-    }
-}
-
-fn log_options() -> KeyspaceOptions {
-    let mut ks = KeyspaceOptions::from(&options());
-    ks.compression = [Compression::Lz4; 7];
-    ks
-}
-
-fn key(i: u32) -> String {
-    format!("key{i:05}")
-}
-
-/// One write of the fixture.
-enum Edit {
-    Put(u32, String),
-    PutTtl(u32, String),
-    Delete(u32),
-    /// Keys `start..end`.
-    DeleteRange(u32, u32),
-}
-
-/// The three phases of writes of keyspace `ks` (0 = default, 1 = log): phase 1 is
-/// compacted to the bottom level, phase 2 flushed to L0, phase 3 stays in the WAL.
-fn phases(ks: u32) -> [Vec<Edit>; 3] {
-    let value = |phase: &str, i: u32| format!("{{\"ks\":{ks},\"phase\":\"{phase}\",\"i\":{i}}}");
-    let one = (0..200).map(|i| Edit::Put(i, value("one", i))).collect();
-    let mut two: Vec<Edit> = (150..250)
-        .map(|i| Edit::PutTtl(i, value("two", i)))
-        .collect();
-    two.push(Edit::DeleteRange(20 + ks, 40));
-    two.push(Edit::Delete(7));
-    let mut three: Vec<Edit> = (240..280)
-        .map(|i| Edit::Put(i, value("three", i)))
-        .collect();
-    three.extend((260..270).map(|i| Edit::PutTtl(i, value("three-ttl", i))));
-    three.push(Edit::DeleteRange(100, 110 + ks));
-    three.push(Edit::Delete(245));
-    [one, two, three]
-}
-
-/// What keyspace `ks` must hold after all three phases.
+/// What keyspace `ks` must hold: the ingested keys, the synced write (default
+/// keyspace) and the three phases, which touch none of those keys.
 fn model(ks: u32) -> BTreeMap<String, String> {
-    let mut model = BTreeMap::new();
-    for (k, v) in ingested(ks) {
-        model.insert(k, v);
-    }
+    let mut model: BTreeMap<_, _> = ingested(ks).into_iter().collect();
     if ks == 0 {
         model.insert(key(330), "synced".to_string());
     }
-    for phase in phases(ks) {
-        for edit in phase {
-            match edit {
-                Edit::Put(i, v) | Edit::PutTtl(i, v) => {
-                    model.insert(key(i), v);
-                }
-                Edit::Delete(i) => {
-                    model.remove(&key(i));
-                }
-                Edit::DeleteRange(start, end) => {
-                    for i in start..end {
-                        model.remove(&key(i));
-                    }
-                }
-            }
-        }
-    }
+    apply_phases(&mut model, ks);
     model
 }
 
@@ -126,111 +60,19 @@ fn write_ingest_file(path: &Path, ks: u32) {
     builder.finish().unwrap();
 }
 
-/// Applies `phase` of both keyspaces, in batches spanning both.
-fn apply(db: &Db, log: &Keyspace, phase: usize) {
-    let (a, b) = (&phases(0)[phase], &phases(1)[phase]);
-    for (ca, cb) in a.chunks(30).zip(b.chunks(30)) {
-        let mut batch = WriteBatch::new();
-        for (ks, chunk) in [(None, ca), (Some(log), cb)] {
-            for edit in chunk {
-                push(&mut batch, ks, edit);
-            }
-        }
-        db.write(batch).unwrap();
-    }
-}
-
-fn push(batch: &mut WriteBatch, ks: Option<&Keyspace>, edit: &Edit) {
-    match (edit, ks) {
-        (Edit::Put(i, v), None) => batch.put(key(*i), v),
-        (Edit::Put(i, v), Some(ks)) => batch.put_in(ks, key(*i), v),
-        (Edit::PutTtl(i, v), None) => batch.put_with_ttl(key(*i), v, TTL),
-        (Edit::PutTtl(i, v), Some(ks)) => batch.put_in_with_ttl(ks, key(*i), v, TTL),
-        (Edit::Delete(i), None) => batch.delete(key(*i)),
-        (Edit::Delete(i), Some(ks)) => batch.delete_in(ks, key(*i)),
-        (Edit::DeleteRange(s, e), None) => batch.delete_range(key(*s)..key(*e)),
-        (Edit::DeleteRange(s, e), Some(ks)) => batch.delete_range_in(ks, key(*s)..key(*e)),
-    };
-}
-
-fn open_copy() -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    support::copy_fixture(Path::new(FIXTURE), &path);
-    let db = Db::open_with(&path, options()).unwrap();
-    (dir, db)
-}
-
-fn collect(iter: quickcache::Iter, rev: bool) -> Vec<(String, String)> {
-    let kv = |kv: quickcache::Result<(Vec<u8>, quickcache::Value)>| {
-        let (k, v) = kv.unwrap();
-        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
-        (text(&k), text(v.as_ref()))
-    };
-    if rev {
-        let mut all: Vec<_> = iter.rev().map(kv).collect();
-        all.reverse();
-        all
-    } else {
-        iter.map(kv).collect()
-    }
-}
-
-/// Reads every key of both keyspaces through `get` and scans in both directions.
-fn check_contents(db: &Db) {
-    let log = db.keyspace_with("log", log_options()).unwrap();
-    for ks in 0..2 {
-        let model = model(ks);
-        let get = |k: &str| match ks {
-            0 => db.get(k).unwrap(),
-            _ => log.get(k).unwrap(),
-        };
-        for i in 0..340 {
-            let k = key(i);
-            let got = get(&k).map(|v| String::from_utf8(v.as_ref().to_vec()).unwrap());
-            assert_eq!(got.as_ref(), model.get(&k), "keyspace {ks}, key {k}");
-        }
-        let expected: Vec<_> = model.into_iter().collect();
-        for rev in [false, true] {
-            let iter = match ks {
-                0 => db.prefix("key"),
-                _ => log.prefix("key"),
-            };
-            assert!(collect(iter, rev) == expected, "keyspace {ks}, rev {rev}");
-        }
-    }
-}
-
 #[test]
 fn a_format_v4_database_opens_with_its_ingested_tables_and_synced_wal() {
-    let (_dir, db) = open_copy();
+    let (_dir, db) = open_copy(Path::new(FIXTURE));
     let mut names = db.keyspaces();
     names.sort();
     assert_eq!(names, ["default", "log"]);
-    check_contents(&db);
+    check_contents(&db, KEYS, model);
     db.close().unwrap();
 }
 
 #[test]
 fn a_format_v4_database_takes_writes_compacts_and_reopens() {
-    let (dir, db) = open_copy();
-    let log = db.keyspace_with("log", log_options()).unwrap();
-    db.put(key(1000), "new").unwrap();
-    log.put(key(1000), "new-log").unwrap();
-    db.flush().unwrap();
-    db.compact_range(..).unwrap();
-    log.compact_range(..).unwrap();
-    drop(log);
-    db.close().unwrap();
-    let db = Db::open_with(dir.path().join("db"), options()).unwrap();
-    let log = db.keyspace_with("log", log_options()).unwrap();
-    assert_eq!(db.get(key(1000)).unwrap().unwrap(), b"new");
-    assert_eq!(log.get(key(1000)).unwrap().unwrap(), b"new-log");
-    db.delete(key(1000)).unwrap();
-    log.delete(key(1000)).unwrap();
-    drop(log);
-    check_contents(&db);
-    db.close().unwrap();
+    takes_writes_compacts_and_reopens(Path::new(FIXTURE), KEYS, model);
 }
 
 /// Writes the fixture into `QUICKCACHE_FIXTURE_OUT` (a directory that must not exist
@@ -242,32 +84,20 @@ fn a_format_v4_database_takes_writes_compacts_and_reopens() {
 #[ignore = "writes the committed fixture; run by hand with the old format only"]
 fn regenerate_format_v4_fixture() {
     let out = PathBuf::from(std::env::var_os("QUICKCACHE_FIXTURE_OUT").unwrap());
-    assert!(!out.exists(), "{} exists already", out.display());
-    let db = Db::open_with(&out, options()).unwrap();
-    let log = db.keyspace_with("log", log_options()).unwrap();
-    apply(&db, &log, 0);
-    db.compact_range(..).unwrap();
-    log.compact_range(..).unwrap();
-    apply(&db, &log, 1);
-    db.flush().unwrap();
-    log.flush().unwrap();
     let sources = tempfile::tempdir().unwrap();
-    for ks in 0..2 {
-        let file = sources.path().join(format!("ingest-{ks}.sst"));
-        write_ingest_file(&file, ks);
-        match ks {
-            0 => db.ingest([&file]).unwrap(),
-            _ => log.ingest([&file]).unwrap(),
-        };
-    }
-    apply(&db, &log, 2);
+    let db = write_fixture(&out, |db, log| {
+        for ks in 0..2 {
+            let file = sources.path().join(format!("ingest-{ks}.sst"));
+            write_ingest_file(&file, ks);
+            match ks {
+                0 => db.ingest([&file]).unwrap(),
+                _ => log.ingest([&file]).unwrap(),
+            };
+        }
+    });
     // A synced write: the segment holds a sync mark after it.
     db.put(key(330), "synced").unwrap();
     db.sync().unwrap();
-    drop(log);
-    check_contents(&db);
-    db.close().unwrap();
-    for name in [quickcache::LOCK_FILE, quickcache::CLOSED_FILE] {
-        let _ = std::fs::remove_file(out.join(name));
-    }
+    check_contents(&db, KEYS, model);
+    close_fixture(db, &out);
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code, reason = "each suite uses a part of the helpers")]
 
+pub(crate) mod phased_fixture;
 pub(crate) mod repair_db;
 
 use std::time::Duration;
