@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use support::phased_fixture::{
-    apply_phases, check_contents, close_fixture, open_copy, takes_writes_compacts_and_reopens,
-    write_fixture,
+    apply_phases, check_contents, close_fixture, opens_with_both_keyspaces,
+    takes_writes_compacts_and_reopens, write_fixture,
 };
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v3");
@@ -37,12 +37,7 @@ fn model(ks: u32) -> BTreeMap<String, String> {
 
 #[test]
 fn a_format_v3_database_opens_with_its_range_deletes_and_expiring_values() {
-    let (_dir, db) = open_copy(Path::new(FIXTURE));
-    let mut names = db.keyspaces();
-    names.sort();
-    assert_eq!(names, ["default", "log"]);
-    check_contents(&db, KEYS, model);
-    db.close().unwrap();
+    opens_with_both_keyspaces(Path::new(FIXTURE), KEYS, model);
 }
 
 #[test]

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use support::phased_fixture::{
-    apply_phases, check_contents, close_fixture, key, open_copy, takes_writes_compacts_and_reopens,
-    write_fixture,
+    apply_phases, check_contents, close_fixture, key, opens_with_both_keyspaces,
+    takes_writes_compacts_and_reopens, write_fixture,
 };
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v4");
@@ -62,12 +62,7 @@ fn write_ingest_file(path: &Path, ks: u32) {
 
 #[test]
 fn a_format_v4_database_opens_with_its_ingested_tables_and_synced_wal() {
-    let (_dir, db) = open_copy(Path::new(FIXTURE));
-    let mut names = db.keyspaces();
-    names.sort();
-    assert_eq!(names, ["default", "log"]);
-    check_contents(&db, KEYS, model);
-    db.close().unwrap();
+    opens_with_both_keyspaces(Path::new(FIXTURE), KEYS, model);
 }
 
 #[test]

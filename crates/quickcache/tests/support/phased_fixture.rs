@@ -123,7 +123,7 @@ fn push(batch: &mut WriteBatch, ks: Option<&Keyspace>, edit: &Edit) {
 
 /// Opens a copy of the committed fixture at `fixture` (an open rewrites the manifest
 /// and the WAL, so the committed files are never opened in place).
-pub(crate) fn open_copy(fixture: &Path) -> (tempfile::TempDir, Db) {
+fn open_copy(fixture: &Path) -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     super::copy_fixture(fixture, &path);
@@ -170,6 +170,21 @@ pub(crate) fn check_contents(db: &Db, keys: u32, model: fn(u32) -> BTreeMap<Stri
             assert!(collect(iter, rev) == expected, "keyspace {ks}, rev {rev}");
         }
     }
+}
+
+/// Opens a copy of `fixture`: it has the default keyspace and `log`, and holds what
+/// `model` says for keys `0..keys`.
+pub(crate) fn opens_with_both_keyspaces(
+    fixture: &Path,
+    keys: u32,
+    model: fn(u32) -> BTreeMap<String, String>,
+) {
+    let (_dir, db) = open_copy(fixture);
+    let mut names = db.keyspaces();
+    names.sort();
+    assert_eq!(names, ["default", "log"]);
+    check_contents(&db, keys, model);
+    db.close().unwrap();
 }
 
 /// Opens a copy of `fixture`, writes to both keyspaces, flushes, compacts, reopens,
