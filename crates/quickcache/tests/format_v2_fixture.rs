@@ -25,19 +25,10 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/forma
 const NAMED: [&str; 2] = ["log", "meta"];
 
 /// Small enough that the committed files stay a few KiB, big enough that each phase
-/// stays in one memtable (nothing flushes but the explicit calls).
+/// stays in one memtable (nothing flushes but the explicit calls): the same options
+/// the format-v3 and v4 fixtures were written with.
 fn options() -> Options {
-    Options {
-        memtable_size: 1 << 20,
-        wal_segment_size: 64 << 10,
-        block_size: 512,
-        flush_on_close: false,
-        // The default when the fixture was written (256 MiB since 9a2e483). Its
-        // keyspaces stored it, and `keyspace_with` refuses options that differ from
-        // the stored ones, so the test passes what the fixture's writer passed.
-        base_level_size: 64 << 20,
-        ..Options::default()
-    }
+    support::phased_fixture::options()
 }
 
 fn keyspace_options(name: &str) -> KeyspaceOptions {
