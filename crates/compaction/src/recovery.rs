@@ -351,8 +351,8 @@ fn last_file_number(edit: &VersionEdit) -> Option<u64> {
 }
 
 /// The file number after `n` (`what`, read from manifest `path`), or corruption if
-/// there is none a manifest could record ([`file_number_after`]): no build hands out a number
-/// that leaves none.
+/// there is none a manifest could record ([`file_number_after`]): no build hands out
+/// a number that leaves none.
 fn after(n: u64, what: &str, path: &Path) -> Result<u64> {
     file_number_after(n).ok_or_else(|| {
         ManifestCorruptSnafu {

@@ -234,9 +234,9 @@ impl VersionSet {
     /// A fresh file number, never handed out before (also across restarts: the
     /// counter is recorded with every edit).
     ///
-    /// Fails with [`crate::Error::FileNumbersExhausted`] rather than hand out a number whose
-    /// file_number_after, recorded as the next file number, would be `u64::MAX`: recovery
-    /// refuses that, so the database would not open again.
+    /// Fails with [`crate::Error::FileNumbersExhausted`] rather than hand out a number
+    /// whose successor, recorded as the next file number, would be `u64::MAX`:
+    /// recovery refuses that, so the database would not open again.
     pub fn new_file_number(&self) -> Result<u64> {
         self.next_file
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, file_number_after)
